@@ -1,0 +1,27 @@
+// Streaming XXH3-64, for payloads that arrive in pieces (a chunk read straight
+// into its destination over several reads).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+namespace eccl::protocol {
+
+class StreamingChecksum {
+ public:
+  StreamingChecksum();
+  ~StreamingChecksum();
+  StreamingChecksum(const StreamingChecksum&) = delete;
+  StreamingChecksum& operator=(const StreamingChecksum&) = delete;
+
+  void reset();
+  void update(std::span<const uint8_t> bytes);
+  uint64_t digest() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace eccl::protocol

@@ -1,0 +1,99 @@
+#include "src/protocol/frame.h"
+
+#include <string>
+
+#include "src/protocol/messages.h"
+#include "src/protocol/wire.h"
+
+namespace eccl::protocol {
+
+std::string_view messageTypeName(MessageType type) {
+  switch (type) {
+    case MessageType::kHello: return "Hello";
+    case MessageType::kHelloAck: return "HelloAck";
+    case MessageType::kChunk: return "Chunk";
+    case MessageType::kCredit: return "Credit";
+    case MessageType::kPoolCredit: return "PoolCredit";
+    case MessageType::kStreamError: return "StreamError";
+    case MessageType::kPing: return "Ping";
+    case MessageType::kGoodbye: return "Goodbye";
+  }
+  return "Unknown";
+}
+
+uint16_t allowedFlags(MessageType type) {
+  switch (type) {
+    case MessageType::kChunk: return kFlagChecksum | kFlagEager | kFlagHedge;
+    default: return kFlagChecksum;
+  }
+}
+
+uint32_t maxPayloadLength(MessageType type) {
+  switch (type) {
+    case MessageType::kHello: return Hello::kMaxEncodedSize;
+    case MessageType::kHelloAck: return HelloAck::kMaxEncodedSize;
+    case MessageType::kChunk: return ChunkHeader::kEncodedSize + kMaxChunkPayload;
+    case MessageType::kCredit: return Credit::kEncodedSize;
+    case MessageType::kPoolCredit: return PoolCredit::kEncodedSize;
+    case MessageType::kStreamError: return StreamError::kMaxEncodedSize;
+    case MessageType::kPing: return Ping::kEncodedSize;
+    case MessageType::kGoodbye: return Goodbye::kMaxEncodedSize;
+  }
+  return 0;
+}
+
+void encodeFrameHeader(const FrameHeader& header, std::span<uint8_t, kFrameHeaderSize> out) {
+  uint8_t* p = out.data();
+  std::copy(kMagic.begin(), kMagic.end(), p);
+  p[4] = kProtocolVersion;
+  p[5] = static_cast<uint8_t>(header.type);
+  storeLe<uint16_t>(p + 6, header.flags);
+  storeLe<uint32_t>(p + 8, header.length);
+  storeLe<uint32_t>(p + 12, 0);
+  storeLe<uint64_t>(p + 16, header.checksum);
+}
+
+Result<FrameHeader> decodeFrameHeader(std::span<const uint8_t> in) {
+  if (in.size() < kFrameHeaderSize) {
+    return protocolError("frame header truncated: " + std::to_string(in.size()) + " of " +
+                         std::to_string(kFrameHeaderSize) + " bytes");
+  }
+  const uint8_t* p = in.data();
+  if (!std::equal(kMagic.begin(), kMagic.end(), p)) {
+    return protocolError("bad frame magic (not an ECCL peer?)");
+  }
+  if (p[4] != kProtocolVersion) {
+    return Status(Code::kUnsupported, "protocol version " + std::to_string(p[4]) +
+                                          " is not supported (this build speaks version " +
+                                          std::to_string(kProtocolVersion) + ")");
+  }
+  if (p[5] == 0 || p[5] > kMaxMessageType) {
+    return protocolError("unknown message type " + std::to_string(p[5]));
+  }
+  FrameHeader header;
+  header.type = static_cast<MessageType>(p[5]);
+  header.flags = loadLe<uint16_t>(p + 6);
+  header.length = loadLe<uint32_t>(p + 8);
+  header.checksum = loadLe<uint64_t>(p + 16);
+  const std::string name(messageTypeName(header.type));
+  if ((header.flags & ~allowedFlags(header.type)) != 0) {
+    return protocolError(name + " frame carries unknown flags 0x" + [&] {
+      static constexpr char kDigits[] = "0123456789abcdef";
+      std::string hex;
+      for (int shift = 12; shift >= 0; shift -= 4) hex.push_back(kDigits[(header.flags >> shift) & 0xf]);
+      return hex;
+    }());
+  }
+  if (loadLe<uint32_t>(p + 12) != 0) return protocolError(name + " frame has nonzero reserved bits");
+  if (!header.has(kFlagChecksum) && header.checksum != 0) {
+    return protocolError(name + " frame has a checksum value but no checksum flag");
+  }
+  if (header.length > maxPayloadLength(header.type)) {
+    return protocolError(name + " frame declares " + std::to_string(header.length) +
+                         " payload bytes, limit " +
+                         std::to_string(maxPayloadLength(header.type)));
+  }
+  return header;
+}
+
+}  // namespace eccl::protocol

@@ -1,0 +1,83 @@
+#include "tests/support/channel_pair.h"
+
+#include <gtest/gtest.h>
+
+namespace eccl::test {
+
+transport::AcceptCallback AcceptQueue::callback() {
+  return [state = state_](std::unique_ptr<transport::Channel> channel) {
+    std::lock_guard lock(state->mu);
+    state->channels.push_back(std::move(channel));
+    state->cv.notify_all();
+  };
+}
+
+std::unique_ptr<transport::Channel> AcceptQueue::pop(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(state_->mu);
+  if (!state_->cv.wait_for(lock, timeout, [&] { return !state_->channels.empty(); })) return nullptr;
+  auto channel = std::move(state_->channels.front());
+  state_->channels.pop_front();
+  return channel;
+}
+
+std::unique_ptr<ChannelPair> ChannelPair::listenOnly(const transport::ChannelOptions& options) {
+  auto pair = std::make_unique<ChannelPair>();
+  auto server = transport::tcp::TcpTransport::create(options);
+  auto client = transport::tcp::TcpTransport::create(options);
+  if (!server || !client) return nullptr;
+  pair->server_transport = std::move(*server);
+  pair->client_transport = std::move(*client);
+  auto listener = pair->server_transport->listen("127.0.0.1", 0, pair->accepted.callback());
+  if (!listener) return nullptr;
+  pair->listener = std::move(*listener);
+  return pair;
+}
+
+Status ChannelPair::connect(uint16_t port) {
+  auto channel = client_transport->connectAndWait("127.0.0.1", port);
+  if (!channel) return channel.status();
+  client = std::move(*channel);
+  server = accepted.pop(deadline(std::chrono::seconds(10)));
+  if (!server) return timeoutError("listener produced no channel");
+  return Status::ok();
+}
+
+std::unique_ptr<ChannelPair> ChannelPair::make(const transport::ChannelOptions& options) {
+  auto pair = listenOnly(options);
+  if (!pair) return nullptr;
+  Status connected = pair->connect(pair->listener->port());
+  if (!connected.isOk()) {
+    ADD_FAILURE() << "channel set-up failed: " << connected.toString();
+    return nullptr;
+  }
+  return pair;
+}
+
+ChannelPair::~ChannelPair() {
+  client.reset();
+  server.reset();
+  listener.reset();
+  client_transport.reset();
+  server_transport.reset();
+}
+
+std::string transferAndCheck(transport::Channel& from, transport::Channel& to, uint64_t stream,
+                             size_t size, uint64_t seed, std::chrono::milliseconds timeout) {
+  const std::vector<uint8_t> data = pattern(size, seed);
+  std::vector<uint8_t> received(size, 0);
+  Completion sent, got;
+  to.recv(stream, received, got.callback());
+  from.send(stream, data, sent.callback());
+  auto s = sent.wait(timeout);
+  auto r = got.wait(timeout);
+  if (!s) return "send did not complete";
+  if (!r) return "receive did not complete";
+  if (!s->isOk()) return "send failed: " + s->toString();
+  if (!r->isOk()) return "receive failed: " + r->toString();
+  if (auto at = firstDifference(data, received)) {
+    return "byte " + std::to_string(*at) + " of " + std::to_string(size) + " differs";
+  }
+  return {};
+}
+
+}  // namespace eccl::test

@@ -1,0 +1,52 @@
+// Two TCP transports on 127.0.0.1 joined by one channel, for transport tests.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <condition_variable>
+#include <deque>
+
+#include "tests/support/test_env.h"
+#include "transport/tcp/tcp_transport.h"
+
+namespace eccl::test {
+
+// Collects channels a listener accepts.
+class AcceptQueue {
+ public:
+  transport::AcceptCallback callback();
+  std::unique_ptr<transport::Channel> pop(std::chrono::milliseconds timeout);
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::unique_ptr<transport::Channel>> channels;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+};
+
+struct ChannelPair {
+  std::unique_ptr<transport::tcp::TcpTransport> server_transport;
+  std::unique_ptr<transport::tcp::TcpTransport> client_transport;
+  std::unique_ptr<transport::Listener> listener;
+  AcceptQueue accepted;
+  std::unique_ptr<transport::Channel> client;  // the connecting side
+  std::unique_ptr<transport::Channel> server;  // the accepting side
+
+  // Listens, connects (through a proxy port if given) and waits for both ends.
+  static std::unique_ptr<ChannelPair> make(const transport::ChannelOptions& options);
+  // Listener up, nothing connected yet (tests that connect themselves).
+  static std::unique_ptr<ChannelPair> listenOnly(const transport::ChannelOptions& options);
+  Status connect(uint16_t port);
+
+  // Closes the channels before the transports go.
+  ~ChannelPair();
+};
+
+// Sends data on one end, receives it on the other, and checks every byte.
+// Returns the first problem, or an empty string.
+std::string transferAndCheck(transport::Channel& from, transport::Channel& to, uint64_t stream,
+                             size_t size, uint64_t seed, std::chrono::milliseconds timeout);
+
+}  // namespace eccl::test

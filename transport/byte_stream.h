@@ -1,0 +1,43 @@
+// A non-blocking byte stream: the layer under framing that TLS can wrap
+// without touching frames.
+//
+// readSome/writeSome never block: they move what they can and report
+// would_block when nothing can move now; waitReadable/waitWritable call back
+// (on the stream's executor) when trying again makes sense. Between calls no
+// buffer of the caller is held, which lets a writer swap its payload mid-frame.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <system_error>
+
+namespace eccl::transport {
+
+class ByteStream {
+ public:
+  using WaitHandler = std::function<void(std::error_code)>;
+
+  virtual ~ByteStream() = default;
+
+  virtual size_t readSome(std::span<uint8_t> into, std::error_code& ec) = 0;
+  // Gathers up to two pieces (a frame header and its payload) in one call.
+  virtual size_t writeSome(std::span<const uint8_t> first, std::span<const uint8_t> second,
+                           std::error_code& ec) = 0;
+  virtual void waitReadable(WaitHandler ready) = 0;
+  virtual void waitWritable(WaitHandler ready) = 0;
+
+  // Closes the stream; pending waits complete with operation_aborted.
+  virtual void close() = 0;
+  // Sends a TCP reset instead of a FIN (tests, and peers that broke the protocol).
+  virtual void abort() = 0;
+
+  // Handlers of waits run here; it serialises everything done with the stream.
+  virtual asio::any_io_executor executor() = 0;
+  // "ip:port" of the far end, fixed at creation.
+  virtual const std::string& remoteAddress() const = 0;
+};
+
+}  // namespace eccl::transport

@@ -1,0 +1,33 @@
+#include "transport/channel_options.h"
+
+#include <string>
+
+#include "src/protocol/frame.h"
+#include "src/protocol/messages.h"
+
+namespace eccl::transport {
+
+Status ChannelOptions::validate() const {
+  auto bad = [](const std::string& what) { return invalidArgument("channel options: " + what); };
+  if (connections < 1 || connections > protocol::Hello::kMaxConnections) {
+    return bad("connections must be 1.." + std::to_string(protocol::Hello::kMaxConnections) +
+               ", got " + std::to_string(connections));
+  }
+  if (chunk_bytes < 4096 || chunk_bytes > protocol::kMaxChunkPayload) {
+    return bad("chunk_bytes must be 4 KiB..16 MiB, got " + std::to_string(chunk_bytes));
+  }
+  if (pool_bytes < chunk_bytes) return bad("pool_bytes must hold at least one chunk");
+  if (io_threads < 1 || io_threads > 64) return bad("io_threads must be 1..64");
+  if (send_buffer < 0 || recv_buffer < 0) return bad("socket buffer sizes must be >= 0");
+  if (connect_timeout.count() <= 0 || handshake_timeout.count() <= 0 ||
+      idle_timeout.count() <= 0) {
+    return bad("timeouts must be positive");
+  }
+  if (keepalive_idle.count() < 1000 || keepalive_interval.count() < 1000 || keepalive_probes < 1) {
+    return bad("keep-alive idle/interval must be >= 1 s and probes >= 1");
+  }
+  if (max_pending_handshakes < 1) return bad("max_pending_handshakes must be >= 1");
+  return Status::ok();
+}
+
+}  // namespace eccl::transport

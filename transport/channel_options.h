@@ -1,0 +1,54 @@
+// Tunables of a transport endpoint and of the channels it makes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "src/common/status.h"
+
+namespace eccl::transport {
+
+using std::chrono::milliseconds;
+
+struct ChannelOptions {
+  // K: TCP connections per channel. Raise it for long fat links, where one
+  // socket's window caps throughput (PERFORMANCE.md: 1 stream = 51 % of a 50 ms link).
+  int connections = 4;
+  // Messages are cut into chunks of this size; each idle connection takes the next one.
+  uint32_t chunk_bytes = 1u << 20;
+  // Bytes this endpoint keeps for chunks of streams it has not posted yet. The
+  // peer may send that much without waiting for a credit round trip.
+  uint64_t pool_bytes = 32u << 20;
+  // TCP_NOTSENT_LOWAT: unsent bytes a socket may hold before it stops counting
+  // as writable, so that "has room" means the socket is really draining.
+  uint32_t notsent_lowat = 512u << 10;
+  // SO_SNDBUF / SO_RCVBUF; 0 leaves the kernel's autotuning on.
+  int send_buffer = 0;
+  int recv_buffer = 0;
+  // Re-send a late tail chunk on an idle connection when the rest of its
+  // message is written and at least this much of it is still unwritten.
+  bool hedge_tail_chunks = true;
+  uint32_t hedge_min_bytes = 128u << 10;
+  // XXH3-64 checksum on every frame (data-plane integrity without TLS).
+  bool checksum = false;
+  // Threads running the endpoint's I/O.
+  int io_threads = 1;
+
+  milliseconds connect_timeout{10'000};
+  milliseconds handshake_timeout{10'000};
+  // A connection that receives nothing for this long fails its channel. Idle
+  // connections exchange pings at a quarter of it, so only a dead, frozen or
+  // black-holed peer trips it.
+  milliseconds idle_timeout{20'000};
+  // TCP keep-alive and TCP_USER_TIMEOUT: the kernel's half-open detection.
+  milliseconds keepalive_idle{5'000};
+  milliseconds keepalive_interval{1'000};
+  int keepalive_probes = 5;
+  milliseconds user_timeout{30'000};
+  // Listener limit on connections that have not finished their handshake.
+  int max_pending_handshakes = 1024;
+
+  Status validate() const;
+};
+
+}  // namespace eccl::transport

@@ -1,0 +1,382 @@
+#include "transport/tcp/frame_connection.h"
+
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <algorithm>
+#include <cstring>
+
+#include "src/common/log.h"
+
+namespace eccl::transport::tcp {
+namespace {
+
+using protocol::ChunkHeader;
+using protocol::FrameHeader;
+using protocol::kFrameHeaderSize;
+using protocol::MessageType;
+
+// Bytes a connection moves per turn before yielding its thread to other connections.
+constexpr uint64_t kTurnBudget = 8u << 20;
+constexpr size_t kDiscardBufferSize = 64u << 10;
+
+int64_t nowTicks() { return FrameConnection::Clock::now().time_since_epoch().count(); }
+
+bool isWouldBlock(const std::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+std::string describeIoError(const std::error_code& ec) {
+  if (ec == asio::error::eof) return "the peer closed the connection";
+  if (ec == asio::error::connection_reset) return "the connection was reset by the peer";
+  if (ec == asio::error::broken_pipe) return "the connection broke (peer gone)";
+  if (ec == asio::error::timed_out) return "the connection timed out in the kernel";
+  return ec.message();
+}
+
+}  // namespace
+
+std::unique_ptr<OutgoingFrame> OutgoingFrame::makeControl(MessageType type,
+                                                          std::vector<uint8_t> frame) {
+  auto out = std::make_unique<OutgoingFrame>();
+  out->kind = Kind::kControl;
+  out->type = type;
+  out->control = std::move(frame);
+  return out;
+}
+
+std::span<const uint8_t> OutgoingFrame::head() const {
+  if (kind == Kind::kControl) return control;
+  return chunk_head;
+}
+
+FrameConnection::FrameConnection(std::unique_ptr<ByteStream> stream, int index,
+                                 bool with_checksum)
+    : stream_(std::move(stream)),
+      index_(index),
+      with_checksum_(with_checksum),
+      remote_(stream_->remoteAddress()),
+      last_rx_(nowTicks()),
+      last_tx_(nowTicks()) {}
+
+FrameConnection::~FrameConnection() = default;
+
+std::string FrameConnection::describe() const {
+  return "connection " + std::to_string(index_) + " to " + remote_;
+}
+
+void FrameConnection::start(std::shared_ptr<ConnectionDelegate> delegate) {
+  asio::post(stream_->executor(), [self = shared_from_this(), d = std::move(delegate)]() mutable {
+    if (self->stopped_) return;
+    self->delegate_ = std::move(d);
+    self->started_ = true;
+    self->pumpRead();
+    self->pumpWrite();
+  });
+}
+
+void FrameConnection::attach(std::shared_ptr<ConnectionDelegate> delegate) {
+  asio::post(stream_->executor(), [self = shared_from_this(), d = std::move(delegate)]() mutable {
+    if (self->stopped_) {
+      // Too late: tell the new owner this connection is gone.
+      d->onConnectionStopped(*self);
+      return;
+    }
+    self->delegate_ = std::move(d);
+    self->read_paused_ = false;
+    if (!self->read_waiting_ && !self->read_posted_) self->pumpRead();
+    if (!self->write_waiting_ && !self->write_posted_) {
+      self->parked_ = false;
+      self->pumpWrite();
+    }
+  });
+}
+
+void FrameConnection::wakeWriter() {
+  asio::post(stream_->executor(), [self = shared_from_this()] {
+    if (self->stopped_ || !self->parked_) return;
+    self->parked_ = false;
+    self->pumpWrite();
+  });
+}
+
+void FrameConnection::detach(const ChunkRef& chunk) {
+  asio::post(stream_->executor(), [self = shared_from_this(), chunk] {
+    OutgoingFrame* frame = self->current_.get();
+    if (self->stopped_ || frame == nullptr || frame->kind != OutgoingFrame::Kind::kChunk ||
+        !frame->uses_caller_memory || frame->chunk.message != chunk.message ||
+        frame->chunk.seq != chunk.seq) {
+      return;  // already written (onFrameWritten said so) or never here
+    }
+    auto copy = std::make_unique<uint8_t[]>(std::max<uint64_t>(frame->payload_size, 1));
+    std::memcpy(copy.get(), frame->payload, frame->payload_size);
+    frame->private_payload = std::move(copy);
+    frame->payload = frame->private_payload.get();
+    frame->uses_caller_memory = false;
+    self->delegate_->onDetached(*self, frame->chunk);
+  });
+}
+
+void FrameConnection::stop() {
+  asio::post(stream_->executor(), [self = shared_from_this()] { self->stopOnStrand(false); });
+}
+
+void FrameConnection::abort() {
+  asio::post(stream_->executor(), [self = shared_from_this()] { self->stopOnStrand(true); });
+}
+
+void FrameConnection::stopOnStrand(bool reset) {
+  if (stopped_) return;
+  stopped_ = true;
+  if (reset) {
+    stream_->abort();
+  } else {
+    stream_->close();
+  }
+  current_.reset();
+  unwritten_.store(0, std::memory_order_relaxed);
+  idle_.store(true, std::memory_order_relaxed);
+  auto delegate = std::move(delegate_);
+  if (delegate) delegate->onConnectionStopped(*this);
+}
+
+void FrameConnection::fail(Status error) {
+  if (failed_ || stopped_) return;
+  failed_ = true;
+  Status located = error.withContext(describe());
+  if (delegate_) {
+    delegate_->onConnectionError(*this, std::move(located));
+  } else {
+    stopOnStrand(true);
+  }
+}
+
+// ---- Reader ---------------------------------------------------------------
+
+std::span<uint8_t> FrameConnection::readTarget() {
+  switch (read_state_) {
+    case ReadState::kFrameHeader:
+      return std::span(head_buf_).subspan(head_have_, kFrameHeaderSize - head_have_);
+    case ReadState::kChunkHeader:
+      return std::span(head_buf_).subspan(head_have_, OutgoingFrame::kChunkHeadSize - head_have_);
+    case ReadState::kControlPayload:
+      return std::span(control_buf_).subspan(payload_have_);
+    case ReadState::kChunkPayload: {
+      const uint64_t payload_size = frame_.length - ChunkHeader::kEncodedSize;
+      const uint64_t left = payload_size - payload_have_;
+      if (target_.destination != nullptr) {
+        return {target_.destination + payload_have_, static_cast<size_t>(left)};
+      }
+      if (!discard_buf_) discard_buf_ = std::make_unique<uint8_t[]>(kDiscardBufferSize);
+      return {discard_buf_.get(), static_cast<size_t>(std::min<uint64_t>(left, kDiscardBufferSize))};
+    }
+  }
+  return {};
+}
+
+void FrameConnection::pumpRead() {
+  uint64_t budget = kTurnBudget;
+  while (!stopped_ && !failed_ && !read_paused_) {
+    std::span<uint8_t> into = readTarget();
+    std::error_code ec;
+    size_t n = stream_->readSome(into, ec);
+    if (isWouldBlock(ec)) {
+      read_waiting_ = true;
+      stream_->waitReadable([self = shared_from_this()](std::error_code wait_ec) {
+        self->read_waiting_ = false;
+        if (self->stopped_ || self->failed_) return;
+        if (wait_ec) {
+          self->fail(connectionError(describeIoError(wait_ec)));
+          return;
+        }
+        self->pumpRead();
+      });
+      return;
+    }
+    if (ec) {
+      fail(connectionError(describeIoError(ec)));
+      return;
+    }
+    if (n > 0) {
+      last_rx_.store(nowTicks(), std::memory_order_relaxed);
+      bytes_received_.fetch_add(n, std::memory_order_relaxed);
+    }
+    if (!advanceRead(n)) return;
+    if (n >= budget) {
+      read_posted_ = true;
+      asio::post(stream_->executor(), [self = shared_from_this()] {
+        self->read_posted_ = false;
+        self->pumpRead();
+      });
+      return;
+    }
+    budget -= n;
+  }
+}
+
+bool FrameConnection::advanceRead(size_t n) {
+  switch (read_state_) {
+    case ReadState::kFrameHeader:
+      head_have_ += n;
+      return head_have_ < kFrameHeaderSize || finishFrameHeader();
+    case ReadState::kChunkHeader:
+      head_have_ += n;
+      return head_have_ < OutgoingFrame::kChunkHeadSize || finishChunkHeader();
+    case ReadState::kControlPayload:
+      payload_have_ += n;
+      return payload_have_ < control_buf_.size() || finishControlPayload();
+    case ReadState::kChunkPayload: {
+      if (frame_.has(protocol::kFlagChecksum)) {
+        const uint8_t* start = target_.destination != nullptr ? target_.destination + payload_have_
+                                                              : discard_buf_.get();
+        checksum_.update({start, n});
+      }
+      payload_have_ += n;
+      return payload_have_ < frame_.length - ChunkHeader::kEncodedSize || finishChunkPayload();
+    }
+  }
+  return false;
+}
+
+bool FrameConnection::finishFrameHeader() {
+  auto header = protocol::decodeFrameHeader(std::span(head_buf_).first(kFrameHeaderSize));
+  if (!header) {
+    fail(header.status().withContext("bad frame"));
+    return false;
+  }
+  frame_ = *header;
+  payload_have_ = 0;
+  if (frame_.type == MessageType::kChunk) {
+    if (frame_.length < ChunkHeader::kEncodedSize) {
+      fail(protocolError("bad frame: Chunk payload shorter than its header"));
+      return false;
+    }
+    read_state_ = ReadState::kChunkHeader;
+    return true;
+  }
+  control_buf_.resize(frame_.length);
+  read_state_ = ReadState::kControlPayload;
+  return frame_.length > 0 || finishControlPayload();
+}
+
+bool FrameConnection::finishChunkHeader() {
+  const uint64_t payload_size = frame_.length - ChunkHeader::kEncodedSize;
+  auto header_bytes = std::span(head_buf_).subspan(kFrameHeaderSize, ChunkHeader::kEncodedSize);
+  auto chunk = protocol::decodeChunkHeader(header_bytes, payload_size);
+  if (!chunk) {
+    fail(chunk.status().withContext("bad frame"));
+    return false;
+  }
+  chunk_ = *chunk;
+  if (frame_.has(protocol::kFlagChecksum)) {
+    checksum_.reset();
+    checksum_.update(header_bytes);
+  }
+  auto target = delegate_->onChunkHeader(*this, frame_, chunk_);
+  if (!target) {
+    fail(target.status());
+    return false;
+  }
+  target_ = *target;
+  payload_have_ = 0;
+  read_state_ = ReadState::kChunkPayload;
+  return payload_size > 0 || finishChunkPayload();
+}
+
+bool FrameConnection::finishChunkPayload() {
+  Status payload_status;
+  if (frame_.has(protocol::kFlagChecksum) && checksum_.digest() != frame_.checksum) {
+    payload_status = protocolError("Chunk of stream " + std::to_string(chunk_.stream) +
+                                   " fails its payload checksum (corrupted in transit)");
+  }
+  read_state_ = ReadState::kFrameHeader;
+  head_have_ = 0;
+  Status handled = delegate_->onChunkPayload(*this, target_, payload_status);
+  target_ = {};
+  if (!handled.isOk()) {
+    fail(std::move(handled));
+    return false;
+  }
+  return true;
+}
+
+bool FrameConnection::finishControlPayload() {
+  read_state_ = ReadState::kFrameHeader;
+  head_have_ = 0;
+  Status checked = protocol::verifyChecksum(frame_, control_buf_);
+  if (checked.isOk()) checked = delegate_->onControlFrame(*this, frame_, control_buf_);
+  if (!checked.isOk()) {
+    fail(std::move(checked));
+    return false;
+  }
+  return true;
+}
+
+// ---- Writer ---------------------------------------------------------------
+
+void FrameConnection::pumpWrite() {
+  uint64_t budget = kTurnBudget;
+  while (!stopped_ && !failed_ && delegate_) {
+    if (!current_) {
+      current_ = delegate_->nextFrame(*this);
+      if (!current_) {
+        parked_ = true;
+        idle_.store(true, std::memory_order_relaxed);
+        unwritten_.store(0, std::memory_order_relaxed);
+        return;
+      }
+      idle_.store(false, std::memory_order_relaxed);
+      unwritten_.store(current_->size(), std::memory_order_relaxed);
+    }
+    OutgoingFrame& frame = *current_;
+    std::span<const uint8_t> head = frame.head();
+    std::span<const uint8_t> first, second;
+    if (frame.written < head.size()) {
+      first = head.subspan(frame.written);
+      if (frame.kind == OutgoingFrame::Kind::kChunk) second = {frame.payload, frame.payload_size};
+    } else {
+      first = {frame.payload + (frame.written - head.size()),
+               static_cast<size_t>(frame.payload_size - (frame.written - head.size()))};
+    }
+    std::error_code ec;
+    size_t n = stream_->writeSome(first, second, ec);
+    if (isWouldBlock(ec)) {
+      write_waiting_ = true;
+      stream_->waitWritable([self = shared_from_this()](std::error_code wait_ec) {
+        self->write_waiting_ = false;
+        if (self->stopped_ || self->failed_) return;
+        if (wait_ec) {
+          self->fail(connectionError(describeIoError(wait_ec)));
+          return;
+        }
+        self->pumpWrite();
+      });
+      return;
+    }
+    if (ec) {
+      fail(connectionError(describeIoError(ec)));
+      return;
+    }
+    frame.written += n;
+    bytes_sent_.fetch_add(n, std::memory_order_relaxed);
+    last_tx_.store(nowTicks(), std::memory_order_relaxed);
+    unwritten_.store(frame.size() - frame.written, std::memory_order_relaxed);
+    if (frame.written == frame.size()) {
+      if (frame.kind == OutgoingFrame::Kind::kChunk) {
+        chunks_sent_.fetch_add(1, std::memory_order_relaxed);
+      }
+      std::unique_ptr<OutgoingFrame> done = std::move(current_);
+      delegate_->onFrameWritten(*this, *done);
+    }
+    if (n >= budget) {
+      write_posted_ = true;
+      asio::post(stream_->executor(), [self = shared_from_this()] {
+        self->write_posted_ = false;
+        self->pumpWrite();
+      });
+      return;
+    }
+    budget -= n;
+  }
+}
+
+}  // namespace eccl::transport::tcp

@@ -1,0 +1,160 @@
+// Channel set-up. A Connector opens K connections to a listener and sends a
+// Hello on each; an Acceptor groups incoming connections by channel id and,
+// once all K are in, answers each with a HelloAck and hands them to a new
+// channel. Either side gives up after the handshake timeout; a connection
+// that says something else than a valid Hello is dropped with a log line
+// naming its address, and the listener carries on.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "transport/tcp/endpoint_context.h"
+#include "transport/tcp/frame_connection.h"
+#include "transport/tcp/striped_channel.h"
+#include "transport/transport.h"
+
+namespace eccl::transport::tcp {
+
+class Connector final : public ConnectionDelegate,
+                        public Stoppable,
+                        public std::enable_shared_from_this<Connector> {
+ public:
+  Connector(std::shared_ptr<EndpointContext> context, std::string host, uint16_t port,
+            ConnectCallback done);
+  void start();
+
+  void shutdown(Status reason) override { failAll(std::move(reason)); }
+  bool quiesced() const override;
+
+  Status onControlFrame(FrameConnection& connection, const protocol::FrameHeader& header,
+                        std::span<const uint8_t> payload) override;
+  Result<ChunkTarget> onChunkHeader(FrameConnection& connection,
+                                    const protocol::FrameHeader& header,
+                                    const protocol::ChunkHeader& chunk) override;
+  Status onChunkPayload(FrameConnection&, const ChunkTarget&, Status) override {
+    return internalError("chunk payload during the handshake");
+  }
+  std::unique_ptr<OutgoingFrame> nextFrame(FrameConnection& connection) override;
+  void onFrameWritten(FrameConnection&, OutgoingFrame&) override {}
+  void onDetached(FrameConnection&, const ChunkRef&) override {}
+  void onConnectionError(FrameConnection& connection, Status error) override;
+  void onConnectionStopped(FrameConnection& connection) override;
+
+ private:
+  void connectOne(int index, const asio::ip::tcp::resolver::results_type& endpoints);
+  void failAll(Status reason);
+  std::string target() const { return host_ + ":" + std::to_string(port_); }
+
+  const std::shared_ptr<EndpointContext> context_;
+  const std::string host_;
+  const uint16_t port_;
+  const int count_;
+  const EndpointId channel_id_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::ip::tcp::resolver resolver_;
+  asio::steady_timer deadline_;
+
+  mutable std::mutex mu_;
+  ConnectCallback done_;
+  bool finished_ = false;  // done_ has been called
+  Status failure_;
+  std::vector<std::shared_ptr<asio::ip::tcp::socket>> sockets_;
+  std::vector<std::shared_ptr<FrameConnection>> connections_;
+  std::vector<bool> hello_sent_;
+  int acked_ = 0;
+  int started_ = 0;
+  int stopped_ = 0;
+  protocol::HelloAck first_ack_;
+};
+
+class Acceptor;
+
+// One incoming connection until its Hello has been matched into a channel.
+class InboundHandshake final : public ConnectionDelegate,
+                               public std::enable_shared_from_this<InboundHandshake> {
+ public:
+  InboundHandshake(std::shared_ptr<Acceptor> acceptor, std::shared_ptr<FrameConnection> connection);
+  void start(std::chrono::milliseconds timeout);
+  // Sends a refusal, then closes the connection.
+  void reject(protocol::HandshakeStatus status, std::string reason);
+  // The connection now belongs to a channel.
+  void completed();
+
+  const std::shared_ptr<FrameConnection>& connection() const { return connection_; }
+
+  Status onControlFrame(FrameConnection& connection, const protocol::FrameHeader& header,
+                        std::span<const uint8_t> payload) override;
+  Result<ChunkTarget> onChunkHeader(FrameConnection& connection,
+                                    const protocol::FrameHeader& header,
+                                    const protocol::ChunkHeader& chunk) override;
+  Status onChunkPayload(FrameConnection&, const ChunkTarget&, Status) override {
+    return internalError("chunk payload during the handshake");
+  }
+  std::unique_ptr<OutgoingFrame> nextFrame(FrameConnection& connection) override;
+  void onFrameWritten(FrameConnection& connection, OutgoingFrame& frame) override;
+  void onDetached(FrameConnection&, const ChunkRef&) override {}
+  void onConnectionError(FrameConnection& connection, Status error) override;
+  void onConnectionStopped(FrameConnection& connection) override;
+
+ private:
+  const std::weak_ptr<Acceptor> acceptor_;
+  const std::shared_ptr<FrameConnection> connection_;
+  asio::steady_timer deadline_;
+  std::mutex mu_;
+  std::unique_ptr<OutgoingFrame> reply_;
+  bool done_ = false;
+};
+
+class Acceptor final : public Stoppable, public std::enable_shared_from_this<Acceptor> {
+ public:
+  static Result<std::shared_ptr<Acceptor>> open(std::shared_ptr<EndpointContext> context,
+                                                const std::string& host, uint16_t port,
+                                                AcceptCallback on_channel);
+  Acceptor(std::shared_ptr<EndpointContext> context, asio::ip::tcp::acceptor acceptor,
+           AcceptCallback on_channel);
+
+  void start();
+  void close();
+  uint16_t port() const { return port_; }
+  const std::string& address() const { return address_; }
+
+  void shutdown(Status) override { close(); }
+  bool quiesced() const override;
+
+  // From InboundHandshake, on the connection's strand.
+  void onHello(const std::shared_ptr<InboundHandshake>& handshake, const protocol::Hello& hello);
+  void onHandshakeEnded(InboundHandshake* handshake, const Status& why);
+
+ private:
+  struct Group {
+    protocol::Hello first;
+    std::vector<std::shared_ptr<InboundHandshake>> slots;
+    int filled = 0;
+  };
+
+  void acceptNext();
+  void abandonGroupLocked(const EndpointId& channel,
+                          std::vector<std::shared_ptr<InboundHandshake>>& to_reject);
+
+  const std::shared_ptr<EndpointContext> context_;
+  asio::ip::tcp::acceptor acceptor_;
+  const AcceptCallback on_channel_;
+  uint16_t port_ = 0;
+  std::string address_;
+
+  mutable std::mutex mu_;
+  bool closed_ = false;
+  bool accept_pending_ = false;
+  std::map<InboundHandshake*, std::weak_ptr<InboundHandshake>> pending_;
+  std::map<EndpointId, Group> groups_;
+};
+
+}  // namespace eccl::transport::tcp

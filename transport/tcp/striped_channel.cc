@@ -1,0 +1,500 @@
+#include "transport/tcp/striped_channel.h"
+
+#include <asio/post.hpp>
+#include <algorithm>
+
+#include "src/common/log.h"
+#include "src/protocol/checksum.h"
+
+namespace eccl::transport::tcp {
+
+using protocol::FrameHeader;
+using protocol::MessageType;
+
+namespace {
+
+constexpr auto kCloseGrace = std::chrono::seconds(2);
+
+std::chrono::milliseconds pingInterval(const ChannelOptions& options) {
+  return std::max(std::chrono::milliseconds(5), options.idle_timeout / 4);
+}
+
+}  // namespace
+
+StripedChannelCore::StripedChannelCore(asio::io_context& io, ChannelSetup setup)
+    : options_(setup.options),
+      peer_(setup.peer),
+      connections_(std::move(setup.connections)),
+      timer_strand_(asio::make_strand(io)),
+      liveness_timer_(timer_strand_),
+      close_timer_(timer_strand_),
+      send_(SendQueueConfig{options_.chunk_bytes, setup.peer_pool_bytes, options_.hedge_tail_chunks,
+                            options_.hedge_min_bytes}),
+      recv_(RecvTableConfig{setup.peer_chunk_bytes, options_.pool_bytes}),
+      first_frames_(std::move(setup.first_frames)),
+      idle_(connections_.size(), false),
+      ping_due_(connections_.size(), false) {
+  first_frames_.resize(connections_.size());
+}
+
+StripedChannelCore::~StripedChannelCore() = default;
+
+void StripedChannelCore::start() {
+  for (auto& connection : connections_) connection->attach(shared_from_this());
+  asio::post(timer_strand_, [self = shared_from_this()] { self->armLivenessTimer(); });
+  ECCL_LOG_INFO("channel to {} up: {} connections, chunk {} B", peer_.describe(),
+                connections_.size(), options_.chunk_bytes);
+}
+
+// ---- Operations -----------------------------------------------------------
+
+void StripedChannelCore::send(uint64_t stream, std::span<const uint8_t> data, SendCallback done) {
+  Effects effects;
+  std::vector<std::shared_ptr<FrameConnection>> wake;
+  Status refused;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_ || closing_) {
+      refused = failing_ ? failure_ : abortedError("channel to " + peer_.describe() + " is closing");
+    } else {
+      send_.enqueue(stream, data, std::move(done), effects);
+      queueFramesLocked(effects);
+      const size_t chunks = chunkCount(data.size(), options_.chunk_bytes);
+      wake = takeIdleLocked(send_.hasSendable() || !control_queue_.empty() ? chunks : 0);
+    }
+  }
+  if (!refused.isOk()) {
+    if (done) done(std::move(refused));
+    return;
+  }
+  finish(effects, wake, {});
+}
+
+void StripedChannelCore::recv(uint64_t stream, std::span<uint8_t> buffer, RecvCallback done) {
+  Effects effects;
+  std::vector<std::shared_ptr<FrameConnection>> wake;
+  Status refused;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_ || closing_) {
+      refused = failing_ ? failure_ : abortedError("channel to " + peer_.describe() + " is closing");
+    } else {
+      refused = recv_.post(stream, buffer, std::move(done), effects);
+      if (refused.isOk()) {
+        queueFramesLocked(effects);
+        wake = takeIdleLocked(1);
+      }
+    }
+  }
+  if (!refused.isOk()) {
+    // post() consumed nothing on failure: `done` is still ours to call.
+    if (done) done(std::move(refused));
+    return;
+  }
+  finish(effects, wake, {});
+}
+
+void StripedChannelCore::close(std::string reason) {
+  std::vector<std::shared_ptr<FrameConnection>> wake;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_ || closing_) return;
+    closing_ = true;
+    protocol::Goodbye goodbye;
+    goodbye.code = Code::kOk;
+    goodbye.text = reason;
+    control_queue_.push_back(
+        OutgoingFrame::makeControl(MessageType::kGoodbye, protocol::encodeFrame(goodbye, options_.checksum)));
+    wake = takeIdleLocked(1);
+  }
+  // If no connection gets the Goodbye out in time (peer not reading), close anyway.
+  asio::post(timer_strand_, [self = shared_from_this(), reason] {
+    self->close_timer_.expires_after(kCloseGrace);
+    self->close_timer_.async_wait([weak = self->weak_from_this(), reason](std::error_code ec) {
+      if (ec) return;
+      if (auto core = weak.lock()) core->fail(abortedError("channel closed locally: " + reason));
+    });
+  });
+  Effects none;
+  finish(none, wake, {});
+}
+
+void StripedChannelCore::fail(Status reason, bool peer_said_goodbye) {
+  {
+    std::lock_guard lock(mu_);
+    if (failing_) return;
+    failing_ = true;
+    failure_ = reason;
+  }
+  if (reason.code() == Code::kAborted || peer_said_goodbye) {
+    ECCL_LOG_INFO("channel to {} closed: {}", peer_.describe(), reason.toString());
+  } else {
+    ECCL_LOG_WARN("channel to {} failed: {}", peer_.describe(), reason.toString());
+  }
+  asio::post(timer_strand_, [self = shared_from_this()] {
+    self->liveness_timer_.cancel();
+    self->close_timer_.cancel();
+  });
+  // A peer that broke the protocol gets a reset; others an orderly close.
+  for (auto& connection : connections_) {
+    if (reason.code() == Code::kProtocolError) {
+      connection->abort();
+    } else {
+      connection->stop();
+    }
+  }
+}
+
+bool StripedChannelCore::quiesced() const {
+  std::lock_guard lock(mu_);
+  return stopped_;
+}
+
+Status StripedChannelCore::status() const {
+  std::lock_guard lock(mu_);
+  if (failing_) return failure_;
+  if (closing_) return abortedError("channel is closing");
+  return Status::ok();
+}
+
+void StripedChannelCore::setFailureHandler(std::function<void(Status)> on_failure) {
+  Status already;
+  {
+    std::lock_guard lock(mu_);
+    if (!stopped_) {
+      on_failure_ = std::move(on_failure);
+      return;
+    }
+    already = failure_;
+  }
+  if (on_failure) on_failure(std::move(already));
+}
+
+ChannelStats StripedChannelCore::stats() const {
+  ChannelStats out;
+  {
+    std::lock_guard lock(mu_);
+    const SendStats& s = send_.stats();
+    const RecvStats& r = recv_.stats();
+    out.messages_sent = s.messages_completed;
+    out.messages_received = r.messages_completed;
+    out.payload_bytes_sent = s.payload_bytes_written;
+    out.payload_bytes_received = r.payload_bytes_placed;
+    out.eager_chunks_sent = s.eager_chunks;
+    out.hedged_chunks_sent = s.hedged_chunks;
+    out.duplicate_chunks_dropped = r.duplicates_dropped;
+    out.pool_bytes_peak = r.pool_bytes_peak;
+  }
+  for (const auto& connection : connections_) {
+    out.connections.push_back(
+        {connection->bytesSent(), connection->bytesReceived(), connection->chunksSent()});
+  }
+  return out;
+}
+
+// ---- Helpers ---------------------------------------------------------------
+
+void StripedChannelCore::queueFramesLocked(Effects& effects) {
+  for (const auto& credit : effects.credits) {
+    control_queue_.push_back(OutgoingFrame::makeControl(
+        MessageType::kCredit, protocol::encodeFrame(credit, options_.checksum)));
+  }
+  for (const auto& error : effects.stream_errors) {
+    control_queue_.push_back(OutgoingFrame::makeControl(
+        MessageType::kStreamError, protocol::encodeFrame(error, options_.checksum)));
+  }
+  pending_pool_credit_ += effects.pool_credit;
+  effects.credits.clear();
+  effects.stream_errors.clear();
+  effects.pool_credit = 0;
+}
+
+std::vector<std::shared_ptr<FrameConnection>> StripedChannelCore::takeIdleLocked(size_t at_most) {
+  std::vector<std::shared_ptr<FrameConnection>> out;
+  for (size_t i = 0; i < idle_.size() && out.size() < at_most; ++i) {
+    if (!idle_[i]) continue;
+    idle_[i] = false;
+    out.push_back(connections_[i]);
+  }
+  return out;
+}
+
+void StripedChannelCore::finish(Effects& effects,
+                                const std::vector<std::shared_ptr<FrameConnection>>& wake,
+                                const DetachList& detach) {
+  for (const auto& [index, chunk] : detach) connections_[index]->detach(chunk);
+  for (const auto& connection : wake) connection->wakeWriter();
+  effects.runCallbacks();
+}
+
+std::unique_ptr<OutgoingFrame> StripedChannelCore::makeChunkFrame(
+    const ChunkAssignment& assignment) const {
+  auto frame = std::make_unique<OutgoingFrame>();
+  frame->kind = OutgoingFrame::Kind::kChunk;
+  frame->type = MessageType::kChunk;
+  frame->payload = assignment.data;
+  frame->payload_size = assignment.length;
+  frame->chunk = assignment.ref();
+  frame->uses_caller_memory = true;
+  auto chunk_header = std::span<uint8_t, protocol::ChunkHeader::kEncodedSize>(
+      frame->chunk_head.data() + protocol::kFrameHeaderSize, protocol::ChunkHeader::kEncodedSize);
+  assignment.header.encodeTo(chunk_header);
+  FrameHeader header;
+  header.type = MessageType::kChunk;
+  header.length = static_cast<uint32_t>(protocol::ChunkHeader::kEncodedSize + assignment.length);
+  if (assignment.eager) header.flags |= protocol::kFlagEager;
+  if (assignment.hedge) header.flags |= protocol::kFlagHedge;
+  if (options_.checksum) {
+    header.flags |= protocol::kFlagChecksum;
+    protocol::StreamingChecksum sum;
+    sum.update(chunk_header);
+    sum.update({assignment.data, assignment.length});
+    header.checksum = sum.digest();
+  }
+  protocol::encodeFrameHeader(header, std::span<uint8_t, protocol::kFrameHeaderSize>(
+                                          frame->chunk_head.data(), protocol::kFrameHeaderSize));
+  return frame;
+}
+
+// ---- ConnectionDelegate: writer ---------------------------------------------
+
+std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& connection) {
+  const int index = connection.index();
+  std::optional<ChunkAssignment> assignment;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_) return nullptr;
+    if (first_frames_[index]) return std::move(first_frames_[index]);
+    if (!control_queue_.empty()) {
+      auto frame = std::move(control_queue_.front());
+      control_queue_.pop_front();
+      return frame;
+    }
+    if (pending_pool_credit_ > 0) {
+      protocol::PoolCredit credit{pending_pool_credit_};
+      pending_pool_credit_ = 0;
+      return OutgoingFrame::makeControl(MessageType::kPoolCredit,
+                                        protocol::encodeFrame(credit, options_.checksum));
+    }
+    if (ping_due_[index]) {
+      ping_due_[index] = false;
+      return OutgoingFrame::makeControl(
+          MessageType::kPing, protocol::encodeFrame(protocol::Ping{++ping_nonce_}, options_.checksum));
+    }
+    if (!closing_) {
+      assignment = send_.next(index, [this](int other) {
+        return connections_[other]->unwrittenBytes();
+      });
+    }
+    if (!assignment) {
+      idle_[index] = true;
+      return nullptr;
+    }
+  }
+  // Headers and checksum are made outside the lock; the chunk's caller memory
+  // stays pinned by the send queue until this frame reports back.
+  return makeChunkFrame(*assignment);
+}
+
+void StripedChannelCore::onFrameWritten(FrameConnection& connection, OutgoingFrame& frame) {
+  if (frame.kind == OutgoingFrame::Kind::kControl) {
+    if (frame.type == MessageType::kGoodbye) fail(abortedError("channel closed locally"));
+    return;
+  }
+  Effects effects;
+  DetachList detach;
+  std::vector<std::shared_ptr<FrameConnection>> wake;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_) return;
+    send_.onWritten(connection.index(), frame.chunk, frame.uses_caller_memory, effects, detach);
+    queueFramesLocked(effects);
+  }
+  finish(effects, wake, detach);
+}
+
+void StripedChannelCore::onDetached(FrameConnection& /*connection*/, const ChunkRef& chunk) {
+  Effects effects;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_) return;
+    send_.onDetached(chunk, effects);
+    queueFramesLocked(effects);
+  }
+  finish(effects, {}, {});
+}
+
+// ---- ConnectionDelegate: reader ---------------------------------------------
+
+Result<ChunkTarget> StripedChannelCore::onChunkHeader(FrameConnection& /*connection*/,
+                                                      const FrameHeader& header,
+                                                      const protocol::ChunkHeader& chunk) {
+  Effects effects;
+  std::vector<std::shared_ptr<FrameConnection>> wake;
+  Result<ChunkTarget> target = ChunkTarget{};
+  {
+    std::lock_guard lock(mu_);
+    if (failing_) return ChunkTarget{};
+    target = recv_.beginChunk(header, chunk, effects);
+    queueFramesLocked(effects);
+    if (!control_queue_.empty() || pending_pool_credit_ > 0) wake = takeIdleLocked(1);
+  }
+  finish(effects, wake, {});
+  return target;
+}
+
+Status StripedChannelCore::onChunkPayload(FrameConnection& /*connection*/,
+                                          const ChunkTarget& target, Status payload_status) {
+  if (!payload_status.isOk()) return payload_status;
+  Effects effects;
+  std::vector<std::shared_ptr<FrameConnection>> wake;
+  Status handled;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_) return Status::ok();
+    handled = recv_.endChunk(target, effects);
+    queueFramesLocked(effects);
+    if (!control_queue_.empty() || pending_pool_credit_ > 0) wake = takeIdleLocked(1);
+  }
+  finish(effects, wake, {});
+  return handled;
+}
+
+Status StripedChannelCore::onControlFrame(FrameConnection& connection, const FrameHeader& header,
+                                          std::span<const uint8_t> payload) {
+  Effects effects;
+  DetachList detach;
+  std::vector<std::shared_ptr<FrameConnection>> wake;
+  Status result;
+  switch (header.type) {
+    case MessageType::kCredit: {
+      auto credit = protocol::decodeMessage<protocol::Credit>(payload);
+      if (!credit) return credit.status();
+      std::lock_guard lock(mu_);
+      if (failing_) return Status::ok();
+      result = send_.onCredit(*credit, effects, detach);
+      queueFramesLocked(effects);
+      wake = takeIdleLocked(idle_.size());
+      break;
+    }
+    case MessageType::kPoolCredit: {
+      auto credit = protocol::decodeMessage<protocol::PoolCredit>(payload);
+      if (!credit) return credit.status();
+      std::lock_guard lock(mu_);
+      if (failing_) return Status::ok();
+      result = send_.onPoolCredit(credit->bytes);
+      wake = takeIdleLocked(idle_.size());
+      break;
+    }
+    case MessageType::kStreamError: {
+      auto error = protocol::decodeMessage<protocol::StreamError>(payload);
+      if (!error) return error.status();
+      std::lock_guard lock(mu_);
+      if (failing_) return Status::ok();
+      if (error->origin == protocol::StreamErrorOrigin::kReceiver) {
+        send_.onStreamError(*error, effects, detach);
+      } else {
+        result = recv_.onStreamError(*error, effects);
+      }
+      queueFramesLocked(effects);
+      wake = takeIdleLocked(1);
+      break;
+    }
+    case MessageType::kPing: {
+      auto ping = protocol::decodeMessage<protocol::Ping>(payload);
+      return ping ? Status::ok() : ping.status();
+    }
+    case MessageType::kGoodbye: {
+      auto goodbye = protocol::decodeMessage<protocol::Goodbye>(payload);
+      if (!goodbye) return goodbye.status();
+      fail(connectionError(peer_.describe() + " closed the channel: " +
+                           protocol::printable(goodbye->text)),
+           /*peer_said_goodbye=*/true);
+      return Status::ok();
+    }
+    default:
+      return protocolError("unexpected " + std::string(protocol::messageTypeName(header.type)) +
+                           " frame on connection " + std::to_string(connection.index()) +
+                           " of an established channel");
+  }
+  finish(effects, wake, detach);
+  return result;
+}
+
+// ---- ConnectionDelegate: life cycle -------------------------------------------
+
+void StripedChannelCore::onConnectionError(FrameConnection& /*connection*/, Status error) {
+  fail(error.withContext(peer_.describe()));
+}
+
+void StripedChannelCore::onConnectionStopped(FrameConnection& /*connection*/) {
+  Effects effects;
+  std::function<void(Status)> on_failure;
+  Status failure;
+  {
+    std::lock_guard lock(mu_);
+    if (!failing_) {
+      // A connection stopped without a channel failure (cannot happen today): treat it as one.
+      failing_ = true;
+      failure_ = internalError("connection stopped while the channel was up");
+    }
+    if (++connections_stopped_ < connections_.size()) return;
+    // No connection reads or writes caller memory any more: end everything.
+    stopped_ = true;
+    send_.failAll(failure_, effects);
+    recv_.failAll(failure_, effects);
+    control_queue_.clear();
+    first_frames_.clear();
+    on_failure = std::move(on_failure_);
+    failure = failure_;
+  }
+  effects.runCallbacks();
+  if (on_failure) on_failure(failure);
+}
+
+// ---- Liveness --------------------------------------------------------------------
+
+void StripedChannelCore::armLivenessTimer() {
+  liveness_timer_.expires_after(pingInterval(options_));
+  liveness_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->checkLiveness();
+  });
+}
+
+void StripedChannelCore::checkLiveness() {
+  const auto now = FrameConnection::Clock::now();
+  const auto interval = pingInterval(options_);
+  std::vector<std::shared_ptr<FrameConnection>> wake;
+  Status timeout;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_) return;
+    for (size_t i = 0; i < connections_.size(); ++i) {
+      const auto& connection = connections_[i];
+      const auto silent = now - connection->lastReceive();
+      if (silent > options_.idle_timeout) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(silent).count();
+        timeout = timeoutError("no bytes from " + peer_.describe() + " on connection " +
+                               std::to_string(i) + " for " + std::to_string(ms) +
+                               " ms: the peer is hung or the path is down");
+        break;
+      }
+      if (now - connection->lastSend() >= interval && idle_[i]) {
+        ping_due_[i] = true;
+        idle_[i] = false;
+        wake.push_back(connection);
+      }
+    }
+  }
+  if (!timeout.isOk()) {
+    fail(std::move(timeout));
+    return;
+  }
+  for (const auto& connection : wake) connection->wakeWriter();
+  armLivenessTimer();
+}
+
+StripedChannel::~StripedChannel() { core_->close("channel handle destroyed"); }
+
+}  // namespace eccl::transport::tcp

@@ -1,0 +1,143 @@
+// A channel of K TCP connections between two endpoints (see transport.h for
+// the contract). Messages are cut into chunks that idle connections pull one
+// at a time (work stealing), so the channel moves the sum of its sockets'
+// throughput rather than K times the slowest.
+//
+// Locking: one mutex guards the send queue, the receive table and the
+// channel's state; it is never held across I/O or a user callback. Each
+// connection does its I/O on its own strand.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "transport/channel_options.h"
+#include "transport/tcp/effects.h"
+#include "transport/tcp/endpoint_context.h"
+#include "transport/tcp/frame_connection.h"
+#include "transport/tcp/recv_table.h"
+#include "transport/tcp/send_queue.h"
+#include "transport/transport.h"
+
+namespace eccl::transport::tcp {
+
+struct ChannelSetup {
+  ChannelOptions options;
+  PeerInfo peer;
+  uint32_t peer_chunk_bytes = 0;
+  uint64_t peer_pool_bytes = 0;
+  // Connections ordered by index; for a listener, the HelloAck each must send first.
+  std::vector<std::shared_ptr<FrameConnection>> connections;
+  std::vector<std::unique_ptr<OutgoingFrame>> first_frames;
+};
+
+class StripedChannelCore final : public ConnectionDelegate,
+                                 public Stoppable,
+                                 public std::enable_shared_from_this<StripedChannelCore> {
+ public:
+  StripedChannelCore(asio::io_context& io, ChannelSetup setup);
+  ~StripedChannelCore() override;
+
+  // Takes over the connections from the handshake and starts the liveness timer.
+  void start();
+
+  void send(uint64_t stream, std::span<const uint8_t> data, SendCallback done);
+  void recv(uint64_t stream, std::span<uint8_t> buffer, RecvCallback done);
+  void close(std::string reason);
+  // Stops the channel: every connection closes, then every pending operation
+  // ends with this status. The first reason wins.
+  void fail(Status reason, bool peer_said_goodbye = false);
+
+  Status status() const;
+  void setFailureHandler(std::function<void(Status)> on_failure);
+  const PeerInfo& peer() const { return peer_; }
+  int connectionCount() const { return static_cast<int>(connections_.size()); }
+  ChannelStats stats() const;
+
+  // Stoppable
+  void shutdown(Status reason) override { fail(std::move(reason)); }
+  bool quiesced() const override;
+
+  // ConnectionDelegate
+  Status onControlFrame(FrameConnection& connection, const protocol::FrameHeader& header,
+                        std::span<const uint8_t> payload) override;
+  Result<ChunkTarget> onChunkHeader(FrameConnection& connection,
+                                    const protocol::FrameHeader& header,
+                                    const protocol::ChunkHeader& chunk) override;
+  Status onChunkPayload(FrameConnection& connection, const ChunkTarget& target,
+                        Status payload_status) override;
+  std::unique_ptr<OutgoingFrame> nextFrame(FrameConnection& connection) override;
+  void onFrameWritten(FrameConnection& connection, OutgoingFrame& frame) override;
+  void onDetached(FrameConnection& connection, const ChunkRef& chunk) override;
+  void onConnectionError(FrameConnection& connection, Status error) override;
+  void onConnectionStopped(FrameConnection& connection) override;
+
+ private:
+  using DetachList = std::vector<std::pair<int, ChunkRef>>;
+
+  // Under mu_: turns effects' frames into queued control frames.
+  void queueFramesLocked(Effects& effects);
+  // Under mu_: marks idle connections busy and returns them, to be woken after unlocking.
+  std::vector<std::shared_ptr<FrameConnection>> takeIdleLocked(size_t at_most);
+  void finish(Effects& effects, const std::vector<std::shared_ptr<FrameConnection>>& wake,
+              const DetachList& detach);
+  std::unique_ptr<OutgoingFrame> makeChunkFrame(const ChunkAssignment& assignment) const;
+  void armLivenessTimer();
+  void checkLiveness();
+
+  const ChannelOptions options_;
+  const PeerInfo peer_;
+  const std::vector<std::shared_ptr<FrameConnection>> connections_;
+  // The timers are used only on this strand.
+  asio::strand<asio::io_context::executor_type> timer_strand_;
+  asio::steady_timer liveness_timer_;
+  asio::steady_timer close_timer_;
+
+  mutable std::mutex mu_;
+  SendQueue send_;
+  RecvTable recv_;
+  std::vector<std::unique_ptr<OutgoingFrame>> first_frames_;  // by connection index
+  std::deque<std::unique_ptr<OutgoingFrame>> control_queue_;
+  uint64_t pending_pool_credit_ = 0;
+  std::vector<bool> idle_;
+  std::vector<bool> ping_due_;
+  bool closing_ = false;   // Goodbye queued
+  bool failing_ = false;   // connections are being stopped
+  bool stopped_ = false;   // all connections stopped; pending operations ended
+  size_t connections_stopped_ = 0;
+  Status failure_;
+  std::function<void(Status)> on_failure_;
+  uint64_t ping_nonce_ = 0;
+};
+
+// The Channel handle given to users: destroying it closes the channel.
+class StripedChannel final : public Channel {
+ public:
+  explicit StripedChannel(std::shared_ptr<StripedChannelCore> core) : core_(std::move(core)) {}
+  ~StripedChannel() override;
+
+  void send(uint64_t stream, std::span<const uint8_t> data, SendCallback done) override {
+    core_->send(stream, data, std::move(done));
+  }
+  void recv(uint64_t stream, std::span<uint8_t> buffer, RecvCallback done) override {
+    core_->recv(stream, buffer, std::move(done));
+  }
+  void close(std::string reason) override { core_->close(std::move(reason)); }
+  Status status() const override { return core_->status(); }
+  void setFailureHandler(std::function<void(Status)> on_failure) override {
+    core_->setFailureHandler(std::move(on_failure));
+  }
+  const PeerInfo& peer() const override { return core_->peer(); }
+  int connectionCount() const override { return core_->connectionCount(); }
+  ChannelStats stats() const override { return core_->stats(); }
+
+ private:
+  std::shared_ptr<StripedChannelCore> core_;
+};
+
+}  // namespace eccl::transport::tcp

@@ -1,0 +1,41 @@
+// ByteStream over a TCP socket, plus the socket options every ECCL connection uses.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <string>
+
+#include "transport/byte_stream.h"
+#include "transport/channel_options.h"
+
+namespace eccl::transport::tcp {
+
+class TcpStream final : public ByteStream {
+ public:
+  // The socket must be connected and own a strand executor.
+  explicit TcpStream(asio::ip::tcp::socket socket);
+  ~TcpStream() override;
+
+  size_t readSome(std::span<uint8_t> into, std::error_code& ec) override;
+  size_t writeSome(std::span<const uint8_t> first, std::span<const uint8_t> second,
+                   std::error_code& ec) override;
+  void waitReadable(WaitHandler ready) override;
+  void waitWritable(WaitHandler ready) override;
+  void close() override;
+  void abort() override;
+  asio::any_io_executor executor() override { return socket_.get_executor(); }
+  const std::string& remoteAddress() const override { return remote_; }
+
+ private:
+  asio::ip::tcp::socket socket_;
+  std::string remote_;
+};
+
+// Sets TCP_NODELAY, keep-alive, TCP_USER_TIMEOUT, TCP_NOTSENT_LOWAT and the
+// requested buffer sizes; logs what the kernel granted. Failure to set an
+// option is logged, not fatal: the connection still works, only less well.
+void applySocketOptions(asio::ip::tcp::socket& socket, const ChannelOptions& options,
+                        const std::string& peer);
+
+std::string formatEndpoint(const asio::ip::tcp::endpoint& endpoint);
+
+}  // namespace eccl::transport::tcp

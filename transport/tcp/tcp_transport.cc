@@ -1,0 +1,65 @@
+#include "transport/tcp/tcp_transport.h"
+
+#include <thread>
+
+#include "src/common/log.h"
+#include "transport/tcp/handshake.h"
+
+namespace eccl::transport::tcp {
+namespace {
+
+class TcpListener final : public Listener {
+ public:
+  explicit TcpListener(std::shared_ptr<Acceptor> acceptor) : acceptor_(std::move(acceptor)) {}
+  ~TcpListener() override { acceptor_->close(); }
+  uint16_t port() const override { return acceptor_->port(); }
+  std::string address() const override { return acceptor_->address(); }
+
+ private:
+  std::shared_ptr<Acceptor> acceptor_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<TcpTransport>> TcpTransport::create(ChannelOptions options) {
+  ECCL_RETURN_IF_ERROR(options.validate());
+  return std::unique_ptr<TcpTransport>(new TcpTransport(std::move(options)));
+}
+
+TcpTransport::TcpTransport(ChannelOptions options)
+    : io_(std::make_unique<IoRunner>(options.io_threads)),
+      context_(std::make_shared<EndpointContext>(io_->context(), std::move(options))) {}
+
+TcpTransport::~TcpTransport() {
+  const auto objects = context_->liveObjects();
+  for (const auto& object : objects) object->shutdown(abortedError("transport shut down"));
+  if (io_->onIoThread()) {
+    ECCL_LOG_ERROR("TcpTransport destroyed on its own I/O thread; connections are cut, not closed");
+  } else {
+    // Let the connections close in order (callbacks run, sockets shut down).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (const auto& object : objects) {
+      while (!object->quiesced() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+  }
+  io_->stop();
+}
+
+Result<std::unique_ptr<Listener>> TcpTransport::listen(const std::string& host, uint16_t port,
+                                                       AcceptCallback on_channel) {
+  auto acceptor = Acceptor::open(context_, host, port, std::move(on_channel));
+  if (!acceptor) return acceptor.status();
+  context_->track(*acceptor);
+  (*acceptor)->start();
+  return std::unique_ptr<Listener>(std::make_unique<TcpListener>(std::move(*acceptor)));
+}
+
+void TcpTransport::connect(const std::string& host, uint16_t port, ConnectCallback done) {
+  auto connector = std::make_shared<Connector>(context_, host, port, std::move(done));
+  context_->track(connector);
+  connector->start();
+}
+
+}  // namespace eccl::transport::tcp
