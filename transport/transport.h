@@ -3,8 +3,11 @@
 //
 // A Channel delivers whole messages. The sender calls send(stream, bytes); the
 // receiver posts recv(stream, buffer) with a buffer of exactly the message's
-// size. Sends and receives of different streams are independent and may be
-// posted in any order on either side. A stream id may be reused once the
+// size. A send completes once the receiver holds the whole message in its
+// posted buffer, or with the receiver's error (e.g. a buffer of another size):
+// both ends always learn the outcome. The sender must keep its buffer intact
+// until then. Sends and receives of different streams are independent and may
+// be posted in any order on either side. A stream id may be reused once the
 // receiver has completed the previous message with that id (the collectives
 // build unique ids from operation, step and attempt).
 //

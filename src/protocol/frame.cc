@@ -17,6 +17,7 @@ std::string_view messageTypeName(MessageType type) {
     case MessageType::kStreamError: return "StreamError";
     case MessageType::kPing: return "Ping";
     case MessageType::kGoodbye: return "Goodbye";
+    case MessageType::kDelivered: return "Delivered";
   }
   return "Unknown";
 }
@@ -38,6 +39,7 @@ uint32_t maxPayloadLength(MessageType type) {
     case MessageType::kStreamError: return StreamError::kMaxEncodedSize;
     case MessageType::kPing: return Ping::kEncodedSize;
     case MessageType::kGoodbye: return Goodbye::kMaxEncodedSize;
+    case MessageType::kDelivered: return Delivered::kMaxEncodedSize;
   }
   return 0;
 }

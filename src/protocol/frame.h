@@ -41,8 +41,9 @@ enum class MessageType : uint8_t {
   kStreamError = 6,  // one stream failed (e.g. size mismatch); the channel lives on
   kPing = 7,         // liveness on an otherwise idle connection
   kGoodbye = 8,      // graceful close, with the reason
+  kDelivered = 9,    // receiver has whole messages in their posted buffers
 };
-inline constexpr uint8_t kMaxMessageType = 8;
+inline constexpr uint8_t kMaxMessageType = 9;
 
 std::string_view messageTypeName(MessageType type);
 

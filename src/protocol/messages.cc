@@ -208,6 +208,24 @@ Goodbye Goodbye::decode(ByteReader& in) {
   return m;
 }
 
+void Delivered::encode(ByteWriter& out) const {
+  out.put<uint16_t>(static_cast<uint16_t>(messages.size()));
+  for (uint64_t number : messages) out.put<uint64_t>(number);
+}
+
+Delivered Delivered::decode(ByteReader& in) {
+  Delivered m;
+  uint16_t count = in.get<uint16_t>("count");
+  if (!in.ok()) return m;
+  if (count == 0 || count > kMaxMessages) {
+    in.fail("count " + std::to_string(count) + " outside 1.." + std::to_string(kMaxMessages));
+    return m;
+  }
+  m.messages.reserve(count);
+  for (uint16_t i = 0; i < count && in.ok(); ++i) m.messages.push_back(in.get<uint64_t>("message"));
+  return m;
+}
+
 Status verifyChecksum(const FrameHeader& header, std::span<const uint8_t> payload) {
   if (!header.has(kFlagChecksum)) return Status::ok();
   if (payloadChecksum(payload) == header.checksum) return Status::ok();

@@ -141,6 +141,18 @@ struct Goodbye {
   static Goodbye decode(ByteReader& in);
 };
 
+// The receiver placed these messages in full: their sends complete. Sends
+// complete on delivery, not when written, so that a sender learns of a
+// receiver-side failure (e.g. a buffer of the wrong size) for every message.
+struct Delivered {
+  static constexpr MessageType kType = MessageType::kDelivered;
+  static constexpr size_t kMaxMessages = 512;
+  static constexpr size_t kMaxEncodedSize = 2 + 8 * kMaxMessages;
+  std::vector<uint64_t> messages;  // 1..kMaxMessages sender message numbers
+  void encode(ByteWriter& out) const;
+  static Delivered decode(ByteReader& in);
+};
+
 // XXH3-64 of a payload, as carried in the frame header.
 uint64_t payloadChecksum(std::span<const uint8_t> payload);
 

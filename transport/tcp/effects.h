@@ -13,9 +13,12 @@ struct Effects {
   std::vector<std::function<void()>> callbacks;
   std::vector<protocol::Credit> credits;
   std::vector<protocol::StreamError> stream_errors;
-  uint64_t pool_credit = 0;  // bytes of the peer's eager budget to return
+  std::vector<uint64_t> delivered;  // message numbers received in full
+  uint64_t pool_credit = 0;          // bytes of the peer's eager budget to return
 
-  bool hasFrames() const { return !credits.empty() || !stream_errors.empty() || pool_credit > 0; }
+  bool hasFrames() const {
+    return !credits.empty() || !stream_errors.empty() || !delivered.empty() || pool_credit > 0;
+  }
   void runCallbacks() {
     for (auto& callback : callbacks) callback();
     callbacks.clear();

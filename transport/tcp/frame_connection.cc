@@ -61,6 +61,7 @@ FrameConnection::FrameConnection(std::unique_ptr<ByteStream> stream, int index,
 FrameConnection::~FrameConnection() = default;
 
 std::string FrameConnection::describe() const {
+  if (index_ < 0) return "connection from " + remote_;  // before its Hello numbered it
   return "connection " + std::to_string(index_) + " to " + remote_;
 }
 

@@ -38,7 +38,7 @@ ChunkTarget RecvTable::dropTarget() {
   return ChunkTarget{};
 }
 
-Status RecvTable::post(uint64_t stream, std::span<uint8_t> buffer, RecvCallback done,
+Status RecvTable::post(uint64_t stream, std::span<uint8_t> buffer, RecvCallback&& done,
                        Effects& effects) {
   if (posted_.count(stream) != 0 || bound_streams_.count(stream) != 0) {
     return invalidUsage("a receive for " + streamName(stream) +
@@ -284,7 +284,10 @@ void RecvTable::maybeRetire(Incoming& in, Effects& effects) {
     effects.callbacks.push_back(
         [cb = std::move(in.posted->done), s = std::move(status)]() mutable { cb(std::move(s)); });
   }
-  if (!in.failed) ++stats_.messages_completed;
+  if (!in.failed) {
+    ++stats_.messages_completed;
+    effects.delivered.push_back(in.number);
+  }
   freePool(in, effects);
   if (in.originals_seen < in.expected_originals) {
     draining_[in.number] = {in.expected_originals, in.originals_seen};

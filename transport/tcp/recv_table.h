@@ -47,8 +47,8 @@ class RecvTable {
 
   // Posts a buffer for the next message of a stream. Always produces a Credit
   // for the sender (one per post), and completes at once if the message is
-  // already in the pool.
-  Status post(uint64_t stream, std::span<uint8_t> buffer, RecvCallback done, Effects& effects);
+  // already in the pool. On an error `done` is left untouched, for the caller to run.
+  Status post(uint64_t stream, std::span<uint8_t> buffer, RecvCallback&& done, Effects& effects);
 
   // A chunk header arrived: where its payload goes. An error means the peer
   // broke the protocol and the channel must fail.

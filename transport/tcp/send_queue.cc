@@ -172,7 +172,7 @@ void SendQueue::failMessage(Message& m, Status status,
 
 void SendQueue::maybeFinish(Message& m, Effects& effects) {
   if (m.caller_refs != 0) return;
-  if (!m.failed && m.chunks_done < m.chunk_count) return;
+  if (!m.failed && (m.chunks_done < m.chunk_count || !m.delivered)) return;
   // Copies still being written from private buffers no longer involve the caller.
   if (!m.credited) {
     auto waiters = waiting_for_credit_.find(m.stream);
@@ -230,6 +230,18 @@ Status SendQueue::onPoolCredit(uint64_t bytes) {
                          " pool bytes that were never used");
   }
   eager_available_ += bytes;
+  return Status::ok();
+}
+
+Status SendQueue::onDelivered(uint64_t message, Effects& effects) {
+  if (message >= next_number_) {
+    return protocolError("peer reports delivery of message " + std::to_string(message) +
+                         ", which was never sent");
+  }
+  auto it = live_.find(message);
+  if (it == live_.end()) return Status::ok();  // failed here meanwhile
+  it->second->delivered = true;
+  maybeFinish(*it->second, effects);
   return Status::ok();
 }
 

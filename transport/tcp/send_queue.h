@@ -8,8 +8,8 @@
 // a chunk that is still being written slowly on another connection may be
 // handed out a second time (a hedge); the first copy to arrive wins.
 //
-// A message completes when every chunk has one copy fully written and no copy
-// still reads the caller's buffer.
+// A message completes when the receiver reports it delivered, every chunk has
+// one copy fully written and no copy still reads the caller's buffer.
 #pragma once
 
 #include <cstdint>
@@ -82,6 +82,8 @@ class SendQueue {
   Status onCredit(const protocol::Credit& credit, Effects& effects,
                   std::vector<std::pair<int, ChunkRef>>& detach);
   Status onPoolCredit(uint64_t bytes);
+  // The receiver has this message in full.
+  Status onDelivered(uint64_t message, Effects& effects);
   void onStreamError(const protocol::StreamError& error, Effects& effects,
                      std::vector<std::pair<int, ChunkRef>>& detach);
 
@@ -111,6 +113,7 @@ class SendQueue {
     uint32_t caller_refs = 0;     // copies in flight that read the caller's buffer
     uint64_t eager_bytes = 0;
     bool credited = false;
+    bool delivered = false;
     bool failed = false;
     Status error;
     std::vector<ChunkState> chunks;

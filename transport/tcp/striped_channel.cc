@@ -203,9 +203,17 @@ void StripedChannelCore::queueFramesLocked(Effects& effects) {
     control_queue_.push_back(OutgoingFrame::makeControl(
         MessageType::kStreamError, protocol::encodeFrame(error, options_.checksum)));
   }
+  for (size_t i = 0; i < effects.delivered.size(); i += protocol::Delivered::kMaxMessages) {
+    protocol::Delivered delivered;
+    const size_t end = std::min(effects.delivered.size(), i + protocol::Delivered::kMaxMessages);
+    delivered.messages.assign(effects.delivered.begin() + i, effects.delivered.begin() + end);
+    control_queue_.push_back(OutgoingFrame::makeControl(
+        MessageType::kDelivered, protocol::encodeFrame(delivered, options_.checksum)));
+  }
   pending_pool_credit_ += effects.pool_credit;
   effects.credits.clear();
   effects.stream_errors.clear();
+  effects.delivered.clear();
   effects.pool_credit = 0;
 }
 
@@ -398,6 +406,18 @@ Status StripedChannelCore::onControlFrame(FrameConnection& connection, const Fra
       }
       queueFramesLocked(effects);
       wake = takeIdleLocked(1);
+      break;
+    }
+    case MessageType::kDelivered: {
+      auto delivered = protocol::decodeMessage<protocol::Delivered>(payload);
+      if (!delivered) return delivered.status();
+      std::lock_guard lock(mu_);
+      if (failing_) return Status::ok();
+      for (uint64_t number : delivered->messages) {
+        result = send_.onDelivered(number, effects);
+        if (!result.isOk()) break;
+      }
+      queueFramesLocked(effects);
       break;
     }
     case MessageType::kPing: {

@@ -1,0 +1,28 @@
+// A plain blocking TCP client for feeding a listener bytes no ECCL peer would send.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+
+namespace eccl::test {
+
+class RawSocket {
+ public:
+  // Connects to 127.0.0.1:port; valid() says whether it worked.
+  explicit RawSocket(uint16_t port);
+  ~RawSocket();
+  RawSocket(const RawSocket&) = delete;
+  RawSocket& operator=(const RawSocket&) = delete;
+
+  bool valid() const { return fd_ >= 0; }
+  bool send(std::span<const uint8_t> bytes);
+  // True if the peer closed or reset the connection within the timeout
+  // (bytes it sends meanwhile are read and dropped).
+  bool waitClosedByPeer(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace eccl::test

@@ -1,0 +1,257 @@
+// The striped TCP channel on loopback: every byte arrives, in place, for every
+// size and connection count; streams are independent of each other and of the
+// order in which the two sides post them.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+#include "tests/support/channel_pair.h"
+#include "tests/support/tcp_proxy.h"
+
+namespace eccl::test {
+namespace {
+
+using namespace std::chrono_literals;
+using transport::ChannelOptions;
+
+ChannelOptions withConnections(int connections, uint32_t chunk_bytes = 256 << 10) {
+  ChannelOptions options;
+  options.connections = connections;
+  options.chunk_bytes = chunk_bytes;
+  options.pool_bytes = 4 << 20;
+  return options;
+}
+
+class TransferSizes : public ::testing::TestWithParam<int> {};
+
+TEST_P(TransferSizes, EveryByteArrivesBothWays) {
+  const int k = GetParam();
+  auto pair = ChannelPair::make(withConnections(k, 64 << 10));
+  ASSERT_TRUE(pair);
+  EXPECT_EQ(pair->client->connectionCount(), k);
+  EXPECT_EQ(pair->server->connectionCount(), k);
+  const size_t chunk = 64 << 10;
+  const std::vector<size_t> sizes = {0, 1, 1000, chunk - 1, chunk, chunk + 1, 3 * chunk + 17,
+                                     (16u << 20) + 5};
+  uint64_t stream = 1;
+  for (size_t size : sizes) {
+    SCOPED_TRACE("size " + std::to_string(size));
+    EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, stream, size, stream, deadline(20s)), "");
+    ++stream;
+    EXPECT_EQ(transferAndCheck(*pair->server, *pair->client, stream, size, stream, deadline(20s)), "");
+    ++stream;
+  }
+  EXPECT_TRUE(pair->client->status().isOk());
+}
+
+TEST_P(TransferSizes, OneGibibyte) {
+  auto pair = ChannelPair::make(withConnections(GetParam(), 1 << 20));
+  ASSERT_TRUE(pair);
+  EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 42, size_t{1} << 30, 99, deadline(120s)),
+            "");
+  const auto stats = pair->client->stats();
+  EXPECT_GE(stats.payload_bytes_sent, uint64_t{1} << 30);
+  // Work stealing spreads chunks over every connection.
+  for (const auto& connection : stats.connections) EXPECT_GT(connection.chunks_sent, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Connections, TransferSizes, ::testing::Values(1, 4, 16),
+                         [](const ::testing::TestParamInfo<int>& param_info) {
+                           return std::string("K") + std::to_string(param_info.param);
+                         });
+
+TEST(TcpTransfer, SendBeforeReceiveUsesThePoolAndLaterPostCompletes) {
+  auto pair = ChannelPair::make(withConnections(4, 64 << 10));
+  ASSERT_TRUE(pair);
+  const auto data = pattern(512 << 10, 3);  // fits the 4 MiB pool
+  Completion sent;
+  pair->client->send(7, data, sent.callback());
+  // The whole message travels at once into the receiver's pool...
+  const auto until = std::chrono::steady_clock::now() + deadline(10s);
+  while (pair->server->stats().pool_bytes_peak < data.size() &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(pair->server->stats().pool_bytes_peak, data.size());
+  // ...but the send completes only on delivery into a posted buffer.
+  EXPECT_FALSE(sent.done());
+  std::vector<uint8_t> received(data.size());
+  Completion got;
+  pair->server->recv(7, received, got.callback());
+  auto r = got.wait(deadline(10s));
+  auto s = sent.wait(deadline(10s));
+  ASSERT_TRUE(r && s);
+  EXPECT_TRUE(r->isOk()) << r->toString();
+  EXPECT_TRUE(s->isOk()) << s->toString();
+  EXPECT_FALSE(firstDifference(data, received).has_value());
+  EXPECT_GT(pair->client->stats().eager_chunks_sent, 0u);
+  EXPECT_GT(pair->server->stats().pool_bytes_peak, 0u);
+}
+
+TEST(TcpTransfer, MessageLargerThanThePoolWaitsForCreditThenCompletes) {
+  auto pair = ChannelPair::make(withConnections(4, 64 << 10));
+  ASSERT_TRUE(pair);
+  const auto data = pattern(24 << 20, 4);  // six times the pool
+  Completion sent;
+  pair->client->send(9, data, sent.callback());
+  std::this_thread::sleep_for(200ms);  // let the eager part fill the pool
+  EXPECT_FALSE(sent.done()) << "the sender must wait for credit, not overrun the pool";
+  EXPECT_LE(pair->server->stats().pool_bytes_peak, uint64_t{4} << 20);
+  std::vector<uint8_t> received(data.size());
+  Completion got;
+  pair->server->recv(9, received, got.callback());
+  auto s = sent.wait(deadline(20s));
+  auto r = got.wait(deadline(20s));
+  ASSERT_TRUE(s && r);
+  EXPECT_TRUE(s->isOk()) << s->toString();
+  EXPECT_TRUE(r->isOk()) << r->toString();
+  EXPECT_FALSE(firstDifference(data, received).has_value());
+}
+
+// Both ends send A then B and receive B then A, each message larger than the
+// peer's pool: without per-stream credit this deadlocks.
+TEST(TcpTransfer, OppositePostingOrdersDoNotDeadlock) {
+  auto pair = ChannelPair::make(withConnections(2, 64 << 10));
+  ASSERT_TRUE(pair);
+  const size_t size = 12 << 20;
+  const auto a_from_client = pattern(size, 10), b_from_client = pattern(size, 11);
+  const auto a_from_server = pattern(size, 12), b_from_server = pattern(size, 13);
+  std::vector<uint8_t> a_at_server(size), b_at_server(size), a_at_client(size), b_at_client(size);
+  Completion c_send_a, c_send_b, s_send_a, s_send_b, s_recv_a, s_recv_b, c_recv_a, c_recv_b;
+  pair->client->send(1, a_from_client, c_send_a.callback());
+  pair->client->send(2, b_from_client, c_send_b.callback());
+  pair->server->send(1, a_from_server, s_send_a.callback());
+  pair->server->send(2, b_from_server, s_send_b.callback());
+  pair->server->recv(2, b_at_server, s_recv_b.callback());
+  pair->client->recv(2, b_at_client, c_recv_b.callback());
+  std::this_thread::sleep_for(50ms);
+  pair->server->recv(1, a_at_server, s_recv_a.callback());
+  pair->client->recv(1, a_at_client, c_recv_a.callback());
+  for (Completion* c : {&c_send_a, &c_send_b, &s_send_a, &s_send_b, &s_recv_a, &s_recv_b,
+                        &c_recv_a, &c_recv_b}) {
+    auto status = c->wait(deadline(30s));
+    ASSERT_TRUE(status.has_value()) << "deadlock: an operation never completed";
+    EXPECT_TRUE(status->isOk()) << status->toString();
+  }
+  EXPECT_EQ(a_at_server, a_from_client);
+  EXPECT_EQ(b_at_server, b_from_client);
+  EXPECT_EQ(a_at_client, a_from_server);
+  EXPECT_EQ(b_at_client, b_from_server);
+}
+
+TEST(TcpTransfer, ManySmallStreamsPostedInRandomOrder) {
+  auto pair = ChannelPair::make(withConnections(4, 64 << 10));
+  ASSERT_TRUE(pair);
+  constexpr int kStreams = 300;
+  std::vector<std::vector<uint8_t>> sent(kStreams), received(kStreams);
+  std::vector<Completion> send_done(kStreams), recv_done(kStreams);
+  std::vector<int> order(kStreams);
+  for (int i = 0; i < kStreams; ++i) {
+    order[i] = i;
+    sent[i] = pattern(static_cast<size_t>(i * 37 % 5000), 1000 + i);
+    received[i].assign(sent[i].size(), 0);
+  }
+  std::mt19937 rng(5);
+  std::shuffle(order.begin(), order.end(), rng);
+  for (int i : order) pair->server->recv(500 + i, received[i], recv_done[i].callback());
+  std::shuffle(order.begin(), order.end(), rng);
+  for (int i : order) pair->client->send(500 + i, sent[i], send_done[i].callback());
+  for (int i = 0; i < kStreams; ++i) {
+    auto s = send_done[i].wait(deadline(20s));
+    auto r = recv_done[i].wait(deadline(20s));
+    ASSERT_TRUE(s && r) << "stream " << i;
+    EXPECT_TRUE(s->isOk()) << s->toString();
+    EXPECT_TRUE(r->isOk()) << r->toString();
+    EXPECT_EQ(received[i], sent[i]) << "stream " << i;
+  }
+}
+
+TEST(TcpTransfer, SendBufferIsFreeWhenTheSendCompletes) {
+  auto pair = ChannelPair::make(withConnections(4, 64 << 10));
+  ASSERT_TRUE(pair);
+  auto data = pattern(8 << 20, 21);
+  const auto original = data;
+  std::vector<uint8_t> received(data.size());
+  Completion sent, got;
+  pair->server->recv(3, received, got.callback());
+  pair->client->send(3, data, sent.callback());
+  auto s = sent.wait(deadline(10s));
+  ASSERT_TRUE(s && s->isOk());
+  std::fill(data.begin(), data.end(), 0xEE);  // the caller reuses its buffer at once
+  auto r = got.wait(deadline(10s));
+  ASSERT_TRUE(r && r->isOk());
+  EXPECT_FALSE(firstDifference(original, received).has_value());
+}
+
+// One connection of sixteen slowed to a trickle: the others carry the message,
+// the slow one's late chunk is re-sent elsewhere, and the bytes are exact
+// although chunks arrive far out of order.
+TEST(TcpTransfer, ASlowConnectionDoesNotHoldTheChannel) {
+  auto options = withConnections(16, 64 << 10);
+  options.notsent_lowat = 16 << 10;
+  options.hedge_min_bytes = 16 << 10;
+  options.send_buffer = 64 << 10;  // keep the slow socket's kernel queue short
+  auto pair = ChannelPair::listenOnly(options);
+  ASSERT_TRUE(pair);
+  TcpProxy proxy(pair->listener->port());
+  for (int c = 0; c < 16; ++c) {
+    // The proxy numbers connections in accept order; slow one of them.
+    proxy.throttle(c, Direction::kUpstream, c == 3 ? 200 << 10 : 0);
+  }
+  ASSERT_TRUE(pair->connect(proxy.port()).isOk());
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 100 + round, 24 << 20, round,
+                               deadline(30s)),
+              "");
+  }
+  const auto client = pair->client->stats();
+  const auto server = pair->server->stats();
+  EXPECT_GT(client.hedged_chunks_sent, 0u);
+  EXPECT_EQ(server.messages_received, 3u);
+}
+
+TEST(TcpTransfer, ReusingAStreamIdAfterCompletion) {
+  auto pair = ChannelPair::make(withConnections(4, 64 << 10));
+  ASSERT_TRUE(pair);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 5, 200 << 10, i, deadline(10s)), "")
+        << "round " << i;
+  }
+}
+
+TEST(TcpTransfer, ChecksummedChannelDeliversExactBytes) {
+  auto options = withConnections(4, 64 << 10);
+  options.checksum = true;
+  auto pair = ChannelPair::make(options);
+  ASSERT_TRUE(pair);
+  EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 1, 5 << 20, 1, deadline(10s)), "");
+  EXPECT_EQ(transferAndCheck(*pair->server, *pair->client, 2, 1, 2, deadline(10s)), "");
+}
+
+TEST(TcpTransfer, ManyChannelsInParallel) {
+  constexpr int kPairs = 12;
+  std::vector<std::unique_ptr<ChannelPair>> pairs;
+  for (int i = 0; i < kPairs; ++i) {
+    pairs.push_back(ChannelPair::make(withConnections(2, 64 << 10)));
+    ASSERT_TRUE(pairs.back());
+  }
+  std::vector<std::string> problems(kPairs * 2);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kPairs; ++i) {
+    threads.emplace_back([&, i] {
+      problems[2 * i] = transferAndCheck(*pairs[i]->client, *pairs[i]->server, 1, 6 << 20, i,
+                                         deadline(60s));
+    });
+    threads.emplace_back([&, i] {
+      problems[2 * i + 1] = transferAndCheck(*pairs[i]->server, *pairs[i]->client, 2, 6 << 20,
+                                             100 + i, deadline(60s));
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& problem : problems) EXPECT_EQ(problem, "");
+}
+
+}  // namespace
+}  // namespace eccl::test
