@@ -22,7 +22,7 @@ std::vector<uint8_t> pattern(size_t size, uint64_t seed) {
 
 std::optional<size_t> firstDifference(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
   const size_t n = std::min(a.size(), b.size());
-  if (std::memcmp(a.data(), b.data(), n) != 0) {
+  if (n > 0 && std::memcmp(a.data(), b.data(), n) != 0) {
     for (size_t i = 0; i < n; ++i) {
       if (a[i] != b[i]) return i;
     }

@@ -49,11 +49,9 @@ std::span<const uint8_t> OutgoingFrame::head() const {
   return chunk_head;
 }
 
-FrameConnection::FrameConnection(std::unique_ptr<ByteStream> stream, int index,
-                                 bool with_checksum)
+FrameConnection::FrameConnection(std::unique_ptr<ByteStream> stream, int index)
     : stream_(std::move(stream)),
       index_(index),
-      with_checksum_(with_checksum),
       remote_(stream_->remoteAddress()),
       last_rx_(nowTicks()),
       last_tx_(nowTicks()) {}
@@ -109,7 +107,7 @@ void FrameConnection::detach(const ChunkRef& chunk) {
       return;  // already written (onFrameWritten said so) or never here
     }
     auto copy = std::make_unique<uint8_t[]>(std::max<uint64_t>(frame->payload_size, 1));
-    std::memcpy(copy.get(), frame->payload, frame->payload_size);
+    if (frame->payload_size > 0) std::memcpy(copy.get(), frame->payload, frame->payload_size);
     frame->private_payload = std::move(copy);
     frame->payload = frame->private_payload.get();
     frame->uses_caller_memory = false;

@@ -91,7 +91,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
  public:
   using Clock = std::chrono::steady_clock;
 
-  FrameConnection(std::unique_ptr<ByteStream> stream, int index, bool with_checksum);
+  FrameConnection(std::unique_ptr<ByteStream> stream, int index);
   ~FrameConnection();
 
   // Starts reading and writing with this delegate.
@@ -144,7 +144,6 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
 
   std::unique_ptr<ByteStream> stream_;
   int index_;
-  const bool with_checksum_;
   std::string remote_;
   std::shared_ptr<ConnectionDelegate> delegate_;
   bool started_ = false;

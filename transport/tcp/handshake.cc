@@ -88,8 +88,7 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
           }
           applySocketOptions(*socket, self->context_->options, self->target());
           connection = std::make_shared<FrameConnection>(
-              std::make_unique<TcpStream>(std::move(*socket)), index,
-              self->context_->options.checksum);
+              std::make_unique<TcpStream>(std::move(*socket)), index);
           self->connections_[index] = connection;
           self->sockets_[index].reset();
           ++self->started_;
@@ -336,26 +335,30 @@ Result<std::shared_ptr<Acceptor>> Acceptor::open(std::shared_ptr<EndpointContext
 
 Acceptor::Acceptor(std::shared_ptr<EndpointContext> context, asio::ip::tcp::acceptor acceptor,
                    AcceptCallback on_channel)
-    : context_(std::move(context)), acceptor_(std::move(acceptor)), on_channel_(std::move(on_channel)) {
+    : context_(std::move(context)),
+      acceptor_(std::make_shared<asio::ip::tcp::acceptor>(std::move(acceptor))),
+      on_channel_(std::move(on_channel)) {
   std::error_code ec;
-  auto local = acceptor_.local_endpoint(ec);
+  auto local = acceptor_->local_endpoint(ec);
   port_ = ec ? 0 : local.port();
   address_ = ec ? std::string("?") : formatEndpoint(local);
 }
 
 void Acceptor::start() {
-  asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->acceptNext(); });
+  asio::post(acceptor_->get_executor(), [self = shared_from_this()] { self->acceptNext(); });
 }
 
 void Acceptor::acceptNext() {
+  std::shared_ptr<asio::ip::tcp::acceptor> acceptor;
   {
     std::lock_guard lock(mu_);
-    if (closed_) return;
+    if (closed_ || !acceptor_) return;
     accept_pending_ = true;
+    acceptor = acceptor_;
   }
-  acceptor_.async_accept(
+  acceptor->async_accept(
       asio::make_strand(context_->io),
-      [self = shared_from_this()](std::error_code ec, asio::ip::tcp::socket socket) {
+      [self = shared_from_this(), acceptor](std::error_code ec, asio::ip::tcp::socket socket) {
         {
           std::lock_guard lock(self->mu_);
           self->accept_pending_ = false;
@@ -364,7 +367,7 @@ void Acceptor::acceptNext() {
         if (ec) {
           // Out of descriptors, or similar: log, and try again shortly rather than spin.
           ECCL_LOG_WARN("listener {}: accept failed: {}", self->address_, ec.message());
-          auto retry = std::make_shared<asio::steady_timer>(self->acceptor_.get_executor());
+          auto retry = std::make_shared<asio::steady_timer>(acceptor->get_executor());
           retry->expires_after(std::chrono::milliseconds(50));
           retry->async_wait([self, retry](std::error_code) { self->acceptNext(); });
           return;
@@ -381,8 +384,8 @@ void Acceptor::acceptNext() {
             socket.close(ignored);
           } else {
             applySocketOptions(socket, self->context_->options, remote_text);
-            auto connection = std::make_shared<FrameConnection>(
-                std::make_unique<TcpStream>(std::move(socket)), -1, self->context_->options.checksum);
+            auto connection =
+                std::make_shared<FrameConnection>(std::make_unique<TcpStream>(std::move(socket)), -1);
             handshake = std::make_shared<InboundHandshake>(self, std::move(connection));
             self->pending_.emplace(handshake.get(), handshake);
           }
@@ -394,10 +397,12 @@ void Acceptor::acceptNext() {
 
 void Acceptor::close() {
   std::vector<std::shared_ptr<FrameConnection>> to_stop;
+  std::shared_ptr<asio::ip::tcp::acceptor> acceptor;
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
     closed_ = true;
+    acceptor = std::move(acceptor_);
     for (auto& [raw, weak] : pending_) {
       if (auto handshake = weak.lock()) to_stop.push_back(handshake->connection());
     }
@@ -408,16 +413,20 @@ void Acceptor::close() {
     }
     groups_.clear();
   }
-  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+  // Closed and destroyed on its strand, on an I/O thread, while the context runs.
+  asio::post(acceptor->get_executor(), [self = shared_from_this(), acceptor]() mutable {
     std::error_code ignored;
-    self->acceptor_.close(ignored);
+    acceptor->close(ignored);
+    acceptor.reset();
+    std::lock_guard lock(self->mu_);
+    self->released_ = true;
   });
   for (auto& connection : to_stop) connection->stop();
 }
 
 bool Acceptor::quiesced() const {
   std::lock_guard lock(mu_);
-  return closed_ && !accept_pending_ && pending_.empty() && groups_.empty();
+  return released_ && !accept_pending_ && pending_.empty() && groups_.empty();
 }
 
 void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,

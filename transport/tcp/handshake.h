@@ -145,13 +145,16 @@ class Acceptor final : public Stoppable, public std::enable_shared_from_this<Acc
                           std::vector<std::shared_ptr<InboundHandshake>>& to_reject);
 
   const std::shared_ptr<EndpointContext> context_;
-  asio::ip::tcp::acceptor acceptor_;
+  // The listening socket (on its own strand); released on close so that a
+  // Listener handle kept past its transport holds nothing of the I/O context.
+  std::shared_ptr<asio::ip::tcp::acceptor> acceptor_;  // under mu_; null once released
   const AcceptCallback on_channel_;
   uint16_t port_ = 0;
   std::string address_;
 
   mutable std::mutex mu_;
   bool closed_ = false;
+  bool released_ = false;
   bool accept_pending_ = false;
   std::map<InboundHandshake*, std::weak_ptr<InboundHandshake>> pending_;
   std::map<EndpointId, Group> groups_;

@@ -24,33 +24,39 @@ std::chrono::milliseconds pingInterval(const ChannelOptions& options) {
 StripedChannelCore::StripedChannelCore(asio::io_context& io, ChannelSetup setup)
     : options_(setup.options),
       peer_(setup.peer),
+      connection_count_(static_cast<int>(setup.connections.size())),
       connections_(std::move(setup.connections)),
-      timer_strand_(asio::make_strand(io)),
-      liveness_timer_(timer_strand_),
-      close_timer_(timer_strand_),
+      timers_(std::make_shared<Timers>(io)),
       send_(SendQueueConfig{options_.chunk_bytes, setup.peer_pool_bytes, options_.hedge_tail_chunks,
                             options_.hedge_min_bytes}),
       recv_(RecvTableConfig{setup.peer_chunk_bytes, options_.pool_bytes}),
       first_frames_(std::move(setup.first_frames)),
-      idle_(connections_.size(), false),
-      ping_due_(connections_.size(), false) {
-  first_frames_.resize(connections_.size());
+      idle_(connection_count_, false),
+      ping_due_(connection_count_, false) {
+  first_frames_.resize(connection_count_);
 }
 
 StripedChannelCore::~StripedChannelCore() = default;
 
 void StripedChannelCore::start() {
-  for (auto& connection : connections_) connection->attach(shared_from_this());
-  asio::post(timer_strand_, [self = shared_from_this()] { self->armLivenessTimer(); });
+  ConnectionList connections;
+  std::shared_ptr<Timers> timers;
+  {
+    std::lock_guard lock(mu_);
+    connections = connections_;
+    timers = timers_;
+  }
+  for (auto& connection : connections) connection->attach(shared_from_this());
+  asio::post(timers->strand, [self = shared_from_this()] { self->armLivenessTimer(); });
   ECCL_LOG_INFO("channel to {} up: {} connections, chunk {} B", peer_.describe(),
-                connections_.size(), options_.chunk_bytes);
+                connection_count_, options_.chunk_bytes);
 }
 
 // ---- Operations -----------------------------------------------------------
 
 void StripedChannelCore::send(uint64_t stream, std::span<const uint8_t> data, SendCallback done) {
   Effects effects;
-  std::vector<std::shared_ptr<FrameConnection>> wake;
+  ConnectionList wake;
   Status refused;
   {
     std::lock_guard lock(mu_);
@@ -72,7 +78,7 @@ void StripedChannelCore::send(uint64_t stream, std::span<const uint8_t> data, Se
 
 void StripedChannelCore::recv(uint64_t stream, std::span<uint8_t> buffer, RecvCallback done) {
   Effects effects;
-  std::vector<std::shared_ptr<FrameConnection>> wake;
+  ConnectionList wake;
   Status refused;
   {
     std::lock_guard lock(mu_);
@@ -95,11 +101,13 @@ void StripedChannelCore::recv(uint64_t stream, std::span<uint8_t> buffer, RecvCa
 }
 
 void StripedChannelCore::close(std::string reason) {
-  std::vector<std::shared_ptr<FrameConnection>> wake;
+  ConnectionList wake;
+  std::shared_ptr<Timers> timers;
   {
     std::lock_guard lock(mu_);
     if (failing_ || closing_) return;
     closing_ = true;
+    timers = timers_;
     protocol::Goodbye goodbye;
     goodbye.code = Code::kOk;
     goodbye.text = reason;
@@ -108,9 +116,9 @@ void StripedChannelCore::close(std::string reason) {
     wake = takeIdleLocked(1);
   }
   // If no connection gets the Goodbye out in time (peer not reading), close anyway.
-  asio::post(timer_strand_, [self = shared_from_this(), reason] {
-    self->close_timer_.expires_after(kCloseGrace);
-    self->close_timer_.async_wait([weak = self->weak_from_this(), reason](std::error_code ec) {
+  asio::post(timers->strand, [weak = weak_from_this(), timers, reason] {
+    timers->close.expires_after(kCloseGrace);
+    timers->close.async_wait([weak, reason](std::error_code ec) {
       if (ec) return;
       if (auto core = weak.lock()) core->fail(abortedError("channel closed locally: " + reason));
     });
@@ -120,23 +128,27 @@ void StripedChannelCore::close(std::string reason) {
 }
 
 void StripedChannelCore::fail(Status reason, bool peer_said_goodbye) {
+  ConnectionList connections;
+  std::shared_ptr<Timers> timers;
   {
     std::lock_guard lock(mu_);
     if (failing_) return;
     failing_ = true;
     failure_ = reason;
+    connections = connections_;
+    timers = timers_;
   }
   if (reason.code() == Code::kAborted || peer_said_goodbye) {
     ECCL_LOG_INFO("channel to {} closed: {}", peer_.describe(), reason.toString());
   } else {
     ECCL_LOG_WARN("channel to {} failed: {}", peer_.describe(), reason.toString());
   }
-  asio::post(timer_strand_, [self = shared_from_this()] {
-    self->liveness_timer_.cancel();
-    self->close_timer_.cancel();
+  asio::post(timers->strand, [timers] {
+    timers->liveness.cancel();
+    timers->close.cancel();
   });
   // A peer that broke the protocol gets a reset; others an orderly close.
-  for (auto& connection : connections_) {
+  for (auto& connection : connections) {
     if (reason.code() == Code::kProtocolError) {
       connection->abort();
     } else {
@@ -147,7 +159,7 @@ void StripedChannelCore::fail(Status reason, bool peer_said_goodbye) {
 
 bool StripedChannelCore::quiesced() const {
   std::lock_guard lock(mu_);
-  return stopped_;
+  return released_;
 }
 
 Status StripedChannelCore::status() const {
@@ -184,10 +196,10 @@ ChannelStats StripedChannelCore::stats() const {
     out.hedged_chunks_sent = s.hedged_chunks;
     out.duplicate_chunks_dropped = r.duplicates_dropped;
     out.pool_bytes_peak = r.pool_bytes_peak;
-  }
-  for (const auto& connection : connections_) {
-    out.connections.push_back(
-        {connection->bytesSent(), connection->bytesReceived(), connection->chunksSent()});
+    for (const auto& connection : connections_) {
+      out.connections.push_back(
+          {connection->bytesSent(), connection->bytesReceived(), connection->chunksSent()});
+    }
   }
   return out;
 }
@@ -217,8 +229,9 @@ void StripedChannelCore::queueFramesLocked(Effects& effects) {
   effects.pool_credit = 0;
 }
 
-std::vector<std::shared_ptr<FrameConnection>> StripedChannelCore::takeIdleLocked(size_t at_most) {
-  std::vector<std::shared_ptr<FrameConnection>> out;
+StripedChannelCore::ConnectionList StripedChannelCore::takeIdleLocked(size_t at_most) {
+  ConnectionList out;
+  if (connections_.empty()) return out;
   for (size_t i = 0; i < idle_.size() && out.size() < at_most; ++i) {
     if (!idle_[i]) continue;
     idle_[i] = false;
@@ -227,10 +240,16 @@ std::vector<std::shared_ptr<FrameConnection>> StripedChannelCore::takeIdleLocked
   return out;
 }
 
-void StripedChannelCore::finish(Effects& effects,
-                                const std::vector<std::shared_ptr<FrameConnection>>& wake,
-                                const DetachList& detach) {
-  for (const auto& [index, chunk] : detach) connections_[index]->detach(chunk);
+StripedChannelCore::Detaches StripedChannelCore::resolveLocked(const DetachList& detach) const {
+  Detaches out;
+  if (connections_.empty()) return out;
+  for (const auto& [index, chunk] : detach) out.emplace_back(connections_[index], chunk);
+  return out;
+}
+
+void StripedChannelCore::finish(Effects& effects, const ConnectionList& wake,
+                                const Detaches& detach) {
+  for (const auto& [connection, chunk] : detach) connection->detach(chunk);
   for (const auto& connection : wake) connection->wakeWriter();
   effects.runCallbacks();
 }
@@ -311,14 +330,15 @@ void StripedChannelCore::onFrameWritten(FrameConnection& connection, OutgoingFra
   }
   Effects effects;
   DetachList detach;
-  std::vector<std::shared_ptr<FrameConnection>> wake;
+  Detaches detaches;
   {
     std::lock_guard lock(mu_);
     if (failing_) return;
     send_.onWritten(connection.index(), frame.chunk, frame.uses_caller_memory, effects, detach);
     queueFramesLocked(effects);
+    detaches = resolveLocked(detach);
   }
-  finish(effects, wake, detach);
+  finish(effects, {}, detaches);
 }
 
 void StripedChannelCore::onDetached(FrameConnection& /*connection*/, const ChunkRef& chunk) {
@@ -338,7 +358,7 @@ Result<ChunkTarget> StripedChannelCore::onChunkHeader(FrameConnection& /*connect
                                                       const FrameHeader& header,
                                                       const protocol::ChunkHeader& chunk) {
   Effects effects;
-  std::vector<std::shared_ptr<FrameConnection>> wake;
+  ConnectionList wake;
   Result<ChunkTarget> target = ChunkTarget{};
   {
     std::lock_guard lock(mu_);
@@ -355,7 +375,7 @@ Status StripedChannelCore::onChunkPayload(FrameConnection& /*connection*/,
                                           const ChunkTarget& target, Status payload_status) {
   if (!payload_status.isOk()) return payload_status;
   Effects effects;
-  std::vector<std::shared_ptr<FrameConnection>> wake;
+  ConnectionList wake;
   Status handled;
   {
     std::lock_guard lock(mu_);
@@ -372,7 +392,7 @@ Status StripedChannelCore::onControlFrame(FrameConnection& connection, const Fra
                                           std::span<const uint8_t> payload) {
   Effects effects;
   DetachList detach;
-  std::vector<std::shared_ptr<FrameConnection>> wake;
+  ConnectionList wake;
   Status result;
   switch (header.type) {
     case MessageType::kCredit: {
@@ -437,7 +457,12 @@ Status StripedChannelCore::onControlFrame(FrameConnection& connection, const Fra
                            " frame on connection " + std::to_string(connection.index()) +
                            " of an established channel");
   }
-  finish(effects, wake, detach);
+  Detaches detaches;
+  if (!detach.empty()) {
+    std::lock_guard lock(mu_);
+    detaches = resolveLocked(detach);
+  }
+  finish(effects, wake, detaches);
   return result;
 }
 
@@ -451,6 +476,8 @@ void StripedChannelCore::onConnectionStopped(FrameConnection& /*connection*/) {
   Effects effects;
   std::function<void(Status)> on_failure;
   Status failure;
+  ConnectionList stopped_connections;  // destroyed here, on an I/O thread
+  std::shared_ptr<Timers> timers;
   {
     std::lock_guard lock(mu_);
     if (!failing_) {
@@ -458,7 +485,7 @@ void StripedChannelCore::onConnectionStopped(FrameConnection& /*connection*/) {
       failing_ = true;
       failure_ = internalError("connection stopped while the channel was up");
     }
-    if (++connections_stopped_ < connections_.size()) return;
+    if (++connections_stopped_ < static_cast<size_t>(connection_count_)) return;
     // No connection reads or writes caller memory any more: end everything.
     stopped_ = true;
     send_.failAll(failure_, effects);
@@ -467,16 +494,37 @@ void StripedChannelCore::onConnectionStopped(FrameConnection& /*connection*/) {
     first_frames_.clear();
     on_failure = std::move(on_failure_);
     failure = failure_;
+    stopped_connections = std::move(connections_);
+    connections_.clear();
+    timers = std::move(timers_);
   }
   effects.runCallbacks();
   if (on_failure) on_failure(failure);
+  release(std::move(timers));
+}
+
+void StripedChannelCore::release(std::shared_ptr<Timers> timers) {
+  // The timers go on their strand, on an I/O thread, while the context still runs.
+  asio::post(timers->strand, [self = shared_from_this(), timers]() mutable {
+    timers->liveness.cancel();
+    timers->close.cancel();
+    timers.reset();
+    std::lock_guard lock(self->mu_);
+    self->released_ = true;
+  });
 }
 
 // ---- Liveness --------------------------------------------------------------------
 
 void StripedChannelCore::armLivenessTimer() {
-  liveness_timer_.expires_after(pingInterval(options_));
-  liveness_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
+  std::shared_ptr<Timers> timers;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_ || !timers_) return;
+    timers = timers_;
+  }
+  timers->liveness.expires_after(pingInterval(options_));
+  timers->liveness.async_wait([weak = weak_from_this()](std::error_code ec) {
     if (ec) return;
     if (auto self = weak.lock()) self->checkLiveness();
   });
@@ -485,7 +533,7 @@ void StripedChannelCore::armLivenessTimer() {
 void StripedChannelCore::checkLiveness() {
   const auto now = FrameConnection::Clock::now();
   const auto interval = pingInterval(options_);
-  std::vector<std::shared_ptr<FrameConnection>> wake;
+  ConnectionList wake;
   Status timeout;
   {
     std::lock_guard lock(mu_);

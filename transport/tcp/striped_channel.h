@@ -56,7 +56,7 @@ class StripedChannelCore final : public ConnectionDelegate,
   Status status() const;
   void setFailureHandler(std::function<void(Status)> on_failure);
   const PeerInfo& peer() const { return peer_; }
-  int connectionCount() const { return static_cast<int>(connections_.size()); }
+  int connectionCount() const { return connection_count_; }
   ChannelStats stats() const;
 
   // Stoppable
@@ -79,26 +79,38 @@ class StripedChannelCore final : public ConnectionDelegate,
 
  private:
   using DetachList = std::vector<std::pair<int, ChunkRef>>;
+  using ConnectionList = std::vector<std::shared_ptr<FrameConnection>>;
+  using Detaches = std::vector<std::pair<std::shared_ptr<FrameConnection>, ChunkRef>>;
+
+  // The channel's own asio objects. They are released once the channel has
+  // stopped, so that a Channel handle kept past its transport holds nothing
+  // that belongs to the transport's I/O context.
+  struct Timers {
+    explicit Timers(asio::io_context& io)
+        : strand(asio::make_strand(io)), liveness(strand), close(strand) {}
+    asio::strand<asio::io_context::executor_type> strand;
+    asio::steady_timer liveness;
+    asio::steady_timer close;
+  };
 
   // Under mu_: turns effects' frames into queued control frames.
   void queueFramesLocked(Effects& effects);
   // Under mu_: marks idle connections busy and returns them, to be woken after unlocking.
-  std::vector<std::shared_ptr<FrameConnection>> takeIdleLocked(size_t at_most);
-  void finish(Effects& effects, const std::vector<std::shared_ptr<FrameConnection>>& wake,
-              const DetachList& detach);
+  ConnectionList takeIdleLocked(size_t at_most);
+  Detaches resolveLocked(const DetachList& detach) const;
+  void finish(Effects& effects, const ConnectionList& wake, const Detaches& detach);
+  void release(std::shared_ptr<Timers> timers);
   std::unique_ptr<OutgoingFrame> makeChunkFrame(const ChunkAssignment& assignment) const;
   void armLivenessTimer();
   void checkLiveness();
 
   const ChannelOptions options_;
   const PeerInfo peer_;
-  const std::vector<std::shared_ptr<FrameConnection>> connections_;
-  // The timers are used only on this strand.
-  asio::strand<asio::io_context::executor_type> timer_strand_;
-  asio::steady_timer liveness_timer_;
-  asio::steady_timer close_timer_;
+  const int connection_count_;
 
   mutable std::mutex mu_;
+  ConnectionList connections_;      // emptied once every connection has stopped
+  std::shared_ptr<Timers> timers_;  // null once released; used only on its strand
   SendQueue send_;
   RecvTable recv_;
   std::vector<std::unique_ptr<OutgoingFrame>> first_frames_;  // by connection index
@@ -109,6 +121,7 @@ class StripedChannelCore final : public ConnectionDelegate,
   bool closing_ = false;   // Goodbye queued
   bool failing_ = false;   // connections are being stopped
   bool stopped_ = false;   // all connections stopped; pending operations ended
+  bool released_ = false;  // asio objects gone: safe to outlive the transport
   size_t connections_stopped_ = 0;
   Status failure_;
   std::function<void(Status)> on_failure_;

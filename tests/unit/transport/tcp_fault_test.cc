@@ -136,9 +136,11 @@ TEST(TcpFault, ChecksumCatchesACorruptPayloadByte) {
   pair->server->recv(1, received, got.callback());
   pair->client->send(1, data, sent.callback());
   auto r = got.wait(deadline(10s));
-  ASSERT_TRUE(r.has_value());
+  auto s = sent.wait(deadline(10s));  // the buffer must outlive the send
+  ASSERT_TRUE(r && s);
   EXPECT_EQ(r->code(), Code::kProtocolError) << r->toString();
   EXPECT_TRUE(contains(r->message(), "checksum")) << r->message();
+  EXPECT_EQ(s->code(), Code::kConnectionError) << s->toString();
 }
 
 TEST(TcpFault, GarbageClientIsDroppedAndTheListenerCarriesOn) {
@@ -321,7 +323,9 @@ TEST(TcpFault, SecondReceiveOnTheSameStreamIsInvalidUsage) {
   Completion sent;
   pair->client->send(1, data, sent.callback());
   auto r = one.wait(deadline(5s));
+  auto s = sent.wait(deadline(5s));
   ASSERT_TRUE(r && r->isOk());
+  ASSERT_TRUE(s && s->isOk());
   EXPECT_EQ(first, data);
 }
 

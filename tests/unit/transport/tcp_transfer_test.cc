@@ -212,6 +212,29 @@ TEST(TcpTransfer, ASlowConnectionDoesNotHoldTheChannel) {
   EXPECT_EQ(server.messages_received, 3u);
 }
 
+// Several I/O threads per endpoint: connections of one channel run in parallel
+// on their strands (the sanitizer presets check the locking).
+TEST(TcpTransfer, SeveralIoThreadsPerEndpoint) {
+  auto options = withConnections(8, 64 << 10);
+  options.io_threads = 3;
+  auto pair = ChannelPair::make(options);
+  ASSERT_TRUE(pair);
+  std::string problems[2];
+  std::thread other([&] {
+    for (int i = 0; i < 4 && problems[1].empty(); ++i) {
+      problems[1] = transferAndCheck(*pair->server, *pair->client, 200 + i, (8 << 20) + i, i,
+                                     deadline(30s));
+    }
+  });
+  for (int i = 0; i < 4 && problems[0].empty(); ++i) {
+    problems[0] = transferAndCheck(*pair->client, *pair->server, 100 + i, (8 << 20) - i, i,
+                                   deadline(30s));
+  }
+  other.join();
+  EXPECT_EQ(problems[0], "");
+  EXPECT_EQ(problems[1], "");
+}
+
 TEST(TcpTransfer, ReusingAStreamIdAfterCompletion) {
   auto pair = ChannelPair::make(withConnections(4, 64 << 10));
   ASSERT_TRUE(pair);
