@@ -1,0 +1,241 @@
+// The 24-byte frame header: its exact layout, round trips for every type and
+// allowed flag, and rejection of every malformed header before any payload.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "tests/unit/protocol/message_samples.h"
+
+namespace eccl::protocol::test {
+namespace {
+
+using HeaderBytes = std::array<uint8_t, kFrameHeaderSize>;
+
+const std::vector<MessageType> kAllTypes = {
+    MessageType::kHello,  MessageType::kHelloAck,   MessageType::kChunk,
+    MessageType::kCredit, MessageType::kPoolCredit, MessageType::kStreamError,
+    MessageType::kPing,   MessageType::kGoodbye,    MessageType::kDelivered};
+
+HeaderBytes encode(const FrameHeader& header) {
+  HeaderBytes bytes{};
+  encodeFrameHeader(header, bytes);
+  return bytes;
+}
+
+// A well-formed Credit header to corrupt one field at a time.
+HeaderBytes validCreditHeader() {
+  FrameHeader header;
+  header.type = MessageType::kCredit;
+  header.length = Credit::kEncodedSize;
+  return encode(header);
+}
+
+std::string verdict(std::span<const uint8_t> bytes) {
+  auto decoded = decodeFrameHeader(bytes);
+  return decoded ? "accepted" : decoded.status().toString();
+}
+
+TEST(FrameHeader, ExactLayout) {
+  FrameHeader header;
+  header.type = MessageType::kChunk;
+  header.flags = kFlagChecksum | kFlagHedge;
+  header.length = 0x00a1b2c3;
+  header.checksum = 0x0807060504030201ULL;
+  const HeaderBytes expected = {'E', 'C', 'C', 'L', 1,    3,    0x05, 0x00, 0xc3, 0xb2, 0xa1, 0x00,
+                                0,   0,   0,   0,   0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
+  EXPECT_EQ(encode(header), expected);
+}
+
+TEST(FrameHeader, TypeNumbersAreStable) {
+  EXPECT_EQ(static_cast<int>(MessageType::kHello), 1);
+  EXPECT_EQ(static_cast<int>(MessageType::kGoodbye), 8);
+  EXPECT_EQ(static_cast<int>(MessageType::kDelivered), 9);
+  EXPECT_EQ(kMaxMessageType, 9);
+}
+
+TEST(FrameHeader, RoundTripsEveryTypeAndAllowedFlag) {
+  for (MessageType type : kAllTypes) {
+    const uint16_t allowed = allowedFlags(type);
+    // Every subset of the allowed flags.
+    for (uint16_t flags = 0; flags <= allowed; ++flags) {
+      if ((flags & ~allowed) != 0) continue;
+      FrameHeader header;
+      header.type = type;
+      header.flags = flags;
+      header.length = maxPayloadLength(type);
+      header.checksum = (flags & kFlagChecksum) ? 0x1122334455667788ULL : 0;
+      const HeaderBytes bytes = encode(header);
+      auto decoded = decodeFrameHeader(bytes);
+      ASSERT_TRUE(decoded.isOk()) << messageTypeName(type) << " flags " << flags << ": "
+                                  << decoded.status().toString();
+      EXPECT_EQ(decoded->type, type);
+      EXPECT_EQ(decoded->flags, flags);
+      EXPECT_EQ(decoded->length, header.length);
+      EXPECT_EQ(decoded->checksum, header.checksum);
+    }
+  }
+}
+
+TEST(FrameHeader, OnlyChunksCarryEagerAndHedge) {
+  EXPECT_EQ(allowedFlags(MessageType::kChunk), kFlagChecksum | kFlagEager | kFlagHedge);
+  for (MessageType type : kAllTypes) {
+    if (type != MessageType::kChunk) {
+      EXPECT_EQ(allowedFlags(type), kFlagChecksum) << messageTypeName(type);
+    }
+  }
+}
+
+TEST(FrameHeader, LengthLimitsPerType) {
+  EXPECT_EQ(maxPayloadLength(MessageType::kHello), Hello::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kHelloAck), HelloAck::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kChunk), ChunkHeader::kEncodedSize + kMaxChunkPayload);
+  EXPECT_EQ(maxPayloadLength(MessageType::kCredit), 16u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kPoolCredit), 8u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStreamError), StreamError::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kPing), 8u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kGoodbye), Goodbye::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kDelivered), Delivered::kMaxEncodedSize);
+}
+
+TEST(FrameHeader, EveryTruncation) {
+  const HeaderBytes bytes = validCreditHeader();
+  for (size_t length = 0; length < kFrameHeaderSize; ++length) {
+    EXPECT_EQ(verdict(std::span(bytes).first(length)),
+              "ProtocolError: frame header truncated: " + std::to_string(length) + " of 24 bytes");
+  }
+}
+
+TEST(FrameHeader, BytesAfterTheHeaderAreNotItsConcern) {
+  // The header decoder sees a stream; what follows is the payload.
+  const HeaderBytes header = validCreditHeader();
+  std::vector<uint8_t> bytes(header.begin(), header.end());
+  bytes.resize(100, 0xee);
+  EXPECT_EQ(verdict(bytes), "accepted");
+}
+
+TEST(FrameHeader, BadMagicInAnyByte) {
+  for (size_t i = 0; i < kMagic.size(); ++i) {
+    HeaderBytes bytes = validCreditHeader();
+    bytes[i] ^= 0x20;  // "eCCL" and the like: close is not enough
+    EXPECT_EQ(verdict(bytes), "ProtocolError: bad frame magic (not an ECCL peer?)") << "byte " << i;
+  }
+  const std::string http = "GET / HTTP/1.1\r\nHost: x\r\n";
+  EXPECT_EQ(verdict(std::span(reinterpret_cast<const uint8_t*>(http.data()), http.size())),
+            "ProtocolError: bad frame magic (not an ECCL peer?)");
+}
+
+TEST(FrameHeader, WrongVersionIsUnsupported) {
+  for (uint8_t version : {0, 2, 255}) {
+    HeaderBytes bytes = validCreditHeader();
+    bytes[4] = version;
+    auto decoded = decodeFrameHeader(bytes);
+    ASSERT_FALSE(decoded.isOk());
+    EXPECT_EQ(decoded.status().code(), Code::kUnsupported);
+    EXPECT_EQ(decoded.status().message(), "protocol version " + std::to_string(version) +
+                                              " is not supported (this build speaks version 1)");
+  }
+}
+
+TEST(FrameHeader, UnknownMessageType) {
+  for (uint8_t type : {0, 10, 255}) {
+    HeaderBytes bytes = validCreditHeader();
+    bytes[5] = type;
+    EXPECT_EQ(verdict(bytes), "ProtocolError: unknown message type " + std::to_string(type));
+  }
+}
+
+TEST(FrameHeader, FlagsNotAllowedForTheType) {
+  struct Case {
+    MessageType type;
+    uint16_t flags;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {MessageType::kCredit, kFlagEager, "Credit frame carries unknown flags 0x0002"},
+      {MessageType::kHello, kFlagHedge, "Hello frame carries unknown flags 0x0004"},
+      {MessageType::kPing, kFlagChecksum | kFlagEager, "Ping frame carries unknown flags 0x0003"},
+      {MessageType::kChunk, 1u << 3, "Chunk frame carries unknown flags 0x0008"},
+      {MessageType::kChunk, 0x8000, "Chunk frame carries unknown flags 0x8000"},
+      {MessageType::kGoodbye, 0xffff, "Goodbye frame carries unknown flags 0xffff"},
+  };
+  for (const Case& c : cases) {
+    FrameHeader header;
+    header.type = c.type;
+    header.flags = c.flags;
+    header.checksum = (c.flags & kFlagChecksum) ? 1 : 0;
+    EXPECT_EQ(verdict(encode(header)), "ProtocolError: " + c.expected);
+  }
+}
+
+TEST(FrameHeader, NonzeroReservedBits) {
+  for (size_t i = 12; i < 16; ++i) {
+    HeaderBytes bytes = validCreditHeader();
+    bytes[i] = 0x80;
+    EXPECT_EQ(verdict(bytes), "ProtocolError: Credit frame has nonzero reserved bits")
+        << "byte " << i;
+  }
+}
+
+TEST(FrameHeader, ChecksumValueWithoutTheFlag) {
+  for (size_t i = 16; i < 24; ++i) {
+    HeaderBytes bytes = validCreditHeader();
+    bytes[i] = 1;
+    EXPECT_EQ(verdict(bytes),
+              "ProtocolError: Credit frame has a checksum value but no checksum flag")
+        << "byte " << i;
+  }
+}
+
+TEST(FrameHeader, ChecksumFlagWithZeroValueIsAccepted) {
+  // Zero is a possible XXH3 value: with the flag set, the payload check decides.
+  FrameHeader header;
+  header.type = MessageType::kCredit;
+  header.flags = kFlagChecksum;
+  header.length = 16;
+  EXPECT_EQ(verdict(encode(header)), "accepted");
+}
+
+TEST(FrameHeader, DeclaredLengthAboveTheTypesLimit) {
+  for (MessageType type : kAllTypes) {
+    FrameHeader header;
+    header.type = type;
+    header.length = maxPayloadLength(type);
+    EXPECT_EQ(verdict(encode(header)), "accepted") << messageTypeName(type);
+    header.length += 1;
+    EXPECT_EQ(verdict(encode(header)), "ProtocolError: " + std::string(messageTypeName(type)) +
+                                           " frame declares " + std::to_string(header.length) +
+                                           " payload bytes, limit " +
+                                           std::to_string(header.length - 1));
+  }
+}
+
+TEST(FrameHeader, HugeDeclaredLengthIsRefusedFromTheHeaderAlone) {
+  // 24 bytes and no payload: the refusal must not wait for (or allocate) 1 GiB.
+  FrameHeader header;
+  header.type = MessageType::kCredit;
+  header.length = 1u << 30;
+  EXPECT_EQ(verdict(encode(header)),
+            "ProtocolError: Credit frame declares 1073741824 payload bytes, limit 16");
+  header.type = MessageType::kChunk;
+  header.length = 0xffffffffu;
+  EXPECT_EQ(verdict(encode(header)),
+            "ProtocolError: Chunk frame declares 4294967295 payload bytes, limit 16777256");
+}
+
+TEST(FrameHeader, MessageTypeNames) {
+  EXPECT_EQ(messageTypeName(MessageType::kHello), "Hello");
+  EXPECT_EQ(messageTypeName(MessageType::kHelloAck), "HelloAck");
+  EXPECT_EQ(messageTypeName(MessageType::kChunk), "Chunk");
+  EXPECT_EQ(messageTypeName(MessageType::kCredit), "Credit");
+  EXPECT_EQ(messageTypeName(MessageType::kPoolCredit), "PoolCredit");
+  EXPECT_EQ(messageTypeName(MessageType::kStreamError), "StreamError");
+  EXPECT_EQ(messageTypeName(MessageType::kPing), "Ping");
+  EXPECT_EQ(messageTypeName(MessageType::kGoodbye), "Goodbye");
+  EXPECT_EQ(messageTypeName(MessageType::kDelivered), "Delivered");
+  EXPECT_EQ(messageTypeName(static_cast<MessageType>(0)), "Unknown");
+}
+
+}  // namespace
+}  // namespace eccl::protocol::test
