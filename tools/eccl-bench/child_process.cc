@@ -83,9 +83,10 @@ std::string findOnPath(std::string_view name) {
   std::string_view dirs(path);
   while (true) {
     const size_t colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    const std::string candidate = dir + "/" + std::string(name);
+    std::string candidate(dirs.substr(0, colon));
+    if (candidate.empty()) candidate.push_back('.');  // an empty PATH entry means "here"
+    candidate.push_back('/');
+    candidate.append(name);
     struct stat info {};
     if (stat(candidate.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
         access(candidate.c_str(), X_OK) == 0) {
@@ -100,7 +101,8 @@ void installChildCleanupOnSignals() {
   struct sigaction action {};
   action.sa_handler = killChildrenAndDie;
   sigemptyset(&action.sa_mask);
-  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaction(signal_number, &action, nullptr);
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP})
+    sigaction(signal_number, &action, nullptr);
 }
 
 Result<std::unique_ptr<ChildProcess>> ChildProcess::spawn(const SpawnOptions& options) {
@@ -109,12 +111,13 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::spawn(const SpawnOptions& op
     return invalidArgument("spawn: only stdout can go to a pipe");
   }
   const std::string program = options.program.empty() ? options.argv[0] : options.program;
-  const std::string name = options.argv[0];
+  const std::string name = options.name.empty() ? options.argv[0] : options.name;
 
   // Everything the child touches is prepared now: between fork and exec it may
   // only make async-signal-safe calls (the parent has I/O threads).
   std::vector<char*> argv;
-  for (const auto& arg : options.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+  for (const auto& arg : options.argv)
+    argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
 
   int stdout_pipe[2] = {-1, -1};
@@ -155,7 +158,8 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::spawn(const SpawnOptions& op
   pthread_sigmask(SIG_BLOCK, &all_signals, &previous_mask);
   const pid_t pid = fork();
   if (pid == 0) {
-    for (int signal_number : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) signal(signal_number, SIG_DFL);
+    for (int signal_number : {SIGINT, SIGTERM, SIGHUP, SIGPIPE})
+      signal(signal_number, SIG_DFL);
     // Die with the parent, even if it is SIGKILLed.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
@@ -238,7 +242,9 @@ bool ChildProcess::tryReap() {
   return true;
 }
 
-bool ChildProcess::hasExited() { return tryReap(); }
+bool ChildProcess::hasExited() {
+  return tryReap();
+}
 
 Result<int> ChildProcess::wait(milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
@@ -259,7 +265,8 @@ void ChildProcess::stop(milliseconds grace) {
   kill(pid_, SIGTERM);
   if (wait(grace)) return;
   kill(pid_, SIGKILL);
-  while (!tryReap()) std::this_thread::sleep_for(milliseconds(1));
+  while (!tryReap())
+    std::this_thread::sleep_for(milliseconds(1));
 }
 
 Status ChildProcess::readSome(Clock::time_point deadline) {

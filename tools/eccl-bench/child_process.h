@@ -31,12 +31,13 @@ enum class ChildOutput {
   kInherit,  // the parent's stream
   kPipe,     // stdout only: readable with readLine()/readAll()
   kDevNull,
-  kFile,     // appended to SpawnOptions::output_file
+  kFile,  // appended to SpawnOptions::output_file
 };
 
 struct SpawnOptions {
   std::vector<std::string> argv;
   std::string program;  // the file to execute; empty: argv[0], which must then be a path
+  std::string name;     // how messages name the child; empty: argv[0]
   ChildOutput stdout_to = ChildOutput::kInherit;
   ChildOutput stderr_to = ChildOutput::kInherit;
   std::string output_file;

@@ -46,7 +46,8 @@ class TempFile {
     std::stringstream text;
     text << in.rdbuf();
     std::string all = text.str();
-    while (!all.empty() && (all.back() == '\n' || all.back() == ' ')) all.pop_back();
+    while (!all.empty() && (all.back() == '\n' || all.back() == ' '))
+      all.pop_back();
     return all.size() > max_bytes ? "..." + all.substr(all.size() - max_bytes) : all;
   }
 
@@ -97,7 +98,8 @@ Result<Iperf3Result> parseReport(const std::string& text) {
     return protocolError("iperf3 printed no JSON report: '" + text.substr(0, 200) + "'");
   }
   if (json.contains("error")) {
-    return systemError("iperf3: " + json["error"].get<std::string>());
+    const auto& error = json["error"];
+    return systemError("iperf3: " + (error.is_string() ? error.get<std::string>() : error.dump()));
   }
   try {
     const auto& sum = json.at("end").at("sum_received");
@@ -121,9 +123,16 @@ Result<Iperf3Result> runIperf3(const Iperf3Request& request) {
   if (!server) return server.status();
 
   SpawnOptions spawn;
-  spawn.argv = {request.binary, "-c", request.host, "-p", std::to_string(server->port),
-                "-P",           std::to_string(request.streams),
-                "-n",           std::to_string(request.bytes), "-J"};
+  spawn.argv = {request.binary,
+                "-c",
+                request.host,
+                "-p",
+                std::to_string(server->port),
+                "-P",
+                std::to_string(request.streams),
+                "-n",
+                std::to_string(request.bytes),
+                "-J"};
   spawn.stdout_to = ChildOutput::kPipe;
   auto client = ChildProcess::spawn(spawn);
   if (!client) {
@@ -142,12 +151,12 @@ Result<Iperf3Result> runIperf3(const Iperf3Request& request) {
 
   auto result = parseReport(*output);
   if (!result) {
-    return result.status().withContext("server log: " + server_log.tail(300) + "; report");
+    const Status& error = result.status();
+    return Status(error.code(), error.message() + " (server: " + server_log.tail(300) + ")");
   }
   if (!client_exit || !ChildProcess::exitedCleanly(*client_exit)) {
-    return systemError("iperf3 client " +
-                       (client_exit ? ChildProcess::describeExit(*client_exit)
-                                    : client_exit.status().message()));
+    return systemError("iperf3 client " + (client_exit ? ChildProcess::describeExit(*client_exit)
+                                                       : client_exit.status().message()));
   }
   return result;
 }

@@ -13,8 +13,8 @@ namespace eccl::tools::bench {
 struct Iperf3Request {
   std::string binary;  // absolute path (findOnPath("iperf3"))
   std::string host = "127.0.0.1";
-  int streams = 1;     // -P
-  uint64_t bytes = 0;  // -n: over all streams together
+  int streams = 1;                            // -P
+  uint64_t bytes = 0;                         // -n: over all streams together
   std::chrono::milliseconds timeout{60'000};  // for the whole run, server start included
 };
 

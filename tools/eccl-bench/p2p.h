@@ -17,6 +17,7 @@ struct P2pOptions {
   // With a comparator, ECCL and it take turns this many times (noise hits both).
   int rounds = 1;
   uint32_t chunk_bytes = 1u << 20;
+  bool hedge = true;  // ChannelOptions::hedge_tail_chunks on the sending side
   std::string host = "127.0.0.1";
   std::string compare;  // "" or "iperf3"
   bool json = false;

@@ -23,9 +23,15 @@ namespace eccl::tools::bench::p2p {
 inline constexpr uint64_t kReadyStreamBase = uint64_t{1} << 40;
 inline constexpr uint64_t kAckStreamBase = uint64_t{2} << 40;
 
-inline uint64_t dataStream(uint64_t iteration) { return iteration; }
-inline uint64_t readyStream(uint64_t iteration) { return kReadyStreamBase + iteration; }
-inline uint64_t ackStream(uint64_t iteration) { return kAckStreamBase + iteration; }
+inline uint64_t dataStream(uint64_t iteration) {
+  return iteration;
+}
+inline uint64_t readyStream(uint64_t iteration) {
+  return kReadyStreamBase + iteration;
+}
+inline uint64_t ackStream(uint64_t iteration) {
+  return kAckStreamBase + iteration;
+}
 
 // The control messages carry one little-endian u64.
 using ControlMessage = std::array<uint8_t, 8>;

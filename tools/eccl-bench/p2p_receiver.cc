@@ -1,4 +1,6 @@
 // The receiving process of `eccl-bench p2p` (see p2p_protocol.h).
+#include <sys/prctl.h>
+
 #include <cinttypes>
 #include <condition_variable>
 #include <cstdio>
@@ -63,8 +65,7 @@ class Receiver {
       Completion received;
       channel.recv(p2p::dataStream(i), data, received.callback());
       ECCL_RETURN_IF_ERROR(sendReady(channel, i));
-      ECCL_RETURN_IF_ERROR(
-          received.wait(waitLimit(), "receiving iteration " + std::to_string(i)));
+      ECCL_RETURN_IF_ERROR(received.wait(waitLimit(), "receiving iteration " + std::to_string(i)));
       // The ack stops the sender's clock; it must leave before verification.
       ack_message_ = p2p::encodeControl(i);
       Completion ack_sent;
@@ -87,7 +88,7 @@ class Receiver {
     ready_message_ = p2p::encodeControl(failures_);
     Completion sent;
     channel.send(p2p::readyStream(iteration), ready_message_, sent.callback());
-    // Small and on credit or pool: this completes once the frame is written.
+    // Small, and the sender posts for it early: this completes within a round trip.
     return sent.wait(waitLimit(), "sending ready " + std::to_string(iteration));
   }
 
@@ -98,8 +99,8 @@ class Receiver {
     std::snprintf(text, sizeof(text),
                   "iteration %" PRIu64 ": byte %" PRIu64 " of %" PRIu64
                   " is 0x%02x, expected 0x%02x (%" PRIu64 " of %" PRIu64 " 8-byte words wrong)",
-                  iteration, mismatch->offset, static_cast<uint64_t>(data.size()),
-                  mismatch->actual, mismatch->expected, mismatch->bad_words,
+                  iteration, mismatch->offset, static_cast<uint64_t>(data.size()), mismatch->actual,
+                  mismatch->expected, mismatch->bad_words,
                   static_cast<uint64_t>((data.size() + 7) / 8));
     std::fprintf(stderr, "eccl-bench p2p receiver: %s\n", text);
     if (failures_++ == 0) first_failure_ = text;
@@ -116,6 +117,8 @@ class Receiver {
 }  // namespace
 
 int runP2pReceiver(const P2pReceiverOptions& options) {
+  // Exec'd as /proc/self/exe, it would show as "exe" in ps, top and perf.
+  prctl(PR_SET_NAME, "eccl-bench-recv");
   transport::ChannelOptions channel_options;
   channel_options.connections = options.connections;
   channel_options.chunk_bytes = options.chunk_bytes;
@@ -160,8 +163,8 @@ int runP2pReceiver(const P2pReceiverOptions& options) {
   }
   if (receiver.failures() > 0) {
     report(p2p::kResultFailPrefix + std::to_string(receiver.failures()) + " of " +
-           std::to_string(options.iterations) + " iterations had wrong bytes; first: " +
-           receiver.firstFailure());
+           std::to_string(options.iterations) +
+           " iterations had wrong bytes; first: " + receiver.firstFailure());
     return 1;
   }
   report(p2p::kResultOk);

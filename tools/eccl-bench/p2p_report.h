@@ -14,10 +14,10 @@ inline double gbitPerSecond(uint64_t bytes, double seconds) {
 }
 
 struct ComparatorRuns {
-  std::string impl;              // "iperf3"
-  uint64_t bytes_per_run = 0;    // message size × timed iterations per round
-  std::vector<double> gbit_s;    // one per run
-  std::string error;             // why it was not (fully) measured
+  std::string impl;            // "iperf3"
+  uint64_t bytes_per_run = 0;  // message size × timed iterations per round
+  std::vector<double> gbit_s;  // one per run
+  std::string error;           // why it was not (fully) measured
 };
 
 struct P2pRow {

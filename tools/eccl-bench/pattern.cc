@@ -48,7 +48,8 @@ std::optional<PatternMismatch> checkPattern(std::span<const uint8_t> buffer, uin
       std::memcpy(expected, &expected_word, 8);
       std::memcpy(actual, &actual_word, 8);
       size_t byte = 0;
-      while (expected[byte] == actual[byte]) ++byte;
+      while (expected[byte] == actual[byte])
+        ++byte;
       mismatch = PatternMismatch{index * 8 + byte, expected[byte], actual[byte], 0};
     }
     ++mismatch->bad_words;

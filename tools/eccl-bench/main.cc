@@ -1,0 +1,135 @@
+// eccl-bench: ECCL benchmarks with comparators measured in the same run.
+// This file wires the command line to the benchmarks; each lives in its own file.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+#include "src/common/log.h"
+#include "tools/eccl-bench/child_process.h"
+#include "tools/eccl-bench/p2p.h"
+#include "tools/eccl-bench/size_parse.h"
+
+namespace {
+
+using eccl::tools::bench::parseSize;
+using eccl::tools::bench::parseSizeList;
+
+// Accepts what parseSize accepts; CLI11 prints the reason otherwise.
+const CLI::Validator kSizeValidator(
+    [](std::string& text) {
+      auto size = parseSize(text);
+      return size ? std::string() : size.status().message();
+    },
+    "SIZE");
+const CLI::Validator kSizeListValidator(
+    [](std::string& text) {
+      auto sizes = parseSizeList(text);
+      return sizes ? std::string() : sizes.status().message();
+    },
+    "SIZE,...");
+
+struct P2pArguments {
+  std::string size = "256M";
+  std::string sizes;
+  std::string chunk = "1M";
+  int timeout_s = 60;
+  eccl::tools::bench::P2pOptions options;
+};
+
+CLI::App* addP2p(CLI::App& app, P2pArguments& args) {
+  auto* p2p = app.add_subcommand(
+      "p2p",
+      "Point-to-point throughput of one striped ECCL channel between two processes "
+      "(this one sends, a child it starts receives and checks every byte)");
+  auto& options = args.options;
+  auto* size = p2p->add_option("--size", args.size, "Message size (K/M/G suffixes: binary units)")
+                   ->check(kSizeValidator)
+                   ->capture_default_str();
+  p2p->add_option("--sizes", args.sizes, "Several message sizes, measured in turn: 1M,16M,256M")
+      ->check(kSizeListValidator)
+      ->excludes(size);
+  p2p->add_option("--connections", options.connections, "TCP connections in the channel (K)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  p2p->add_option("--iters", options.iters, "Timed iterations per round")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  p2p->add_option("--warmup", options.warmup, "Untimed iterations before the first round")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
+  p2p->add_option("--rounds", options.rounds,
+                  "Rounds of --iters iterations; with --compare, ECCL and the comparator take "
+                  "turns once per round (default: 3 with --compare, else 1)")
+      ->check(CLI::Range(1, 1000));
+  p2p->add_option("--chunk", args.chunk, "Chunk size (ChannelOptions::chunk_bytes)")
+      ->check(kSizeValidator)
+      ->capture_default_str();
+  p2p->add_flag("--no-hedge{false}", options.hedge,
+                "Never re-send a late tail chunk on another connection "
+                "(ChannelOptions::hedge_tail_chunks)");
+  p2p->add_option("--host", options.host, "Address the receiver listens on")->capture_default_str();
+  p2p->add_option("--compare", options.compare,
+                  "Also measure a comparator in the same run (same streams and bytes)")
+      ->check(CLI::IsMember({"iperf3"}));
+  p2p->add_option("--timeout", args.timeout_s,
+                  "Seconds any single wait (transfer, ack, child process) may take")
+      ->check(CLI::Range(1, 86'400))
+      ->capture_default_str();
+  p2p->add_flag("--json", options.json, "One JSON object per line instead of a table");
+  p2p->add_flag("--verbose", options.verbose,
+                "Per-iteration times, channel statistics and info-level ECCL logs on stderr");
+  return p2p;
+}
+
+// The receiving half of p2p, started by `eccl-bench p2p` itself; hidden from --help.
+CLI::App* addP2pReceiver(CLI::App& app, eccl::tools::bench::P2pReceiverOptions& options,
+                         long long& timeout_ms) {
+  auto* receiver = app.add_subcommand("p2p-receiver", "Receiving process of p2p (internal)");
+  receiver->group("");
+  receiver->add_option("--size", options.size)->required();
+  receiver->add_option("--connections", options.connections)->required();
+  receiver->add_option("--chunk", options.chunk_bytes)->required();
+  receiver->add_option("--host", options.host)->required();
+  receiver->add_option("--iterations", options.iterations)->required();
+  receiver->add_option("--seed", options.seed)->required();
+  receiver->add_option("--timeout-ms", timeout_ms)->required();
+  return receiver;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("eccl-bench: ECCL benchmarks, with comparators measured in the same run");
+  app.require_subcommand(1);
+  P2pArguments p2p_args;
+  eccl::tools::bench::P2pReceiverOptions receiver_options;
+  long long receiver_timeout_ms = 0;
+  CLI::App* p2p = addP2p(app, p2p_args);
+  CLI::App* receiver = addP2pReceiver(app, receiver_options, receiver_timeout_ms);
+  CLI11_PARSE(app, argc, argv);
+
+  // Children (receivers, comparators) die with this process, whatever ends it.
+  eccl::tools::bench::installChildCleanupOnSignals();
+
+  if (*receiver) {
+    receiver_options.timeout = std::chrono::milliseconds(receiver_timeout_ms);
+    return eccl::tools::bench::runP2pReceiver(receiver_options);
+  }
+  if (*p2p) {
+    auto& options = p2p_args.options;
+    if (options.verbose && std::getenv("ECCL_LOG") == nullptr) {
+      eccl::log::setLevel(spdlog::level::info);
+    }
+    options.sizes = p2p_args.sizes.empty() ? std::vector<uint64_t>{*parseSize(p2p_args.size)}
+                                           : *parseSizeList(p2p_args.sizes);
+    const uint64_t chunk = *parseSize(p2p_args.chunk);
+    if (chunk > UINT32_MAX) {
+      std::fprintf(stderr, "eccl-bench p2p: --chunk must be below 4 GiB\n");
+      return 2;
+    }
+    options.chunk_bytes = static_cast<uint32_t>(chunk);
+    options.timeout = std::chrono::seconds(p2p_args.timeout_s);
+    if (p2p->count("--rounds") == 0) options.rounds = options.compare.empty() ? 1 : 3;
+    return eccl::tools::bench::runP2p(options);
+  }
+  return 2;
+}
