@@ -19,8 +19,7 @@ Status ChannelOptions::validate() const {
   if (pool_bytes < chunk_bytes) return bad("pool_bytes must hold at least one chunk");
   if (io_threads < 1 || io_threads > 64) return bad("io_threads must be 1..64");
   if (send_buffer < 0 || recv_buffer < 0) return bad("socket buffer sizes must be >= 0");
-  if (connect_timeout.count() <= 0 || handshake_timeout.count() <= 0 ||
-      idle_timeout.count() <= 0) {
+  if (connect_timeout.count() <= 0 || handshake_timeout.count() <= 0 || idle_timeout.count() <= 0) {
     return bad("timeouts must be positive");
   }
   if (keepalive_idle.count() < 1000 || keepalive_interval.count() < 1000 || keepalive_probes < 1) {

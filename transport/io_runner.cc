@@ -21,7 +21,9 @@ IoRunner::IoRunner(int threads) : context_(threads), work_(asio::make_work_guard
   }
 }
 
-IoRunner::~IoRunner() { stop(); }
+IoRunner::~IoRunner() {
+  stop();
+}
 
 bool IoRunner::onIoThread() const {
   const auto self = std::this_thread::get_id();

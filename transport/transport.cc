@@ -4,7 +4,9 @@
 
 namespace eccl::transport {
 
-std::string PeerInfo::describe() const { return "peer " + address + " (" + id.shortHex() + ")"; }
+std::string PeerInfo::describe() const {
+  return "peer " + address + " (" + id.shortHex() + ")";
+}
 
 Result<std::unique_ptr<Channel>> Transport::connectAndWait(const std::string& host, uint16_t port) {
   auto promise = std::make_shared<std::promise<Result<std::unique_ptr<Channel>>>>();

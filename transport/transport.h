@@ -52,7 +52,7 @@ struct ConnectionStats {
 struct ChannelStats {
   uint64_t messages_sent = 0;
   uint64_t messages_received = 0;
-  uint64_t payload_bytes_sent = 0;      // message bytes, once per chunk copy that was written
+  uint64_t payload_bytes_sent = 0;      // message bytes written (a chunk's first copy only)
   uint64_t payload_bytes_received = 0;  // message bytes placed (duplicates excluded)
   uint64_t eager_chunks_sent = 0;       // sent before the receiver had posted
   uint64_t hedged_chunks_sent = 0;      // late tail chunks re-sent on another connection
@@ -68,7 +68,9 @@ class Channel {
   virtual void send(uint64_t stream, std::span<const uint8_t> data, SendCallback done) = 0;
   virtual void recv(uint64_t stream, std::span<uint8_t> buffer, RecvCallback done) = 0;
 
-  // Graceful close: tells the peer why, then ends pending operations with kAborted.
+  // Graceful close: queues a Goodbye telling the peer why, then ends pending
+  // operations with kAborted once it is written (at most ~2 s later). Returns
+  // at once; the failure handler runs when the channel has stopped.
   virtual void close(std::string reason) = 0;
 
   // Ok while the channel works; afterwards the reason it stopped.

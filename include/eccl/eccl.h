@@ -21,7 +21,8 @@ extern "C" {
 #define ECCL_VERSION_MINOR 1
 #define ECCL_VERSION_PATCH 0
 /* One integer that orders versions: 10000*major + 100*minor + patch. */
-#define ECCL_VERSION_CODE (ECCL_VERSION_MAJOR * 10000 + ECCL_VERSION_MINOR * 100 + ECCL_VERSION_PATCH)
+#define ECCL_VERSION_CODE \
+  (ECCL_VERSION_MAJOR * 10000 + ECCL_VERSION_MINOR * 100 + ECCL_VERSION_PATCH)
 
 #if defined(__GNUC__)
 #define ECCL_API __attribute__((visibility("default")))
@@ -41,7 +42,7 @@ typedef enum {
   ecclPeerLost = 8,        /* a peer of the group is gone */
   ecclAborted = 9,         /* the operation was cancelled locally */
   ecclOutOfMemory = 10,
-  ecclUnsupported = 11,    /* a feature or protocol version this build lacks */
+  ecclUnsupported = 11, /* a feature or protocol version this build lacks */
   ecclNumResults = 12
 } ecclResult_t;
 

@@ -34,7 +34,9 @@ std::string EndpointId::toHex() const {
   return out;
 }
 
-std::string EndpointId::shortHex() const { return toHex().substr(0, 8); }
+std::string EndpointId::shortHex() const {
+  return toHex().substr(0, 8);
+}
 
 size_t EndpointIdHash::operator()(const EndpointId& id) const {
   uint64_t h;

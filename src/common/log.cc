@@ -39,8 +39,12 @@ spdlog::logger& logger() {
   return *instance;
 }
 
-void setLevelFromEnvironment() { logger().set_level(levelFromEnvironment()); }
+void setLevelFromEnvironment() {
+  logger().set_level(levelFromEnvironment());
+}
 
-void setLevel(spdlog::level::level_enum level) { logger().set_level(level); }
+void setLevel(spdlog::level::level_enum level) {
+  logger().set_level(level);
+}
 
 }  // namespace eccl::log

@@ -4,18 +4,30 @@ namespace eccl {
 
 std::string_view codeName(Code code) {
   switch (code) {
-    case Code::kOk: return "Ok";
-    case Code::kInvalidArgument: return "InvalidArgument";
-    case Code::kInvalidUsage: return "InvalidUsage";
-    case Code::kSystemError: return "SystemError";
-    case Code::kInternalError: return "InternalError";
-    case Code::kConnectionError: return "ConnectionError";
-    case Code::kProtocolError: return "ProtocolError";
-    case Code::kTimeout: return "Timeout";
-    case Code::kPeerLost: return "PeerLost";
-    case Code::kAborted: return "Aborted";
-    case Code::kOutOfMemory: return "OutOfMemory";
-    case Code::kUnsupported: return "Unsupported";
+    case Code::kOk:
+      return "Ok";
+    case Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Code::kInvalidUsage:
+      return "InvalidUsage";
+    case Code::kSystemError:
+      return "SystemError";
+    case Code::kInternalError:
+      return "InternalError";
+    case Code::kConnectionError:
+      return "ConnectionError";
+    case Code::kProtocolError:
+      return "ProtocolError";
+    case Code::kTimeout:
+      return "Timeout";
+    case Code::kPeerLost:
+      return "PeerLost";
+    case Code::kAborted:
+      return "Aborted";
+    case Code::kOutOfMemory:
+      return "OutOfMemory";
+    case Code::kUnsupported:
+      return "Unsupported";
   }
   return "Unknown";
 }

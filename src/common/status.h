@@ -53,21 +53,39 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status invalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
-inline Status invalidUsage(std::string m) { return {Code::kInvalidUsage, std::move(m)}; }
-inline Status protocolError(std::string m) { return {Code::kProtocolError, std::move(m)}; }
-inline Status connectionError(std::string m) { return {Code::kConnectionError, std::move(m)}; }
-inline Status timeoutError(std::string m) { return {Code::kTimeout, std::move(m)}; }
-inline Status abortedError(std::string m) { return {Code::kAborted, std::move(m)}; }
-inline Status internalError(std::string m) { return {Code::kInternalError, std::move(m)}; }
-inline Status systemError(std::string m) { return {Code::kSystemError, std::move(m)}; }
-inline Status unsupportedError(std::string m) { return {Code::kUnsupported, std::move(m)}; }
+inline Status invalidArgument(std::string m) {
+  return {Code::kInvalidArgument, std::move(m)};
+}
+inline Status invalidUsage(std::string m) {
+  return {Code::kInvalidUsage, std::move(m)};
+}
+inline Status protocolError(std::string m) {
+  return {Code::kProtocolError, std::move(m)};
+}
+inline Status connectionError(std::string m) {
+  return {Code::kConnectionError, std::move(m)};
+}
+inline Status timeoutError(std::string m) {
+  return {Code::kTimeout, std::move(m)};
+}
+inline Status abortedError(std::string m) {
+  return {Code::kAborted, std::move(m)};
+}
+inline Status internalError(std::string m) {
+  return {Code::kInternalError, std::move(m)};
+}
+inline Status systemError(std::string m) {
+  return {Code::kSystemError, std::move(m)};
+}
+inline Status unsupportedError(std::string m) {
+  return {Code::kUnsupported, std::move(m)};
+}
 
 // A value or the Status explaining why there is none.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool isOk() const { return value_.has_value(); }
@@ -90,8 +108,8 @@ class [[nodiscard]] Result {
 }  // namespace eccl
 
 // Returns early with the Status of an expression that failed.
-#define ECCL_RETURN_IF_ERROR(expr)            \
-  do {                                        \
-    ::eccl::Status eccl_status_ = (expr);     \
+#define ECCL_RETURN_IF_ERROR(expr)                 \
+  do {                                             \
+    ::eccl::Status eccl_status_ = (expr);          \
     if (!eccl_status_.isOk()) return eccl_status_; \
   } while (0)

@@ -24,12 +24,16 @@ StreamingChecksum::StreamingChecksum() : state_(std::make_unique<State>()) {
 }
 StreamingChecksum::~StreamingChecksum() = default;
 
-void StreamingChecksum::reset() { XXH3_64bits_reset(state_->xxh); }
+void StreamingChecksum::reset() {
+  XXH3_64bits_reset(state_->xxh);
+}
 
 void StreamingChecksum::update(std::span<const uint8_t> bytes) {
   XXH3_64bits_update(state_->xxh, bytes.data(), bytes.size());
 }
 
-uint64_t StreamingChecksum::digest() const { return XXH3_64bits_digest(state_->xxh); }
+uint64_t StreamingChecksum::digest() const {
+  return XXH3_64bits_digest(state_->xxh);
+}
 
 }  // namespace eccl::protocol

@@ -9,37 +9,57 @@ namespace eccl::protocol {
 
 std::string_view messageTypeName(MessageType type) {
   switch (type) {
-    case MessageType::kHello: return "Hello";
-    case MessageType::kHelloAck: return "HelloAck";
-    case MessageType::kChunk: return "Chunk";
-    case MessageType::kCredit: return "Credit";
-    case MessageType::kPoolCredit: return "PoolCredit";
-    case MessageType::kStreamError: return "StreamError";
-    case MessageType::kPing: return "Ping";
-    case MessageType::kGoodbye: return "Goodbye";
-    case MessageType::kDelivered: return "Delivered";
+    case MessageType::kHello:
+      return "Hello";
+    case MessageType::kHelloAck:
+      return "HelloAck";
+    case MessageType::kChunk:
+      return "Chunk";
+    case MessageType::kCredit:
+      return "Credit";
+    case MessageType::kPoolCredit:
+      return "PoolCredit";
+    case MessageType::kStreamError:
+      return "StreamError";
+    case MessageType::kPing:
+      return "Ping";
+    case MessageType::kGoodbye:
+      return "Goodbye";
+    case MessageType::kDelivered:
+      return "Delivered";
   }
   return "Unknown";
 }
 
 uint16_t allowedFlags(MessageType type) {
   switch (type) {
-    case MessageType::kChunk: return kFlagChecksum | kFlagEager | kFlagHedge;
-    default: return kFlagChecksum;
+    case MessageType::kChunk:
+      return kFlagChecksum | kFlagEager | kFlagHedge;
+    default:
+      return kFlagChecksum;
   }
 }
 
 uint32_t maxPayloadLength(MessageType type) {
   switch (type) {
-    case MessageType::kHello: return Hello::kMaxEncodedSize;
-    case MessageType::kHelloAck: return HelloAck::kMaxEncodedSize;
-    case MessageType::kChunk: return ChunkHeader::kEncodedSize + kMaxChunkPayload;
-    case MessageType::kCredit: return Credit::kEncodedSize;
-    case MessageType::kPoolCredit: return PoolCredit::kEncodedSize;
-    case MessageType::kStreamError: return StreamError::kMaxEncodedSize;
-    case MessageType::kPing: return Ping::kEncodedSize;
-    case MessageType::kGoodbye: return Goodbye::kMaxEncodedSize;
-    case MessageType::kDelivered: return Delivered::kMaxEncodedSize;
+    case MessageType::kHello:
+      return Hello::kMaxEncodedSize;
+    case MessageType::kHelloAck:
+      return HelloAck::kMaxEncodedSize;
+    case MessageType::kChunk:
+      return ChunkHeader::kEncodedSize + kMaxChunkPayload;
+    case MessageType::kCredit:
+      return Credit::kEncodedSize;
+    case MessageType::kPoolCredit:
+      return PoolCredit::kEncodedSize;
+    case MessageType::kStreamError:
+      return StreamError::kMaxEncodedSize;
+    case MessageType::kPing:
+      return Ping::kEncodedSize;
+    case MessageType::kGoodbye:
+      return Goodbye::kMaxEncodedSize;
+    case MessageType::kDelivered:
+      return Delivered::kMaxEncodedSize;
   }
   return 0;
 }
@@ -82,18 +102,19 @@ Result<FrameHeader> decodeFrameHeader(std::span<const uint8_t> in) {
     return protocolError(name + " frame carries unknown flags 0x" + [&] {
       static constexpr char kDigits[] = "0123456789abcdef";
       std::string hex;
-      for (int shift = 12; shift >= 0; shift -= 4) hex.push_back(kDigits[(header.flags >> shift) & 0xf]);
+      for (int shift = 12; shift >= 0; shift -= 4)
+        hex.push_back(kDigits[(header.flags >> shift) & 0xf]);
       return hex;
     }());
   }
-  if (loadLe<uint32_t>(p + 12) != 0) return protocolError(name + " frame has nonzero reserved bits");
+  if (loadLe<uint32_t>(p + 12) != 0)
+    return protocolError(name + " frame has nonzero reserved bits");
   if (!header.has(kFlagChecksum) && header.checksum != 0) {
     return protocolError(name + " frame has a checksum value but no checksum flag");
   }
   if (header.length > maxPayloadLength(header.type)) {
     return protocolError(name + " frame declares " + std::to_string(header.length) +
-                         " payload bytes, limit " +
-                         std::to_string(maxPayloadLength(header.type)));
+                         " payload bytes, limit " + std::to_string(maxPayloadLength(header.type)));
   }
   return header;
 }

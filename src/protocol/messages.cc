@@ -3,14 +3,18 @@
 namespace eccl::protocol {
 namespace {
 
-void putId(ByteWriter& out, const EndpointId& id) { out.putBytes(id.bytes); }
+void putId(ByteWriter& out, const EndpointId& id) {
+  out.putBytes(id.bytes);
+}
 EndpointId getId(ByteReader& in, const char* field) {
   EndpointId id;
   id.bytes = in.getArray<16>(field);
   return id;
 }
 
-bool validCode(uint16_t raw) { return raw <= static_cast<uint16_t>(Code::kUnsupported); }
+bool validCode(uint16_t raw) {
+  return raw <= static_cast<uint16_t>(Code::kUnsupported);
+}
 
 }  // namespace
 
@@ -144,7 +148,9 @@ Credit Credit::decode(ByteReader& in) {
   return m;
 }
 
-void PoolCredit::encode(ByteWriter& out) const { out.put<uint64_t>(bytes); }
+void PoolCredit::encode(ByteWriter& out) const {
+  out.put<uint64_t>(bytes);
+}
 
 PoolCredit PoolCredit::decode(ByteReader& in) {
   PoolCredit m;
@@ -182,7 +188,9 @@ StreamError StreamError::decode(ByteReader& in) {
   return m;
 }
 
-void Ping::encode(ByteWriter& out) const { out.put<uint64_t>(nonce); }
+void Ping::encode(ByteWriter& out) const {
+  out.put<uint64_t>(nonce);
+}
 
 Ping Ping::decode(ByteReader& in) {
   Ping m;
@@ -210,7 +218,8 @@ Goodbye Goodbye::decode(ByteReader& in) {
 
 void Delivered::encode(ByteWriter& out) const {
   out.put<uint16_t>(static_cast<uint16_t>(messages.size()));
-  for (uint64_t number : messages) out.put<uint64_t>(number);
+  for (uint64_t number : messages)
+    out.put<uint64_t>(number);
 }
 
 Delivered Delivered::decode(ByteReader& in) {
@@ -222,7 +231,8 @@ Delivered Delivered::decode(ByteReader& in) {
     return m;
   }
   m.messages.reserve(count);
-  for (uint16_t i = 0; i < count && in.ok(); ++i) m.messages.push_back(in.get<uint64_t>("message"));
+  for (uint16_t i = 0; i < count && in.ok(); ++i)
+    m.messages.push_back(in.get<uint64_t>("message"));
   return m;
 }
 

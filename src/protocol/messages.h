@@ -30,8 +30,8 @@ struct Hello {
   static constexpr size_t kMaxEncodedSize = 1 + 16 + 16 + 2 + 2 + 4 + 8 + 2 * kAuthFieldSize;
 
   ConnectionKind kind = ConnectionKind::kData;
-  EndpointId endpoint;     // the connecting endpoint
-  EndpointId channel;      // random per channel
+  EndpointId endpoint;  // the connecting endpoint
+  EndpointId channel;   // random per channel
   uint16_t connection_index = 0;
   uint16_t connection_count = 1;
   uint32_t chunk_bytes = 0;  // the chunk size this side sends with
@@ -46,9 +46,9 @@ struct Hello {
 
 enum class HandshakeStatus : uint8_t {
   kAccepted = 0,
-  kRejected = 1,      // malformed or inconsistent request
-  kUnsupported = 2,   // version or connection kind this endpoint does not serve
-  kOverloaded = 3,    // too many pending handshakes
+  kRejected = 1,     // malformed or inconsistent request
+  kUnsupported = 2,  // version or connection kind this endpoint does not serve
+  kOverloaded = 3,   // too many pending handshakes
 };
 
 struct HelloAck {
@@ -114,7 +114,7 @@ struct StreamError {
   static constexpr size_t kMaxText = 1024;
   static constexpr size_t kMaxEncodedSize = 8 + 8 + 1 + 8 + 2 + 2 + kMaxText;
   uint64_t stream = 0;
-  uint64_t message = 0;     // the sender's message number
+  uint64_t message = 0;  // the sender's message number
   StreamErrorOrigin origin = StreamErrorOrigin::kReceiver;
   uint64_t dispatched = 0;  // kSender: chunks of the message that were sent (their originals)
   Code code = Code::kInvalidUsage;

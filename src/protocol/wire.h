@@ -18,14 +18,16 @@ namespace eccl::protocol {
 template <typename T>
 inline void storeLe(uint8_t* out, T value) {
   static_assert(std::is_unsigned_v<T>);
-  for (size_t i = 0; i < sizeof(T); ++i) out[i] = static_cast<uint8_t>(value >> (8 * i));
+  for (size_t i = 0; i < sizeof(T); ++i)
+    out[i] = static_cast<uint8_t>(value >> (8 * i));
 }
 
 template <typename T>
 inline T loadLe(const uint8_t* in) {
   static_assert(std::is_unsigned_v<T>);
   T value = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) value |= static_cast<T>(in[i]) << (8 * i);
+  for (size_t i = 0; i < sizeof(T); ++i)
+    value |= static_cast<T>(in[i]) << (8 * i);
   return value;
 }
 

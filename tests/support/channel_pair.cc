@@ -14,7 +14,8 @@ transport::AcceptCallback AcceptQueue::callback() {
 
 std::unique_ptr<transport::Channel> AcceptQueue::pop(std::chrono::milliseconds timeout) {
   std::unique_lock lock(state_->mu);
-  if (!state_->cv.wait_for(lock, timeout, [&] { return !state_->channels.empty(); })) return nullptr;
+  if (!state_->cv.wait_for(lock, timeout, [&] { return !state_->channels.empty(); }))
+    return nullptr;
   auto channel = std::move(state_->channels.front());
   state_->channels.pop_front();
   return channel;

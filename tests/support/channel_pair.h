@@ -1,10 +1,10 @@
 // Two TCP transports on 127.0.0.1 joined by one channel, for transport tests.
 #pragma once
 
-#include <memory>
-#include <mutex>
 #include <condition_variable>
 #include <deque>
+#include <memory>
+#include <mutex>
 
 #include "tests/support/test_env.h"
 #include "transport/tcp/tcp_transport.h"

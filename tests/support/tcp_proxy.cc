@@ -77,12 +77,15 @@ TcpProxy::~TcpProxy() {
     std::lock_guard lock(mu_);
     for (auto& link : links_) {
       link->dead = true;
-      for (int f : link->fd) ::shutdown(f, SHUT_RDWR);
+      for (int f : link->fd)
+        ::shutdown(f, SHUT_RDWR);
     }
   }
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_)
+    t.join();
   for (auto& link : links_) {
-    for (int f : link->fd) ::close(f);
+    for (int f : link->fd)
+      ::close(f);
   }
   ::close(listen_fd_);
 }
@@ -104,7 +107,9 @@ void TcpProxy::throttle(int connection, Direction direction, uint64_t bytes_per_
   rules_[connection].rate[direction == Direction::kUpstream ? 0 : 1] = bytes_per_second;
 }
 
-void TcpProxy::blackhole() { blackholed_ = true; }
+void TcpProxy::blackhole() {
+  blackholed_ = true;
+}
 
 void TcpProxy::resetAfter(int connection, uint64_t upstream_bytes) {
   std::lock_guard lock(mu_);
@@ -160,12 +165,14 @@ void TcpProxy::pump(std::shared_ptr<Link> link, Direction direction) {
     if (rule.rate[d] > 0) {
       // Forward in small slices at the configured average rate.
       want = std::min<size_t>(want, std::max<uint64_t>(rule.rate[d] / 100, 1));
-      const double due = static_cast<double>(link->forwarded[d]) / static_cast<double>(rule.rate[d]);
+      const double due =
+          static_cast<double>(link->forwarded[d]) / static_cast<double>(rule.rate[d]);
       const auto due_at = start + std::chrono::duration<double>(due);
       if (std::chrono::steady_clock::now() < due_at) std::this_thread::sleep_until(due_at);
     }
     if (d == 0 && rule.reset_after != UINT64_MAX) {
-      const uint64_t left = rule.reset_after - std::min(rule.reset_after, link->forwarded[0].load());
+      const uint64_t left =
+          rule.reset_after - std::min(rule.reset_after, link->forwarded[0].load());
       if (left == 0) {
         link->resetBoth();
         return;

@@ -16,11 +16,13 @@ std::vector<uint8_t> pattern(size_t size, uint64_t seed) {
     x ^= x << 17;
     std::memcpy(out.data() + i, &x, 8);
   }
-  for (; i < size; ++i) out[i] = static_cast<uint8_t>(x >> (8 * (i % 8)));
+  for (; i < size; ++i)
+    out[i] = static_cast<uint8_t>(x >> (8 * (i % 8)));
   return out;
 }
 
-std::optional<size_t> firstDifference(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+std::optional<size_t> firstDifference(const std::vector<uint8_t>& a,
+                                      const std::vector<uint8_t>& b) {
   const size_t n = std::min(a.size(), b.size());
   if (n > 0 && std::memcmp(a.data(), b.data(), n) != 0) {
     for (size_t i = 0; i < n; ++i) {

@@ -16,7 +16,9 @@
 namespace eccl::test {
 
 // A deadline stretched by ECCL_TEST_TIME_SCALE (raised under sanitizers).
-inline std::chrono::milliseconds deadline(std::chrono::milliseconds base) { return scaled(base); }
+inline std::chrono::milliseconds deadline(std::chrono::milliseconds base) {
+  return scaled(base);
+}
 
 // Bytes that differ per position and per seed, so misplaced or stale chunks show.
 std::vector<uint8_t> pattern(size_t size, uint64_t seed);

@@ -14,13 +14,14 @@ struct Effects {
   std::vector<protocol::Credit> credits;
   std::vector<protocol::StreamError> stream_errors;
   std::vector<uint64_t> delivered;  // message numbers received in full
-  uint64_t pool_credit = 0;          // bytes of the peer's eager budget to return
+  uint64_t pool_credit = 0;         // bytes of the peer's eager budget to return
 
   bool hasFrames() const {
     return !credits.empty() || !stream_errors.empty() || !delivered.empty() || pool_credit > 0;
   }
   void runCallbacks() {
-    for (auto& callback : callbacks) callback();
+    for (auto& callback : callbacks)
+      callback();
     callbacks.clear();
   }
 };
@@ -28,7 +29,9 @@ struct Effects {
 // Every eager chunk costs its receiver's pool at least this much (headers,
 // bookkeeping), so that empty chunks cannot pile up for free.
 inline constexpr uint64_t kMinPoolCharge = 64;
-inline uint64_t poolCharge(uint64_t length) { return length < kMinPoolCharge ? kMinPoolCharge : length; }
+inline uint64_t poolCharge(uint64_t length) {
+  return length < kMinPoolCharge ? kMinPoolCharge : length;
+}
 
 // Chunks of a message of `total` bytes cut at chunk_bytes; an empty message is one empty chunk.
 inline uint64_t chunkCount(uint64_t total, uint32_t chunk_bytes) {

@@ -1,8 +1,8 @@
 #include "transport/tcp/frame_connection.h"
 
+#include <algorithm>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
-#include <algorithm>
 #include <cstring>
 
 #include "src/common/log.h"
@@ -19,7 +19,9 @@ using protocol::MessageType;
 constexpr uint64_t kTurnBudget = 8u << 20;
 constexpr size_t kDiscardBufferSize = 64u << 10;
 
-int64_t nowTicks() { return FrameConnection::Clock::now().time_since_epoch().count(); }
+int64_t nowTicks() {
+  return FrameConnection::Clock::now().time_since_epoch().count();
+}
 
 bool isWouldBlock(const std::error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
@@ -81,6 +83,11 @@ void FrameConnection::attach(std::shared_ptr<ConnectionDelegate> delegate) {
       return;
     }
     self->delegate_ = std::move(d);
+    if (self->failed_) {
+      // It failed while changing hands: the new owner must hear of it.
+      self->delegate_->onConnectionError(*self, self->failure_);
+      return;
+    }
     self->read_paused_ = false;
     if (!self->read_waiting_ && !self->read_posted_) self->pumpRead();
     if (!self->write_waiting_ && !self->write_posted_) {
@@ -141,9 +148,9 @@ void FrameConnection::stopOnStrand(bool reset) {
 void FrameConnection::fail(Status error) {
   if (failed_ || stopped_) return;
   failed_ = true;
-  Status located = error.withContext(describe());
+  failure_ = error.withContext(describe());
   if (delegate_) {
-    delegate_->onConnectionError(*this, std::move(located));
+    delegate_->onConnectionError(*this, failure_);
   } else {
     stopOnStrand(true);
   }
@@ -166,7 +173,8 @@ std::span<uint8_t> FrameConnection::readTarget() {
         return {target_.destination + payload_have_, static_cast<size_t>(left)};
       }
       if (!discard_buf_) discard_buf_ = std::make_unique<uint8_t[]>(kDiscardBufferSize);
-      return {discard_buf_.get(), static_cast<size_t>(std::min<uint64_t>(left, kDiscardBufferSize))};
+      return {discard_buf_.get(),
+              static_cast<size_t>(std::min<uint64_t>(left, kDiscardBufferSize))};
     }
   }
   return {};
@@ -324,6 +332,7 @@ void FrameConnection::pumpWrite() {
         return;
       }
       idle_.store(false, std::memory_order_relaxed);
+      frame_started_.store(nowTicks(), std::memory_order_relaxed);
       unwritten_.store(current_->size(), std::memory_order_relaxed);
     }
     OutgoingFrame& frame = *current_;

@@ -40,11 +40,11 @@ struct OutgoingFrame {
 
   Kind kind = Kind::kControl;
   protocol::MessageType type = protocol::MessageType::kPing;
-  std::vector<uint8_t> control;                   // kControl: the whole encoded frame
+  std::vector<uint8_t> control;                      // kControl: the whole encoded frame
   std::array<uint8_t, kChunkHeadSize> chunk_head{};  // kChunk: frame + chunk headers
-  const uint8_t* payload = nullptr;               // kChunk: the slice to send
+  const uint8_t* payload = nullptr;                  // kChunk: the slice to send
   uint64_t payload_size = 0;
-  std::unique_ptr<uint8_t[]> private_payload;     // a copy, once detached from caller memory
+  std::unique_ptr<uint8_t[]> private_payload;  // a copy, once detached from caller memory
   ChunkRef chunk;
   bool uses_caller_memory = false;
   uint64_t written = 0;
@@ -117,13 +117,21 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   const std::string& remoteAddress() const { return remote_; }
 
   // Liveness and statistics, readable from any thread.
-  Clock::time_point lastReceive() const { return Clock::time_point(Clock::duration(last_rx_.load(std::memory_order_relaxed))); }
-  Clock::time_point lastSend() const { return Clock::time_point(Clock::duration(last_tx_.load(std::memory_order_relaxed))); }
+  Clock::time_point lastReceive() const {
+    return Clock::time_point(Clock::duration(last_rx_.load(std::memory_order_relaxed)));
+  }
+  Clock::time_point lastSend() const {
+    return Clock::time_point(Clock::duration(last_tx_.load(std::memory_order_relaxed)));
+  }
   uint64_t bytesSent() const { return bytes_sent_.load(std::memory_order_relaxed); }
   uint64_t bytesReceived() const { return bytes_received_.load(std::memory_order_relaxed); }
   uint64_t chunksSent() const { return chunks_sent_.load(std::memory_order_relaxed); }
   // Bytes of the current outgoing frame not yet handed to the kernel (0 when idle).
   uint64_t unwrittenBytes() const { return unwritten_.load(std::memory_order_relaxed); }
+  // When the writer took its current frame.
+  Clock::time_point frameStarted() const {
+    return Clock::time_point(Clock::duration(frame_started_.load(std::memory_order_relaxed)));
+  }
   bool writerIdle() const { return idle_.load(std::memory_order_relaxed); }
 
  private:
@@ -149,6 +157,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   bool started_ = false;
   bool stopped_ = false;
   bool failed_ = false;
+  Status failure_;  // why it failed, for a delegate that takes over afterwards
 
   // Reader (strand only).
   ReadState read_state_ = ReadState::kFrameHeader;
@@ -178,6 +187,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::atomic<uint64_t> bytes_received_{0};
   std::atomic<uint64_t> chunks_sent_{0};
   std::atomic<uint64_t> unwritten_{0};
+  std::atomic<int64_t> frame_started_{0};
 };
 
 }  // namespace eccl::transport::tcp

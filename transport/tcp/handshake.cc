@@ -3,7 +3,6 @@
 #include <asio/bind_executor.hpp>
 #include <asio/connect.hpp>
 #include <asio/post.hpp>
-
 #include <optional>
 
 #include "src/common/log.h"
@@ -35,8 +34,8 @@ Connector::Connector(std::shared_ptr<EndpointContext> context, std::string host,
 void Connector::start() {
   auto self = shared_from_this();
   asio::post(strand_, [self] {
-    const auto budget = self->context_->options.connect_timeout +
-                        self->context_->options.handshake_timeout;
+    const auto budget =
+        self->context_->options.connect_timeout + self->context_->options.handshake_timeout;
     self->deadline_.expires_after(budget);
     self->deadline_.async_wait([weak = self->weak_from_this(), budget](std::error_code ec) {
       if (ec) return;
@@ -56,10 +55,12 @@ void Connector::start() {
         self->host_, std::to_string(self->port_),
         [self](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
           if (ec) {
-            self->failAll(connectionError("cannot resolve " + self->target() + ": " + ec.message()));
+            self->failAll(
+                connectionError("cannot resolve " + self->target() + ": " + ec.message()));
             return;
           }
-          for (int i = 0; i < self->count_; ++i) self->connectOne(i, results);
+          for (int i = 0; i < self->count_; ++i)
+            self->connectOne(i, results);
         });
   });
 }
@@ -71,30 +72,31 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
     if (finished_) return;
     sockets_[index] = socket;
   }
-  asio::async_connect(
-      *socket, endpoints,
-      [self = shared_from_this(), index, socket](std::error_code ec, const asio::ip::tcp::endpoint&) {
-        if (ec) {
-          self->failAll(connectionError("cannot connect to " + self->target() + ": " + ec.message()));
-          return;
-        }
-        std::shared_ptr<FrameConnection> connection;
-        {
-          std::lock_guard lock(self->mu_);
-          if (self->finished_) {
-            std::error_code ignored;
-            socket->close(ignored);
-            return;
-          }
-          applySocketOptions(*socket, self->context_->options, self->target());
-          connection = std::make_shared<FrameConnection>(
-              std::make_unique<TcpStream>(std::move(*socket)), index);
-          self->connections_[index] = connection;
-          self->sockets_[index].reset();
-          ++self->started_;
-        }
-        connection->start(self);
-      });
+  asio::async_connect(*socket, endpoints,
+                      [self = shared_from_this(), index, socket](std::error_code ec,
+                                                                 const asio::ip::tcp::endpoint&) {
+                        if (ec) {
+                          self->failAll(connectionError("cannot connect to " + self->target() +
+                                                        ": " + ec.message()));
+                          return;
+                        }
+                        std::shared_ptr<FrameConnection> connection;
+                        {
+                          std::lock_guard lock(self->mu_);
+                          if (self->finished_) {
+                            std::error_code ignored;
+                            socket->close(ignored);
+                            return;
+                          }
+                          applySocketOptions(*socket, self->context_->options, self->target());
+                          connection = std::make_shared<FrameConnection>(
+                              std::make_unique<TcpStream>(std::move(*socket)), index);
+                          self->connections_[index] = connection;
+                          self->sockets_[index].reset();
+                          ++self->started_;
+                        }
+                        connection->start(self);
+                      });
 }
 
 bool Connector::quiesced() const {
@@ -127,10 +129,10 @@ Status Connector::onControlFrame(FrameConnection& connection, const FrameHeader&
   auto ack = protocol::decodeMessage<protocol::HelloAck>(payload);
   if (!ack) return ack.status();
   if (ack->status != HandshakeStatus::kAccepted) {
-    const Code code = ack->status == HandshakeStatus::kUnsupported ? Code::kUnsupported
-                                                                   : Code::kConnectionError;
-    failAll(Status(code, "listener at " + target() + " refused the channel: " +
-                             protocol::printable(ack->reason)));
+    const Code code =
+        ack->status == HandshakeStatus::kUnsupported ? Code::kUnsupported : Code::kConnectionError;
+    failAll(Status(code, "listener at " + target() +
+                             " refused the channel: " + protocol::printable(ack->reason)));
     return Status::ok();
   }
   connection.pauseReading();  // data may follow at once; the channel reads it
@@ -231,9 +233,9 @@ void InboundHandshake::start(std::chrono::milliseconds timeout) {
         std::lock_guard lock(me->mu_);
         if (me->done_) return;
       }
-      me->onConnectionError(*me->connection_,
-                            timeoutError("no complete handshake within " +
-                                         std::to_string(timeout.count()) + " ms"));
+      me->onConnectionError(
+          *me->connection_,
+          timeoutError("no complete handshake within " + std::to_string(timeout.count()) + " ms"));
     });
   });
 }
@@ -378,14 +380,15 @@ void Acceptor::acceptNext() {
         std::shared_ptr<InboundHandshake> handshake;
         {
           std::lock_guard lock(self->mu_);
-          if (self->pending_.size() >= static_cast<size_t>(self->context_->options.max_pending_handshakes)) {
+          if (self->pending_.size() >=
+              static_cast<size_t>(self->context_->options.max_pending_handshakes)) {
             ECCL_LOG_WARN("listener {}: {} handshakes pending; dropping connection from {}",
                           self->address_, self->pending_.size(), remote_text);
             socket.close(ignored);
           } else {
             applySocketOptions(socket, self->context_->options, remote_text);
-            auto connection =
-                std::make_shared<FrameConnection>(std::make_unique<TcpStream>(std::move(socket)), -1);
+            auto connection = std::make_shared<FrameConnection>(
+                std::make_unique<TcpStream>(std::move(socket)), -1);
             handshake = std::make_shared<InboundHandshake>(self, std::move(connection));
             self->pending_.emplace(handshake.get(), handshake);
           }
@@ -421,7 +424,8 @@ void Acceptor::close() {
     std::lock_guard lock(self->mu_);
     self->released_ = true;
   });
-  for (auto& connection : to_stop) connection->stop();
+  for (auto& connection : to_stop)
+    connection->stop();
 }
 
 bool Acceptor::quiesced() const {
@@ -475,7 +479,8 @@ void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,
           const auto ack_frame = protocol::encodeFrame(ack, context_->options.checksum);
           for (auto& slot : group.slots) {
             setup.connections.push_back(slot->connection());
-            setup.first_frames.push_back(OutgoingFrame::makeControl(MessageType::kHelloAck, ack_frame));
+            setup.first_frames.push_back(
+                OutgoingFrame::makeControl(MessageType::kHelloAck, ack_frame));
             pending_.erase(slot.get());
             slot->completed();
           }

@@ -13,7 +13,9 @@ using protocol::StreamErrorOrigin;
 namespace {
 // Bound on remembered finished-or-failed messages with stray copies in flight.
 constexpr size_t kMaxDraining = 1u << 16;
-std::string streamName(uint64_t stream) { return "stream " + std::to_string(stream); }
+std::string streamName(uint64_t stream) {
+  return "stream " + std::to_string(stream);
+}
 }  // namespace
 
 RecvTable::RecvTable(RecvTableConfig config) : config_(config) {}
@@ -59,9 +61,9 @@ Status RecvTable::post(uint64_t stream, std::span<uint8_t> buffer, RecvCallback&
   Incoming& in = *active_.at(unexpected->second);
   unexpected_by_stream_.erase(unexpected);
   if (in.total != buffer.size()) {
-    Status mismatch = invalidUsage(
-        "peer sent a " + std::to_string(in.total) + "-byte message on " + streamName(stream) +
-        ", the posted buffer holds " + std::to_string(buffer.size()) + " bytes");
+    Status mismatch = invalidUsage("peer sent a " + std::to_string(in.total) + "-byte message on " +
+                                   streamName(stream) + ", the posted buffer holds " +
+                                   std::to_string(buffer.size()) + " bytes");
     effects.stream_errors.push_back(
         {stream, in.number, StreamErrorOrigin::kReceiver, 0, mismatch.code(), mismatch.message()});
     in.posted = std::move(posted);  // so that failIncoming reports to this receive
@@ -85,7 +87,8 @@ void RecvTable::bind(Incoming& in, std::unique_ptr<Posted> posted, Effects& effe
       continue;
     }
     const uint64_t offset = uint64_t{it->first} * config_.peer_chunk_bytes;
-    if (chunk.length > 0) std::memcpy(in.posted->buffer.data() + offset, chunk.bytes.get(), chunk.length);
+    if (chunk.length > 0)
+      std::memcpy(in.posted->buffer.data() + offset, chunk.bytes.get(), chunk.length);
     in.state[it->first] = 2;
     ++in.chunks_have;
     stats_.payload_bytes_placed += chunk.length;
@@ -131,12 +134,12 @@ Result<ChunkTarget> RecvTable::beginChunk(const FrameHeader& frame, const ChunkH
     std::unique_ptr<Posted> post = std::move(posted->second);
     posted_.erase(posted);
     if (post->buffer.size() != chunk.total) {
-      Status mismatch = invalidUsage(
-          "peer sent a " + std::to_string(chunk.total) + "-byte message on " +
-          streamName(chunk.stream) + ", the posted buffer holds " +
-          std::to_string(post->buffer.size()) + " bytes");
-      effects.stream_errors.push_back({chunk.stream, chunk.message, StreamErrorOrigin::kReceiver,
-                                       0, mismatch.code(), mismatch.message()});
+      Status mismatch =
+          invalidUsage("peer sent a " + std::to_string(chunk.total) + "-byte message on " +
+                       streamName(chunk.stream) + ", the posted buffer holds " +
+                       std::to_string(post->buffer.size()) + " bytes");
+      effects.stream_errors.push_back({chunk.stream, chunk.message, StreamErrorOrigin::kReceiver, 0,
+                                       mismatch.code(), mismatch.message()});
       effects.callbacks.push_back(
           [cb = std::move(post->done), s = std::move(mismatch)]() mutable { cb(std::move(s)); });
       if (count > 1) draining_[chunk.message] = {count, 1};
@@ -183,8 +186,8 @@ Result<ChunkTarget> RecvTable::place(Incoming& in, const FrameHeader& frame,
   const uint64_t charge = poolCharge(length);
   if (!hedge) ++in.originals_seen;
 
-  const bool duplicate = in.failed || (in.posted ? in.state[chunk.seq] != 0
-                                                 : in.pooled.count(chunk.seq) != 0);
+  const bool duplicate =
+      in.failed || (in.posted ? in.state[chunk.seq] != 0 : in.pooled.count(chunk.seq) != 0);
   if (duplicate) {
     if (eager) effects.pool_credit += charge;
     return dropTarget();

@@ -51,7 +51,8 @@ class RecvTable {
   Status post(uint64_t stream, std::span<uint8_t> buffer, RecvCallback&& done, Effects& effects);
 
   // A chunk header arrived: where its payload goes. An error means the peer
-  // broke the protocol and the channel must fail.
+  // broke the protocol and the channel must fail. The frame must be a Chunk
+  // of at least ChunkHeader::kEncodedSize bytes (FrameConnection checks it).
   Result<ChunkTarget> beginChunk(const protocol::FrameHeader& frame,
                                  const protocol::ChunkHeader& chunk, Effects& effects);
   // Its payload has been read into the target.
@@ -85,7 +86,7 @@ class RecvTable {
     uint64_t total = 0;
     uint64_t chunk_count = 0;
     uint64_t chunks_have = 0;
-    uint64_t originals_seen = 0;  // non-hedge copies that arrived (stray-copy accounting)
+    uint64_t originals_seen = 0;      // non-hedge copies that arrived (stray-copy accounting)
     uint64_t expected_originals = 0;  // chunk_count, or fewer if the sender gave up early
     uint32_t reads_in_progress = 0;
     std::unique_ptr<Posted> posted;          // null while unexpected (pooled)
@@ -119,12 +120,12 @@ class RecvTable {
   void freePool(Incoming& in, Effects& effects);
 
   RecvTableConfig config_;
-  std::unordered_map<uint64_t, std::unique_ptr<Incoming>> active_;     // by message number
-  std::unordered_map<uint64_t, uint64_t> unexpected_by_stream_;        // stream -> message
-  std::unordered_map<uint64_t, std::unique_ptr<Posted>> posted_;       // unbound posts
-  std::unordered_map<uint64_t, uint64_t> bound_streams_;               // stream -> message
-  std::unordered_map<uint64_t, Draining> draining_;                    // by message number
-  std::unordered_map<uint64_t, ReadToken> reads_;                      // token -> read
+  std::unordered_map<uint64_t, std::unique_ptr<Incoming>> active_;  // by message number
+  std::unordered_map<uint64_t, uint64_t> unexpected_by_stream_;     // stream -> message
+  std::unordered_map<uint64_t, std::unique_ptr<Posted>> posted_;    // unbound posts
+  std::unordered_map<uint64_t, uint64_t> bound_streams_;            // stream -> message
+  std::unordered_map<uint64_t, Draining> draining_;                 // by message number
+  std::unordered_map<uint64_t, ReadToken> reads_;                   // token -> read
   uint64_t next_token_ = 1;
   uint64_t pool_used_ = 0;
   RecvStats stats_;

@@ -39,9 +39,10 @@ void SendQueue::enqueue(uint64_t stream, std::span<const uint8_t> data, SendCall
     m->credited = true;
     if (posted != m->size) {
       std::vector<std::pair<int, ChunkRef>> unused;
-      failMessage(*m, invalidUsage("stream " + std::to_string(stream) + ": the peer posted a " +
-                                   std::to_string(posted) + "-byte buffer for a " +
-                                   std::to_string(m->size) + "-byte message"),
+      failMessage(*m,
+                  invalidUsage("stream " + std::to_string(stream) + ": the peer posted a " +
+                               std::to_string(posted) + "-byte buffer for a " +
+                               std::to_string(m->size) + "-byte message"),
                   unused);
       effects.stream_errors.push_back(senderError(*m));
     }
@@ -88,7 +89,7 @@ ChunkAssignment SendQueue::assign(Message& m, uint64_t seq, int connection, bool
   return a;
 }
 
-std::optional<ChunkAssignment> SendQueue::next(int connection, const UnwrittenFn& unwritten) {
+std::optional<ChunkAssignment> SendQueue::next(int connection, const LateBytesFn& late_bytes) {
   for (auto& [number, mp] : live_) {
     Message& m = *mp;
     if (m.failed || m.next_unsent >= m.chunk_count) continue;
@@ -105,11 +106,11 @@ std::optional<ChunkAssignment> SendQueue::next(int connection, const UnwrittenFn
       return assign(m, seq, connection, true, false);
     }
   }
-  if (config_.hedge) return nextHedge(connection, unwritten);
+  if (config_.hedge) return nextHedge(connection, late_bytes);
   return std::nullopt;
 }
 
-std::optional<ChunkAssignment> SendQueue::nextHedge(int connection, const UnwrittenFn& unwritten) {
+std::optional<ChunkAssignment> SendQueue::nextHedge(int connection, const LateBytesFn& late_bytes) {
   for (auto& [number, mp] : live_) {
     Message& m = *mp;
     // Only the tail of a fully handed-out, credited message is worth a second copy.
@@ -117,7 +118,7 @@ std::optional<ChunkAssignment> SendQueue::nextHedge(int connection, const Unwrit
     for (uint64_t seq = m.first_not_done; seq < m.chunk_count; ++seq) {
       ChunkState& c = m.chunks[seq];
       if (c.done || c.hedged || c.copies != 1 || c.connection[0] == connection) continue;
-      if (unwritten(c.connection[0]) < config_.hedge_min_bytes) continue;
+      if (late_bytes(c.connection[0]) < config_.hedge_min_bytes) continue;
       return assign(m, seq, connection, false, true);
     }
   }
@@ -141,7 +142,8 @@ void SendQueue::onWritten(int connection, const ChunkRef& chunk, bool used_calle
     c.done = true;
     ++m.chunks_done;
     stats_.payload_bytes_written += chunkLength(m, chunk.seq);
-    while (m.first_not_done < m.chunk_count && m.chunks[m.first_not_done].done) ++m.first_not_done;
+    while (m.first_not_done < m.chunk_count && m.chunks[m.first_not_done].done)
+      ++m.first_not_done;
     // A slower copy elsewhere may still read the caller's buffer: free it.
     if (c.copies > 0 && c.connection[0] >= 0) {
       detach.emplace_back(c.connection[0], ChunkRef{m.number, chunk.seq, !chunk.hedge});
@@ -214,9 +216,10 @@ Status SendQueue::onCredit(const protocol::Credit& credit, Effects& effects,
   m.credited = true;
   // The eager chunks still count against the pool until the receiver returns them.
   if (credit.bytes != m.size && !m.failed) {
-    failMessage(m, invalidUsage("stream " + std::to_string(m.stream) + ": the peer posted a " +
-                                std::to_string(credit.bytes) + "-byte buffer for a " +
-                                std::to_string(m.size) + "-byte message"),
+    failMessage(m,
+                invalidUsage("stream " + std::to_string(m.stream) + ": the peer posted a " +
+                             std::to_string(credit.bytes) + "-byte buffer for a " +
+                             std::to_string(m.size) + "-byte message"),
                 detach);
     effects.stream_errors.push_back(senderError(m));
   }
@@ -252,8 +255,9 @@ void SendQueue::onStreamError(const protocol::StreamError& error, Effects& effec
   // A message that already ended needs no answer: every one of its chunks was sent.
   if (it == live_.end() || it->second->failed) return;
   Message& m = *it->second;
-  failMessage(m, Status(error.code, "receiver failed stream " + std::to_string(m.stream) + ": " +
-                                        protocol::printable(error.text)),
+  failMessage(m,
+              Status(error.code, "receiver failed stream " + std::to_string(m.stream) + ": " +
+                                     protocol::printable(error.text)),
               detach);
   effects.stream_errors.push_back(senderError(m));
   maybeFinish(m, effects);

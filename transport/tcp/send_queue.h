@@ -56,8 +56,9 @@ struct SendStats {
 
 class SendQueue {
  public:
-  // Bytes of the current frame not yet written on a connection (hedging asks it).
-  using UnwrittenFn = std::function<uint64_t(int connection)>;
+  // Bytes of a connection's current frame still unwritten if that frame is
+  // late (slower than the channel's usual chunk), else 0. Hedging asks it.
+  using LateBytesFn = std::function<uint64_t(int connection)>;
   // How many credits for streams not yet sent the peer may bank.
   static constexpr size_t kMaxBankedCredits = 1u << 16;
 
@@ -67,14 +68,14 @@ class SendQueue {
   void enqueue(uint64_t stream, std::span<const uint8_t> data, SendCallback done, Effects& effects);
 
   // The next chunk for this connection, or nothing.
-  std::optional<ChunkAssignment> next(int connection, const UnwrittenFn& unwritten);
+  std::optional<ChunkAssignment> next(int connection, const LateBytesFn& late_bytes);
   // True when next() would hand out a fresh (non-hedge) chunk.
   bool hasSendable() const;
 
   // A copy of a chunk has been written in full. Sets detach to the connections
   // whose copy of the same chunk should stop reading caller memory.
-  void onWritten(int connection, const ChunkRef& chunk, bool used_caller_memory,
-                 Effects& effects, std::vector<std::pair<int, ChunkRef>>& detach);
+  void onWritten(int connection, const ChunkRef& chunk, bool used_caller_memory, Effects& effects,
+                 std::vector<std::pair<int, ChunkRef>>& detach);
   // A slower copy stopped reading caller memory (FrameConnection::detach).
   void onDetached(const ChunkRef& chunk, Effects& effects);
 
@@ -127,7 +128,7 @@ class SendQueue {
 
   uint32_t chunkLength(const Message& m, uint64_t seq) const;
   ChunkAssignment assign(Message& m, uint64_t seq, int connection, bool eager, bool hedge);
-  std::optional<ChunkAssignment> nextHedge(int connection, const UnwrittenFn& unwritten);
+  std::optional<ChunkAssignment> nextHedge(int connection, const LateBytesFn& late_bytes);
   void failMessage(Message& m, Status status, std::vector<std::pair<int, ChunkRef>>& detach);
   void maybeFinish(Message& m, Effects& effects);
   protocol::StreamError senderError(const Message& m) const;

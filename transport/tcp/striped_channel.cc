@@ -1,7 +1,7 @@
 #include "transport/tcp/striped_channel.h"
 
-#include <asio/post.hpp>
 #include <algorithm>
+#include <asio/post.hpp>
 
 #include "src/common/log.h"
 #include "src/protocol/checksum.h"
@@ -46,10 +46,11 @@ void StripedChannelCore::start() {
     connections = connections_;
     timers = timers_;
   }
-  for (auto& connection : connections) connection->attach(shared_from_this());
+  for (auto& connection : connections)
+    connection->attach(shared_from_this());
   asio::post(timers->strand, [self = shared_from_this()] { self->armLivenessTimer(); });
-  ECCL_LOG_INFO("channel to {} up: {} connections, chunk {} B", peer_.describe(),
-                connection_count_, options_.chunk_bytes);
+  ECCL_LOG_INFO("channel to {} up: {} connections, chunk {} B", peer_.describe(), connection_count_,
+                options_.chunk_bytes);
 }
 
 // ---- Operations -----------------------------------------------------------
@@ -61,7 +62,8 @@ void StripedChannelCore::send(uint64_t stream, std::span<const uint8_t> data, Se
   {
     std::lock_guard lock(mu_);
     if (failing_ || closing_) {
-      refused = failing_ ? failure_ : abortedError("channel to " + peer_.describe() + " is closing");
+      refused =
+          failing_ ? failure_ : abortedError("channel to " + peer_.describe() + " is closing");
     } else {
       send_.enqueue(stream, data, std::move(done), effects);
       queueFramesLocked(effects);
@@ -83,7 +85,8 @@ void StripedChannelCore::recv(uint64_t stream, std::span<uint8_t> buffer, RecvCa
   {
     std::lock_guard lock(mu_);
     if (failing_ || closing_) {
-      refused = failing_ ? failure_ : abortedError("channel to " + peer_.describe() + " is closing");
+      refused =
+          failing_ ? failure_ : abortedError("channel to " + peer_.describe() + " is closing");
     } else {
       refused = recv_.post(stream, buffer, std::move(done), effects);
       if (refused.isOk()) {
@@ -111,8 +114,8 @@ void StripedChannelCore::close(std::string reason) {
     protocol::Goodbye goodbye;
     goodbye.code = Code::kOk;
     goodbye.text = reason;
-    control_queue_.push_back(
-        OutgoingFrame::makeControl(MessageType::kGoodbye, protocol::encodeFrame(goodbye, options_.checksum)));
+    control_queue_.push_back(OutgoingFrame::makeControl(
+        MessageType::kGoodbye, protocol::encodeFrame(goodbye, options_.checksum)));
     wake = takeIdleLocked(1);
   }
   // If no connection gets the Goodbye out in time (peer not reading), close anyway.
@@ -243,14 +246,17 @@ StripedChannelCore::ConnectionList StripedChannelCore::takeIdleLocked(size_t at_
 StripedChannelCore::Detaches StripedChannelCore::resolveLocked(const DetachList& detach) const {
   Detaches out;
   if (connections_.empty()) return out;
-  for (const auto& [index, chunk] : detach) out.emplace_back(connections_[index], chunk);
+  for (const auto& [index, chunk] : detach)
+    out.emplace_back(connections_[index], chunk);
   return out;
 }
 
 void StripedChannelCore::finish(Effects& effects, const ConnectionList& wake,
                                 const Detaches& detach) {
-  for (const auto& [connection, chunk] : detach) connection->detach(chunk);
-  for (const auto& connection : wake) connection->wakeWriter();
+  for (const auto& [connection, chunk] : detach)
+    connection->detach(chunk);
+  for (const auto& connection : wake)
+    connection->wakeWriter();
   effects.runCallbacks();
 }
 
@@ -306,11 +312,19 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
     if (ping_due_[index]) {
       ping_due_[index] = false;
       return OutgoingFrame::makeControl(
-          MessageType::kPing, protocol::encodeFrame(protocol::Ping{++ping_nonce_}, options_.checksum));
+          MessageType::kPing,
+          protocol::encodeFrame(protocol::Ping{++ping_nonce_}, options_.checksum));
     }
     if (!closing_) {
-      assignment = send_.next(index, [this](int other) {
-        return connections_[other]->unwrittenBytes();
+      // A chunk is late when its write has taken twice the usual time: only
+      // then is a second copy worth its bytes (on a fast, even path it never is).
+      const auto now = FrameConnection::Clock::now();
+      const auto late_after = std::max<std::chrono::nanoseconds>(2 * chunk_write_average_,
+                                                                 std::chrono::milliseconds(2));
+      assignment = send_.next(index, [&](int other) -> uint64_t {
+        const auto& peer_connection = connections_[other];
+        if (now - peer_connection->frameStarted() < late_after) return 0;
+        return peer_connection->unwrittenBytes();
       });
     }
     if (!assignment) {
@@ -331,9 +345,12 @@ void StripedChannelCore::onFrameWritten(FrameConnection& connection, OutgoingFra
   Effects effects;
   DetachList detach;
   Detaches detaches;
+  const auto took = FrameConnection::Clock::now() - connection.frameStarted();
   {
     std::lock_guard lock(mu_);
     if (failing_) return;
+    chunk_write_average_ =
+        chunk_write_average_.count() == 0 ? took : (7 * chunk_write_average_ + took) / 8;
     send_.onWritten(connection.index(), frame.chunk, frame.uses_caller_memory, effects, detach);
     queueFramesLocked(effects);
     detaches = resolveLocked(detach);
@@ -447,8 +464,8 @@ Status StripedChannelCore::onControlFrame(FrameConnection& connection, const Fra
     case MessageType::kGoodbye: {
       auto goodbye = protocol::decodeMessage<protocol::Goodbye>(payload);
       if (!goodbye) return goodbye.status();
-      fail(connectionError(peer_.describe() + " closed the channel: " +
-                           protocol::printable(goodbye->text)),
+      fail(connectionError(peer_.describe() +
+                           " closed the channel: " + protocol::printable(goodbye->text)),
            /*peer_said_goodbye=*/true);
       return Status::ok();
     }
@@ -478,13 +495,17 @@ void StripedChannelCore::onConnectionStopped(FrameConnection& /*connection*/) {
   Status failure;
   ConnectionList stopped_connections;  // destroyed here, on an I/O thread
   std::shared_ptr<Timers> timers;
+  bool unexpected = false;
   {
     std::lock_guard lock(mu_);
-    if (!failing_) {
-      // A connection stopped without a channel failure (cannot happen today): treat it as one.
-      failing_ = true;
-      failure_ = internalError("connection stopped while the channel was up");
-    }
+    unexpected = !failing_;
+  }
+  // A connection that closed while the handshake handed it over: the channel is broken.
+  if (unexpected)
+    fail(connectionError("a connection to " + peer_.describe() +
+                         " closed while the channel was being set up"));
+  {
+    std::lock_guard lock(mu_);
     if (++connections_stopped_ < static_cast<size_t>(connection_count_)) return;
     // No connection reads or writes caller memory any more: end everything.
     stopped_ = true;
@@ -559,10 +580,13 @@ void StripedChannelCore::checkLiveness() {
     fail(std::move(timeout));
     return;
   }
-  for (const auto& connection : wake) connection->wakeWriter();
+  for (const auto& connection : wake)
+    connection->wakeWriter();
   armLivenessTimer();
 }
 
-StripedChannel::~StripedChannel() { core_->close("channel handle destroyed"); }
+StripedChannel::~StripedChannel() {
+  core_->close("channel handle destroyed");
+}
 
 }  // namespace eccl::transport::tcp

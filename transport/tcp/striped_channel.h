@@ -59,8 +59,8 @@ class StripedChannelCore final : public ConnectionDelegate,
   int connectionCount() const { return connection_count_; }
   ChannelStats stats() const;
 
-  // Stoppable
-  void shutdown(Status reason) override { fail(std::move(reason)); }
+  // Stoppable: a shutting-down endpoint says goodbye, so the peer learns why.
+  void shutdown(Status reason) override { close(reason.message()); }
   bool quiesced() const override;
 
   // ConnectionDelegate
@@ -126,6 +126,8 @@ class StripedChannelCore final : public ConnectionDelegate,
   Status failure_;
   std::function<void(Status)> on_failure_;
   uint64_t ping_nonce_ = 0;
+  // Moving average of how long a chunk takes to write (hedging's yardstick).
+  std::chrono::nanoseconds chunk_write_average_{0};
 };
 
 // The Channel handle given to users: destroying it closes the channel.

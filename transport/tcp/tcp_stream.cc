@@ -28,7 +28,9 @@ TcpStream::TcpStream(asio::ip::tcp::socket socket) : socket_(std::move(socket)) 
   socket_.non_blocking(true, ec);
 }
 
-TcpStream::~TcpStream() { close(); }
+TcpStream::~TcpStream() {
+  close();
+}
 
 size_t TcpStream::readSome(std::span<uint8_t> into, std::error_code& ec) {
   if (into.empty()) {
@@ -70,7 +72,8 @@ void TcpStream::abort() {
 
 namespace {
 
-bool setIntOption(int fd, int level, int name, int value, const char* label, const std::string& peer) {
+bool setIntOption(int fd, int level, int name, int value, const char* label,
+                  const std::string& peer) {
   if (::setsockopt(fd, level, name, &value, sizeof(value)) == 0) return true;
   ECCL_LOG_WARN("cannot set {}={} on connection to {}: {}", label, value, peer,
                 std::strerror(errno));
@@ -107,11 +110,11 @@ void applySocketOptions(asio::ip::tcp::socket& socket, const ChannelOptions& opt
     setIntOption(fd, SOL_SOCKET, SO_RCVBUF, options.recv_buffer, "SO_RCVBUF", peer);
   }
   // The kernel doubles and caps requests (wmem_max/rmem_max): log what was granted.
-  ECCL_LOG_DEBUG("connection to {}: SO_SNDBUF={} SO_RCVBUF={} (requested {} / {}, 0 = autotune), "
-                 "TCP_NOTSENT_LOWAT={}",
-                 peer, getIntOption(fd, SOL_SOCKET, SO_SNDBUF),
-                 getIntOption(fd, SOL_SOCKET, SO_RCVBUF), options.send_buffer,
-                 options.recv_buffer, getIntOption(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT));
+  ECCL_LOG_DEBUG(
+      "connection to {}: SO_SNDBUF={} SO_RCVBUF={} (requested {} / {}, 0 = autotune), "
+      "TCP_NOTSENT_LOWAT={}",
+      peer, getIntOption(fd, SOL_SOCKET, SO_SNDBUF), getIntOption(fd, SOL_SOCKET, SO_RCVBUF),
+      options.send_buffer, options.recv_buffer, getIntOption(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT));
 }
 
 }  // namespace eccl::transport::tcp

@@ -32,7 +32,8 @@ TcpTransport::TcpTransport(ChannelOptions options)
 
 TcpTransport::~TcpTransport() {
   const auto objects = context_->liveObjects();
-  for (const auto& object : objects) object->shutdown(abortedError("transport shut down"));
+  for (const auto& object : objects)
+    object->shutdown(abortedError("transport shut down"));
   if (io_->onIoThread()) {
     ECCL_LOG_ERROR("TcpTransport destroyed on its own I/O thread; connections are cut, not closed");
   } else {

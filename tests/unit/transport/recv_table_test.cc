@@ -144,8 +144,8 @@ TEST(RecvTable, SenderErrorEndsAnUnfilledPost) {
   Harness h;
   std::vector<uint8_t> buffer(300, 0);
   ASSERT_TRUE(h.post(2, buffer).isOk());
-  protocol::StreamError error{2, 9, protocol::StreamErrorOrigin::kSender, 1, Code::kInvalidUsage,
-                              "wrong size"};
+  protocol::StreamError error{
+      2, 9, protocol::StreamErrorOrigin::kSender, 1, Code::kInvalidUsage, "wrong size"};
   ASSERT_TRUE(h.table.onStreamError(error, h.effects).isOk());
   h.effects.runCallbacks();
   ASSERT_EQ(h.results.size(), 1u);
@@ -204,7 +204,8 @@ TEST(RecvTable, FailAllEndsPostedAndPartialMessages) {
   h.table.failAll(connectionError("gone"), h.effects);
   h.effects.runCallbacks();
   ASSERT_EQ(h.results.size(), 2u);
-  for (const auto& s : h.results) EXPECT_EQ(s.code(), Code::kConnectionError);
+  for (const auto& s : h.results)
+    EXPECT_EQ(s.code(), Code::kConnectionError);
   EXPECT_EQ(h.table.poolUsed(), 0u);
 }
 

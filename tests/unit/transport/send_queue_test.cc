@@ -48,7 +48,8 @@ TEST(SendQueue, CutsMessagesIntoChunksInOrder) {
   std::vector<uint8_t> data(250);
   h.queue.enqueue(7, data, h.record(), h.effects);
   std::vector<ChunkAssignment> chunks;
-  while (auto a = h.next(0)) chunks.push_back(*a);
+  while (auto a = h.next(0))
+    chunks.push_back(*a);
   ASSERT_EQ(chunks.size(), 3u);
   for (uint32_t i = 0; i < 3; ++i) {
     EXPECT_EQ(chunks[i].header.seq, i);
@@ -79,7 +80,8 @@ TEST(SendQueue, EagerChunksStopAtThePoolBudgetAndResumeOnPoolCredit) {
   std::vector<uint8_t> data(1000);
   h.queue.enqueue(1, data, h.record(), h.effects);
   int sent = 0;
-  while (h.next(0)) ++sent;
+  while (h.next(0))
+    ++sent;
   // At most half the pool per message: 150 bytes -> one 100-byte chunk.
   EXPECT_EQ(sent, 1);
   EXPECT_FALSE(h.queue.hasSendable());
@@ -89,7 +91,8 @@ TEST(SendQueue, EagerChunksStopAtThePoolBudgetAndResumeOnPoolCredit) {
   EXPECT_EQ(h.queue.eagerAvailable(), 100u);
   ASSERT_TRUE(h.queue.onPoolCredit(100).isOk());
   EXPECT_EQ(h.queue.eagerAvailable(), 200u);
-  EXPECT_FALSE(h.queue.onPoolCredit(1000).isOk()) << "returning more than was used is a protocol error";
+  EXPECT_FALSE(h.queue.onPoolCredit(1000).isOk())
+      << "returning more than was used is a protocol error";
 }
 
 TEST(SendQueue, CreditLetsTheWholeMessageGo) {
@@ -97,15 +100,19 @@ TEST(SendQueue, CreditLetsTheWholeMessageGo) {
   std::vector<uint8_t> data(1000);
   h.queue.enqueue(1, data, h.record(), h.effects);
   std::vector<ChunkAssignment> chunks;
-  while (auto a = h.next(0)) chunks.push_back(*a);
+  while (auto a = h.next(0))
+    chunks.push_back(*a);
   ASSERT_EQ(chunks.size(), 1u) << "a 100-byte pool allows one eager chunk";
   EXPECT_TRUE(chunks[0].eager);
   EXPECT_FALSE(h.queue.hasSendable());
   h.credit(1, 1000);
-  while (auto a = h.next(0)) chunks.push_back(*a);
+  while (auto a = h.next(0))
+    chunks.push_back(*a);
   ASSERT_EQ(chunks.size(), 10u);
-  for (size_t i = 1; i < chunks.size(); ++i) EXPECT_FALSE(chunks[i].eager);
-  for (const auto& a : chunks) h.written(0, a);
+  for (size_t i = 1; i < chunks.size(); ++i)
+    EXPECT_FALSE(chunks[i].eager);
+  for (const auto& a : chunks)
+    h.written(0, a);
   EXPECT_TRUE(h.results.empty()) << "not complete before delivery";
   h.delivered(chunks[0].header.message);
   ASSERT_EQ(h.results.size(), 1u);
@@ -154,8 +161,9 @@ TEST(SendQueue, CreditForAMessageThatAlreadyFailedIsConsumed) {
   auto a = h.next(0);
   ASSERT_TRUE(a);
   h.written(0, *a);
-  protocol::StreamError from_receiver{4, a->header.message, protocol::StreamErrorOrigin::kReceiver,
-                                      0, Code::kInvalidUsage, "too big"};
+  protocol::StreamError from_receiver{
+      4, a->header.message,   protocol::StreamErrorOrigin::kReceiver,
+      0, Code::kInvalidUsage, "too big"};
   h.queue.onStreamError(from_receiver, h.effects, h.detach);
   h.effects.runCallbacks();
   ASSERT_EQ(h.results.size(), 1u);
@@ -232,7 +240,8 @@ TEST(SendQueue, FailAllEndsEveryMessage) {
   h.queue.failAll(connectionError("gone"), h.effects);
   h.effects.runCallbacks();
   ASSERT_EQ(h.results.size(), 2u);
-  for (const auto& s : h.results) EXPECT_EQ(s.code(), Code::kConnectionError);
+  for (const auto& s : h.results)
+    EXPECT_EQ(s.code(), Code::kConnectionError);
   EXPECT_EQ(h.queue.liveMessages(), 0u);
 }
 

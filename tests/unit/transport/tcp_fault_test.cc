@@ -125,8 +125,8 @@ TEST(TcpFault, ChecksumCatchesACorruptPayloadByte) {
   auto pair = ChannelPair::listenOnly(options);
   ASSERT_TRUE(pair);
   TcpProxy proxy(pair->listener->port());
-  const uint64_t payload_byte = kHelloFrameBytes + protocol::kFrameHeaderSize +
-                                protocol::ChunkHeader::kEncodedSize + 100;
+  const uint64_t payload_byte =
+      kHelloFrameBytes + protocol::kFrameHeaderSize + protocol::ChunkHeader::kEncodedSize + 100;
   proxy.corruptAt(0, payload_byte, 0x01);
   proxy.corruptAt(1, payload_byte, 0x01);
   ASSERT_TRUE(pair->connect(proxy.port()).isOk());

@@ -33,14 +33,16 @@ TEST_P(TransferSizes, EveryByteArrivesBothWays) {
   EXPECT_EQ(pair->client->connectionCount(), k);
   EXPECT_EQ(pair->server->connectionCount(), k);
   const size_t chunk = 64 << 10;
-  const std::vector<size_t> sizes = {0, 1, 1000, chunk - 1, chunk, chunk + 1, 3 * chunk + 17,
-                                     (16u << 20) + 5};
+  const std::vector<size_t> sizes = {0,     1,         1000,           chunk - 1,
+                                     chunk, chunk + 1, 3 * chunk + 17, (16u << 20) + 5};
   uint64_t stream = 1;
   for (size_t size : sizes) {
     SCOPED_TRACE("size " + std::to_string(size));
-    EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, stream, size, stream, deadline(20s)), "");
+    EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, stream, size, stream, deadline(20s)),
+              "");
     ++stream;
-    EXPECT_EQ(transferAndCheck(*pair->server, *pair->client, stream, size, stream, deadline(20s)), "");
+    EXPECT_EQ(transferAndCheck(*pair->server, *pair->client, stream, size, stream, deadline(20s)),
+              "");
     ++stream;
   }
   EXPECT_TRUE(pair->client->status().isOk());
@@ -54,7 +56,8 @@ TEST_P(TransferSizes, OneGibibyte) {
   const auto stats = pair->client->stats();
   EXPECT_GE(stats.payload_bytes_sent, uint64_t{1} << 30);
   // Work stealing spreads chunks over every connection.
-  for (const auto& connection : stats.connections) EXPECT_GT(connection.chunks_sent, 0u);
+  for (const auto& connection : stats.connections)
+    EXPECT_GT(connection.chunks_sent, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Connections, TransferSizes, ::testing::Values(1, 4, 16),
@@ -129,8 +132,8 @@ TEST(TcpTransfer, OppositePostingOrdersDoNotDeadlock) {
   std::this_thread::sleep_for(50ms);
   pair->server->recv(1, a_at_server, s_recv_a.callback());
   pair->client->recv(1, a_at_client, c_recv_a.callback());
-  for (Completion* c : {&c_send_a, &c_send_b, &s_send_a, &s_send_b, &s_recv_a, &s_recv_b,
-                        &c_recv_a, &c_recv_b}) {
+  for (Completion* c :
+       {&c_send_a, &c_send_b, &s_send_a, &s_send_b, &s_recv_a, &s_recv_b, &c_recv_a, &c_recv_b}) {
     auto status = c->wait(deadline(30s));
     ASSERT_TRUE(status.has_value()) << "deadlock: an operation never completed";
     EXPECT_TRUE(status->isOk()) << status->toString();
@@ -155,9 +158,11 @@ TEST(TcpTransfer, ManySmallStreamsPostedInRandomOrder) {
   }
   std::mt19937 rng(5);
   std::shuffle(order.begin(), order.end(), rng);
-  for (int i : order) pair->server->recv(500 + i, received[i], recv_done[i].callback());
+  for (int i : order)
+    pair->server->recv(500 + i, received[i], recv_done[i].callback());
   std::shuffle(order.begin(), order.end(), rng);
-  for (int i : order) pair->client->send(500 + i, sent[i], send_done[i].callback());
+  for (int i : order)
+    pair->client->send(500 + i, sent[i], send_done[i].callback());
   for (int i = 0; i < kStreams; ++i) {
     auto s = send_done[i].wait(deadline(20s));
     auto r = recv_done[i].wait(deadline(20s));
@@ -202,9 +207,9 @@ TEST(TcpTransfer, ASlowConnectionDoesNotHoldTheChannel) {
   }
   ASSERT_TRUE(pair->connect(proxy.port()).isOk());
   for (int round = 0; round < 3; ++round) {
-    EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 100 + round, 24 << 20, round,
-                               deadline(30s)),
-              "");
+    EXPECT_EQ(
+        transferAndCheck(*pair->client, *pair->server, 100 + round, 24 << 20, round, deadline(30s)),
+        "");
   }
   const auto client = pair->client->stats();
   const auto server = pair->server->stats();
@@ -222,13 +227,13 @@ TEST(TcpTransfer, SeveralIoThreadsPerEndpoint) {
   std::string problems[2];
   std::thread other([&] {
     for (int i = 0; i < 4 && problems[1].empty(); ++i) {
-      problems[1] = transferAndCheck(*pair->server, *pair->client, 200 + i, (8 << 20) + i, i,
-                                     deadline(30s));
+      problems[1] =
+          transferAndCheck(*pair->server, *pair->client, 200 + i, (8 << 20) + i, i, deadline(30s));
     }
   });
   for (int i = 0; i < 4 && problems[0].empty(); ++i) {
-    problems[0] = transferAndCheck(*pair->client, *pair->server, 100 + i, (8 << 20) - i, i,
-                                   deadline(30s));
+    problems[0] =
+        transferAndCheck(*pair->client, *pair->server, 100 + i, (8 << 20) - i, i, deadline(30s));
   }
   other.join();
   EXPECT_EQ(problems[0], "");
@@ -264,16 +269,18 @@ TEST(TcpTransfer, ManyChannelsInParallel) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kPairs; ++i) {
     threads.emplace_back([&, i] {
-      problems[2 * i] = transferAndCheck(*pairs[i]->client, *pairs[i]->server, 1, 6 << 20, i,
-                                         deadline(60s));
+      problems[2 * i] =
+          transferAndCheck(*pairs[i]->client, *pairs[i]->server, 1, 6 << 20, i, deadline(60s));
     });
     threads.emplace_back([&, i] {
       problems[2 * i + 1] = transferAndCheck(*pairs[i]->server, *pairs[i]->client, 2, 6 << 20,
                                              100 + i, deadline(60s));
     });
   }
-  for (auto& t : threads) t.join();
-  for (const auto& problem : problems) EXPECT_EQ(problem, "");
+  for (auto& t : threads)
+    t.join();
+  for (const auto& problem : problems)
+    EXPECT_EQ(problem, "");
 }
 
 }  // namespace
