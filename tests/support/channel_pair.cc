@@ -62,20 +62,28 @@ ChannelPair::~ChannelPair() {
   server_transport.reset();
 }
 
-std::string transferAndCheck(transport::Channel& from, transport::Channel& to, uint64_t stream,
-                             size_t size, uint64_t seed, std::chrono::milliseconds timeout) {
-  const std::vector<uint8_t> data = pattern(size, seed);
-  std::vector<uint8_t> received(size, 0);
-  Completion sent, got;
+void Transfer::start(transport::Channel& from, transport::Channel& to, uint64_t stream) {
   to.recv(stream, received, got.callback());
   from.send(stream, data, sent.callback());
-  auto s = sent.wait(timeout);
-  auto r = got.wait(timeout);
+}
+
+std::pair<std::optional<Status>, std::optional<Status>> Transfer::wait(
+    std::chrono::milliseconds timeout) {
+  auto send_result = sent.wait(timeout);
+  auto recv_result = got.wait(timeout);
+  return {send_result, recv_result};
+}
+
+std::string transferAndCheck(transport::Channel& from, transport::Channel& to, uint64_t stream,
+                             size_t size, uint64_t seed, std::chrono::milliseconds timeout) {
+  Transfer transfer(size, seed);
+  transfer.start(from, to, stream);
+  auto [s, r] = transfer.wait(timeout);
   if (!s) return "send did not complete";
   if (!r) return "receive did not complete";
   if (!s->isOk()) return "send failed: " + s->toString();
   if (!r->isOk()) return "receive failed: " + r->toString();
-  if (auto at = firstDifference(data, received)) {
+  if (auto at = firstDifference(transfer.data, transfer.received)) {
     return "byte " + std::to_string(*at) + " of " + std::to_string(size) + " differs";
   }
   return {};

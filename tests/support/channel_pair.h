@@ -44,6 +44,20 @@ struct ChannelPair {
   ~ChannelPair();
 };
 
+// One message on its way between two channel ends. It owns both buffers, so a
+// test that gives up early cannot free memory the channel still uses.
+struct Transfer {
+  Transfer(size_t size, uint64_t seed) : data(pattern(size, seed)), received(size, 0) {}
+  // Posts the receive on `to`, then sends from `from`.
+  void start(transport::Channel& from, transport::Channel& to, uint64_t stream);
+  // Waits for both ends; an empty optional is an end that did not finish in time.
+  std::pair<std::optional<Status>, std::optional<Status>> wait(std::chrono::milliseconds timeout);
+
+  const std::vector<uint8_t> data;
+  std::vector<uint8_t> received;
+  Completion sent, got;
+};
+
 // Sends data on one end, receives it on the other, and checks every byte.
 // Returns the first problem, or an empty string.
 std::string transferAndCheck(transport::Channel& from, transport::Channel& to, uint64_t stream,

@@ -39,13 +39,9 @@ TEST(TcpFault, ResetMidTransferFailsBothEnds) {
   TcpProxy proxy(pair->listener->port());
   proxy.resetAfter(1, 2 << 20);
   ASSERT_TRUE(pair->connect(proxy.port()).isOk());
-  const auto data = pattern(32 << 20, 1);
-  std::vector<uint8_t> received(data.size());
-  Completion sent, got;
-  pair->server->recv(1, received, got.callback());
-  pair->client->send(1, data, sent.callback());
-  auto s = sent.wait(deadline(10s));
-  auto r = got.wait(deadline(10s));
+  Transfer transfer(32 << 20, 1);
+  transfer.start(*pair->client, *pair->server, 1);
+  auto [s, r] = transfer.wait(deadline(10s));
   ASSERT_TRUE(s.has_value()) << "sender hung after a reset";
   ASSERT_TRUE(r.has_value()) << "receiver hung after a reset";
   EXPECT_EQ(s->code(), Code::kConnectionError) << s->toString();
@@ -54,7 +50,7 @@ TEST(TcpFault, ResetMidTransferFailsBothEnds) {
   EXPECT_FALSE(pair->server->status().isOk());
   // A failed channel refuses new work at once, with the same reason.
   Completion late;
-  pair->client->send(2, data, late.callback());
+  pair->client->send(2, transfer.data, late.callback());
   ASSERT_TRUE(late.done());
   EXPECT_EQ(late.wait(0ms)->code(), Code::kConnectionError);
 }
@@ -71,15 +67,11 @@ TEST(TcpFault, BlackHoledPathFailsBothEndsWithinTheIdleTimeout) {
   ASSERT_TRUE(pair->client->status().isOk()) << pair->client->status().toString();
   ASSERT_TRUE(pair->server->status().isOk()) << pair->server->status().toString();
 
-  std::vector<uint8_t> received(1 << 20);
-  const auto data = pattern(received.size(), 2);
-  Completion sent, got;
-  pair->server->recv(1, received, got.callback());
+  Transfer transfer(1 << 20, 2);
   const auto start = std::chrono::steady_clock::now();
   proxy.blackhole();
-  pair->client->send(1, data, sent.callback());
-  auto s = sent.wait(deadline(10s));
-  auto r = got.wait(deadline(10s));
+  transfer.start(*pair->client, *pair->server, 1);
+  auto [s, r] = transfer.wait(deadline(10s));
   const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(s && r) << "a black-holed channel must fail, not hang";
   EXPECT_EQ(s->code(), Code::kTimeout) << s->toString();
@@ -102,13 +94,9 @@ TEST(TcpFault, CorruptFrameFailsOnlyThatChannel) {
   auto direct_server = pair->accepted.pop(deadline(5s));
   ASSERT_TRUE(direct_server);
 
-  const auto data = pattern(4 << 20, 3);
-  std::vector<uint8_t> received(data.size());
-  Completion sent, got;
-  pair->server->recv(1, received, got.callback());
-  pair->client->send(1, data, sent.callback());
-  auto r = got.wait(deadline(10s));
-  auto s = sent.wait(deadline(10s));
+  Transfer transfer(4 << 20, 3);
+  transfer.start(*pair->client, *pair->server, 1);
+  auto [s, r] = transfer.wait(deadline(10s));
   ASSERT_TRUE(r && s);
   EXPECT_EQ(r->code(), Code::kProtocolError) << r->toString();
   EXPECT_TRUE(contains(r->message(), "bad frame magic")) << r->message();
@@ -130,13 +118,9 @@ TEST(TcpFault, ChecksumCatchesACorruptPayloadByte) {
   proxy.corruptAt(0, payload_byte, 0x01);
   proxy.corruptAt(1, payload_byte, 0x01);
   ASSERT_TRUE(pair->connect(proxy.port()).isOk());
-  const auto data = pattern(1 << 20, 5);
-  std::vector<uint8_t> received(data.size());
-  Completion sent, got;
-  pair->server->recv(1, received, got.callback());
-  pair->client->send(1, data, sent.callback());
-  auto r = got.wait(deadline(10s));
-  auto s = sent.wait(deadline(10s));  // the buffer must outlive the send
+  Transfer transfer(1 << 20, 5);
+  transfer.start(*pair->client, *pair->server, 1);
+  auto [s, r] = transfer.wait(deadline(10s));
   ASSERT_TRUE(r && s);
   EXPECT_EQ(r->code(), Code::kProtocolError) << r->toString();
   EXPECT_TRUE(contains(r->message(), "checksum")) << r->message();
