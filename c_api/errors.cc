@@ -1,5 +1,6 @@
 #include "c_api/errors.h"
 
+#include <cstring>
 #include <string>
 
 namespace eccl::capi {
@@ -47,7 +48,12 @@ ecclResult_t report(const Status& status) {
 extern "C" {
 
 ECCL_API const char* ecclGetErrorString(ecclResult_t result) {
-  switch (result) {
+  // A C caller may pass any int; in C++ an out-of-range enum value must not be
+  // read as the enum, so the value is taken as the int it is.
+  int code;
+  static_assert(sizeof(code) == sizeof(result));
+  std::memcpy(&code, &result, sizeof(code));
+  switch (code) {
     case ecclSuccess:
       return "ecclSuccess: no error";
     case ecclInvalidArgument:
