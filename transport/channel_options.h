@@ -20,8 +20,10 @@ struct ChannelOptions {
   // peer may send that much without waiting for a credit round trip.
   uint64_t pool_bytes = 32u << 20;
   // TCP_NOTSENT_LOWAT: unsent bytes a socket may hold before it stops counting
-  // as writable, so that "has room" means the socket is really draining.
-  uint32_t notsent_lowat = 512u << 10;
+  // as writable, so that "has room" means the socket is really draining. About
+  // one chunk: lower costs loopback throughput (more wake-ups), higher lets a
+  // slow socket sit on chunks others could take.
+  uint32_t notsent_lowat = 1u << 20;
   // SO_SNDBUF / SO_RCVBUF; 0 leaves the kernel's autotuning on.
   int send_buffer = 0;
   int recv_buffer = 0;
@@ -31,8 +33,9 @@ struct ChannelOptions {
   uint32_t hedge_min_bytes = 128u << 10;
   // XXH3-64 checksum on every frame (data-plane integrity without TLS).
   bool checksum = false;
-  // Threads running the endpoint's I/O.
-  int io_threads = 1;
+  // Threads running the endpoint's I/O. Two let the kernel's copies of
+  // different connections overlap (loopback, 16 connections: 34 -> 42 Gbit/s).
+  int io_threads = 2;
 
   milliseconds connect_timeout{10'000};
   milliseconds handshake_timeout{10'000};

@@ -63,6 +63,14 @@ CLI::App* addP2p(CLI::App& app, P2pArguments& args) {
   p2p->add_option("--chunk", args.chunk, "Chunk size (ChannelOptions::chunk_bytes)")
       ->check(kSizeValidator)
       ->capture_default_str();
+  p2p->add_option(
+         "--notsent-lowat", options.notsent_lowat,
+         "Unsent bytes a socket may hold (TCP_NOTSENT_LOWAT; ChannelOptions::notsent_lowat)")
+      ->capture_default_str();
+  p2p->add_option("--io-threads", options.io_threads,
+                  "I/O threads per endpoint, both sides (ChannelOptions::io_threads)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   p2p->add_flag("--no-hedge{false}", options.hedge,
                 "Never re-send a late tail chunk on another connection "
                 "(ChannelOptions::hedge_tail_chunks)");
@@ -92,6 +100,7 @@ CLI::App* addP2pReceiver(CLI::App& app, eccl::tools::bench::P2pReceiverOptions& 
   receiver->add_option("--iterations", options.iterations)->required();
   receiver->add_option("--seed", options.seed)->required();
   receiver->add_option("--timeout-ms", timeout_ms)->required();
+  receiver->add_option("--io-threads", options.io_threads)->required();
   return receiver;
 }
 

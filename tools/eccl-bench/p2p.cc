@@ -37,6 +37,8 @@ transport::ChannelOptions channelOptions(const P2pOptions& options) {
   channel.connections = options.connections;
   channel.chunk_bytes = options.chunk_bytes;
   channel.hedge_tail_chunks = options.hedge;
+  channel.notsent_lowat = options.notsent_lowat;
+  channel.io_threads = options.io_threads;
   return channel;
 }
 
@@ -54,7 +56,8 @@ class ReceiverProcess {
                   "--host",        options.host,
                   "--iterations",  std::to_string(iterations),
                   "--seed",        std::to_string(seed),
-                  "--timeout-ms",  std::to_string(options.timeout.count())};
+                  "--timeout-ms",  std::to_string(options.timeout.count()),
+                  "--io-threads",  std::to_string(options.io_threads)};
     spawn.name = "the receiver";
     spawn.stdout_to = ChildOutput::kPipe;
     auto process = ChildProcess::spawn(spawn);

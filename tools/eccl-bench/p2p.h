@@ -17,7 +17,9 @@ struct P2pOptions {
   // With a comparator, ECCL and it take turns this many times (noise hits both).
   int rounds = 1;
   uint32_t chunk_bytes = 1u << 20;
-  bool hedge = true;  // ChannelOptions::hedge_tail_chunks on the sending side
+  bool hedge = true;                  // ChannelOptions::hedge_tail_chunks on the sending side
+  uint32_t notsent_lowat = 1u << 20;  // ChannelOptions::notsent_lowat on the sending side
+  int io_threads = 2;                 // ChannelOptions::io_threads, both sides
   std::string host = "127.0.0.1";
   std::string compare;  // "" or "iperf3"
   bool json = false;
@@ -34,6 +36,7 @@ struct P2pReceiverOptions {
   uint64_t size = 0;
   int connections = 4;
   uint32_t chunk_bytes = 1u << 20;
+  int io_threads = 1;
   std::string host = "127.0.0.1";
   uint64_t iterations = 0;  // warm-up and timed, all verified
   uint64_t seed = 0;

@@ -122,6 +122,7 @@ int runP2pReceiver(const P2pReceiverOptions& options) {
   transport::ChannelOptions channel_options;
   channel_options.connections = options.connections;
   channel_options.chunk_bytes = options.chunk_bytes;
+  channel_options.io_threads = options.io_threads;
   auto transport = transport::tcp::TcpTransport::create(channel_options);
   if (!transport) {
     report(p2p::kResultFailPrefix + transport.status().toString());

@@ -316,11 +316,11 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
           protocol::encodeFrame(protocol::Ping{++ping_nonce_}, options_.checksum));
     }
     if (!closing_) {
-      // A chunk is late when its write has taken twice the usual time: only
-      // then is a second copy worth its bytes (on a fast, even path it never is).
+      // A chunk is late when its write has taken four times the usual time:
+      // only then is a second copy worth its bytes (on an even path it rarely is).
       const auto now = FrameConnection::Clock::now();
-      const auto late_after = std::max<std::chrono::nanoseconds>(2 * chunk_write_average_,
-                                                                 std::chrono::milliseconds(2));
+      const auto late_after = std::max<std::chrono::nanoseconds>(4 * chunk_write_average_,
+                                                                 std::chrono::milliseconds(5));
       assignment = send_.next(index, [&](int other) -> uint64_t {
         const auto& peer_connection = connections_[other];
         if (now - peer_connection->frameStarted() < late_after) return 0;
