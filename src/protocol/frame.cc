@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "src/protocol/control_messages.h"
 #include "src/protocol/messages.h"
 #include "src/protocol/wire.h"
 
@@ -27,8 +28,39 @@ std::string_view messageTypeName(MessageType type) {
       return "Goodbye";
     case MessageType::kDelivered:
       return "Delivered";
+    case MessageType::kRegister:
+      return "Register";
+    case MessageType::kRegistered:
+      return "Registered";
+    case MessageType::kHeartbeat:
+      return "Heartbeat";
+    case MessageType::kHeartbeatAck:
+      return "HeartbeatAck";
+    case MessageType::kTopologyVote:
+      return "TopologyVote";
+    case MessageType::kTopology:
+      return "Topology";
+    case MessageType::kChannelsReady:
+      return "ChannelsReady";
+    case MessageType::kTopologyCommit:
+      return "TopologyCommit";
+    case MessageType::kPeerEvent:
+      return "PeerEvent";
+    case MessageType::kGroupStatus:
+      return "GroupStatus";
+    case MessageType::kLeave:
+      return "Leave";
+    case MessageType::kControlError:
+      return "ControlError";
   }
   return "Unknown";
+}
+
+bool isKnownMessageType(uint8_t type) {
+  return (type >= static_cast<uint8_t>(MessageType::kHello) &&
+          type <= static_cast<uint8_t>(MessageType::kDelivered)) ||
+         (type >= static_cast<uint8_t>(MessageType::kRegister) &&
+          type <= static_cast<uint8_t>(MessageType::kControlError));
 }
 
 uint16_t allowedFlags(MessageType type) {
@@ -60,6 +92,30 @@ uint32_t maxPayloadLength(MessageType type) {
       return Goodbye::kMaxEncodedSize;
     case MessageType::kDelivered:
       return Delivered::kMaxEncodedSize;
+    case MessageType::kRegister:
+      return Register::kMaxEncodedSize;
+    case MessageType::kRegistered:
+      return Registered::kEncodedSize;
+    case MessageType::kHeartbeat:
+      return Heartbeat::kEncodedSize;
+    case MessageType::kHeartbeatAck:
+      return HeartbeatAck::kEncodedSize;
+    case MessageType::kTopologyVote:
+      return TopologyVote::kEncodedSize;
+    case MessageType::kTopology:
+      return Topology::kMaxEncodedSize;
+    case MessageType::kChannelsReady:
+      return ChannelsReady::kEncodedSize;
+    case MessageType::kTopologyCommit:
+      return TopologyCommit::kEncodedSize;
+    case MessageType::kPeerEvent:
+      return PeerEvent::kEncodedSize;
+    case MessageType::kGroupStatus:
+      return GroupStatus::kEncodedSize;
+    case MessageType::kLeave:
+      return Leave::kMaxEncodedSize;
+    case MessageType::kControlError:
+      return ControlError::kMaxEncodedSize;
   }
   return 0;
 }
@@ -89,7 +145,7 @@ Result<FrameHeader> decodeFrameHeader(std::span<const uint8_t> in) {
                                           " is not supported (this build speaks version " +
                                           std::to_string(kProtocolVersion) + ")");
   }
-  if (p[5] == 0 || p[5] > kMaxMessageType) {
+  if (!isKnownMessageType(p[5])) {
     return protocolError("unknown message type " + std::to_string(p[5]));
   }
   FrameHeader header;

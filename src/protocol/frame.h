@@ -42,8 +42,24 @@ enum class MessageType : uint8_t {
   kPing = 7,         // liveness on an otherwise idle connection
   kGoodbye = 8,      // graceful close, with the reason
   kDelivered = 9,    // receiver has whole messages in their posted buffers
+
+  // The membership control plane, peer <-> master (control_messages.h).
+  kRegister = 32,        // peer -> master, first frame: join or rejoin
+  kRegistered = 33,      // master -> peer: id, token, heartbeat settings
+  kHeartbeat = 34,       // peer -> master, every heartbeat_ms
+  kHeartbeatAck = 35,    // master -> peer
+  kTopologyVote = 36,    // peer -> master: ecclCommUpdateTopology
+  kTopology = 37,        // master -> members: the next revision's ring
+  kChannelsReady = 38,   // peer -> master: data channels to its neighbours are up
+  kTopologyCommit = 39,  // master -> members: the revision is in force
+  kPeerEvent = 40,       // master -> peers: joined, left, lost, evicted
+  kGroupStatus = 41,     // master -> peers: pending and accepted counts
+  kLeave = 42,           // peer -> master: graceful leave
+  kControlError = 43,    // master -> peer: a refused request, with the reason
 };
-inline constexpr uint8_t kMaxMessageType = 9;
+
+// True for the types above: the wire may carry any other byte value.
+bool isKnownMessageType(uint8_t type);
 
 std::string_view messageTypeName(MessageType type);
 

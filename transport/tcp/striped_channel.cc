@@ -32,7 +32,8 @@ StripedChannelCore::StripedChannelCore(asio::io_context& io, ChannelSetup setup)
       recv_(RecvTableConfig{setup.peer_chunk_bytes, options_.pool_bytes}),
       first_frames_(std::move(setup.first_frames)),
       idle_(connection_count_, false),
-      ping_due_(connection_count_, false) {
+      ping_due_(connection_count_, false),
+      goodbye_sent_(connection_count_, false) {
   first_frames_.resize(connection_count_);
 }
 
@@ -110,20 +111,18 @@ void StripedChannelCore::close(std::string reason) {
     std::lock_guard lock(mu_);
     if (failing_ || closing_) return;
     closing_ = true;
+    close_reason_ = reason;
     timers = timers_;
-    protocol::Goodbye goodbye;
-    goodbye.code = Code::kOk;
-    goodbye.text = reason;
-    control_queue_.push_back(OutgoingFrame::makeControl(
-        MessageType::kGoodbye, protocol::encodeFrame(goodbye, options_.checksum)));
-    wake = takeIdleLocked(1);
+    // Every connection ends with a Goodbye: whichever the peer reads first, it
+    // learns the reason before it sees a connection close.
+    wake = takeIdleLocked(idle_.size());
   }
-  // If no connection gets the Goodbye out in time (peer not reading), close anyway.
-  asio::post(timers->strand, [weak = weak_from_this(), timers, reason] {
+  // If the Goodbyes do not get out in time (peer not reading), close anyway.
+  asio::post(timers->strand, [weak = weak_from_this(), timers] {
     timers->close.expires_after(kCloseGrace);
-    timers->close.async_wait([weak, reason](std::error_code ec) {
+    timers->close.async_wait([weak](std::error_code ec) {
       if (ec) return;
-      if (auto core = weak.lock()) core->fail(abortedError("channel closed locally: " + reason));
+      if (auto core = weak.lock()) core->fail(abortedError("Goodbye not sent in time"));
     });
   });
   Effects none;
@@ -137,6 +136,8 @@ void StripedChannelCore::fail(Status reason, bool peer_said_goodbye) {
     std::lock_guard lock(mu_);
     if (failing_) return;
     failing_ = true;
+    // Whatever breaks while closing (the peer hanging up first, say) is the close.
+    if (closing_) reason = abortedError("channel closed locally: " + close_reason_);
     failure_ = reason;
     connections = connections_;
     timers = timers_;
@@ -298,6 +299,18 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
     std::lock_guard lock(mu_);
     if (failing_) return nullptr;
     if (first_frames_[index]) return std::move(first_frames_[index]);
+    if (closing_) {
+      if (goodbye_sent_[index]) {  // nothing may follow a Goodbye
+        idle_[index] = true;
+        return nullptr;
+      }
+      goodbye_sent_[index] = true;
+      protocol::Goodbye goodbye;
+      goodbye.code = Code::kOk;
+      goodbye.text = close_reason_;
+      return OutgoingFrame::makeControl(MessageType::kGoodbye,
+                                        protocol::encodeFrame(goodbye, options_.checksum));
+    }
     if (!control_queue_.empty()) {
       auto frame = std::move(control_queue_.front());
       control_queue_.pop_front();
@@ -315,7 +328,7 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
           MessageType::kPing,
           protocol::encodeFrame(protocol::Ping{++ping_nonce_}, options_.checksum));
     }
-    if (!closing_) {
+    {
       // A chunk is late when its write has taken four times the usual time:
       // only then is a second copy worth its bytes (on an even path it rarely is).
       const auto now = FrameConnection::Clock::now();
@@ -339,7 +352,13 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
 
 void StripedChannelCore::onFrameWritten(FrameConnection& connection, OutgoingFrame& frame) {
   if (frame.kind == OutgoingFrame::Kind::kControl) {
-    if (frame.type == MessageType::kGoodbye) fail(abortedError("channel closed locally"));
+    if (frame.type != MessageType::kGoodbye) return;
+    bool all_said = false;
+    {
+      std::lock_guard lock(mu_);
+      all_said = ++goodbyes_written_ == static_cast<size_t>(connection_count_);
+    }
+    if (all_said) fail(abortedError("channel closed locally"));
     return;
   }
   Effects effects;

@@ -118,7 +118,10 @@ class StripedChannelCore final : public ConnectionDelegate,
   uint64_t pending_pool_credit_ = 0;
   std::vector<bool> idle_;
   std::vector<bool> ping_due_;
-  bool closing_ = false;   // Goodbye queued
+  std::vector<bool> goodbye_sent_;
+  size_t goodbyes_written_ = 0;
+  bool closing_ = false;  // close() called: each connection's next frame is its Goodbye
+  std::string close_reason_;
   bool failing_ = false;   // connections are being stopped
   bool stopped_ = false;   // all connections stopped; pending operations ended
   bool released_ = false;  // asio objects gone: safe to outlive the transport

@@ -14,9 +14,13 @@ namespace {
 using HeaderBytes = std::array<uint8_t, kFrameHeaderSize>;
 
 const std::vector<MessageType> kAllTypes = {
-    MessageType::kHello,  MessageType::kHelloAck,   MessageType::kChunk,
-    MessageType::kCredit, MessageType::kPoolCredit, MessageType::kStreamError,
-    MessageType::kPing,   MessageType::kGoodbye,    MessageType::kDelivered};
+    MessageType::kHello,         MessageType::kHelloAck,       MessageType::kChunk,
+    MessageType::kCredit,        MessageType::kPoolCredit,     MessageType::kStreamError,
+    MessageType::kPing,          MessageType::kGoodbye,        MessageType::kDelivered,
+    MessageType::kRegister,      MessageType::kRegistered,     MessageType::kHeartbeat,
+    MessageType::kHeartbeatAck,  MessageType::kTopologyVote,   MessageType::kTopology,
+    MessageType::kChannelsReady, MessageType::kTopologyCommit, MessageType::kPeerEvent,
+    MessageType::kGroupStatus,   MessageType::kLeave,          MessageType::kControlError};
 
 HeaderBytes encode(const FrameHeader& header) {
   HeaderBytes bytes{};
@@ -52,7 +56,12 @@ TEST(FrameHeader, TypeNumbersAreStable) {
   EXPECT_EQ(static_cast<int>(MessageType::kHello), 1);
   EXPECT_EQ(static_cast<int>(MessageType::kGoodbye), 8);
   EXPECT_EQ(static_cast<int>(MessageType::kDelivered), 9);
-  EXPECT_EQ(kMaxMessageType, 9);
+  EXPECT_EQ(static_cast<int>(MessageType::kRegister), 32);
+  EXPECT_EQ(static_cast<int>(MessageType::kControlError), 43);
+  for (int type = 0; type < 256; ++type) {
+    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 43);
+    EXPECT_EQ(isKnownMessageType(static_cast<uint8_t>(type)), known) << type;
+  }
 }
 
 TEST(FrameHeader, RoundTripsEveryTypeAndAllowedFlag) {
@@ -139,7 +148,7 @@ TEST(FrameHeader, WrongVersionIsUnsupported) {
 }
 
 TEST(FrameHeader, UnknownMessageType) {
-  for (uint8_t type : {0, 10, 255}) {
+  for (uint8_t type : {0, 10, 31, 44, 255}) {
     HeaderBytes bytes = validCreditHeader();
     bytes[5] = type;
     EXPECT_EQ(verdict(bytes), "ProtocolError: unknown message type " + std::to_string(type));

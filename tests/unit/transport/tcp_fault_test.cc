@@ -86,7 +86,10 @@ TEST(TcpFault, CorruptFrameFailsOnlyThatChannel) {
   auto pair = ChannelPair::listenOnly(options);
   ASSERT_TRUE(pair);
   TcpProxy proxy(pair->listener->port());
-  proxy.corruptAt(0, kHelloFrameBytes, 0xFF);  // the magic of the first frame after the Hello
+  // The magic of the first frame after the Hello, on both connections (either
+  // may carry the first chunks).
+  proxy.corruptAt(0, kHelloFrameBytes, 0xFF);
+  proxy.corruptAt(1, kHelloFrameBytes, 0xFF);
   ASSERT_TRUE(pair->connect(proxy.port()).isOk());
   // A second channel between the same two endpoints, not through the proxy.
   auto direct = pair->client_transport->connectAndWait("127.0.0.1", pair->listener->port());

@@ -1,0 +1,335 @@
+#include "src/membership/master_state.h"
+
+#include <algorithm>
+
+#include "src/protocol/messages.h"
+
+namespace eccl::membership {
+
+using protocol::PeerEventKind;
+using protocol::PeerState;
+
+namespace {
+
+bool zeroToken(const protocol::PeerToken& token) {
+  return std::all_of(token.begin(), token.end(), [](uint8_t b) { return b == 0; });
+}
+
+std::string describe(const EndpointId& id) { return "peer " + id.shortHex(); }
+
+void erase(std::vector<EndpointId>& list, const EndpointId& id) {
+  list.erase(std::remove(list.begin(), list.end(), id), list.end());
+}
+
+bool contains(const std::vector<EndpointId>& list, const EndpointId& id) {
+  return std::find(list.begin(), list.end(), id) != list.end();
+}
+
+}  // namespace
+
+MasterState::MasterState(MasterSettings settings) : settings_(std::move(settings)) {}
+
+MasterState::Group& MasterState::groupOf(const Peer& peer) {
+  auto [it, inserted] = groups_.try_emplace(peer.group);
+  if (inserted) it->second.name = peer.group;
+  return it->second;
+}
+
+void MasterState::send(Outbox& out, const Peer& peer, std::vector<uint8_t> frame) const {
+  out.push_back({peer.connection, std::move(frame), false});
+}
+
+void MasterState::broadcast(Outbox& out, const Group& group, const std::vector<uint8_t>& frame,
+                            const EndpointId* except) const {
+  for (const auto* list : {&group.accepted, &group.pending}) {
+    for (const EndpointId& id : *list) {
+      if (except != nullptr && id == *except) continue;
+      auto it = peers_.find(id);
+      if (it != peers_.end()) send(out, it->second, frame);
+    }
+  }
+}
+
+void MasterState::broadcastStatus(Outbox& out, const Group& group) const {
+  protocol::GroupStatus status;
+  status.pending = static_cast<uint32_t>(group.pending.size());
+  status.accepted = static_cast<uint32_t>(group.accepted.size());
+  status.revision = group.revision;
+  broadcast(out, group, protocol::encodeFrame(status));
+}
+
+Result<EndpointId> MasterState::onRegister(ConnectionId connection,
+                                           const protocol::Register& request,
+                                           Clock::time_point now, Outbox& out) {
+  if (request.peer.isZero()) {
+    ++counters_.rejected_registrations;
+    return invalidArgument("registration without a peer id");
+  }
+  if (request.group.empty()) {
+    ++counters_.rejected_registrations;
+    return invalidArgument("registration without a group name");
+  }
+  const bool rejoining = !zeroToken(request.token);
+  if (rejoining && !tokenMatches(settings_.token_key, request.peer, request.token)) {
+    ++counters_.rejected_registrations;
+    return invalidUsage(describe(request.peer) + " presented a token this master did not issue");
+  }
+  auto existing = peers_.find(request.peer);
+  if (existing != peers_.end()) {
+    if (!rejoining) {
+      ++counters_.rejected_registrations;
+      return invalidUsage(describe(request.peer) + " is already registered (id claimed twice)");
+    }
+    // The same peer on a new connection (its old one is half-open or gone): take over.
+    Peer& peer = existing->second;
+    if (peer.connection != connection) out.push_back({peer.connection, {}, true});
+    peer.connection = connection;
+    peer.last_heartbeat = now;
+    const Group& group = groupOf(peer);
+    protocol::Registered reply;
+    reply.peer = peer.id;
+    reply.token = request.token;
+    reply.incarnation = settings_.incarnation;
+    reply.heartbeat_ms = static_cast<uint32_t>(settings_.heartbeat.count());
+    reply.miss_limit = settings_.miss_limit;
+    reply.state = peer.state;
+    reply.revision = group.revision;
+    send(out, peer, protocol::encodeFrame(reply));
+    ++counters_.registrations;
+    return peer.id;
+  }
+
+  Peer peer;
+  peer.id = request.peer;
+  peer.connection = connection;
+  peer.group = request.group;
+  peer.host = request.host;
+  peer.port = request.data_port;
+  peer.state = PeerState::kPending;
+  peer.last_heartbeat = now;
+  auto& stored = peers_.emplace(peer.id, std::move(peer)).first->second;
+  Group& group = groupOf(stored);
+  group.pending.push_back(stored.id);
+  ++counters_.registrations;
+
+  protocol::Registered reply;
+  reply.peer = stored.id;
+  reply.token = makeToken(settings_.token_key, stored.id);
+  reply.incarnation = settings_.incarnation;
+  reply.heartbeat_ms = static_cast<uint32_t>(settings_.heartbeat.count());
+  reply.miss_limit = settings_.miss_limit;
+  reply.state = PeerState::kPending;
+  reply.revision = group.revision;
+  send(out, stored, protocol::encodeFrame(reply));
+
+  protocol::PeerEvent joined{PeerEventKind::kJoined, stored.id, group.revision};
+  broadcast(out, group, protocol::encodeFrame(joined), &stored.id);
+  broadcastStatus(out, group);
+  maybeReconfigure(group, now, out);
+  return stored.id;
+}
+
+Status MasterState::onHeartbeat(const EndpointId& id, const protocol::Heartbeat& beat,
+                                Clock::time_point now, Outbox& out) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return invalidUsage("heartbeat from an unknown peer");
+  Peer& peer = it->second;
+  peer.last_heartbeat = now;
+  peer.ops_completed = beat.ops_completed;
+  ++peer.heartbeats;
+  ++counters_.heartbeats;
+  send(out, peer, protocol::encodeFrame(protocol::HeartbeatAck{beat.seq}));
+  return Status::ok();
+}
+
+Status MasterState::onVote(const EndpointId& id, const protocol::TopologyVote& vote,
+                           Clock::time_point now, Outbox& out) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return invalidUsage("vote from an unknown peer");
+  Peer& peer = it->second;
+  Group& group = groupOf(peer);
+  if (peer.state != PeerState::kAccepted) {
+    return invalidUsage(describe(id) + " voted for a topology update before it was accepted");
+  }
+  if (vote.revision != group.revision) {
+    return invalidUsage(describe(id) + " voted at revision " + std::to_string(vote.revision) +
+                        ", the group is at " + std::to_string(group.revision));
+  }
+  ++counters_.votes;
+  group.votes.insert(id);
+  maybeReconfigure(group, now, out);
+  return Status::ok();
+}
+
+void MasterState::maybeReconfigure(Group& group, Clock::time_point now, Outbox& out) {
+  if (group.reconfiguration) return;
+  if (group.accepted.empty() && group.pending.empty()) return;
+  for (const EndpointId& id : group.accepted) {
+    if (group.votes.count(id) == 0) return;  // not unanimous yet
+  }
+  std::vector<EndpointId> members = group.accepted;
+  members.insert(members.end(), group.pending.begin(), group.pending.end());
+  startReconfiguration(group, std::move(members), now, out);
+}
+
+void MasterState::startReconfiguration(Group& group, std::vector<EndpointId> members,
+                                       Clock::time_point now, Outbox& out) {
+  if (members.empty()) {
+    group.reconfiguration.reset();
+    return;
+  }
+  Reconfiguration reconfiguration;
+  group.last_attempt = std::max(group.last_attempt, group.revision) + 1;
+  reconfiguration.revision = group.last_attempt;
+  reconfiguration.members = std::move(members);
+  reconfiguration.deadline = now + settings_.channel_setup_timeout;
+
+  protocol::Topology topology;
+  topology.revision = reconfiguration.revision;
+  for (const EndpointId& id : reconfiguration.members) {
+    const Peer& peer = peers_.at(id);
+    topology.members.push_back({peer.id, peer.host, peer.port});
+  }
+  topology.departed = group.departed;
+  const auto frame = protocol::encodeFrame(topology);
+  for (const EndpointId& id : reconfiguration.members) send(out, peers_.at(id), frame);
+  group.reconfiguration = std::move(reconfiguration);
+}
+
+Status MasterState::onChannelsReady(const EndpointId& id, const protocol::ChannelsReady& ready,
+                                    Clock::time_point /*now*/, Outbox& out) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return invalidUsage("ChannelsReady from an unknown peer");
+  Group& group = groupOf(it->second);
+  auto& reconfiguration = group.reconfiguration;
+  // A report for an attempt that was superseded (a member was lost meanwhile) is stale: ignore it.
+  if (!reconfiguration || reconfiguration->revision != ready.revision) return Status::ok();
+  if (!contains(reconfiguration->members, id)) {
+    return invalidUsage(describe(id) + " is not a member of revision " +
+                        std::to_string(ready.revision));
+  }
+  reconfiguration->ready.insert(id);
+  if (reconfiguration->ready.size() == reconfiguration->members.size()) commit(group, out);
+  return Status::ok();
+}
+
+void MasterState::commit(Group& group, Outbox& out) {
+  Reconfiguration done = std::move(*group.reconfiguration);
+  group.reconfiguration.reset();
+  group.revision = done.revision;
+  for (const EndpointId& id : done.members) {
+    erase(group.pending, id);
+    peers_.at(id).state = PeerState::kAccepted;
+  }
+  group.accepted = done.members;
+  group.votes.clear();
+  group.departed.clear();
+  ++counters_.commits;
+  const auto frame = protocol::encodeFrame(protocol::TopologyCommit{group.revision});
+  for (const EndpointId& id : group.accepted) send(out, peers_.at(id), frame);
+  broadcastStatus(out, group);
+}
+
+void MasterState::onLeave(const EndpointId& id, Clock::time_point now, Outbox& out) {
+  if (peers_.count(id) != 0) remove(id, Removal::kLeft, now, out);
+}
+
+void MasterState::onConnectionClosed(const EndpointId& id, ConnectionId connection,
+                                     Clock::time_point now, Outbox& out) {
+  auto it = peers_.find(id);
+  if (it == peers_.end() || it->second.connection != connection) return;
+  remove(id, Removal::kLost, now, out);
+}
+
+void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point now, Outbox& out) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return;
+  const ConnectionId connection = it->second.connection;
+  Group& group = groupOf(it->second);
+  const bool was_accepted = contains(group.accepted, id);
+  erase(group.accepted, id);
+  erase(group.pending, id);
+  group.votes.erase(id);
+  if (was_accepted) group.departed.push_back(id);
+  peers_.erase(it);
+  PeerEventKind kind = PeerEventKind::kLost;
+  switch (why) {
+    case Removal::kLost:
+      ++counters_.losses;
+      break;
+    case Removal::kLeft:
+      kind = PeerEventKind::kLeft;
+      ++counters_.leaves;
+      break;
+    case Removal::kEvicted:
+      kind = PeerEventKind::kEvicted;
+      ++counters_.evictions;
+      break;
+  }
+  // The master drops the connection of a lost or evicted peer (it may be frozen, not dead).
+  if (why != Removal::kLeft) out.push_back({connection, {}, true});
+  broadcast(out, group, protocol::encodeFrame(protocol::PeerEvent{kind, id, group.revision}));
+  broadcastStatus(out, group);
+
+  if (group.reconfiguration && contains(group.reconfiguration->members, id)) {
+    // The ring being set up lost a member: set up another without it (and with
+    // whoever registered meanwhile).
+    std::vector<EndpointId> members = group.reconfiguration->members;
+    erase(members, id);
+    for (const EndpointId& pending : group.pending) {
+      if (!contains(members, pending)) members.push_back(pending);
+    }
+    group.reconfiguration.reset();
+    startReconfiguration(group, std::move(members), now, out);
+  } else {
+    maybeReconfigure(group, now, out);
+  }
+  if (group.accepted.empty() && group.pending.empty() && !group.reconfiguration) {
+    groups_.erase(group.name);
+  }
+}
+
+void MasterState::tick(Clock::time_point now, Outbox& out) {
+  const auto silence_limit = settings_.heartbeat * settings_.miss_limit;
+  std::vector<EndpointId> lost;
+  for (const auto& [id, peer] : peers_) {
+    if (now - peer.last_heartbeat > silence_limit) lost.push_back(id);
+  }
+  for (const EndpointId& id : lost) remove(id, Removal::kLost, now, out);
+
+  std::vector<EndpointId> evicted;
+  for (const auto& [name, group] : groups_) {
+    if (!group.reconfiguration || now < group.reconfiguration->deadline) continue;
+    for (const EndpointId& id : group.reconfiguration->members) {
+      if (group.reconfiguration->ready.count(id) == 0) evicted.push_back(id);
+    }
+  }
+  for (const EndpointId& id : evicted) remove(id, Removal::kEvicted, now, out);
+}
+
+MasterSnapshot MasterState::snapshot(Clock::time_point now) const {
+  MasterSnapshot snapshot;
+  snapshot.incarnation = settings_.incarnation;
+  snapshot.counters = counters_;
+  for (const auto& [id, peer] : peers_) {
+    PeerView view;
+    view.id = id;
+    view.group = peer.group;
+    view.address = peer.host + ":" + std::to_string(peer.port);
+    view.state = peer.state;
+    const auto& accepted = groups_.at(peer.group).accepted;
+    auto rank = std::find(accepted.begin(), accepted.end(), id);
+    view.rank = rank == accepted.end() ? -1 : static_cast<int>(rank - accepted.begin());
+    view.heartbeat_age = std::chrono::duration_cast<std::chrono::milliseconds>(now - peer.last_heartbeat);
+    view.heartbeats = peer.heartbeats;
+    view.ops_completed = peer.ops_completed;
+    snapshot.peers.push_back(std::move(view));
+  }
+  for (const auto& [name, group] : groups_) {
+    snapshot.groups.push_back({name, group.revision, group.accepted.size(), group.pending.size(),
+                               group.votes.size(), group.reconfiguration.has_value()});
+  }
+  return snapshot;
+}
+
+}  // namespace eccl::membership

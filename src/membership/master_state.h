@@ -1,0 +1,162 @@
+// The master's membership state machine, as pure bookkeeping: no sockets, no
+// clock of its own, no threads. The master server feeds it the frames its
+// connections receive and the passing of time, and delivers the frames it
+// puts in the outbox. Everything here is deterministic and unit-tested.
+//
+// Life cycle of a peer in a group (votes are unanimous among accepted peers):
+//   register -> PENDING -> (every accepted peer votes) -> Topology sent to the
+//   new ring -> each member connects its data channels and says ChannelsReady
+//   -> TopologyCommit -> ACCEPTED.
+// A group without accepted peers admits its pending peers at once. A peer that
+// misses miss_limit heartbeats, closes its connection or fails to bring its
+// channels up in time is removed, and every other peer of its group is told.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "src/common/endpoint_id.h"
+#include "src/common/status.h"
+#include "src/membership/peer_token.h"
+#include "src/protocol/control_messages.h"
+
+namespace eccl::membership {
+
+using Clock = std::chrono::steady_clock;
+using ConnectionId = uint64_t;
+
+struct MasterSettings {
+  std::chrono::milliseconds heartbeat{250};
+  uint16_t miss_limit = 4;
+  // Time the members of a new ring get to report their channels up.
+  std::chrono::milliseconds channel_setup_timeout{10'000};
+  uint64_t incarnation = 1;
+  TokenKey token_key{};
+};
+
+// A frame for a connection; with close_after (or no frame) the connection is dropped.
+struct Outgoing {
+  ConnectionId connection = 0;
+  std::vector<uint8_t> frame;
+  bool close_after = false;
+};
+using Outbox = std::vector<Outgoing>;
+
+struct PeerView {
+  EndpointId id;
+  std::string group;
+  std::string address;  // host:port of its data listener
+  protocol::PeerState state;
+  int rank = -1;  // in the committed ring; -1 while pending
+  std::chrono::milliseconds heartbeat_age{0};
+  uint64_t heartbeats = 0;
+  uint64_t ops_completed = 0;
+};
+
+struct GroupView {
+  std::string name;
+  uint64_t revision = 0;
+  size_t accepted = 0;
+  size_t pending = 0;
+  size_t votes = 0;
+  bool reconfiguring = false;
+};
+
+struct MasterCounters {
+  uint64_t registrations = 0;
+  uint64_t rejected_registrations = 0;
+  uint64_t heartbeats = 0;
+  uint64_t votes = 0;
+  uint64_t commits = 0;
+  uint64_t losses = 0;
+  uint64_t leaves = 0;
+  uint64_t evictions = 0;
+};
+
+struct MasterSnapshot {
+  uint64_t incarnation = 0;
+  std::vector<PeerView> peers;
+  std::vector<GroupView> groups;
+  MasterCounters counters;
+};
+
+class MasterState {
+ public:
+  explicit MasterState(MasterSettings settings);
+
+  // A connection's first frame. On success the connection speaks for the returned peer.
+  Result<EndpointId> onRegister(ConnectionId connection, const protocol::Register& request,
+                                Clock::time_point now, Outbox& out);
+  // Frames of registered peers. An error is the peer's misuse: the server answers
+  // it with a ControlError and keeps the peer.
+  Status onHeartbeat(const EndpointId& peer, const protocol::Heartbeat& beat, Clock::time_point now,
+                     Outbox& out);
+  Status onVote(const EndpointId& peer, const protocol::TopologyVote& vote, Clock::time_point now,
+                Outbox& out);
+  Status onChannelsReady(const EndpointId& peer, const protocol::ChannelsReady& ready,
+                         Clock::time_point now, Outbox& out);
+  void onLeave(const EndpointId& peer, Clock::time_point now, Outbox& out);
+  // The connection closed without a Leave (a newer connection of the peer is not affected).
+  void onConnectionClosed(const EndpointId& peer, ConnectionId connection, Clock::time_point now,
+                          Outbox& out);
+  // Missed heartbeats and channel set-up deadlines.
+  void tick(Clock::time_point now, Outbox& out);
+
+  MasterSnapshot snapshot(Clock::time_point now) const;
+  const MasterSettings& settings() const { return settings_; }
+  size_t peerCount() const { return peers_.size(); }
+
+ private:
+  struct Peer {
+    EndpointId id;
+    ConnectionId connection = 0;
+    std::string group;
+    std::string host;
+    uint16_t port = 0;
+    protocol::PeerState state = protocol::PeerState::kPending;
+    Clock::time_point last_heartbeat;
+    uint64_t heartbeats = 0;
+    uint64_t ops_completed = 0;
+  };
+  struct Reconfiguration {
+    uint64_t revision = 0;
+    std::vector<EndpointId> members;  // ring order
+    std::set<EndpointId> ready;
+    Clock::time_point deadline;
+  };
+  struct Group {
+    std::string name;
+    uint64_t revision = 0;
+    uint64_t last_attempt = 0;  // revision numbers are never reused, failed attempts included
+    std::vector<EndpointId> accepted;  // ring order: index = rank
+    std::vector<EndpointId> pending;   // in registration order
+    std::set<EndpointId> votes;
+    std::vector<EndpointId> departed;  // since the last Topology
+    std::optional<Reconfiguration> reconfiguration;
+  };
+  enum class Removal { kLost, kLeft, kEvicted };
+
+  Group& groupOf(const Peer& peer);
+  void send(Outbox& out, const Peer& peer, std::vector<uint8_t> frame) const;
+  void broadcast(Outbox& out, const Group& group, const std::vector<uint8_t>& frame,
+                 const EndpointId* except = nullptr) const;
+  void broadcastStatus(Outbox& out, const Group& group) const;
+  void maybeReconfigure(Group& group, Clock::time_point now, Outbox& out);
+  void startReconfiguration(Group& group, std::vector<EndpointId> members, Clock::time_point now,
+                            Outbox& out);
+  void commit(Group& group, Outbox& out);
+  void remove(const EndpointId& id, Removal why, Clock::time_point now, Outbox& out);
+
+  MasterSettings settings_;
+  std::unordered_map<EndpointId, Peer, EndpointIdHash> peers_;
+  std::map<std::string, Group> groups_;
+  MasterCounters counters_;
+};
+
+}  // namespace eccl::membership

@@ -1,0 +1,178 @@
+// The membership control plane: messages between peers and the master. Each
+// encodes into a frame payload and decodes with every field, length and enum
+// checked (see messages.h for the shared helpers).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "src/common/endpoint_id.h"
+#include "src/common/status.h"
+#include "src/protocol/frame.h"
+#include "src/protocol/wire.h"
+
+namespace eccl::protocol {
+
+// The secret the master issues with a peer id; a peer proves its id with it
+// when it reconnects (e.g. to a restarted master).
+using PeerToken = std::array<uint8_t, 32>;
+
+inline constexpr size_t kMaxGroupName = 128;
+inline constexpr size_t kMaxHostName = 255;
+inline constexpr size_t kMaxReason = 1024;
+// Largest group a Topology message can describe.
+inline constexpr size_t kMaxGroupMembers = 4096;
+
+enum class PeerState : uint8_t {
+  kNew = 0,       // never admitted (a first registration)
+  kPending = 1,   // registered, waiting for a topology update
+  kAccepted = 2,  // member of its group's ring
+};
+
+struct Register {
+  static constexpr MessageType kType = MessageType::kRegister;
+  static constexpr size_t kMaxEncodedSize =
+      16 + 32 + (2 + kMaxGroupName) + (2 + kMaxHostName) + 2 + 1 + 8 + 4 + 4;
+
+  EndpointId peer;  // zero: a new peer; else the id it was given, proven by token
+  PeerToken token{};
+  std::string group;
+  std::string host;  // the address other peers reach its data listener at
+  uint16_t data_port = 0;
+  // What a rejoining peer knew, so that a restarted master can rebuild its view.
+  PeerState state = PeerState::kNew;
+  uint64_t revision = 0;
+  uint32_t rank = 0;
+  uint32_t world_size = 0;
+
+  void encode(ByteWriter& out) const;
+  static Register decode(ByteReader& in);
+};
+
+struct Registered {
+  static constexpr MessageType kType = MessageType::kRegistered;
+  static constexpr size_t kEncodedSize = 16 + 32 + 8 + 4 + 2 + 1 + 8;
+
+  EndpointId peer;
+  PeerToken token{};
+  uint64_t incarnation = 0;  // changes when the master restarts
+  uint32_t heartbeat_ms = 0;
+  uint16_t miss_limit = 0;
+  PeerState state = PeerState::kPending;
+  uint64_t revision = 0;  // the group's current revision
+
+  void encode(ByteWriter& out) const;
+  static Registered decode(ByteReader& in);
+};
+
+struct Heartbeat {
+  static constexpr MessageType kType = MessageType::kHeartbeat;
+  static constexpr size_t kEncodedSize = 8 + 8;
+  uint64_t seq = 0;
+  uint64_t ops_completed = 0;  // lets the master tell a hung peer from an idle one
+  void encode(ByteWriter& out) const;
+  static Heartbeat decode(ByteReader& in);
+};
+
+struct HeartbeatAck {
+  static constexpr MessageType kType = MessageType::kHeartbeatAck;
+  static constexpr size_t kEncodedSize = 8;
+  uint64_t seq = 0;
+  void encode(ByteWriter& out) const;
+  static HeartbeatAck decode(ByteReader& in);
+};
+
+// An accepted peer's vote for a topology update at its current revision.
+struct TopologyVote {
+  static constexpr MessageType kType = MessageType::kTopologyVote;
+  static constexpr size_t kEncodedSize = 8;
+  uint64_t revision = 0;
+  void encode(ByteWriter& out) const;
+  static TopologyVote decode(ByteReader& in);
+};
+
+struct Member {
+  EndpointId peer;
+  std::string host;
+  uint16_t port = 0;
+  friend bool operator==(const Member&, const Member&) = default;
+};
+
+// The ring of the next revision, in rank order, and who left since the last one.
+struct Topology {
+  static constexpr MessageType kType = MessageType::kTopology;
+  static constexpr size_t kMaxMemberSize = 16 + 2 + kMaxHostName + 2;
+  static constexpr size_t kMaxEncodedSize =
+      8 + 4 + kMaxGroupMembers * kMaxMemberSize + 4 + kMaxGroupMembers * 16;
+
+  uint64_t revision = 0;
+  std::vector<Member> members;
+  std::vector<EndpointId> departed;
+
+  void encode(ByteWriter& out) const;
+  static Topology decode(ByteReader& in);
+};
+
+struct ChannelsReady {
+  static constexpr MessageType kType = MessageType::kChannelsReady;
+  static constexpr size_t kEncodedSize = 8;
+  uint64_t revision = 0;
+  void encode(ByteWriter& out) const;
+  static ChannelsReady decode(ByteReader& in);
+};
+
+struct TopologyCommit {
+  static constexpr MessageType kType = MessageType::kTopologyCommit;
+  static constexpr size_t kEncodedSize = 8;
+  uint64_t revision = 0;
+  void encode(ByteWriter& out) const;
+  static TopologyCommit decode(ByteReader& in);
+};
+
+enum class PeerEventKind : uint8_t {
+  kJoined = 1,   // registered and pending in the group
+  kLeft = 2,     // left gracefully
+  kLost = 3,     // missed heartbeats or closed its control connection
+  kEvicted = 4,  // removed by the master (e.g. failed to connect its channels)
+};
+
+struct PeerEvent {
+  static constexpr MessageType kType = MessageType::kPeerEvent;
+  static constexpr size_t kEncodedSize = 1 + 16 + 8;
+  PeerEventKind kind = PeerEventKind::kJoined;
+  EndpointId peer;
+  uint64_t revision = 0;  // the group's revision when it happened
+  void encode(ByteWriter& out) const;
+  static PeerEvent decode(ByteReader& in);
+};
+
+struct GroupStatus {
+  static constexpr MessageType kType = MessageType::kGroupStatus;
+  static constexpr size_t kEncodedSize = 4 + 4 + 8;
+  uint32_t pending = 0;
+  uint32_t accepted = 0;
+  uint64_t revision = 0;
+  void encode(ByteWriter& out) const;
+  static GroupStatus decode(ByteReader& in);
+};
+
+struct Leave {
+  static constexpr MessageType kType = MessageType::kLeave;
+  static constexpr size_t kMaxEncodedSize = 2 + kMaxReason;
+  std::string reason;
+  void encode(ByteWriter& out) const;
+  static Leave decode(ByteReader& in);
+};
+
+struct ControlError {
+  static constexpr MessageType kType = MessageType::kControlError;
+  static constexpr size_t kMaxEncodedSize = 2 + 2 + kMaxReason;
+  Code code = Code::kInvalidUsage;
+  std::string text;
+  void encode(ByteWriter& out) const;
+  static ControlError decode(ByteReader& in);
+};
+
+}  // namespace eccl::protocol
