@@ -15,7 +15,9 @@ bool zeroToken(const protocol::PeerToken& token) {
   return std::all_of(token.begin(), token.end(), [](uint8_t b) { return b == 0; });
 }
 
-std::string describe(const EndpointId& id) { return "peer " + id.shortHex(); }
+std::string describe(const EndpointId& id) {
+  return "peer " + id.shortHex();
+}
 
 void erase(std::vector<EndpointId>& list, const EndpointId& id) {
   list.erase(std::remove(list.begin(), list.end(), id), list.end());
@@ -59,8 +61,8 @@ void MasterState::broadcastStatus(Outbox& out, const Group& group) const {
 }
 
 Result<EndpointId> MasterState::onRegister(ConnectionId connection,
-                                           const protocol::Register& request,
-                                           Clock::time_point now, Outbox& out) {
+                                           const protocol::Register& request, Clock::time_point now,
+                                           Outbox& out) {
   if (request.peer.isZero()) {
     ++counters_.rejected_registrations;
     return invalidArgument("registration without a peer id");
@@ -192,7 +194,8 @@ void MasterState::startReconfiguration(Group& group, std::vector<EndpointId> mem
   }
   topology.departed = group.departed;
   const auto frame = protocol::encodeFrame(topology);
-  for (const EndpointId& id : reconfiguration.members) send(out, peers_.at(id), frame);
+  for (const EndpointId& id : reconfiguration.members)
+    send(out, peers_.at(id), frame);
   group.reconfiguration = std::move(reconfiguration);
 }
 
@@ -226,7 +229,8 @@ void MasterState::commit(Group& group, Outbox& out) {
   group.departed.clear();
   ++counters_.commits;
   const auto frame = protocol::encodeFrame(protocol::TopologyCommit{group.revision});
-  for (const EndpointId& id : group.accepted) send(out, peers_.at(id), frame);
+  for (const EndpointId& id : group.accepted)
+    send(out, peers_.at(id), frame);
   broadcastStatus(out, group);
 }
 
@@ -295,7 +299,8 @@ void MasterState::tick(Clock::time_point now, Outbox& out) {
   for (const auto& [id, peer] : peers_) {
     if (now - peer.last_heartbeat > silence_limit) lost.push_back(id);
   }
-  for (const EndpointId& id : lost) remove(id, Removal::kLost, now, out);
+  for (const EndpointId& id : lost)
+    remove(id, Removal::kLost, now, out);
 
   std::vector<EndpointId> evicted;
   for (const auto& [name, group] : groups_) {
@@ -304,7 +309,8 @@ void MasterState::tick(Clock::time_point now, Outbox& out) {
       if (group.reconfiguration->ready.count(id) == 0) evicted.push_back(id);
     }
   }
-  for (const EndpointId& id : evicted) remove(id, Removal::kEvicted, now, out);
+  for (const EndpointId& id : evicted)
+    remove(id, Removal::kEvicted, now, out);
 }
 
 MasterSnapshot MasterState::snapshot(Clock::time_point now) const {
@@ -320,7 +326,8 @@ MasterSnapshot MasterState::snapshot(Clock::time_point now) const {
     const auto& accepted = groups_.at(peer.group).accepted;
     auto rank = std::find(accepted.begin(), accepted.end(), id);
     view.rank = rank == accepted.end() ? -1 : static_cast<int>(rank - accepted.begin());
-    view.heartbeat_age = std::chrono::duration_cast<std::chrono::milliseconds>(now - peer.last_heartbeat);
+    view.heartbeat_age =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - peer.last_heartbeat);
     view.heartbeats = peer.heartbeats;
     view.ops_completed = peer.ops_completed;
     snapshot.peers.push_back(std::move(view));

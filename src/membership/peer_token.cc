@@ -33,10 +33,12 @@ Result<TokenKey> loadOrCreateTokenKey(const std::string& path) {
     }
     return key;
   }
-  if (errno != ENOENT) return systemError("cannot read token key file " + path + ": " + std::strerror(errno));
+  if (errno != ENOENT)
+    return systemError("cannot read token key file " + path + ": " + std::strerror(errno));
   key = randomTokenKey();
   fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return systemError("cannot create token key file " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return systemError("cannot create token key file " + path + ": " + std::strerror(errno));
   ssize_t n = ::write(fd, key.data(), key.size());
   ::close(fd);
   if (n != static_cast<ssize_t>(key.size())) {

@@ -5,14 +5,18 @@
 namespace eccl::protocol {
 namespace {
 
-void putId(ByteWriter& out, const EndpointId& id) { out.putBytes(id.bytes); }
+void putId(ByteWriter& out, const EndpointId& id) {
+  out.putBytes(id.bytes);
+}
 EndpointId getId(ByteReader& in, const char* field) {
   EndpointId id;
   id.bytes = in.getArray<16>(field);
   return id;
 }
 
-bool validState(uint8_t raw) { return raw <= static_cast<uint8_t>(PeerState::kAccepted); }
+bool validState(uint8_t raw) {
+  return raw <= static_cast<uint8_t>(PeerState::kAccepted);
+}
 
 void checkCount(ByteReader& in, uint32_t count, size_t limit, const char* what) {
   if (in.ok() && count > limit) {
@@ -105,7 +109,9 @@ Heartbeat Heartbeat::decode(ByteReader& in) {
   return m;
 }
 
-void HeartbeatAck::encode(ByteWriter& out) const { out.put<uint64_t>(seq); }
+void HeartbeatAck::encode(ByteWriter& out) const {
+  out.put<uint64_t>(seq);
+}
 
 HeartbeatAck HeartbeatAck::decode(ByteReader& in) {
   HeartbeatAck m;
@@ -113,7 +119,9 @@ HeartbeatAck HeartbeatAck::decode(ByteReader& in) {
   return m;
 }
 
-void TopologyVote::encode(ByteWriter& out) const { out.put<uint64_t>(revision); }
+void TopologyVote::encode(ByteWriter& out) const {
+  out.put<uint64_t>(revision);
+}
 
 TopologyVote TopologyVote::decode(ByteReader& in) {
   TopologyVote m;
@@ -130,7 +138,8 @@ void Topology::encode(ByteWriter& out) const {
     out.put<uint16_t>(member.port);
   }
   out.put<uint32_t>(static_cast<uint32_t>(departed.size()));
-  for (const EndpointId& id : departed) putId(out, id);
+  for (const EndpointId& id : departed)
+    putId(out, id);
 }
 
 Topology Topology::decode(ByteReader& in) {
@@ -154,12 +163,15 @@ Topology Topology::decode(ByteReader& in) {
   checkCount(in, departed, kMaxGroupMembers, "departed");
   if (!in.ok()) return m;
   m.departed.reserve(departed);
-  for (uint32_t i = 0; i < departed && in.ok(); ++i) m.departed.push_back(getId(in, "departed"));
+  for (uint32_t i = 0; i < departed && in.ok(); ++i)
+    m.departed.push_back(getId(in, "departed"));
   if (in.ok() && m.members.empty()) in.fail("a topology without members");
   return m;
 }
 
-void ChannelsReady::encode(ByteWriter& out) const { out.put<uint64_t>(revision); }
+void ChannelsReady::encode(ByteWriter& out) const {
+  out.put<uint64_t>(revision);
+}
 
 ChannelsReady ChannelsReady::decode(ByteReader& in) {
   ChannelsReady m;
@@ -167,7 +179,9 @@ ChannelsReady ChannelsReady::decode(ByteReader& in) {
   return m;
 }
 
-void TopologyCommit::encode(ByteWriter& out) const { out.put<uint64_t>(revision); }
+void TopologyCommit::encode(ByteWriter& out) const {
+  out.put<uint64_t>(revision);
+}
 
 TopologyCommit TopologyCommit::decode(ByteReader& in) {
   TopologyCommit m;

@@ -24,8 +24,8 @@ class Stoppable {
 };
 
 struct EndpointContext {
-  EndpointContext(asio::io_context& io_context, ChannelOptions channel_options)
-      : io(io_context), options(std::move(channel_options)), id(EndpointId::random()) {}
+  EndpointContext(asio::io_context& io_context, ChannelOptions channel_options, EndpointId endpoint)
+      : io(io_context), options(std::move(channel_options)), id(endpoint) {}
 
   void track(const std::shared_ptr<Stoppable>& object) {
     std::lock_guard lock(mu);

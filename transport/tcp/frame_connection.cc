@@ -252,6 +252,11 @@ bool FrameConnection::finishFrameHeader() {
   }
   frame_ = *header;
   payload_have_ = 0;
+  if (!delegate_->acceptsFrame(frame_.type)) {
+    fail(protocolError("bad frame: " + std::string(protocol::messageTypeName(frame_.type)) +
+                       " is not expected here"));
+    return false;
+  }
   if (frame_.type == MessageType::kChunk) {
     if (frame_.length < ChunkHeader::kEncodedSize) {
       fail(protocolError("bad frame: Chunk payload shorter than its header"));

@@ -65,6 +65,10 @@ class ConnectionDelegate {
  public:
   virtual ~ConnectionDelegate() = default;
 
+  // Whether frames of this type may arrive here at all. Checked from the frame
+  // header, before any payload is read or allocated.
+  virtual bool acceptsFrame(protocol::MessageType /*type*/) const { return true; }
+
   virtual Status onControlFrame(FrameConnection& connection, const protocol::FrameHeader& header,
                                 std::span<const uint8_t> payload) = 0;
   virtual Result<ChunkTarget> onChunkHeader(FrameConnection& connection,

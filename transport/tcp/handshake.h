@@ -34,6 +34,9 @@ class Connector final : public ConnectionDelegate,
   void shutdown(Status reason) override { failAll(std::move(reason)); }
   bool quiesced() const override;
 
+  bool acceptsFrame(protocol::MessageType type) const override {
+    return type == protocol::MessageType::kHelloAck;
+  }
   Status onControlFrame(FrameConnection& connection, const protocol::FrameHeader& header,
                         std::span<const uint8_t> payload) override;
   Result<ChunkTarget> onChunkHeader(FrameConnection& connection,
@@ -90,6 +93,9 @@ class InboundHandshake final : public ConnectionDelegate,
 
   const std::shared_ptr<FrameConnection>& connection() const { return connection_; }
 
+  bool acceptsFrame(protocol::MessageType type) const override {
+    return type == protocol::MessageType::kHello;
+  }
   Status onControlFrame(FrameConnection& connection, const protocol::FrameHeader& header,
                         std::span<const uint8_t> payload) override;
   Result<ChunkTarget> onChunkHeader(FrameConnection& connection,

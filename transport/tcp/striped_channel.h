@@ -64,6 +64,10 @@ class StripedChannelCore final : public ConnectionDelegate,
   bool quiesced() const override;
 
   // ConnectionDelegate
+  bool acceptsFrame(protocol::MessageType type) const override {
+    return type != protocol::MessageType::kHello && type != protocol::MessageType::kHelloAck &&
+           static_cast<uint8_t>(type) <= static_cast<uint8_t>(protocol::MessageType::kDelivered);
+  }
   Status onControlFrame(FrameConnection& connection, const protocol::FrameHeader& header,
                         std::span<const uint8_t> payload) override;
   Result<ChunkTarget> onChunkHeader(FrameConnection& connection,

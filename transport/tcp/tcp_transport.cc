@@ -21,14 +21,15 @@ class TcpListener final : public Listener {
 
 }  // namespace
 
-Result<std::unique_ptr<TcpTransport>> TcpTransport::create(ChannelOptions options) {
+Result<std::unique_ptr<TcpTransport>> TcpTransport::create(ChannelOptions options, EndpointId id) {
   ECCL_RETURN_IF_ERROR(options.validate());
-  return std::unique_ptr<TcpTransport>(new TcpTransport(std::move(options)));
+  if (id.isZero()) return invalidArgument("transport endpoint id must not be zero");
+  return std::unique_ptr<TcpTransport>(new TcpTransport(std::move(options), id));
 }
 
-TcpTransport::TcpTransport(ChannelOptions options)
+TcpTransport::TcpTransport(ChannelOptions options, EndpointId id)
     : io_(std::make_unique<IoRunner>(options.io_threads)),
-      context_(std::make_shared<EndpointContext>(io_->context(), std::move(options))) {}
+      context_(std::make_shared<EndpointContext>(io_->context(), std::move(options), id)) {}
 
 TcpTransport::~TcpTransport() {
   const auto objects = context_->liveObjects();

@@ -13,7 +13,10 @@ namespace eccl::transport::tcp {
 
 class TcpTransport final : public Transport {
  public:
-  static Result<std::unique_ptr<TcpTransport>> create(ChannelOptions options = {});
+  // The endpoint id names this endpoint in every handshake; by default a random
+  // one (a communicator passes its peer id, so channels name their peers).
+  static Result<std::unique_ptr<TcpTransport>> create(ChannelOptions options = {},
+                                                      EndpointId id = EndpointId::random());
 
   // Stops every listener, handshake and channel of this endpoint (pending
   // operations end with kAborted), waits briefly for their connections to
@@ -28,7 +31,7 @@ class TcpTransport final : public Transport {
   void connect(const std::string& host, uint16_t port, ConnectCallback done) override;
 
  private:
-  explicit TcpTransport(ChannelOptions options);
+  TcpTransport(ChannelOptions options, EndpointId id);
 
   std::unique_ptr<IoRunner> io_;
   std::shared_ptr<EndpointContext> context_;

@@ -1,0 +1,383 @@
+#include "src/comm/communicator.h"
+
+#include <algorithm>
+
+#include "src/common/log.h"
+#include "src/protocol/messages.h"
+
+namespace eccl::comm {
+
+using protocol::MessageType;
+using protocol::PeerState;
+
+namespace {
+
+constexpr auto kLeaveWait = std::chrono::seconds(1);
+
+EventKind toEventKind(protocol::PeerEventKind kind) {
+  switch (kind) {
+    case protocol::PeerEventKind::kJoined:
+      return EventKind::kJoined;
+    case protocol::PeerEventKind::kLeft:
+      return EventKind::kLeft;
+    case protocol::PeerEventKind::kLost:
+      return EventKind::kLost;
+    case protocol::PeerEventKind::kEvicted:
+      return EventKind::kEvicted;
+  }
+  return EventKind::kLost;
+}
+
+}  // namespace
+
+Status CommOptions::validate() const {
+  if (master_host.empty() || master_port == 0) {
+    return invalidArgument("communicator: no master address (host:port; or set ECCL_MASTER)");
+  }
+  if (group.empty() || group.size() > protocol::kMaxGroupName) {
+    return invalidArgument("communicator: group name must be 1.." +
+                           std::to_string(protocol::kMaxGroupName) + " bytes");
+  }
+  if (advertise_host.size() > protocol::kMaxHostName) {
+    return invalidArgument("communicator: advertised host name too long");
+  }
+  if (timeout.count() <= 0) return invalidArgument("communicator: timeout must be positive");
+  return channel.validate();
+}
+
+Result<std::unique_ptr<Communicator>> Communicator::create(CommOptions options) {
+  ECCL_RETURN_IF_ERROR(options.validate());
+  auto comm = std::unique_ptr<Communicator>(new Communicator(std::move(options)));
+  ECCL_RETURN_IF_ERROR(comm->open());
+  return comm;
+}
+
+Communicator::Communicator(CommOptions options)
+    : options_(std::move(options)), id_(EndpointId::random()) {}
+
+Status Communicator::open() {
+  auto transport = transport::tcp::TcpTransport::create(options_.channel, id_);
+  if (!transport) return transport.status();
+  transport_ = std::move(*transport);
+  auto listener = transport_->listen(
+      options_.listen_host, options_.listen_port,
+      [this](std::unique_ptr<transport::Channel> channel) { adoptChannel(std::move(channel)); });
+  if (!listener) return listener.status().withContext("communicator data listener");
+  listener_ = std::move(*listener);
+  membership::ControlClient::Options control;
+  control.master_host = options_.master_host;
+  control.master_port = options_.master_port;
+  membership::ControlClient::Owner& owner = *this;
+  control_ = std::make_unique<membership::ControlClient>(control, owner);
+  return Status::ok();
+}
+
+Communicator::~Communicator() {
+  bool registered;
+  {
+    std::lock_guard lock(mu_);
+    registered = ever_registered_ && phase_ != Phase::kRemoved;
+  }
+  if (registered) control_->leave("communicator destroyed", kLeaveWait);
+  control_.reset();  // no control callback runs after this
+  std::map<EndpointId, std::unique_ptr<transport::Channel>> channels;
+  {
+    std::lock_guard lock(mu_);
+    channels.swap(channels_);
+  }
+  channels.clear();
+  listener_.reset();
+  transport_.reset();
+}
+
+// ---- Blocking calls ------------------------------------------------------------
+
+Status Communicator::terminalStatusLocked() const {
+  if (phase_ == Phase::kRemoved || phase_ == Phase::kAborted) return terminal_;
+  return Status::ok();
+}
+
+Status Communicator::waitFor(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds timeout,
+                             const char* what, const std::function<bool()>& done) {
+  const bool finished = changed_.wait_for(lock, timeout, [&] {
+    return done() || !terminalStatusLocked().isOk() || control_error_.has_value();
+  });
+  if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
+  if (control_error_) {
+    Status error = *control_error_;
+    control_error_.reset();
+    return error.withContext(what);
+  }
+  if (!finished) {
+    return timeoutError(std::string(what) + " did not complete within " +
+                        std::to_string(timeout.count()) + " ms");
+  }
+  return Status::ok();
+}
+
+Status Communicator::connect(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
+  if (phase_ != Phase::kCreated) return invalidUsage("ecclCommConnect: already connected");
+  phase_ = Phase::kConnecting;
+  lock.unlock();
+  control_->start();
+  lock.lock();
+  return waitFor(lock, timeout, "connecting to the master",
+                 [&] { return phase_ == Phase::kAccepted; });
+}
+
+Status Communicator::updateTopology(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
+  if (phase_ != Phase::kAccepted) {
+    return invalidUsage("ecclCommUpdateTopology: this peer is not accepted into its group yet");
+  }
+  const uint64_t before = revision_;
+  control_error_.reset();
+  lock.unlock();
+  control_->send(MessageType::kTopologyVote, protocol::encodeFrame(protocol::TopologyVote{before}));
+  lock.lock();
+  return waitFor(lock, timeout, "topology update", [&] { return revision_ > before; });
+}
+
+void Communicator::abort(const std::string& why) {
+  std::lock_guard lock(mu_);
+  if (phase_ == Phase::kAborted || phase_ == Phase::kRemoved) return;
+  phase_ = Phase::kAborted;
+  terminal_ = abortedError("communicator aborted: " + why);
+  changed_.notify_all();
+}
+
+// ---- Queries ---------------------------------------------------------------------
+
+int Communicator::peersPending() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(pending_);
+}
+
+int Communicator::rank() const {
+  std::lock_guard lock(mu_);
+  return rank_;
+}
+
+int Communicator::worldSize() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(members_.size());
+}
+
+uint64_t Communicator::revision() const {
+  std::lock_guard lock(mu_);
+  return revision_;
+}
+
+std::vector<protocol::Member> Communicator::members() const {
+  std::lock_guard lock(mu_);
+  return members_;
+}
+
+std::optional<Event> Communicator::pollEvent() {
+  std::lock_guard lock(mu_);
+  if (events_.empty()) return std::nullopt;
+  Event event = events_.front();
+  events_.pop_front();
+  return event;
+}
+
+uint64_t Communicator::eventsDropped() const {
+  std::lock_guard lock(mu_);
+  return events_dropped_;
+}
+
+// ---- Channels --------------------------------------------------------------------
+
+std::vector<EndpointId> Communicator::neighboursLocked(const protocol::Topology& topology) const {
+  const auto& members = topology.members;
+  auto me = std::find_if(members.begin(), members.end(),
+                         [&](const protocol::Member& m) { return m.peer == id_; });
+  std::vector<EndpointId> out;
+  if (me == members.end() || members.size() < 2) return out;
+  const size_t i = static_cast<size_t>(me - members.begin());
+  const size_t n = members.size();
+  out.push_back(members[(i + 1) % n].peer);
+  if (n > 2) out.push_back(members[(i + n - 1) % n].peer);
+  return out;
+}
+
+void Communicator::progressSetupLocked(std::vector<std::function<void()>>& actions) {
+  if (!setup_) return;
+  bool all_up = true;
+  for (const EndpointId& neighbour : neighboursLocked(*setup_)) {
+    auto channel = channels_.find(neighbour);
+    if (channel != channels_.end() && channel->second->status().isOk()) continue;
+    all_up = false;
+    // One side of each pair connects (the smaller id), so a pair never gets two channels.
+    if (id_ < neighbour && connecting_.insert(neighbour).second) {
+      const auto& members = setup_->members;
+      auto member = std::find_if(members.begin(), members.end(),
+                                 [&](const protocol::Member& m) { return m.peer == neighbour; });
+      actions.push_back([this, neighbour, host = member->host, port = member->port] {
+        transport_->connect(host, port, [this, neighbour](auto result) {
+          onConnectResult(neighbour, std::move(result));
+        });
+      });
+    }
+  }
+  if (all_up && ready_sent_ != setup_->revision) {
+    ready_sent_ = setup_->revision;
+    const uint64_t revision = setup_->revision;
+    actions.push_back([this, revision] {
+      control_->send(MessageType::kChannelsReady,
+                     protocol::encodeFrame(protocol::ChannelsReady{revision}));
+    });
+  }
+}
+
+void Communicator::runActions(std::vector<std::function<void()>>& actions) {
+  for (auto& action : actions)
+    action();
+  actions.clear();
+}
+
+void Communicator::adoptChannel(std::unique_ptr<transport::Channel> channel) {
+  const EndpointId peer = channel->peer().id;
+  transport::Channel* raw = channel.get();
+  std::unique_ptr<transport::Channel> replaced;
+  std::vector<std::function<void()>> actions;
+  {
+    std::lock_guard lock(mu_);
+    if (phase_ == Phase::kAborted || phase_ == Phase::kRemoved) return;
+    auto& slot = channels_[peer];
+    replaced = std::move(slot);  // a channel the peer has given up on
+    slot = std::move(channel);
+    progressSetupLocked(actions);
+  }
+  // Outside the lock: the handler may run at once if the channel has already failed.
+  raw->setFailureHandler([this, peer, raw](Status why) {
+    std::unique_ptr<transport::Channel> dead;
+    std::lock_guard lock(mu_);
+    auto it = channels_.find(peer);
+    if (it != channels_.end() && it->second.get() == raw) {
+      ECCL_LOG_INFO("channel to peer {} ended: {}", peer.shortHex(), why.toString());
+      dead = std::move(it->second);
+      channels_.erase(it);
+    }
+  });
+  replaced.reset();
+  runActions(actions);
+}
+
+void Communicator::onConnectResult(const EndpointId& peer,
+                                   Result<std::unique_ptr<transport::Channel>> result) {
+  {
+    std::lock_guard lock(mu_);
+    connecting_.erase(peer);
+  }
+  if (!result) {
+    // The master notices a dead neighbour and sets up another ring; nothing to retry here.
+    ECCL_LOG_WARN("cannot open a channel to peer {}: {}", peer.shortHex(),
+                  result.status().toString());
+    return;
+  }
+  adoptChannel(std::move(*result));
+}
+
+// ---- ControlClient::Owner ----------------------------------------------------------
+
+protocol::Register Communicator::makeRegister(const std::string& local_ip) {
+  std::lock_guard lock(mu_);
+  protocol::Register request;
+  request.peer = id_;
+  request.token = token_;  // zero until the first registration
+  request.group = options_.group;
+  request.host = options_.advertise_host.empty() ? local_ip : options_.advertise_host;
+  request.data_port = options_.advertise_port != 0 ? options_.advertise_port : listener_->port();
+  if (ever_registered_) {
+    request.state = phase_ == Phase::kAccepted ? PeerState::kAccepted : PeerState::kPending;
+    request.revision = revision_;
+    request.rank = rank_ < 0 ? 0 : static_cast<uint32_t>(rank_);
+    request.world_size = static_cast<uint32_t>(members_.size());
+  }
+  return request;
+}
+
+void Communicator::onRegistered(const protocol::Registered& registered) {
+  std::lock_guard lock(mu_);
+  token_ = registered.token;
+  if (ever_registered_ && phase_ == Phase::kAccepted && registered.state != PeerState::kAccepted) {
+    // The master no longer counts this peer in its ring (it was declared lost
+    // while cut off): this communicator's ring is gone for good.
+    phase_ = Phase::kRemoved;
+    terminal_ = Status(Code::kPeerLost, "this peer was removed from group '" + options_.group +
+                                            "' by the master while it was cut off");
+  } else if (phase_ == Phase::kConnecting) {
+    phase_ = Phase::kPending;
+  }
+  ever_registered_ = true;
+  changed_.notify_all();
+}
+
+void Communicator::onTopology(const protocol::Topology& topology) {
+  std::vector<std::function<void()>> actions;
+  {
+    std::lock_guard lock(mu_);
+    if (phase_ == Phase::kAborted || phase_ == Phase::kRemoved) return;
+    setup_ = topology;
+    progressSetupLocked(actions);
+  }
+  runActions(actions);
+}
+
+void Communicator::onCommit(const protocol::TopologyCommit& commit) {
+  std::lock_guard lock(mu_);
+  if (!setup_ || setup_->revision != commit.revision) return;
+  members_ = std::move(setup_->members);
+  setup_.reset();
+  revision_ = commit.revision;
+  auto me = std::find_if(members_.begin(), members_.end(),
+                         [&](const protocol::Member& m) { return m.peer == id_; });
+  rank_ = me == members_.end() ? -1 : static_cast<int>(me - members_.begin());
+  if (phase_ == Phase::kPending || phase_ == Phase::kConnecting) phase_ = Phase::kAccepted;
+  changed_.notify_all();
+}
+
+void Communicator::onPeerEvent(const protocol::PeerEvent& event) {
+  std::unique_ptr<transport::Channel> dead;
+  std::lock_guard lock(mu_);
+  if (event.peer == id_) {
+    phase_ = Phase::kRemoved;
+    terminal_ =
+        Status(Code::kPeerLost, "the master removed this peer from group '" + options_.group + "'");
+  } else if (event.kind != protocol::PeerEventKind::kJoined) {
+    auto it = channels_.find(event.peer);
+    if (it != channels_.end()) {
+      dead = std::move(it->second);
+      channels_.erase(it);
+    }
+  }
+  if (events_.size() >= kMaxQueuedEvents) {
+    events_.pop_front();
+    ++events_dropped_;
+  }
+  events_.push_back({toEventKind(event.kind), event.peer, event.revision});
+  changed_.notify_all();
+}
+
+void Communicator::onGroupStatus(const protocol::GroupStatus& status) {
+  std::lock_guard lock(mu_);
+  pending_ = status.pending;
+  changed_.notify_all();
+}
+
+void Communicator::onControlError(const protocol::ControlError& error) {
+  std::lock_guard lock(mu_);
+  control_error_ = Status(error.code, "master says: " + protocol::printable(error.text));
+  changed_.notify_all();
+}
+
+void Communicator::onMasterLost(const Status& why) {
+  ECCL_LOG_WARN("peer {}: master connection lost ({}); reconnecting", id_.shortHex(),
+                why.message());
+}
+
+}  // namespace eccl::comm

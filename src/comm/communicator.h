@@ -1,0 +1,137 @@
+// A peer's view of its group: the control client that keeps it a member, the
+// data transport whose channels join it to its ring neighbours, and the state
+// both of them change (rank, ring, revision, events).
+//
+// Thread safety: connect(), updateTopology() and destruction must not run at
+// the same time on one communicator; every other method may be called from
+// any thread at any time.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "src/common/endpoint_id.h"
+#include "src/common/status.h"
+#include "src/membership/control_client.h"
+#include "src/protocol/control_messages.h"
+#include "transport/tcp/tcp_transport.h"
+
+namespace eccl::comm {
+
+struct CommOptions {
+  std::string master_host;
+  uint16_t master_port = 0;
+  std::string group = "default";
+  std::string listen_host = "0.0.0.0";  // the data listener
+  uint16_t listen_port = 0;             // 0: a free port
+  // What other peers connect to; empty: this end of the connection to the master.
+  std::string advertise_host;
+  uint16_t advertise_port = 0;  // 0: the listener's port
+  transport::ChannelOptions channel;
+  std::chrono::milliseconds timeout{30'000};  // default deadline of blocking calls
+
+  Status validate() const;
+};
+
+enum class EventKind { kJoined = 1, kLeft = 2, kLost = 3, kEvicted = 4 };
+
+struct Event {
+  EventKind kind = EventKind::kJoined;
+  EndpointId peer;
+  uint64_t revision = 0;
+};
+
+class Communicator final : private membership::ControlClient::Owner {
+ public:
+  static constexpr size_t kMaxQueuedEvents = 4096;
+
+  // Opens the data listener; nothing is said to the master before connect().
+  static Result<std::unique_ptr<Communicator>> create(CommOptions options);
+  // Leaves the group gracefully (the master tells the others "left").
+  ~Communicator() override;
+
+  // Registers with the master and waits until this peer is accepted into its
+  // group's ring (at the next topology update of the accepted peers).
+  Status connect(std::chrono::milliseconds timeout);
+  // A collective point of the accepted peers: admits pending peers, settles
+  // losses, and returns once the new ring's channels are up.
+  Status updateTopology(std::chrono::milliseconds timeout);
+  // Ends every blocking call of this communicator at once with kAborted; the
+  // communicator is unusable afterwards (destroy it).
+  void abort(const std::string& why);
+
+  int peersPending() const;
+  int rank() const;       // -1 until accepted
+  int worldSize() const;  // 0 until accepted
+  uint64_t revision() const;
+  const EndpointId& peerId() const { return id_; }
+  const std::string& group() const { return options_.group; }
+  const CommOptions& options() const { return options_; }
+  std::vector<protocol::Member> members() const;
+  // The next membership event, oldest first.
+  std::optional<Event> pollEvent();
+  // How many events were dropped because nobody polled (the queue is bounded).
+  uint64_t eventsDropped() const;
+
+ private:
+  enum class Phase { kCreated, kConnecting, kPending, kAccepted, kRemoved, kAborted };
+  struct Action;  // work decided under the lock, done after it
+
+  explicit Communicator(CommOptions options);
+  Status open();
+  Status waitFor(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds timeout,
+                 const char* what, const std::function<bool()>& done);
+  Status terminalStatusLocked() const;
+  std::vector<EndpointId> neighboursLocked(const protocol::Topology& topology) const;
+  // Connects or waits for the channels a topology being set up needs; reports ready.
+  void progressSetupLocked(std::vector<std::function<void()>>& actions);
+  void runActions(std::vector<std::function<void()>>& actions);
+  void adoptChannel(std::unique_ptr<transport::Channel> channel);
+  void onConnectResult(const EndpointId& peer, Result<std::unique_ptr<transport::Channel>> result);
+
+  // ControlClient::Owner (on the control client's thread)
+  protocol::Register makeRegister(const std::string& local_ip) override;
+  void onRegistered(const protocol::Registered& registered) override;
+  void onTopology(const protocol::Topology& topology) override;
+  void onCommit(const protocol::TopologyCommit& commit) override;
+  void onPeerEvent(const protocol::PeerEvent& event) override;
+  void onGroupStatus(const protocol::GroupStatus& status) override;
+  void onControlError(const protocol::ControlError& error) override;
+  void onMasterLost(const Status& why) override;
+  uint64_t opsCompleted() const override { return 0; }
+
+  const CommOptions options_;
+  const EndpointId id_;
+  std::unique_ptr<transport::tcp::TcpTransport> transport_;
+  std::unique_ptr<transport::Listener> listener_;
+  std::unique_ptr<membership::ControlClient> control_;
+
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  Phase phase_ = Phase::kCreated;
+  Status terminal_;  // why the communicator stopped (kRemoved, kAborted)
+  bool ever_registered_ = false;
+  protocol::PeerToken token_{};
+  uint64_t revision_ = 0;
+  std::vector<protocol::Member> members_;  // the committed ring
+  int rank_ = -1;
+  std::optional<protocol::Topology> setup_;  // the ring being set up
+  uint64_t ready_sent_ = 0;
+  uint32_t pending_ = 0;
+  std::optional<Status> control_error_;
+  std::deque<Event> events_;
+  uint64_t events_dropped_ = 0;
+  std::map<EndpointId, std::unique_ptr<transport::Channel>> channels_;  // pooled by peer id
+  std::set<EndpointId> connecting_;
+};
+
+}  // namespace eccl::comm

@@ -1,0 +1,64 @@
+// A peer's connection to the master: registration, heartbeats from its own
+// I/O thread (so a busy application thread does not look dead), and
+// reconnection with back-off when the master goes away. What the master says
+// goes to an Owner (the communicator), on the client's I/O thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "src/common/status.h"
+#include "src/protocol/control_messages.h"
+
+namespace eccl::membership {
+
+class ControlClient {
+ public:
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // The Register to send on a (re)connection; local_ip is this end of the connection.
+    virtual protocol::Register makeRegister(const std::string& local_ip) = 0;
+    virtual void onRegistered(const protocol::Registered& registered) = 0;
+    virtual void onTopology(const protocol::Topology& topology) = 0;
+    virtual void onCommit(const protocol::TopologyCommit& commit) = 0;
+    virtual void onPeerEvent(const protocol::PeerEvent& event) = 0;
+    virtual void onGroupStatus(const protocol::GroupStatus& status) = 0;
+    virtual void onControlError(const protocol::ControlError& error) = 0;
+    // The connection is gone (the client reconnects on its own).
+    virtual void onMasterLost(const Status& why) = 0;
+    // Counted into heartbeats, so the master can tell a hung peer from an idle one.
+    virtual uint64_t opsCompleted() const = 0;
+  };
+
+  struct Options {
+    std::string master_host;
+    uint16_t master_port = 0;
+    std::chrono::milliseconds connect_timeout{5'000};
+    std::chrono::milliseconds max_backoff{2'000};
+  };
+
+  ControlClient(Options options, Owner& owner);
+  ~ControlClient();  // closes the connection; no Owner call happens after it returns
+  ControlClient(const ControlClient&) = delete;
+  ControlClient& operator=(const ControlClient&) = delete;
+
+  // Connects and registers, retrying with back-off until it works or the client is closed.
+  void start();
+  // Queues a frame to the master (dropped while disconnected: callers wait for
+  // the state they asked for with their own deadline).
+  void send(protocol::MessageType type, std::vector<uint8_t> frame);
+  // Sends a Leave and closes, waiting at most `wait` for the frame to go out.
+  void leave(const std::string& reason, std::chrono::milliseconds wait);
+
+  bool connected() const;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace eccl::membership

@@ -1,0 +1,401 @@
+#include "src/membership/master_server.h"
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <deque>
+#include <unordered_map>
+
+#include "src/common/log.h"
+#include "src/protocol/control_messages.h"
+#include "src/protocol/messages.h"
+#include "transport/tcp/frame_connection.h"
+#include "transport/tcp/tcp_stream.h"
+
+namespace eccl::membership {
+
+using protocol::MessageType;
+using transport::tcp::FrameConnection;
+using transport::tcp::OutgoingFrame;
+
+namespace {
+constexpr auto kSnapshotInterval = std::chrono::milliseconds(200);
+}
+
+class MasterServer::Impl {
+ public:
+  // One peer's control connection. Everything runs on the master's single thread.
+  class Link final : public transport::tcp::ConnectionDelegate,
+                     public std::enable_shared_from_this<Link> {
+   public:
+    Link(Impl& server, ConnectionId id, std::shared_ptr<FrameConnection> connection)
+        : server_(server),
+          id_(id),
+          connection_(std::move(connection)),
+          register_deadline_(server.io_) {}
+
+    void start(std::chrono::milliseconds register_timeout) {
+      connection_->start(shared_from_this());
+      register_deadline_.expires_after(register_timeout);
+      register_deadline_.async_wait([weak = weak_from_this()](std::error_code ec) {
+        if (ec) return;
+        if (auto self = weak.lock(); self && !self->peer_) {
+          self->server_.dropLink(*self, "did not register in time");
+        }
+      });
+    }
+
+    void queue(std::vector<uint8_t> frame, MessageType type) {
+      outgoing_.push_back(OutgoingFrame::makeControl(type, std::move(frame)));
+      connection_->wakeWriter();
+    }
+    void closeAfterQueue() {
+      close_after_queue_ = true;
+      connection_->wakeWriter();
+    }
+    void stop() {
+      register_deadline_.cancel();
+      connection_->stop();
+    }
+
+    ConnectionId id() const { return id_; }
+    const std::optional<EndpointId>& peer() const { return peer_; }
+    void setPeer(const EndpointId& peer) {
+      peer_ = peer;
+      register_deadline_.cancel();
+    }
+    std::string describe() const {
+      std::string text = connection_->remoteAddress();
+      if (peer_) text += " (peer " + peer_->shortHex() + ")";
+      return text;
+    }
+
+    bool acceptsFrame(MessageType type) const override {
+      if (!peer_) return type == MessageType::kRegister;
+      return type == MessageType::kHeartbeat || type == MessageType::kTopologyVote ||
+             type == MessageType::kChannelsReady || type == MessageType::kLeave;
+    }
+    Status onControlFrame(FrameConnection&, const protocol::FrameHeader& header,
+                          std::span<const uint8_t> payload) override {
+      return server_.onFrame(*this, header.type, payload);
+    }
+    Result<transport::tcp::ChunkTarget> onChunkHeader(FrameConnection&,
+                                                      const protocol::FrameHeader&,
+                                                      const protocol::ChunkHeader&) override {
+      return protocolError("data chunk on a control connection");
+    }
+    Status onChunkPayload(FrameConnection&, const transport::tcp::ChunkTarget&, Status) override {
+      return protocolError("data chunk on a control connection");
+    }
+    std::unique_ptr<OutgoingFrame> nextFrame(FrameConnection& connection) override {
+      if (!outgoing_.empty()) {
+        auto frame = std::move(outgoing_.front());
+        outgoing_.pop_front();
+        return frame;
+      }
+      if (close_after_queue_) connection.stop();
+      return nullptr;
+    }
+    void onFrameWritten(FrameConnection&, OutgoingFrame&) override {}
+    void onDetached(FrameConnection&, const transport::tcp::ChunkRef&) override {}
+    void onConnectionError(FrameConnection&, Status error) override {
+      server_.onLinkError(*this, std::move(error));
+    }
+    void onConnectionStopped(FrameConnection&) override { server_.onLinkStopped(*this); }
+
+   private:
+    Impl& server_;
+    const ConnectionId id_;
+    const std::shared_ptr<FrameConnection> connection_;
+    asio::steady_timer register_deadline_;
+    std::optional<EndpointId> peer_;
+    std::deque<std::unique_ptr<OutgoingFrame>> outgoing_;
+    bool close_after_queue_ = false;
+  };
+
+  explicit Impl(MasterOptions options)
+      : options_(std::move(options)), acceptor_(io_), tick_timer_(io_), state_(options_.settings) {}
+
+  // Binds and listens; the loop starts in run().
+  Status open() {
+    std::error_code ec;
+    asio::ip::tcp::resolver resolver(io_);
+    auto results = resolver.resolve(options_.listen_host, std::to_string(options_.listen_port),
+                                    asio::ip::tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+      return invalidArgument("master: cannot resolve listen address " + options_.listen_host +
+                             ": " + ec.message());
+    }
+    const auto endpoint = results.begin()->endpoint();
+    const std::string where = transport::tcp::formatEndpoint(endpoint);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return systemError("master: cannot listen on " + where + ": " + ec.message());
+    const auto local = acceptor_.local_endpoint(ec);
+    port_ = local.port();
+    address_ = transport::tcp::formatEndpoint(local);
+    refreshSnapshot(Clock::now());
+    return Status::ok();
+  }
+
+  Status run() {
+    if (stopped_.load()) return Status::ok();
+    asio::post(io_, [this] {
+      acceptNext();
+      armTick();
+    });
+    try {
+      io_.run();
+    } catch (const std::exception& e) {
+      return internalError(std::string("master event loop: ") + e.what());
+    }
+    return Status::ok();
+  }
+
+  void stop() {
+    if (stopped_.exchange(true)) return;
+    asio::post(io_, [this] {
+      std::error_code ignored;
+      acceptor_.close(ignored);
+      tick_timer_.cancel();
+      for (auto& [id, link] : links_)
+        link->stop();
+      // run() returns once the connections have wound down.
+    });
+  }
+
+  uint16_t port() const { return port_; }
+  const std::string& address() const { return address_; }
+  MasterSnapshot snapshot() const {
+    std::lock_guard lock(snapshot_mu_);
+    return snapshot_;
+  }
+
+  // First member: everything below runs on it.
+  asio::io_context io_{1};
+
+ private:
+  void acceptNext() {
+    acceptor_.async_accept(
+        asio::make_strand(io_), [this](std::error_code ec, asio::ip::tcp::socket socket) {
+          if (ec) {
+            if (ec == asio::error::operation_aborted || stopped_.load()) return;
+            ECCL_LOG_WARN("master {}: accept failed: {}", address_, ec.message());
+            auto retry = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
+            retry->async_wait([this, retry](std::error_code) { acceptNext(); });
+            return;
+          }
+          admit(std::move(socket));
+          acceptNext();
+        });
+  }
+
+  void admit(asio::ip::tcp::socket socket) {
+    std::error_code ignored;
+    const auto remote = socket.remote_endpoint(ignored);
+    const std::string remote_text =
+        ignored ? std::string("?") : transport::tcp::formatEndpoint(remote);
+    if (unregistered_ >= options_.max_unregistered) {
+      ECCL_LOG_WARN("master {}: {} connections have not registered yet; dropping {}", address_,
+                    unregistered_, remote_text);
+      socket.close(ignored);
+      return;
+    }
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    socket.set_option(asio::socket_base::keep_alive(true), ignored);
+    auto connection = std::make_shared<FrameConnection>(
+        std::make_unique<transport::tcp::TcpStream>(std::move(socket)), 0);
+    const ConnectionId id = ++last_connection_;
+    auto link = std::make_shared<Link>(*this, id, std::move(connection));
+    links_.emplace(id, link);
+    ++unregistered_;
+    link->start(options_.register_timeout);
+  }
+
+  void armTick() {
+    tick_timer_.expires_after(
+        std::max(std::chrono::milliseconds(5), options_.settings.heartbeat / 4));
+    tick_timer_.async_wait([this](std::error_code ec) {
+      if (ec || stopped_.load()) return;
+      const auto now = Clock::now();
+      Outbox out;
+      state_.tick(now, out);
+      deliver(out);
+      if (now - last_snapshot_ >= kSnapshotInterval) refreshSnapshot(now);
+      armTick();
+    });
+  }
+
+  void refreshSnapshot(Clock::time_point now) {
+    MasterSnapshot fresh = state_.snapshot(now);
+    last_snapshot_ = now;
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_ = std::move(fresh);
+  }
+
+  void deliver(Outbox& out) {
+    for (auto& item : out) {
+      auto it = links_.find(item.connection);
+      if (it == links_.end()) continue;
+      Link& link = *it->second;
+      if (!item.frame.empty()) {
+        auto header = protocol::decodeFrameHeader(item.frame);
+        link.queue(std::move(item.frame), header ? header->type : MessageType::kControlError);
+      }
+      if (item.close_after) {
+        if (item.frame.empty()) {
+          link.stop();  // a lost or evicted peer: it may not be reading at all
+        } else {
+          link.closeAfterQueue();
+        }
+      }
+    }
+    out.clear();
+  }
+
+  template <typename Message>
+  Result<Message> decode(Link& link, std::span<const uint8_t> payload) {
+    auto message = protocol::decodeMessage<Message>(payload);
+    if (!message) return message.status().withContext("from " + link.describe());
+    return message;
+  }
+
+  Status onFrame(Link& link, MessageType type, std::span<const uint8_t> payload) {
+    const auto now = Clock::now();
+    Outbox out;
+    Status verdict;
+    if (!link.peer()) {
+      auto request = decode<protocol::Register>(link, payload);
+      if (!request) return request.status();
+      auto peer = state_.onRegister(link.id(), *request, now, out);
+      if (!peer) {
+        ECCL_LOG_WARN("master {}: refused registration from {}: {}", address_, link.describe(),
+                      peer.status().toString());
+        link.queue(protocol::encodeFrame(
+                       protocol::ControlError{peer.status().code(), peer.status().message()}),
+                   MessageType::kControlError);
+        link.closeAfterQueue();  // still counted as unregistered until it is gone
+        return Status::ok();
+      }
+      --unregistered_;
+      link.setPeer(*peer);
+      ECCL_LOG_INFO("master {}: {} registered in group '{}'", address_, link.describe(),
+                    request->group);
+    } else {
+      const EndpointId peer = *link.peer();
+      switch (type) {
+        case MessageType::kHeartbeat: {
+          auto beat = decode<protocol::Heartbeat>(link, payload);
+          if (!beat) return beat.status();
+          verdict = state_.onHeartbeat(peer, *beat, now, out);
+          break;
+        }
+        case MessageType::kTopologyVote: {
+          auto vote = decode<protocol::TopologyVote>(link, payload);
+          if (!vote) return vote.status();
+          verdict = state_.onVote(peer, *vote, now, out);
+          break;
+        }
+        case MessageType::kChannelsReady: {
+          auto ready = decode<protocol::ChannelsReady>(link, payload);
+          if (!ready) return ready.status();
+          verdict = state_.onChannelsReady(peer, *ready, now, out);
+          break;
+        }
+        case MessageType::kLeave: {
+          auto leave = decode<protocol::Leave>(link, payload);
+          if (!leave) return leave.status();
+          ECCL_LOG_INFO("master {}: {} leaves: {}", address_, link.describe(),
+                        protocol::printable(leave->reason));
+          state_.onLeave(peer, now, out);
+          link.closeAfterQueue();
+          break;
+        }
+        default:
+          return protocolError("unexpected " + std::string(protocol::messageTypeName(type)));
+      }
+    }
+    if (!verdict.isOk()) {
+      // The peer's misuse (e.g. a vote out of phase): it is told, and kept.
+      ECCL_LOG_WARN("master {}: {}: {}", address_, link.describe(), verdict.toString());
+      link.queue(protocol::encodeFrame(protocol::ControlError{verdict.code(), verdict.message()}),
+                 MessageType::kControlError);
+    }
+    deliver(out);
+    return Status::ok();
+  }
+
+  void onLinkError(Link& link, Status error) {
+    if (error.code() == Code::kConnectionError) {
+      ECCL_LOG_INFO("master {}: connection from {} ended: {}", address_, link.describe(),
+                    error.message());
+    } else {
+      ECCL_LOG_WARN("master {}: dropped connection from {}: {}", address_, link.describe(),
+                    error.toString());
+    }
+    link.stop();
+  }
+
+  void dropLink(Link& link, const std::string& why) {
+    ECCL_LOG_WARN("master {}: dropped connection from {}: {}", address_, link.describe(), why);
+    link.stop();
+  }
+
+  void onLinkStopped(Link& link) {
+    if (link.peer()) {
+      Outbox out;
+      state_.onConnectionClosed(*link.peer(), link.id(), Clock::now(), out);
+      deliver(out);
+    } else {
+      --unregistered_;
+    }
+    links_.erase(link.id());  // the connection still holds the link until it returns
+  }
+
+  const MasterOptions options_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer tick_timer_;
+  MasterState state_;
+  std::unordered_map<ConnectionId, std::shared_ptr<Link>> links_;
+  ConnectionId last_connection_ = 0;
+  int unregistered_ = 0;
+  std::atomic<bool> stopped_{false};
+  uint16_t port_ = 0;
+  std::string address_;
+  Clock::time_point last_snapshot_;
+  mutable std::mutex snapshot_mu_;
+  MasterSnapshot snapshot_;
+};
+
+Result<std::unique_ptr<MasterServer>> MasterServer::create(MasterOptions options) {
+  if (options.settings.heartbeat.count() <= 0 || options.settings.miss_limit == 0) {
+    return invalidArgument("master: heartbeat interval and miss limit must be positive");
+  }
+  auto impl = std::make_unique<Impl>(std::move(options));
+  ECCL_RETURN_IF_ERROR(impl->open());
+  return std::unique_ptr<MasterServer>(new MasterServer(std::move(impl)));
+}
+
+MasterServer::MasterServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MasterServer::~MasterServer() = default;
+uint16_t MasterServer::port() const {
+  return impl_->port();
+}
+std::string MasterServer::address() const {
+  return impl_->address();
+}
+Status MasterServer::run() {
+  return impl_->run();
+}
+void MasterServer::stop() {
+  impl_->stop();
+}
+MasterSnapshot MasterServer::snapshot() const {
+  return impl_->snapshot();
+}
+
+}  // namespace eccl::membership

@@ -1,0 +1,387 @@
+// The master's state machine, driven frame by frame with a fake clock.
+#include "src/membership/master_state.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+
+#include "src/protocol/messages.h"
+
+namespace eccl::membership {
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::MessageType;
+using protocol::PeerEventKind;
+using protocol::PeerState;
+
+// What one connection received, decoded.
+struct Inbox {
+  std::vector<protocol::Registered> registered;
+  std::vector<protocol::Topology> topologies;
+  std::vector<protocol::TopologyCommit> commits;
+  std::vector<protocol::PeerEvent> events;
+  std::vector<protocol::GroupStatus> statuses;
+  int heartbeat_acks = 0;
+  bool closed = false;
+};
+
+class Cluster {
+ public:
+  Cluster() : state_(settings()) {}
+
+  static MasterSettings settings() {
+    MasterSettings s;
+    s.heartbeat = 100ms;
+    s.miss_limit = 3;
+    s.channel_setup_timeout = 1s;
+    s.incarnation = 7;
+    s.token_key = randomTokenKey();
+    return s;
+  }
+
+  // Registers a new peer on a new connection; returns its id.
+  EndpointId join(const std::string& group = "g") {
+    const ConnectionId connection = ++last_connection_;
+    protocol::Register request;
+    request.peer = EndpointId::random();
+    request.group = group;
+    request.host = "127.0.0.1";
+    request.data_port = static_cast<uint16_t>(1000 + connection);
+    auto id = state_.onRegister(connection, request, now, out_);
+    EXPECT_TRUE(id.isOk()) << id.status().toString();
+    connections_[request.peer] = connection;
+    deliver();
+    return request.peer;
+  }
+
+  Result<EndpointId> registerWith(const protocol::Register& request, ConnectionId connection) {
+    auto id = state_.onRegister(connection, request, now, out_);
+    deliver();
+    return id;
+  }
+
+  Status vote(const EndpointId& peer, uint64_t revision) {
+    Status s = state_.onVote(peer, {revision}, now, out_);
+    deliver();
+    return s;
+  }
+  Status ready(const EndpointId& peer, uint64_t revision) {
+    Status s = state_.onChannelsReady(peer, {revision}, now, out_);
+    deliver();
+    return s;
+  }
+  void heartbeat(const EndpointId& peer) {
+    EXPECT_TRUE(state_.onHeartbeat(peer, {1, 0}, now, out_).isOk());
+    deliver();
+  }
+  void leave(const EndpointId& peer) {
+    state_.onLeave(peer, now, out_);
+    deliver();
+  }
+  void disconnect(const EndpointId& peer) {
+    state_.onConnectionClosed(peer, connections_.at(peer), now, out_);
+    deliver();
+  }
+  void tick() {
+    state_.tick(now, out_);
+    deliver();
+  }
+  // Every member of the latest topology reports its channels up.
+  void allReady(const std::vector<EndpointId>& peers) {
+    const uint64_t revision = inbox(peers.front()).topologies.back().revision;
+    for (const auto& p : peers)
+      EXPECT_TRUE(ready(p, revision).isOk());
+  }
+
+  Inbox& inbox(const EndpointId& peer) { return inboxes_[connections_.at(peer)]; }
+  Inbox& inboxOf(ConnectionId connection) { return inboxes_[connection]; }
+  ConnectionId connectionOf(const EndpointId& peer) const { return connections_.at(peer); }
+  MasterState& state() { return state_; }
+  MasterSnapshot snapshot() { return state_.snapshot(now); }
+  std::optional<PeerView> view(const EndpointId& peer) {
+    for (const auto& p : snapshot().peers) {
+      if (p.id == peer) return p;
+    }
+    return std::nullopt;
+  }
+
+  Clock::time_point now = Clock::time_point() + 1h;
+
+ private:
+  void deliver() {
+    for (auto& item : out_) {
+      Inbox& box = inboxes_[item.connection];
+      if (!item.frame.empty()) decodeInto(box, item.frame);
+      if (item.close_after) box.closed = true;
+    }
+    out_.clear();
+  }
+
+  static void decodeInto(Inbox& box, const std::vector<uint8_t>& frame) {
+    auto header = protocol::decodeFrameHeader(frame);
+    ASSERT_TRUE(header.isOk()) << header.status().toString();
+    std::span<const uint8_t> payload(frame.data() + protocol::kFrameHeaderSize, header->length);
+    switch (header->type) {
+      case MessageType::kRegistered:
+        box.registered.push_back(*protocol::decodeMessage<protocol::Registered>(payload));
+        break;
+      case MessageType::kTopology:
+        box.topologies.push_back(*protocol::decodeMessage<protocol::Topology>(payload));
+        break;
+      case MessageType::kTopologyCommit:
+        box.commits.push_back(*protocol::decodeMessage<protocol::TopologyCommit>(payload));
+        break;
+      case MessageType::kPeerEvent:
+        box.events.push_back(*protocol::decodeMessage<protocol::PeerEvent>(payload));
+        break;
+      case MessageType::kGroupStatus:
+        box.statuses.push_back(*protocol::decodeMessage<protocol::GroupStatus>(payload));
+        break;
+      case MessageType::kHeartbeatAck:
+        ++box.heartbeat_acks;
+        break;
+      default:
+        ADD_FAILURE() << "unexpected frame " << protocol::messageTypeName(header->type);
+    }
+  }
+
+  MasterState state_;
+  Outbox out_;
+  ConnectionId last_connection_ = 0;
+  std::map<EndpointId, ConnectionId> connections_;
+  std::map<ConnectionId, Inbox> inboxes_;
+};
+
+std::vector<EndpointId> ids(const protocol::Topology& topology) {
+  std::vector<EndpointId> out;
+  for (const auto& member : topology.members)
+    out.push_back(member.peer);
+  return out;
+}
+
+TEST(MasterState, FirstPeerIsAdmittedAtOnce) {
+  Cluster c;
+  const auto a = c.join();
+  Inbox& box = c.inbox(a);
+  ASSERT_EQ(box.registered.size(), 1u);
+  EXPECT_EQ(box.registered[0].peer, a);
+  EXPECT_EQ(box.registered[0].state, PeerState::kPending);
+  EXPECT_EQ(box.registered[0].incarnation, 7u);
+  EXPECT_EQ(box.registered[0].heartbeat_ms, 100u);
+  EXPECT_EQ(box.registered[0].miss_limit, 3u);
+  ASSERT_EQ(box.topologies.size(), 1u);
+  EXPECT_EQ(box.topologies[0].revision, 1u);
+  EXPECT_EQ(ids(box.topologies[0]), std::vector<EndpointId>{a});
+  EXPECT_EQ(box.topologies[0].members[0].port, 1001);
+  EXPECT_TRUE(box.commits.empty()) << "no commit before the channels are up";
+  ASSERT_TRUE(c.ready(a, 1).isOk());
+  ASSERT_EQ(box.commits.size(), 1u);
+  EXPECT_EQ(box.commits[0].revision, 1u);
+  auto view = c.view(a);
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->state, PeerState::kAccepted);
+  EXPECT_EQ(view->rank, 0);
+}
+
+TEST(MasterState, JoinersWaitForAUnanimousVote) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join();
+  const auto d = c.join();
+  EXPECT_TRUE(c.inbox(b).topologies.empty()) << "pending until the accepted peers vote";
+  ASSERT_GE(c.inbox(a).events.size(), 2u);
+  EXPECT_EQ(c.inbox(a).events[0].kind, PeerEventKind::kJoined);
+  EXPECT_EQ(c.inbox(a).events[0].peer, b);
+  EXPECT_EQ(c.inbox(a).statuses.back().pending, 2u);
+  EXPECT_EQ(c.inbox(a).statuses.back().accepted, 1u);
+
+  ASSERT_TRUE(c.vote(a, 1).isOk());
+  for (const auto& p : {a, b, d}) {
+    ASSERT_EQ(c.inbox(p).topologies.size(), p == a ? 2u : 1u);
+    EXPECT_EQ(c.inbox(p).topologies.back().revision, 2u);
+    EXPECT_EQ(ids(c.inbox(p).topologies.back()), (std::vector<EndpointId>{a, b, d}));
+  }
+  ASSERT_TRUE(c.ready(a, 2).isOk());
+  ASSERT_TRUE(c.ready(b, 2).isOk());
+  EXPECT_TRUE(c.inbox(d).commits.empty());
+  ASSERT_TRUE(c.ready(d, 2).isOk());
+  for (const auto& p : {a, b, d})
+    EXPECT_EQ(c.inbox(p).commits.back().revision, 2u);
+  EXPECT_EQ(c.view(d)->rank, 2);
+  EXPECT_EQ(c.snapshot().groups[0].revision, 2u);
+  EXPECT_EQ(c.snapshot().groups[0].pending, 0u);
+}
+
+TEST(MasterState, VotesMustBeFromAcceptedPeersAtTheCurrentRevision) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join();
+  EXPECT_EQ(c.vote(b, 1).code(), Code::kInvalidUsage) << "a pending peer cannot vote";
+  EXPECT_EQ(c.vote(a, 5).code(), Code::kInvalidUsage) << "stale or future revision";
+  EXPECT_TRUE(c.inbox(b).topologies.empty());
+}
+
+TEST(MasterState, AVoteNeedsEveryAcceptedPeer) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join();
+  ASSERT_TRUE(c.vote(a, 1).isOk());
+  c.allReady({a, b});
+  const auto d = c.join();
+  ASSERT_TRUE(c.vote(a, 2).isOk());
+  EXPECT_EQ(c.inbox(d).topologies.size(), 0u) << "b has not voted yet";
+  ASSERT_TRUE(c.vote(b, 2).isOk());
+  EXPECT_EQ(c.inbox(d).topologies.size(), 1u);
+}
+
+TEST(MasterState, AnIdIsNotTakenWithoutItsToken) {
+  Cluster c;
+  const auto a = c.join();
+  protocol::Register thief;
+  thief.peer = a;
+  thief.group = "g";
+  thief.host = "10.0.0.9";
+  thief.data_port = 99;
+  auto taken = c.registerWith(thief, 100);
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.status().code(), Code::kInvalidUsage);
+  thief.token[0] = 1;  // a forged token
+  EXPECT_FALSE(c.registerWith(thief, 101));
+  EXPECT_FALSE(c.inbox(a).closed) << "the rightful owner is untouched";
+  EXPECT_EQ(c.snapshot().counters.rejected_registrations, 2u);
+}
+
+TEST(MasterState, RejoinWithTheTokenTakesOverTheConnection) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  protocol::Register again;
+  again.peer = a;
+  again.token = c.inbox(a).registered[0].token;
+  again.group = "g";
+  again.host = "127.0.0.1";
+  again.data_port = 1001;
+  again.state = PeerState::kAccepted;
+  again.revision = 1;
+  auto id = c.registerWith(again, 200);
+  ASSERT_TRUE(id.isOk()) << id.status().toString();
+  EXPECT_TRUE(c.inboxOf(c.connectionOf(a)).closed) << "the old connection is dropped";
+  ASSERT_EQ(c.inboxOf(200).registered.size(), 1u);
+  EXPECT_EQ(c.inboxOf(200).registered[0].state, PeerState::kAccepted);
+  EXPECT_EQ(c.inboxOf(200).registered[0].revision, 1u);
+  // The old connection closing later does not remove the peer.
+  c.disconnect(a);
+  EXPECT_TRUE(c.view(a).has_value());
+}
+
+TEST(MasterState, MissedHeartbeatsLoseThePeerAndTellTheOthers) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join();
+  ASSERT_TRUE(c.vote(a, 1).isOk());
+  c.allReady({a, b});
+  c.now += 250ms;
+  c.heartbeat(a);
+  EXPECT_EQ(c.inbox(a).heartbeat_acks, 1);
+  c.now += 100ms;  // b silent for 350 ms > 3 x 100 ms
+  c.tick();
+  EXPECT_FALSE(c.view(b).has_value());
+  EXPECT_TRUE(c.inbox(b).closed) << "a frozen peer's connection is dropped by the master";
+  ASSERT_FALSE(c.inbox(a).events.empty());
+  EXPECT_EQ(c.inbox(a).events.back().kind, PeerEventKind::kLost);
+  EXPECT_EQ(c.inbox(a).events.back().peer, b);
+  EXPECT_TRUE(c.view(a).has_value());
+  EXPECT_EQ(c.snapshot().counters.losses, 1u);
+}
+
+TEST(MasterState, ALossCompletesAVoteWaitingForThatPeer) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join();
+  const auto d = c.join();
+  ASSERT_TRUE(c.vote(a, 1).isOk());
+  c.allReady({a, b, d});
+  ASSERT_TRUE(c.vote(a, 2).isOk());
+  ASSERT_TRUE(c.vote(b, 2).isOk());
+  c.disconnect(d);
+  ASSERT_EQ(c.inbox(a).topologies.back().revision, 3u);
+  EXPECT_EQ(ids(c.inbox(a).topologies.back()), (std::vector<EndpointId>{a, b}));
+  EXPECT_EQ(c.inbox(a).topologies.back().departed, std::vector<EndpointId>{d});
+}
+
+TEST(MasterState, ALossDuringSetUpRestartsWithTheSurvivors) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join();
+  const auto d = c.join();
+  ASSERT_TRUE(c.vote(a, 1).isOk());  // revision 2 being set up: a, b, d
+  ASSERT_TRUE(c.ready(a, 2).isOk());
+  c.disconnect(b);
+  const auto& next = c.inbox(a).topologies.back();
+  EXPECT_EQ(next.revision, 3u) << "a new revision: chunks of the failed attempt never mix in";
+  EXPECT_EQ(ids(next), (std::vector<EndpointId>{a, d}));
+  EXPECT_TRUE(c.ready(a, 2).isOk()) << "a stale report is ignored";
+  EXPECT_TRUE(c.inbox(a).commits.size() == 1u);
+  c.allReady({a, d});
+  EXPECT_EQ(c.inbox(d).commits.back().revision, 3u);
+}
+
+TEST(MasterState, MembersThatNeverReportReadyAreEvicted) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join();
+  ASSERT_TRUE(c.vote(a, 1).isOk());
+  ASSERT_TRUE(c.ready(a, 2).isOk());
+  c.now += 900ms;
+  c.heartbeat(a);
+  c.heartbeat(b);
+  c.tick();
+  EXPECT_TRUE(c.view(b).has_value()) << "still within the set-up timeout";
+  c.now += 200ms;
+  c.heartbeat(a);
+  c.heartbeat(b);
+  c.tick();
+  EXPECT_FALSE(c.view(b).has_value());
+  EXPECT_TRUE(c.inbox(b).closed);
+  EXPECT_EQ(c.inbox(a).events.back().kind, PeerEventKind::kEvicted);
+  EXPECT_EQ(ids(c.inbox(a).topologies.back()), std::vector<EndpointId>{a});
+  EXPECT_EQ(c.snapshot().counters.evictions, 1u);
+}
+
+TEST(MasterState, LeavingIsAnnouncedAndNotAFailure) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join();
+  ASSERT_TRUE(c.vote(a, 1).isOk());
+  c.allReady({a, b});
+  c.leave(b);
+  EXPECT_FALSE(c.inbox(b).closed) << "the leaving peer closes its own connection";
+  EXPECT_EQ(c.inbox(a).events.back().kind, PeerEventKind::kLeft);
+  EXPECT_EQ(c.snapshot().counters.leaves, 1u);
+  EXPECT_EQ(c.snapshot().counters.losses, 0u);
+}
+
+TEST(MasterState, GroupsAreIndependent) {
+  Cluster c;
+  const auto a = c.join("left");
+  const auto b = c.join("right");
+  EXPECT_EQ(ids(c.inbox(a).topologies.back()), std::vector<EndpointId>{a});
+  EXPECT_EQ(ids(c.inbox(b).topologies.back()), std::vector<EndpointId>{b});
+  c.allReady({a});
+  c.allReady({b});
+  EXPECT_TRUE(c.inbox(a).events.empty());
+  EXPECT_EQ(c.snapshot().groups.size(), 2u);
+}
+
+}  // namespace
+}  // namespace eccl::membership
