@@ -1,4 +1,5 @@
-// One libFuzzer target per wire decoder; ECCL_FUZZ_DECODER (set per target in
+// One libFuzzer target per wire decoder, data plane (messages.h) and membership
+// control plane (control_messages.h); ECCL_FUZZ_DECODER (set per target in
 // CMakeLists.txt) names the decoder, e.g. -DECCL_FUZZ_DECODER=kHello.
 //
 // Besides crashes and sanitizer reports, each target checks the codec's
@@ -18,6 +19,7 @@
 #include <tuple>
 #include <vector>
 
+#include "src/protocol/control_messages.h"
 #include "src/protocol/frame.h"
 #include "src/protocol/messages.h"
 
@@ -35,6 +37,19 @@ enum class Decoder {
   kPing,
   kGoodbye,
   kDelivered,
+  // Membership control plane.
+  kRegister,
+  kRegistered,
+  kHeartbeat,
+  kHeartbeatAck,
+  kTopologyVote,
+  kTopology,
+  kChannelsReady,
+  kTopologyCommit,
+  kPeerEvent,
+  kGroupStatus,
+  kLeave,
+  kControlError,
 };
 constexpr Decoder kDecoder = Decoder::ECCL_FUZZ_DECODER;
 
@@ -83,6 +98,44 @@ auto fields(const Goodbye& m) {
 }
 auto fields(const Delivered& m) {
   return std::tie(m.messages);
+}
+auto fields(const Register& m) {
+  return std::tie(m.peer, m.token, m.group, m.host, m.data_port, m.state, m.revision, m.rank,
+                  m.world_size);
+}
+auto fields(const Registered& m) {
+  return std::tie(m.peer, m.token, m.incarnation, m.heartbeat_ms, m.miss_limit, m.state,
+                  m.revision);
+}
+auto fields(const Heartbeat& m) {
+  return std::tie(m.seq, m.ops_completed);
+}
+auto fields(const HeartbeatAck& m) {
+  return std::tie(m.seq);
+}
+auto fields(const TopologyVote& m) {
+  return std::tie(m.revision);
+}
+auto fields(const Topology& m) {
+  return std::tie(m.revision, m.members, m.departed);
+}
+auto fields(const ChannelsReady& m) {
+  return std::tie(m.revision);
+}
+auto fields(const TopologyCommit& m) {
+  return std::tie(m.revision);
+}
+auto fields(const PeerEvent& m) {
+  return std::tie(m.kind, m.peer, m.revision);
+}
+auto fields(const GroupStatus& m) {
+  return std::tie(m.pending, m.accepted, m.revision);
+}
+auto fields(const Leave& m) {
+  return std::tie(m.reason);
+}
+auto fields(const ControlError& m) {
+  return std::tie(m.code, m.text);
 }
 auto fields(const FrameHeader& m) {
   return std::tie(m.type, m.flags, m.length, m.checksum);
@@ -136,6 +189,58 @@ void checkAccepted(const Delivered& m) {
         "Delivered count in range");
 }
 
+bool knownPeerState(PeerState state) {
+  return state == PeerState::kNew || state == PeerState::kPending || state == PeerState::kAccepted;
+}
+void checkAccepted(const Register& m) {
+  check(knownPeerState(m.state), "Register state known");
+  check(m.group.size() <= kMaxGroupName, "Register group within limit");
+  check(m.host.size() <= kMaxHostName, "Register host within limit");
+  check(!m.host.empty() && m.data_port != 0, "Register has a data address");
+  check(m.world_size <= kMaxGroupMembers, "Register world_size within the group limit");
+  check(m.world_size == 0 || m.rank < m.world_size, "Register rank below world_size");
+  check(m.state == PeerState::kNew || !m.peer.isZero(), "rejoining Register carries its id");
+  checkPrintable(m.group);
+  checkPrintable(m.host);
+}
+void checkAccepted(const Registered& m) {
+  check(m.state == PeerState::kPending || m.state == PeerState::kAccepted,
+        "Registered state is pending or accepted");
+  check(!m.peer.isZero(), "Registered peer nonzero");
+  check(m.heartbeat_ms != 0 && m.miss_limit != 0, "Registered heartbeat settings nonzero");
+}
+void checkAccepted(const Heartbeat&) {}
+void checkAccepted(const HeartbeatAck&) {}
+void checkAccepted(const TopologyVote&) {}
+void checkAccepted(const Topology& m) {
+  check(!m.members.empty() && m.members.size() <= kMaxGroupMembers, "Topology member count");
+  check(m.departed.size() <= kMaxGroupMembers, "Topology departed count");
+  for (const Member& member : m.members) {
+    check(!member.peer.isZero() && !member.host.empty() && member.port != 0,
+          "Topology member has an id and an address");
+    check(member.host.size() <= kMaxHostName, "Topology member host within limit");
+    checkPrintable(member.host);
+  }
+}
+void checkAccepted(const ChannelsReady&) {}
+void checkAccepted(const TopologyCommit&) {}
+void checkAccepted(const PeerEvent& m) {
+  check(static_cast<uint8_t>(m.kind) >= static_cast<uint8_t>(PeerEventKind::kJoined) &&
+            static_cast<uint8_t>(m.kind) <= static_cast<uint8_t>(PeerEventKind::kEvicted),
+        "PeerEvent kind known");
+}
+void checkAccepted(const GroupStatus&) {}
+void checkAccepted(const Leave& m) {
+  check(m.reason.size() <= kMaxReason, "Leave reason within limit");
+  checkPrintable(m.reason);
+}
+void checkAccepted(const ControlError& m) {
+  check(m.code != Code::kOk && static_cast<int>(m.code) <= static_cast<int>(Code::kUnsupported),
+        "ControlError code is an error");
+  check(m.text.size() <= kMaxReason, "ControlError text within limit");
+  checkPrintable(m.text);
+}
+
 template <typename Message>
 void fuzzControlMessage(std::span<const uint8_t> input) {
   auto decoded = decodeMessage<Message>(input);
@@ -152,6 +257,7 @@ void fuzzControlMessage(std::span<const uint8_t> input) {
   check(header->type == Message::kType && header->length == payload.size(),
         "frame header describes its payload");
   check(verifyChecksum(*header, payload).isOk(), "fresh frame passes its checksum");
+  check(payload.size() <= maxPayloadLength(Message::kType), "accepted message fits its frame");
   check(sameBytes(payload, input), "re-encoding gives back the input bytes");
   auto again = decodeMessage<Message>(payload);
   check(again.isOk(), "re-encoded message is accepted");
@@ -224,6 +330,30 @@ void fuzzOne(std::span<const uint8_t> input) {
       return fuzzControlMessage<Goodbye>(input);
     case Decoder::kDelivered:
       return fuzzControlMessage<Delivered>(input);
+    case Decoder::kRegister:
+      return fuzzControlMessage<Register>(input);
+    case Decoder::kRegistered:
+      return fuzzControlMessage<Registered>(input);
+    case Decoder::kHeartbeat:
+      return fuzzControlMessage<Heartbeat>(input);
+    case Decoder::kHeartbeatAck:
+      return fuzzControlMessage<HeartbeatAck>(input);
+    case Decoder::kTopologyVote:
+      return fuzzControlMessage<TopologyVote>(input);
+    case Decoder::kTopology:
+      return fuzzControlMessage<Topology>(input);
+    case Decoder::kChannelsReady:
+      return fuzzControlMessage<ChannelsReady>(input);
+    case Decoder::kTopologyCommit:
+      return fuzzControlMessage<TopologyCommit>(input);
+    case Decoder::kPeerEvent:
+      return fuzzControlMessage<PeerEvent>(input);
+    case Decoder::kGroupStatus:
+      return fuzzControlMessage<GroupStatus>(input);
+    case Decoder::kLeave:
+      return fuzzControlMessage<Leave>(input);
+    case Decoder::kControlError:
+      return fuzzControlMessage<ControlError>(input);
   }
 }
 

@@ -57,6 +57,16 @@ TEST(FrameHeader, TypeNumbersAreStable) {
   EXPECT_EQ(static_cast<int>(MessageType::kGoodbye), 8);
   EXPECT_EQ(static_cast<int>(MessageType::kDelivered), 9);
   EXPECT_EQ(static_cast<int>(MessageType::kRegister), 32);
+  EXPECT_EQ(static_cast<int>(MessageType::kRegistered), 33);
+  EXPECT_EQ(static_cast<int>(MessageType::kHeartbeat), 34);
+  EXPECT_EQ(static_cast<int>(MessageType::kHeartbeatAck), 35);
+  EXPECT_EQ(static_cast<int>(MessageType::kTopologyVote), 36);
+  EXPECT_EQ(static_cast<int>(MessageType::kTopology), 37);
+  EXPECT_EQ(static_cast<int>(MessageType::kChannelsReady), 38);
+  EXPECT_EQ(static_cast<int>(MessageType::kTopologyCommit), 39);
+  EXPECT_EQ(static_cast<int>(MessageType::kPeerEvent), 40);
+  EXPECT_EQ(static_cast<int>(MessageType::kGroupStatus), 41);
+  EXPECT_EQ(static_cast<int>(MessageType::kLeave), 42);
   EXPECT_EQ(static_cast<int>(MessageType::kControlError), 43);
   for (int type = 0; type < 256; ++type) {
     const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 43);
@@ -106,6 +116,35 @@ TEST(FrameHeader, LengthLimitsPerType) {
   EXPECT_EQ(maxPayloadLength(MessageType::kPing), 8u);
   EXPECT_EQ(maxPayloadLength(MessageType::kGoodbye), Goodbye::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kDelivered), Delivered::kMaxEncodedSize);
+}
+
+TEST(FrameHeader, ControlPlaneLengthLimits) {
+  // Pinned as numbers: a limit that shrinks refuses frames that peers built to the old one.
+  EXPECT_EQ(maxPayloadLength(MessageType::kRegister), 454u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), 71u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kHeartbeat), 16u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kHeartbeatAck), 8u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kTopologyVote), 8u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kTopology), 1191952u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kChannelsReady), 8u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kTopologyCommit), 8u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kPeerEvent), 25u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kGroupStatus), 16u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kLeave), 1026u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kControlError), 1028u);
+  // ... and they are the messages' own declared sizes.
+  EXPECT_EQ(maxPayloadLength(MessageType::kRegister), Register::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), Registered::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kHeartbeat), Heartbeat::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kHeartbeatAck), HeartbeatAck::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kTopologyVote), TopologyVote::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kTopology), Topology::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kChannelsReady), ChannelsReady::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kTopologyCommit), TopologyCommit::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kPeerEvent), PeerEvent::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kGroupStatus), GroupStatus::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kLeave), Leave::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kControlError), ControlError::kMaxEncodedSize);
 }
 
 TEST(FrameHeader, EveryTruncation) {
@@ -168,6 +207,10 @@ TEST(FrameHeader, FlagsNotAllowedForTheType) {
       {MessageType::kChunk, 1u << 3, "Chunk frame carries unknown flags 0x0008"},
       {MessageType::kChunk, 0x8000, "Chunk frame carries unknown flags 0x8000"},
       {MessageType::kGoodbye, 0xffff, "Goodbye frame carries unknown flags 0xffff"},
+      {MessageType::kRegister, kFlagEager, "Register frame carries unknown flags 0x0002"},
+      {MessageType::kTopology, kFlagChecksum | kFlagHedge,
+       "Topology frame carries unknown flags 0x0005"},
+      {MessageType::kControlError, 0x0100, "ControlError frame carries unknown flags 0x0100"},
   };
   for (const Case& c : cases) {
     FrameHeader header;
@@ -231,6 +274,14 @@ TEST(FrameHeader, HugeDeclaredLengthIsRefusedFromTheHeaderAlone) {
   header.length = 0xffffffffu;
   EXPECT_EQ(verdict(encode(header)),
             "ProtocolError: Chunk frame declares 4294967295 payload bytes, limit 16777256");
+  header.type = MessageType::kHeartbeat;
+  header.length = 1u << 30;
+  EXPECT_EQ(verdict(encode(header)),
+            "ProtocolError: Heartbeat frame declares 1073741824 payload bytes, limit 16");
+  header.type = MessageType::kTopology;
+  header.length = 0xffffffffu;
+  EXPECT_EQ(verdict(encode(header)),
+            "ProtocolError: Topology frame declares 4294967295 payload bytes, limit 1191952");
 }
 
 TEST(FrameHeader, MessageTypeNames) {
@@ -243,6 +294,20 @@ TEST(FrameHeader, MessageTypeNames) {
   EXPECT_EQ(messageTypeName(MessageType::kPing), "Ping");
   EXPECT_EQ(messageTypeName(MessageType::kGoodbye), "Goodbye");
   EXPECT_EQ(messageTypeName(MessageType::kDelivered), "Delivered");
+  EXPECT_EQ(messageTypeName(MessageType::kRegister), "Register");
+  EXPECT_EQ(messageTypeName(MessageType::kRegistered), "Registered");
+  EXPECT_EQ(messageTypeName(MessageType::kHeartbeat), "Heartbeat");
+  EXPECT_EQ(messageTypeName(MessageType::kHeartbeatAck), "HeartbeatAck");
+  EXPECT_EQ(messageTypeName(MessageType::kTopologyVote), "TopologyVote");
+  EXPECT_EQ(messageTypeName(MessageType::kTopology), "Topology");
+  EXPECT_EQ(messageTypeName(MessageType::kChannelsReady), "ChannelsReady");
+  EXPECT_EQ(messageTypeName(MessageType::kTopologyCommit), "TopologyCommit");
+  EXPECT_EQ(messageTypeName(MessageType::kPeerEvent), "PeerEvent");
+  EXPECT_EQ(messageTypeName(MessageType::kGroupStatus), "GroupStatus");
+  EXPECT_EQ(messageTypeName(MessageType::kLeave), "Leave");
+  EXPECT_EQ(messageTypeName(MessageType::kControlError), "ControlError");
+  EXPECT_EQ(messageTypeName(static_cast<MessageType>(10)), "Unknown");
+  EXPECT_EQ(messageTypeName(static_cast<MessageType>(44)), "Unknown");
   EXPECT_EQ(messageTypeName(static_cast<MessageType>(0)), "Unknown");
 }
 

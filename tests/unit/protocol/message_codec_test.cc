@@ -1,6 +1,6 @@
-// Properties every control message shares: it survives a frame round trip
-// with and without a checksum, every truncation is refused with the field it
-// stopped in, and bytes past the end are refused.
+// Properties every message shares, data plane and membership control plane: it
+// survives a frame round trip with and without a checksum, every truncation is
+// refused with the field it stopped in, and bytes past the end are refused.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -18,9 +18,13 @@ class MessageCodecTest : public ::testing::Test {
   static std::string typeName() { return std::string(messageTypeName(Message::kType)); }
 };
 
-using ControlMessages =
-    ::testing::Types<Hello, HelloAck, Credit, PoolCredit, StreamError, Ping, Goodbye, Delivered>;
-TYPED_TEST_SUITE(MessageCodecTest, ControlMessages);
+// Every message with encode()/decode(): the data plane (messages.h), then the
+// membership control plane (control_messages.h).
+using Messages =
+    ::testing::Types<Hello, HelloAck, Credit, PoolCredit, StreamError, Ping, Goodbye, Delivered,
+                     Register, Registered, Heartbeat, HeartbeatAck, TopologyVote, Topology,
+                     ChannelsReady, TopologyCommit, PeerEvent, GroupStatus, Leave, ControlError>;
+TYPED_TEST_SUITE(MessageCodecTest, Messages);
 
 // Encodes a frame, checks its header and checksum, and decodes its payload.
 template <typename Message>

@@ -1,6 +1,6 @@
 // Exact encodings: round trips cannot catch an encoder and decoder that agree
 // on the wrong layout, so each message is also checked byte for byte against
-// the documented little-endian layout.
+// the documented little-endian layout. (Control plane: control_message_golden_test.cc.)
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,6 +1,7 @@
 // Per-message test knowledge: a sample with distinct values in every field,
 // a field-by-field comparison, and the wire layout (field names and sizes in
-// encoding order) that the truncation tests walk.
+// encoding order) that the truncation tests walk. Covers the data-plane
+// messages (messages.h) and the membership control plane (control_messages.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "src/protocol/control_messages.h"
 #include "src/protocol/messages.h"
 
 namespace eccl::protocol::test {
@@ -37,6 +39,13 @@ inline AuthField sampleAuth(uint8_t base) {
   for (size_t i = 0; i < field.size(); ++i)
     field[i] = static_cast<uint8_t>(base + i);
   return field;
+}
+
+inline PeerToken sampleToken(uint8_t base) {
+  PeerToken token{};
+  for (size_t i = 0; i < token.size(); ++i)
+    token[i] = static_cast<uint8_t>(base + 2 * i);
+  return token;
 }
 
 template <typename Message>
@@ -199,6 +208,207 @@ struct MessageTraits<Delivered> {
   }
 };
 
+// ---- Membership control plane ---------------------------------------------------
+
+template <>
+struct MessageTraits<Register> {
+  static Register sample() {
+    Register m;
+    m.peer = sampleId(0x50);
+    m.token = sampleToken(0x90);
+    m.group = "trainers";
+    m.host = "node-7.cluster";
+    m.data_port = 40001;
+    m.state = PeerState::kAccepted;
+    m.revision = 0x3132333435363738ULL;
+    m.rank = 5;
+    m.world_size = 8;
+    return m;
+  }
+  static void expectSame(const Register& a, const Register& b) {
+    EXPECT_EQ(a.peer, b.peer);
+    EXPECT_EQ(a.token, b.token);
+    EXPECT_EQ(a.group, b.group);
+    EXPECT_EQ(a.host, b.host);
+    EXPECT_EQ(a.data_port, b.data_port);
+    EXPECT_EQ(a.state, b.state);
+    EXPECT_EQ(a.revision, b.revision);
+    EXPECT_EQ(a.rank, b.rank);
+    EXPECT_EQ(a.world_size, b.world_size);
+  }
+  static std::vector<WireField> layout(const Register& m) {
+    return {{"peer", 16},     {"token", 32},
+            {"group", 2},     {"group", m.group.size()},
+            {"host", 2},      {"host", m.host.size()},
+            {"data_port", 2}, {"state", 1},
+            {"revision", 8},  {"rank", 4},
+            {"world_size", 4}};
+  }
+};
+
+template <>
+struct MessageTraits<Registered> {
+  static Registered sample() {
+    Registered m;
+    m.peer = sampleId(0x60);
+    m.token = sampleToken(0xc0);
+    m.incarnation = 0x4142434445464748ULL;
+    m.heartbeat_ms = 500;
+    m.miss_limit = 3;
+    m.state = PeerState::kAccepted;
+    m.revision = 0x5152535455565758ULL;
+    return m;
+  }
+  static void expectSame(const Registered& a, const Registered& b) {
+    EXPECT_EQ(a.peer, b.peer);
+    EXPECT_EQ(a.token, b.token);
+    EXPECT_EQ(a.incarnation, b.incarnation);
+    EXPECT_EQ(a.heartbeat_ms, b.heartbeat_ms);
+    EXPECT_EQ(a.miss_limit, b.miss_limit);
+    EXPECT_EQ(a.state, b.state);
+    EXPECT_EQ(a.revision, b.revision);
+  }
+  static std::vector<WireField> layout(const Registered&) {
+    return {{"peer", 16},      {"token", 32}, {"incarnation", 8}, {"heartbeat_ms", 4},
+            {"miss_limit", 2}, {"state", 1},  {"revision", 8}};
+  }
+};
+
+template <>
+struct MessageTraits<Heartbeat> {
+  static Heartbeat sample() { return Heartbeat{0x6162636465666768ULL, 0x7172737475767778ULL}; }
+  static void expectSame(const Heartbeat& a, const Heartbeat& b) {
+    EXPECT_EQ(a.seq, b.seq);
+    EXPECT_EQ(a.ops_completed, b.ops_completed);
+  }
+  static std::vector<WireField> layout(const Heartbeat&) {
+    return {{"seq", 8}, {"ops_completed", 8}};
+  }
+};
+
+template <>
+struct MessageTraits<HeartbeatAck> {
+  static HeartbeatAck sample() { return HeartbeatAck{0x8182838485868788ULL}; }
+  static void expectSame(const HeartbeatAck& a, const HeartbeatAck& b) { EXPECT_EQ(a.seq, b.seq); }
+  static std::vector<WireField> layout(const HeartbeatAck&) { return {{"seq", 8}}; }
+};
+
+template <>
+struct MessageTraits<TopologyVote> {
+  static TopologyVote sample() { return TopologyVote{0x9192939495969798ULL}; }
+  static void expectSame(const TopologyVote& a, const TopologyVote& b) {
+    EXPECT_EQ(a.revision, b.revision);
+  }
+  static std::vector<WireField> layout(const TopologyVote&) { return {{"revision", 8}}; }
+};
+
+template <>
+struct MessageTraits<Topology> {
+  static Topology sample() {
+    Topology m;
+    m.revision = 0x0102030405060708ULL;
+    m.members = {{sampleId(0x10), "10.0.0.1", 40001},
+                 {sampleId(0x20), "node-b", 40002},
+                 {sampleId(0x30), "fe80::1", 0xffff}};
+    m.departed = {sampleId(0x70), sampleId(0x80)};
+    return m;
+  }
+  static void expectSame(const Topology& a, const Topology& b) {
+    EXPECT_EQ(a.revision, b.revision);
+    EXPECT_EQ(a.members, b.members);
+    EXPECT_EQ(a.departed, b.departed);
+  }
+  static std::vector<WireField> layout(const Topology& m) {
+    std::vector<WireField> fields = {{"revision", 8}, {"member count", 4}};
+    for (const Member& member : m.members) {
+      fields.push_back({"member peer", 16});
+      fields.push_back({"member host", 2});
+      fields.push_back({"member host", member.host.size()});
+      fields.push_back({"member port", 2});
+    }
+    fields.push_back({"departed count", 4});
+    for (size_t i = 0; i < m.departed.size(); ++i)
+      fields.push_back({"departed", 16});
+    return fields;
+  }
+};
+
+template <>
+struct MessageTraits<ChannelsReady> {
+  static ChannelsReady sample() { return ChannelsReady{0xa1a2a3a4a5a6a7a8ULL}; }
+  static void expectSame(const ChannelsReady& a, const ChannelsReady& b) {
+    EXPECT_EQ(a.revision, b.revision);
+  }
+  static std::vector<WireField> layout(const ChannelsReady&) { return {{"revision", 8}}; }
+};
+
+template <>
+struct MessageTraits<TopologyCommit> {
+  static TopologyCommit sample() { return TopologyCommit{0xb1b2b3b4b5b6b7b8ULL}; }
+  static void expectSame(const TopologyCommit& a, const TopologyCommit& b) {
+    EXPECT_EQ(a.revision, b.revision);
+  }
+  static std::vector<WireField> layout(const TopologyCommit&) { return {{"revision", 8}}; }
+};
+
+template <>
+struct MessageTraits<PeerEvent> {
+  static PeerEvent sample() {
+    PeerEvent m;
+    m.kind = PeerEventKind::kLost;
+    m.peer = sampleId(0x33);
+    m.revision = 0xc1c2c3c4c5c6c7c8ULL;
+    return m;
+  }
+  static void expectSame(const PeerEvent& a, const PeerEvent& b) {
+    EXPECT_EQ(a.kind, b.kind);
+    EXPECT_EQ(a.peer, b.peer);
+    EXPECT_EQ(a.revision, b.revision);
+  }
+  static std::vector<WireField> layout(const PeerEvent&) {
+    return {{"kind", 1}, {"peer", 16}, {"revision", 8}};
+  }
+};
+
+template <>
+struct MessageTraits<GroupStatus> {
+  static GroupStatus sample() { return GroupStatus{0x01020304, 0x11121314, 0xd1d2d3d4d5d6d7d8ULL}; }
+  static void expectSame(const GroupStatus& a, const GroupStatus& b) {
+    EXPECT_EQ(a.pending, b.pending);
+    EXPECT_EQ(a.accepted, b.accepted);
+    EXPECT_EQ(a.revision, b.revision);
+  }
+  static std::vector<WireField> layout(const GroupStatus&) {
+    return {{"pending", 4}, {"accepted", 4}, {"revision", 8}};
+  }
+};
+
+template <>
+struct MessageTraits<Leave> {
+  static Leave sample() { return Leave{"training finished"}; }
+  static void expectSame(const Leave& a, const Leave& b) { EXPECT_EQ(a.reason, b.reason); }
+  static std::vector<WireField> layout(const Leave& m) {
+    return {{"reason", 2}, {"reason", m.reason.size()}};
+  }
+};
+
+template <>
+struct MessageTraits<ControlError> {
+  static ControlError sample() {
+    ControlError m;
+    m.code = Code::kTimeout;
+    m.text = "vote for revision 6 is stale";
+    return m;
+  }
+  static void expectSame(const ControlError& a, const ControlError& b) {
+    EXPECT_EQ(a.code, b.code);
+    EXPECT_EQ(a.text, b.text);
+  }
+  static std::vector<WireField> layout(const ControlError& m) {
+    return {{"code", 2}, {"text", 2}, {"text", m.text.size()}};
+  }
+};
+
 // The payload bytes of a message, without a frame header.
 template <typename Message>
 std::vector<uint8_t> encodePayload(const Message& message) {
@@ -226,6 +436,25 @@ inline void appendString(std::vector<uint8_t>& out, std::string_view text) {
   out[at] = static_cast<uint8_t>(text.size());
   out[at + 1] = static_cast<uint8_t>(text.size() >> 8);
   std::copy(text.begin(), text.end(), out.begin() + static_cast<ptrdiff_t>(at + 2));
+}
+
+// "Code: message" of a refused payload, or "accepted", so one EXPECT_EQ checks both.
+template <typename Message>
+std::string verdict(std::span<const uint8_t> payload) {
+  auto decoded = decodeMessage<Message>(payload);
+  return decoded ? "accepted" : decoded.status().toString();
+}
+
+template <typename Message>
+std::string verdict(const Message& message) {
+  return verdict<Message>(encodePayload(message));
+}
+
+// A payload with a u16 starting at `offset` replaced.
+inline std::vector<uint8_t> withU16(std::vector<uint8_t> payload, size_t offset, uint16_t value) {
+  payload[offset] = static_cast<uint8_t>(value);
+  payload[offset + 1] = static_cast<uint8_t>(value >> 8);
+  return payload;
 }
 
 }  // namespace eccl::protocol::test

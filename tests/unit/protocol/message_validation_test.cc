@@ -1,5 +1,6 @@
-// Semantic checks of the control-message decoders: enums, ranges, ids and
-// string limits. Every rejection is a ProtocolError that names the problem.
+// Semantic checks of the data-plane message decoders (messages.h): enums,
+// ranges, ids and string limits. Every rejection is a ProtocolError that names
+// the problem. The control plane's are in control_message_validation_test.cc.
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -10,25 +11,6 @@
 
 namespace eccl::protocol::test {
 namespace {
-
-// "Code: message" of a refused payload, or "accepted", so one EXPECT_EQ checks both.
-template <typename Message>
-std::string verdict(std::span<const uint8_t> payload) {
-  auto decoded = decodeMessage<Message>(payload);
-  return decoded ? "accepted" : decoded.status().toString();
-}
-
-template <typename Message>
-std::string verdict(const Message& message) {
-  return verdict<Message>(encodePayload(message));
-}
-
-// A payload with a u16 starting at `offset` replaced.
-std::vector<uint8_t> withU16(std::vector<uint8_t> payload, size_t offset, uint16_t value) {
-  payload[offset] = static_cast<uint8_t>(value);
-  payload[offset + 1] = static_cast<uint8_t>(value >> 8);
-  return payload;
-}
 
 // ---- Hello --------------------------------------------------------------------
 
