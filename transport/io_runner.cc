@@ -46,4 +46,11 @@ void IoRunner::stop() {
   threads_.clear();
 }
 
+void IoRunner::drain() {
+  if (!threads_.empty()) return;  // still running (or stopping from a handler)
+  context_.restart();
+  while (context_.poll() > 0) {
+  }
+}
+
 }  // namespace eccl::transport

@@ -19,6 +19,9 @@ class IoRunner {
   bool onIoThread() const;
 
   void stop();
+  // After stop(): runs what is still queued on the calling thread, so that
+  // handlers release what they captured before the owner is destroyed.
+  void drain();
 
  private:
   asio::io_context context_;

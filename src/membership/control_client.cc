@@ -139,16 +139,23 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
       std::lock_guard lock(owner_mu_);
       owner_ = nullptr;
     }
-    asio::post(io_.context(), [self = shared_from_this()] {
-      self->closed_ = true;
-      self->retry_timer_.cancel();
-      self->heartbeat_timer_.cancel();
-      self->connect_timer_.cancel();
-      if (self->connection_) self->connection_->stop();
-    });
+    // Close on the loop and wait for it, so no handler is left queued that holds
+    // this Impl alive through the io_context it owns.
+    if (io_.onIoThread()) {
+      close();
+      io_.stop();
+      return;
+    } else {
+      std::promise<void> closed;
+      asio::post(io_.context(), [this, &closed] {
+        close();
+        closed.set_value();
+      });
+      closed.get_future().wait();
+    }
     io_.stop();
+    io_.drain();
   }
-
   bool connected() const { return connected_.load(); }
 
  private:
@@ -156,6 +163,14 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
   void withOwner(Fn&& fn) {
     std::lock_guard lock(owner_mu_);
     if (owner_ != nullptr) fn(*owner_);
+  }
+
+  void close() {
+    closed_ = true;
+    retry_timer_.cancel();
+    heartbeat_timer_.cancel();
+    connect_timer_.cancel();
+    if (connection_) connection_->stop();
   }
 
   void connect() {

@@ -38,7 +38,7 @@ class ControlClient {
     std::string master_host;
     uint16_t master_port = 0;
     std::chrono::milliseconds connect_timeout{5'000};
-    std::chrono::milliseconds max_backoff{2'000};
+    std::chrono::milliseconds max_backoff{1'000};
   };
 
   ControlClient(Options options, Owner& owner);
