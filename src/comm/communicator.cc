@@ -135,10 +135,13 @@ Status Communicator::updateTopology(std::chrono::milliseconds timeout) {
   }
   const uint64_t before = revision_;
   control_error_.reset();
+  voting_ = true;
   lock.unlock();
   control_->send(MessageType::kTopologyVote, protocol::encodeFrame(protocol::TopologyVote{before}));
   lock.lock();
-  return waitFor(lock, timeout, "topology update", [&] { return revision_ > before; });
+  Status status = waitFor(lock, timeout, "topology update", [&] { return revision_ > before; });
+  voting_ = false;
+  return status;
 }
 
 void Communicator::abort(const std::string& why) {
@@ -302,8 +305,13 @@ protocol::Register Communicator::makeRegister(const std::string& local_ip) {
 }
 
 void Communicator::onRegistered(const protocol::Registered& registered) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   token_ = registered.token;
+  // A restarted master (new incarnation) forgot the vote in flight and any ring
+  // it was setting up: vote again so that the waiting update completes.
+  const bool master_restarted = ever_registered_ && registered.incarnation != incarnation_;
+  incarnation_ = registered.incarnation;
+  bool revote = false;
   if (ever_registered_ && phase_ == Phase::kAccepted && registered.state != PeerState::kAccepted) {
     // The master no longer counts this peer in its ring (it was declared lost
     // while cut off): this communicator's ring is gone for good.
@@ -312,9 +320,19 @@ void Communicator::onRegistered(const protocol::Registered& registered) {
                                             "' by the master while it was cut off");
   } else if (phase_ == Phase::kConnecting) {
     phase_ = Phase::kPending;
+  } else if (master_restarted && phase_ == Phase::kAccepted) {
+    setup_.reset();
+    ready_sent_ = 0;
+    revote = voting_;
   }
   ever_registered_ = true;
+  const uint64_t revision = revision_;
   changed_.notify_all();
+  lock.unlock();
+  if (revote) {
+    control_->send(MessageType::kTopologyVote,
+                   protocol::encodeFrame(protocol::TopologyVote{revision}));
+  }
 }
 
 void Communicator::onTopology(const protocol::Topology& topology) {

@@ -126,6 +126,8 @@ class Communicator final : private membership::ControlClient::Owner {
   int rank_ = -1;
   std::optional<protocol::Topology> setup_;  // the ring being set up
   uint64_t ready_sent_ = 0;
+  uint64_t incarnation_ = 0;  // of the master that registered this peer last
+  bool voting_ = false;       // an updateTopology() waits for its vote's outcome
   uint32_t pending_ = 0;
   std::optional<Status> control_error_;
   std::deque<Event> events_;

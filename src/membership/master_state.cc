@@ -111,7 +111,8 @@ Result<EndpointId> MasterState::onRegister(ConnectionId connection,
   peer.last_heartbeat = now;
   auto& stored = peers_.emplace(peer.id, std::move(peer)).first->second;
   Group& group = groupOf(stored);
-  group.pending.push_back(stored.id);
+  const bool restored = rejoining && restoreAccepted(stored, request, now);
+  if (!restored) group.pending.push_back(stored.id);
   ++counters_.registrations;
 
   protocol::Registered reply;
@@ -120,15 +121,58 @@ Result<EndpointId> MasterState::onRegister(ConnectionId connection,
   reply.incarnation = settings_.incarnation;
   reply.heartbeat_ms = static_cast<uint32_t>(settings_.heartbeat.count());
   reply.miss_limit = settings_.miss_limit;
-  reply.state = PeerState::kPending;
+  reply.state = stored.state;
   reply.revision = group.revision;
   send(out, stored, protocol::encodeFrame(reply));
 
-  protocol::PeerEvent joined{PeerEventKind::kJoined, stored.id, group.revision};
-  broadcast(out, group, protocol::encodeFrame(joined), &stored.id);
+  if (!restored) {
+    protocol::PeerEvent joined{PeerEventKind::kJoined, stored.id, group.revision};
+    broadcast(out, group, protocol::encodeFrame(joined), &stored.id);
+  }
   broadcastStatus(out, group);
   maybeReconfigure(group, now, out);
   return stored.id;
+}
+
+bool MasterState::restoreAccepted(Peer& peer, const protocol::Register& request,
+                                  Clock::time_point now) {
+  if (request.state != PeerState::kAccepted || request.world_size == 0 ||
+      request.rank >= request.world_size || removed_.count(peer.id) != 0) {
+    return false;
+  }
+  Group& group = groupOf(peer);
+  const bool fresh = group.revision == 0 && group.accepted.empty() && !group.reconfiguration;
+  if (fresh) {
+    // The first member back after a restart defines the ring everyone else must match.
+    group.revision = request.revision;
+    group.last_attempt = std::max(group.last_attempt, request.revision);
+    group.rebuild = Rebuild{request.world_size, {}, now + settings_.rebuild_grace};
+  }
+  // Only a report that agrees with the ring being rebuilt restores a place in it;
+  // anything else (a ring that moved on meanwhile) joins again as a new peer.
+  if (!group.rebuild || group.revision != request.revision ||
+      group.rebuild->world_size != request.world_size ||
+      group.rebuild->ranks.count(request.rank) != 0) {
+    return false;
+  }
+  group.rebuild->ranks.emplace(request.rank, peer.id);
+  group.accepted.clear();
+  for (const auto& [rank, id] : group.rebuild->ranks)
+    group.accepted.push_back(id);
+  peer.state = PeerState::kAccepted;
+  peer.last_heartbeat = now;
+  if (group.accepted.size() == group.rebuild->world_size) group.rebuild.reset();
+  return true;
+}
+
+void MasterState::rememberRemoved(const EndpointId& id) {
+  constexpr size_t kRemembered = 65'536;
+  if (!removed_.insert(id).second) return;
+  removed_order_.push_back(id);
+  if (removed_order_.size() > kRemembered) {
+    removed_.erase(removed_order_.front());
+    removed_order_.pop_front();
+  }
 }
 
 Status MasterState::onHeartbeat(const EndpointId& id, const protocol::Heartbeat& beat,
@@ -165,6 +209,10 @@ Status MasterState::onVote(const EndpointId& id, const protocol::TopologyVote& v
 
 void MasterState::maybeReconfigure(Group& group, Clock::time_point now, Outbox& out) {
   if (group.reconfiguration) return;
+  // A ring being rebuilt after a restart waits for its members (see tick()).
+  if (group.rebuild && now < group.rebuild->deadline) return;
+  if (group.accepted.empty() && now < settings_.hold_first_rings_until) return;
+  group.rebuild.reset();
   if (group.accepted.empty() && group.pending.empty()) return;
   for (const EndpointId& id : group.accepted) {
     if (group.votes.count(id) == 0) return;  // not unanimous yet
@@ -255,7 +303,11 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   erase(group.pending, id);
   group.votes.erase(id);
   if (was_accepted) group.departed.push_back(id);
+  if (group.rebuild) {
+    std::erase_if(group.rebuild->ranks, [&](const auto& entry) { return entry.second == id; });
+  }
   peers_.erase(it);
+  rememberRemoved(id);
   PeerEventKind kind = PeerEventKind::kLost;
   switch (why) {
     case Removal::kLost:
@@ -311,6 +363,20 @@ void MasterState::tick(Clock::time_point now, Outbox& out) {
   }
   for (const EndpointId& id : evicted)
     remove(id, Removal::kEvicted, now, out);
+
+  // Rings whose missing members did not come back in time carry on without
+  // them; groups held at start-up may form their first ring now.
+  std::vector<std::string> due;
+  for (const auto& [name, group] : groups_) {
+    const bool rebuild_over = group.rebuild && now >= group.rebuild->deadline;
+    const bool first_ring = group.accepted.empty() && !group.pending.empty() &&
+                            !group.reconfiguration && now >= settings_.hold_first_rings_until;
+    if (rebuild_over || first_ring) due.push_back(name);
+  }
+  for (const std::string& name : due) {
+    auto it = groups_.find(name);
+    if (it != groups_.end()) maybeReconfigure(it->second, now, out);
+  }
 }
 
 MasterSnapshot MasterState::snapshot(Clock::time_point now) const {

@@ -14,11 +14,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "src/common/endpoint_id.h"
@@ -38,6 +40,12 @@ struct MasterSettings {
   std::chrono::milliseconds channel_setup_timeout{10'000};
   uint64_t incarnation = 1;
   TokenKey token_key{};
+  // After a restart, how long a group's reported ring waits for its missing
+  // members to reconnect before it carries on without them.
+  std::chrono::milliseconds rebuild_grace{3'000};
+  // Until then no group forms its first ring: a restarted master gives the
+  // members of existing rings time to reconnect before newcomers form new ones.
+  Clock::time_point hold_first_rings_until{};
 };
 
 // A frame for a connection; with close_after (or no frame) the connection is dropped.
@@ -130,6 +138,12 @@ class MasterState {
     std::set<EndpointId> ready;
     Clock::time_point deadline;
   };
+  // A ring rebuilt from its members' reports after a master restart.
+  struct Rebuild {
+    uint32_t world_size = 0;
+    std::map<uint32_t, EndpointId> ranks;
+    Clock::time_point deadline;
+  };
   struct Group {
     std::string name;
     uint64_t revision = 0;
@@ -139,10 +153,15 @@ class MasterState {
     std::set<EndpointId> votes;
     std::vector<EndpointId> departed;  // since the last Topology
     std::optional<Reconfiguration> reconfiguration;
+    std::optional<Rebuild> rebuild;
   };
   enum class Removal { kLost, kLeft, kEvicted };
 
   Group& groupOf(const Peer& peer);
+  // A peer that this incarnation does not know presents a valid token: after a
+  // restart, an accepted one takes its reported place in its ring.
+  bool restoreAccepted(Peer& peer, const protocol::Register& request, Clock::time_point now);
+  void rememberRemoved(const EndpointId& id);
   void send(Outbox& out, const Peer& peer, std::vector<uint8_t> frame) const;
   void broadcast(Outbox& out, const Group& group, const std::vector<uint8_t>& frame,
                  const EndpointId* except = nullptr) const;
@@ -156,6 +175,10 @@ class MasterState {
   MasterSettings settings_;
   std::unordered_map<EndpointId, Peer, EndpointIdHash> peers_;
   std::map<std::string, Group> groups_;
+  // Peers this incarnation removed: their tokens still verify, but they may
+  // only come back as new joiners (bounded, oldest forgotten first).
+  std::unordered_set<EndpointId, EndpointIdHash> removed_;
+  std::deque<EndpointId> removed_order_;
   MasterCounters counters_;
 };
 

@@ -17,27 +17,44 @@ using namespace std::chrono_literals;
 class InProcessCluster : public ::testing::Test {
  protected:
   void SetUp() override {
-    membership::MasterOptions options;
-    options.listen_host = "127.0.0.1";
-    options.settings.heartbeat = 100ms;
-    options.settings.miss_limit = 4;
-    options.settings.channel_setup_timeout = deadline(5s);
-    options.settings.token_key = membership::randomTokenKey();
-    auto master = membership::MasterServer::create(options);
-    ASSERT_TRUE(master) << master.status().toString();
-    master_ = std::move(*master);
-    thread_ = std::thread([this] { EXPECT_TRUE(master_->run().isOk()); });
+    master_options_.listen_host = "127.0.0.1";
+    master_options_.settings.heartbeat = 100ms;
+    master_options_.settings.miss_limit = 4;
+    master_options_.settings.channel_setup_timeout = deadline(5s);
+    master_options_.settings.token_key = membership::randomTokenKey();
+    startMaster();
   }
   void TearDown() override {
     peers_.clear();
+    stopMaster();
+  }
+
+  void startMaster() {
+    auto master = membership::MasterServer::create(master_options_);
+    ASSERT_TRUE(master) << master.status().toString();
+    master_ = std::move(*master);
+    master_options_.listen_port = master_->port();  // a restart comes back on the same port
+    thread_ = std::thread([this] { EXPECT_TRUE(master_->run().isOk()); });
+  }
+  void stopMaster() {
+    if (!master_) return;
     master_->stop();
     thread_.join();
+    master_.reset();
+  }
+  // Another master process on the same address with the same token key.
+  void restartMaster() {
+    stopMaster();
+    master_options_.settings.incarnation += 1;
+    master_options_.settings.hold_first_rings_until =
+        std::chrono::steady_clock::now() + master_options_.settings.rebuild_grace;
+    startMaster();
   }
 
   comm::Communicator& addPeer(const std::string& group = "g") {
     comm::CommOptions options;
     options.master_host = "127.0.0.1";
-    options.master_port = master_->port();
+    options.master_port = master_options_.listen_port;
     options.group = group;
     options.listen_host = "127.0.0.1";
     options.channel.connections = 2;
@@ -79,6 +96,7 @@ class InProcessCluster : public ::testing::Test {
       EXPECT_EQ(peer->worldSize(), static_cast<int>(want));
   }
 
+  membership::MasterOptions master_options_;
   std::unique_ptr<membership::MasterServer> master_;
   std::thread thread_;
   std::vector<std::unique_ptr<comm::Communicator>> peers_;
@@ -139,6 +157,48 @@ TEST_F(InProcessCluster, LeavingAndLostPeersAreAnnounced) {
   EXPECT_TRUE(update_b.get().isOk());
   EXPECT_EQ(a.worldSize(), 2);
   EXPECT_EQ(b.worldSize(), 2);
+}
+
+TEST_F(InProcessCluster, ARestartedMasterRebuildsTheRingFromItsMembers) {
+  auto& a = addPeer();
+  ASSERT_TRUE(a.connect(deadline(10s)).isOk());
+  auto& b = addPeer();
+  auto& c = addPeer();
+  auto& d = addPeer();
+  admit({&a}, {&b, &c, &d});
+  const uint64_t revision = a.revision();
+  std::vector<EndpointId> ring;
+  for (const auto& member : a.members())
+    ring.push_back(member.peer);
+  while (a.pollEvent()) {
+  }
+
+  restartMaster();
+  // An update voted while the master is away completes once it is back.
+  std::vector<std::future<Status>> updates;
+  for (auto* peer : {&a, &b, &c, &d}) {
+    updates.push_back(
+        std::async(std::launch::async, [peer] { return peer->updateTopology(deadline(15s)); }));
+  }
+  for (auto& update : updates) {
+    Status s = update.get();
+    EXPECT_TRUE(s.isOk()) << s.toString();
+  }
+  for (auto* peer : {&a, &b, &c, &d}) {
+    EXPECT_EQ(peer->worldSize(), 4);
+    EXPECT_GT(peer->revision(), revision);
+    std::vector<EndpointId> now;
+    for (const auto& member : peer->members())
+      now.push_back(member.peer);
+    EXPECT_EQ(now, ring) << "the rebuilt ring keeps its order";
+  }
+  EXPECT_FALSE(a.pollEvent().has_value()) << "nobody was lost or left";
+
+  auto& e = addPeer();
+  admit({&a, &b, &c, &d}, {&e});
+  EXPECT_EQ(e.worldSize(), 5);
+  const auto snapshot = master_->snapshot();
+  EXPECT_EQ(snapshot.incarnation, 2u);
 }
 
 TEST_F(InProcessCluster, UpdatingBeforeBeingAcceptedIsInvalidUsage) {

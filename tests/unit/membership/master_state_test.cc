@@ -30,6 +30,7 @@ struct Inbox {
 class Cluster {
  public:
   Cluster() : state_(settings()) {}
+  explicit Cluster(MasterSettings settings) : state_(std::move(settings)) {}
 
   static MasterSettings settings() {
     MasterSettings s;
@@ -58,6 +59,7 @@ class Cluster {
 
   Result<EndpointId> registerWith(const protocol::Register& request, ConnectionId connection) {
     auto id = state_.onRegister(connection, request, now, out_);
+    if (id.isOk()) connections_[request.peer] = connection;
     deliver();
     return id;
   }
@@ -80,8 +82,9 @@ class Cluster {
     state_.onLeave(peer, now, out_);
     deliver();
   }
-  void disconnect(const EndpointId& peer) {
-    state_.onConnectionClosed(peer, connections_.at(peer), now, out_);
+  void disconnect(const EndpointId& peer) { disconnect(peer, connections_.at(peer)); }
+  void disconnect(const EndpointId& peer, ConnectionId connection) {
+    state_.onConnectionClosed(peer, connection, now, out_);
     deliver();
   }
   void tick() {
@@ -268,14 +271,15 @@ TEST(MasterState, RejoinWithTheTokenTakesOverTheConnection) {
   again.data_port = 1001;
   again.state = PeerState::kAccepted;
   again.revision = 1;
+  const ConnectionId old_connection = c.connectionOf(a);
   auto id = c.registerWith(again, 200);
   ASSERT_TRUE(id.isOk()) << id.status().toString();
-  EXPECT_TRUE(c.inboxOf(c.connectionOf(a)).closed) << "the old connection is dropped";
+  EXPECT_TRUE(c.inboxOf(old_connection).closed) << "the old connection is dropped";
   ASSERT_EQ(c.inboxOf(200).registered.size(), 1u);
   EXPECT_EQ(c.inboxOf(200).registered[0].state, PeerState::kAccepted);
   EXPECT_EQ(c.inboxOf(200).registered[0].revision, 1u);
   // The old connection closing later does not remove the peer.
-  c.disconnect(a);
+  c.disconnect(a, old_connection);
   EXPECT_TRUE(c.view(a).has_value());
 }
 
@@ -381,6 +385,140 @@ TEST(MasterState, GroupsAreIndependent) {
   c.allReady({b});
   EXPECT_TRUE(c.inbox(a).events.empty());
   EXPECT_EQ(c.snapshot().groups.size(), 2u);
+}
+
+// ---- A restarted master rebuilds its view from the peers that reconnect ----
+
+struct Ring {
+  std::vector<EndpointId> members;  // rank order
+  std::map<EndpointId, protocol::PeerToken> tokens;
+  uint64_t revision = 0;
+};
+
+// Three peers in one committed ring.
+Ring formRing(Cluster& c) {
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join();
+  const auto d = c.join();
+  EXPECT_TRUE(c.vote(a, 1).isOk());
+  c.allReady({a, b, d});
+  Ring ring;
+  ring.members = ids(c.inbox(a).topologies.back());
+  ring.revision = c.inbox(a).commits.back().revision;
+  for (const auto& id : ring.members)
+    ring.tokens[id] = c.inbox(id).registered.front().token;
+  return ring;
+}
+
+// What a member of `ring` says when it reconnects to a new master.
+protocol::Register rejoin(const Ring& ring, size_t rank) {
+  protocol::Register request;
+  request.peer = ring.members[rank];
+  request.token = ring.tokens.at(request.peer);
+  request.group = "g";
+  request.host = "127.0.0.1";
+  request.data_port = static_cast<uint16_t>(2000 + rank);
+  request.state = PeerState::kAccepted;
+  request.revision = ring.revision;
+  request.rank = static_cast<uint32_t>(rank);
+  request.world_size = static_cast<uint32_t>(ring.members.size());
+  return request;
+}
+
+MasterSettings restartedSettings(const MasterSettings& before, Clock::time_point now) {
+  MasterSettings s = before;
+  s.incarnation = before.incarnation + 1;
+  s.rebuild_grace = 2s;
+  s.hold_first_rings_until = now + s.rebuild_grace;
+  return s;
+}
+
+TEST(MasterRestart, MembersRestoreTheirRingInRankOrder) {
+  Cluster before;
+  const Ring ring = formRing(before);
+  Cluster after(restartedSettings(before.state().settings(), before.now));
+  after.now = before.now;
+  for (size_t rank : {2u, 0u, 1u}) {  // they come back in any order
+    ASSERT_TRUE(after.registerWith(rejoin(ring, rank), 10 + rank).isOk());
+    const auto& reply = after.inboxOf(10 + rank).registered.back();
+    EXPECT_EQ(reply.state, PeerState::kAccepted);
+    EXPECT_EQ(reply.revision, ring.revision);
+    EXPECT_EQ(reply.incarnation, 8u);
+    EXPECT_TRUE(after.inboxOf(10 + rank).events.empty()) << "a restored member is not a joiner";
+  }
+  for (size_t rank = 0; rank < 3; ++rank)
+    EXPECT_EQ(after.view(ring.members[rank])->rank, static_cast<int>(rank));
+  for (const auto& id : ring.members)
+    ASSERT_TRUE(after.vote(id, ring.revision).isOk());
+  const auto& topology = after.inbox(ring.members[0]).topologies.back();
+  EXPECT_EQ(topology.revision, ring.revision + 1);
+  EXPECT_EQ(ids(topology), ring.members);
+}
+
+TEST(MasterRestart, ARingWaitsForMissingMembersThenCarriesOnWithoutThem) {
+  Cluster before;
+  const Ring ring = formRing(before);
+  Cluster after(restartedSettings(before.state().settings(), before.now));
+  after.now = before.now;
+  ASSERT_TRUE(after.registerWith(rejoin(ring, 0), 10).isOk());
+  ASSERT_TRUE(after.registerWith(rejoin(ring, 1), 11).isOk());
+  ASSERT_TRUE(after.vote(ring.members[0], ring.revision).isOk());
+  ASSERT_TRUE(after.vote(ring.members[1], ring.revision).isOk());
+  EXPECT_TRUE(after.inboxOf(10).topologies.empty()) << "rank 2 may still come back";
+  after.now += 1s;
+  after.heartbeat(ring.members[0]);
+  after.heartbeat(ring.members[1]);
+  after.now += 1s;
+  after.heartbeat(ring.members[0]);
+  after.heartbeat(ring.members[1]);
+  after.tick();
+  ASSERT_EQ(after.inboxOf(10).topologies.size(), 1u);
+  EXPECT_EQ(ids(after.inboxOf(10).topologies[0]),
+            (std::vector<EndpointId>{ring.members[0], ring.members[1]}));
+}
+
+TEST(MasterRestart, ANewcomerDoesNotFormARingBeforeTheOldOneIsBack) {
+  Cluster before;
+  const Ring ring = formRing(before);
+  Cluster after(restartedSettings(before.state().settings(), before.now));
+  after.now = before.now;
+  const auto newcomer = after.join();
+  EXPECT_TRUE(after.inbox(newcomer).topologies.empty());
+  for (size_t rank = 0; rank < 3; ++rank)
+    ASSERT_TRUE(after.registerWith(rejoin(ring, rank), 10 + rank).isOk());
+  EXPECT_EQ(after.inboxOf(10).registered.back().state, PeerState::kAccepted);
+  for (const auto& id : ring.members)
+    ASSERT_TRUE(after.vote(id, ring.revision).isOk());
+  auto expected = ring.members;
+  expected.push_back(newcomer);
+  ASSERT_FALSE(after.inbox(newcomer).topologies.empty());
+  EXPECT_EQ(ids(after.inbox(newcomer).topologies.back()), expected);
+}
+
+TEST(MasterRestart, APeerThisMasterRemovedComesBackOnlyAsAJoiner) {
+  Cluster c;
+  const Ring ring = formRing(c);
+  c.disconnect(ring.members[2]);
+  ASSERT_TRUE(c.registerWith(rejoin(ring, 2), 50).isOk());
+  EXPECT_EQ(c.inboxOf(50).registered.back().state, PeerState::kPending);
+  EXPECT_EQ(c.view(ring.members[2])->state, PeerState::kPending);
+}
+
+TEST(MasterRestart, AReportThatDisagreesWithTheRebuiltRingJoinsAgain) {
+  Cluster before;
+  const Ring ring = formRing(before);
+  Cluster after(restartedSettings(before.state().settings(), before.now));
+  after.now = before.now;
+  ASSERT_TRUE(after.registerWith(rejoin(ring, 0), 10).isOk());
+  auto stale = rejoin(ring, 1);
+  stale.revision = ring.revision - 1;
+  ASSERT_TRUE(after.registerWith(stale, 11).isOk());
+  EXPECT_EQ(after.inboxOf(11).registered.back().state, PeerState::kPending);
+  auto twice = rejoin(ring, 2);
+  twice.rank = 0;  // rank 0 is taken
+  ASSERT_TRUE(after.registerWith(twice, 12).isOk());
+  EXPECT_EQ(after.inboxOf(12).registered.back().state, PeerState::kPending);
 }
 
 }  // namespace
