@@ -36,4 +36,6 @@ endif()
 if(ECCL_BUILD_TOOLS)
   find_package(CLI11 CONFIG REQUIRED)
   find_package(nlohmann_json 3 CONFIG REQUIRED)
+  # Debian builds cpp-httplib as a library (with OpenSSL, zlib, brotli): link it, not just the header.
+  pkg_check_modules(CPPHTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 endif()

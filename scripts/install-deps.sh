@@ -8,7 +8,7 @@ packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config
   # libraries (ARCHITECTURE.md lists why each one)
   libasio-dev libssl-dev libzstd-dev libxxhash-dev libspdlog-dev nlohmann-json3-dev
-  libcli11-dev libibverbs-dev
+  libcli11-dev libcpp-httplib-dev libibverbs-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 iperf3
 )

@@ -1,0 +1,172 @@
+// eccl-master: the membership master of an ECCL cluster. The membership event
+// loop runs on the main thread, the optional HTTP endpoint on its own thread,
+// and SIGINT/SIGTERM are taken by a sigwait() thread that stops both.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "src/common/log.h"
+#include "src/membership/master_server.h"
+#include "src/membership/peer_token.h"
+#include "tools/eccl-master/host_port.h"
+#include "tools/eccl-master/http_endpoint.h"
+#include "tools/eccl-master/port_file.h"
+#include "tools/eccl-master/shutdown_signals.h"
+
+namespace {
+
+using namespace eccl;
+
+// The documented WAN preset: peers tolerate 5 s of silence, not 1 s.
+constexpr int kWanHeartbeatMs = 1000;
+constexpr int kWanMissLimit = 5;
+
+struct Arguments {
+  std::string listen;
+  std::string http;
+  int heartbeat_ms = 250;
+  int miss_limit = 4;
+  bool wan = false;
+  std::string token_key_file;
+  std::string port_file;
+  std::string http_port_file;
+  std::string log_level = "info";
+};
+
+const CLI::Validator kHostPortValidator(
+    [](std::string& text) {
+      auto parsed = tools::parseHostPort(text);
+      return parsed ? std::string() : parsed.status().message();
+    },
+    "HOST:PORT");
+
+void addOptions(CLI::App& app, Arguments& args) {
+  app.add_option("--listen", args.listen,
+                 "Address of the control port peers connect to (port 0: any)")
+      ->required()
+      ->check(kHostPortValidator);
+  app.add_option("--http", args.http, "Serve GET /metrics (Prometheus) and GET /status (JSON) here")
+      ->check(kHostPortValidator);
+  app.add_option("--heartbeat-ms", args.heartbeat_ms, "Heartbeat interval peers are told to use")
+      ->check(CLI::Range(5, 600'000))
+      ->capture_default_str();
+  app.add_option("--miss-limit", args.miss_limit,
+                 "Missed heartbeats after which a silent peer is declared lost")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_flag("--wan", args.wan,
+               "WAN preset: --heartbeat-ms 1000 --miss-limit 5 unless those are given");
+  app.add_option("--token-key-file", args.token_key_file,
+                 "Key that signs peer tokens (created if absent, mode 0600); with the same file a "
+                 "restarted master recognises its predecessor's peers");
+  app.add_option("--port-file", args.port_file,
+                 "Write the bound control port here once listening (written atomically)");
+  app.add_option("--http-port-file", args.http_port_file,
+                 "Write the bound HTTP port here once listening (written atomically)")
+      ->needs(app.get_option("--http"));
+  app.add_option("--log-level", args.log_level, "stderr log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+}
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "eccl-master: %s\n", what.c_str());
+  return 1;
+}
+
+uint64_t wallClockMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("eccl-master: membership master of an ECCL cluster");
+  app.footer(
+      "Peers connect to --listen. SIGINT or SIGTERM stops the master cleanly (exit code 0); "
+      "peers keep their rings and reconnect to a master restarted on the same address "
+      "(use --token-key-file so that it recognises them).");
+  Arguments args;
+  addOptions(app, args);
+  CLI11_PARSE(app, argc, argv);
+
+  // Before any thread exists, so that only the sigwait() thread ever sees these signals.
+  if (Status blocked = tools::blockShutdownSignals(); !blocked) return fail(blocked.toString());
+  log::setLevel(spdlog::level::from_str(args.log_level));
+
+  membership::MasterOptions options;
+  const auto listen = *tools::parseHostPort(args.listen);
+  options.listen_host = listen.host;
+  options.listen_port = listen.port;
+  auto& settings = options.settings;
+  const bool wan_heartbeat = args.wan && app.count("--heartbeat-ms") == 0;
+  const bool wan_miss_limit = args.wan && app.count("--miss-limit") == 0;
+  settings.heartbeat =
+      std::chrono::milliseconds(wan_heartbeat ? kWanHeartbeatMs : args.heartbeat_ms);
+  settings.miss_limit = static_cast<uint16_t>(wan_miss_limit ? kWanMissLimit : args.miss_limit);
+  // Peers compare incarnations to notice a restart: the start time differs between runs.
+  settings.incarnation = wallClockMs();
+  if (args.token_key_file.empty()) {
+    settings.token_key = membership::randomTokenKey();
+  } else {
+    // An existing key means peers of an earlier run may be reconnecting: give
+    // their rings time to come back before newcomers form new ones.
+    const bool restarting = std::filesystem::exists(args.token_key_file);
+    auto key = membership::loadOrCreateTokenKey(args.token_key_file);
+    if (!key) return fail(key.status().toString());
+    settings.token_key = *key;
+    if (restarting) {
+      settings.hold_first_rings_until = std::chrono::steady_clock::now() + settings.rebuild_grace;
+    }
+  }
+
+  auto server = membership::MasterServer::create(options);
+  if (!server) return fail(server.status().toString());
+  membership::MasterServer& master = **server;
+  if (!args.port_file.empty()) {
+    if (Status s = tools::writePortFile(args.port_file, master.port()); !s)
+      return fail(s.toString());
+  }
+
+  std::unique_ptr<tools::master::HttpEndpoint> http;
+  tools::HostPort http_at;
+  if (!args.http.empty()) {
+    http_at = *tools::parseHostPort(args.http);
+    auto started = tools::master::HttpEndpoint::start(http_at.host, http_at.port, master);
+    if (!started) return fail(started.status().toString());
+    http = std::move(*started);
+    if (!args.http_port_file.empty()) {
+      if (Status s = tools::writePortFile(args.http_port_file, http->port()); !s) {
+        return fail(s.toString());
+      }
+    }
+  }
+
+  std::printf("eccl-master: listening on %s, incarnation %llu, heartbeat %lld ms, miss limit %u\n",
+              master.address().c_str(), static_cast<unsigned long long>(settings.incarnation),
+              static_cast<long long>(settings.heartbeat.count()),
+              static_cast<unsigned>(settings.miss_limit));
+  if (http) {
+    std::printf("eccl-master: http on %s\n",
+                tools::formatHostPort(http_at.host, http->port()).c_str());
+  }
+  std::fflush(stdout);
+
+  Status ran;
+  {
+    tools::ShutdownSignals signals([&](int) {
+      master.stop();
+      if (http) http->stop();
+    });
+    ran = master.run();
+  }
+  if (http) http->stop();
+  if (!ran) return fail(ran.toString());
+  std::printf("eccl-master: stopped\n");
+  return 0;
+}

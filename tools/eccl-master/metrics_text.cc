@@ -1,0 +1,116 @@
+#include "tools/eccl-master/metrics_text.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
+#include "tools/eccl-master/peer_state_name.h"
+
+namespace eccl::tools::master {
+namespace {
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void sample(std::string& out, const char* name, const std::string& labels, uint64_t value) {
+  char number[32];
+  std::snprintf(number, sizeof number, "%" PRIu64, value);
+  out.append(name).append(labels).append(" ").append(number).append("\n");
+}
+
+void gauge(std::string& out, const char* name, const char* help, uint64_t value) {
+  header(out, name, "gauge", help);
+  sample(out, name, "", value);
+}
+
+void counter(std::string& out, const char* name, const char* help, uint64_t value) {
+  header(out, name, "counter", help);
+  sample(out, name, "", value);
+}
+
+std::string groupLabel(const std::string& group) {
+  return "{group=\"" + escapeLabelValue(group) + "\"}";
+}
+
+// One gauge family with a sample per group.
+template <typename Field>
+void perGroup(std::string& out, const membership::MasterSnapshot& snapshot, const char* name,
+              const char* help, Field field) {
+  header(out, name, "gauge", help);
+  for (const auto& group : snapshot.groups)
+    sample(out, name, groupLabel(group.name), field(group));
+}
+
+}  // namespace
+
+std::string escapeLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string renderMetrics(const membership::MasterSnapshot& snapshot) {
+  std::string out;
+  gauge(out, "eccl_master_incarnation",
+        "Identifies this master process; a new value means the master restarted.",
+        snapshot.incarnation);
+
+  header(out, "eccl_master_peers", "gauge", "Registered peers by state.");
+  for (protocol::PeerState state : kPeerStates) {
+    const auto count = std::count_if(snapshot.peers.begin(), snapshot.peers.end(),
+                                     [&](const auto& peer) { return peer.state == state; });
+    sample(out, "eccl_master_peers", std::string("{state=\"") + peerStateName(state) + "\"}",
+           static_cast<uint64_t>(count));
+  }
+  gauge(out, "eccl_master_groups", "Groups with at least one registered peer.",
+        snapshot.groups.size());
+  perGroup(out, snapshot, "eccl_master_group_revision", "Committed topology revision of a group.",
+           [](const membership::GroupView& g) { return g.revision; });
+  perGroup(out, snapshot, "eccl_master_group_accepted", "Peers in a group's committed ring.",
+           [](const membership::GroupView& g) { return uint64_t{g.accepted}; });
+  perGroup(out, snapshot, "eccl_master_group_pending", "Peers waiting to be admitted to a group.",
+           [](const membership::GroupView& g) { return uint64_t{g.pending}; });
+  perGroup(out, snapshot, "eccl_master_group_reconfiguring",
+           "1 while a new ring of the group is being set up.",
+           [](const membership::GroupView& g) { return uint64_t{g.reconfiguring}; });
+
+  // The oldest heartbeat: the peer closest to being declared lost.
+  std::chrono::milliseconds oldest{0};
+  for (const auto& peer : snapshot.peers)
+    oldest = std::max(oldest, peer.heartbeat_age);
+  header(out, "eccl_master_heartbeat_age_max_seconds", "gauge",
+         "Time since the least recent heartbeat of any registered peer.");
+  char age[32];
+  std::snprintf(age, sizeof age, "%.3f", static_cast<double>(oldest.count()) / 1000.0);
+  out.append("eccl_master_heartbeat_age_max_seconds ").append(age).append("\n");
+
+  const auto& c = snapshot.counters;
+  counter(out, "eccl_master_registrations_total",
+          "Accepted registrations, re-registrations included.", c.registrations);
+  counter(out, "eccl_master_rejected_registrations_total", "Refused registrations.",
+          c.rejected_registrations);
+  counter(out, "eccl_master_heartbeats_total", "Heartbeats received.", c.heartbeats);
+  counter(out, "eccl_master_votes_total", "Topology update votes received.", c.votes);
+  counter(out, "eccl_master_commits_total", "Topology revisions committed.", c.commits);
+  counter(out, "eccl_master_losses_total",
+          "Peers declared lost (connection closed or heartbeats missed).", c.losses);
+  counter(out, "eccl_master_leaves_total", "Peers that left gracefully.", c.leaves);
+  counter(out, "eccl_master_evictions_total",
+          "Peers evicted (e.g. channels not up in time for a new ring).", c.evictions);
+  return out;
+}
+
+}  // namespace eccl::tools::master

@@ -1,0 +1,24 @@
+// The lines eccl-peer prints: one per membership event and per topology change,
+// human-readable or (--json) one JSON object per line for tests and scripts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace eccl::tools::peer {
+
+struct EventLine {
+  // steady_clock (CLOCK_MONOTONIC) in ns: the same clock in every process of a
+  // machine, so that a test can compare a line's time with its own.
+  int64_t t_ns = 0;
+  std::string event;  // admitted|topology|joined|left|lost|evicted
+  std::string peer;   // hex id: this peer for admitted/topology, else the peer the event names
+  int rank = -1;      // this peer's rank and world size when the line is printed
+  int world_size = 0;
+  uint64_t revision = 0;  // the topology's, or the group's when the event happened
+};
+
+// Without a trailing newline.
+std::string formatEventLine(const EventLine& line, bool json);
+
+}  // namespace eccl::tools::peer

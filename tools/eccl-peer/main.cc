@@ -1,0 +1,110 @@
+// eccl-peer: a peer daemon on the C++ Communicator. It joins a group, votes
+// every membership change through, and prints one line per event and per
+// topology change (--json: JSON lines) until SIGINT/SIGTERM, when it leaves
+// the group gracefully and exits 0.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "tools/eccl-master/host_port.h"
+#include "tools/eccl-master/shutdown_signals.h"
+#include "tools/eccl-peer/peer_daemon.h"
+
+namespace {
+
+using namespace eccl;
+
+struct Arguments {
+  std::string master;
+  std::string group = "default";
+  std::string listen = "0.0.0.0:0";
+  std::string advertise;
+  int connections = transport::ChannelOptions{}.connections;
+  long long timeout_ms = 30'000;
+  bool json = false;
+  uint64_t steps = 0;
+  long long step_ms = 100;
+};
+
+CLI::Validator hostPortValidator(bool port_optional) {
+  return CLI::Validator(
+      [port_optional](std::string& text) {
+        auto parsed = tools::parseHostPort(text, port_optional);
+        return parsed ? std::string() : parsed.status().message();
+      },
+      port_optional ? "HOST[:PORT]" : "HOST:PORT");
+}
+
+void addOptions(CLI::App& app, Arguments& args) {
+  app.add_option("--master", args.master, "The master's control address")
+      ->required()
+      ->check(hostPortValidator(false));
+  app.add_option("--group", args.group, "Group to join")->capture_default_str();
+  app.add_option("--listen", args.listen, "Data listener address (port 0: any free port)")
+      ->check(hostPortValidator(false))
+      ->capture_default_str();
+  app.add_option("--advertise", args.advertise,
+                 "Address other peers connect to (default: this end of the connection to the "
+                 "master, and the listener's port)")
+      ->check(hostPortValidator(true));
+  app.add_option("--connections", args.connections, "TCP connections per data channel (K)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--timeout-ms", args.timeout_ms,
+                 "Deadline of each blocking call: joining, each topology update")
+      ->check(CLI::Range(1LL, 86'400'000LL))
+      ->capture_default_str();
+  app.add_flag("--json", args.json,
+               "One JSON object per line: {\"t_ns\",\"event\",\"peer\",\"rank\",\"world_size\","
+               "\"revision\"}; t_ns is CLOCK_MONOTONIC (std::chrono::steady_clock)");
+  app.add_option("--steps", args.steps, "Steps to run after joining (0: until stopped)")
+      ->capture_default_str();
+  app.add_option("--step-ms", args.step_ms,
+                 "Time between steps; each step settles pending joins and departures")
+      ->check(CLI::Range(1LL, 3'600'000LL))
+      ->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("eccl-peer: an ECCL peer that joins a group and follows its membership");
+  app.footer(
+      "Lines: admitted, topology (this peer's rank, world size, revision), joined, left, lost, "
+      "evicted (the peer named). Exit codes: 0 stopped by SIGINT/SIGTERM (after leaving the "
+      "group gracefully) or --steps done, 1 failure, 3 removed from the group by the master.\n"
+      "Collectives are not implemented yet, so this peer runs no workload: it only keeps its "
+      "membership.");
+  Arguments args;
+  addOptions(app, args);
+  CLI11_PARSE(app, argc, argv);
+
+  // Before any thread exists, so that only the sigwait() thread ever sees these signals.
+  if (Status blocked = tools::blockShutdownSignals(); !blocked) {
+    std::fprintf(stderr, "eccl-peer: %s\n", blocked.toString().c_str());
+    return 1;
+  }
+
+  tools::peer::PeerDaemonOptions options;
+  auto& comm = options.comm;
+  const auto master = *tools::parseHostPort(args.master);
+  comm.master_host = master.host;
+  comm.master_port = master.port;
+  comm.group = args.group;
+  const auto listen = *tools::parseHostPort(args.listen);
+  comm.listen_host = listen.host;
+  comm.listen_port = listen.port;
+  if (!args.advertise.empty()) {
+    const auto advertise = *tools::parseHostPort(args.advertise, true);
+    comm.advertise_host = advertise.host;
+    comm.advertise_port = advertise.port;
+  }
+  comm.channel.connections = args.connections;
+  comm.timeout = std::chrono::milliseconds(args.timeout_ms);
+  options.json = args.json;
+  options.steps = args.steps;
+  options.step = std::chrono::milliseconds(args.step_ms);
+
+  tools::peer::PeerDaemon daemon(options);
+  tools::ShutdownSignals signals([&daemon](int) { daemon.requestStop(); });
+  return daemon.run();
+}

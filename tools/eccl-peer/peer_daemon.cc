@@ -1,0 +1,180 @@
+#include "tools/eccl-peer/peer_daemon.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
+namespace eccl::tools::peer {
+namespace {
+
+// How often the event thread looks for events: the resolution of their timestamps.
+constexpr auto kEventPoll = std::chrono::milliseconds(5);
+
+const char* eventName(comm::EventKind kind) {
+  switch (kind) {
+    case comm::EventKind::kJoined:
+      return "joined";
+    case comm::EventKind::kLeft:
+      return "left";
+    case comm::EventKind::kLost:
+      return "lost";
+    case comm::EventKind::kEvicted:
+      return "evicted";
+  }
+  return "unknown";
+}
+
+int64_t steadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void printError(const char* what, const Status& status) {
+  std::fprintf(stderr, "eccl-peer: %s: %s\n", what, status.toString().c_str());
+}
+
+}  // namespace
+
+void PeerDaemon::print(const EventLine& line) {
+  const std::string text = formatEventLine(line, options_.json);
+  std::lock_guard lock(out_mu_);
+  std::fprintf(stdout, "%s\n", text.c_str());
+  std::fflush(stdout);  // line by line even into a pipe: readers wait for each line
+}
+
+void PeerDaemon::printRing(comm::Communicator& comm, const char* what) {
+  EventLine line;
+  line.t_ns = steadyNs();
+  line.event = what;
+  line.peer = comm.peerId().toHex();
+  line.rank = comm.rank();
+  line.world_size = comm.worldSize();
+  line.revision = comm.revision();
+  print(line);
+}
+
+void PeerDaemon::printEvent(comm::Communicator& comm, const comm::Event& event) {
+  EventLine line;
+  line.t_ns = steadyNs();
+  line.event = eventName(event.kind);
+  line.peer = event.peer.toHex();
+  line.rank = comm.rank();
+  line.world_size = comm.worldSize();
+  line.revision = event.revision;
+  print(line);
+}
+
+void PeerDaemon::eventLoop(comm::Communicator& comm) {
+  while (true) {
+    while (auto event = comm.pollEvent()) {
+      printEvent(comm, *event);
+      if (event->peer == comm.peerId()) {
+        removed_.store(true);
+        notify();
+        continue;
+      }
+      if (event->kind == comm::EventKind::kJoined) continue;
+      // Only a departure from this peer's committed ring needs an update to settle.
+      const auto members = comm.members();
+      const bool in_ring = std::any_of(members.begin(), members.end(),
+                                       [&](const auto& m) { return m.peer == event->peer; });
+      if (in_ring) {
+        auto revision = static_cast<int64_t>(event->revision);
+        int64_t seen = departure_revision_.load();
+        while (seen < revision && !departure_revision_.compare_exchange_weak(seen, revision)) {
+        }
+        notify();
+      }
+    }
+    std::unique_lock lock(mu_);
+    if (wake_.wait_for(lock, kEventPoll, [&] { return stop_; })) return;
+  }
+}
+
+void PeerDaemon::notify() {
+  std::lock_guard lock(mu_);  // so that a waiter between its check and its wait cannot miss it
+  wake_.notify_all();
+}
+
+bool PeerDaemon::needsUpdate(comm::Communicator& comm) const {
+  return comm.peersPending() > 0 ||
+         departure_revision_.load() >= static_cast<int64_t>(comm.revision());
+}
+
+bool PeerDaemon::stopping() const {
+  std::lock_guard lock(mu_);
+  return stop_;
+}
+
+bool PeerDaemon::waitStep() {
+  std::unique_lock lock(mu_);
+  return !wake_.wait_for(lock, options_.step, [&] { return stop_ || removed_.load(); });
+}
+
+void PeerDaemon::requestStop() {
+  std::lock_guard lock(mu_);
+  stop_ = true;
+  // Ends a blocked connect() or updateTopology(); the destructor still leaves gracefully.
+  if (comm_ != nullptr) comm_->abort("eccl-peer is stopping");
+  wake_.notify_all();
+}
+
+int PeerDaemon::run() {
+  auto created = comm::Communicator::create(options_.comm);
+  if (!created) {
+    printError("cannot create the communicator", created.status());
+    return kExitFailed;
+  }
+  std::unique_ptr<comm::Communicator> comm = std::move(*created);
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return kExitOk;
+    comm_ = comm.get();
+  }
+
+  int exit_code = kExitOk;
+  std::thread events;
+  if (Status connected = comm->connect(options_.comm.timeout); !connected) {
+    if (!stopping()) {
+      printError("cannot join the group", connected);
+      exit_code = kExitFailed;
+    }
+  } else {
+    printRing(*comm, "admitted");
+    events = std::thread([this, &comm] { eventLoop(*comm); });
+    uint64_t last_revision = comm->revision();
+    uint64_t steps = 0;
+    // Wait first: right after an update the group's pending count is still the old one.
+    while (waitStep()) {
+      if (needsUpdate(*comm)) {
+        Status updated = comm->updateTopology(options_.comm.timeout);
+        if (!updated && !stopping()) {
+          printError("topology update", updated);
+          if (updated.code() == Code::kPeerLost) removed_.store(true);
+        }
+      }
+      // Also catches commits this peer had voted for in an update that timed out.
+      if (comm->revision() != last_revision) {
+        last_revision = comm->revision();
+        printRing(*comm, "topology");
+      }
+      if (removed_.load() || (options_.steps != 0 && ++steps >= options_.steps)) break;
+    }
+    if (removed_.load()) exit_code = kExitRemoved;
+  }
+
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    comm_ = nullptr;
+    wake_.notify_all();
+  }
+  if (events.joinable()) events.join();
+  while (auto event = comm->pollEvent())
+    printEvent(*comm, *event);
+  comm.reset();  // leaves the group (the others see "left")
+  return exit_code;
+}
+
+}  // namespace eccl::tools::peer

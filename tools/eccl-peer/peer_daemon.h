@@ -1,0 +1,66 @@
+// The loop behind eccl-peer: a communicator that joins its group, settles
+// every membership change with a topology update, and reports what happens.
+//
+// Two threads: the caller's runs connect() and the updates (they block), a
+// second one polls events every few milliseconds so that their lines carry
+// timestamps close to their arrival even while an update is in progress.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "src/comm/communicator.h"
+#include "tools/eccl-peer/event_line.h"
+
+namespace eccl::tools::peer {
+
+struct PeerDaemonOptions {
+  comm::CommOptions comm;
+  bool json = false;
+  uint64_t steps = 0;  // 0: until stopped
+  std::chrono::milliseconds step{100};
+};
+
+// Process exit codes.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitRemoved = 3;  // the master removed this peer from its group
+
+class PeerDaemon {
+ public:
+  explicit PeerDaemon(PeerDaemonOptions options) : options_(std::move(options)) {}
+
+  // Runs until stopped, removed, failed, or --steps are done; leaves the group
+  // gracefully on the way out. Returns the exit code.
+  int run();
+  // Any thread (the signal thread): ends run() soon, interrupting a blocked call.
+  void requestStop();
+
+ private:
+  void eventLoop(comm::Communicator& comm);
+  void printEvent(comm::Communicator& comm, const comm::Event& event);
+  void printRing(comm::Communicator& comm, const char* what);
+  void print(const EventLine& line);
+  bool needsUpdate(comm::Communicator& comm) const;
+  // Waits one step; false when it is time to stop.
+  bool waitStep();
+  bool stopping() const;
+  void notify();
+
+  const PeerDaemonOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  comm::Communicator* comm_ = nullptr;  // for requestStop(), while run() owns it
+  std::atomic<bool> removed_{false};
+  // Revision at which a member of this peer's ring left or was lost, not yet
+  // settled by an update (-1: none).
+  std::atomic<int64_t> departure_revision_{-1};
+  std::mutex out_mu_;
+};
+
+}  // namespace eccl::tools::peer
