@@ -9,9 +9,58 @@
  *  - No C++ exception ever crosses this interface.
  *
  * This header is plain C99 (it compiles with -std=c99 -Wall -Werror -pedantic).
+ *
+ * Handles and threads
+ * -------------------
+ * A master (ecclMaster_t) and a communicator (ecclComm_t) are opaque handles
+ * that the caller owns from Create to Destroy. Which calls may run at the same
+ * time on ONE handle (different handles are independent):
+ *
+ *   call (on one handle)     | may overlap with
+ *   -------------------------+------------------------------------------------
+ *   ecclCommAbort            | any call on the comm but ecclCommDestroy, from
+ *   ecclCommPollEvent        |   any thread, at any time
+ *   ecclCommGetAttr          |
+ *   ecclCommPeersPending     |
+ *   ecclCommConnect          | the four calls above, but not each other: one
+ *   ecclCommUpdateTopology   |   of these two at a time per comm
+ *   ecclCommDestroy          | nothing: every other call on the comm has
+ *                            |   returned, and none starts after it
+ *   ecclMasterStop           | any call on the master but ecclMasterDestroy
+ *   ecclMasterGetPort        |
+ *   ecclMasterRun            | Stop, GetPort, Destroy; not a second Run
+ *   ecclMasterDestroy        | a Run on another thread only (Destroy stops the
+ *                            |   master and waits for that Run to return)
+ *
+ *  - Blocking calls: every call that waits for the network takes a timeout in
+ *    milliseconds; a negative timeout means the default of the handle's config
+ *    (ecclCommConfig_t.timeout_ms), 0 only checks, and more than a year counts
+ *    as a year. A passed deadline is ecclTimeout.
+ *  - ecclCommAbort makes every outstanding blocking call of the communicator
+ *    return ecclAborted at once, and every later one too.
+ *  - ecclCommDestroy is a graceful leave (the other peers see
+ *    ECCL_EVENT_PEER_LEFT); it must not race with any other call on the comm.
+ *  - Callbacks (a later version adds some) run on ECCL's own threads and must
+ *    not call back into ECCL: they would deadlock or observe a half-updated handle.
+ *  - ecclInit need not be called: every function that creates or uses a
+ *    handle calls it.
+ *
+ * Versioned structs
+ * -----------------
+ * Config and event structs begin with struct_size, the size of the struct as
+ * the caller's header defines it. The library accepts a struct_size smaller
+ * than today's sizeof as long as it covers every field of the struct's first
+ * version (fields beyond struct_size take their defaults); 0, less than that
+ * minimum, or more than today's sizeof is ecclInvalidArgument. In this first
+ * version the minimum is the full struct. Fill configs with the matching
+ * ...ConfigInit function (which writes sizeof of this header's struct), then
+ * change fields.
  */
 #ifndef ECCL_ECCL_H_
 #define ECCL_ECCL_H_
+
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,6 +105,201 @@ ECCL_API const char* ecclGetErrorString(ecclResult_t result);
 /* The detail of the last failing call on this thread, or "" if none failed. The
  * pointer stays valid until the next ECCL call on this thread. Never NULL. */
 ECCL_API const char* ecclGetLastError(void);
+
+/* ---- Library ------------------------------------------------------------- */
+
+/* Initialises the library: sets the log level from ECCL_LOG
+ * (trace|debug|info|warn|error|off; default warn). Idempotent and thread-safe;
+ * every function below that creates or uses a handle calls it implicitly. */
+ECCL_API ecclResult_t ecclInit(void);
+
+/* ---- Master ---------------------------------------------------------------- */
+
+/* A master: the membership service of a cluster (one per cluster). Opaque. */
+typedef struct ecclMaster* ecclMaster_t;
+
+/* A master's settings. Fill with ecclMasterConfigInit, then change fields. */
+typedef struct {
+  /* sizeof(ecclMasterConfig_t); set by ecclMasterConfigInit. */
+  size_t struct_size;
+  /* Control listener, "HOST:PORT" or "[V6ADDR]:PORT". Default "0.0.0.0:0" (port 0:
+   * a free port, see ecclMasterGetPort). Env ECCL_MASTER_LISTEN. */
+  const char* listen_addr;
+  /* Peers' heartbeat interval, > 0. Default 250. Env ECCL_HEARTBEAT_MS. */
+  uint32_t heartbeat_ms;
+  /* Missed heartbeats after which a peer is lost, 1..65535. Default 4. Env ECCL_MISS_LIMIT. */
+  uint32_t miss_limit;
+  /* Time the members of a new ring get to connect their channels, > 0. Default 10000. */
+  uint32_t channel_setup_timeout_ms;
+  /* A new connection must register within this, > 0. Default 5000. */
+  uint32_t register_timeout_ms;
+  /* NULL or "": a random key, so peers' tokens do not survive a master restart.
+   * Else a 32-byte key file, created (mode 0600) if absent. Env ECCL_TOKEN_KEY_FILE. */
+  const char* token_key_file;
+} ecclMasterConfig_t;
+
+/* Fills *config with the defaults, then applies the environment variables
+ * named above. Strings it stores point to library-owned memory that lives
+ * until the process exits (a later setenv does not change them); strings the
+ * caller puts there are only read during ecclMasterCreate.
+ * Errors: ecclInvalidArgument for a NULL config or a malformed environment
+ * value (the last-error text names the variable); *config then holds the defaults.
+ * Thread-safe; does not block. */
+ECCL_API ecclResult_t ecclMasterConfigInit(ecclMasterConfig_t* config);
+
+/* Creates a master and binds its listening socket; it serves nothing before
+ * ecclMasterRun. On success *master is a new handle the caller owns (free it
+ * with ecclMasterDestroy); on failure *master is NULL.
+ * Errors: ecclInvalidArgument (NULL pointers, bad struct_size, bad field: the
+ * text names it, unusable token key file), ecclSystemError (cannot bind).
+ * Thread-safe; does not block beyond resolving listen_addr. */
+ECCL_API ecclResult_t ecclMasterCreate(const ecclMasterConfig_t* config, ecclMaster_t* master);
+
+/* The port the master listens on (useful with port 0 in listen_addr).
+ * Errors: ecclInvalidArgument for NULL arguments. Any thread; does not block. */
+ECCL_API ecclResult_t ecclMasterGetPort(ecclMaster_t master, uint16_t* port);
+
+/* Serves peers on the calling thread until ecclMasterStop; returns ecclSuccess
+ * then. Returns at once if the master was stopped before. Blocks with no
+ * deadline: its end is ecclMasterStop. At most one Run per master at a time
+ * (a second concurrent one is ecclInvalidUsage).
+ * Errors: ecclInvalidArgument (NULL), ecclInvalidUsage, ecclInternalError. */
+ECCL_API ecclResult_t ecclMasterRun(ecclMaster_t master);
+
+/* Closes every connection and makes ecclMasterRun return. Any thread, any
+ * number of times, until ecclMasterDestroy is called; does not block. Not
+ * async-signal-safe (from a signal handler, wake a thread that calls it).
+ * Errors: ecclInvalidArgument (NULL). */
+ECCL_API ecclResult_t ecclMasterStop(ecclMaster_t master);
+
+/* Stops the master, waits until an ecclMasterRun in progress on another thread
+ * has returned, and frees the handle. The rule: no call on the master may start
+ * once Destroy has begun (join the thread that ran Run before reusing anything
+ * it shared). NULL is a no-op. Blocks until Run has returned (a few
+ * milliseconds: Run winds down as soon as it is stopped). */
+ECCL_API ecclResult_t ecclMasterDestroy(ecclMaster_t master);
+
+/* ---- Communicator ------------------------------------------------------------ */
+
+/* A peer's membership in a group. Opaque. */
+typedef struct ecclComm* ecclComm_t;
+
+/* A peer's identifier: 16 random bytes, unique in the cluster. */
+typedef struct {
+  unsigned char bytes[16];
+} ecclPeerId_t;
+
+/* A communicator's settings. Fill with ecclCommConfigInit, then change fields. */
+typedef struct {
+  /* sizeof(ecclCommConfig_t); set by ecclCommConfigInit. */
+  size_t struct_size;
+  /* The master's "HOST:PORT" (port > 0). Required. Env ECCL_MASTER. */
+  const char* master;
+  /* The group to join, 1..128 bytes. Default "default". Env ECCL_GROUP. */
+  const char* group;
+  /* Data listener "HOST:PORT". Default "0.0.0.0:0" (a free port). Env ECCL_LISTEN_ADDR. */
+  const char* listen_addr;
+  /* What other peers connect to: NULL or "" = the address the master sees this
+   * peer at; "HOST" (with the listener's port) or "HOST:PORT". Env ECCL_ADVERTISE_ADDR. */
+  const char* advertise_addr;
+  /* TCP connections per data channel, 1..256. Default 4. Env ECCL_CONNECTIONS. */
+  uint32_t connections_per_peer;
+  /* Default deadline of blocking calls, > 0. Default 30000. Env ECCL_TIMEOUT_MS. */
+  uint32_t timeout_ms;
+} ecclCommConfig_t;
+
+/* Fills *config with the defaults (master NULL), then applies the environment
+ * variables named above; same string ownership, errors and thread-safety as
+ * ecclMasterConfigInit. */
+ECCL_API ecclResult_t ecclCommConfigInit(ecclCommConfig_t* config);
+
+/* Creates a communicator: opens its data listener; says nothing to the master
+ * until ecclCommConnect. The config's strings are copied. On success *comm is
+ * a new handle the caller owns (free it with ecclCommDestroy); on failure NULL.
+ * Errors: ecclInvalidArgument (NULL pointers, bad struct_size, bad field: the
+ * text names it), ecclSystemError (cannot listen). Thread-safe; does not block. */
+ECCL_API ecclResult_t ecclCommCreate(const ecclCommConfig_t* config, ecclComm_t* comm);
+
+/* Registers with the master and blocks until this peer is accepted into its
+ * group: at once in an empty group, else at the next ecclCommUpdateTopology of
+ * the accepted peers. timeout_ms < 0: the config's timeout_ms. Once per comm.
+ * An unreachable master is retried with back-off until the deadline.
+ * Errors: ecclTimeout (the deadline passed: the peer stays registered as
+ * pending and Connect cannot be repeated; destroy the comm), ecclAborted (ecclCommAbort),
+ * ecclConnectionError or ecclProtocolError (the master refused or broke the connection),
+ * ecclInvalidUsage (called twice), ecclPeerLost (removed by the master). */
+ECCL_API ecclResult_t ecclCommConnect(ecclComm_t comm, int64_t timeout_ms);
+
+/* A collective point of the accepted peers of the group: every accepted peer
+ * calls it; it admits the pending peers, settles departures, and returns once
+ * the new ring's data channels are up (rank, world size and revision are then
+ * the new ring's). timeout_ms < 0: the config's timeout_ms.
+ * Errors: ecclTimeout, ecclAborted, ecclInvalidUsage (not accepted yet),
+ * ecclPeerLost, ecclConnectionError. */
+ECCL_API ecclResult_t ecclCommUpdateTopology(ecclComm_t comm, int64_t timeout_ms);
+
+/* How many peers wait for admission at the next ecclCommUpdateTopology, as the
+ * master last said. The count trails the master by one message: read just after
+ * ecclCommConnect returns, it may still count this peer; a peer's
+ * ECCL_EVENT_PEER_JOINED arrives before the count that includes it.
+ * Any thread, at any time; does not block. Errors: ecclInvalidArgument (NULL). */
+ECCL_API ecclResult_t ecclCommPeersPending(ecclComm_t comm, int* pending);
+
+/* Attributes readable with ecclCommGetAttr; the comment gives the value's type. */
+typedef enum {
+  ECCL_ATTR_RANK = 1,         /* int32_t: this peer's rank in the ring; -1 until accepted */
+  ECCL_ATTR_WORLD_SIZE = 2,   /* int32_t: peers in the ring; 0 until accepted */
+  ECCL_ATTR_GROUP = 3,        /* char[]: the group name, NUL-terminated */
+  ECCL_ATTR_PEER_ID = 4,      /* ecclPeerId_t: this peer's id */
+  ECCL_ATTR_REVISION = 5,     /* uint64_t: revision of the committed ring; 0 until accepted */
+  ECCL_ATTR_PEERS_PENDING = 6 /* int32_t: as ecclCommPeersPending */
+} ecclCommAttr_t;
+
+/* Copies an attribute into value, which has room for size bytes. size must be
+ * the attribute's size exactly, except for ECCL_ATTR_GROUP: at least the name's
+ * length + 1. Any thread, at any time; does not block.
+ * Errors: ecclInvalidArgument (NULL, unknown attr, wrong size: the text gives
+ * the size needed). */
+ECCL_API ecclResult_t ecclCommGetAttr(ecclComm_t comm, ecclCommAttr_t attr, void* value,
+                                      size_t size);
+
+/* Membership events, as ecclCommPollEvent reports them. */
+typedef enum {
+  ECCL_EVENT_NONE = 0,        /* no event was queued */
+  ECCL_EVENT_PEER_JOINED = 1, /* a peer registered in the group (pending until admitted) */
+  ECCL_EVENT_PEER_LEFT = 2,   /* a peer left gracefully (ecclCommDestroy) */
+  ECCL_EVENT_PEER_LOST = 3,   /* a peer stopped answering or closed its connection */
+  ECCL_EVENT_PEER_EVICTED = 4 /* the master removed a misbehaving peer */
+} ecclEventKind_t;
+
+/* A membership event (a versioned struct: the caller sets struct_size). */
+typedef struct {
+  size_t struct_size;   /* set by the caller: sizeof(ecclEvent_t) */
+  ecclEventKind_t kind; /* ECCL_EVENT_NONE when the queue was empty */
+  ecclPeerId_t peer;    /* the peer the event is about */
+  uint64_t revision;    /* the group's revision when the master announced it */
+} ecclEvent_t;
+
+/* Takes the oldest queued membership event of the comm's group (the queue holds
+ * 4096 events; older ones are dropped if nobody polls). Never blocks; kind is ECCL_EVENT_NONE
+ * when there is none. The caller sets event->struct_size before the call.
+ * Any thread, at any time. Errors: ecclInvalidArgument (NULL, bad struct_size). */
+ECCL_API ecclResult_t ecclCommPollEvent(ecclComm_t comm, ecclEvent_t* event);
+
+/* Ends every outstanding blocking call of the comm at once with ecclAborted;
+ * later blocking calls fail the same way: the comm is unusable afterwards
+ * (destroy it). Any thread, at any time, idempotent; does not block.
+ * Errors: ecclInvalidArgument (NULL). */
+ECCL_API ecclResult_t ecclCommAbort(ecclComm_t comm);
+
+/* Leaves the group gracefully (the master tells the other peers) and frees the
+ * comm. Must not race with any other call on the same comm. NULL is a no-op.
+ * Blocks at most about a second to hand the leave to the master. */
+ECCL_API ecclResult_t ecclCommDestroy(ecclComm_t comm);
+
+/* Writes the id as 32 lowercase hex digits and a NUL; size must be at least 33.
+ * Thread-safe. Errors: ecclInvalidArgument (NULL, size too small). */
+ECCL_API ecclResult_t ecclPeerIdToString(const ecclPeerId_t* id, char* buffer, size_t size);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -276,10 +276,12 @@ void MasterState::commit(Group& group, Outbox& out) {
   group.votes.clear();
   group.departed.clear();
   ++counters_.commits;
+  // The status first: a peer whose update returns at the commit then already
+  // counts the pending peers of the new ring (not itself).
+  broadcastStatus(out, group);
   const auto frame = protocol::encodeFrame(protocol::TopologyCommit{group.revision});
   for (const EndpointId& id : group.accepted)
     send(out, peers_.at(id), frame);
-  broadcastStatus(out, group);
 }
 
 void MasterState::onLeave(const EndpointId& id, Clock::time_point now, Outbox& out) {

@@ -1,0 +1,81 @@
+// ecclComm* life cycle and blocking calls: a Communicator behind a C handle.
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+#include "c_api/errors.h"
+#include "c_api/handles.h"
+#include "c_api/init.h"
+#include "c_api/options.h"
+#include "eccl/eccl.h"
+
+namespace {
+
+using eccl::Status;
+using eccl::capi::guarded;
+
+// Longer timeouts are taken as this, so deadline arithmetic cannot overflow.
+constexpr int64_t kMaxTimeoutMs = 365LL * 24 * 3600 * 1000;
+
+std::chrono::milliseconds timeoutOf(const ecclComm& comm, int64_t timeout_ms) {
+  if (timeout_ms < 0) return comm.impl->options().timeout;
+  return std::chrono::milliseconds(std::min(timeout_ms, kMaxTimeoutMs));
+}
+
+Status nullComm(const char* fn) {
+  return eccl::invalidArgument(std::string(fn) + ": comm is NULL");
+}
+
+}  // namespace
+
+extern "C" {
+
+ECCL_API ecclResult_t ecclCommCreate(const ecclCommConfig_t* config, ecclComm_t* comm) {
+  return guarded([&]() -> Status {
+    if (comm == nullptr) return eccl::invalidArgument("ecclCommCreate: comm is NULL");
+    *comm = nullptr;
+    if (config == nullptr) return eccl::invalidArgument("ecclCommCreate: config is NULL");
+    eccl::capi::ensureInit();
+    auto options = eccl::capi::toCommOptions(*config, "ecclCommCreate");
+    if (!options) return options.status();
+    auto created = eccl::comm::Communicator::create(std::move(*options));
+    if (!created) return created.status().withContext("ecclCommCreate");
+    auto handle = std::make_unique<ecclComm>();
+    handle->impl = std::move(*created);
+    *comm = handle.release();
+    return Status::ok();
+  });
+}
+
+ECCL_API ecclResult_t ecclCommConnect(ecclComm_t comm, int64_t timeout_ms) {
+  return guarded([&]() -> Status {
+    if (comm == nullptr) return nullComm("ecclCommConnect");
+    return comm->impl->connect(timeoutOf(*comm, timeout_ms)).withContext("ecclCommConnect");
+  });
+}
+
+ECCL_API ecclResult_t ecclCommUpdateTopology(ecclComm_t comm, int64_t timeout_ms) {
+  return guarded([&]() -> Status {
+    if (comm == nullptr) return nullComm("ecclCommUpdateTopology");
+    return comm->impl->updateTopology(timeoutOf(*comm, timeout_ms))
+        .withContext("ecclCommUpdateTopology");
+  });
+}
+
+ECCL_API ecclResult_t ecclCommAbort(ecclComm_t comm) {
+  return guarded([&]() -> Status {
+    if (comm == nullptr) return nullComm("ecclCommAbort");
+    comm->impl->abort("ecclCommAbort was called");
+    return Status::ok();
+  });
+}
+
+ECCL_API ecclResult_t ecclCommDestroy(ecclComm_t comm) {
+  return guarded([&]() -> Status {
+    if (comm == nullptr) return Status::ok();
+    delete comm;  // ~Communicator leaves the group gracefully
+    return Status::ok();
+  });
+}
+
+}  // extern "C"

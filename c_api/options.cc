@@ -1,0 +1,124 @@
+#include "c_api/options.h"
+
+#include <cstring>
+#include <string>
+
+#include "c_api/address.h"
+#include "c_api/struct_size.h"
+#include "src/common/endpoint_id.h"
+#include "src/membership/peer_token.h"
+#include "src/protocol/control_messages.h"
+#include "src/protocol/messages.h"
+
+namespace eccl::capi {
+namespace {
+
+// The first version of each struct ends with these fields (see struct_size.h).
+constexpr size_t kMasterConfigMinSize = ECCL_CAPI_FIELD_END(ecclMasterConfig_t, token_key_file);
+constexpr size_t kCommConfigMinSize = ECCL_CAPI_FIELD_END(ecclCommConfig_t, timeout_ms);
+
+Status positive(uint32_t value, const std::string& field) {
+  if (value > 0) return Status::ok();
+  return invalidArgument(field + " must be > 0");
+}
+
+Result<HostPort> address(const char* text, bool port_optional, const std::string& field) {
+  if (text == nullptr) return invalidArgument(field + " is NULL");
+  return parseHostPort(text, port_optional, field);
+}
+
+// A new value per master start: peers tell a restarted master from the old one by it.
+uint64_t randomIncarnation() {
+  const EndpointId random = EndpointId::random();
+  uint64_t value;
+  std::memcpy(&value, random.bytes.data(), sizeof(value));
+  return value | 1;  // never 0, the value of a field nobody set
+}
+
+}  // namespace
+
+Result<membership::MasterOptions> toMasterOptions(const ecclMasterConfig_t& config,
+                                                  const char* fn) {
+  const std::string prefix = std::string(fn) + ": config";
+  ECCL_RETURN_IF_ERROR(checkStructSize(config.struct_size, kMasterConfigMinSize,
+                                       sizeof(ecclMasterConfig_t), prefix));
+  membership::MasterOptions options;
+  auto listen = address(config.listen_addr, false, prefix + "->listen_addr");
+  if (!listen) return listen.status();
+  options.listen_host = listen->host;
+  options.listen_port = listen->port;
+  ECCL_RETURN_IF_ERROR(positive(config.heartbeat_ms, prefix + "->heartbeat_ms"));
+  ECCL_RETURN_IF_ERROR(
+      positive(config.channel_setup_timeout_ms, prefix + "->channel_setup_timeout_ms"));
+  ECCL_RETURN_IF_ERROR(positive(config.register_timeout_ms, prefix + "->register_timeout_ms"));
+  if (config.miss_limit == 0 || config.miss_limit > UINT16_MAX) {
+    return invalidArgument(prefix + "->miss_limit must be 1..65535, got " +
+                           std::to_string(config.miss_limit));
+  }
+  options.settings.heartbeat = std::chrono::milliseconds(config.heartbeat_ms);
+  options.settings.miss_limit = static_cast<uint16_t>(config.miss_limit);
+  options.settings.channel_setup_timeout =
+      std::chrono::milliseconds(config.channel_setup_timeout_ms);
+  options.register_timeout = std::chrono::milliseconds(config.register_timeout_ms);
+  options.settings.incarnation = randomIncarnation();
+  if (config.token_key_file == nullptr || *config.token_key_file == '\0') {
+    options.settings.token_key = membership::randomTokenKey();
+  } else {
+    auto key = membership::loadOrCreateTokenKey(config.token_key_file);
+    if (!key) return key.status().withContext(prefix + "->token_key_file");
+    options.settings.token_key = *key;
+  }
+  return options;
+}
+
+Result<comm::CommOptions> toCommOptions(const ecclCommConfig_t& config, const char* fn) {
+  const std::string prefix = std::string(fn) + ": config";
+  ECCL_RETURN_IF_ERROR(
+      checkStructSize(config.struct_size, kCommConfigMinSize, sizeof(ecclCommConfig_t), prefix));
+  comm::CommOptions options;
+  if (config.master == nullptr) {
+    return invalidArgument(prefix + "->master is NULL (set it, or ECCL_MASTER, to HOST:PORT)");
+  }
+  auto master = address(config.master, false, prefix + "->master");
+  if (!master) return master.status();
+  if (master->port == 0) return invalidArgument(prefix + "->master needs a port > 0");
+  options.master_host = master->host;
+  options.master_port = master->port;
+
+  if (config.group == nullptr) return invalidArgument(prefix + "->group is NULL");
+  options.group = config.group;
+  if (options.group.empty() || options.group.size() > protocol::kMaxGroupName) {
+    return invalidArgument(prefix + "->group must be 1.." +
+                           std::to_string(protocol::kMaxGroupName) + " bytes long");
+  }
+
+  auto listen = address(config.listen_addr, false, prefix + "->listen_addr");
+  if (!listen) return listen.status();
+  options.listen_host = listen->host;
+  options.listen_port = listen->port;
+
+  if (config.advertise_addr != nullptr && *config.advertise_addr != '\0') {
+    auto advertise = parseHostPort(config.advertise_addr, true, prefix + "->advertise_addr");
+    if (!advertise) return advertise.status();
+    if (advertise->host.size() > protocol::kMaxHostName) {
+      return invalidArgument(prefix + "->advertise_addr: the host is longer than " +
+                             std::to_string(protocol::kMaxHostName) + " bytes");
+    }
+    options.advertise_host = advertise->host;
+    options.advertise_port = advertise->port;
+  }
+
+  const uint32_t max_connections = protocol::Hello::kMaxConnections;
+  if (config.connections_per_peer == 0 || config.connections_per_peer > max_connections) {
+    return invalidArgument(prefix + "->connections_per_peer must be 1.." +
+                           std::to_string(max_connections) + ", got " +
+                           std::to_string(config.connections_per_peer));
+  }
+  options.channel.connections = static_cast<int>(config.connections_per_peer);
+  ECCL_RETURN_IF_ERROR(positive(config.timeout_ms, prefix + "->timeout_ms"));
+  options.timeout = std::chrono::milliseconds(config.timeout_ms);
+  ECCL_RETURN_IF_ERROR(options.validate().withContext(fn));
+  return options;
+}
+
+}  // namespace eccl::capi
