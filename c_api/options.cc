@@ -1,5 +1,6 @@
 #include "c_api/options.h"
 
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -64,9 +65,15 @@ Result<membership::MasterOptions> toMasterOptions(const ecclMasterConfig_t& conf
   if (config.token_key_file == nullptr || *config.token_key_file == '\0') {
     options.settings.token_key = membership::randomTokenKey();
   } else {
-    auto key = membership::loadOrCreateTokenKey(config.token_key_file);
+    bool restarting = false;
+    auto key = membership::loadOrCreateTokenKey(config.token_key_file, &restarting);
     if (!key) return key.status().withContext(prefix + "->token_key_file");
     options.settings.token_key = *key;
+    // Peers of an earlier run may be reconnecting: their rings come back first.
+    if (restarting) {
+      options.settings.hold_first_rings_until =
+          std::chrono::steady_clock::now() + options.settings.rebuild_grace;
+    }
   }
   return options;
 }

@@ -22,9 +22,10 @@ TokenKey randomTokenKey() {
   return key;
 }
 
-Result<TokenKey> loadOrCreateTokenKey(const std::string& path) {
+Result<TokenKey> loadOrCreateTokenKey(const std::string& path, bool* existed) {
   TokenKey key;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (existed != nullptr) *existed = fd >= 0;
   if (fd >= 0) {
     ssize_t n = ::read(fd, key.data(), key.size());
     ::close(fd);

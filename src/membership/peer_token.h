@@ -18,7 +18,9 @@ using TokenKey = std::array<uint8_t, 32>;
 
 TokenKey randomTokenKey();
 // Reads a key file (32 bytes), creating it with a random key (mode 0600) if absent.
-Result<TokenKey> loadOrCreateTokenKey(const std::string& path);
+// `existed` (optional) tells whether the file was there already: a master that
+// finds one may be a restart whose peers are about to reconnect.
+Result<TokenKey> loadOrCreateTokenKey(const std::string& path, bool* existed = nullptr);
 
 protocol::PeerToken makeToken(const TokenKey& key, const EndpointId& peer);
 // Constant-time comparison with the token the key gives this id.

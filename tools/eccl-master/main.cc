@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -116,8 +115,8 @@ int main(int argc, char** argv) {
   } else {
     // An existing key means peers of an earlier run may be reconnecting: give
     // their rings time to come back before newcomers form new ones.
-    const bool restarting = std::filesystem::exists(args.token_key_file);
-    auto key = membership::loadOrCreateTokenKey(args.token_key_file);
+    bool restarting = false;
+    auto key = membership::loadOrCreateTokenKey(args.token_key_file, &restarting);
     if (!key) return fail(key.status().toString());
     settings.token_key = *key;
     if (restarting) {
