@@ -10,7 +10,12 @@ pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(eccl_asio INTERFACE)
 target_include_directories(eccl_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
-target_compile_definitions(eccl_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# Asio picks aligned_alloc/free or operator new/delete for its handler memory
+# from the standard library's macros, so a file that includes asio before any
+# standard header would get the other pair (an ODR split that AddressSanitizer
+# reports as alloc-dealloc-mismatch). Pin one choice for every file.
+target_compile_definitions(eccl_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+                                               ASIO_HAS_STD_ALIGNED_ALLOC=1)
 
 # libibverbs is optional at build time; the RDMA transport is compiled only where it is found.
 pkg_check_modules(IBVERBS IMPORTED_TARGET libibverbs)

@@ -22,7 +22,9 @@ using transport::tcp::OutgoingFrame;
 
 namespace {
 constexpr auto kSnapshotInterval = std::chrono::milliseconds(200);
-}
+// Largest batch of queued control frames a link writes at once.
+constexpr size_t kMaxBatchBytes = 256u << 10;
+}  // namespace
 
 class MasterServer::Impl {
  public:
@@ -48,8 +50,12 @@ class MasterServer::Impl {
     }
 
     void queue(std::vector<uint8_t> frame, MessageType type) {
-      outgoing_.push_back(OutgoingFrame::makeControl(type, std::move(frame)));
-      connection_->wakeWriter();
+      outgoing_.push_back({type, std::move(frame)});
+      // One wake per batch, not per frame: a registration broadcasts to every peer.
+      if (!wake_pending_) {
+        wake_pending_ = true;
+        connection_->wakeWriter();
+      }
     }
     void closeAfterQueue() {
       close_after_queue_ = true;
@@ -90,10 +96,18 @@ class MasterServer::Impl {
       return protocolError("data chunk on a control connection");
     }
     std::unique_ptr<OutgoingFrame> nextFrame(FrameConnection& connection) override {
+      wake_pending_ = false;
       if (!outgoing_.empty()) {
-        auto frame = std::move(outgoing_.front());
+        // Whatever queued up goes out in one write (frames are self-delimiting):
+        // with many peers, a syscall per small frame starved the loop of heartbeats.
+        auto [type, bytes] = std::move(outgoing_.front());
         outgoing_.pop_front();
-        return frame;
+        while (!outgoing_.empty() && bytes.size() < kMaxBatchBytes) {
+          const auto& next = outgoing_.front().second;
+          bytes.insert(bytes.end(), next.begin(), next.end());
+          outgoing_.pop_front();
+        }
+        return OutgoingFrame::makeControl(type, std::move(bytes));
       }
       if (close_after_queue_) connection.stop();
       return nullptr;
@@ -111,8 +125,11 @@ class MasterServer::Impl {
     const std::shared_ptr<FrameConnection> connection_;
     asio::steady_timer register_deadline_;
     std::optional<EndpointId> peer_;
-    std::deque<std::unique_ptr<OutgoingFrame>> outgoing_;
+    std::deque<std::pair<MessageType, std::vector<uint8_t>>> outgoing_;
     bool close_after_queue_ = false;
+    // A wakeWriter() is on its way and nextFrame() has not run since. The loop
+    // has one thread, so queue() and nextFrame() never run at the same time.
+    bool wake_pending_ = false;
   };
 
   explicit Impl(MasterOptions options)
@@ -217,12 +234,21 @@ class MasterServer::Impl {
   }
 
   void armTick() {
-    tick_timer_.expires_after(
-        std::max(std::chrono::milliseconds(5), options_.settings.heartbeat / 4));
-    tick_timer_.async_wait([this](std::error_code ec) {
+    const auto period =
+        std::max<Clock::duration>(std::chrono::milliseconds(5), options_.settings.heartbeat / 4);
+    const auto due = Clock::now() + period;
+    tick_timer_.expires_at(due);
+    tick_timer_.async_wait([this, due](std::error_code ec) {
       if (ec || stopped_.load()) return;
       const auto now = Clock::now();
       Outbox out;
+      // A tick this late means the loop was too busy to read heartbeats: they
+      // may be waiting in the sockets, so the delay is not the peers' silence.
+      if (const auto late = now - due; late > options_.settings.heartbeat / 2) {
+        ECCL_LOG_WARN("master: event loop stalled for {} ms; heartbeat deadlines extended",
+                      std::chrono::duration_cast<std::chrono::milliseconds>(late).count());
+        state_.forgiveStall(late);
+      }
       state_.tick(now, out);
       deliver(out);
       if (now - last_snapshot_ >= kSnapshotInterval) refreshSnapshot(now);

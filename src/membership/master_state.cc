@@ -52,6 +52,23 @@ void MasterState::broadcast(Outbox& out, const Group& group, const std::vector<u
   }
 }
 
+void MasterState::announce(Outbox& out, const Group& group,
+                           const std::vector<uint8_t>& frame) const {
+  for (const EndpointId& id : group.accepted) {
+    auto it = peers_.find(id);
+    if (it != peers_.end()) send(out, it->second, frame);
+  }
+}
+
+void MasterState::markStatusChanged(const Group& group) {
+  status_changed_.insert(group.name);
+}
+
+void MasterState::forgiveStall(Clock::duration stall) {
+  for (auto& [id, peer] : peers_)
+    peer.last_heartbeat += stall;
+}
+
 void MasterState::broadcastStatus(Outbox& out, const Group& group) const {
   protocol::GroupStatus status;
   status.pending = static_cast<uint32_t>(group.pending.size());
@@ -127,9 +144,9 @@ Result<EndpointId> MasterState::onRegister(ConnectionId connection,
 
   if (!restored) {
     protocol::PeerEvent joined{PeerEventKind::kJoined, stored.id, group.revision};
-    broadcast(out, group, protocol::encodeFrame(joined), &stored.id);
+    announce(out, group, protocol::encodeFrame(joined));
   }
-  broadcastStatus(out, group);
+  markStatusChanged(group);
   maybeReconfigure(group, now, out);
   return stored.id;
 }
@@ -279,6 +296,7 @@ void MasterState::commit(Group& group, Outbox& out) {
   // The status first: a peer whose update returns at the commit then already
   // counts the pending peers of the new ring (not itself).
   broadcastStatus(out, group);
+  status_changed_.erase(group.name);
   const auto frame = protocol::encodeFrame(protocol::TopologyCommit{group.revision});
   for (const EndpointId& id : group.accepted)
     send(out, peers_.at(id), frame);
@@ -326,8 +344,8 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   }
   // The master drops the connection of a lost or evicted peer (it may be frozen, not dead).
   if (why != Removal::kLeft) out.push_back({connection, {}, true});
-  broadcast(out, group, protocol::encodeFrame(protocol::PeerEvent{kind, id, group.revision}));
-  broadcastStatus(out, group);
+  announce(out, group, protocol::encodeFrame(protocol::PeerEvent{kind, id, group.revision}));
+  markStatusChanged(group);
 
   if (group.reconfiguration && contains(group.reconfiguration->members, id)) {
     // The ring being set up lost a member: set up another without it (and with
@@ -348,6 +366,14 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
 }
 
 void MasterState::tick(Clock::time_point now, Outbox& out) {
+  // Group counts go out once per tick, not once per registration: a storm of
+  // joins would otherwise cost a frame to every member per joiner.
+  for (const std::string& name : status_changed_) {
+    auto it = groups_.find(name);
+    if (it != groups_.end()) broadcastStatus(out, it->second);
+  }
+  status_changed_.clear();
+
   const auto silence_limit = settings_.heartbeat * settings_.miss_limit;
   std::vector<EndpointId> lost;
   for (const auto& [id, peer] : peers_) {

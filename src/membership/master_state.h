@@ -115,6 +115,9 @@ class MasterState {
                           Outbox& out);
   // Missed heartbeats and channel set-up deadlines.
   void tick(Clock::time_point now, Outbox& out);
+  // The loop stalled for `stall` (it could not read heartbeats meanwhile):
+  // nobody is declared lost for that time.
+  void forgiveStall(Clock::duration stall);
 
   MasterSnapshot snapshot(Clock::time_point now) const;
   const MasterSettings& settings() const { return settings_; }
@@ -165,7 +168,10 @@ class MasterState {
   void send(Outbox& out, const Peer& peer, std::vector<uint8_t> frame) const;
   void broadcast(Outbox& out, const Group& group, const std::vector<uint8_t>& frame,
                  const EndpointId* except = nullptr) const;
+  // Membership events go to the accepted peers (they vote; pending ones wait).
+  void announce(Outbox& out, const Group& group, const std::vector<uint8_t>& frame) const;
   void broadcastStatus(Outbox& out, const Group& group) const;
+  void markStatusChanged(const Group& group);
   void maybeReconfigure(Group& group, Clock::time_point now, Outbox& out);
   void startReconfiguration(Group& group, std::vector<EndpointId> members, Clock::time_point now,
                             Outbox& out);
@@ -177,6 +183,7 @@ class MasterState {
   std::map<std::string, Group> groups_;
   // Peers this incarnation removed: their tokens still verify, but they may
   // only come back as new joiners (bounded, oldest forgotten first).
+  std::set<std::string> status_changed_;  // groups whose counts changed since the last tick
   std::unordered_set<EndpointId, EndpointIdHash> removed_;
   std::deque<EndpointId> removed_order_;
   MasterCounters counters_;

@@ -198,8 +198,15 @@ TEST(MasterState, JoinersWaitForAUnanimousVote) {
   ASSERT_GE(c.inbox(a).events.size(), 2u);
   EXPECT_EQ(c.inbox(a).events[0].kind, PeerEventKind::kJoined);
   EXPECT_EQ(c.inbox(a).events[0].peer, b);
+  EXPECT_TRUE(c.inbox(b).events.empty()) << "pending peers are not told of each other";
+  const size_t statuses = c.inbox(a).statuses.size();
+  c.tick();  // counts go out once per tick, not per registration
+  ASSERT_EQ(c.inbox(a).statuses.size(), statuses + 1);
   EXPECT_EQ(c.inbox(a).statuses.back().pending, 2u);
   EXPECT_EQ(c.inbox(a).statuses.back().accepted, 1u);
+  EXPECT_EQ(c.inbox(b).statuses.back().pending, 2u);
+  c.tick();
+  EXPECT_EQ(c.inbox(a).statuses.size(), statuses + 1) << "nothing changed since";
 
   ASSERT_TRUE(c.vote(a, 1).isOk());
   for (const auto& p : {a, b, d}) {
@@ -216,6 +223,19 @@ TEST(MasterState, JoinersWaitForAUnanimousVote) {
   EXPECT_EQ(c.view(d)->rank, 2);
   EXPECT_EQ(c.snapshot().groups[0].revision, 2u);
   EXPECT_EQ(c.snapshot().groups[0].pending, 0u);
+}
+
+TEST(MasterState, AStalledLoopDoesNotCountAsSilence) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  c.now += 250ms;
+  c.state().forgiveStall(250ms);  // the loop could not read a's heartbeats meanwhile
+  c.tick();
+  EXPECT_TRUE(c.view(a).has_value());
+  c.now += 350ms;  // silent for real now
+  c.tick();
+  EXPECT_FALSE(c.view(a).has_value());
 }
 
 TEST(MasterState, VotesMustBeFromAcceptedPeersAtTheCurrentRevision) {
