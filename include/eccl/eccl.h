@@ -24,6 +24,8 @@
  *   ecclCommPeersPending     |
  *   ecclCommConnect          | the four calls above, but not each other: one
  *   ecclCommUpdateTopology   |   of these two at a time per comm
+ *   ecclAllReduce            | the four calls above; not Connect, UpdateTopology
+ *                            |   or another ecclAllReduce (one op per comm)
  *   ecclCommDestroy          | nothing: every other call on the comm has
  *                            |   returned, and none starts after it
  *   ecclMasterStop           | any call on the master but ecclMasterDestroy
@@ -300,6 +302,80 @@ ECCL_API ecclResult_t ecclCommDestroy(ecclComm_t comm);
 /* Writes the id as 32 lowercase hex digits and a NUL; size must be at least 33.
  * Thread-safe. Errors: ecclInvalidArgument (NULL, size too small). */
 ECCL_API ecclResult_t ecclPeerIdToString(const ecclPeerId_t* id, char* buffer, size_t size);
+
+/* ---- Collectives ---------------------------------------------------------------- */
+
+/* Element types of collective buffers. */
+typedef enum {
+  ecclInt8 = 0,
+  ecclUint8 = 1,
+  ecclInt16 = 2,
+  ecclUint16 = 3,
+  ecclInt32 = 4,
+  ecclUint32 = 5,
+  ecclInt64 = 6,
+  ecclUint64 = 7,
+  ecclFloat16 = 8,  /* IEEE binary16, as uint16_t bits */
+  ecclBfloat16 = 9, /* bfloat16, as uint16_t bits */
+  ecclFloat32 = 10,
+  ecclFloat64 = 11
+} ecclDataType_t;
+
+/* Reductions. Integer sums and products wrap (two's complement); ecclAvg sums,
+ * then divides by the world size (integers truncate toward zero; f16/bf16 go
+ * through f32). */
+typedef enum { ecclSum = 0, ecclAvg = 1, ecclProd = 2, ecclMin = 3, ecclMax = 4 } ecclRedOp_t;
+
+/* What one collective did (a versioned struct: the caller sets struct_size). */
+typedef struct {
+  size_t struct_size;      /* set by the caller: sizeof(ecclOpInfo_t) */
+  uint64_t bytes_sent;     /* payload this peer sent: op headers and data */
+  uint64_t bytes_received; /* payload this peer received */
+  uint64_t wall_time_ns;   /* from the call to its return */
+  int32_t world_size;      /* peers that took part */
+} ecclOpInfo_t;
+
+/* All-reduce among the accepted peers of the comm's ring: on return every
+ * peer's recvbuf[i] = op over all peers of sendbuf[i], bit-identical on every
+ * peer (each element's reduction runs in one fixed order and its result is
+ * copied from one peer). sendbuf == recvbuf is in place; otherwise the two
+ * must not overlap. count 0 returns at once (no exchange, no checks with peers).
+ *
+ * Every member of the ring calls it with the same tag, count, dtype and op;
+ * peers check that among themselves, without the master: a neighbour that
+ * disagrees makes the call fail on both sides with ecclInvalidUsage, the text
+ * naming that peer (short id and rank) and the field, e.g. "peer 3f2a9c01
+ * (rank 2) has count 1000, this peer 1024". tag: < 2^32, names the op in
+ * errors and on the wire; reusing a tag for the next op is fine.
+ * quant: must be NULL (quantized all-reduce comes later): else ecclUnsupported.
+ * timeout_ms < 0: the config's timeout_ms. info: NULL, or filled on return
+ * (also on failure) if info->struct_size is sizeof(ecclOpInfo_t).
+ *
+ * Threads: one blocking op per comm at a time (a second concurrent call is
+ * ecclInvalidUsage); it must not overlap with ecclCommConnect,
+ * ecclCommUpdateTopology or ecclCommDestroy on the same comm (the caller
+ * serialises them). ecclCommAbort, ecclCommPollEvent, ecclCommGetAttr and
+ * ecclCommPeersPending may run meanwhile from any thread.
+ *
+ * Failures never hang: the call ends with ecclTimeout at the deadline,
+ * ecclAborted at once on ecclCommAbort, ecclPeerLost when a ring member
+ * leaves or is lost (within the master's loss detection: miss_limit x
+ * heartbeat_ms) or a neighbour's channel breaks. A failed op closes the
+ * channels to this peer's ring neighbours, so that their ops fail promptly too
+ * (they see ecclPeerLost naming this peer and the cause), except after a
+ * timeout, which closes only channels with transfers pending (the neighbours
+ * reach their own deadlines). recvbuf is then undefined and the next
+ * collective needs ecclCommUpdateTopology first (until then it fails with
+ * ecclInvalidUsage, or ecclPeerLost if a ring member is gone). This version
+ * does not make the survivors agree on the outcome: when an op fails on one
+ * peer it may have succeeded on another.
+ * Errors: ecclInvalidArgument (NULL comm or buffers, unknown dtype or op, tag
+ * too large, overlapping buffers, bad info->struct_size), ecclUnsupported,
+ * ecclInvalidUsage, ecclTimeout, ecclAborted, ecclPeerLost, ecclConnectionError. */
+ECCL_API ecclResult_t ecclAllReduce(ecclComm_t comm, const void* sendbuf, void* recvbuf,
+                                    size_t count, ecclDataType_t dtype, ecclRedOp_t op,
+                                    const void* quant, uint64_t tag, int64_t timeout_ms,
+                                    ecclOpInfo_t* info);
 
 #ifdef __cplusplus
 } /* extern "C" */

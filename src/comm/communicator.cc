@@ -28,6 +28,17 @@ EventKind toEventKind(protocol::PeerEventKind kind) {
   return EventKind::kLost;
 }
 
+const char* departureText(EventKind kind) {
+  switch (kind) {
+    case EventKind::kLeft:
+      return "left the group";
+    case EventKind::kEvicted:
+      return "was evicted";
+    default:
+      return "was lost";
+  }
+}
+
 }  // namespace
 
 Status CommOptions::validate() const {
@@ -42,6 +53,7 @@ Status CommOptions::validate() const {
     return invalidArgument("communicator: advertised host name too long");
   }
   if (timeout.count() <= 0) return invalidArgument("communicator: timeout must be positive");
+  ECCL_RETURN_IF_ERROR(collectives.validate());
   return channel.validate();
 }
 
@@ -80,11 +92,14 @@ Communicator::~Communicator() {
   }
   if (registered) control_->leave("communicator destroyed", kLeaveWait);
   control_.reset();  // no control callback runs after this
-  std::map<EndpointId, std::unique_ptr<transport::Channel>> channels;
+  std::map<EndpointId, std::shared_ptr<transport::Channel>> channels;
   {
     std::lock_guard lock(mu_);
+    setup_.reset();  // a channel failing from here on does not reconnect
     channels.swap(channels_);
   }
+  for (auto& [peer, channel] : channels)
+    channel->close("communicator destroyed");
   channels.clear();
   listener_.reset();
   transport_.reset();
@@ -149,6 +164,7 @@ void Communicator::abort(const std::string& why) {
   if (phase_ == Phase::kAborted || phase_ == Phase::kRemoved) return;
   phase_ = Phase::kAborted;
   terminal_ = abortedError("communicator aborted: " + why);
+  if (active_op_) active_op_->fail(terminal_);
   changed_.notify_all();
 }
 
@@ -245,7 +261,7 @@ void Communicator::runActions(std::vector<std::function<void()>>& actions) {
 void Communicator::adoptChannel(std::unique_ptr<transport::Channel> channel) {
   const EndpointId peer = channel->peer().id;
   transport::Channel* raw = channel.get();
-  std::unique_ptr<transport::Channel> replaced;
+  std::shared_ptr<transport::Channel> replaced;
   std::vector<std::function<void()>> actions;
   {
     std::lock_guard lock(mu_);
@@ -257,15 +273,23 @@ void Communicator::adoptChannel(std::unique_ptr<transport::Channel> channel) {
   }
   // Outside the lock: the handler may run at once if the channel has already failed.
   raw->setFailureHandler([this, peer, raw](Status why) {
-    std::unique_ptr<transport::Channel> dead;
-    std::lock_guard lock(mu_);
-    auto it = channels_.find(peer);
-    if (it != channels_.end() && it->second.get() == raw) {
-      ECCL_LOG_INFO("channel to peer {} ended: {}", peer.shortHex(), why.toString());
-      dead = std::move(it->second);
-      channels_.erase(it);
+    std::shared_ptr<transport::Channel> dead;  // stopped already: nothing to close
+    std::vector<std::function<void()>> reconnect;
+    {
+      std::lock_guard lock(mu_);
+      auto it = channels_.find(peer);
+      if (it != channels_.end() && it->second.get() == raw) {
+        ECCL_LOG_INFO("channel to peer {} ended: {}", peer.shortHex(), why.toString());
+        dead = std::move(it->second);
+        channels_.erase(it);
+        // A ring being set up needs it again (a failed op may close channels
+        // just before the update that follows it).
+        if (phase_ != Phase::kAborted && phase_ != Phase::kRemoved) progressSetupLocked(reconnect);
+      }
     }
+    runActions(reconnect);
   });
+  if (replaced) replaced->close("replaced by a new channel from the same peer");
   replaced.reset();
   runActions(actions);
 }
@@ -318,6 +342,7 @@ void Communicator::onRegistered(const protocol::Registered& registered) {
     phase_ = Phase::kRemoved;
     terminal_ = Status(Code::kPeerLost, "this peer was removed from group '" + options_.group +
                                             "' by the master while it was cut off");
+    if (active_op_) active_op_->fail(terminal_);
   } else if (phase_ == Phase::kConnecting) {
     phase_ = Phase::kPending;
   } else if (master_restarted && phase_ == Phase::kAccepted) {
@@ -351,6 +376,8 @@ void Communicator::onCommit(const protocol::TopologyCommit& commit) {
   if (!setup_ || setup_->revision != commit.revision) return;
   members_ = std::move(setup_->members);
   setup_.reset();
+  departed_.clear();  // the master commits no ring with a departed member
+  op_failed_.reset();
   revision_ = commit.revision;
   auto me = std::find_if(members_.begin(), members_.end(),
                          [&](const protocol::Member& m) { return m.peer == id_; });
@@ -360,25 +387,42 @@ void Communicator::onCommit(const protocol::TopologyCommit& commit) {
 }
 
 void Communicator::onPeerEvent(const protocol::PeerEvent& event) {
-  std::unique_ptr<transport::Channel> dead;
-  std::lock_guard lock(mu_);
-  if (event.peer == id_) {
-    phase_ = Phase::kRemoved;
-    terminal_ =
-        Status(Code::kPeerLost, "the master removed this peer from group '" + options_.group + "'");
-  } else if (event.kind != protocol::PeerEventKind::kJoined) {
-    auto it = channels_.find(event.peer);
-    if (it != channels_.end()) {
-      dead = std::move(it->second);
-      channels_.erase(it);
+  std::shared_ptr<transport::Channel> dead;
+  {
+    std::lock_guard lock(mu_);
+    const EventKind kind = toEventKind(event.kind);
+    if (event.peer == id_) {
+      phase_ = Phase::kRemoved;
+      terminal_ = Status(Code::kPeerLost,
+                         "the master removed this peer from group '" + options_.group + "'");
+      if (active_op_) active_op_->fail(terminal_);
+    } else if (kind != EventKind::kJoined) {
+      auto it = channels_.find(event.peer);
+      if (it != channels_.end()) {
+        dead = std::move(it->second);
+        channels_.erase(it);
+      }
+      auto member = std::find_if(members_.begin(), members_.end(),
+                                 [&](const protocol::Member& m) { return m.peer == event.peer; });
+      if (member != members_.end()) {
+        departed_[event.peer] = kind;
+        if (active_op_) {
+          active_op_->fail(Status(Code::kPeerLost, "peer " + event.peer.shortHex() + " (rank " +
+                                                       std::to_string(member - members_.begin()) +
+                                                       ") " + departureText(kind) +
+                                                       " (the master said so at revision " +
+                                                       std::to_string(event.revision) + ")"));
+        }
+      }
     }
+    if (events_.size() >= kMaxQueuedEvents) {
+      events_.pop_front();
+      ++events_dropped_;
+    }
+    events_.push_back({kind, event.peer, event.revision});
+    changed_.notify_all();
   }
-  if (events_.size() >= kMaxQueuedEvents) {
-    events_.pop_front();
-    ++events_dropped_;
-  }
-  events_.push_back({toEventKind(event.kind), event.peer, event.revision});
-  changed_.notify_all();
+  if (dead) dead->close("the master says this peer is gone");
 }
 
 void Communicator::onGroupStatus(const protocol::GroupStatus& status) {

@@ -2,11 +2,13 @@
 // data transport whose channels join it to its ring neighbours, and the state
 // both of them change (rank, ring, revision, events).
 //
-// Thread safety: connect(), updateTopology() and destruction must not run at
-// the same time on one communicator; every other method may be called from
-// any thread at any time.
+// Thread safety: connect(), updateTopology(), allReduce() and destruction
+// must not run at the same time on one communicator (a second allReduce() is
+// refused with kInvalidUsage); every other method, abort() included, may be
+// called from any thread at any time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -19,10 +21,14 @@
 #include <string>
 #include <vector>
 
+#include "src/coll/coll_options.h"
+#include "src/coll/op_state.h"
+#include "src/coll/ring_view.h"
 #include "src/common/endpoint_id.h"
 #include "src/common/status.h"
 #include "src/membership/control_client.h"
 #include "src/protocol/control_messages.h"
+#include "src/reduce/reduce.h"
 #include "transport/tcp/tcp_transport.h"
 
 namespace eccl::comm {
@@ -37,6 +43,7 @@ struct CommOptions {
   std::string advertise_host;
   uint16_t advertise_port = 0;  // 0: the listener's port
   transport::ChannelOptions channel;
+  coll::CollOptions collectives;
   std::chrono::milliseconds timeout{30'000};  // default deadline of blocking calls
 
   Status validate() const;
@@ -69,6 +76,17 @@ class Communicator final : private membership::ControlClient::Owner {
   // communicator is unusable afterwards (destroy it).
   void abort(const std::string& why);
 
+  // Blocking ring all-reduce among the ring's members (src/coll/ring_allreduce.h):
+  // recv[i] = op over peers of send[i]; send == recv is in place. Every member
+  // calls it with the same tag, count, dtype and op. Errors: kInvalidArgument,
+  // kInvalidUsage (not accepted, another op running, peers disagree),
+  // kTimeout, kAborted, kPeerLost (a member left or was lost, or a
+  // neighbour's channel failed), kConnectionError (no channel to a neighbour).
+  // After a failed op the next one is kInvalidUsage until updateTopology().
+  Status allReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
+                   reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
+                   coll::OpInfo* info);
+
   int peersPending() const;
   int rank() const;       // -1 until accepted
   int worldSize() const;  // 0 until accepted
@@ -97,6 +115,8 @@ class Communicator final : private membership::ControlClient::Owner {
   void runActions(std::vector<std::function<void()>>& actions);
   void adoptChannel(std::unique_ptr<transport::Channel> channel);
   void onConnectResult(const EndpointId& peer, Result<std::unique_ptr<transport::Channel>> result);
+  // The ring as an op starting now sees it; an error if the op cannot run.
+  Status ringViewLocked(coll::RingView& view) const;
 
   // ControlClient::Owner (on the control client's thread)
   protocol::Register makeRegister(const std::string& local_ip) override;
@@ -107,7 +127,7 @@ class Communicator final : private membership::ControlClient::Owner {
   void onGroupStatus(const protocol::GroupStatus& status) override;
   void onControlError(const protocol::ControlError& error) override;
   void onMasterLost(const Status& why) override;
-  uint64_t opsCompleted() const override { return 0; }
+  uint64_t opsCompleted() const override { return ops_completed_.load(); }
 
   const CommOptions options_;
   const EndpointId id_;
@@ -132,8 +152,18 @@ class Communicator final : private membership::ControlClient::Owner {
   std::optional<Status> control_error_;
   std::deque<Event> events_;
   uint64_t events_dropped_ = 0;
-  std::map<EndpointId, std::unique_ptr<transport::Channel>> channels_;  // pooled by peer id
+  // Pooled by peer id; shared with the op using them. Dropping one does not
+  // close it while an op holds it: whoever drops a live channel closes it.
+  std::map<EndpointId, std::shared_ptr<transport::Channel>> channels_;
   std::set<EndpointId> connecting_;
+  // Members of the committed ring that left or were lost since the commit.
+  std::map<EndpointId, EventKind> departed_;
+  std::shared_ptr<coll::OpState> active_op_;  // the op in progress, if any
+  // Why the last collective failed after it had exchanged messages: its
+  // channels may hold stale messages or be closed, so the next op waits for
+  // a topology update (a new revision, re-validated channels).
+  std::optional<Status> op_failed_;
+  std::atomic<uint64_t> ops_completed_{0};
 };
 
 }  // namespace eccl::comm

@@ -1,0 +1,13 @@
+#include "src/coll/coll_options.h"
+
+namespace eccl::coll {
+
+Status CollOptions::validate() const {
+  if (chunk_bytes == 0) return invalidArgument("collectives: chunk_bytes must be positive");
+  if (pipeline_depth == 0 || pipeline_depth > 64) {
+    return invalidArgument("collectives: pipeline_depth must be 1..64");
+  }
+  return Status::ok();
+}
+
+}  // namespace eccl::coll

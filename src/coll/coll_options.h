@@ -1,0 +1,30 @@
+// Tunables and per-op results of the collectives.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "src/common/status.h"
+
+namespace eccl::coll {
+
+struct CollOptions {
+  // Each step's segment is cut into chunks of about this size (rounded down
+  // to whole elements), pipelined: chunk i+1 arrives while chunk i is reduced.
+  size_t chunk_bytes = size_t{1} << 20;
+  // Receives in flight per op. Reduce-scatter receives land in a staging
+  // buffer of pipeline_depth chunks: the op's only memory beyond the caller's.
+  uint32_t pipeline_depth = 4;
+
+  Status validate() const;
+};
+
+struct OpInfo {
+  uint64_t bytes_sent = 0;  // payload this peer sent (headers and chunks)
+  uint64_t bytes_received = 0;
+  std::chrono::nanoseconds wall_time{0};
+  uint32_t world_size = 0;
+};
+
+}  // namespace eccl::coll

@@ -1,0 +1,110 @@
+#include "src/coll/op_header.h"
+
+#include <cstring>
+
+namespace eccl::coll {
+
+namespace {
+
+template <typename T>
+void put(OpHeaderBytes& out, size_t at, T value) {
+  for (size_t i = 0; i < sizeof(T); ++i)
+    out[at + i] = static_cast<uint8_t>(static_cast<uint64_t>(value) >> (8 * i));
+}
+
+template <typename T>
+T get(const OpHeaderBytes& in, size_t at) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < sizeof(T); ++i)
+    value |= uint64_t{in[at + i]} << (8 * i);
+  return static_cast<T>(value);
+}
+
+// A field's value as the error text shows it.
+std::string dtypeText(reduce::DType d) {
+  return reduce::isValid(d) ? reduce::dtypeName(d)
+                            : "dtype #" + std::to_string(static_cast<int>(d));
+}
+std::string opText(reduce::ReduceOp o) {
+  return reduce::isValid(o) ? reduce::opName(o) : "op #" + std::to_string(static_cast<int>(o));
+}
+
+Status differs(const std::string& peer, const char* field, const std::string& theirs,
+               const std::string& mine) {
+  return invalidUsage(peer + " has " + field + " " + theirs + ", this peer " + mine);
+}
+
+}  // namespace
+
+OpHeaderBytes encodeOpHeader(const OpDigest& d) {
+  OpHeaderBytes out{};
+  put<uint32_t>(out, 0, kOpHeaderMagic);
+  put<uint16_t>(out, 4, kOpHeaderVersion);
+  put<uint8_t>(out, 6, static_cast<uint8_t>(d.collective));
+  put<uint8_t>(out, 7, static_cast<uint8_t>(d.dtype));
+  put<uint8_t>(out, 8, static_cast<uint8_t>(d.op));
+  put<uint8_t>(out, 9, d.quant);
+  put<uint16_t>(out, 10, 0);
+  put<uint32_t>(out, 12, d.world_size);
+  put<uint32_t>(out, 16, d.rank);
+  put<uint64_t>(out, 20, d.tag);
+  put<uint64_t>(out, 28, d.count);
+  put<uint64_t>(out, 36, d.revision);
+  return out;
+}
+
+Result<OpDigest> decodeOpHeader(const OpHeaderBytes& in) {
+  if (get<uint32_t>(in, 0) != kOpHeaderMagic) {
+    return protocolError("collective op header has a bad magic number");
+  }
+  if (const auto version = get<uint16_t>(in, 4); version != kOpHeaderVersion) {
+    return unsupportedError("collective op header version " + std::to_string(version) +
+                            " (this build speaks " + std::to_string(kOpHeaderVersion) + ")");
+  }
+  // Enum fields are kept raw: compareDigests names unknown values, never uses them.
+  OpDigest d;
+  d.collective = static_cast<Collective>(get<uint8_t>(in, 6));
+  d.dtype = static_cast<reduce::DType>(get<uint8_t>(in, 7));
+  d.op = static_cast<reduce::ReduceOp>(get<uint8_t>(in, 8));
+  d.quant = get<uint8_t>(in, 9);
+  d.world_size = get<uint32_t>(in, 12);
+  d.rank = get<uint32_t>(in, 16);
+  d.tag = get<uint64_t>(in, 20);
+  d.count = get<uint64_t>(in, 28);
+  d.revision = get<uint64_t>(in, 36);
+  return d;
+}
+
+Status compareDigests(const OpDigest& mine, const OpDigest& theirs, uint32_t expected_rank,
+                      const std::string& peer) {
+  using std::to_string;
+  if (theirs.collective != mine.collective) {
+    return differs(peer, "collective", to_string(static_cast<int>(theirs.collective)),
+                   to_string(static_cast<int>(mine.collective)));
+  }
+  if (theirs.tag != mine.tag)
+    return differs(peer, "tag", to_string(theirs.tag), to_string(mine.tag));
+  if (theirs.count != mine.count) {
+    return differs(peer, "count", to_string(theirs.count), to_string(mine.count));
+  }
+  if (theirs.dtype != mine.dtype) {
+    return differs(peer, "dtype", dtypeText(theirs.dtype), dtypeText(mine.dtype));
+  }
+  if (theirs.op != mine.op) return differs(peer, "op", opText(theirs.op), opText(mine.op));
+  if (theirs.quant != mine.quant) {
+    return differs(peer, "quant", to_string(theirs.quant), to_string(mine.quant));
+  }
+  if (theirs.revision != mine.revision) {
+    return differs(peer, "topology revision", to_string(theirs.revision), to_string(mine.revision));
+  }
+  if (theirs.world_size != mine.world_size) {
+    return differs(peer, "world size", to_string(theirs.world_size), to_string(mine.world_size));
+  }
+  if (theirs.rank != expected_rank) {
+    return invalidUsage(peer + " says it has rank " + to_string(theirs.rank) +
+                        ", this peer's ring puts it at rank " + to_string(expected_rank));
+  }
+  return Status::ok();
+}
+
+}  // namespace eccl::coll

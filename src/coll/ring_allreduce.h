@@ -1,0 +1,33 @@
+// Blocking ring all-reduce: pipelined reduce-scatter then all-gather (see
+// ring_plan.h for the schedule), run on the caller's thread.
+//
+// Failure (first version): the op never hangs. The deadline ends it with
+// kTimeout, OpState::fail (abort, a ring member's loss) with the given status,
+// a neighbour's channel failing with kPeerLost, a digest mismatch with
+// kInvalidUsage. A failed op closes the channels to both neighbours, so that
+// the transport ends its pending sends and receives (they hold the caller's
+// buffers) and the neighbours' ops fail at once instead of waiting for their
+// deadline (after a timeout, only channels with operations pending: the
+// neighbours reach their own deadlines); it returns once no transport
+// operation touches its buffers. After a digest mismatch it first lets its
+// headers reach the neighbours (at most 2 s), so that both sides of the
+// mismatch report it. The ring then needs a topology update before the next
+// op (the Communicator enforces it). Survivors of a failure all get an error,
+// but not necessarily the same one, and an op may succeed on some peers and
+// fail on others (no agreement yet).
+#pragma once
+
+#include <chrono>
+
+#include "src/coll/allreduce_args.h"
+#include "src/coll/coll_options.h"
+#include "src/coll/op_state.h"
+#include "src/coll/ring_view.h"
+
+namespace eccl::coll {
+
+// args must have passed checkAllReduceArgs, options validate().
+Status ringAllReduce(const RingView& ring, const AllReduceArgs& args, const CollOptions& options,
+                     std::chrono::steady_clock::time_point deadline, OpState& state, OpInfo* info);
+
+}  // namespace eccl::coll

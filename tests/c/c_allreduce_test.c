@@ -1,0 +1,193 @@
+/* ecclAllReduce from strict C99: a master and two peers on pthreads, exact
+ * int32 and float sums in and out of place, op info, argument errors.
+ * Only 127.0.0.1 and ephemeral ports; every wait is bounded. */
+#define _POSIX_C_SOURCE 200809L
+#include <eccl/eccl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                              \
+    }                                                                          \
+  } while (0)
+
+#define CHECK_OK(call)                                                          \
+  do {                                                                          \
+    ecclResult_t check_ok_result_ = (call);                                     \
+    if (check_ok_result_ != ecclSuccess) {                                      \
+      fprintf(stderr, "%s:%d: %s failed: %s (%s)\n", __FILE__, __LINE__, #call, \
+              ecclGetErrorString(check_ok_result_), ecclGetLastError());        \
+      ++failures;                                                               \
+    }                                                                           \
+  } while (0)
+
+#define TIMEOUT_MS 20000
+#define COUNT 1001
+
+static void* runMaster(void* arg) {
+  static ecclResult_t result;
+  result = ecclMasterRun((ecclMaster_t)arg);
+  return &result;
+}
+
+static void* connectComm(void* arg) {
+  static ecclResult_t result;
+  result = ecclCommConnect((ecclComm_t)arg, TIMEOUT_MS);
+  return &result;
+}
+
+static ecclComm_t makeComm(const char* master_addr) {
+  ecclCommConfig_t config;
+  ecclComm_t comm = NULL;
+  CHECK_OK(ecclCommConfigInit(&config));
+  config.master = master_addr;
+  config.group = "callreduce";
+  config.listen_addr = "127.0.0.1:0";
+  config.connections_per_peer = 2;
+  config.timeout_ms = TIMEOUT_MS;
+  CHECK_OK(ecclCommCreate(&config, &comm));
+  return comm;
+}
+
+/* One peer's part of the test: two all-reduces with its own values. */
+typedef struct {
+  ecclComm_t comm;
+  int rank;
+  int32_t ints[COUNT];
+  float floats_in[COUNT];
+  float floats_out[COUNT];
+  ecclOpInfo_t info;
+  ecclResult_t int_result;
+  ecclResult_t float_result;
+  char error[512];
+} Peer;
+
+static void* runPeer(void* arg) {
+  Peer* p = (Peer*)arg;
+  int i;
+  for (i = 0; i < COUNT; ++i) {
+    p->ints[i] = (p->rank + 1) * 1000 + i; /* in place */
+    p->floats_in[i] = (float)(p->rank * 3 + i % 7);
+    p->floats_out[i] = -1.0f;
+  }
+  p->int_result =
+      ecclAllReduce(p->comm, p->ints, p->ints, COUNT, ecclInt32, ecclSum, NULL, 1, -1, NULL);
+  if (p->int_result != ecclSuccess) snprintf(p->error, sizeof(p->error), "%s", ecclGetLastError());
+  memset(&p->info, 0, sizeof(p->info));
+  p->info.struct_size = sizeof(p->info);
+  p->float_result = ecclAllReduce(p->comm, p->floats_in, p->floats_out, COUNT, ecclFloat32,
+                                  ecclSum, NULL, 2, TIMEOUT_MS, &p->info);
+  if (p->float_result != ecclSuccess) {
+    snprintf(p->error, sizeof(p->error), "%s", ecclGetLastError());
+  }
+  return NULL;
+}
+
+static void checkErrors(ecclComm_t comm) {
+  float buf[4] = {0};
+  int quant = 1;
+  ecclOpInfo_t info;
+  CHECK(ecclAllReduce(NULL, buf, buf, 4, ecclFloat32, ecclSum, NULL, 0, 100, NULL) ==
+        ecclInvalidArgument);
+  CHECK(strstr(ecclGetLastError(), "comm") != NULL);
+  CHECK(ecclAllReduce(comm, buf, buf, 4, ecclFloat32, ecclSum, &quant, 0, 100, NULL) ==
+        ecclUnsupported);
+  CHECK(strstr(ecclGetLastError(), "quant") != NULL);
+  CHECK(ecclAllReduce(comm, buf, buf, 4, (ecclDataType_t)12, ecclSum, NULL, 0, 100, NULL) ==
+        ecclInvalidArgument);
+  CHECK(strstr(ecclGetLastError(), "dtype 12") != NULL);
+  CHECK(ecclAllReduce(comm, buf, buf, 4, ecclFloat32, (ecclRedOp_t)5, NULL, 0, 100, NULL) ==
+        ecclInvalidArgument);
+  CHECK(ecclAllReduce(comm, NULL, buf, 4, ecclFloat32, ecclSum, NULL, 0, 100, NULL) ==
+        ecclInvalidArgument);
+  CHECK(ecclAllReduce(comm, buf, buf, 4, ecclFloat32, ecclSum, NULL, (uint64_t)1 << 32, 100,
+                      NULL) == ecclInvalidArgument);
+  memset(&info, 0, sizeof(info)); /* struct_size 0 */
+  CHECK(ecclAllReduce(comm, buf, buf, 4, ecclFloat32, ecclSum, NULL, 0, 100, &info) ==
+        ecclInvalidArgument);
+  CHECK(strstr(ecclGetLastError(), "struct_size") != NULL);
+}
+
+int main(void) {
+  ecclMasterConfig_t master_config;
+  ecclMaster_t master = NULL;
+  pthread_t master_thread, threads[2];
+  void* result = NULL;
+  uint16_t port = 0;
+  char master_addr[32];
+  static Peer peers[2];
+  int i, r;
+
+  CHECK_OK(ecclMasterConfigInit(&master_config));
+  master_config.listen_addr = "127.0.0.1:0";
+  master_config.heartbeat_ms = 100;
+  master_config.token_key_file = NULL;
+  CHECK_OK(ecclMasterCreate(&master_config, &master));
+  if (master == NULL) return 1;
+  CHECK_OK(ecclMasterGetPort(master, &port));
+  snprintf(master_addr, sizeof(master_addr), "127.0.0.1:%u", (unsigned)port);
+  CHECK(pthread_create(&master_thread, NULL, runMaster, master) == 0);
+
+  peers[0].comm = makeComm(master_addr);
+  peers[1].comm = makeComm(master_addr);
+  if (peers[0].comm == NULL || peers[1].comm == NULL) return 1;
+  /* The first forms the ring; the second joins at the first's update. */
+  CHECK_OK(ecclCommConnect(peers[0].comm, TIMEOUT_MS));
+  checkErrors(peers[0].comm);
+  CHECK(pthread_create(&threads[1], NULL, connectComm, peers[1].comm) == 0);
+  {
+    int pending = 0, tries;
+    for (tries = 0; tries < 2000 && pending < 1; ++tries) {
+      struct timespec ts = {0, 5000000L};
+      CHECK_OK(ecclCommPeersPending(peers[0].comm, &pending));
+      if (pending < 1) nanosleep(&ts, NULL);
+    }
+    CHECK(pending == 1);
+  }
+  CHECK_OK(ecclCommUpdateTopology(peers[0].comm, -1));
+  CHECK(pthread_join(threads[1], &result) == 0);
+  CHECK(result != NULL && *(ecclResult_t*)result == ecclSuccess);
+
+  for (r = 0; r < 2; ++r) {
+    CHECK_OK(ecclCommGetAttr(peers[r].comm, ECCL_ATTR_RANK, &peers[r].rank, sizeof(int32_t)));
+    CHECK(pthread_create(&threads[r], NULL, runPeer, &peers[r]) == 0);
+  }
+  for (r = 0; r < 2; ++r)
+    CHECK(pthread_join(threads[r], NULL) == 0);
+  for (r = 0; r < 2; ++r) {
+    CHECK(peers[r].int_result == ecclSuccess);
+    CHECK(peers[r].float_result == ecclSuccess);
+    if (peers[r].error[0] != '\0') fprintf(stderr, "rank %d: %s\n", r, peers[r].error);
+    for (i = 0; i < COUNT; ++i) {
+      /* ranks 0 and 1: 1000 + i + 2000 + i; floats: i%7 + 3 + i%7 */
+      if (peers[r].ints[i] != 3000 + 2 * i) {
+        CHECK(peers[r].ints[i] == 3000 + 2 * i);
+        break;
+      }
+      if (peers[r].floats_out[i] != (float)(3 + 2 * (i % 7))) {
+        CHECK(peers[r].floats_out[i] == (float)(3 + 2 * (i % 7)));
+        break;
+      }
+    }
+    CHECK(peers[r].info.world_size == 2);
+    CHECK(peers[r].info.bytes_sent == 2 * 44 + COUNT * sizeof(float));
+    CHECK(peers[r].info.bytes_received == 2 * 44 + COUNT * sizeof(float));
+    CHECK(peers[r].info.wall_time_ns > 0);
+  }
+
+  CHECK_OK(ecclCommDestroy(peers[1].comm));
+  CHECK_OK(ecclCommDestroy(peers[0].comm));
+  CHECK_OK(ecclMasterStop(master));
+  CHECK(pthread_join(master_thread, &result) == 0);
+  CHECK_OK(ecclMasterDestroy(master));
+
+  if (failures == 0) printf("c_allreduce_test: all checks passed\n");
+  return failures == 0 ? 0 : 1;
+}

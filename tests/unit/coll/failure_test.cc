@@ -1,0 +1,211 @@
+// Failing all-reduces: disagreeing peers, abort, a peer that never calls, a
+// peer that goes away mid-op, argument errors. None may hang; each survivor
+// gets the error this version promises, within a bound.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <numeric>
+#include <thread>
+#include <vector>
+
+#include "tests/support/test_env.h"
+#include "tests/unit/coll/ring_cluster.h"
+
+namespace eccl::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using reduce::DType;
+using reduce::ReduceOp;
+
+bool contains(const Status& s, const std::string& what) {
+  return s.message().find(what) != std::string::npos;
+}
+
+// An i32 sum of value = rank * 1000 + i on every live peer; checks the result.
+void expectSumWorks(RingCluster& cluster, size_t count, uint64_t tag) {
+  const int n = cluster.size();
+  std::vector<std::vector<int32_t>> data(static_cast<size_t>(n));
+  auto statuses = cluster.runEach([&](int r) {
+    auto& d = data[static_cast<size_t>(r)];
+    d.resize(count);
+    for (size_t i = 0; i < count; ++i)
+      d[i] = r * 1000 + static_cast<int32_t>(i);
+    return cluster.peer(r).allReduce(d.data(), d.data(), count, DType::kI32, ReduceOp::kSum, tag,
+                                     deadline(10s), nullptr);
+  });
+  const int32_t rank_sum = 1000 * n * (n - 1) / 2;
+  for (int r = 0; r < n; ++r) {
+    ASSERT_TRUE(statuses[static_cast<size_t>(r)].isOk())
+        << statuses[static_cast<size_t>(r)].toString();
+    for (size_t i = 0; i < count; ++i)
+      ASSERT_EQ(data[static_cast<size_t>(r)][i], rank_sum + n * static_cast<int32_t>(i)) << i;
+  }
+}
+
+TEST(AllReduceFailure, CountMismatchFailsOnBothPeersNamingTheField) {
+  RingCluster cluster;
+  cluster.grow(2);
+  const std::string id0 = cluster.peer(0).peerId().shortHex();
+  const std::string id1 = cluster.peer(1).peerId().shortHex();
+  const auto started = Clock::now();
+  auto statuses = cluster.runEach([&](int r) {
+    std::vector<float> buf(1024, 1.0f);
+    return cluster.peer(r).allReduce(buf.data(), buf.data(), r == 0 ? 1024 : 1000, DType::kF32,
+                                     ReduceOp::kSum, 5, deadline(20s), nullptr);
+  });
+  EXPECT_LT(Clock::now() - started, deadline(5s));
+  EXPECT_EQ(statuses[0].code(), Code::kInvalidUsage) << statuses[0].toString();
+  EXPECT_EQ(statuses[1].code(), Code::kInvalidUsage) << statuses[1].toString();
+  EXPECT_TRUE(contains(statuses[0], "peer " + id1 + " (rank 1) has count 1000, this peer 1024"))
+      << statuses[0].toString();
+  EXPECT_TRUE(contains(statuses[1], "peer " + id0 + " (rank 0) has count 1024, this peer 1000"))
+      << statuses[1].toString();
+
+  // The ring must be re-validated before the next op; then it works again.
+  std::vector<int32_t> x(4, 1);
+  Status again = cluster.peer(0).allReduce(x.data(), x.data(), 4, DType::kI32, ReduceOp::kSum, 6,
+                                           deadline(1s), nullptr);
+  EXPECT_EQ(again.code(), Code::kInvalidUsage) << again.toString();
+  cluster.update();
+  expectSumWorks(cluster, 777, 7);
+}
+
+TEST(AllReduceFailure, DtypeMismatchInAFourPeerRingFailsEveryPeer) {
+  RingCluster cluster;
+  cluster.grow(4);
+  const auto started = Clock::now();
+  auto statuses = cluster.runEach([&](int r) {
+    std::vector<int32_t> buf(4096, 1);
+    return cluster.peer(r).allReduce(buf.data(), buf.data(), buf.size(),
+                                     r == 3 ? DType::kF32 : DType::kI32, ReduceOp::kSum, 1,
+                                     deadline(20s), nullptr);
+  });
+  EXPECT_LT(Clock::now() - started, deadline(5s));
+  // Rank 3 and its two neighbours see the mismatch; rank 1 sees its ring break.
+  for (int r : {0, 2, 3}) {
+    EXPECT_EQ(statuses[static_cast<size_t>(r)].code(), Code::kInvalidUsage)
+        << r << ": " << statuses[static_cast<size_t>(r)].toString();
+    EXPECT_TRUE(contains(statuses[static_cast<size_t>(r)], "has dtype"));
+  }
+  EXPECT_FALSE(statuses[1].isOk());
+  cluster.update();
+  expectSumWorks(cluster, 100, 2);
+}
+
+TEST(AllReduceFailure, AbortEndsABlockedOpAtOnce) {
+  RingCluster cluster;
+  cluster.grow(2);
+  comm::Communicator& a = cluster.peer(0);
+  auto op = std::async(std::launch::async, [&] {
+    std::vector<float> buf(1 << 16, 1.0f);
+    Status s = a.allReduce(buf.data(), buf.data(), buf.size(), DType::kF32, ReduceOp::kSum, 3,
+                           deadline(60s), nullptr);
+    return std::make_pair(s, Clock::now());
+  });
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(op.wait_for(0s), std::future_status::timeout) << "the op did not block";
+  const auto aborted = Clock::now();
+  a.abort("test");
+  auto [status, returned] = op.get();
+  EXPECT_EQ(status.code(), Code::kAborted) << status.toString();
+  EXPECT_LT(returned - aborted, deadline(1s));
+}
+
+TEST(AllReduceFailure, ASecondConcurrentOpIsRefused) {
+  RingCluster cluster;
+  cluster.grow(2);
+  comm::Communicator& a = cluster.peer(0);
+  auto op = std::async(std::launch::async, [&] {
+    std::vector<float> buf(16, 1.0f);
+    return a.allReduce(buf.data(), buf.data(), buf.size(), DType::kF32, ReduceOp::kSum, 3,
+                       deadline(60s), nullptr);
+  });
+  std::this_thread::sleep_for(200ms);
+  std::vector<float> other(16, 1.0f);
+  Status second = a.allReduce(other.data(), other.data(), other.size(), DType::kF32, ReduceOp::kSum,
+                              4, deadline(1s), nullptr);
+  EXPECT_EQ(second.code(), Code::kInvalidUsage) << second.toString();
+  a.abort("test over");
+  EXPECT_EQ(op.get().code(), Code::kAborted);
+}
+
+TEST(AllReduceFailure, APeerThatNeverCallsMakesTheOthersTimeOut) {
+  RingCluster cluster;
+  cluster.grow(3);
+  const auto timeout = deadline(800ms);
+  std::vector<Clock::duration> took(3);
+  auto statuses = cluster.runEach(
+      [&](int r) {
+        std::vector<double> buf(10'000, 2.0);
+        const auto started = Clock::now();
+        Status s = cluster.peer(r).allReduce(buf.data(), buf.data(), buf.size(), DType::kF64,
+                                             ReduceOp::kSum, 11, timeout, nullptr);
+        took[static_cast<size_t>(r)] = Clock::now() - started;
+        return s;
+      },
+      {0, 1});
+  for (int r : {0, 1}) {
+    const auto i = static_cast<size_t>(r);
+    EXPECT_EQ(statuses[i].code(), Code::kTimeout) << r << ": " << statuses[i].toString();
+    EXPECT_TRUE(contains(statuses[i], "waiting for")) << statuses[i].toString();
+    EXPECT_GE(took[i], timeout);
+    EXPECT_LT(took[i], timeout + deadline(3s));
+  }
+}
+
+TEST(AllReduceFailure, ADestroyedPeerMidOpGivesTheSurvivorsPeerLost) {
+  RingCluster cluster;
+  cluster.grow(3);
+  comm::Communicator* survivors[] = {&cluster.peer(0), &cluster.peer(1)};
+  std::vector<Status> statuses(2);
+  std::vector<Clock::time_point> ended(2);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < 2; ++i) {
+    threads.emplace_back([&, i] {
+      std::vector<int64_t> buf(50'000, 3);
+      statuses[i] = survivors[i]->allReduce(buf.data(), buf.data(), buf.size(), DType::kI64,
+                                            ReduceOp::kMax, 12, deadline(60s), nullptr);
+      ended[i] = Clock::now();
+    });
+  }
+  std::this_thread::sleep_for(300ms);
+  const auto destroyed = Clock::now();
+  cluster.destroy(2);  // rank 2 never called the op; it leaves now
+  for (auto& t : threads)
+    t.join();
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(statuses[i].code(), Code::kPeerLost) << i << ": " << statuses[i].toString();
+    // Loss detection: the leave (or the closed channel) arrives well within
+    // the heartbeat deadline (4 x 100 ms) plus slack.
+    EXPECT_LT(ended[i] - destroyed, deadline(3s));
+  }
+  // The survivors form a ring of two and carry on.
+  cluster.update();
+  ASSERT_EQ(cluster.size(), 2);
+  expectSumWorks(cluster, 5000, 13);
+}
+
+TEST(AllReduceFailure, BadArgumentsAreRefusedBeforeAnyMessage) {
+  RingCluster cluster;
+  cluster.grow(2);
+  auto& a = cluster.peer(0);
+  std::vector<float> buf(64, 1.0f);
+  Status tag =
+      a.allReduce(buf.data(), buf.data(), 8, DType::kF32, ReduceOp::kSum, 1ull << 32, 1s, nullptr);
+  EXPECT_EQ(tag.code(), Code::kInvalidArgument) << tag.toString();
+  Status overlap =
+      a.allReduce(buf.data(), buf.data() + 4, 8, DType::kF32, ReduceOp::kSum, 1, 1s, nullptr);
+  EXPECT_EQ(overlap.code(), Code::kInvalidArgument) << overlap.toString();
+  Status null = a.allReduce(nullptr, buf.data(), 8, DType::kF32, ReduceOp::kSum, 1, 1s, nullptr);
+  EXPECT_EQ(null.code(), Code::kInvalidArgument) << null.toString();
+  Status dtype = a.allReduce(buf.data(), buf.data(), 8, static_cast<DType>(42), ReduceOp::kSum, 1,
+                             1s, nullptr);
+  EXPECT_EQ(dtype.code(), Code::kInvalidArgument) << dtype.toString();
+  // None of them touched the ring: a real op still works.
+  expectSumWorks(cluster, 10, 2);
+}
+
+}  // namespace
+}  // namespace eccl::test

@@ -1,0 +1,136 @@
+#include "tests/unit/coll/ring_cluster.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <future>
+
+#include "tests/support/test_env.h"
+
+namespace eccl::test {
+
+using namespace std::chrono_literals;
+
+RingCluster::RingCluster(coll::CollOptions options) : coll_options_(options) {
+  membership::MasterOptions master;
+  master.listen_host = "127.0.0.1";
+  master.settings.heartbeat = 100ms;
+  master.settings.miss_limit = 4;
+  master.settings.channel_setup_timeout = deadline(5s);
+  master.settings.token_key = membership::randomTokenKey();
+  auto created = membership::MasterServer::create(master);
+  EXPECT_TRUE(created) << created.status().toString();
+  if (!created) return;
+  master_ = std::move(*created);
+  master_thread_ = std::thread([this] { EXPECT_TRUE(master_->run().isOk()); });
+}
+
+RingCluster::~RingCluster() {
+  by_rank_.clear();
+  peers_.clear();
+  if (master_) {
+    master_->stop();
+    master_thread_.join();
+  }
+}
+
+void RingCluster::grow(int n) {
+  ASSERT_TRUE(master_);
+  std::vector<comm::Communicator*> joiners;
+  for (int i = 0; i < n; ++i) {
+    comm::CommOptions options;
+    options.master_host = "127.0.0.1";
+    options.master_port = master_->port();
+    options.group = "coll";
+    options.listen_host = "127.0.0.1";
+    options.channel.connections = 2;
+    options.collectives = coll_options_;
+    auto comm = comm::Communicator::create(options);
+    ASSERT_TRUE(comm) << comm.status().toString();
+    joiners.push_back(comm->get());
+    peers_.push_back(std::move(*comm));
+  }
+  std::vector<comm::Communicator*> accepted = by_rank_;
+  if (accepted.empty()) {  // the first peer forms the ring alone
+    ASSERT_TRUE(joiners[0]->connect(deadline(10s)).isOk());
+    accepted.push_back(joiners[0]);
+    joiners.erase(joiners.begin());
+  }
+  std::vector<std::future<Status>> connecting;
+  for (auto* joiner : joiners) {
+    connecting.push_back(
+        std::async(std::launch::async, [joiner] { return joiner->connect(deadline(10s)); }));
+  }
+  const auto until = std::chrono::steady_clock::now() + deadline(10s);
+  while (!joiners.empty() && accepted[0]->peersPending() < static_cast<int>(joiners.size()) &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(5ms);
+  }
+  if (!joiners.empty()) {
+    std::vector<std::future<Status>> updates;
+    for (auto* peer : accepted) {
+      updates.push_back(
+          std::async(std::launch::async, [peer] { return peer->updateTopology(deadline(10s)); }));
+    }
+    for (auto& update : updates) {
+      Status s = update.get();
+      EXPECT_TRUE(s.isOk()) << s.toString();
+    }
+  }
+  for (auto& c : connecting) {
+    Status s = c.get();
+    EXPECT_TRUE(s.isOk()) << s.toString();
+  }
+  sortByRank();
+}
+
+void RingCluster::sortByRank() {
+  by_rank_.clear();
+  for (auto& p : peers_)
+    by_rank_.push_back(p.get());
+  std::sort(by_rank_.begin(), by_rank_.end(),
+            [](auto* a, auto* b) { return a->rank() < b->rank(); });
+  for (size_t r = 0; r < by_rank_.size(); ++r) {
+    EXPECT_EQ(by_rank_[r]->rank(), static_cast<int>(r));
+    EXPECT_EQ(by_rank_[r]->worldSize(), static_cast<int>(by_rank_.size()));
+  }
+}
+
+void RingCluster::destroy(int rank) {
+  comm::Communicator* victim = by_rank_.at(static_cast<size_t>(rank));
+  by_rank_.erase(by_rank_.begin() + rank);
+  auto it =
+      std::find_if(peers_.begin(), peers_.end(), [&](const auto& p) { return p.get() == victim; });
+  peers_.erase(it);
+}
+
+void RingCluster::update() {
+  std::vector<std::future<Status>> updates;
+  for (auto& p : peers_) {
+    auto* peer = p.get();
+    updates.push_back(
+        std::async(std::launch::async, [peer] { return peer->updateTopology(deadline(10s)); }));
+  }
+  for (auto& update : updates) {
+    Status s = update.get();
+    EXPECT_TRUE(s.isOk()) << s.toString();
+  }
+  sortByRank();
+}
+
+std::vector<Status> RingCluster::runEach(const std::function<Status(int rank)>& fn,
+                                         std::vector<int> ranks) {
+  if (ranks.empty()) {
+    for (int r = 0; r < size(); ++r)
+      ranks.push_back(r);
+  }
+  std::vector<Status> out(static_cast<size_t>(size()));
+  std::vector<std::thread> threads;
+  for (int r : ranks)
+    threads.emplace_back([&, r] { out[static_cast<size_t>(r)] = fn(r); });
+  for (auto& t : threads)
+    t.join();
+  return out;
+}
+
+}  // namespace eccl::test
