@@ -82,8 +82,8 @@ static void* runPeer(void* arg) {
   if (p->int_result != ecclSuccess) snprintf(p->error, sizeof(p->error), "%s", ecclGetLastError());
   memset(&p->info, 0, sizeof(p->info));
   p->info.struct_size = sizeof(p->info);
-  p->float_result = ecclAllReduce(p->comm, p->floats_in, p->floats_out, COUNT, ecclFloat32,
-                                  ecclSum, NULL, 2, TIMEOUT_MS, &p->info);
+  p->float_result = ecclAllReduce(p->comm, p->floats_in, p->floats_out, COUNT, ecclFloat32, ecclSum,
+                                  NULL, 2, TIMEOUT_MS, &p->info);
   if (p->float_result != ecclSuccess) {
     snprintf(p->error, sizeof(p->error), "%s", ecclGetLastError());
   }
