@@ -245,7 +245,7 @@ class MasterServer::Impl {
       // A tick this late means the loop was too busy to read heartbeats: they
       // may be waiting in the sockets, so the delay is not the peers' silence.
       if (const auto late = now - due; late > options_.settings.heartbeat / 2) {
-        ECCL_LOG_WARN("master: event loop stalled for {} ms; heartbeat deadlines extended",
+        ECCL_LOG_INFO("master: event loop stalled for {} ms; heartbeat deadlines extended",
                       std::chrono::duration_cast<std::chrono::milliseconds>(late).count());
         state_.forgiveStall(late);
       }

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "tools/eccl-bench/size_parse.h"
 #include "tools/eccl-master/host_port.h"
 #include "tools/eccl-master/shutdown_signals.h"
 #include "tools/eccl-peer/peer_daemon.h"
@@ -22,6 +23,7 @@ struct Arguments {
   long long timeout_ms = 30'000;
   bool json = false;
   uint64_t steps = 0;
+  std::string allreduce_size;
   long long step_ms = 100;
 };
 
@@ -58,6 +60,8 @@ void addOptions(CLI::App& app, Arguments& args) {
                "\"revision\"}; t_ns is CLOCK_MONOTONIC (std::chrono::steady_clock)");
   app.add_option("--steps", args.steps, "Steps to run after joining (0: until stopped)")
       ->capture_default_str();
+  app.add_option("--allreduce-size", args.allreduce_size,
+                 "Workload: bytes of f32 to all-reduce every step (e.g. 64M; default none)");
   app.add_option("--step-ms", args.step_ms,
                  "Time between steps; each step settles pending joins and departures")
       ->check(CLI::Range(1LL, 3'600'000LL))
@@ -72,8 +76,9 @@ int main(int argc, char** argv) {
       "Lines: admitted, topology (this peer's rank, world size, revision), joined, left, lost, "
       "evicted (the peer named). Exit codes: 0 stopped by SIGINT/SIGTERM (after leaving the "
       "group gracefully) or --steps done, 1 failure, 3 removed from the group by the master.\n"
-      "Collectives are not implemented yet, so this peer runs no workload: it only keeps its "
-      "membership.");
+      "With --allreduce-size every step updates the topology (all peers must run it) and "
+      "all-reduces that many bytes of f32, checking every element exactly; without it the peer "
+      "only keeps its membership.");
   Arguments args;
   addOptions(app, args);
   CLI11_PARSE(app, argc, argv);
@@ -103,6 +108,16 @@ int main(int argc, char** argv) {
   options.json = args.json;
   options.steps = args.steps;
   options.step = std::chrono::milliseconds(args.step_ms);
+  if (!args.allreduce_size.empty()) {
+    auto bytes = tools::bench::parseSize(args.allreduce_size);
+    if (!bytes || *bytes % sizeof(float) != 0) {
+      std::fprintf(
+          stderr, "eccl-peer: --allreduce-size %s: %s\n", args.allreduce_size.c_str(),
+          bytes ? "must be a multiple of 4 bytes (f32)" : bytes.status().message().c_str());
+      return 1;
+    }
+    options.allreduce_bytes = *bytes;
+  }
 
   tools::peer::PeerDaemon daemon(options);
   tools::ShutdownSignals signals([&daemon](int) { daemon.requestStop(); });

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <thread>
 
+#include "src/common/status.h"
+
 namespace eccl::tools::peer {
 namespace {
 
@@ -102,6 +104,51 @@ bool PeerDaemon::needsUpdate(comm::Communicator& comm) const {
          departure_revision_.load() >= static_cast<int64_t>(comm.revision());
 }
 
+Status PeerDaemon::workloadStep(comm::Communicator& comm, uint64_t step, std::vector<float>& data) {
+  // Every accepted peer updates every step, so all of them reach the all-reduce
+  // with the same ring; the revision then names the op (the same tag on every
+  // peer). A peer admitted just now was part of that update already: its
+  // connect() returned at the same commit.
+  if (step > first_step_) ECCL_RETURN_IF_ERROR(comm.updateTopology(options_.comm.timeout));
+  const int rank = comm.rank();
+  const int world = comm.worldSize();
+  // Small integers: every sum is exact in f32, so the check is exact.
+  const float mine = static_cast<float>(rank + 1);
+  std::fill(data.begin(), data.end(), mine);
+  coll::OpInfo info;
+  const uint64_t tag = comm.revision() & 0xffff'ffffu;
+  ECCL_RETURN_IF_ERROR(comm.allReduce(data.data(), data.data(), data.size(), reduce::DType::kF32,
+                                      reduce::ReduceOp::kSum, tag, options_.comm.timeout, &info));
+  const float expected = static_cast<float>(world) * static_cast<float>(world + 1) / 2.0f;
+  const auto wrong = std::find_if(data.begin(), data.end(), [&](float v) { return v != expected; });
+  if (wrong != data.end()) {
+    return internalError("all-reduce result wrong at element " +
+                         std::to_string(wrong - data.begin()) + ": " + std::to_string(*wrong) +
+                         " instead of " + std::to_string(expected));
+  }
+  const double seconds = std::chrono::duration<double>(info.wall_time).count();
+  const double bytes = static_cast<double>(data.size() * sizeof(float));
+  // nccl-tests' bus bandwidth: what each link carried, comparable across N.
+  const double busbw =
+      world > 1 && seconds > 0 ? bytes / seconds * 2.0 * (world - 1) / world / 1e9 : 0.0;
+  std::lock_guard lock(out_mu_);
+  if (options_.json) {
+    std::fprintf(stdout,
+                 "{\"t_ns\":%lld,\"event\":\"step\",\"step\":%llu,\"rank\":%d,"
+                 "\"world_size\":%d,\"revision\":%llu,\"bytes\":%.0f,\"seconds\":%.6f,"
+                 "\"busbw_gbs\":%.3f,\"ok\":true}\n",
+                 static_cast<long long>(steadyNs()), static_cast<unsigned long long>(step), rank,
+                 world, static_cast<unsigned long long>(comm.revision()), bytes, seconds, busbw);
+  } else {
+    std::fprintf(stdout,
+                 "step %llu rank=%d world=%d revision=%llu %.1f MB in %.3f s busbw %.2f GB/s ok\n",
+                 static_cast<unsigned long long>(step), rank, world,
+                 static_cast<unsigned long long>(comm.revision()), bytes / 1e6, seconds, busbw);
+  }
+  std::fflush(stdout);
+  return Status::ok();
+}
+
 bool PeerDaemon::stopping() const {
   std::lock_guard lock(mu_);
   return stop_;
@@ -145,9 +192,21 @@ int PeerDaemon::run() {
     events = std::thread([this, &comm] { eventLoop(*comm); });
     uint64_t last_revision = comm->revision();
     uint64_t steps = 0;
+    std::vector<float> data(options_.allreduce_bytes / sizeof(float));
     // Wait first: right after an update the group's pending count is still the old one.
     while (waitStep()) {
-      if (needsUpdate(*comm)) {
+      if (!data.empty()) {
+        Status done = workloadStep(*comm, steps + 1, data);
+        if (!done && !stopping()) {
+          printError("step", done);
+          // A lost peer fails the op on every survivor; the next step's update settles it.
+          if (done.code() == Code::kInternalError) {
+            exit_code = kExitFailed;
+            break;
+          }
+          if (done.code() == Code::kPeerLost && comm->worldSize() == 0) removed_.store(true);
+        }
+      } else if (needsUpdate(*comm)) {
         Status updated = comm->updateTopology(options_.comm.timeout);
         if (!updated && !stopping()) {
           printError("topology update", updated);
@@ -159,7 +218,8 @@ int PeerDaemon::run() {
         last_revision = comm->revision();
         printRing(*comm, "topology");
       }
-      if (removed_.load() || (options_.steps != 0 && ++steps >= options_.steps)) break;
+      ++steps;
+      if (removed_.load() || (options_.steps != 0 && steps >= options_.steps)) break;
     }
     if (removed_.load()) exit_code = kExitRemoved;
   }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "src/comm/communicator.h"
 #include "tools/eccl-peer/event_line.h"
@@ -23,6 +24,8 @@ struct PeerDaemonOptions {
   bool json = false;
   uint64_t steps = 0;  // 0: until stopped
   std::chrono::milliseconds step{100};
+  // Workload: every step all-reduces this many bytes of f32 (0: membership only).
+  uint64_t allreduce_bytes = 0;
 };
 
 // Process exit codes.
@@ -46,6 +49,9 @@ class PeerDaemon {
   void printRing(comm::Communicator& comm, const char* what);
   void print(const EventLine& line);
   bool needsUpdate(comm::Communicator& comm) const;
+  // One step of the workload: an update (the collective point where joins and
+  // losses settle), then an all-reduce whose every element is checked.
+  Status workloadStep(comm::Communicator& comm, uint64_t step, std::vector<float>& data);
   // Waits one step; false when it is time to stop.
   bool waitStep();
   bool stopping() const;
@@ -61,6 +67,7 @@ class PeerDaemon {
   // settled by an update (-1: none).
   std::atomic<int64_t> departure_revision_{-1};
   std::mutex out_mu_;
+  uint64_t first_step_ = 1;  // the workload's first step after admission
 };
 
 }  // namespace eccl::tools::peer
