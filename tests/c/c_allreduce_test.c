@@ -8,25 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                              \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_OK(call)                                                          \
-  do {                                                                          \
-    ecclResult_t check_ok_result_ = (call);                                     \
-    if (check_ok_result_ != ecclSuccess) {                                      \
-      fprintf(stderr, "%s:%d: %s failed: %s (%s)\n", __FILE__, __LINE__, #call, \
-              ecclGetErrorString(check_ok_result_), ecclGetLastError());        \
-      ++failures;                                                               \
-    }                                                                           \
-  } while (0)
+#include "c_check.h"
 
 #define TIMEOUT_MS 20000
 #define COUNT 1001
