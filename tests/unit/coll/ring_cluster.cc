@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <future>
 
+#include "tests/support/admission.h"
 #include "tests/support/test_env.h"
 
 namespace eccl::test {
@@ -56,31 +57,7 @@ void RingCluster::grow(int n) {
     accepted.push_back(joiners[0]);
     joiners.erase(joiners.begin());
   }
-  std::vector<std::future<Status>> connecting;
-  for (auto* joiner : joiners) {
-    connecting.push_back(
-        std::async(std::launch::async, [joiner] { return joiner->connect(deadline(10s)); }));
-  }
-  const auto until = std::chrono::steady_clock::now() + deadline(10s);
-  while (!joiners.empty() && accepted[0]->peersPending() < static_cast<int>(joiners.size()) &&
-         std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(5ms);
-  }
-  if (!joiners.empty()) {
-    std::vector<std::future<Status>> updates;
-    for (auto* peer : accepted) {
-      updates.push_back(
-          std::async(std::launch::async, [peer] { return peer->updateTopology(deadline(10s)); }));
-    }
-    for (auto& update : updates) {
-      Status s = update.get();
-      EXPECT_TRUE(s.isOk()) << s.toString();
-    }
-  }
-  for (auto& c : connecting) {
-    Status s = c.get();
-    EXPECT_TRUE(s.isOk()) << s.toString();
-  }
+  admit(accepted, joiners, deadline(10s));
   sortByRank();
 }
 

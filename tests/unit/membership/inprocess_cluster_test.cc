@@ -7,6 +7,7 @@
 
 #include "src/comm/communicator.h"
 #include "src/membership/master_server.h"
+#include "tests/support/admission.h"
 #include "tests/support/test_env.h"
 
 namespace eccl::test {
@@ -64,36 +65,8 @@ class InProcessCluster : public ::testing::Test {
     return *peers_.back();
   }
 
-  // Connects `joiners` while the accepted peers run topology updates until all are in.
   void admit(std::vector<comm::Communicator*> accepted, std::vector<comm::Communicator*> joiners) {
-    std::vector<std::future<Status>> connecting;
-    for (auto* joiner : joiners) {
-      connecting.push_back(
-          std::async(std::launch::async, [joiner] { return joiner->connect(deadline(10s)); }));
-    }
-    const size_t want = accepted.size() + joiners.size();
-    while (!accepted.empty() && accepted[0]->peersPending() < static_cast<int>(joiners.size())) {
-      std::this_thread::sleep_for(5ms);
-    }
-    if (!accepted.empty()) {
-      std::vector<std::future<Status>> updates;
-      for (auto* peer : accepted) {
-        updates.push_back(
-            std::async(std::launch::async, [peer] { return peer->updateTopology(deadline(10s)); }));
-      }
-      for (auto& update : updates) {
-        Status s = update.get();
-        EXPECT_TRUE(s.isOk()) << s.toString();
-      }
-    }
-    for (auto& c : connecting) {
-      Status s = c.get();
-      EXPECT_TRUE(s.isOk()) << s.toString();
-    }
-    for (auto* peer : accepted)
-      EXPECT_EQ(peer->worldSize(), static_cast<int>(want));
-    for (auto* peer : joiners)
-      EXPECT_EQ(peer->worldSize(), static_cast<int>(want));
+    test::admit(accepted, joiners, deadline(10s));
   }
 
   membership::MasterOptions master_options_;
