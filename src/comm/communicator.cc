@@ -84,6 +84,11 @@ Status Communicator::open() {
   return Status::ok();
 }
 
+void Communicator::sendControl(MessageType type, std::vector<uint8_t> frame) {
+  std::lock_guard lock(control_mu_);
+  if (control_open_) control_->send(type, std::move(frame));
+}
+
 Communicator::~Communicator() {
   bool registered;
   {
@@ -91,6 +96,12 @@ Communicator::~Communicator() {
     registered = ever_registered_ && phase_ != Phase::kRemoved;
   }
   if (registered) control_->leave("communicator destroyed", kLeaveWait);
+  {
+    // Transport threads and control callbacks may still be about to send (a
+    // channel came up, a re-vote): from here on they find the client closed.
+    std::lock_guard lock(control_mu_);
+    control_open_ = false;
+  }
   control_.reset();  // no control callback runs after this
   std::map<EndpointId, std::shared_ptr<transport::Channel>> channels;
   {
@@ -246,8 +257,8 @@ void Communicator::progressSetupLocked(std::vector<std::function<void()>>& actio
     ready_sent_ = setup_->revision;
     const uint64_t revision = setup_->revision;
     actions.push_back([this, revision] {
-      control_->send(MessageType::kChannelsReady,
-                     protocol::encodeFrame(protocol::ChannelsReady{revision}));
+      sendControl(MessageType::kChannelsReady,
+                  protocol::encodeFrame(protocol::ChannelsReady{revision}));
     });
   }
 }
@@ -355,8 +366,8 @@ void Communicator::onRegistered(const protocol::Registered& registered) {
   changed_.notify_all();
   lock.unlock();
   if (revote) {
-    control_->send(MessageType::kTopologyVote,
-                   protocol::encodeFrame(protocol::TopologyVote{revision}));
+    sendControl(MessageType::kTopologyVote,
+                protocol::encodeFrame(protocol::TopologyVote{revision}));
   }
 }
 
@@ -397,8 +408,13 @@ void Communicator::onPeerEvent(const protocol::PeerEvent& event) {
                          "the master removed this peer from group '" + options_.group + "'");
       if (active_op_) active_op_->fail(terminal_);
     } else if (kind != EventKind::kJoined) {
+      // A peer that left gracefully closes its own channels once its last
+      // messages are delivered: closing them here first could fail an op that
+      // is finishing on both sides (our last send awaits its delivery). Only a
+      // lost or evicted peer's channels are cut at once.
+      const bool graceful = kind == EventKind::kLeft;
       auto it = channels_.find(event.peer);
-      if (it != channels_.end()) {
+      if (it != channels_.end() && !graceful) {
         dead = std::move(it->second);
         channels_.erase(it);
       }
@@ -406,7 +422,7 @@ void Communicator::onPeerEvent(const protocol::PeerEvent& event) {
                                  [&](const protocol::Member& m) { return m.peer == event.peer; });
       if (member != members_.end()) {
         departed_[event.peer] = kind;
-        if (active_op_) {
+        if (active_op_ && !graceful) {
           active_op_->fail(Status(Code::kPeerLost, "peer " + event.peer.shortHex() + " (rank " +
                                                        std::to_string(member - members_.begin()) +
                                                        ") " + departureText(kind) +

@@ -112,6 +112,8 @@ class Communicator final : private membership::ControlClient::Owner {
   std::vector<EndpointId> neighboursLocked(const protocol::Topology& topology) const;
   // Connects or waits for the channels a topology being set up needs; reports ready.
   void progressSetupLocked(std::vector<std::function<void()>>& actions);
+  // Sends to the master unless the communicator is being destroyed.
+  void sendControl(protocol::MessageType type, std::vector<uint8_t> frame);
   void runActions(std::vector<std::function<void()>>& actions);
   void adoptChannel(std::unique_ptr<transport::Channel> channel);
   void onConnectResult(const EndpointId& peer, Result<std::unique_ptr<transport::Channel>> result);
@@ -134,6 +136,9 @@ class Communicator final : private membership::ControlClient::Owner {
   std::unique_ptr<transport::tcp::TcpTransport> transport_;
   std::unique_ptr<transport::Listener> listener_;
   std::unique_ptr<membership::ControlClient> control_;
+  // Sends from threads that may race with destruction go through sendControl().
+  std::mutex control_mu_;
+  bool control_open_ = true;
 
   mutable std::mutex mu_;
   std::condition_variable changed_;
