@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "src/common/log.h"
+#include "tools/eccl-bench/allreduce.h"
 #include "tools/eccl-bench/child_process.h"
 #include "tools/eccl-bench/p2p.h"
 #include "tools/eccl-bench/size_parse.h"
@@ -104,6 +105,63 @@ CLI::App* addP2pReceiver(CLI::App& app, eccl::tools::bench::P2pReceiverOptions& 
   return receiver;
 }
 
+struct AllreduceArguments {
+  std::string sizes = "1M,16M,256M";
+  std::string dtype = "f32";
+  int timeout_s = 120;
+  eccl::tools::bench::AllreduceOptions options;
+};
+
+CLI::App* addAllreduce(CLI::App& app, AllreduceArguments& args) {
+  auto* cmd = app.add_subcommand(
+      "allreduce",
+      "Ring all-reduce (in-place sum) of --peers processes on 127.0.0.1, timed as nccl-tests "
+      "does (barrier, t0, op, t1; slowest rank; median) and checked exactly");
+  auto& options = args.options;
+  cmd->add_option("--peers", options.peers, "Peer processes (N)")
+      ->check(CLI::Range(2, 64))
+      ->capture_default_str();
+  cmd->add_option("--sizes", args.sizes,
+                  "Buffer sizes, measured in turn (ascending: RSS is a peak)")
+      ->check(kSizeListValidator)
+      ->capture_default_str();
+  cmd->add_option("--dtype", args.dtype, "Element type")
+      ->check(CLI::IsMember({"f32"}))
+      ->capture_default_str();
+  cmd->add_option("--connections", options.connections,
+                  "TCP connections per ECCL channel (K; default: ChannelOptions')")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--iters", options.iters, "Timed iterations per size")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--warmup", options.warmup, "Untimed iterations per size")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--compare", options.compare,
+                  "Also measure Gloo's ring all-reduce in the same run (eccl-gloo-allreduce)")
+      ->check(CLI::IsMember({"gloo"}));
+  cmd->add_option("--timeout", args.timeout_s, "Seconds one all-reduce may take")
+      ->check(CLI::Range(1, 86'400))
+      ->capture_default_str();
+  cmd->add_flag("--json", options.json, "One JSON object per (impl, size) instead of a table");
+  return cmd;
+}
+
+// One peer of allreduce, started by `eccl-bench allreduce` itself; hidden from --help.
+CLI::App* addAllreduceWorker(CLI::App& app, eccl::tools::bench::AllreduceWorkerOptions& options,
+                             std::string& sizes, long long& timeout_ms) {
+  auto* worker = app.add_subcommand("allreduce-worker", "Peer process of allreduce (internal)");
+  worker->group("");
+  worker->add_option("--master-port", options.master_port)->required();
+  worker->add_option("--peers", options.peers)->required();
+  worker->add_option("--sizes", sizes)->required();
+  worker->add_option("--connections", options.connections)->required();
+  worker->add_option("--iters", options.iters)->required();
+  worker->add_option("--warmup", options.warmup)->required();
+  worker->add_option("--timeout-ms", timeout_ms)->required();
+  return worker;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,6 +172,12 @@ int main(int argc, char** argv) {
   long long receiver_timeout_ms = 0;
   CLI::App* p2p = addP2p(app, p2p_args);
   CLI::App* receiver = addP2pReceiver(app, receiver_options, receiver_timeout_ms);
+  AllreduceArguments allreduce_args;
+  CLI::App* allreduce = addAllreduce(app, allreduce_args);
+  eccl::tools::bench::AllreduceWorkerOptions worker_options;
+  std::string worker_sizes;
+  long long worker_timeout_ms = 0;
+  CLI::App* worker = addAllreduceWorker(app, worker_options, worker_sizes, worker_timeout_ms);
   CLI11_PARSE(app, argc, argv);
 
   // Children (receivers, comparators) die with this process, whatever ends it.
@@ -122,6 +186,19 @@ int main(int argc, char** argv) {
   if (*receiver) {
     receiver_options.timeout = std::chrono::milliseconds(receiver_timeout_ms);
     return eccl::tools::bench::runP2pReceiver(receiver_options);
+  }
+  if (*worker) {
+    auto sizes = parseSizeList(worker_sizes);
+    if (!sizes) return 2;
+    worker_options.sizes = *sizes;
+    worker_options.timeout = std::chrono::milliseconds(worker_timeout_ms);
+    return eccl::tools::bench::runAllreduceWorker(worker_options);
+  }
+  if (*allreduce) {
+    auto& options = allreduce_args.options;
+    options.sizes = *parseSizeList(allreduce_args.sizes);
+    options.timeout = std::chrono::seconds(allreduce_args.timeout_s);
+    return eccl::tools::bench::runAllreduce(options);
   }
   if (*p2p) {
     auto& options = p2p_args.options;

@@ -1,0 +1,39 @@
+// `eccl-bench allreduce`: ring all-reduce throughput of N peer processes on
+// 127.0.0.1 (an in-process master, workers started from this binary), timed as
+// nccl-tests does, optionally against Gloo's ring measured in the same run.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace eccl::tools::bench {
+
+struct AllreduceOptions {
+  int peers = 2;
+  std::vector<uint64_t> sizes;
+  int connections = 0;  // 0: ChannelOptions' default
+  int iters = 5;
+  int warmup = 1;
+  std::string compare;  // "" or "gloo"
+  bool json = false;
+  std::chrono::milliseconds timeout{120'000};
+};
+
+int runAllreduce(const AllreduceOptions& options);
+
+// One peer process, started by runAllreduce (hidden subcommand allreduce-worker).
+struct AllreduceWorkerOptions {
+  uint16_t master_port = 0;
+  int peers = 2;
+  std::vector<uint64_t> sizes;
+  int connections = 0;
+  int iters = 5;
+  int warmup = 1;
+  std::chrono::milliseconds timeout{120'000};
+};
+
+int runAllreduceWorker(const AllreduceWorkerOptions& options);
+
+}  // namespace eccl::tools::bench
