@@ -282,7 +282,9 @@ typedef struct {
   uint64_t revision;    /* the group's revision when the master announced it */
 } ecclEvent_t;
 
-/* Takes the oldest queued membership event of the comm's group (the queue holds
+/* Takes the oldest queued membership event of the comm's group. Events are
+ * sent to accepted peers (the ones that vote on admissions): a pending peer
+ * learns of the group's changes from the ring it is admitted into. (The queue holds
  * 4096 events; older ones are dropped if nobody polls). Never blocks; kind is ECCL_EVENT_NONE
  * when there is none. The caller sets event->struct_size before the call.
  * Any thread, at any time. Errors: ecclInvalidArgument (NULL, bad struct_size). */
