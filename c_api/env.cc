@@ -4,7 +4,7 @@
 #include <mutex>
 #include <set>
 
-#include "c_api/address.h"
+#include "src/common/host_port.h"
 
 namespace eccl::capi {
 

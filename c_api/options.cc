@@ -4,9 +4,9 @@
 #include <cstring>
 #include <string>
 
-#include "c_api/address.h"
 #include "c_api/struct_size.h"
 #include "src/common/endpoint_id.h"
+#include "src/common/host_port.h"
 #include "src/membership/peer_token.h"
 #include "src/protocol/control_messages.h"
 #include "src/protocol/messages.h"

@@ -2,7 +2,7 @@
 // /status rendering, eccl-peer's event lines, and HOST:PORT parsing.
 #include <gtest/gtest.h>
 
-#include "tools/eccl-master/host_port.h"
+#include "src/common/host_port.h"
 #include "tools/eccl-master/metrics_text.h"
 #include "tools/eccl-master/status_json.h"
 #include "tools/eccl-peer/event_line.h"

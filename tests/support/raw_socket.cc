@@ -34,6 +34,21 @@ bool RawSocket::send(std::span<const uint8_t> bytes) {
   return true;
 }
 
+bool RawSocket::readExactly(std::span<uint8_t> into, std::chrono::steady_clock::time_point end) {
+  size_t have = 0;
+  while (have < into.size()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    ssize_t n = ::recv(fd_, into.data() + have, into.size() - have, 0);
+    if (n <= 0) return false;
+    have += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 bool RawSocket::waitClosedByPeer(std::chrono::milliseconds timeout) {
   const auto end = std::chrono::steady_clock::now() + timeout;
   uint8_t sink[4096];

@@ -1,4 +1,5 @@
-// A plain blocking TCP client for feeding a listener bytes no ECCL peer would send.
+// A plain blocking TCP client for feeding a listener bytes no ECCL peer would
+// send, and reading what it answers.
 #pragma once
 
 #include <chrono>
@@ -17,6 +18,8 @@ class RawSocket {
 
   bool valid() const { return fd_ >= 0; }
   bool send(std::span<const uint8_t> bytes);
+  // Fills `into` completely; false at the deadline, end of stream or an error.
+  bool readExactly(std::span<uint8_t> into, std::chrono::steady_clock::time_point end);
   // True if the peer closed or reset the connection within the timeout
   // (bytes it sends meanwhile are read and dropped).
   bool waitClosedByPeer(std::chrono::milliseconds timeout);

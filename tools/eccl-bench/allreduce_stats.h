@@ -41,6 +41,13 @@ inline double peakRssMib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
+// nccl-tests' bus bandwidth in GB/s (1e9 bytes): what each link of the ring
+// carried, comparable across N (0 for one peer or no time).
+inline double busBandwidthGbs(uint64_t bytes, double seconds, int peers) {
+  if (peers <= 0 || seconds <= 0) return 0.0;
+  return static_cast<double>(bytes) / seconds / 1e9 * 2.0 * (peers - 1) / peers;
+}
+
 // nccl-tests' definitions; GB = 1e9 bytes. slowest_times: per iteration, the
 // maximum over ranks; cpu_sum: CPU seconds of every rank during the timed ops.
 inline AllreduceRow makeAllreduceRow(std::string impl, int peers, uint64_t bytes,
@@ -58,7 +65,7 @@ inline AllreduceRow makeAllreduceRow(std::string impl, int peers, uint64_t bytes
         n % 2 ? slowest_times[n / 2] : (slowest_times[n / 2 - 1] + slowest_times[n / 2]) / 2.0;
   }
   if (row.time_s > 0) row.algbw_gbs = static_cast<double>(bytes) / row.time_s / 1e9;
-  row.busbw_gbs = peers > 0 ? row.algbw_gbs * 2.0 * (peers - 1) / peers : 0.0;
+  row.busbw_gbs = busBandwidthGbs(bytes, row.time_s, peers);
   const double gb = static_cast<double>(bytes) * static_cast<double>(n) / 1e9;
   row.cpu_s_per_gb = gb > 0 ? cpu_sum / gb : 0.0;
   row.rss_mib = rss_max_mib;

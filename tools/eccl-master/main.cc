@@ -7,10 +7,11 @@
 #include <memory>
 #include <optional>
 
+#include "src/common/host_port.h"
 #include "src/common/log.h"
 #include "src/membership/master_server.h"
 #include "src/membership/peer_token.h"
-#include "tools/eccl-master/host_port.h"
+#include "tools/eccl-master/host_port_option.h"
 #include "tools/eccl-master/http_endpoint.h"
 #include "tools/eccl-master/port_file.h"
 #include "tools/eccl-master/shutdown_signals.h"
@@ -35,20 +36,13 @@ struct Arguments {
   std::string log_level = "info";
 };
 
-const CLI::Validator kHostPortValidator(
-    [](std::string& text) {
-      auto parsed = tools::parseHostPort(text);
-      return parsed ? std::string() : parsed.status().message();
-    },
-    "HOST:PORT");
-
 void addOptions(CLI::App& app, Arguments& args) {
   app.add_option("--listen", args.listen,
                  "Address of the control port peers connect to (port 0: any)")
       ->required()
-      ->check(kHostPortValidator);
+      ->check(tools::hostPortValidator());
   app.add_option("--http", args.http, "Serve GET /metrics (Prometheus) and GET /status (JSON) here")
-      ->check(kHostPortValidator);
+      ->check(tools::hostPortValidator());
   app.add_option("--heartbeat-ms", args.heartbeat_ms, "Heartbeat interval peers are told to use")
       ->check(CLI::Range(5, 600'000))
       ->capture_default_str();
@@ -99,7 +93,7 @@ int main(int argc, char** argv) {
   log::setLevel(spdlog::level::from_str(args.log_level));
 
   membership::MasterOptions options;
-  const auto listen = *tools::parseHostPort(args.listen);
+  const auto listen = *parseHostPort(args.listen);
   options.listen_host = listen.host;
   options.listen_port = listen.port;
   auto& settings = options.settings;
@@ -133,9 +127,9 @@ int main(int argc, char** argv) {
   }
 
   std::unique_ptr<tools::master::HttpEndpoint> http;
-  tools::HostPort http_at;
+  HostPort http_at;
   if (!args.http.empty()) {
-    http_at = *tools::parseHostPort(args.http);
+    http_at = *parseHostPort(args.http);
     auto started = tools::master::HttpEndpoint::start(http_at.host, http_at.port, master);
     if (!started) return fail(started.status().toString());
     http = std::move(*started);
@@ -151,8 +145,7 @@ int main(int argc, char** argv) {
               static_cast<long long>(settings.heartbeat.count()),
               static_cast<unsigned>(settings.miss_limit));
   if (http) {
-    std::printf("eccl-master: http on %s\n",
-                tools::formatHostPort(http_at.host, http->port()).c_str());
+    std::printf("eccl-master: http on %s\n", formatHostPort(http_at.host, http->port()).c_str());
   }
   std::fflush(stdout);
 

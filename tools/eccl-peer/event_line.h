@@ -21,4 +21,19 @@ struct EventLine {
 // Without a trailing newline.
 std::string formatEventLine(const EventLine& line, bool json);
 
+// One step of the all-reduce workload (--allreduce-size), checked exactly.
+struct StepLine {
+  int64_t t_ns = 0;
+  uint64_t step = 0;
+  int rank = -1;
+  int world_size = 0;
+  uint64_t revision = 0;
+  uint64_t bytes = 0;
+  double seconds = 0;
+  double busbw_gbs = 0;
+};
+
+// Without a trailing newline.
+std::string formatStepLine(const StepLine& line, bool json);
+
 }  // namespace eccl::tools::peer

@@ -5,8 +5,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "src/common/host_port.h"
 #include "tools/eccl-bench/size_parse.h"
-#include "tools/eccl-master/host_port.h"
+#include "tools/eccl-master/host_port_option.h"
 #include "tools/eccl-master/shutdown_signals.h"
 #include "tools/eccl-peer/peer_daemon.h"
 
@@ -27,27 +28,18 @@ struct Arguments {
   long long step_ms = 100;
 };
 
-CLI::Validator hostPortValidator(bool port_optional) {
-  return CLI::Validator(
-      [port_optional](std::string& text) {
-        auto parsed = tools::parseHostPort(text, port_optional);
-        return parsed ? std::string() : parsed.status().message();
-      },
-      port_optional ? "HOST[:PORT]" : "HOST:PORT");
-}
-
 void addOptions(CLI::App& app, Arguments& args) {
   app.add_option("--master", args.master, "The master's control address")
       ->required()
-      ->check(hostPortValidator(false));
+      ->check(tools::hostPortValidator(false));
   app.add_option("--group", args.group, "Group to join")->capture_default_str();
   app.add_option("--listen", args.listen, "Data listener address (port 0: any free port)")
-      ->check(hostPortValidator(false))
+      ->check(tools::hostPortValidator(false))
       ->capture_default_str();
   app.add_option("--advertise", args.advertise,
                  "Address other peers connect to (default: this end of the connection to the "
                  "master, and the listener's port)")
-      ->check(hostPortValidator(true));
+      ->check(tools::hostPortValidator(true));
   app.add_option("--connections", args.connections, "TCP connections per data channel (K)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -91,15 +83,15 @@ int main(int argc, char** argv) {
 
   tools::peer::PeerDaemonOptions options;
   auto& comm = options.comm;
-  const auto master = *tools::parseHostPort(args.master);
+  const auto master = *parseHostPort(args.master);
   comm.master_host = master.host;
   comm.master_port = master.port;
   comm.group = args.group;
-  const auto listen = *tools::parseHostPort(args.listen);
+  const auto listen = *parseHostPort(args.listen);
   comm.listen_host = listen.host;
   comm.listen_port = listen.port;
   if (!args.advertise.empty()) {
-    const auto advertise = *tools::parseHostPort(args.advertise, true);
+    const auto advertise = *parseHostPort(args.advertise, true);
     comm.advertise_host = advertise.host;
     comm.advertise_port = advertise.port;
   }

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "src/common/status.h"
+#include "tools/eccl-bench/allreduce_stats.h"
 
 namespace eccl::tools::peer {
 namespace {
@@ -39,7 +40,10 @@ void printError(const char* what, const Status& status) {
 }  // namespace
 
 void PeerDaemon::print(const EventLine& line) {
-  const std::string text = formatEventLine(line, options_.json);
+  printText(formatEventLine(line, options_.json));
+}
+
+void PeerDaemon::printText(const std::string& text) {
   std::lock_guard lock(out_mu_);
   std::fprintf(stdout, "%s\n", text.c_str());
   std::fflush(stdout);  // line by line even into a pipe: readers wait for each line
@@ -126,26 +130,16 @@ Status PeerDaemon::workloadStep(comm::Communicator& comm, uint64_t step, std::ve
                          std::to_string(wrong - data.begin()) + ": " + std::to_string(*wrong) +
                          " instead of " + std::to_string(expected));
   }
-  const double seconds = std::chrono::duration<double>(info.wall_time).count();
-  const double bytes = static_cast<double>(data.size() * sizeof(float));
-  // nccl-tests' bus bandwidth: what each link carried, comparable across N.
-  const double busbw =
-      world > 1 && seconds > 0 ? bytes / seconds * 2.0 * (world - 1) / world / 1e9 : 0.0;
-  std::lock_guard lock(out_mu_);
-  if (options_.json) {
-    std::fprintf(stdout,
-                 "{\"t_ns\":%lld,\"event\":\"step\",\"step\":%llu,\"rank\":%d,"
-                 "\"world_size\":%d,\"revision\":%llu,\"bytes\":%.0f,\"seconds\":%.6f,"
-                 "\"busbw_gbs\":%.3f,\"ok\":true}\n",
-                 static_cast<long long>(steadyNs()), static_cast<unsigned long long>(step), rank,
-                 world, static_cast<unsigned long long>(comm.revision()), bytes, seconds, busbw);
-  } else {
-    std::fprintf(stdout,
-                 "step %llu rank=%d world=%d revision=%llu %.1f MB in %.3f s busbw %.2f GB/s ok\n",
-                 static_cast<unsigned long long>(step), rank, world,
-                 static_cast<unsigned long long>(comm.revision()), bytes / 1e6, seconds, busbw);
-  }
-  std::fflush(stdout);
+  StepLine line;
+  line.t_ns = steadyNs();
+  line.step = step;
+  line.rank = rank;
+  line.world_size = world;
+  line.revision = comm.revision();
+  line.bytes = data.size() * sizeof(float);
+  line.seconds = std::chrono::duration<double>(info.wall_time).count();
+  line.busbw_gbs = bench::busBandwidthGbs(line.bytes, line.seconds, world);
+  printText(formatStepLine(line, options_.json));
   return Status::ok();
 }
 

@@ -48,6 +48,7 @@ class PeerDaemon {
   void printEvent(comm::Communicator& comm, const comm::Event& event);
   void printRing(comm::Communicator& comm, const char* what);
   void print(const EventLine& line);
+  void printText(const std::string& text);  // one line, flushed at once
   bool needsUpdate(comm::Communicator& comm) const;
   // One step of the workload: an update (the collective point where joins and
   // losses settle), then an all-reduce whose every element is checked.

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "c_api/address.h"
 #include "c_api/struct_size.h"
 #include "eccl/eccl.h"
+#include "src/common/host_port.h"
 
 namespace eccl::test {
 namespace {
@@ -245,32 +245,32 @@ TEST_F(CApiConfig, BadFieldsAreNamed) {
 }
 
 TEST(CApiAddress, ParsesHostPortForms) {
-  auto v4 = capi::parseHostPort("127.0.0.1:8080", false, "addr");
+  auto v4 = parseHostPort("127.0.0.1:8080", false, "addr");
   ASSERT_TRUE(v4) << v4.status().toString();
   EXPECT_EQ(v4->host, "127.0.0.1");
   EXPECT_EQ(v4->port, 8080);
   EXPECT_TRUE(v4->has_port);
 
-  auto v6 = capi::parseHostPort("[::1]:65535", false, "addr");
+  auto v6 = parseHostPort("[::1]:65535", false, "addr");
   ASSERT_TRUE(v6) << v6.status().toString();
   EXPECT_EQ(v6->host, "::1");
   EXPECT_EQ(v6->port, 65535);
 
-  auto zero = capi::parseHostPort("0.0.0.0:0", false, "addr");
+  auto zero = parseHostPort("0.0.0.0:0", false, "addr");
   ASSERT_TRUE(zero);
   EXPECT_EQ(zero->port, 0);
 
-  auto name = capi::parseHostPort("node-7.example", true, "addr");
+  auto name = parseHostPort("node-7.example", true, "addr");
   ASSERT_TRUE(name);
   EXPECT_EQ(name->host, "node-7.example");
   EXPECT_FALSE(name->has_port);
 
-  auto bare_v6 = capi::parseHostPort("fe80::1", true, "addr");
+  auto bare_v6 = parseHostPort("fe80::1", true, "addr");
   ASSERT_TRUE(bare_v6);
   EXPECT_EQ(bare_v6->host, "fe80::1");
   EXPECT_FALSE(bare_v6->has_port);
 
-  auto bracketed = capi::parseHostPort("[fe80::1]", true, "addr");
+  auto bracketed = parseHostPort("[fe80::1]", true, "addr");
   ASSERT_TRUE(bracketed);
   EXPECT_EQ(bracketed->host, "fe80::1");
 }
@@ -279,7 +279,7 @@ TEST(CApiAddress, RejectsMalformedAddresses) {
   for (const char* text :
        {"", "host", "host:", ":80", "host:abc", "host:65536", "host:-1", "host:+80", "host:123456",
         "[::1", "[::1]80", "[]:80", "::1", "[::1]:", "a b:80"}) {
-    auto parsed = capi::parseHostPort(text, false, "config->master");
+    auto parsed = parseHostPort(text, false, "config->master");
     EXPECT_FALSE(parsed) << text;
     if (!parsed) {
       EXPECT_EQ(parsed.status().code(), Code::kInvalidArgument);
@@ -287,7 +287,7 @@ TEST(CApiAddress, RejectsMalformedAddresses) {
     }
   }
   for (const char* text : {"", "host:x", "[::1]x", ":1"}) {
-    EXPECT_FALSE(capi::parseHostPort(text, true, "advertise")) << text;
+    EXPECT_FALSE(parseHostPort(text, true, "advertise")) << text;
   }
 }
 

@@ -4,11 +4,7 @@
 // the counters say exactly what happened, and that the master still serves a
 // well-behaved communicator afterwards (so its loop is neither dead nor stuck).
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <functional>
@@ -37,38 +33,13 @@ struct Frame {
   std::vector<uint8_t> payload;
 };
 
-// A blocking client that speaks frames, for dialogues with the master
-// (RawSocket only writes and waits for the close).
+// A blocking client that speaks frames, for dialogues with the master.
 class FrameSocket {
  public:
-  explicit FrameSocket(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~FrameSocket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FrameSocket(const FrameSocket&) = delete;
-  FrameSocket& operator=(const FrameSocket&) = delete;
+  explicit FrameSocket(uint16_t port) : socket_(port) {}
 
-  bool valid() const { return fd_ >= 0; }
-
-  bool send(std::span<const uint8_t> bytes) {
-    size_t sent = 0;
-    while (sent < bytes.size()) {
-      ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += static_cast<size_t>(n);
-    }
-    return true;
-  }
+  bool valid() const { return socket_.valid(); }
+  bool send(std::span<const uint8_t> bytes) { return socket_.send(bytes); }
   template <typename Message>
   bool sendMessage(const Message& message) {
     return send(protocol::encodeFrame(message));
@@ -78,11 +49,11 @@ class FrameSocket {
   std::optional<Frame> read(std::chrono::milliseconds timeout) {
     const auto end = SteadyClock::now() + timeout;
     std::vector<uint8_t> head(protocol::kFrameHeaderSize);
-    if (!readExactly(head, end)) return std::nullopt;
+    if (!socket_.readExactly(head, end)) return std::nullopt;
     auto header = protocol::decodeFrameHeader(head);
     if (!header) return std::nullopt;
     Frame frame{*header, std::vector<uint8_t>(header->length)};
-    if (!readExactly(frame.payload, end)) return std::nullopt;
+    if (!socket_.readExactly(frame.payload, end)) return std::nullopt;
     return frame;
   }
 
@@ -113,33 +84,11 @@ class FrameSocket {
 
   // True once the master closed or reset the connection (frames before it are dropped).
   bool waitClosedByPeer(std::chrono::milliseconds timeout) {
-    const auto end = SteadyClock::now() + timeout;
-    uint8_t sink[4096];
-    while (true) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - SteadyClock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      if (::recv(fd_, sink, sizeof(sink), 0) <= 0) return true;
-    }
+    return socket_.waitClosedByPeer(timeout);
   }
 
  private:
-  bool readExactly(std::span<uint8_t> into, SteadyClock::time_point end) {
-    size_t have = 0;
-    while (have < into.size()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - SteadyClock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      ssize_t n = ::recv(fd_, into.data() + have, into.size() - have, 0);
-      if (n <= 0) return false;
-      have += static_cast<size_t>(n);
-    }
-    return true;
-  }
-
-  int fd_ = -1;
+  RawSocket socket_;
 };
 
 // A frame header with any byte values, valid or not.

@@ -1,8 +1,8 @@
-#include "c_api/address.h"
+#include "src/common/host_port.h"
 
 #include <algorithm>
 
-namespace eccl::capi {
+namespace eccl {
 namespace {
 
 Status bad(const std::string& what, std::string_view text, const std::string& why) {
@@ -60,4 +60,14 @@ Result<HostPort> parseHostPort(std::string_view text, bool port_optional, const 
   return out;
 }
 
-}  // namespace eccl::capi
+std::string formatHostPort(const std::string& host, uint16_t port) {
+  std::string out;
+  if (host.find(':') != std::string::npos) {
+    out.append("[").append(host).append("]");
+  } else {
+    out.append(host);
+  }
+  return out.append(":").append(std::to_string(port));
+}
+
+}  // namespace eccl
