@@ -1,8 +1,7 @@
 // ecclComm* life cycle and blocking calls: a Communicator behind a C handle.
-#include <algorithm>
-#include <chrono>
 #include <memory>
 
+#include "c_api/call_args.h"
 #include "c_api/errors.h"
 #include "c_api/handles.h"
 #include "c_api/init.h"
@@ -14,13 +13,7 @@ namespace {
 using eccl::Status;
 using eccl::capi::guarded;
 
-// Longer timeouts are taken as this, so deadline arithmetic cannot overflow.
-constexpr int64_t kMaxTimeoutMs = 365LL * 24 * 3600 * 1000;
-
-std::chrono::milliseconds timeoutOf(const ecclComm& comm, int64_t timeout_ms) {
-  if (timeout_ms < 0) return comm.impl->options().timeout;
-  return std::chrono::milliseconds(std::min(timeout_ms, kMaxTimeoutMs));
-}
+using eccl::capi::timeoutOf;
 
 Status nullComm(const char* fn) {
   return eccl::invalidArgument(std::string(fn) + ": comm is NULL");

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "c_api/call_args.h"
 #include "c_api/errors.h"
 #include "c_api/handles.h"
 #include "c_api/struct_size.h"
@@ -30,13 +31,6 @@ Status copyOut(const T& source, void* value, size_t size, const char* attr) {
   if (size != sizeof(T)) return wrongSize(attr, size, std::to_string(sizeof(T)));
   std::memcpy(value, &source, sizeof(T));
   return Status::ok();
-}
-
-ecclPeerId_t toPeerId(const eccl::EndpointId& id) {
-  ecclPeerId_t out;
-  static_assert(sizeof(out.bytes) == sizeof(id.bytes));
-  std::memcpy(out.bytes, id.bytes.data(), sizeof(out.bytes));
-  return out;
 }
 
 ecclEventKind_t toEventKind(eccl::comm::EventKind kind) {
@@ -90,7 +84,7 @@ ECCL_API ecclResult_t ecclCommGetAttr(ecclComm_t comm, ecclCommAttr_t attr, void
         return Status::ok();
       }
       case ECCL_ATTR_PEER_ID:
-        return copyOut(toPeerId(impl.peerId()), value, size, "ECCL_ATTR_PEER_ID");
+        return copyOut(eccl::capi::peerIdOf(impl.peerId()), value, size, "ECCL_ATTR_PEER_ID");
       case ECCL_ATTR_REVISION:
         return copyOut(static_cast<uint64_t>(impl.revision()), value, size, "ECCL_ATTR_REVISION");
       case ECCL_ATTR_PEERS_PENDING:
@@ -110,7 +104,7 @@ ECCL_API ecclResult_t ecclCommPollEvent(ecclComm_t comm, ecclEvent_t* event) {
     const auto polled = comm->impl->pollEvent();
     // Every field up to kEventMinSize is present; later versions test theirs with HAS_FIELD.
     event->kind = polled ? toEventKind(polled->kind) : ECCL_EVENT_NONE;
-    event->peer = polled ? toPeerId(polled->peer) : ecclPeerId_t{};
+    event->peer = polled ? eccl::capi::peerIdOf(polled->peer) : ecclPeerId_t{};
     event->revision = polled ? polled->revision : 0;
     return Status::ok();
   });

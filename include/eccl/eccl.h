@@ -379,6 +379,61 @@ ECCL_API ecclResult_t ecclAllReduce(ecclComm_t comm, const void* sendbuf, void* 
                                     const void* quant, uint64_t tag, int64_t timeout_ms,
                                     ecclOpInfo_t* info);
 
+/* ---- Point-to-point -------------------------------------------------------------- */
+
+/* The id of the accepted peer at `rank` of `group` (NULL: this comm's group,
+ * answered from the committed ring without asking the master). Any group of
+ * the cluster: pipeline stages find their neighbours' peers this way. Asks the
+ * master otherwise (one round trip). timeout_ms < 0: the config's timeout_ms.
+ * Any thread once ecclCommConnect has returned.
+ * Errors: ecclInvalidArgument (NULL comm or peer, bad group name, no accepted
+ * peer at that rank: the text says whether the group exists and whether the
+ * peer is still pending), ecclInvalidUsage (not connected), ecclTimeout (the
+ * master did not answer), ecclAborted, ecclPeerLost (this peer was removed). */
+ECCL_API ecclResult_t ecclCommLookupPeer(ecclComm_t comm, const char* group, int32_t rank,
+                                         ecclPeerId_t* peer, int64_t timeout_ms);
+
+/* Sends count elements of dtype to `peer`, an accepted peer of any group of
+ * the cluster, which receives them with ecclRecv naming this peer, the same
+ * tag (< 2^32), count and dtype. Returns once the receiver holds the whole
+ * message in its buffer (synchronous: two peers that both send to each other
+ * first block until the deadline; order the calls, or send from another
+ * thread). The k-th send to a peer with a tag meets that peer's k-th receive
+ * from this peer with that tag; different tags are independent and may be
+ * used from different threads at once. The first exchange with a peer opens
+ * a data channel to it (the master is asked where it is, once; later calls
+ * work while the master is down); it is kept for the next ones.
+ *
+ * Threads: any number of ecclSend/ecclRecv calls may run at once, also
+ * during ecclAllReduce and ecclCommUpdateTopology on other threads, but not
+ * during ecclCommConnect or ecclCommDestroy.
+ *
+ * Failures never hang: ecclTimeout at the deadline, ecclAborted at once on
+ * ecclCommAbort, ecclPeerLost when the peer departs (the master tells this
+ * peer about the departure of any peer it exchanged messages with, of any
+ * group, also as an event with revision 0 for peers of other groups) or its
+ * channel breaks. A timeout or abort closes the channel to that peer (the
+ * transport cannot take back a buffer it was given), which also fails
+ * the partner's calls and, when the peer is a ring neighbour, the ring's
+ * next collective until ecclCommUpdateTopology; the next send/recv opens a
+ * new channel. A receiver whose count differs from the sender's makes both
+ * calls fail with ecclInvalidUsage; the channel and the tag stay usable.
+ * info: as for ecclAllReduce (world_size is 2).
+ * Errors: ecclInvalidArgument (NULL comm, NULL buf with count > 0, unknown
+ * dtype, peer is this peer, all-zero, or not an accepted peer, tag too large,
+ * bad info->struct_size), ecclInvalidUsage (not accepted yet; sizes differ),
+ * ecclTimeout, ecclAborted, ecclPeerLost, ecclConnectionError (no channel
+ * could be opened). */
+ECCL_API ecclResult_t ecclSend(ecclComm_t comm, const void* buf, size_t count, ecclDataType_t dtype,
+                               ecclPeerId_t peer, uint64_t tag, int64_t timeout_ms,
+                               ecclOpInfo_t* info);
+
+/* Receives count elements of dtype from `peer` into buf (see ecclSend). buf
+ * is undefined after a failure. */
+ECCL_API ecclResult_t ecclRecv(ecclComm_t comm, void* buf, size_t count, ecclDataType_t dtype,
+                               ecclPeerId_t peer, uint64_t tag, int64_t timeout_ms,
+                               ecclOpInfo_t* info);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -28,6 +28,8 @@ EventKind toEventKind(protocol::PeerEventKind kind) {
   return EventKind::kLost;
 }
 
+}  // namespace
+
 const char* departureText(EventKind kind) {
   switch (kind) {
     case EventKind::kLeft:
@@ -38,8 +40,6 @@ const char* departureText(EventKind kind) {
       return "was lost";
   }
 }
-
-}  // namespace
 
 Status CommOptions::validate() const {
   if (master_host.empty() || master_port == 0) {
@@ -176,6 +176,7 @@ void Communicator::abort(const std::string& why) {
   phase_ = Phase::kAborted;
   terminal_ = abortedError("communicator aborted: " + why);
   if (active_op_) active_op_->fail(terminal_);
+  failP2pOpsLocked(nullptr, terminal_);
   changed_.notify_all();
 }
 
@@ -281,6 +282,7 @@ void Communicator::adoptChannel(std::unique_ptr<transport::Channel> channel) {
     replaced = std::move(slot);  // a channel the peer has given up on
     slot = std::move(channel);
     progressSetupLocked(actions);
+    changed_.notify_all();  // a point-to-point op may wait for it
   }
   // Outside the lock: the handler may run at once if the channel has already failed.
   raw->setFailureHandler([this, peer, raw](Status why) {
@@ -307,17 +309,18 @@ void Communicator::adoptChannel(std::unique_ptr<transport::Channel> channel) {
 
 void Communicator::onConnectResult(const EndpointId& peer,
                                    Result<std::unique_ptr<transport::Channel>> result) {
-  {
-    std::lock_guard lock(mu_);
-    connecting_.erase(peer);
-  }
   if (!result) {
     // The master notices a dead neighbour and sets up another ring; nothing to retry here.
     ECCL_LOG_WARN("cannot open a channel to peer {}: {}", peer.shortHex(),
                   result.status().toString());
-    return;
+  } else {
+    adoptChannel(std::move(*result));
   }
-  adoptChannel(std::move(*result));
+  // Only now: whoever waits for the connect finds the channel pooled, or the failure.
+  std::lock_guard lock(mu_);
+  connecting_.erase(peer);
+  if (!result) connect_failures_[peer] = result.status();
+  changed_.notify_all();
 }
 
 // ---- ControlClient::Owner ----------------------------------------------------------
@@ -354,6 +357,7 @@ void Communicator::onRegistered(const protocol::Registered& registered) {
     terminal_ = Status(Code::kPeerLost, "this peer was removed from group '" + options_.group +
                                             "' by the master while it was cut off");
     if (active_op_) active_op_->fail(terminal_);
+    failP2pOpsLocked(nullptr, terminal_);
   } else if (phase_ == Phase::kConnecting) {
     phase_ = Phase::kPending;
   } else if (master_restarted && phase_ == Phase::kAccepted) {
@@ -363,12 +367,28 @@ void Communicator::onRegistered(const protocol::Registered& registered) {
   }
   ever_registered_ = true;
   const uint64_t revision = revision_;
+  // Frames sent while the master was away were dropped: ask again for the
+  // unanswered lookups, and (a restarted master forgot them) for the watches
+  // on the point-to-point partners of other groups.
+  std::vector<protocol::PeerLookup> lookups;
+  for (const auto& [request, lookup] : lookups_) {
+    if (!lookup.answer) lookups.push_back(lookup.request);
+  }
+  if (master_restarted) {
+    for (const auto& [peer, location] : p2p_addresses_) {
+      protocol::PeerLookup watch;
+      watch.peer = peer;  // request 0: nobody waits for the answer
+      lookups.push_back(watch);
+    }
+  }
   changed_.notify_all();
   lock.unlock();
   if (revote) {
     sendControl(MessageType::kTopologyVote,
                 protocol::encodeFrame(protocol::TopologyVote{revision}));
   }
+  for (const auto& lookup : lookups)
+    sendControl(MessageType::kPeerLookup, protocol::encodeFrame(lookup));
 }
 
 void Communicator::onTopology(const protocol::Topology& topology) {
@@ -407,7 +427,16 @@ void Communicator::onPeerEvent(const protocol::PeerEvent& event) {
       terminal_ = Status(Code::kPeerLost,
                          "the master removed this peer from group '" + options_.group + "'");
       if (active_op_) active_op_->fail(terminal_);
+      failP2pOpsLocked(nullptr, terminal_);
     } else if (kind != EventKind::kJoined) {
+      // A point-to-point op with it can no longer complete (a graceful leaver
+      // finished its sends before leaving: they completed on both sides).
+      failP2pOpsLocked(&event.peer, Status(Code::kPeerLost, "peer " + event.peer.shortHex() + " " +
+                                                                departureText(kind)));
+      p2p_addresses_.erase(event.peer);
+      p2p_links_.erase(event.peer);
+      if (p2p_departed_.size() >= kMaxQueuedEvents) p2p_departed_.clear();
+      p2p_departed_[event.peer] = kind;
       // A peer that left gracefully closes its own channels once its last
       // messages are delivered: closing them here first could fail an op that
       // is finishing on both sides (our last send awaits its delivery). Only a
@@ -450,6 +479,14 @@ void Communicator::onGroupStatus(const protocol::GroupStatus& status) {
 void Communicator::onControlError(const protocol::ControlError& error) {
   std::lock_guard lock(mu_);
   control_error_ = Status(error.code, "master says: " + protocol::printable(error.text));
+  changed_.notify_all();
+}
+
+void Communicator::onPeerAddress(const protocol::PeerAddress& address) {
+  std::lock_guard lock(mu_);
+  auto it = lookups_.find(address.request);
+  if (it == lookups_.end() || it->second.answer) return;  // a watch renewal, or stale
+  it->second.answer = address;
   changed_.notify_all();
 }
 

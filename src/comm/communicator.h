@@ -4,8 +4,9 @@
 //
 // Thread safety: connect(), updateTopology(), allReduce() and destruction
 // must not run at the same time on one communicator (a second allReduce() is
-// refused with kInvalidUsage); every other method, abort() included, may be
-// called from any thread at any time.
+// refused with kInvalidUsage); every other method, abort(), send(), recv()
+// and the lookups included, may be called from any thread at any time except
+// during connect() and destruction.
 #pragma once
 
 #include <atomic>
@@ -54,7 +55,19 @@ enum class EventKind { kJoined = 1, kLeft = 2, kLost = 3, kEvicted = 4 };
 struct Event {
   EventKind kind = EventKind::kJoined;
   EndpointId peer;
-  uint64_t revision = 0;
+  uint64_t revision = 0;  // 0: a peer of another group (a point-to-point partner)
+};
+
+// "left the group", "was lost", "was evicted": how errors describe a departure.
+const char* departureText(EventKind kind);
+
+// Where an accepted peer of the cluster is.
+struct PeerLocation {
+  EndpointId id;
+  std::string group;
+  uint32_t rank = 0;
+  std::string host;  // its advertised data address
+  uint16_t port = 0;
 };
 
 class Communicator final : private membership::ControlClient::Owner {
@@ -87,6 +100,30 @@ class Communicator final : private membership::ControlClient::Owner {
                    reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
                    coll::OpInfo* info);
 
+  // Point-to-point, between this peer and any accepted peer of the cluster (of
+  // any group; src/comm/comm_p2p.cc). send() returns once the receiver holds
+  // the whole message in the buffer of its matching recv() (synchronous, like
+  // MPI_Ssend: two peers that both send to each other first wait for each
+  // other until the deadline). The k-th send to a peer with a tag matches the
+  // peer's k-th recv from this peer with that tag; sizes must agree (else
+  // kInvalidUsage on both sides). Channels are opened on first use and kept.
+  // Errors: kInvalidArgument (self, zero id, tag >= 2^32, null buffer),
+  // kInvalidUsage (not accepted yet; sizes differ), kTimeout, kAborted,
+  // kPeerLost (the peer departed or its channel broke: a timeout or abort also
+  // closes the channel, since the transport cannot take back a posted buffer),
+  // kConnectionError (no channel could be opened), and the lookup's errors.
+  Status send(const EndpointId& peer, const void* data, size_t bytes, uint64_t tag,
+              std::chrono::milliseconds timeout, coll::OpInfo* info);
+  Status recv(const EndpointId& peer, void* data, size_t bytes, uint64_t tag,
+              std::chrono::milliseconds timeout, coll::OpInfo* info);
+  // Asks the master where an accepted peer is (answered locally for this
+  // peer's own ring when it can be). kInvalidArgument: no accepted peer with
+  // that id / at that rank of that group (the text says which, and whether it
+  // is still pending); kTimeout when the master does not answer in time.
+  Result<PeerLocation> lookupPeer(const EndpointId& peer, std::chrono::milliseconds timeout);
+  Result<PeerLocation> lookupRank(const std::string& group, uint32_t rank,
+                                  std::chrono::milliseconds timeout);
+
   int peersPending() const;
   int rank() const;       // -1 until accepted
   int worldSize() const;  // 0 until accepted
@@ -102,7 +139,22 @@ class Communicator final : private membership::ControlClient::Owner {
 
  private:
   enum class Phase { kCreated, kConnecting, kPending, kAccepted, kRemoved, kAborted };
-  struct Action;  // work decided under the lock, done after it
+  using Clock = std::chrono::steady_clock;
+  struct Lookup {
+    protocol::PeerLookup request;
+    std::optional<protocol::PeerAddress> answer;
+  };
+  // Message numbering of the point-to-point streams to one peer; it restarts
+  // with each new channel (both ends see the same channels come and go).
+  struct P2pLink {
+    std::weak_ptr<transport::Channel> channel;
+    std::map<uint64_t, uint16_t> sent;      // tag -> next message number
+    std::map<uint64_t, uint16_t> received;  // tag -> next message number
+  };
+  struct P2pOp {
+    EndpointId peer;
+    std::shared_ptr<coll::OpState> state;
+  };
 
   explicit Communicator(CommOptions options);
   Status open();
@@ -119,6 +171,14 @@ class Communicator final : private membership::ControlClient::Owner {
   void onConnectResult(const EndpointId& peer, Result<std::unique_ptr<transport::Channel>> result);
   // The ring as an op starting now sees it; an error if the op cannot run.
   Status ringViewLocked(coll::RingView& view) const;
+  // Point-to-point (comm_p2p.cc).
+  Status pointToPoint(bool sending, const EndpointId& peer, void* data, size_t bytes, uint64_t tag,
+                      std::chrono::milliseconds timeout, coll::OpInfo* info);
+  Result<std::shared_ptr<transport::Channel>> p2pChannel(const EndpointId& peer,
+                                                         Clock::time_point deadline);
+  Result<PeerLocation> lookup(protocol::PeerLookup request, Clock::time_point deadline);
+  // Ends the point-to-point ops with `peer` (all of them when null) with `why`.
+  void failP2pOpsLocked(const EndpointId* peer, const Status& why);
 
   // ControlClient::Owner (on the control client's thread)
   protocol::Register makeRegister(const std::string& local_ip) override;
@@ -128,6 +188,7 @@ class Communicator final : private membership::ControlClient::Owner {
   void onPeerEvent(const protocol::PeerEvent& event) override;
   void onGroupStatus(const protocol::GroupStatus& status) override;
   void onControlError(const protocol::ControlError& error) override;
+  void onPeerAddress(const protocol::PeerAddress& address) override;
   void onMasterLost(const Status& why) override;
   uint64_t opsCompleted() const override { return ops_completed_.load(); }
 
@@ -161,6 +222,15 @@ class Communicator final : private membership::ControlClient::Owner {
   // close it while an op holds it: whoever drops a live channel closes it.
   std::map<EndpointId, std::shared_ptr<transport::Channel>> channels_;
   std::set<EndpointId> connecting_;
+  std::map<EndpointId, Status> connect_failures_;  // the last failed connect per peer
+  // Point-to-point: addresses of peers outside the ring, message numbering,
+  // ops in progress (abort and departures end them), the master's answers.
+  std::map<EndpointId, PeerLocation> p2p_addresses_;
+  std::map<EndpointId, P2pLink> p2p_links_;
+  std::map<EndpointId, EventKind> p2p_departed_;  // departures the master announced (bounded)
+  std::vector<P2pOp> p2p_ops_;
+  std::map<uint64_t, Lookup> lookups_;
+  uint64_t next_lookup_ = 0;
   // Members of the committed ring that left or were lost since the commit.
   std::map<EndpointId, EventKind> departed_;
   std::shared_ptr<coll::OpState> active_op_;  // the op in progress, if any

@@ -48,6 +48,7 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
         case MessageType::kPeerEvent:
         case MessageType::kGroupStatus:
         case MessageType::kControlError:
+        case MessageType::kPeerAddress:
           return true;
         default:
           return false;
@@ -314,6 +315,12 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
         auto error = decode<protocol::ControlError>(payload);
         if (!error) return error.status();
         withOwner([&](Owner& owner) { owner.onControlError(*error); });
+        return Status::ok();
+      }
+      case MessageType::kPeerAddress: {
+        auto address = decode<protocol::PeerAddress>(payload);
+        if (!address) return address.status();
+        withOwner([&](Owner& owner) { owner.onPeerAddress(*address); });
         return Status::ok();
       }
       default:

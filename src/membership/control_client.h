@@ -28,6 +28,7 @@ class ControlClient {
     virtual void onPeerEvent(const protocol::PeerEvent& event) = 0;
     virtual void onGroupStatus(const protocol::GroupStatus& status) = 0;
     virtual void onControlError(const protocol::ControlError& error) = 0;
+    virtual void onPeerAddress(const protocol::PeerAddress& address) = 0;
     // The connection is gone (the client reconnects on its own).
     virtual void onMasterLost(const Status& why) = 0;
     // Counted into heartbeats, so the master can tell a hung peer from an idle one.

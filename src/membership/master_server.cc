@@ -81,7 +81,8 @@ class MasterServer::Impl {
     bool acceptsFrame(MessageType type) const override {
       if (!peer_) return type == MessageType::kRegister;
       return type == MessageType::kHeartbeat || type == MessageType::kTopologyVote ||
-             type == MessageType::kChannelsReady || type == MessageType::kLeave;
+             type == MessageType::kChannelsReady || type == MessageType::kLeave ||
+             type == MessageType::kPeerLookup;
     }
     Status onControlFrame(FrameConnection&, const protocol::FrameHeader& header,
                           std::span<const uint8_t> payload) override {
@@ -330,6 +331,12 @@ class MasterServer::Impl {
           auto ready = decode<protocol::ChannelsReady>(link, payload);
           if (!ready) return ready.status();
           verdict = state_.onChannelsReady(peer, *ready, now, out);
+          break;
+        }
+        case MessageType::kPeerLookup: {
+          auto lookup = decode<protocol::PeerLookup>(link, payload);
+          if (!lookup) return lookup.status();
+          verdict = state_.onPeerLookup(peer, *lookup, out);
           break;
         }
         case MessageType::kLeave: {

@@ -345,6 +345,7 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   // The master drops the connection of a lost or evicted peer (it may be frozen, not dead).
   if (why != Removal::kLeft) out.push_back({connection, {}, true});
   announce(out, group, protocol::encodeFrame(protocol::PeerEvent{kind, id, group.revision}));
+  notifyWatchers(id, kind, out);
   markStatusChanged(group);
 
   if (group.reconfiguration && contains(group.reconfiguration->members, id)) {
@@ -363,6 +364,77 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   if (group.accepted.empty() && group.pending.empty() && !group.reconfiguration) {
     groups_.erase(group.name);
   }
+}
+
+Status MasterState::onPeerLookup(const EndpointId& id, const protocol::PeerLookup& lookup,
+                                 Outbox& out) {
+  auto asker = peers_.find(id);
+  if (asker == peers_.end()) return Status::ok();
+  ++counters_.lookups;
+  protocol::PeerAddress answer;
+  answer.request = lookup.request;
+  const Peer* found = nullptr;
+  if (!lookup.peer.isZero()) {
+    answer.peer = lookup.peer;
+    auto it = peers_.find(lookup.peer);
+    if (it != peers_.end()) found = &it->second;
+  } else {
+    answer.group = lookup.group;
+    answer.rank = lookup.rank;
+    auto group = groups_.find(lookup.group);
+    if (group != groups_.end() && lookup.rank < group->second.accepted.size()) {
+      found = &peers_.at(group->second.accepted[lookup.rank]);
+    }
+  }
+  if (found == nullptr) {
+    answer.result = protocol::LookupResult::kUnknown;
+  } else if (found->state != protocol::PeerState::kAccepted) {
+    answer.result = protocol::LookupResult::kNotAccepted;
+    answer.peer = found->id;
+    answer.group = found->group;
+  } else {
+    const Group& group = groupOf(*found);
+    answer.result = protocol::LookupResult::kFound;
+    answer.peer = found->id;
+    answer.group = found->group;
+    answer.rank =
+        static_cast<uint32_t>(std::find(group.accepted.begin(), group.accepted.end(), found->id) -
+                              group.accepted.begin());
+    answer.host = found->host;
+    answer.port = found->port;
+    // Peers of its own group hear of its departure anyway.
+    if (found->group != asker->second.group && found->id != id) {
+      watchers_[found->id].insert(id);
+      watching_[id].insert(found->id);
+    }
+  }
+  send(out, asker->second, protocol::encodeFrame(answer));
+  return Status::ok();
+}
+
+void MasterState::notifyWatchers(const EndpointId& id, PeerEventKind kind, Outbox& out) {
+  if (auto watched = watching_.find(id); watched != watching_.end()) {
+    for (const EndpointId& other : watched->second) {
+      auto it = watchers_.find(other);
+      if (it == watchers_.end()) continue;
+      it->second.erase(id);
+      if (it->second.empty()) watchers_.erase(it);
+    }
+    watching_.erase(watched);
+  }
+  auto it = watchers_.find(id);
+  if (it == watchers_.end()) return;
+  const auto frame = protocol::encodeFrame(protocol::PeerEvent{kind, id, 0});
+  for (const EndpointId& asker : it->second) {
+    auto peer = peers_.find(asker);
+    if (peer != peers_.end()) send(out, peer->second, frame);
+    auto reverse = watching_.find(asker);
+    if (reverse != watching_.end()) {
+      reverse->second.erase(id);
+      if (reverse->second.empty()) watching_.erase(reverse);
+    }
+  }
+  watchers_.erase(it);
 }
 
 void MasterState::tick(Clock::time_point now, Outbox& out) {

@@ -85,6 +85,7 @@ struct MasterCounters {
   uint64_t losses = 0;
   uint64_t leaves = 0;
   uint64_t evictions = 0;
+  uint64_t lookups = 0;
 };
 
 struct MasterSnapshot {
@@ -110,6 +111,10 @@ class MasterState {
   Status onChannelsReady(const EndpointId& peer, const protocol::ChannelsReady& ready,
                          Clock::time_point now, Outbox& out);
   void onLeave(const EndpointId& peer, Clock::time_point now, Outbox& out);
+  // Where an accepted peer's data listener is (point-to-point messages, any
+  // group). A found peer of another group is watched for the asker: its
+  // departure reaches the asker as a PeerEvent with revision 0.
+  Status onPeerLookup(const EndpointId& peer, const protocol::PeerLookup& lookup, Outbox& out);
   // The connection closed without a Leave (a newer connection of the peer is not affected).
   void onConnectionClosed(const EndpointId& peer, ConnectionId connection, Clock::time_point now,
                           Outbox& out);
@@ -177,6 +182,8 @@ class MasterState {
                             Outbox& out);
   void commit(Group& group, Outbox& out);
   void remove(const EndpointId& id, Removal why, Clock::time_point now, Outbox& out);
+  // Tells the peers of other groups that watch `id` that it departed; forgets its watches.
+  void notifyWatchers(const EndpointId& id, protocol::PeerEventKind kind, Outbox& out);
 
   MasterSettings settings_;
   std::unordered_map<EndpointId, Peer, EndpointIdHash> peers_;
@@ -187,6 +194,12 @@ class MasterState {
   std::unordered_set<EndpointId, EndpointIdHash> removed_;
   std::deque<EndpointId> removed_order_;
   MasterCounters counters_;
+  // Point-to-point watches: watched peer -> askers, and the reverse, so that
+  // the departure of either side drops its entries.
+  std::unordered_map<EndpointId, std::unordered_set<EndpointId, EndpointIdHash>, EndpointIdHash>
+      watchers_;
+  std::unordered_map<EndpointId, std::unordered_set<EndpointId, EndpointIdHash>, EndpointIdHash>
+      watching_;
 };
 
 }  // namespace eccl::membership

@@ -252,4 +252,58 @@ ControlError ControlError::decode(ByteReader& in) {
   return m;
 }
 
+void PeerLookup::encode(ByteWriter& out) const {
+  out.put<uint64_t>(request);
+  putId(out, peer);
+  out.putString(group);
+  out.put<uint32_t>(rank);
+}
+
+PeerLookup PeerLookup::decode(ByteReader& in) {
+  PeerLookup m;
+  m.request = in.get<uint64_t>("request");
+  m.peer = getId(in, "peer");
+  m.group = in.getString("group", kMaxGroupName);
+  m.rank = in.get<uint32_t>("rank");
+  if (!in.ok()) return m;
+  if (m.peer.isZero() && m.group.empty()) {
+    in.fail("a lookup names a peer id or a group");
+  } else if (!m.peer.isZero() && (!m.group.empty() || m.rank != 0)) {
+    in.fail("a lookup by id carries no group or rank");
+  }
+  return m;
+}
+
+void PeerAddress::encode(ByteWriter& out) const {
+  out.put<uint64_t>(request);
+  out.put<uint8_t>(static_cast<uint8_t>(result));
+  putId(out, peer);
+  out.putString(group);
+  out.put<uint32_t>(rank);
+  out.putString(host);
+  out.put<uint16_t>(port);
+}
+
+PeerAddress PeerAddress::decode(ByteReader& in) {
+  PeerAddress m;
+  m.request = in.get<uint64_t>("request");
+  uint8_t result = in.get<uint8_t>("result");
+  m.peer = getId(in, "peer");
+  m.group = in.getString("group", kMaxGroupName);
+  m.rank = in.get<uint32_t>("rank");
+  m.host = in.getString("host", kMaxHostName);
+  m.port = in.get<uint16_t>("port");
+  if (!in.ok()) return m;
+  if (result > static_cast<uint8_t>(LookupResult::kNotAccepted)) {
+    in.fail("unknown lookup result " + std::to_string(result));
+    return m;
+  }
+  m.result = static_cast<LookupResult>(result);
+  if (m.result == LookupResult::kFound &&
+      (m.peer.isZero() || m.group.empty() || m.host.empty() || m.port == 0)) {
+    in.fail("a found peer needs its id, group and data address");
+  }
+  return m;
+}
+
 }  // namespace eccl::protocol

@@ -175,4 +175,40 @@ struct ControlError {
   static ControlError decode(ByteReader& in);
 };
 
+// Point-to-point messages go between any two accepted peers of the cluster,
+// across groups: a peer asks the master where one is, by id or by (group,
+// rank). The master then also tells the asker when that peer departs (a
+// PeerEvent with revision 0 when the peer is of another group).
+struct PeerLookup {
+  static constexpr MessageType kType = MessageType::kPeerLookup;
+  static constexpr size_t kMaxEncodedSize = 8 + 16 + (2 + kMaxGroupName) + 4;
+  uint64_t request = 0;  // echoed in the answer
+  EndpointId peer;       // zero: look up (group, rank) instead
+  std::string group;     // only with a zero peer; must not be empty then
+  uint32_t rank = 0;
+  void encode(ByteWriter& out) const;
+  static PeerLookup decode(ByteReader& in);
+};
+
+enum class LookupResult : uint8_t {
+  kFound = 0,        // an accepted peer: every field is set
+  kUnknown = 1,      // no such peer, group or rank
+  kNotAccepted = 2,  // registered but still pending admission
+};
+
+struct PeerAddress {
+  static constexpr MessageType kType = MessageType::kPeerAddress;
+  static constexpr size_t kMaxEncodedSize =
+      8 + 1 + 16 + (2 + kMaxGroupName) + 4 + (2 + kMaxHostName) + 2;
+  uint64_t request = 0;
+  LookupResult result = LookupResult::kUnknown;
+  EndpointId peer;
+  std::string group;
+  uint32_t rank = 0;
+  std::string host;
+  uint16_t port = 0;
+  void encode(ByteWriter& out) const;
+  static PeerAddress decode(ByteReader& in);
+};
+
 }  // namespace eccl::protocol

@@ -52,6 +52,10 @@ std::string_view messageTypeName(MessageType type) {
       return "Leave";
     case MessageType::kControlError:
       return "ControlError";
+    case MessageType::kPeerLookup:
+      return "PeerLookup";
+    case MessageType::kPeerAddress:
+      return "PeerAddress";
   }
   return "Unknown";
 }
@@ -60,7 +64,7 @@ bool isKnownMessageType(uint8_t type) {
   return (type >= static_cast<uint8_t>(MessageType::kHello) &&
           type <= static_cast<uint8_t>(MessageType::kDelivered)) ||
          (type >= static_cast<uint8_t>(MessageType::kRegister) &&
-          type <= static_cast<uint8_t>(MessageType::kControlError));
+          type <= static_cast<uint8_t>(MessageType::kPeerAddress));
 }
 
 uint16_t allowedFlags(MessageType type) {
@@ -116,6 +120,10 @@ uint32_t maxPayloadLength(MessageType type) {
       return Leave::kMaxEncodedSize;
     case MessageType::kControlError:
       return ControlError::kMaxEncodedSize;
+    case MessageType::kPeerLookup:
+      return PeerLookup::kMaxEncodedSize;
+    case MessageType::kPeerAddress:
+      return PeerAddress::kMaxEncodedSize;
   }
   return 0;
 }

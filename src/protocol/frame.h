@@ -56,6 +56,8 @@ enum class MessageType : uint8_t {
   kGroupStatus = 41,     // master -> peers: pending and accepted counts
   kLeave = 42,           // peer -> master: graceful leave
   kControlError = 43,    // master -> peer: a refused request, with the reason
+  kPeerLookup = 44,      // peer -> master: where is this accepted peer (point-to-point)
+  kPeerAddress = 45,     // master -> peer: the answer to a PeerLookup
 };
 
 // True for the types above: the wire may carry any other byte value.

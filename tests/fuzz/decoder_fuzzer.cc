@@ -50,6 +50,8 @@ enum class Decoder {
   kGroupStatus,
   kLeave,
   kControlError,
+  kPeerLookup,
+  kPeerAddress,
 };
 constexpr Decoder kDecoder = Decoder::ECCL_FUZZ_DECODER;
 
@@ -136,6 +138,12 @@ auto fields(const Leave& m) {
 }
 auto fields(const ControlError& m) {
   return std::tie(m.code, m.text);
+}
+auto fields(const PeerLookup& m) {
+  return std::tie(m.request, m.peer, m.group, m.rank);
+}
+auto fields(const PeerAddress& m) {
+  return std::tie(m.request, m.result, m.peer, m.group, m.rank, m.host, m.port);
 }
 auto fields(const FrameHeader& m) {
   return std::tie(m.type, m.flags, m.length, m.checksum);
@@ -239,6 +247,18 @@ void checkAccepted(const ControlError& m) {
         "ControlError code is an error");
   check(m.text.size() <= kMaxReason, "ControlError text within limit");
   checkPrintable(m.text);
+}
+
+void checkAccepted(const PeerLookup& m) {
+  check(!m.peer.isZero() || !m.group.empty(), "PeerLookup names a peer or a group");
+  check(m.group.size() <= kMaxGroupName, "PeerLookup group within limit");
+}
+void checkAccepted(const PeerAddress& m) {
+  check(static_cast<uint8_t>(m.result) <= static_cast<uint8_t>(LookupResult::kNotAccepted),
+        "PeerAddress result known");
+  check(m.result != LookupResult::kFound || (!m.host.empty() && m.port != 0),
+        "a found PeerAddress has an address");
+  check(m.host.size() <= kMaxHostName, "PeerAddress host within limit");
 }
 
 template <typename Message>
@@ -354,6 +374,10 @@ void fuzzOne(std::span<const uint8_t> input) {
       return fuzzControlMessage<Leave>(input);
     case Decoder::kControlError:
       return fuzzControlMessage<ControlError>(input);
+    case Decoder::kPeerLookup:
+      return fuzzControlMessage<PeerLookup>(input);
+    case Decoder::kPeerAddress:
+      return fuzzControlMessage<PeerAddress>(input);
   }
 }
 

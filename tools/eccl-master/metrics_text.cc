@@ -110,6 +110,8 @@ std::string renderMetrics(const membership::MasterSnapshot& snapshot) {
   counter(out, "eccl_master_leaves_total", "Peers that left gracefully.", c.leaves);
   counter(out, "eccl_master_evictions_total",
           "Peers evicted (e.g. channels not up in time for a new ring).", c.evictions);
+  counter(out, "eccl_master_peer_lookups_total", "Point-to-point address lookups answered.",
+          c.lookups);
   return out;
 }
 

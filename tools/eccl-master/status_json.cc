@@ -29,7 +29,8 @@ nlohmann::json countersJson(const membership::MasterCounters& c) {
           {"commits", c.commits},
           {"losses", c.losses},
           {"leaves", c.leaves},
-          {"evictions", c.evictions}};
+          {"evictions", c.evictions},
+          {"peer_lookups", c.lookups}};
 }
 
 }  // namespace

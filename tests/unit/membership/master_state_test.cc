@@ -23,6 +23,7 @@ struct Inbox {
   std::vector<protocol::TopologyCommit> commits;
   std::vector<protocol::PeerEvent> events;
   std::vector<protocol::GroupStatus> statuses;
+  std::vector<protocol::PeerAddress> addresses;
   int heartbeat_acks = 0;
   bool closed = false;
 };
@@ -87,6 +88,29 @@ class Cluster {
     state_.onConnectionClosed(peer, connection, now, out_);
     deliver();
   }
+  // The master's answer to `asker`'s lookup.
+  protocol::PeerAddress lookup(const EndpointId& asker, protocol::PeerLookup request) {
+    request.request = ++last_request_;
+    EXPECT_TRUE(state_.onPeerLookup(asker, request, out_).isOk());
+    deliver();
+    auto& answers = inbox(asker).addresses;
+    EXPECT_FALSE(answers.empty());
+    if (answers.empty()) return {};
+    EXPECT_EQ(answers.back().request, last_request_);
+    return answers.back();
+  }
+  protocol::PeerAddress lookupId(const EndpointId& asker, const EndpointId& peer) {
+    protocol::PeerLookup request;
+    request.peer = peer;
+    return lookup(asker, request);
+  }
+  protocol::PeerAddress lookupRank(const EndpointId& asker, const std::string& group,
+                                   uint32_t rank) {
+    protocol::PeerLookup request;
+    request.group = group;
+    request.rank = rank;
+    return lookup(asker, request);
+  }
   void tick() {
     state_.tick(now, out_);
     deliver();
@@ -142,6 +166,9 @@ class Cluster {
       case MessageType::kGroupStatus:
         box.statuses.push_back(*protocol::decodeMessage<protocol::GroupStatus>(payload));
         break;
+      case MessageType::kPeerAddress:
+        box.addresses.push_back(*protocol::decodeMessage<protocol::PeerAddress>(payload));
+        break;
       case MessageType::kHeartbeatAck:
         ++box.heartbeat_acks;
         break;
@@ -153,6 +180,7 @@ class Cluster {
   MasterState state_;
   Outbox out_;
   ConnectionId last_connection_ = 0;
+  uint64_t last_request_ = 0;
   std::map<EndpointId, ConnectionId> connections_;
   std::map<ConnectionId, Inbox> inboxes_;
 };
@@ -539,6 +567,69 @@ TEST(MasterRestart, AReportThatDisagreesWithTheRebuiltRingJoinsAgain) {
   twice.rank = 0;  // rank 0 is taken
   ASSERT_TRUE(after.registerWith(twice, 12).isOk());
   EXPECT_EQ(after.inboxOf(12).registered.back().state, PeerState::kPending);
+}
+
+}  // namespace
+}  // namespace eccl::membership
+
+namespace eccl::membership {
+namespace {
+
+using protocol::LookupResult;
+
+TEST(PeerLookup, FindsAcceptedPeersOfAnyGroupByIdOrRank) {
+  Cluster c;
+  const auto a = c.join("stage-0");
+  c.allReady({a});
+  const auto b = c.join("stage-1");
+  c.allReady({b});
+  auto by_id = c.lookupId(a, b);
+  EXPECT_EQ(by_id.result, LookupResult::kFound);
+  EXPECT_EQ(by_id.peer, b);
+  EXPECT_EQ(by_id.group, "stage-1");
+  EXPECT_EQ(by_id.rank, 0u);
+  EXPECT_EQ(by_id.host, "127.0.0.1");
+  EXPECT_EQ(by_id.port, c.connectionOf(b) + 1000);
+  auto by_rank = c.lookupRank(a, "stage-1", 0);
+  EXPECT_EQ(by_rank.result, LookupResult::kFound);
+  EXPECT_EQ(by_rank.peer, b);
+  EXPECT_EQ(by_rank.port, by_id.port);
+  EXPECT_EQ(c.snapshot().counters.lookups, 2u);
+}
+
+TEST(PeerLookup, UnknownAndPendingPeersAreNotFound) {
+  Cluster c;
+  const auto a = c.join("g");
+  c.allReady({a});
+  const auto pending = c.join("g");  // waits for a's vote
+  EXPECT_EQ(c.lookupId(a, EndpointId::random()).result, LookupResult::kUnknown);
+  EXPECT_EQ(c.lookupRank(a, "g", 1).result, LookupResult::kUnknown);
+  EXPECT_EQ(c.lookupRank(a, "nope", 0).result, LookupResult::kUnknown);
+  auto answer = c.lookupId(a, pending);
+  EXPECT_EQ(answer.result, LookupResult::kNotAccepted);
+  EXPECT_EQ(answer.peer, pending);
+  EXPECT_TRUE(answer.host.empty());
+}
+
+TEST(PeerLookup, AskersOfOtherGroupsHearOfTheDeparture) {
+  Cluster c;
+  const auto a = c.join("stage-0");
+  c.allReady({a});
+  const auto b = c.join("stage-1");
+  c.allReady({b});
+  const auto d = c.join("stage-1");
+  ASSERT_TRUE(c.vote(b, 1).isOk());
+  c.allReady({b, d});
+  ASSERT_EQ(c.lookupId(a, b).result, LookupResult::kFound);
+  const size_t before = c.inbox(a).events.size();
+  c.disconnect(b);
+  ASSERT_EQ(c.inbox(a).events.size(), before + 1);
+  EXPECT_EQ(c.inbox(a).events.back().kind, PeerEventKind::kLost);
+  EXPECT_EQ(c.inbox(a).events.back().peer, b);
+  EXPECT_EQ(c.inbox(a).events.back().revision, 0u) << "not a revision of a's group";
+  // d hears of it as a member of b's group (once), with the group's revision.
+  EXPECT_EQ(c.inbox(d).events.back().peer, b);
+  EXPECT_NE(c.inbox(d).events.back().revision, 0u);
 }
 
 }  // namespace

@@ -177,6 +177,25 @@ TEST(ControlMessageGolden, ControlError) {
   EXPECT_EQ(encodePayload(MessageTraits<ControlError>::sample()), expected);
 }
 
+TEST(ControlMessageGolden, PeerLookup) {
+  std::vector<uint8_t> expected = {8, 7, 6, 5, 4, 3, 2, 1};
+  expected.resize(8 + 16, 0);  // peer: zero, a lookup by group and rank
+  appendString(expected, "stage-2");
+  appendBytes(expected, std::vector<uint8_t>{0x14, 0x13, 0x12, 0x11});
+  EXPECT_EQ(encodePayload(MessageTraits<PeerLookup>::sample()), expected);
+}
+
+TEST(ControlMessageGolden, PeerAddress) {
+  const PeerAddress m = MessageTraits<PeerAddress>::sample();
+  std::vector<uint8_t> expected = {8, 7, 6, 5, 4, 3, 2, 1, 0};  // request, kFound
+  appendBytes(expected, m.peer.bytes);
+  appendString(expected, "stage-2");
+  appendBytes(expected, std::vector<uint8_t>{3, 0, 0, 0});
+  appendString(expected, "10.1.2.3");
+  appendBytes(expected, std::vector<uint8_t>{0x34, 0x12});
+  EXPECT_EQ(encodePayload(m), expected);
+}
+
 TEST(ControlMessageGolden, EnumNumbersAreStableOnTheWire) {
   // Register, Registered and PeerEvent carry these as numbers: renumbering breaks old peers.
   EXPECT_EQ(static_cast<uint8_t>(PeerState::kNew), 0);
@@ -187,6 +206,9 @@ TEST(ControlMessageGolden, EnumNumbersAreStableOnTheWire) {
   EXPECT_EQ(static_cast<uint8_t>(PeerEventKind::kLost), 3);
   EXPECT_EQ(static_cast<uint8_t>(PeerEventKind::kEvicted), 4);
   EXPECT_EQ(static_cast<uint16_t>(Code::kTimeout), 7);
+  EXPECT_EQ(static_cast<uint8_t>(LookupResult::kFound), 0);
+  EXPECT_EQ(static_cast<uint8_t>(LookupResult::kUnknown), 1);
+  EXPECT_EQ(static_cast<uint8_t>(LookupResult::kNotAccepted), 2);
 }
 
 TEST(ControlMessageGolden, FrameOfAControlMessageIsHeaderThenPayload) {

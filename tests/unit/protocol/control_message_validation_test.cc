@@ -666,5 +666,57 @@ TEST(ControlErrorValidation, EncoderCutsTextToItsLimit) {
   EXPECT_EQ(decoded->text, std::string(kMaxReason, 'e'));
 }
 
+// ---- PeerLookup / PeerAddress ----------------------------------------------------
+
+TEST(PeerLookupValidation, ByIdAndByGroupRankAreAccepted) {
+  EXPECT_EQ(verdict(MessageTraits<PeerLookup>::sample()), "accepted");
+  PeerLookup by_id;
+  by_id.peer = sampleId(0x21);
+  EXPECT_EQ(verdict(by_id), "accepted");
+}
+
+TEST(PeerLookupValidation, NamesAPeerOrAGroup) {
+  EXPECT_EQ(verdict(PeerLookup{}), refused("PeerLookup", "a lookup names a peer id or a group"));
+}
+
+TEST(PeerLookupValidation, ByIdCarriesNoGroupOrRank) {
+  PeerLookup m = MessageTraits<PeerLookup>::sample();
+  m.peer = sampleId(0x21);
+  EXPECT_EQ(verdict(m), refused("PeerLookup", "a lookup by id carries no group or rank"));
+  m.group.clear();
+  EXPECT_EQ(verdict(m), refused("PeerLookup", "a lookup by id carries no group or rank"));
+}
+
+TEST(PeerAddressValidation, NotFoundAnswersNeedNoAddress) {
+  EXPECT_EQ(verdict(MessageTraits<PeerAddress>::sample()), "accepted");
+  for (LookupResult result : {LookupResult::kUnknown, LookupResult::kNotAccepted}) {
+    PeerAddress m;
+    m.result = result;
+    EXPECT_EQ(verdict(m), "accepted");
+  }
+}
+
+TEST(PeerAddressValidation, UnknownResult) {
+  std::vector<uint8_t> payload = encodePayload(MessageTraits<PeerAddress>::sample());
+  payload[8] = 3;
+  EXPECT_EQ(verdict<PeerAddress>(payload), refused("PeerAddress", "unknown lookup result 3"));
+}
+
+TEST(PeerAddressValidation, FoundNeedsIdGroupAndAddress) {
+  const std::string why = "a found peer needs its id, group and data address";
+  PeerAddress m = MessageTraits<PeerAddress>::sample();
+  m.port = 0;
+  EXPECT_EQ(verdict(m), refused("PeerAddress", why));
+  m = MessageTraits<PeerAddress>::sample();
+  m.host.clear();
+  EXPECT_EQ(verdict(m), refused("PeerAddress", why));
+  m = MessageTraits<PeerAddress>::sample();
+  m.peer = EndpointId{};
+  EXPECT_EQ(verdict(m), refused("PeerAddress", why));
+  m = MessageTraits<PeerAddress>::sample();
+  m.group.clear();
+  EXPECT_EQ(verdict(m), refused("PeerAddress", why));
+}
+
 }  // namespace
 }  // namespace eccl::protocol::test

@@ -20,7 +20,8 @@ const std::vector<MessageType> kAllTypes = {
     MessageType::kRegister,      MessageType::kRegistered,     MessageType::kHeartbeat,
     MessageType::kHeartbeatAck,  MessageType::kTopologyVote,   MessageType::kTopology,
     MessageType::kChannelsReady, MessageType::kTopologyCommit, MessageType::kPeerEvent,
-    MessageType::kGroupStatus,   MessageType::kLeave,          MessageType::kControlError};
+    MessageType::kGroupStatus,   MessageType::kLeave,          MessageType::kControlError,
+    MessageType::kPeerLookup,    MessageType::kPeerAddress};
 
 HeaderBytes encode(const FrameHeader& header) {
   HeaderBytes bytes{};
@@ -68,8 +69,10 @@ TEST(FrameHeader, TypeNumbersAreStable) {
   EXPECT_EQ(static_cast<int>(MessageType::kGroupStatus), 41);
   EXPECT_EQ(static_cast<int>(MessageType::kLeave), 42);
   EXPECT_EQ(static_cast<int>(MessageType::kControlError), 43);
+  EXPECT_EQ(static_cast<int>(MessageType::kPeerLookup), 44);
+  EXPECT_EQ(static_cast<int>(MessageType::kPeerAddress), 45);
   for (int type = 0; type < 256; ++type) {
-    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 43);
+    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 45);
     EXPECT_EQ(isKnownMessageType(static_cast<uint8_t>(type)), known) << type;
   }
 }
@@ -132,6 +135,8 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kGroupStatus), 16u);
   EXPECT_EQ(maxPayloadLength(MessageType::kLeave), 1026u);
   EXPECT_EQ(maxPayloadLength(MessageType::kControlError), 1028u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kPeerLookup), 158u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kPeerAddress), 418u);
   // ... and they are the messages' own declared sizes.
   EXPECT_EQ(maxPayloadLength(MessageType::kRegister), Register::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), Registered::kEncodedSize);
@@ -145,6 +150,8 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kGroupStatus), GroupStatus::kEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kLeave), Leave::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kControlError), ControlError::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kPeerLookup), PeerLookup::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kPeerAddress), PeerAddress::kMaxEncodedSize);
 }
 
 TEST(FrameHeader, EveryTruncation) {
@@ -187,7 +194,7 @@ TEST(FrameHeader, WrongVersionIsUnsupported) {
 }
 
 TEST(FrameHeader, UnknownMessageType) {
-  for (uint8_t type : {0, 10, 31, 44, 255}) {
+  for (uint8_t type : {0, 10, 31, 46, 255}) {
     HeaderBytes bytes = validCreditHeader();
     bytes[5] = type;
     EXPECT_EQ(verdict(bytes), "ProtocolError: unknown message type " + std::to_string(type));
@@ -307,7 +314,9 @@ TEST(FrameHeader, MessageTypeNames) {
   EXPECT_EQ(messageTypeName(MessageType::kLeave), "Leave");
   EXPECT_EQ(messageTypeName(MessageType::kControlError), "ControlError");
   EXPECT_EQ(messageTypeName(static_cast<MessageType>(10)), "Unknown");
-  EXPECT_EQ(messageTypeName(static_cast<MessageType>(44)), "Unknown");
+  EXPECT_EQ(messageTypeName(MessageType::kPeerLookup), "PeerLookup");
+  EXPECT_EQ(messageTypeName(MessageType::kPeerAddress), "PeerAddress");
+  EXPECT_EQ(messageTypeName(static_cast<MessageType>(46)), "Unknown");
   EXPECT_EQ(messageTypeName(static_cast<MessageType>(0)), "Unknown");
 }
 

@@ -409,6 +409,61 @@ struct MessageTraits<ControlError> {
   }
 };
 
+template <>
+struct MessageTraits<PeerLookup> {
+  static PeerLookup sample() {
+    PeerLookup m;
+    m.request = 0x0102030405060708ULL;
+    m.group = "stage-2";
+    m.rank = 0x11121314;
+    return m;
+  }
+  static void expectSame(const PeerLookup& a, const PeerLookup& b) {
+    EXPECT_EQ(a.request, b.request);
+    EXPECT_EQ(a.peer, b.peer);
+    EXPECT_EQ(a.group, b.group);
+    EXPECT_EQ(a.rank, b.rank);
+  }
+  static std::vector<WireField> layout(const PeerLookup& m) {
+    return {{"request", 8}, {"peer", 16}, {"group", 2}, {"group", m.group.size()}, {"rank", 4}};
+  }
+};
+
+template <>
+struct MessageTraits<PeerAddress> {
+  static PeerAddress sample() {
+    PeerAddress m;
+    m.request = 0x0102030405060708ULL;
+    m.result = LookupResult::kFound;
+    m.peer = sampleId(0x44);
+    m.group = "stage-2";
+    m.rank = 3;
+    m.host = "10.1.2.3";
+    m.port = 0x1234;
+    return m;
+  }
+  static void expectSame(const PeerAddress& a, const PeerAddress& b) {
+    EXPECT_EQ(a.request, b.request);
+    EXPECT_EQ(a.result, b.result);
+    EXPECT_EQ(a.peer, b.peer);
+    EXPECT_EQ(a.group, b.group);
+    EXPECT_EQ(a.rank, b.rank);
+    EXPECT_EQ(a.host, b.host);
+    EXPECT_EQ(a.port, b.port);
+  }
+  static std::vector<WireField> layout(const PeerAddress& m) {
+    return {{"request", 8},
+            {"result", 1},
+            {"peer", 16},
+            {"group", 2},
+            {"group", m.group.size()},
+            {"rank", 4},
+            {"host", 2},
+            {"host", m.host.size()},
+            {"port", 2}};
+  }
+};
+
 // The payload bytes of a message, without a frame header.
 template <typename Message>
 std::vector<uint8_t> encodePayload(const Message& message) {
