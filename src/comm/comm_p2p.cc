@@ -195,7 +195,7 @@ Status Communicator::recv(const EndpointId& peer, void* data, size_t bytes, uint
   return pointToPoint(false, peer, data, bytes, tag, timeout, info);
 }
 
-Status Communicator::pointToPoint(bool sending, const EndpointId& peer, void* data, size_t bytes,
+Status Communicator::pointToPoint(bool sending, EndpointId peer, void* data, size_t bytes,
                                   uint64_t tag, std::chrono::milliseconds timeout,
                                   coll::OpInfo* info) {
   const auto started = Clock::now();

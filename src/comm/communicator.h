@@ -172,7 +172,7 @@ class Communicator final : private membership::ControlClient::Owner {
   // The ring as an op starting now sees it; an error if the op cannot run.
   Status ringViewLocked(coll::RingView& view) const;
   // Point-to-point (comm_p2p.cc).
-  Status pointToPoint(bool sending, const EndpointId& peer, void* data, size_t bytes, uint64_t tag,
+  Status pointToPoint(bool sending, EndpointId peer, void* data, size_t bytes, uint64_t tag,
                       std::chrono::milliseconds timeout, coll::OpInfo* info);
   Result<std::shared_ptr<transport::Channel>> p2pChannel(const EndpointId& peer,
                                                          Clock::time_point deadline);

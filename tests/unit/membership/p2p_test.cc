@@ -186,8 +186,9 @@ TEST_F(PointToPoint, APartnerOfAnotherGroupDepartingEndsTheWait) {
   auto* b = &acceptedPeer("y");
   if (b->peerId() < a->peerId()) std::swap(a, b);
   std::vector<uint8_t> got(100);
+  const EndpointId a_id = a->peerId();  // outlives a
   auto waiting = std::async(std::launch::async, [&] {
-    return b->recv(a->peerId(), got.data(), got.size(), 1, deadline(30s), nullptr);
+    return b->recv(a_id, got.data(), got.size(), 1, deadline(30s), nullptr);
   });
   std::this_thread::sleep_for(300ms);  // b has looked a up: it is watched for b
   const auto start = Clock::now();
