@@ -416,7 +416,8 @@ ECCL_API ecclResult_t ecclCommLookupPeer(ecclComm_t comm, const char* group, int
  * transport cannot take back a buffer it was given), which also fails
  * the partner's calls and, when the peer is a ring neighbour, the ring's
  * next collective until ecclCommUpdateTopology; the next send/recv opens a
- * new channel. A receiver whose count differs from the sender's makes both
+ * new channel (a call that starts while the partner's close is still on its
+ * way fails with ecclPeerLost too: retry it). A receiver whose count differs from the sender's makes both
  * calls fail with ecclInvalidUsage; the channel and the tag stay usable.
  * info: as for ecclAllReduce (world_size is 2).
  * Errors: ecclInvalidArgument (NULL comm, NULL buf with count > 0, unknown
