@@ -1,4 +1,4 @@
-// ecclAllReduce: the C shim over Communicator::allReduce.
+// ecclAllReduce and ecclAllReduceAsync: the C shims over the Communicator's all-reduce.
 #include <string>
 
 #include "c_api/call_args.h"
@@ -20,6 +20,29 @@ static_assert(ecclSum == static_cast<int>(eccl::reduce::ReduceOp::kSum));
 static_assert(ecclAvg == static_cast<int>(eccl::reduce::ReduceOp::kAvg));
 static_assert(ecclMax == static_cast<int>(eccl::reduce::ReduceOp::kMax));
 
+struct ReduceArgs {
+  eccl::reduce::DType dtype;
+  eccl::reduce::ReduceOp op;
+};
+
+// The checks every all-reduce entry point makes before anything else.
+eccl::Result<ReduceArgs> allReduceArgs(ecclComm_t comm, ecclDataType_t dtype, ecclRedOp_t op,
+                                       const void* quant, const char* fn) {
+  if (comm == nullptr) return eccl::invalidArgument(std::string(fn) + ": comm is NULL");
+  auto type = eccl::capi::dtypeOf(dtype, fn);
+  if (!type) return type.status();
+  const int reduction = eccl::capi::enumValue(op);
+  if (reduction < 0 || reduction >= eccl::reduce::kNumReduceOps) {
+    return eccl::invalidArgument(std::string(fn) + ": unknown op " + std::to_string(reduction));
+  }
+  if (quant != nullptr) {
+    return eccl::unsupportedError(std::string(fn) +
+                                  ": quantization is not supported in this version (pass "
+                                  "quant = NULL)");
+  }
+  return ReduceArgs{*type, static_cast<eccl::reduce::ReduceOp>(reduction)};
+}
+
 }  // namespace
 
 extern "C" {
@@ -29,24 +52,32 @@ ECCL_API ecclResult_t ecclAllReduce(ecclComm_t comm, const void* sendbuf, void* 
                                     const void* quant, uint64_t tag, int64_t timeout_ms,
                                     ecclOpInfo_t* info) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return eccl::invalidArgument("ecclAllReduce: comm is NULL");
-    auto type = eccl::capi::dtypeOf(dtype, "ecclAllReduce");
-    if (!type) return type.status();
-    const int reduction = eccl::capi::enumValue(op);
-    if (reduction < 0 || reduction >= eccl::reduce::kNumReduceOps) {
-      return eccl::invalidArgument("ecclAllReduce: unknown op " + std::to_string(reduction));
-    }
-    if (quant != nullptr) {
-      return eccl::unsupportedError(
-          "ecclAllReduce: quantization is not supported in this version (pass quant = NULL)");
-    }
+    auto args = allReduceArgs(comm, dtype, op, quant, "ecclAllReduce");
+    if (!args) return args.status();
     ECCL_RETURN_IF_ERROR(eccl::capi::checkOpInfo(info, "ecclAllReduce"));
     eccl::coll::OpInfo stats;
-    Status status = comm->impl->allReduce(
-        sendbuf, recvbuf, count, *type, static_cast<eccl::reduce::ReduceOp>(reduction), tag,
-        eccl::capi::timeoutOf(*comm, timeout_ms), info != nullptr ? &stats : nullptr);
+    Status status = comm->impl->allReduce(sendbuf, recvbuf, count, args->dtype, args->op, tag,
+                                          eccl::capi::timeoutOf(*comm, timeout_ms),
+                                          info != nullptr ? &stats : nullptr);
     eccl::capi::fillOpInfo(info, stats);
     return status.withContext("ecclAllReduce");
+  });
+}
+
+ECCL_API ecclResult_t ecclAllReduceAsync(ecclComm_t comm, const void* sendbuf, void* recvbuf,
+                                         size_t count, ecclDataType_t dtype, ecclRedOp_t op,
+                                         const void* quant, uint64_t tag, int64_t timeout_ms,
+                                         ecclRequest_t* request) {
+  return guarded([&]() -> Status {
+    if (request == nullptr) return eccl::invalidArgument("ecclAllReduceAsync: request is NULL");
+    *request = nullptr;
+    auto args = allReduceArgs(comm, dtype, op, quant, "ecclAllReduceAsync");
+    if (!args) return args.status();
+    auto submitted = comm->impl->allReduceAsync(sendbuf, recvbuf, count, args->dtype, args->op, tag,
+                                                eccl::capi::timeoutOf(*comm, timeout_ms));
+    if (!submitted) return submitted.status().withContext("ecclAllReduceAsync");
+    *request = new ecclRequest{std::move(*submitted)};
+    return Status::ok();
   });
 }
 

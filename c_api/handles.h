@@ -20,3 +20,7 @@ struct ecclMaster {
 struct ecclComm {
   std::unique_ptr<eccl::comm::Communicator> impl;
 };
+
+struct ecclRequest {
+  std::shared_ptr<eccl::comm::Request> impl;  // outlives the comm if need be
+};

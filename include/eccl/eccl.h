@@ -22,12 +22,16 @@
  *   ecclCommPollEvent        |   any thread, at any time
  *   ecclCommGetAttr          |
  *   ecclCommPeersPending     |
- *   ecclCommConnect          | the four calls above, but not each other: one
- *   ecclCommUpdateTopology   |   of these two at a time per comm
- *   ecclAllReduce            | the four calls above; not Connect, UpdateTopology
- *                            |   or another ecclAllReduce (one op per comm)
+ *   ecclCommLookupPeer       |
+ *   ecclSend, ecclRecv       |
+ *   ecclTest, ecclWait       |   (on a request of the comm)
+ *   ecclCommUpdateTopology   | the calls above and each other: collectives
+ *   ecclAllReduce(Async)     |   and updates run one at a time, in call order,
+ *                            |   on the comm's op thread (see "Operations")
+ *   ecclCommConnect          | the calls above but not Update or collectives
  *   ecclCommDestroy          | nothing: every other call on the comm has
- *                            |   returned, and none starts after it
+ *                            |   returned, and none starts after it; requests
+ *                            |   still outstanding end with ecclAborted
  *   ecclMasterStop           | any call on the master but ecclMasterDestroy
  *   ecclMasterGetPort        |
  *   ecclMasterRun            | Stop, GetPort, Destroy; not a second Run
@@ -38,14 +42,24 @@
  *    milliseconds; a negative timeout means the default of the handle's config
  *    (ecclCommConfig_t.timeout_ms), 0 only checks, and more than a year counts
  *    as a year. A passed deadline is ecclTimeout.
- *  - ecclCommAbort makes every outstanding blocking call of the communicator
- *    return ecclAborted at once, and every later one too.
+ *  - ecclCommAbort makes every outstanding blocking call and request of the
+ *    communicator end with ecclAborted at once, and every later one too.
  *  - ecclCommDestroy is a graceful leave (the other peers see
  *    ECCL_EVENT_PEER_LEFT); it must not race with any other call on the comm.
  *  - Callbacks (a later version adds some) run on ECCL's own threads and must
  *    not call back into ECCL: they would deadlock or observe a half-updated handle.
  *  - ecclInit need not be called: every function that creates or uses a
  *    handle calls it.
+ *
+ * Operations
+ * ----------
+ * Collectives (ecclAllReduce, ...) and ecclCommUpdateTopology of one comm run
+ * one after another in the order they were called, blocking or asynchronous,
+ * on a thread of the comm: every peer calls them in the same order, which
+ * keeps the peers' operations matched. An ...Async call returns at once with
+ * an ecclRequest_t (argument errors are reported at once); ecclTest and
+ * ecclWait report its outcome. An update called while async collectives are
+ * outstanding runs after them. Point-to-point calls do not queue.
  *
  * Versioned structs
  * -----------------
@@ -353,11 +367,10 @@ typedef struct {
  * timeout_ms < 0: the config's timeout_ms. info: NULL, or filled on return
  * (also on failure) if info->struct_size is sizeof(ecclOpInfo_t).
  *
- * Threads: one blocking op per comm at a time (a second concurrent call is
- * ecclInvalidUsage); it must not overlap with ecclCommConnect,
- * ecclCommUpdateTopology or ecclCommDestroy on the same comm (the caller
- * serialises them). ecclCommAbort, ecclCommPollEvent, ecclCommGetAttr and
- * ecclCommPeersPending may run meanwhile from any thread.
+ * Threads: see "Operations": concurrent calls from several threads run one
+ * after another (in the order they reached the comm, which only the caller's
+ * synchronisation makes the same on every peer). It must not overlap with
+ * ecclCommConnect or ecclCommDestroy.
  *
  * Failures never hang: the call ends with ecclTimeout at the deadline,
  * ecclAborted at once on ecclCommAbort, ecclPeerLost when a ring member
@@ -378,6 +391,38 @@ ECCL_API ecclResult_t ecclAllReduce(ecclComm_t comm, const void* sendbuf, void* 
                                     size_t count, ecclDataType_t dtype, ecclRedOp_t op,
                                     const void* quant, uint64_t tag, int64_t timeout_ms,
                                     ecclOpInfo_t* info);
+
+/* An asynchronous operation in progress or completed. Opaque; the caller owns
+ * it until ecclRequestFree. */
+typedef struct ecclRequest* ecclRequest_t;
+
+/* ecclAllReduce, queued (see "Operations"): returns at once with *request set.
+ * The op starts when the ops called before it on the comm have completed; its
+ * timeout counts from its start. sendbuf and recvbuf must stay valid, and
+ * recvbuf unread, until the request completes.
+ * Errors at once: ecclInvalidArgument (as ecclAllReduce, NULL request),
+ * ecclUnsupported; *request is then NULL. The op's own outcome is the result
+ * of ecclWait / ecclTest. */
+ECCL_API ecclResult_t ecclAllReduceAsync(ecclComm_t comm, const void* sendbuf, void* recvbuf,
+                                         size_t count, ecclDataType_t dtype, ecclRedOp_t op,
+                                         const void* quant, uint64_t tag, int64_t timeout_ms,
+                                         ecclRequest_t* request);
+
+/* Whether the request has completed: *done = 1 and the op's result (and its
+ * report in info, as for ecclAllReduce), else *done = 0 and ecclSuccess.
+ * Never blocks. Any thread. Errors: ecclInvalidArgument (NULL request or
+ * done, bad info->struct_size), or the op's error once done. */
+ECCL_API ecclResult_t ecclTest(ecclRequest_t request, int* done, ecclOpInfo_t* info);
+
+/* Blocks until the request has completed; returns the op's result. Bounded:
+ * the op ends at its timeout, on ecclCommAbort, or when ecclCommDestroy
+ * aborts it. Any thread; several may wait on one request. */
+ECCL_API ecclResult_t ecclWait(ecclRequest_t request, ecclOpInfo_t* info);
+
+/* Frees a completed request (its comm may already be destroyed). NULL is a
+ * no-op. A request still running is ecclInvalidUsage (wait for it first: it
+ * still uses the caller's buffers). */
+ECCL_API ecclResult_t ecclRequestFree(ecclRequest_t request);
 
 /* ---- Point-to-point -------------------------------------------------------------- */
 

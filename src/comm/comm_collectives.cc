@@ -54,6 +54,26 @@ Status Communicator::ringViewLocked(coll::RingView& view) const {
 Status Communicator::allReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
                                reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
                                coll::OpInfo* info) {
+  auto request = allReduceAsync(send, recv, count, dtype, op, tag, timeout);
+  if (!request) return request.status();
+  Status status = (*request)->wait();
+  if (info != nullptr) *info = (*request)->info();
+  return status;
+}
+
+Result<std::shared_ptr<Request>> Communicator::allReduceAsync(const void* send, void* recv,
+                                                              size_t count, reduce::DType dtype,
+                                                              reduce::ReduceOp op, uint64_t tag,
+                                                              std::chrono::milliseconds timeout) {
+  ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs({send, recv, count, dtype, op, tag}));
+  return ops_.submit([=, this](coll::OpInfo* info) {
+    return runAllReduce(send, recv, count, dtype, op, tag, timeout, info);
+  });
+}
+
+Status Communicator::runAllReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
+                                  reduce::ReduceOp op, uint64_t tag,
+                                  std::chrono::milliseconds timeout, coll::OpInfo* info) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const coll::AllReduceArgs args{send, recv, count, dtype, op, tag};
   ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs(args));

@@ -90,6 +90,10 @@ void Communicator::sendControl(MessageType type, std::vector<uint8_t> frame) {
 }
 
 Communicator::~Communicator() {
+  // Outstanding collectives end at once with kAborted; nothing runs on the op
+  // thread after this.
+  if (ops_.outstanding() > 0) abort("the communicator was destroyed");
+  ops_.stop(abortedError("the communicator was destroyed"));
   bool registered;
   {
     std::lock_guard lock(mu_);
@@ -154,6 +158,11 @@ Status Communicator::connect(std::chrono::milliseconds timeout) {
 }
 
 Status Communicator::updateTopology(std::chrono::milliseconds timeout) {
+  auto request = ops_.submit([this, timeout](coll::OpInfo*) { return runUpdateTopology(timeout); });
+  return request->wait();
+}
+
+Status Communicator::runUpdateTopology(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
   if (phase_ != Phase::kAccepted) {

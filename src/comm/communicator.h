@@ -2,11 +2,11 @@
 // data transport whose channels join it to its ring neighbours, and the state
 // both of them change (rank, ring, revision, events).
 //
-// Thread safety: connect(), updateTopology(), allReduce() and destruction
-// must not run at the same time on one communicator (a second allReduce() is
-// refused with kInvalidUsage); every other method, abort(), send(), recv()
-// and the lookups included, may be called from any thread at any time except
-// during connect() and destruction.
+// Thread safety: connect() and destruction must not overlap with any other
+// call. Collectives and topology updates, blocking or asynchronous, run one
+// at a time in call order on the communicator's op thread (op_queue.h), so
+// they may be called from any thread; every other method, abort(), send(),
+// recv() and the lookups included, may be called from any thread at any time.
 #pragma once
 
 #include <atomic>
@@ -25,6 +25,7 @@
 #include "src/coll/coll_options.h"
 #include "src/coll/op_state.h"
 #include "src/coll/ring_view.h"
+#include "src/comm/op_queue.h"
 #include "src/common/endpoint_id.h"
 #include "src/common/status.h"
 #include "src/membership/control_client.h"
@@ -83,7 +84,8 @@ class Communicator final : private membership::ControlClient::Owner {
   // group's ring (at the next topology update of the accepted peers).
   Status connect(std::chrono::milliseconds timeout);
   // A collective point of the accepted peers: admits pending peers, settles
-  // losses, and returns once the new ring's channels are up.
+  // losses, and returns once the new ring's channels are up. Runs after the
+  // collectives called before it have completed.
   Status updateTopology(std::chrono::milliseconds timeout);
   // Ends every blocking call of this communicator at once with kAborted; the
   // communicator is unusable afterwards (destroy it).
@@ -99,6 +101,14 @@ class Communicator final : private membership::ControlClient::Owner {
   Status allReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
                    reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
                    coll::OpInfo* info);
+  // The same, queued: returns at once (argument errors at once too); the
+  // Request completes with the op's status. The timeout counts from the op's
+  // start. Buffers must stay valid and untouched until it completes.
+  Result<std::shared_ptr<Request>> allReduceAsync(const void* send, void* recv, size_t count,
+                                                  reduce::DType dtype, reduce::ReduceOp op,
+                                                  uint64_t tag, std::chrono::milliseconds timeout);
+  // Collectives and updates submitted and not yet completed.
+  size_t opsOutstanding() const { return ops_.outstanding(); }
 
   // Point-to-point, between this peer and any accepted peer of the cluster (of
   // any group; src/comm/comm_p2p.cc). send() returns once the receiver holds
@@ -171,6 +181,11 @@ class Communicator final : private membership::ControlClient::Owner {
   void onConnectResult(const EndpointId& peer, Result<std::unique_ptr<transport::Channel>> result);
   // The ring as an op starting now sees it; an error if the op cannot run.
   Status ringViewLocked(coll::RingView& view) const;
+  // Run on the op thread.
+  Status runAllReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
+                      reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
+                      coll::OpInfo* info);
+  Status runUpdateTopology(std::chrono::milliseconds timeout);
   // Point-to-point (comm_p2p.cc).
   Status pointToPoint(bool sending, EndpointId peer, void* data, size_t bytes, uint64_t tag,
                       std::chrono::milliseconds timeout, coll::OpInfo* info);
@@ -239,6 +254,8 @@ class Communicator final : private membership::ControlClient::Owner {
   // a topology update (a new revision, re-validated channels).
   std::optional<Status> op_failed_;
   std::atomic<uint64_t> ops_completed_{0};
+  // Last member: its thread stops before anything it uses is destroyed.
+  OpQueue ops_;
 };
 
 }  // namespace eccl::comm

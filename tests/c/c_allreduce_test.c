@@ -1,5 +1,6 @@
 /* ecclAllReduce from strict C99: a master and two peers on pthreads, exact
- * int32 and float sums in and out of place, op info, argument errors.
+ * int32 and float sums in and out of place, op info, argument errors, and
+ * ecclAllReduceAsync with ecclTest / ecclWait / ecclRequestFree.
  * Only 127.0.0.1 and ephemeral ports; every wait is bounded. */
 #define _POSIX_C_SOURCE 200809L
 #include <eccl/eccl.h>
@@ -48,6 +49,10 @@ typedef struct {
   ecclOpInfo_t info;
   ecclResult_t int_result;
   ecclResult_t float_result;
+  int32_t maxes[COUNT];
+  ecclResult_t async_result; /* what ecclTest reported once done */
+  ecclResult_t wait_result;
+  int polls;
   char error[512];
 } Peer;
 
@@ -68,6 +73,23 @@ static void* runPeer(void* arg) {
                                   NULL, 2, TIMEOUT_MS, &p->info);
   if (p->float_result != ecclSuccess) {
     snprintf(p->error, sizeof(p->error), "%s", ecclGetLastError());
+  }
+  {
+    ecclRequest_t request = NULL;
+    int done = 0;
+    for (i = 0; i < COUNT; ++i)
+      p->maxes[i] = p->rank == 0 ? i : COUNT - i;
+    p->async_result = ecclAllReduceAsync(p->comm, p->maxes, p->maxes, COUNT, ecclInt32, ecclMax,
+                                         NULL, 3, -1, &request);
+    if (p->async_result != ecclSuccess) return NULL;
+    /* Poll (bounded: about 20 s), then wait: both report the op's result. */
+    for (p->polls = 0; p->polls < 20000 && !done; ++p->polls) {
+      struct timespec ts = {0, 1000000L};
+      p->async_result = ecclTest(request, &done, NULL);
+      if (!done) nanosleep(&ts, NULL);
+    }
+    p->wait_result = ecclWait(request, NULL);
+    if (ecclRequestFree(request) != ecclSuccess) p->wait_result = ecclInternalError;
   }
   return NULL;
 }
@@ -95,6 +117,18 @@ static void checkErrors(ecclComm_t comm) {
   CHECK(ecclAllReduce(comm, buf, buf, 4, ecclFloat32, ecclSum, NULL, 0, 100, &info) ==
         ecclInvalidArgument);
   CHECK(strstr(ecclGetLastError(), "struct_size") != NULL);
+  {
+    ecclRequest_t request = (ecclRequest_t)&info; /* overwritten with NULL on failure */
+    int done = 0;
+    CHECK(ecclAllReduceAsync(comm, NULL, buf, 4, ecclFloat32, ecclSum, NULL, 0, 100, &request) ==
+          ecclInvalidArgument);
+    CHECK(request == NULL);
+    CHECK(ecclAllReduceAsync(comm, buf, buf, 4, ecclFloat32, ecclSum, NULL, 0, 100, NULL) ==
+          ecclInvalidArgument);
+    CHECK(ecclTest(NULL, &done, NULL) == ecclInvalidArgument);
+    CHECK(ecclWait(NULL, NULL) == ecclInvalidArgument);
+    CHECK_OK(ecclRequestFree(NULL));
+  }
 }
 
 int main(void) {
@@ -162,6 +196,15 @@ int main(void) {
     CHECK(peers[r].info.bytes_sent == 2 * 44 + COUNT * sizeof(float));
     CHECK(peers[r].info.bytes_received == 2 * 44 + COUNT * sizeof(float));
     CHECK(peers[r].info.wall_time_ns > 0);
+    CHECK(peers[r].async_result == ecclSuccess);
+    CHECK(peers[r].wait_result == ecclSuccess);
+    for (i = 0; i < COUNT; ++i) {
+      const int32_t expected = i > COUNT - i ? i : COUNT - i;
+      if (peers[r].maxes[i] != expected) {
+        CHECK(peers[r].maxes[i] == expected);
+        break;
+      }
+    }
   }
 
   CHECK_OK(ecclCommDestroy(peers[1].comm));

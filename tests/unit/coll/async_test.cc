@@ -1,0 +1,157 @@
+// Asynchronous collectives: requests complete in call order with exact
+// results, blocking calls and topology updates queue behind them, and abort
+// and destruction end every outstanding request at once.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <vector>
+
+#include "tests/support/test_env.h"
+#include "tests/unit/coll/ring_cluster.h"
+
+namespace eccl::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using reduce::DType;
+using reduce::ReduceOp;
+
+constexpr size_t kCount = 100'003;  // several chunks with the default chunk size
+
+// value = rank * 1000 + op * 7 + i; the i32 sum over n peers is known.
+int32_t value(int rank, int op, size_t i) {
+  return rank * 1000 + op * 7 + static_cast<int32_t>(i % 1000);
+}
+int32_t sum(int n, int op, size_t i) {
+  return 1000 * n * (n - 1) / 2 + n * (op * 7 + static_cast<int32_t>(i % 1000));
+}
+
+TEST(AsyncCollectives, RequestsCompleteInCallOrderWithExactResults) {
+  RingCluster cluster;
+  cluster.grow(3);
+  constexpr int kOps = 4;
+  std::vector<std::vector<std::vector<int32_t>>> data(3);
+  auto statuses = cluster.runEach([&](int r) -> Status {
+    auto& mine = data[static_cast<size_t>(r)];
+    std::vector<std::shared_ptr<comm::Request>> requests;
+    for (int op = 0; op < kOps; ++op) {
+      mine.emplace_back(kCount);
+      for (size_t i = 0; i < kCount; ++i)
+        mine.back()[i] = value(r, op, i);
+      auto request = cluster.peer(r).allReduceAsync(mine.back().data(), mine.back().data(), kCount,
+                                                    DType::kI32, ReduceOp::kSum,
+                                                    static_cast<uint64_t>(op), deadline(20s));
+      ECCL_RETURN_IF_ERROR(request.status());
+      requests.push_back(*request);
+    }
+    // The last one waits behind the others: when it is done, all are.
+    ECCL_RETURN_IF_ERROR(requests.back()->wait());
+    for (const auto& request : requests) {
+      if (!request->done()) return internalError("an earlier request is still running");
+      ECCL_RETURN_IF_ERROR(request->status());
+      if (request->info().world_size != 3) return internalError("wrong world size in the report");
+    }
+    return Status::ok();
+  });
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_TRUE(statuses[static_cast<size_t>(r)].isOk())
+        << statuses[static_cast<size_t>(r)].toString();
+    for (int op = 0; op < kOps; ++op) {
+      const auto& got = data[static_cast<size_t>(r)][static_cast<size_t>(op)];
+      for (size_t i = 0; i < kCount; ++i)
+        ASSERT_EQ(got[i], sum(3, op, i)) << "rank " << r << " op " << op << " element " << i;
+    }
+  }
+}
+
+TEST(AsyncCollectives, BlockingCallsAndUpdatesQueueBehindOutstandingRequests) {
+  RingCluster cluster;
+  cluster.grow(2);
+  std::vector<std::vector<int32_t>> async_data(2, std::vector<int32_t>(kCount));
+  std::vector<std::vector<int32_t>> blocking_data(2, std::vector<int32_t>(kCount));
+  auto statuses = cluster.runEach([&](int r) -> Status {
+    auto& first = async_data[static_cast<size_t>(r)];
+    auto& second = blocking_data[static_cast<size_t>(r)];
+    for (size_t i = 0; i < kCount; ++i) {
+      first[i] = value(r, 0, i);
+      second[i] = value(r, 1, i);
+    }
+    auto& peer = cluster.peer(r);
+    auto request = peer.allReduceAsync(first.data(), first.data(), kCount, DType::kI32,
+                                       ReduceOp::kSum, 1, deadline(20s));
+    ECCL_RETURN_IF_ERROR(request.status());
+    ECCL_RETURN_IF_ERROR(peer.allReduce(second.data(), second.data(), kCount, DType::kI32,
+                                        ReduceOp::kSum, 2, deadline(20s), nullptr));
+    if (!(*request)->done()) return internalError("the blocking op overtook the async one");
+    // An update right behind another async op waits for it, not fails it.
+    auto third = peer.allReduceAsync(first.data(), first.data(), kCount, DType::kI32,
+                                     ReduceOp::kMax, 3, deadline(20s));
+    ECCL_RETURN_IF_ERROR(third.status());
+    ECCL_RETURN_IF_ERROR(peer.updateTopology(deadline(20s)));
+    if (!(*third)->done()) return internalError("the update overtook the async op");
+    return (*third)->status();
+  });
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_TRUE(statuses[static_cast<size_t>(r)].isOk())
+        << statuses[static_cast<size_t>(r)].toString();
+    for (size_t i = 0; i < kCount; ++i) {
+      ASSERT_EQ(async_data[static_cast<size_t>(r)][i], sum(2, 0, i));  // max of equal sums
+      ASSERT_EQ(blocking_data[static_cast<size_t>(r)][i], sum(2, 1, i));
+    }
+  }
+}
+
+TEST(AsyncCollectives, AbortEndsEveryOutstandingRequestAtOnce) {
+  RingCluster cluster;
+  cluster.grow(2);
+  auto& a = cluster.peer(0);  // peer 1 never calls
+  std::vector<std::vector<float>> bufs(3, std::vector<float>(64, 1.0f));
+  std::vector<std::shared_ptr<comm::Request>> requests;
+  for (size_t i = 0; i < bufs.size(); ++i) {
+    auto request = a.allReduceAsync(bufs[i].data(), bufs[i].data(), bufs[i].size(), DType::kF32,
+                                    ReduceOp::kSum, i, deadline(60s));
+    ASSERT_TRUE(request) << request.status().toString();
+    requests.push_back(*request);
+  }
+  std::this_thread::sleep_for(200ms);
+  EXPECT_FALSE(requests.front()->done());
+  const auto start = Clock::now();
+  a.abort("test");
+  for (const auto& request : requests) {
+    ASSERT_TRUE(request->waitFor(deadline(2s)));
+    EXPECT_EQ(request->status().code(), Code::kAborted) << request->status().toString();
+  }
+  EXPECT_LT(Clock::now() - start, deadline(2s));
+}
+
+TEST(AsyncCollectives, DestroyingTheCommunicatorEndsItsRequests) {
+  RingCluster cluster;
+  cluster.grow(2);
+  std::vector<float> buf(64, 1.0f);
+  auto request = cluster.peer(0).allReduceAsync(buf.data(), buf.data(), buf.size(), DType::kF32,
+                                                ReduceOp::kSum, 1, deadline(60s));
+  ASSERT_TRUE(request) << request.status().toString();
+  std::this_thread::sleep_for(100ms);
+  const auto start = Clock::now();
+  cluster.destroy(0);
+  ASSERT_TRUE((*request)->done()) << "destruction waits for the op to end";
+  EXPECT_EQ((*request)->status().code(), Code::kAborted) << (*request)->status().toString();
+  EXPECT_LT(Clock::now() - start, deadline(5s));
+}
+
+TEST(AsyncCollectives, ArgumentErrorsAreReportedAtOnce) {
+  RingCluster cluster;
+  cluster.grow(1);
+  float x = 0;
+  auto null_buffer =
+      cluster.peer(0).allReduceAsync(nullptr, &x, 1, DType::kF32, ReduceOp::kSum, 0, 1s);
+  EXPECT_EQ(null_buffer.status().code(), Code::kInvalidArgument);
+  auto big_tag =
+      cluster.peer(0).allReduceAsync(&x, &x, 1, DType::kF32, ReduceOp::kSum, uint64_t{1} << 32, 1s);
+  EXPECT_EQ(big_tag.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(cluster.peer(0).opsOutstanding(), 0u);
+}
+
+}  // namespace
+}  // namespace eccl::test
