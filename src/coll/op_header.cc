@@ -1,6 +1,9 @@
 #include "src/coll/op_header.h"
 
+#include <xxhash.h>
+
 #include <cstring>
+#include <vector>
 
 namespace eccl::coll {
 
@@ -29,12 +32,43 @@ std::string opText(reduce::ReduceOp o) {
   return reduce::isValid(o) ? reduce::opName(o) : "op #" + std::to_string(static_cast<int>(o));
 }
 
+std::string hex(uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4)
+    out[static_cast<size_t>(i)] = kDigits[v & 0xF];
+  return out;
+}
+
 Status differs(const std::string& peer, const char* field, const std::string& theirs,
                const std::string& mine) {
   return invalidUsage(peer + " has " + field + " " + theirs + ", this peer " + mine);
 }
 
 }  // namespace
+
+std::string collectiveName(Collective c) {
+  switch (c) {
+    case Collective::kAllReduce:
+      return "allReduce";
+    case Collective::kBroadcast:
+      return "broadcast";
+    case Collective::kAllGather:
+      return "allGather";
+    case Collective::kReduceScatter:
+      return "reduceScatter";
+  }
+  return "collective #" + std::to_string(static_cast<int>(c));
+}
+
+uint64_t countsHash(std::span<const size_t> counts) {
+  std::vector<uint8_t> bytes(counts.size() * 8);
+  for (size_t i = 0; i < counts.size(); ++i) {
+    for (size_t b = 0; b < 8; ++b)
+      bytes[i * 8 + b] = static_cast<uint8_t>(static_cast<uint64_t>(counts[i]) >> (8 * b));
+  }
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
 
 OpHeaderBytes encodeOpHeader(const OpDigest& d) {
   OpHeaderBytes out{};
@@ -50,6 +84,8 @@ OpHeaderBytes encodeOpHeader(const OpDigest& d) {
   put<uint64_t>(out, 20, d.tag);
   put<uint64_t>(out, 28, d.count);
   put<uint64_t>(out, 36, d.revision);
+  put<uint32_t>(out, 44, d.root);
+  put<uint64_t>(out, 48, d.counts_hash);
   return out;
 }
 
@@ -60,6 +96,9 @@ Result<OpDigest> decodeOpHeader(const OpHeaderBytes& in) {
   if (const auto version = get<uint16_t>(in, 4); version != kOpHeaderVersion) {
     return unsupportedError("collective op header version " + std::to_string(version) +
                             " (this build speaks " + std::to_string(kOpHeaderVersion) + ")");
+  }
+  if (get<uint16_t>(in, 10) != 0) {
+    return protocolError("collective op header has a non-zero reserved field");
   }
   // Enum fields are kept raw: compareDigests names unknown values, never uses them.
   OpDigest d;
@@ -72,6 +111,8 @@ Result<OpDigest> decodeOpHeader(const OpHeaderBytes& in) {
   d.tag = get<uint64_t>(in, 20);
   d.count = get<uint64_t>(in, 28);
   d.revision = get<uint64_t>(in, 36);
+  d.root = get<uint32_t>(in, 44);
+  d.counts_hash = get<uint64_t>(in, 48);
   return d;
 }
 
@@ -79,8 +120,8 @@ Status compareDigests(const OpDigest& mine, const OpDigest& theirs, uint32_t exp
                       const std::string& peer) {
   using std::to_string;
   if (theirs.collective != mine.collective) {
-    return differs(peer, "collective", to_string(static_cast<int>(theirs.collective)),
-                   to_string(static_cast<int>(mine.collective)));
+    return differs(peer, "collective", collectiveName(theirs.collective),
+                   collectiveName(mine.collective));
   }
   if (theirs.tag != mine.tag)
     return differs(peer, "tag", to_string(theirs.tag), to_string(mine.tag));
@@ -99,6 +140,12 @@ Status compareDigests(const OpDigest& mine, const OpDigest& theirs, uint32_t exp
   }
   if (theirs.world_size != mine.world_size) {
     return differs(peer, "world size", to_string(theirs.world_size), to_string(mine.world_size));
+  }
+  if (theirs.root != mine.root) {
+    return differs(peer, "root", to_string(theirs.root), to_string(mine.root));
+  }
+  if (theirs.counts_hash != mine.counts_hash) {
+    return differs(peer, "counts hash", hex(theirs.counts_hash), hex(mine.counts_hash));
   }
   if (theirs.rank != expected_rank) {
     return invalidUsage(peer + " says it has rank " + to_string(theirs.rank) +

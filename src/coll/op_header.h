@@ -5,14 +5,17 @@
 // receives with its own. A pair that disagrees therefore finds out on BOTH
 // sides, each naming the other peer and the first differing field.
 //
-// Wire layout (little-endian, kEncodedSize bytes):
+// Wire layout (little-endian, kOpHeaderSize bytes), version 2:
 //   0 u32 magic "ECOH"   4 u16 version    6 u8 collective  7 u8 dtype
 //   8 u8 op              9 u8 quant      10 u16 zero      12 u32 world size
 //  16 u32 sender rank   20 u64 tag       28 u64 count     36 u64 revision
+//  44 u32 root          48 u64 counts hash
+// (version 1 was the first 44 bytes, all-reduce only.)
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "src/common/status.h"
@@ -20,27 +23,42 @@
 
 namespace eccl::coll {
 
-enum class Collective : uint8_t { kAllReduce = 1 };
+enum class Collective : uint8_t {
+  kAllReduce = 1,
+  kBroadcast = 2,
+  kAllGather = 3,
+  kReduceScatter = 4,
+};
+// "allReduce", "broadcast", ...; "collective #N" for a value this build does not know.
+std::string collectiveName(Collective collective);
 
 struct OpDigest {
   Collective collective = Collective::kAllReduce;
   uint64_t tag = 0;
+  // Elements of the whole buffer: all-reduce and broadcast count, the sum of
+  // the counts of all-gather and reduce-scatter.
   uint64_t count = 0;
   reduce::DType dtype = reduce::DType::kF32;
-  reduce::ReduceOp op = reduce::ReduceOp::kSum;
-  uint8_t quant = 0;  // 0: none (the only value of this version)
+  reduce::ReduceOp op = reduce::ReduceOp::kSum;  // kSum where the collective does not reduce
+  uint8_t quant = 0;                             // 0: none (the only value of this version)
   uint64_t revision = 0;
   uint32_t world_size = 0;
-  uint32_t rank = 0;  // the sender's
+  uint32_t rank = 0;         // the sender's
+  uint32_t root = 0;         // broadcast: the root's rank; 0 otherwise
+  uint64_t counts_hash = 0;  // all-gather, reduce-scatter: countsHash(counts); 0 otherwise
 };
 
+// XXH3-64 of the counts as little-endian u64 values, in rank order.
+uint64_t countsHash(std::span<const size_t> counts);
+
 constexpr uint32_t kOpHeaderMagic = 0x484F4345;  // "ECOH" read little-endian
-constexpr uint16_t kOpHeaderVersion = 1;
-constexpr size_t kOpHeaderSize = 44;
+constexpr uint16_t kOpHeaderVersion = 2;
+constexpr size_t kOpHeaderSize = 56;
 using OpHeaderBytes = std::array<uint8_t, kOpHeaderSize>;
 
 OpHeaderBytes encodeOpHeader(const OpDigest& digest);
-// kProtocolError for a bad magic, kUnsupported for another version.
+// kProtocolError for a bad magic or a reserved field that is not zero,
+// kUnsupported for another version.
 Result<OpDigest> decodeOpHeader(const OpHeaderBytes& bytes);
 
 // Ok when `theirs`, received from `peer` (e.g. "peer 3f2a9c01 (rank 2)"), agrees

@@ -1,9 +1,11 @@
 // Blocking ring all-reduce: pipelined reduce-scatter then all-gather (see
-// ring_plan.h for the schedule), run on the caller's thread.
+// ring_plan.h for the schedule, buffer_ring_op.h for the data), run on the
+// caller's thread.
 //
-// Failure (first version): the op never hangs. The deadline ends it with
-// kTimeout, OpState::fail (abort, a ring member's loss) with the given status,
-// a neighbour's channel failing with kPeerLost, a digest mismatch with
+// Failure (the same for every ring collective, ring_op.h): the op never
+// hangs. The deadline ends it with kTimeout, OpState::fail (abort, a ring
+// member's loss) with the given status, a neighbour's channel failing with
+// kPeerLost, a digest mismatch with
 // kInvalidUsage. A failed op closes the channels to both neighbours, so that
 // the transport ends its pending sends and receives (they hold the caller's
 // buffers) and the neighbours' ops fail at once instead of waiting for their

@@ -193,8 +193,8 @@ int main(void) {
       }
     }
     CHECK(peers[r].info.world_size == 2);
-    CHECK(peers[r].info.bytes_sent == 2 * 44 + COUNT * sizeof(float));
-    CHECK(peers[r].info.bytes_received == 2 * 44 + COUNT * sizeof(float));
+    CHECK(peers[r].info.bytes_sent == 2 * 56 + COUNT * sizeof(float));
+    CHECK(peers[r].info.bytes_received == 2 * 56 + COUNT * sizeof(float));
     CHECK(peers[r].info.wall_time_ns > 0);
     CHECK(peers[r].async_result == ecclSuccess);
     CHECK(peers[r].wait_result == ecclSuccess);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "src/coll/op_header.h"
 #include "tests/support/test_env.h"
 #include "tests/unit/coll/ring_cluster.h"
 
@@ -141,9 +142,10 @@ void checkAllReduce(RingCluster& cluster, DType dtype, ReduceOp op, size_t count
     sent += info[i].bytes_sent;
     received += info[i].bytes_received;
   }
-  // Every step moves each segment once; each peer sends two 44-byte headers.
+  // Every step moves each segment once; each peer sends two op headers.
   const uint64_t bytes = count * reduce::dtypeSize(dtype);
-  const uint64_t want = n == 1 ? 0 : uint64_t(n) * 2 * 44 + 2 * uint64_t(n - 1) * bytes;
+  const uint64_t want =
+      n == 1 ? 0 : uint64_t(n) * 2 * coll::kOpHeaderSize + 2 * uint64_t(n - 1) * bytes;
   EXPECT_EQ(sent, want);
   EXPECT_EQ(received, want);
 }

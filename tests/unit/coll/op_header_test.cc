@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace eccl::coll {
 namespace {
 
@@ -23,6 +25,42 @@ TEST(OpHeader, RoundTripsEveryField) {
   EXPECT_TRUE(compareDigests(sample(), *decoded, 2, "peer x").isOk());
   EXPECT_EQ(decoded->count, 1024u);
   EXPECT_EQ(decoded->dtype, reduce::DType::kBF16);
+
+  OpDigest v = sample();
+  v.collective = Collective::kReduceScatter;
+  v.root = 0xA1B2C3D4;
+  v.counts_hash = 0x0102030405060708ull;
+  decoded = decodeOpHeader(encodeOpHeader(v));
+  ASSERT_TRUE(decoded) << decoded.status().toString();
+  EXPECT_EQ(decoded->collective, Collective::kReduceScatter);
+  EXPECT_EQ(decoded->root, 0xA1B2C3D4u);
+  EXPECT_EQ(decoded->counts_hash, 0x0102030405060708ull);
+  EXPECT_TRUE(compareDigests(v, *decoded, 2, "peer x").isOk());
+}
+
+TEST(OpHeader, LayoutIsLittleEndianAtFixedOffsets) {
+  OpDigest d = sample();
+  d.collective = Collective::kBroadcast;
+  d.root = 3;
+  d.counts_hash = 0x1122334455667788ull;
+  const OpHeaderBytes bytes = encodeOpHeader(d);
+  static_assert(kOpHeaderSize == 56);
+  EXPECT_EQ(bytes[0], 'E');
+  EXPECT_EQ(bytes[3], 'H');
+  EXPECT_EQ(bytes[4], kOpHeaderVersion);
+  EXPECT_EQ(kOpHeaderVersion, 2);
+  EXPECT_EQ(bytes[6], 2);   // broadcast
+  EXPECT_EQ(bytes[7], 9);   // bf16
+  EXPECT_EQ(bytes[8], 4);   // max
+  EXPECT_EQ(bytes[12], 4);  // world size
+  EXPECT_EQ(bytes[16], 2);  // rank
+  EXPECT_EQ(bytes[20], 77);
+  EXPECT_EQ(bytes[28], 0x00);  // count 1024 = 0x400
+  EXPECT_EQ(bytes[29], 0x04);
+  EXPECT_EQ(bytes[36], 12);  // revision
+  EXPECT_EQ(bytes[44], 3);   // root
+  EXPECT_EQ(bytes[48], 0x88);
+  EXPECT_EQ(bytes[55], 0x11);
 }
 
 TEST(OpHeader, BadMagicAndOtherVersionsAreRefused) {
@@ -32,6 +70,13 @@ TEST(OpHeader, BadMagicAndOtherVersionsAreRefused) {
   bytes = encodeOpHeader(sample());
   bytes[4] = 9;
   EXPECT_EQ(decodeOpHeader(bytes).status().code(), Code::kUnsupported);
+  bytes = encodeOpHeader(sample());
+  bytes[4] = 1;  // the all-reduce-only layout of version 1
+  EXPECT_EQ(decodeOpHeader(bytes).status().code(), Code::kUnsupported);
+  // The reserved field must be zero.
+  bytes = encodeOpHeader(sample());
+  bytes[11] = 1;
+  EXPECT_EQ(decodeOpHeader(bytes).status().code(), Code::kProtocolError);
 }
 
 TEST(OpHeader, AMismatchNamesThePeerTheFieldAndBothValues) {
@@ -66,6 +111,28 @@ TEST(OpHeader, AMismatchNamesThePeerTheFieldAndBothValues) {
             std::string::npos);
   // The sender's rank must be the one this peer's ring gives it.
   EXPECT_EQ(compareDigests(sample(), sample(), 1, "p").code(), Code::kInvalidUsage);
+
+  theirs = sample();
+  theirs.collective = Collective::kBroadcast;
+  EXPECT_EQ(compareDigests(sample(), theirs, 2, "peer p").message(),
+            "peer p has collective broadcast, this peer allReduce");
+  theirs = sample();
+  theirs.root = 3;
+  EXPECT_EQ(compareDigests(sample(), theirs, 2, "peer p").message(),
+            "peer p has root 3, this peer 0");
+  theirs = sample();
+  theirs.counts_hash = 0xABCDEF;
+  EXPECT_EQ(compareDigests(sample(), theirs, 2, "peer p").message(),
+            "peer p has counts hash 0000000000abcdef, this peer 0000000000000000");
+}
+
+TEST(OpHeader, CountsHashSeesOrderAndLength) {
+  const std::vector<size_t> a = {1, 2, 3};
+  const std::vector<size_t> b = {3, 2, 1};
+  const std::vector<size_t> c = {1, 2, 3, 0};
+  EXPECT_EQ(countsHash(a), countsHash(std::vector<size_t>{1, 2, 3}));
+  EXPECT_NE(countsHash(a), countsHash(b));
+  EXPECT_NE(countsHash(a), countsHash(c));
 }
 
 TEST(OpHeader, UnknownEnumValuesAreNamedNotUsed) {
@@ -75,6 +142,12 @@ TEST(OpHeader, UnknownEnumValuesAreNamedNotUsed) {
   ASSERT_TRUE(decoded);
   EXPECT_EQ(compareDigests(sample(), *decoded, 2, "p").message(),
             "p has dtype dtype #200, this peer bf16");
+  bytes = encodeOpHeader(sample());
+  bytes[6] = 99;  // collective
+  decoded = decodeOpHeader(bytes);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(compareDigests(sample(), *decoded, 2, "p").message(),
+            "p has collective collective #99, this peer allReduce");
 }
 
 }  // namespace
