@@ -392,6 +392,51 @@ ECCL_API ecclResult_t ecclAllReduce(ecclComm_t comm, const void* sendbuf, void* 
                                     const void* quant, uint64_t tag, int64_t timeout_ms,
                                     ecclOpInfo_t* info);
 
+/* The other collectives follow ecclAllReduce's rules: every ring member calls
+ * them in the same order with the same tag and arguments (peers check the
+ * arguments among themselves and fail with ecclInvalidUsage naming the peer
+ * and field), the same threads rules ("Operations"), timeout, abort and
+ * failure semantics and errors, and bit-identical results on every peer. */
+
+/* Copies `count` elements of the ring member of rank `root` into buf on every
+ * member (in place: buf is the root's input and every other member's output).
+ * A pipelined chain along the ring. Extra error: ecclInvalidArgument when
+ * root is not a rank of the ring. */
+ECCL_API ecclResult_t ecclBroadcast(ecclComm_t comm, void* buf, size_t count,
+                                    ecclDataType_t dtype, int32_t root, uint64_t tag,
+                                    int64_t timeout_ms, ecclOpInfo_t* info);
+
+/* Every member contributes sendcount elements; recvbuf (world size x
+ * sendcount elements) receives them in rank order. In place when sendbuf is
+ * this rank's block of recvbuf (recvbuf + rank x sendcount). */
+ECCL_API ecclResult_t ecclAllGather(ecclComm_t comm, const void* sendbuf, void* recvbuf,
+                                    size_t sendcount, ecclDataType_t dtype, uint64_t tag,
+                                    int64_t timeout_ms, ecclOpInfo_t* info);
+
+/* ecclAllGather with one count per rank (counts[r] elements from rank r, 0
+ * allowed; ncounts must be the world size): blocks become uneven when the
+ * world size changes. Every member passes the same counts. */
+ECCL_API ecclResult_t ecclAllGatherV(ecclComm_t comm, const void* sendbuf, void* recvbuf,
+                                     const size_t* counts, size_t ncounts, ecclDataType_t dtype,
+                                     uint64_t tag, int64_t timeout_ms, ecclOpInfo_t* info);
+
+/* sendbuf holds world size x recvcount elements, block r for rank r; recvbuf
+ * receives op over every member of this rank's block. In place when recvbuf
+ * is this rank's block of sendbuf. */
+ECCL_API ecclResult_t ecclReduceScatter(ecclComm_t comm, const void* sendbuf, void* recvbuf,
+                                        size_t recvcount, ecclDataType_t dtype, ecclRedOp_t op,
+                                        uint64_t tag, int64_t timeout_ms, ecclOpInfo_t* info);
+
+/* ecclReduceScatter with one count per rank (counts[r] elements for rank r). */
+ECCL_API ecclResult_t ecclReduceScatterV(ecclComm_t comm, const void* sendbuf, void* recvbuf,
+                                         const size_t* counts, size_t ncounts,
+                                         ecclDataType_t dtype, ecclRedOp_t op, uint64_t tag,
+                                         int64_t timeout_ms, ecclOpInfo_t* info);
+
+/* Returns once every ring member has entered it (a one-byte all-reduce). */
+ECCL_API ecclResult_t ecclBarrier(ecclComm_t comm, uint64_t tag, int64_t timeout_ms,
+                                  ecclOpInfo_t* info);
+
 /* An asynchronous operation in progress or completed. Opaque; the caller owns
  * it until ecclRequestFree. */
 typedef struct ecclRequest* ecclRequest_t;

@@ -3,21 +3,25 @@
 // the algorithms live in src/coll/.
 #include <algorithm>
 
+#include "src/coll/block_counts.h"
+#include "src/coll/ring_all_gather.h"
 #include "src/coll/ring_allreduce.h"
+#include "src/coll/ring_broadcast.h"
+#include "src/coll/ring_reduce_scatter.h"
 #include "src/comm/communicator.h"
 
 namespace eccl::comm {
 
-Status Communicator::ringViewLocked(coll::RingView& view) const {
+Status Communicator::ringViewLocked(const std::string& name, coll::RingView& view) const {
   if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
   if (phase_ != Phase::kAccepted || rank_ < 0) {
-    return invalidUsage("allReduce: this peer is not accepted into its group's ring yet");
+    return invalidUsage(name + ": this peer is not accepted into its group's ring yet");
   }
   if (active_op_) {
-    return invalidUsage("allReduce: another collective op is running on this communicator");
+    return invalidUsage(name + ": another collective op is running on this communicator");
   }
   if (op_failed_) {
-    return invalidUsage("allReduce: the previous collective op failed (" + op_failed_->toString() +
+    return invalidUsage(name + ": the previous collective op failed (" + op_failed_->toString() +
                         "): call updateTopology before the next");
   }
   if (!departed_.empty()) {
@@ -25,7 +29,7 @@ Status Communicator::ringViewLocked(coll::RingView& view) const {
     const char* what = kind == EventKind::kLeft      ? "left"
                        : kind == EventKind::kEvicted ? "was evicted"
                                                      : "was lost";
-    return Status(Code::kPeerLost, "allReduce: ring member " + peer.shortHex() + " " + what +
+    return Status(Code::kPeerLost, name + ": ring member " + peer.shortHex() + " " + what +
                                        " since revision " + std::to_string(revision_) +
                                        ": call updateTopology first");
   }
@@ -40,7 +44,7 @@ Status Communicator::ringViewLocked(coll::RingView& view) const {
     out.rank = rank;
     auto it = channels_.find(out.id);
     if (it == channels_.end() || !it->second->status().isOk()) {
-      return connectionError("allReduce: no working channel to ring neighbour " + out.describe() +
+      return connectionError(name + ": no working channel to ring neighbour " + out.describe() +
                              " (it failed, or an earlier op failed and closed it): call "
                              "updateTopology first");
     }
@@ -51,40 +55,43 @@ Status Communicator::ringViewLocked(coll::RingView& view) const {
   return neighbour((view.rank + 1) % n, view.next);
 }
 
-Status Communicator::allReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
-                               reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
-                               coll::OpInfo* info) {
-  auto request = allReduceAsync(send, recv, count, dtype, op, tag, timeout);
+// ---- Running ops -----------------------------------------------------------------------
+
+namespace {
+
+// The outcome of a blocking call: submit, then wait.
+Status waitForRequest(const Result<std::shared_ptr<Request>>& request, coll::OpInfo* info) {
   if (!request) return request.status();
   Status status = (*request)->wait();
   if (info != nullptr) *info = (*request)->info();
   return status;
 }
 
-Result<std::shared_ptr<Request>> Communicator::allReduceAsync(const void* send, void* recv,
-                                                              size_t count, reduce::DType dtype,
-                                                              reduce::ReduceOp op, uint64_t tag,
-                                                              std::chrono::milliseconds timeout) {
-  ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs({send, recv, count, dtype, op, tag}));
-  return ops_.submit([=, this](coll::OpInfo* info) {
-    return runAllReduce(send, recv, count, dtype, op, tag, timeout, info);
-  });
+}  // namespace
+
+std::vector<size_t> BlockCounts::resolve(uint32_t world_size) const {
+  return per_rank.empty() ? coll::equalCounts(world_size, each) : per_rank;
 }
 
-Status Communicator::runAllReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
-                                  reduce::ReduceOp op, uint64_t tag,
-                                  std::chrono::milliseconds timeout, coll::OpInfo* info) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const coll::AllReduceArgs args{send, recv, count, dtype, op, tag};
-  ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs(args));
+Result<std::shared_ptr<Request>> Communicator::submitRingOp(std::string name,
+                                                            std::chrono::milliseconds timeout,
+                                                            RingJob job) {
+  if (timeout.count() < 0) return invalidArgument(name + ": negative timeout");
+  return ops_.submit([this, name = std::move(name), timeout, job = std::move(job)](
+                         coll::OpInfo* info) { return runRingOp(name, timeout, job, info); });
+}
+
+Status Communicator::runRingOp(const std::string& name, std::chrono::milliseconds timeout,
+                               const RingJob& job, coll::OpInfo* info) {
+  const auto deadline = Clock::now() + timeout;
   coll::RingView view;
   std::shared_ptr<coll::OpState> state = coll::OpState::create();
   {
     std::lock_guard lock(mu_);
-    ECCL_RETURN_IF_ERROR(ringViewLocked(view));
+    ECCL_RETURN_IF_ERROR(ringViewLocked(name, view));
     active_op_ = state;
   }
-  Status status = coll::ringAllReduce(view, args, options_.collectives, deadline, *state, info);
+  Status status = job(view, *state, deadline, info);
   {
     std::lock_guard lock(mu_);
     active_op_.reset();
@@ -93,6 +100,107 @@ Status Communicator::runAllReduce(const void* send, void* recv, size_t count, re
   }
   if (status.isOk()) ops_completed_.fetch_add(1);
   return status;
+}
+
+// ---- The collectives ------------------------------------------------------------------
+
+Result<std::shared_ptr<Request>> Communicator::allReduceAsync(const void* send, void* recv,
+                                                              size_t count, reduce::DType dtype,
+                                                              reduce::ReduceOp op, uint64_t tag,
+                                                              std::chrono::milliseconds timeout) {
+  const coll::AllReduceArgs args{send, recv, count, dtype, op, tag};
+  ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs(args));
+  return submitRingOp("allReduce", timeout,
+                      [this, args](const coll::RingView& view, coll::OpState& state,
+                                   Clock::time_point deadline, coll::OpInfo* info) {
+                        return coll::ringAllReduce(view, args, options_.collectives, deadline,
+                                                   state, info);
+                      });
+}
+
+Status Communicator::allReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
+                               reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
+                               coll::OpInfo* info) {
+  return waitForRequest(allReduceAsync(send, recv, count, dtype, op, tag, timeout), info);
+}
+
+Result<std::shared_ptr<Request>> Communicator::broadcastAsync(void* buffer, size_t count,
+                                                              reduce::DType dtype, uint32_t root,
+                                                              uint64_t tag,
+                                                              std::chrono::milliseconds timeout) {
+  const coll::BroadcastArgs args{buffer, count, dtype, root, tag};
+  // The root is checked against the ring the op runs on.
+  ECCL_RETURN_IF_ERROR(coll::checkBroadcastArgs(args, std::max<uint32_t>(root + 1, 1)));
+  return submitRingOp("broadcast", timeout,
+                      [this, args](const coll::RingView& view, coll::OpState& state,
+                                   Clock::time_point deadline, coll::OpInfo* info) {
+                        return coll::ringBroadcast(view, args, options_.collectives, deadline,
+                                                   state, info);
+                      });
+}
+
+Status Communicator::broadcast(void* buffer, size_t count, reduce::DType dtype, uint32_t root,
+                               uint64_t tag, std::chrono::milliseconds timeout,
+                               coll::OpInfo* info) {
+  return waitForRequest(broadcastAsync(buffer, count, dtype, root, tag, timeout), info);
+}
+
+Result<std::shared_ptr<Request>> Communicator::allGatherAsync(const void* send, void* recv,
+                                                              BlockCounts counts,
+                                                              reduce::DType dtype, uint64_t tag,
+                                                              std::chrono::milliseconds timeout) {
+  return submitRingOp("allGather", timeout,
+                      [this, send, recv, counts = std::move(counts), dtype, tag](
+                          const coll::RingView& view, coll::OpState& state,
+                          Clock::time_point deadline, coll::OpInfo* info) {
+                        const std::vector<size_t> blocks = counts.resolve(view.world_size);
+                        const coll::AllGatherArgs args{send, recv, blocks, dtype, tag};
+                        return coll::ringAllGatherV(view, args, options_.collectives, deadline,
+                                                    state, info);
+                      });
+}
+
+Status Communicator::allGather(const void* send, void* recv, BlockCounts counts,
+                               reduce::DType dtype, uint64_t tag, std::chrono::milliseconds timeout,
+                               coll::OpInfo* info) {
+  return waitForRequest(allGatherAsync(send, recv, std::move(counts), dtype, tag, timeout), info);
+}
+
+Result<std::shared_ptr<Request>> Communicator::reduceScatterAsync(
+    const void* send, void* recv, BlockCounts counts, reduce::DType dtype, reduce::ReduceOp op,
+    uint64_t tag, std::chrono::milliseconds timeout) {
+  return submitRingOp("reduceScatter", timeout,
+                      [this, send, recv, counts = std::move(counts), dtype, op, tag](
+                          const coll::RingView& view, coll::OpState& state,
+                          Clock::time_point deadline, coll::OpInfo* info) {
+                        const std::vector<size_t> blocks = counts.resolve(view.world_size);
+                        const coll::ReduceScatterArgs args{send, recv, blocks, dtype, op, tag};
+                        return coll::ringReduceScatterV(view, args, options_.collectives, deadline,
+                                                        state, info);
+                      });
+}
+
+Status Communicator::reduceScatter(const void* send, void* recv, BlockCounts counts,
+                                   reduce::DType dtype, reduce::ReduceOp op, uint64_t tag,
+                                   std::chrono::milliseconds timeout, coll::OpInfo* info) {
+  return waitForRequest(reduceScatterAsync(send, recv, std::move(counts), dtype, op, tag, timeout),
+                        info);
+}
+
+Status Communicator::barrier(uint64_t tag, std::chrono::milliseconds timeout, coll::OpInfo* info) {
+  // An all-reduce completes on a peer only after every peer has contributed.
+  auto token = std::make_shared<uint8_t>(1);
+  const coll::AllReduceArgs args{
+      token.get(), token.get(), 1, reduce::DType::kU8, reduce::ReduceOp::kMax, tag};
+  ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs(args));
+  return waitForRequest(
+      submitRingOp("barrier", timeout,
+                   [this, args, token](const coll::RingView& view, coll::OpState& state,
+                                       Clock::time_point deadline, coll::OpInfo* op_info) {
+                     return coll::ringAllReduce(view, args, options_.collectives, deadline, state,
+                                                op_info);
+                   }),
+      info);
 }
 
 }  // namespace eccl::comm

@@ -62,6 +62,14 @@ struct Event {
 // "left the group", "was lost", "was evicted": how errors describe a departure.
 const char* departureText(EventKind kind);
 
+// The block sizes of an all-gather or reduce-scatter: one count per rank, or
+// (per_rank empty) `each` for every rank of the ring the op runs on.
+struct BlockCounts {
+  std::vector<size_t> per_rank;
+  size_t each = 0;
+  std::vector<size_t> resolve(uint32_t world_size) const;
+};
+
 // Where an accepted peer of the cluster is.
 struct PeerLocation {
   EndpointId id;
@@ -107,6 +115,32 @@ class Communicator final : private membership::ControlClient::Owner {
   Result<std::shared_ptr<Request>> allReduceAsync(const void* send, void* recv, size_t count,
                                                   reduce::DType dtype, reduce::ReduceOp op,
                                                   uint64_t tag, std::chrono::milliseconds timeout);
+  // The other collectives of the ring (src/coll/ring_*.h), blocking and
+  // queued, with the same rules and errors as allReduce. Root and counts are
+  // checked against the ring the op runs on (a queued op may run after an
+  // update changed the world size).
+  Status broadcast(void* buffer, size_t count, reduce::DType dtype, uint32_t root, uint64_t tag,
+                   std::chrono::milliseconds timeout, coll::OpInfo* info);
+  Result<std::shared_ptr<Request>> broadcastAsync(void* buffer, size_t count, reduce::DType dtype,
+                                                  uint32_t root, uint64_t tag,
+                                                  std::chrono::milliseconds timeout);
+  // recv: every rank's block in rank order; send: this rank's block.
+  Status allGather(const void* send, void* recv, BlockCounts counts, reduce::DType dtype,
+                   uint64_t tag, std::chrono::milliseconds timeout, coll::OpInfo* info);
+  Result<std::shared_ptr<Request>> allGatherAsync(const void* send, void* recv, BlockCounts counts,
+                                                  reduce::DType dtype, uint64_t tag,
+                                                  std::chrono::milliseconds timeout);
+  // send: every rank's block in rank order; recv: op over the peers of this rank's block.
+  Status reduceScatter(const void* send, void* recv, BlockCounts counts, reduce::DType dtype,
+                       reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
+                       coll::OpInfo* info);
+  Result<std::shared_ptr<Request>> reduceScatterAsync(const void* send, void* recv,
+                                                      BlockCounts counts, reduce::DType dtype,
+                                                      reduce::ReduceOp op, uint64_t tag,
+                                                      std::chrono::milliseconds timeout);
+  // Returns once every ring member has called it (a one-byte all-reduce).
+  Status barrier(uint64_t tag, std::chrono::milliseconds timeout, coll::OpInfo* info);
+
   // Collectives and updates submitted and not yet completed.
   size_t opsOutstanding() const { return ops_.outstanding(); }
 
@@ -179,12 +213,15 @@ class Communicator final : private membership::ControlClient::Owner {
   void runActions(std::vector<std::function<void()>>& actions);
   void adoptChannel(std::unique_ptr<transport::Channel> channel);
   void onConnectResult(const EndpointId& peer, Result<std::unique_ptr<transport::Channel>> result);
-  // The ring as an op starting now sees it; an error if the op cannot run.
-  Status ringViewLocked(coll::RingView& view) const;
-  // Run on the op thread.
-  Status runAllReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
-                      reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
-                      coll::OpInfo* info);
+  // The ring as an op starting now sees it; an error (naming `name`) if the op cannot run.
+  Status ringViewLocked(const std::string& name, coll::RingView& view) const;
+  // What a collective does with the ring it is lent, on the op thread.
+  using RingJob = std::function<Status(const coll::RingView&, coll::OpState&, Clock::time_point,
+                                       coll::OpInfo*)>;
+  Result<std::shared_ptr<Request>> submitRingOp(std::string name, std::chrono::milliseconds timeout,
+                                                RingJob job);
+  Status runRingOp(const std::string& name, std::chrono::milliseconds timeout, const RingJob& job,
+                   coll::OpInfo* info);
   Status runUpdateTopology(std::chrono::milliseconds timeout);
   // Point-to-point (comm_p2p.cc).
   Status pointToPoint(bool sending, EndpointId peer, void* data, size_t bytes, uint64_t tag,

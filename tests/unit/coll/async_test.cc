@@ -140,6 +140,73 @@ TEST(AsyncCollectives, DestroyingTheCommunicatorEndsItsRequests) {
   EXPECT_LT(Clock::now() - start, deadline(5s));
 }
 
+TEST(AsyncCollectives, EveryCollectiveQueuesInCallOrder) {
+  RingCluster cluster;
+  cluster.grow(3);
+  constexpr size_t kEach = 5000;
+  struct Buffers {
+    std::vector<int32_t> broadcast = std::vector<int32_t>(kEach);
+    std::vector<int32_t> mine = std::vector<int32_t>(kEach);
+    std::vector<int32_t> gathered = std::vector<int32_t>(3 * kEach);
+    std::vector<int32_t> all = std::vector<int32_t>(3 * kEach);
+    std::vector<int32_t> scattered = std::vector<int32_t>(kEach);
+  };
+  std::vector<Buffers> bufs(3);
+  auto statuses = cluster.runEach([&](int r) -> Status {
+    Buffers& b = bufs[static_cast<size_t>(r)];
+    for (size_t i = 0; i < kEach; ++i) {
+      b.broadcast[i] = r == 2 ? value(9, 0, i) : -1;
+      b.mine[i] = value(r, 1, i);
+    }
+    for (size_t i = 0; i < 3 * kEach; ++i)
+      b.all[i] = value(r, 2, i);
+    auto& peer = cluster.peer(r);
+    std::vector<std::shared_ptr<comm::Request>> requests;
+    for (auto submitted :
+         {peer.broadcastAsync(b.broadcast.data(), kEach, DType::kI32, 2, 1, deadline(20s)),
+          peer.allGatherAsync(b.mine.data(), b.gathered.data(), comm::BlockCounts{{}, kEach},
+                              DType::kI32, 2, deadline(20s)),
+          peer.reduceScatterAsync(b.all.data(), b.scattered.data(), comm::BlockCounts{{}, kEach},
+                                  DType::kI32, ReduceOp::kSum, 3, deadline(20s))}) {
+      ECCL_RETURN_IF_ERROR(submitted.status());
+      requests.push_back(*submitted);
+    }
+    for (const auto& request : requests)
+      ECCL_RETURN_IF_ERROR(request->wait());
+    return peer.barrier(4, deadline(20s), nullptr);
+  });
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_TRUE(statuses[static_cast<size_t>(r)].isOk())
+        << statuses[static_cast<size_t>(r)].toString();
+    const Buffers& b = bufs[static_cast<size_t>(r)];
+    for (size_t i = 0; i < kEach; ++i) {
+      ASSERT_EQ(b.broadcast[i], value(9, 0, i));
+      const size_t at = static_cast<size_t>(r) * kEach + i;
+      ASSERT_EQ(b.scattered[i], value(0, 2, at) + value(1, 2, at) + value(2, 2, at));
+      for (int k = 0; k < 3; ++k)
+        ASSERT_EQ(b.gathered[static_cast<size_t>(k) * kEach + i], value(k, 1, i));
+    }
+  }
+}
+
+TEST(AsyncCollectives, ARootOutsideTheRingFailsTheRequestAndNothingElse) {
+  RingCluster cluster;
+  cluster.grow(2);
+  auto statuses = cluster.runEach([&](int r) -> Status {
+    std::vector<int32_t> buf(10, r);
+    auto request =
+        cluster.peer(r).broadcastAsync(buf.data(), buf.size(), DType::kI32, 2, 1, deadline(10s));
+    ECCL_RETURN_IF_ERROR(request.status());
+    Status bad = (*request)->wait();
+    if (bad.code() != Code::kInvalidArgument) return internalError("got " + bad.toString());
+    // An argument error sends nothing: the next op needs no topology update.
+    return cluster.peer(r).broadcast(buf.data(), buf.size(), DType::kI32, 1, 2, deadline(10s),
+                                     nullptr);
+  });
+  for (const Status& s : statuses)
+    EXPECT_TRUE(s.isOk()) << s.toString();
+}
+
 TEST(AsyncCollectives, ArgumentErrorsAreReportedAtOnce) {
   RingCluster cluster;
   cluster.grow(1);
