@@ -1,5 +1,5 @@
-// ecclBroadcast, ecclAllGather(V), ecclReduceScatter(V), ecclBarrier: the C
-// shims over the Communicator's other ring collectives.
+// ecclBroadcast, ecclAllGather(V), ecclReduceScatter(V), ecclAllToAll,
+// ecclBarrier: the C shims over the Communicator's other collectives.
 #include <string>
 #include <vector>
 
@@ -135,6 +135,21 @@ ECCL_API ecclResult_t ecclReduceScatterV(ecclComm_t comm, const void* sendbuf, v
     return reported(info, fn, [&](eccl::coll::OpInfo* stats) {
       return comm->impl->reduceScatter(sendbuf, recvbuf, std::move(*blocks), *type, *reduction, tag,
                                        eccl::capi::timeoutOf(*comm, timeout_ms), stats);
+    });
+  });
+}
+
+ECCL_API ecclResult_t ecclAllToAll(ecclComm_t comm, const void* sendbuf, void* recvbuf,
+                                   size_t count, ecclDataType_t dtype, uint64_t tag,
+                                   int64_t timeout_ms, ecclOpInfo_t* info) {
+  return guarded([&]() -> Status {
+    const char* fn = "ecclAllToAll";
+    ECCL_RETURN_IF_ERROR(common(comm, info, fn));
+    auto type = eccl::capi::dtypeOf(dtype, fn);
+    if (!type) return type.status();
+    return reported(info, fn, [&](eccl::coll::OpInfo* stats) {
+      return comm->impl->allToAll(sendbuf, recvbuf, count, *type, tag,
+                                  eccl::capi::timeoutOf(*comm, timeout_ms), stats);
     });
   });
 }

@@ -433,6 +433,14 @@ ECCL_API ecclResult_t ecclReduceScatterV(ecclComm_t comm, const void* sendbuf, v
                                          ecclDataType_t dtype, ecclRedOp_t op, uint64_t tag,
                                          int64_t timeout_ms, ecclOpInfo_t* info);
 
+/* Block j (count elements) of sendbuf goes to the member of rank j, which
+ * receives it at block `this rank` of recvbuf; both buffers hold world size x
+ * count elements and must not overlap. Every pair exchanges directly over its
+ * own channel (opened on first use and kept, like ecclSend's). */
+ECCL_API ecclResult_t ecclAllToAll(ecclComm_t comm, const void* sendbuf, void* recvbuf,
+                                   size_t count, ecclDataType_t dtype, uint64_t tag,
+                                   int64_t timeout_ms, ecclOpInfo_t* info);
+
 /* Returns once every ring member has entered it (a one-byte all-reduce). */
 ECCL_API ecclResult_t ecclBarrier(ecclComm_t comm, uint64_t tag, int64_t timeout_ms,
                                   ecclOpInfo_t* info);

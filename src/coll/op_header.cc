@@ -57,6 +57,8 @@ std::string collectiveName(Collective c) {
       return "allGather";
     case Collective::kReduceScatter:
       return "reduceScatter";
+    case Collective::kAllToAll:
+      return "allToAll";
   }
   return "collective #" + std::to_string(static_cast<int>(c));
 }

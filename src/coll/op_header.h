@@ -28,6 +28,7 @@ enum class Collective : uint8_t {
   kBroadcast = 2,
   kAllGather = 3,
   kReduceScatter = 4,
+  kAllToAll = 5,
 };
 // "allReduce", "broadcast", ...; "collective #N" for a value this build does not know.
 std::string collectiveName(Collective collective);

@@ -138,6 +138,14 @@ class Communicator final : private membership::ControlClient::Owner {
                                                       BlockCounts counts, reduce::DType dtype,
                                                       reduce::ReduceOp op, uint64_t tag,
                                                       std::chrono::milliseconds timeout);
+  // Block j (count elements) of send goes to rank j, which places it at block
+  // `rank` of its recv; send and recv hold world-size blocks and must not
+  // overlap. Pairs exchange directly (src/comm/comm_all_to_all.cc).
+  Status allToAll(const void* send, void* recv, size_t count, reduce::DType dtype, uint64_t tag,
+                  std::chrono::milliseconds timeout, coll::OpInfo* info);
+  Result<std::shared_ptr<Request>> allToAllAsync(const void* send, void* recv, size_t count,
+                                                 reduce::DType dtype, uint64_t tag,
+                                                 std::chrono::milliseconds timeout);
   // Returns once every ring member has called it (a one-byte all-reduce).
   Status barrier(uint64_t tag, std::chrono::milliseconds timeout, coll::OpInfo* info);
 
@@ -223,6 +231,9 @@ class Communicator final : private membership::ControlClient::Owner {
   Status runRingOp(const std::string& name, std::chrono::milliseconds timeout, const RingJob& job,
                    coll::OpInfo* info);
   Status runUpdateTopology(std::chrono::milliseconds timeout);
+  Status runAllToAll(const coll::RingView& view, const void* send, void* recv, size_t count,
+                     reduce::DType dtype, uint64_t tag, coll::OpState& state,
+                     Clock::time_point deadline, coll::OpInfo* info);
   // Point-to-point (comm_p2p.cc).
   Status pointToPoint(bool sending, EndpointId peer, void* data, size_t bytes, uint64_t tag,
                       std::chrono::milliseconds timeout, coll::OpInfo* info);

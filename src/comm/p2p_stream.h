@@ -11,6 +11,11 @@
 // tag meets the k-th receive with that tag; the transport lets a stream id be
 // used again once its previous message was received, which 2^16 blocking
 // calls in between guarantee.
+//
+// All-to-all messages (a pair exchanges one header and one block per op) use
+// namespace kAllToAllNamespace (0xE), the ring revision mod 256 in bits
+// 59..52 (stale messages of a failed op's revision never match), the tag in
+// bits 47..16 and the message (0 header, 1 block) in bits 15..0.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +26,13 @@ constexpr uint64_t kPointToPointNamespace = 0xD;
 
 constexpr uint64_t p2pStreamId(uint64_t tag, uint16_t number) {
   return (kPointToPointNamespace << 60) | ((tag & 0xFFFFFFFFu) << 16) | number;
+}
+
+constexpr uint64_t kAllToAllNamespace = 0xE;
+
+constexpr uint64_t allToAllStreamId(uint64_t revision, uint64_t tag, uint16_t message) {
+  return (kAllToAllNamespace << 60) | ((revision & 0xFF) << 52) | ((tag & 0xFFFFFFFFu) << 16) |
+         message;
 }
 
 }  // namespace eccl::comm

@@ -1,4 +1,4 @@
-/* ecclBroadcast, ecclAllGather(V), ecclReduceScatter(V) and ecclBarrier from
+/* ecclBroadcast, ecclAllGather(V), ecclReduceScatter(V), ecclAllToAll and ecclBarrier from
  * strict C99: three peers on pthreads, exact int32 results, uneven and empty
  * blocks, argument errors. Only 127.0.0.1 and ephemeral ports; every wait is
  * bounded. */
@@ -46,7 +46,8 @@ typedef struct {
   int32_t gathered_v[7];
   int32_t scattered[EACH];
   int32_t scattered_v[5];
-  ecclResult_t results[6];
+  int32_t exchanged[PEERS * EACH];
+  ecclResult_t results[7];
 } Peer;
 
 static void* connectPeer(void* arg) {
@@ -82,6 +83,9 @@ static void* runPeer(void* arg) {
   p->results[4] = ecclReduceScatterV(p->comm, send, p->scattered_v, kCounts, PEERS, ecclInt32,
                                      ecclMax, 5, -1, NULL);
   p->results[5] = ecclBarrier(p->comm, 6, -1, NULL);
+  for (i = 0; i < PEERS * EACH; ++i)
+    send[i] = value(p->rank, i); /* block j: value(rank, j * EACH + i) */
+  p->results[6] = ecclAllToAll(p->comm, send, p->exchanged, EACH, ecclInt32, 7, -1, NULL);
   return NULL;
 }
 
@@ -97,6 +101,9 @@ static void checkErrors(ecclComm_t comm) {
   CHECK(ecclReduceScatter(comm, buf, buf, 1, ecclInt32, (ecclRedOp_t)9, 0, 100, NULL) ==
         ecclInvalidArgument);
   CHECK(ecclBarrier(NULL, 0, 100, NULL) == ecclInvalidArgument);
+  CHECK(ecclAllToAll(comm, NULL, buf, 1, ecclInt32, 0, 100, NULL) == ecclInvalidArgument);
+  CHECK(ecclAllToAll(comm, buf, buf, 1, ecclInt32, 0, 100, NULL) == ecclInvalidArgument);
+  CHECK(strstr(ecclGetLastError(), "overlap") != NULL);
 }
 
 int main(void) {
@@ -164,7 +171,7 @@ int main(void) {
   for (r = 0; r < PEERS; ++r) {
     const Peer* p = &peers[r];
     int exact = 1;
-    for (k = 0; k < 6; ++k) {
+    for (k = 0; k < 7; ++k) {
       if (p->results[k] != ecclSuccess)
         fprintf(stderr, "rank %d call %d: %d\n", r, k, p->results[k]);
       CHECK(p->results[k] == ecclSuccess);
@@ -187,6 +194,12 @@ int main(void) {
     for (i = 0; i < EACH; ++i) {
       const size_t at = (size_t)r * EACH + i;
       exact = exact && p->scattered[i] == value(0, at) + value(1, at) + value(2, at);
+    }
+    CHECK(exact);
+    /* Block k came from rank k: its block for rank r. */
+    for (k = 0; k < PEERS; ++k) {
+      for (i = 0; i < EACH; ++i)
+        exact = exact && p->exchanged[(size_t)k * EACH + i] == value(k, (size_t)r * EACH + i);
     }
     CHECK(exact);
     /* Max over ranks: rank 2's value; rank 0 owns elements 0..1, rank 2 elements 2..6. */
