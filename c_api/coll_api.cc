@@ -1,5 +1,6 @@
 // ecclAllReduce and ecclAllReduceAsync: the C shims over the Communicator's all-reduce.
 #include <string>
+#include <vector>
 
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
@@ -61,6 +62,30 @@ ECCL_API ecclResult_t ecclAllReduce(ecclComm_t comm, const void* sendbuf, void* 
                                           info != nullptr ? &stats : nullptr);
     eccl::capi::fillOpInfo(info, stats);
     return status.withContext("ecclAllReduce");
+  });
+}
+
+ECCL_API ecclResult_t ecclAllReduceBatch(ecclComm_t comm, const ecclTensor_t* tensors,
+                                         size_t ntensors, ecclDataType_t dtype, ecclRedOp_t op,
+                                         const void* quant, uint64_t tag, int64_t timeout_ms,
+                                         ecclOpInfo_t* info) {
+  return guarded([&]() -> Status {
+    auto args = allReduceArgs(comm, dtype, op, quant, "ecclAllReduceBatch");
+    if (!args) return args.status();
+    if (tensors == nullptr && ntensors > 0) {
+      return eccl::invalidArgument("ecclAllReduceBatch: tensors is NULL");
+    }
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkOpInfo(info, "ecclAllReduceBatch"));
+    std::vector<eccl::comm::TensorRef> list;
+    list.reserve(ntensors);
+    for (size_t i = 0; i < ntensors; ++i)
+      list.push_back({tensors[i].sendbuf, tensors[i].recvbuf, tensors[i].count});
+    eccl::coll::OpInfo stats;
+    Status status = comm->impl->allReduceBatch(std::move(list), args->dtype, args->op, tag,
+                                               eccl::capi::timeoutOf(*comm, timeout_ms),
+                                               info != nullptr ? &stats : nullptr);
+    eccl::capi::fillOpInfo(info, stats);
+    return status.withContext("ecclAllReduceBatch");
   });
 }
 

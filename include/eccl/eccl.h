@@ -441,6 +441,24 @@ ECCL_API ecclResult_t ecclAllToAll(ecclComm_t comm, const void* sendbuf, void* r
                                    size_t count, ecclDataType_t dtype, uint64_t tag,
                                    int64_t timeout_ms, ecclOpInfo_t* info);
 
+/* One tensor of ecclAllReduceBatch: sendbuf == recvbuf is in place. */
+typedef struct {
+  const void* sendbuf;
+  void* recvbuf;
+  size_t count; /* elements */
+} ecclTensor_t;
+
+/* All-reduces ntensors tensors of one dtype (e.g. every gradient of a model)
+ * as ONE all-reduce of their concatenation: one header, one pipelined stream,
+ * without the caller packing them (ECCL packs them into a staging buffer of
+ * their total size, unless there is one tensor). Every member passes the same
+ * list of counts; peers check the total (not the split). Rules, results and
+ * errors as ecclAllReduce; a bad tensor is named by its index. */
+ECCL_API ecclResult_t ecclAllReduceBatch(ecclComm_t comm, const ecclTensor_t* tensors,
+                                         size_t ntensors, ecclDataType_t dtype, ecclRedOp_t op,
+                                         const void* quant, uint64_t tag, int64_t timeout_ms,
+                                         ecclOpInfo_t* info);
+
 /* Returns once every ring member has entered it (a one-byte all-reduce). */
 ECCL_API ecclResult_t ecclBarrier(ecclComm_t comm, uint64_t tag, int64_t timeout_ms,
                                   ecclOpInfo_t* info);

@@ -32,7 +32,7 @@ Result<std::shared_ptr<Request>> Communicator::allToAllAsync(const void* send, v
                                                              size_t count, reduce::DType dtype,
                                                              uint64_t tag,
                                                              std::chrono::milliseconds timeout) {
-  if (static_cast<int>(dtype) < 0 || static_cast<int>(dtype) >= reduce::kNumDTypes) {
+  if (static_cast<unsigned>(dtype) >= static_cast<unsigned>(reduce::kNumDTypes)) {
     return invalidArgument("allToAll: unknown dtype " + std::to_string(static_cast<int>(dtype)));
   }
   if (tag > coll::kMaxTag) {

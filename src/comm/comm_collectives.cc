@@ -2,6 +2,8 @@
 // revision, neighbour channels) and routes abort and membership losses to it;
 // the algorithms live in src/coll/.
 #include <algorithm>
+#include <cstring>
+#include <limits>
 
 #include "src/coll/block_counts.h"
 #include "src/coll/ring_all_gather.h"
@@ -185,6 +187,59 @@ Status Communicator::reduceScatter(const void* send, void* recv, BlockCounts cou
                                    std::chrono::milliseconds timeout, coll::OpInfo* info) {
   return waitForRequest(reduceScatterAsync(send, recv, std::move(counts), dtype, op, tag, timeout),
                         info);
+}
+
+Result<std::shared_ptr<Request>> Communicator::allReduceBatchAsync(
+    std::vector<TensorRef> tensors, reduce::DType dtype, reduce::ReduceOp op, uint64_t tag,
+    std::chrono::milliseconds timeout) {
+  size_t total = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const TensorRef& t = tensors[i];
+    Status valid = coll::checkAllReduceArgs({t.send, t.recv, t.count, dtype, op, tag});
+    if (!valid.isOk()) {
+      return Status(valid.code(),
+                    "allReduceBatch: tensor " + std::to_string(i) + ": " + valid.message());
+    }
+    if (t.count > std::numeric_limits<size_t>::max() / reduce::dtypeSize(dtype) - total) {
+      return invalidArgument("allReduceBatch: the tensors' total size overflows");
+    }
+    total += t.count;
+  }
+  return submitRingOp("allReduceBatch", timeout,
+                      [this, tensors = std::move(tensors), total, dtype, op, tag](
+                          const coll::RingView& view, coll::OpState& state,
+                          Clock::time_point deadline, coll::OpInfo* info) -> Status {
+                        if (tensors.size() == 1) {
+                          const TensorRef& t = tensors.front();
+                          return coll::ringAllReduce(view,
+                                                     {t.send, t.recv, t.count, dtype, op, tag},
+                                                     options_.collectives, deadline, state, info);
+                        }
+                        const size_t element = reduce::dtypeSize(dtype);
+                        std::vector<uint8_t> packed(total * element);
+                        size_t offset = 0;
+                        for (const TensorRef& t : tensors) {
+                          if (t.count > 0)
+                            std::memcpy(packed.data() + offset, t.send, t.count * element);
+                          offset += t.count * element;
+                        }
+                        ECCL_RETURN_IF_ERROR(coll::ringAllReduce(
+                            view, {packed.data(), packed.data(), total, dtype, op, tag},
+                            options_.collectives, deadline, state, info));
+                        offset = 0;
+                        for (const TensorRef& t : tensors) {
+                          if (t.count > 0)
+                            std::memcpy(t.recv, packed.data() + offset, t.count * element);
+                          offset += t.count * element;
+                        }
+                        return Status::ok();
+                      });
+}
+
+Status Communicator::allReduceBatch(std::vector<TensorRef> tensors, reduce::DType dtype,
+                                    reduce::ReduceOp op, uint64_t tag,
+                                    std::chrono::milliseconds timeout, coll::OpInfo* info) {
+  return waitForRequest(allReduceBatchAsync(std::move(tensors), dtype, op, tag, timeout), info);
 }
 
 Status Communicator::barrier(uint64_t tag, std::chrono::milliseconds timeout, coll::OpInfo* info) {

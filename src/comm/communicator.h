@@ -70,6 +70,13 @@ struct BlockCounts {
   std::vector<size_t> resolve(uint32_t world_size) const;
 };
 
+// One tensor of a batched all-reduce; send == recv is in place.
+struct TensorRef {
+  const void* send = nullptr;
+  void* recv = nullptr;
+  size_t count = 0;  // elements
+};
+
 // Where an accepted peer of the cluster is.
 struct PeerLocation {
   EndpointId id;
@@ -148,6 +155,17 @@ class Communicator final : private membership::ControlClient::Owner {
                                                  std::chrono::milliseconds timeout);
   // Returns once every ring member has called it (a one-byte all-reduce).
   Status barrier(uint64_t tag, std::chrono::milliseconds timeout, coll::OpInfo* info);
+
+  // All-reduces a list of tensors of one dtype as ONE all-reduce of their
+  // concatenation (one pipelined stream, one header): the caller does not
+  // pack them; the op does, through a staging buffer of their total size
+  // (a single tensor needs none).
+  Status allReduceBatch(std::vector<TensorRef> tensors, reduce::DType dtype, reduce::ReduceOp op,
+                        uint64_t tag, std::chrono::milliseconds timeout, coll::OpInfo* info);
+  Result<std::shared_ptr<Request>> allReduceBatchAsync(std::vector<TensorRef> tensors,
+                                                       reduce::DType dtype, reduce::ReduceOp op,
+                                                       uint64_t tag,
+                                                       std::chrono::milliseconds timeout);
 
   // Collectives and updates submitted and not yet completed.
   size_t opsOutstanding() const { return ops_.outstanding(); }

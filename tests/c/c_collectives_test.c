@@ -47,7 +47,9 @@ typedef struct {
   int32_t scattered[EACH];
   int32_t scattered_v[5];
   int32_t exchanged[PEERS * EACH];
-  ecclResult_t results[7];
+  int32_t batch_a[3];
+  int32_t batch_b[EACH];
+  ecclResult_t results[8];
 } Peer;
 
 static void* connectPeer(void* arg) {
@@ -86,6 +88,20 @@ static void* runPeer(void* arg) {
   for (i = 0; i < PEERS * EACH; ++i)
     send[i] = value(p->rank, i); /* block j: value(rank, j * EACH + i) */
   p->results[6] = ecclAllToAll(p->comm, send, p->exchanged, EACH, ecclInt32, 7, -1, NULL);
+  {
+    ecclTensor_t tensors[2];
+    for (i = 0; i < 3; ++i)
+      p->batch_a[i] = value(p->rank, i);
+    for (i = 0; i < EACH; ++i)
+      send[i] = value(p->rank, 10 + i);
+    tensors[0].sendbuf = p->batch_a; /* in place */
+    tensors[0].recvbuf = p->batch_a;
+    tensors[0].count = 3;
+    tensors[1].sendbuf = send;
+    tensors[1].recvbuf = p->batch_b;
+    tensors[1].count = EACH;
+    p->results[7] = ecclAllReduceBatch(p->comm, tensors, 2, ecclInt32, ecclSum, NULL, 8, -1, NULL);
+  }
   return NULL;
 }
 
@@ -171,7 +187,7 @@ int main(void) {
   for (r = 0; r < PEERS; ++r) {
     const Peer* p = &peers[r];
     int exact = 1;
-    for (k = 0; k < 7; ++k) {
+    for (k = 0; k < 8; ++k) {
       if (p->results[k] != ecclSuccess)
         fprintf(stderr, "rank %d call %d: %d\n", r, k, p->results[k]);
       CHECK(p->results[k] == ecclSuccess);
@@ -195,6 +211,11 @@ int main(void) {
       const size_t at = (size_t)r * EACH + i;
       exact = exact && p->scattered[i] == value(0, at) + value(1, at) + value(2, at);
     }
+    CHECK(exact);
+    for (i = 0; i < 3; ++i)
+      exact = exact && p->batch_a[i] == value(0, i) + value(1, i) + value(2, i);
+    for (i = 0; i < EACH; ++i)
+      exact = exact && p->batch_b[i] == value(0, 10 + i) + value(1, 10 + i) + value(2, 10 + i);
     CHECK(exact);
     /* Block k came from rank k: its block for rank r. */
     for (k = 0; k < PEERS; ++k) {

@@ -207,6 +207,58 @@ TEST(AsyncCollectives, ARootOutsideTheRingFailsTheRequestAndNothingElse) {
     EXPECT_TRUE(s.isOk()) << s.toString();
 }
 
+TEST(BatchedAllReduce, ManyTensorsAreReducedAsOneOp) {
+  RingCluster cluster;
+  cluster.grow(3);
+  // Sizes that cut chunks anywhere, an empty tensor, in place and out of place.
+  const std::vector<size_t> sizes = {1, 0, 300'001, 17, 70'000};
+  std::vector<std::vector<std::vector<int32_t>>> in(3), out(3);
+  std::vector<coll::OpInfo> infos(3);
+  auto statuses = cluster.runEach([&](int r) {
+    auto& mine_in = in[static_cast<size_t>(r)];
+    auto& mine_out = out[static_cast<size_t>(r)];
+    std::vector<comm::TensorRef> tensors;
+    for (size_t t = 0; t < sizes.size(); ++t) {
+      mine_in.emplace_back(sizes[t]);
+      mine_out.emplace_back(sizes[t], -1);
+      for (size_t i = 0; i < sizes[t]; ++i)
+        mine_in.back()[i] = value(r, static_cast<int>(t), i);
+    }
+    for (size_t t = 0; t < sizes.size(); ++t) {
+      const bool in_place = t % 2 == 0;
+      tensors.push_back(
+          {mine_in[t].data(), in_place ? mine_in[t].data() : mine_out[t].data(), sizes[t]});
+    }
+    return cluster.peer(r).allReduceBatch(tensors, DType::kI32, ReduceOp::kSum, 9, deadline(20s),
+                                          &infos[static_cast<size_t>(r)]);
+  });
+  size_t total = 0;
+  for (size_t s : sizes)
+    total += s;
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_TRUE(statuses[static_cast<size_t>(r)].isOk())
+        << statuses[static_cast<size_t>(r)].toString();
+    // One op over the total: 2 (N-1)/N of it leaves each peer, plus two headers.
+    EXPECT_NEAR(static_cast<double>(infos[static_cast<size_t>(r)].bytes_sent),
+                total * 4.0 * 4 / 3 + 2 * 56, 64);
+    for (size_t t = 0; t < sizes.size(); ++t) {
+      const auto& got = t % 2 == 0 ? in[static_cast<size_t>(r)][t] : out[static_cast<size_t>(r)][t];
+      for (size_t i = 0; i < sizes[t]; ++i)
+        ASSERT_EQ(got[i], sum(3, static_cast<int>(t), i)) << "tensor " << t << " element " << i;
+    }
+  }
+}
+
+TEST(BatchedAllReduce, ABadTensorIsNamedByIndex) {
+  RingCluster cluster;
+  cluster.grow(1);
+  float x = 0;
+  auto bad = cluster.peer(0).allReduceBatch({{&x, &x, 1}, {nullptr, &x, 1}}, DType::kF32,
+                                            ReduceOp::kSum, 0, 1s, nullptr);
+  EXPECT_EQ(bad.code(), Code::kInvalidArgument);
+  EXPECT_NE(bad.message().find("tensor 1"), std::string::npos) << bad.toString();
+}
+
 TEST(AsyncCollectives, ArgumentErrorsAreReportedAtOnce) {
   RingCluster cluster;
   cluster.grow(1);
