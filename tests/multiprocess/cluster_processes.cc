@@ -1,7 +1,6 @@
 #include "tests/multiprocess/cluster_processes.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -53,7 +52,7 @@ std::unique_ptr<MasterProcess> MasterProcess::start(const TempDir& dir, uint16_t
       "100",           "--miss-limit", "4",
       "--log-level",   "warn"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  auto child = ChildProcess::spawn(argv);
+  auto child = ChildProcess::spawn({.argv = argv, .stdout_to = tools::ChildOutput::kPipe});
   if (!child) {
     *error = child.status().toString();
     return nullptr;
@@ -68,7 +67,7 @@ std::unique_ptr<MasterProcess> MasterProcess::start(const TempDir& dir, uint16_t
       return master;
     }
     if (auto status = master->child_->wait(milliseconds(0))) {
-      *error = "eccl-master " + describeWaitStatus(*status);
+      *error = "eccl-master " + ChildProcess::describeExit(*status);
       return nullptr;
     }
     if (Clock::now() >= until) {
@@ -93,7 +92,7 @@ std::unique_ptr<PeerProcess> PeerProcess::start(const std::string& master,
                                    std::to_string(deadline(milliseconds(30'000)).count()),
                                    "--json"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  auto child = ChildProcess::spawn(argv);
+  auto child = ChildProcess::spawn({.argv = argv, .stdout_to = tools::ChildOutput::kPipe});
   if (!child) return nullptr;
   auto peer = std::unique_ptr<PeerProcess>(new PeerProcess());
   peer->child_ = std::move(*child);
@@ -151,14 +150,9 @@ const std::vector<nlohmann::json>& PeerProcess::drain(milliseconds quiet) {
 
 std::string PeerProcess::describe() {
   const std::string name = "peer " + (id_.empty() ? child_->name() : id_.substr(0, 8)) + ": ";
-  if (auto status = child_->wait(milliseconds(0))) return name + describeWaitStatus(*status);
+  if (auto status = child_->wait(milliseconds(0)))
+    return name + ChildProcess::describeExit(*status);
   return name + "running";
-}
-
-std::string describeWaitStatus(int status) {
-  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
-  return "wait status " + std::to_string(status);
 }
 
 }  // namespace eccl::test

@@ -12,11 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/child_process.h"
+#include "tools/common/child_process.h"
 
 namespace eccl::test {
 
 using std::chrono::milliseconds;
+using tools::ChildProcess;
 
 // steady_clock in ns: what eccl-peer's "t_ns" is measured in (CLOCK_MONOTONIC).
 int64_t steadyNowNs();
@@ -82,8 +83,5 @@ class PeerProcess {
   std::vector<nlohmann::json> lines_;
   std::string id_;
 };
-
-// "exited with code N" / "killed by signal N", for failure messages.
-std::string describeWaitStatus(int status);
 
 }  // namespace eccl::test

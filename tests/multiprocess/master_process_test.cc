@@ -2,7 +2,6 @@
 // with real peers, and a clean stop on SIGTERM.
 #include <httplib.h>
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <set>
 #include <thread>
@@ -90,7 +89,7 @@ TEST_F(MasterProcesses, SigtermStopsTheMasterWithExitCodeZero) {
   ASSERT_TRUE(master_->process().signal(SIGTERM));
   auto status = master_->process().wait(deadline(2s));
   ASSERT_TRUE(status) << "eccl-master still runs 2 s after SIGTERM";
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << describeWaitStatus(*status);
+  EXPECT_TRUE(ChildProcess::exitedCleanly(*status)) << ChildProcess::describeExit(*status);
   std::printf(
       "[ stop ] eccl-master exited %.1f ms after SIGTERM\n",
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());

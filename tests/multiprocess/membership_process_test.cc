@@ -3,7 +3,6 @@
 // a master restart. Peers print JSON lines; every assertion is on those lines.
 #include <httplib.h>
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <thread>
@@ -87,7 +86,7 @@ TEST_F(MembershipProcesses, GracefulLeaveIsAnnouncedAndSettled) {
   ASSERT_TRUE(peers_[leaver]->process().signal(SIGTERM));
   auto status = peers_[leaver]->process().wait(deadline(3s));
   ASSERT_TRUE(status) << "eccl-peer did not exit after SIGTERM";
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << describeWaitStatus(*status);
+  EXPECT_TRUE(ChildProcess::exitedCleanly(*status)) << ChildProcess::describeExit(*status);
   for (size_t i = 0; i < survivors.size(); ++i) {
     ASSERT_TRUE(survivors[i]->waitEvent("left", id, deadline(3s), from[i]))
         << "no \"left\" for " << id;
@@ -176,7 +175,7 @@ TEST_F(MembershipProcesses, PeersSurviveAMasterRestart) {
   ASSERT_TRUE(master_->process().signal(SIGTERM));
   auto status = master_->process().wait(deadline(2s));
   ASSERT_TRUE(status) << "eccl-master did not stop";
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << describeWaitStatus(*status);
+  EXPECT_TRUE(ChildProcess::exitedCleanly(*status)) << ChildProcess::describeExit(*status);
   master_.reset();
   const int64_t restart = steadyNowNs();
   startMaster(port, key);
@@ -195,7 +194,7 @@ TEST_F(MembershipProcesses, PeersSurviveAMasterRestart) {
   RecordProperty("restart_to_update_ms", std::to_string(slowest));
   expectOneRing(peers());
   for (auto* peer : old_peers) {
-    EXPECT_TRUE(peer->process().running()) << peer->describe();
+    EXPECT_FALSE(peer->process().hasExited()) << peer->describe();
     for (const auto& line : peer->drain(0ms)) {
       EXPECT_NE(line["event"], "lost") << line.dump();
       EXPECT_NE(line["event"], "left") << line.dump();

@@ -58,7 +58,7 @@ TEST_F(TrainingProcesses, PeersTrainThroughAJoinAndAKill) {
     ASSERT_TRUE(survivor->process().signal(SIGTERM));
   for (auto* survivor : survivors) {
     auto code = survivor->process().wait(deadline(10s));
-    ASSERT_TRUE(code.has_value()) << survivor->describe() << " did not exit after SIGTERM";
+    ASSERT_TRUE(code) << survivor->describe() << " did not exit after SIGTERM";
     EXPECT_EQ(*code, 0) << survivor->describe() << ": a wrong all-reduce result exits 1";
   }
 }

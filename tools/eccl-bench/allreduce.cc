@@ -16,8 +16,8 @@
 
 #include "src/membership/master_server.h"
 #include "src/membership/peer_token.h"
+#include "tools/common/child_process.h"
 #include "tools/eccl-bench/allreduce_stats.h"
-#include "tools/eccl-bench/child_process.h"
 #include "tools/eccl-bench/size_parse.h"
 
 namespace eccl::tools::bench {

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <thread>
 
-#include "tools/eccl-bench/child_process.h"
+#include "tools/common/child_process.h"
 #include "tools/eccl-bench/ports.h"
 
 namespace eccl::tools::bench {

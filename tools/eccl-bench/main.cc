@@ -4,8 +4,8 @@
 #include <cstdlib>
 
 #include "src/common/log.h"
+#include "tools/common/child_process.h"
 #include "tools/eccl-bench/allreduce.h"
-#include "tools/eccl-bench/child_process.h"
 #include "tools/eccl-bench/p2p.h"
 #include "tools/eccl-bench/size_parse.h"
 
@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   // Children (receivers, comparators) die with this process, whatever ends it.
-  eccl::tools::bench::installChildCleanupOnSignals();
+  eccl::tools::installChildCleanupOnSignals();
 
   if (*receiver) {
     receiver_options.timeout = std::chrono::milliseconds(receiver_timeout_ms);

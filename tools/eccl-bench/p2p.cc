@@ -8,7 +8,7 @@
 #include <random>
 
 #include "src/common/log.h"
-#include "tools/eccl-bench/child_process.h"
+#include "tools/common/child_process.h"
 #include "tools/eccl-bench/completion.h"
 #include "tools/eccl-bench/iperf3.h"
 #include "tools/eccl-bench/p2p_protocol.h"

@@ -1,6 +1,6 @@
-// Child processes for benchmarks: fork + exec, output through a pipe or a file,
-// waits bounded by a deadline, and no child left behind (destructor, SIGINT,
-// SIGTERM, or the parent dying).
+// Child processes for the tools and the multi-process tests: fork + exec,
+// output through a pipe or a file, waits bounded by a deadline, and no child
+// left behind (destructor, SIGINT, SIGTERM, or the parent dying).
 #pragma once
 
 #include <sys/types.h>
@@ -13,9 +13,7 @@
 
 #include "src/common/status.h"
 
-namespace eccl::tools::bench {
-
-using std::chrono::milliseconds;
+namespace eccl::tools {
 
 // The absolute path of an executable found on PATH, or an empty string.
 std::string findOnPath(std::string_view name);
@@ -37,7 +35,7 @@ enum class ChildOutput {
 struct SpawnOptions {
   std::vector<std::string> argv;
   std::string program;  // the file to execute; empty: argv[0], which must then be a path
-  std::string name;     // how messages name the child; empty: argv[0]
+  std::string name;     // how messages name the child; empty: "iperf3[1234]" (argv[0]'s file, pid)
   ChildOutput stdout_to = ChildOutput::kInherit;
   ChildOutput stderr_to = ChildOutput::kInherit;
   std::string output_file;
@@ -45,10 +43,14 @@ struct SpawnOptions {
 
 class ChildProcess {
  public:
-  // Starts the child; fails if the program cannot be executed.
+  using milliseconds = std::chrono::milliseconds;
+
+  // Starts the child; fails if the program cannot be executed. The child gets
+  // SIGKILL when the calling thread ends (PR_SET_PDEATHSIG): spawn from one
+  // that outlives it.
   static Result<std::unique_ptr<ChildProcess>> spawn(const SpawnOptions& options);
 
-  // Kills (SIGKILL) and reaps a child that is still running.
+  // SIGCONT (a stopped child), SIGKILL, then reaps a child that is still running.
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -61,12 +63,17 @@ class ChildProcess {
   Result<std::string> readLine(milliseconds timeout);
   // The rest of its stdout up to end of output (kPipe).
   Result<std::string> readAll(milliseconds timeout);
+  // True once the child closed its stdout and readLine() has no line left.
+  bool endOfOutput() const { return stdout_eof_ && buffer_.find('\n') == std::string::npos; }
+
+  // False once the child has been reaped (its pid may belong to someone else by then).
+  bool signal(int signal_number);
 
   // Waits for the child to exit and reaps it; the wait status (see describeExit).
   Result<int> wait(milliseconds timeout);
   // True (and reaped) if it has exited already.
   bool hasExited();
-  // SIGTERM, up to `grace` to exit, then SIGKILL; always reaps.
+  // SIGTERM (and SIGCONT), up to `grace` to exit, then SIGKILL; always reaps.
   void stop(milliseconds grace);
 
   bool reaped() const { return reaped_; }
@@ -91,4 +98,4 @@ class ChildProcess {
   int wait_status_ = 0;
 };
 
-}  // namespace eccl::tools::bench
+}  // namespace eccl::tools

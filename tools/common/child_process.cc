@@ -1,4 +1,4 @@
-#include "tools/eccl-bench/child_process.h"
+#include "tools/common/child_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -15,10 +15,11 @@
 #include <cstring>
 #include <thread>
 
-namespace eccl::tools::bench {
+namespace eccl::tools {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
 // Running children, for the signal handler: lock-free slots it may read.
 constexpr int kMaxChildren = 64;
@@ -111,7 +112,6 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::spawn(const SpawnOptions& op
     return invalidArgument("spawn: only stdout can go to a pipe");
   }
   const std::string program = options.program.empty() ? options.argv[0] : options.program;
-  const std::string name = options.name.empty() ? options.argv[0] : options.name;
 
   // Everything the child touches is prepared now: between fork and exec it may
   // only make async-signal-safe calls (the parent has I/O threads).
@@ -159,7 +159,7 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::spawn(const SpawnOptions& op
   const pid_t pid = fork();
   if (pid == 0) {
     for (int signal_number : {SIGINT, SIGTERM, SIGHUP, SIGPIPE})
-      signal(signal_number, SIG_DFL);
+      ::signal(signal_number, SIG_DFL);
     // Die with the parent, even if it is SIGKILLed.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
@@ -188,7 +188,14 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::spawn(const SpawnOptions& op
     closeAll();
     return systemError(errnoText("fork", fork_error));
   }
-  auto child = std::unique_ptr<ChildProcess>(new ChildProcess(pid, name, stdout_pipe[0]));
+  std::string name = options.name;
+  if (name.empty()) {
+    const size_t slash = options.argv[0].rfind('/');
+    name = options.argv[0].substr(slash == std::string::npos ? 0 : slash + 1) + "[" +
+           std::to_string(pid) + "]";
+  }
+  auto child =
+      std::unique_ptr<ChildProcess>(new ChildProcess(pid, std::move(name), stdout_pipe[0]));
   stdout_pipe[0] = -1;  // owned by child now
   if (!registered) {
     closeAll();
@@ -212,6 +219,7 @@ ChildProcess::ChildProcess(pid_t pid, std::string name, int stdout_fd)
 
 ChildProcess::~ChildProcess() {
   if (!reaped_) {
+    kill(pid_, SIGCONT);
     kill(pid_, SIGKILL);
     int status = 0;
     while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
@@ -246,6 +254,10 @@ bool ChildProcess::hasExited() {
   return tryReap();
 }
 
+bool ChildProcess::signal(int signal_number) {
+  return !reaped_ && kill(pid_, signal_number) == 0;
+}
+
 Result<int> ChildProcess::wait(milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   auto pause = milliseconds(1);
@@ -263,6 +275,7 @@ Result<int> ChildProcess::wait(milliseconds timeout) {
 void ChildProcess::stop(milliseconds grace) {
   if (tryReap()) return;
   kill(pid_, SIGTERM);
+  kill(pid_, SIGCONT);
   if (wait(grace)) return;
   kill(pid_, SIGKILL);
   while (!tryReap())
@@ -325,4 +338,4 @@ bool ChildProcess::exitedCleanly(int wait_status) {
   return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
 }
 
-}  // namespace eccl::tools::bench
+}  // namespace eccl::tools
