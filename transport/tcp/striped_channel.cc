@@ -33,7 +33,8 @@ StripedChannelCore::StripedChannelCore(asio::io_context& io, ChannelSetup setup)
       first_frames_(std::move(setup.first_frames)),
       idle_(connection_count_, false),
       ping_due_(connection_count_, false),
-      goodbye_sent_(connection_count_, false) {
+      goodbye_sent_(connection_count_, false),
+      goodbye_received_(connection_count_, false) {
   first_frames_.resize(connection_count_);
 }
 
@@ -299,6 +300,13 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
     std::lock_guard lock(mu_);
     if (failing_) return nullptr;
     if (first_frames_[index]) return std::move(first_frames_[index]);
+    // Control frames queued before the close (deliveries, credits) go out
+    // before the Goodbyes: the peer's last sends complete instead of failing.
+    if (closing_ && !control_queue_.empty() && !goodbye_sent_[index]) {
+      auto frame = std::move(control_queue_.front());
+      control_queue_.pop_front();
+      return frame;
+    }
     if (closing_) {
       if (goodbye_sent_[index]) {  // nothing may follow a Goodbye
         idle_[index] = true;
@@ -483,9 +491,22 @@ Status StripedChannelCore::onControlFrame(FrameConnection& connection, const Fra
     case MessageType::kGoodbye: {
       auto goodbye = protocol::decodeMessage<protocol::Goodbye>(payload);
       if (!goodbye) return goodbye.status();
-      fail(connectionError(peer_.describe() +
-                           " closed the channel: " + protocol::printable(goodbye->text)),
-           /*peer_said_goodbye=*/true);
+      // The Goodbye is the last frame of each connection: the channel ends
+      // once every connection has said it, so that frames still in flight on
+      // the others (a Delivered, say) are read first.
+      bool all_said = false;
+      {
+        std::lock_guard lock(mu_);
+        if (!goodbye_received_[connection.index()]) {
+          goodbye_received_[connection.index()] = true;
+          all_said = ++goodbyes_received_ == static_cast<size_t>(connection_count_);
+        }
+      }
+      if (all_said) {
+        fail(connectionError(peer_.describe() +
+                             " closed the channel: " + protocol::printable(goodbye->text)),
+             /*peer_said_goodbye=*/true);
+      }
       return Status::ok();
     }
     default:
@@ -504,7 +525,14 @@ Status StripedChannelCore::onControlFrame(FrameConnection& connection, const Fra
 
 // ---- ConnectionDelegate: life cycle -------------------------------------------
 
-void StripedChannelCore::onConnectionError(FrameConnection& /*connection*/, Status error) {
+void StripedChannelCore::onConnectionError(FrameConnection& connection, Status error) {
+  {
+    // A connection that said Goodbye may end at once: the others still deliver.
+    std::lock_guard lock(mu_);
+    if (goodbye_received_[connection.index()] && goodbyes_received_ < goodbye_received_.size()) {
+      return;
+    }
+  }
   fail(error.withContext(peer_.describe()));
 }
 

@@ -124,6 +124,8 @@ class StripedChannelCore final : public ConnectionDelegate,
   std::vector<bool> ping_due_;
   std::vector<bool> goodbye_sent_;
   size_t goodbyes_written_ = 0;
+  std::vector<bool> goodbye_received_;  // by connection index
+  size_t goodbyes_received_ = 0;
   bool closing_ = false;  // close() called: each connection's next frame is its Goodbye
   std::string close_reason_;
   bool failing_ = false;   // connections are being stopped

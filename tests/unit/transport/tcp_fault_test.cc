@@ -240,6 +240,27 @@ TEST(TcpFault, GracefulCloseEndsPendingOperationsOnBothSides) {
   EXPECT_EQ(local->code(), Code::kAborted) << local->toString();
 }
 
+TEST(TcpFault, AMessageReceivedJustBeforeACloseCompletesOnTheSender) {
+  // The receiver's Delivered and its Goodbyes may travel on different
+  // connections: the sender ends the channel only after every Goodbye, so the
+  // delivery is read first and the send completes instead of failing.
+  for (int round = 0; round < 30; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    auto pair = ChannelPair::make(faultOptions());
+    ASSERT_TRUE(pair);
+    std::vector<uint8_t> message(64, 7), into(64);
+    Completion received, sent;
+    pair->server->recv(3, into, received.callback());
+    pair->client->send(3, message, sent.callback());
+    auto got = received.wait(deadline(5s));
+    ASSERT_TRUE(got && got->isOk());
+    pair->server->close("done");
+    auto outcome = sent.wait(deadline(5s));
+    ASSERT_TRUE(outcome);
+    EXPECT_TRUE(outcome->isOk()) << outcome->toString();
+  }
+}
+
 TEST(TcpFault, DestroyingTheTransportAbortsPendingOperations) {
   auto pair = ChannelPair::make(faultOptions());
   ASSERT_TRUE(pair);
