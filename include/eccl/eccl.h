@@ -26,8 +26,8 @@
  *   ecclSend, ecclRecv       |
  *   ecclTest, ecclWait       |   (on a request of the comm)
  *   ecclCommUpdateTopology   | the calls above and each other: collectives
- *   ecclAllReduce(Async)     |   and updates run one at a time, in call order,
- *                            |   on the comm's op thread (see "Operations")
+ *   collectives (and Async)  |   and updates start in call order on the
+ *                            |   comm's op threads (see "Operations")
  *   ecclCommConnect          | the calls above but not Update or collectives
  *   ecclCommDestroy          | nothing: every other call on the comm has
  *                            |   returned, and none starts after it; requests
@@ -53,13 +53,18 @@
  *
  * Operations
  * ----------
- * Collectives (ecclAllReduce, ...) and ecclCommUpdateTopology of one comm run
- * one after another in the order they were called, blocking or asynchronous,
- * on a thread of the comm: every peer calls them in the same order, which
- * keeps the peers' operations matched. An ...Async call returns at once with
- * an ecclRequest_t (argument errors are reported at once); ecclTest and
- * ecclWait report its outcome. An update called while async collectives are
- * outstanding runs after them. Point-to-point calls do not queue.
+ * Collectives (ecclAllReduce, ...) and ecclCommUpdateTopology of one comm
+ * start in the order they were called, blocking or asynchronous, on threads
+ * of the comm; every peer must call them in the same order. Up to 4
+ * collectives with DISTINCT tags run at once, each progressing on its own
+ * (their data share the ring's channels); a collective whose tag equals a
+ * running one's waits for it to end. Their op headers are exchanged one op
+ * at a time in that order, so peers that disagree still name the field. An
+ * update waits for the collectives called before it and holds back the ones
+ * called after it. An ...Async call returns at once with an ecclRequest_t
+ * (argument errors are reported at once); ecclTest and ecclWait report its
+ * outcome. A failed collective closes the ring's channels, which fails the
+ * others in flight too. Point-to-point calls do not queue.
  *
  * Versioned structs
  * -----------------
@@ -367,9 +372,9 @@ typedef struct {
  * timeout_ms < 0: the config's timeout_ms. info: NULL, or filled on return
  * (also on failure) if info->struct_size is sizeof(ecclOpInfo_t).
  *
- * Threads: see "Operations": concurrent calls from several threads run one
- * after another (in the order they reached the comm, which only the caller's
- * synchronisation makes the same on every peer). It must not overlap with
+ * Threads: see "Operations": calls from several threads start in the order
+ * they reached the comm, which only the caller's synchronisation makes the
+ * same on every peer. It must not overlap with
  * ecclCommConnect or ecclCommDestroy.
  *
  * Failures never hang: the call ends with ecclTimeout at the deadline,

@@ -16,6 +16,9 @@ struct CollOptions {
   // Receives in flight per op. Reduce-scatter receives land in a staging
   // buffer of pipeline_depth chunks: the op's only memory beyond the caller's.
   uint32_t pipeline_depth = 4;
+  // Collectives of one communicator that may run at once (distinct tags; the
+  // op queue starts them in call order). 1: strictly one after another.
+  uint32_t max_ops_in_flight = 4;
 
   Status validate() const;
 };

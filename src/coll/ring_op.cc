@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "src/coll/header_turns.h"
 #include "src/common/log.h"
 
 namespace eccl::coll {
@@ -90,9 +91,24 @@ void RingOp::start() {
     recvs_total_ += plan_.recvChunks(t);
     sends_total_ += plan_.sendChunks(t);
   }
+  // Concurrent ops take turns on the header streams, in the order they started.
+  if (ring_.header_turns != nullptr) {
+    Status turn = ring_.header_turns->waitTurn(ring_.ticket, deadline_);
+    if (!turn.isOk()) {
+      setCause(turn.withContext(name_), false);
+      return;
+    }
+    // An abort or a loss while it waited: its cause, not the closed channels'.
+    std::vector<Completion> none;
+    if (std::optional<Status> external = state_.wait(Clock::now(), none)) {
+      setCause(*external, false);
+      return;
+    }
+  }
   // Receives first, so that a neighbour's header lands in a posted buffer.
   auto& prev = *ring_.prev.channel;
   auto& next = *ring_.next.channel;
+  header_transfers_pending_ = 4;
   outstanding_ += 4;
   outstanding_prev_ += 2;
   prev.recv(headerStreamId(kHeaderToNextIndex), header_from_prev_,
@@ -171,10 +187,13 @@ void RingOp::handle(const Completion& completion) {
       bytes_sent_ += chunkBytes(plan_.chunk(plan_.sendSegment(step), chunk));
     }
     onSent(step, chunk, ok);
-  } else if (kind == Kind::kHeaderToNext || kind == Kind::kHeaderToPrev) {
-    onHeaderSent(kind == Kind::kHeaderToPrev ? ring_.prev : ring_.next, completion.status);
   } else {
-    onHeaderReceived(kind == Kind::kHeaderFromPrev, completion.status);
+    if (kind == Kind::kHeaderToNext || kind == Kind::kHeaderToPrev) {
+      onHeaderSent(kind == Kind::kHeaderToPrev ? ring_.prev : ring_.next, completion.status);
+    } else {
+      onHeaderReceived(kind == Kind::kHeaderFromPrev, completion.status);
+    }
+    if (--header_transfers_pending_ == 0) endHeaderTurn();
   }
 }
 
@@ -187,6 +206,10 @@ std::string RingOp::waitingFor() const {
   }
   return "delivery to " + ring_.next.describe() + " (" + std::to_string(sends_done_) + " of " +
          std::to_string(sends_total_) + " chunks delivered)";
+}
+
+void RingOp::endHeaderTurn() {
+  if (ring_.header_turns != nullptr) ring_.header_turns->done(ring_.ticket);
 }
 
 Status RingOp::run() {

@@ -101,6 +101,8 @@ class RingOp {
   OpHeaderBytes header_from_next_{};
   int header_sends_done_ = 0;
   int header_sends_pending_ = 2;
+  int header_transfers_pending_ = 0;  // of the four; the turn ends when none is left
+  void endHeaderTurn();
   bool prev_checked_ = false;
   bool next_checked_ = false;
 

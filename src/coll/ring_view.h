@@ -21,6 +21,8 @@ struct RingNeighbour {
   }
 };
 
+class HeaderTurns;
+
 struct RingView {
   EndpointId self;
   uint32_t rank = 0;
@@ -28,6 +30,10 @@ struct RingView {
   uint64_t revision = 0;
   RingNeighbour prev;  // sends to this peer; unset when world_size == 1
   RingNeighbour next;  // this peer sends to it (the same peer as prev when world_size == 2)
+  // With several ops in flight: whose turn it is on the header streams
+  // (header_turns.h). Null: this op is the only one.
+  HeaderTurns* header_turns = nullptr;
+  uint64_t ticket = 0;
 };
 
 }  // namespace eccl::coll

@@ -42,7 +42,7 @@ Result<std::shared_ptr<Request>> Communicator::allToAllAsync(const void* send, v
     return invalidArgument("allToAll: a buffer is NULL");
   }
   return submitRingOp(
-      "allToAll", timeout,
+      "allToAll", tag, timeout,
       [this, send, recv, count, dtype, tag](const coll::RingView& view, coll::OpState& state,
                                             Clock::time_point deadline, coll::OpInfo* info) {
         return runAllToAll(view, send, recv, count, dtype, tag, state, deadline, info);
@@ -63,6 +63,7 @@ Status Communicator::runAllToAll(const coll::RingView& view, const void* send, v
                                  coll::OpState& state, Clock::time_point deadline,
                                  coll::OpInfo* info) {
   const auto started = Clock::now();
+  header_turns_.done(view.ticket);  // its headers travel on streams of its own
   const uint32_t n = view.world_size;
   const uint32_t me = view.rank;
   const size_t element = reduce::dtypeSize(dtype);

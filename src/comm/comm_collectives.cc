@@ -19,9 +19,6 @@ Status Communicator::ringViewLocked(const std::string& name, coll::RingView& vie
   if (phase_ != Phase::kAccepted || rank_ < 0) {
     return invalidUsage(name + ": this peer is not accepted into its group's ring yet");
   }
-  if (active_op_) {
-    return invalidUsage(name + ": another collective op is running on this communicator");
-  }
   if (op_failed_) {
     return invalidUsage(name + ": the previous collective op failed (" + op_failed_->toString() +
                         "): call updateTopology before the next");
@@ -75,28 +72,41 @@ std::vector<size_t> BlockCounts::resolve(uint32_t world_size) const {
   return per_rank.empty() ? coll::equalCounts(world_size, each) : per_rank;
 }
 
-Result<std::shared_ptr<Request>> Communicator::submitRingOp(std::string name,
+Result<std::shared_ptr<Request>> Communicator::submitRingOp(std::string name, uint64_t tag,
                                                             std::chrono::milliseconds timeout,
                                                             RingJob job) {
   if (timeout.count() < 0) return invalidArgument(name + ": negative timeout");
-  return ops_.submit([this, name = std::move(name), timeout, job = std::move(job)](
-                         coll::OpInfo* info) { return runRingOp(name, timeout, job, info); });
+  return ops_.submit(
+      [this, name = std::move(name), timeout, job = std::move(job)](coll::OpInfo* info,
+                                                                    uint64_t sequence) {
+        Status status = runRingOp(name, timeout, job, info, sequence);
+        header_turns_.done(sequence);  // if the op ended before its headers did
+        return status;
+      },
+      JobTraits{.tag = tag});
+}
+
+void Communicator::failActiveOpsLocked(const Status& why) {
+  for (const auto& op : active_ops_)
+    op->fail(why);
 }
 
 Status Communicator::runRingOp(const std::string& name, std::chrono::milliseconds timeout,
-                               const RingJob& job, coll::OpInfo* info) {
+                               const RingJob& job, coll::OpInfo* info, uint64_t sequence) {
   const auto deadline = Clock::now() + timeout;
   coll::RingView view;
   std::shared_ptr<coll::OpState> state = coll::OpState::create();
   {
     std::lock_guard lock(mu_);
     ECCL_RETURN_IF_ERROR(ringViewLocked(name, view));
-    active_op_ = state;
+    active_ops_.push_back(state);
   }
+  view.header_turns = &header_turns_;
+  view.ticket = sequence;
   Status status = job(view, *state, deadline, info);
   {
     std::lock_guard lock(mu_);
-    active_op_.reset();
+    std::erase(active_ops_, state);
     // Argument errors (kInvalidArgument) end an op before any message.
     if (!status.isOk() && status.code() != Code::kInvalidArgument) op_failed_ = status;
   }
@@ -112,7 +122,7 @@ Result<std::shared_ptr<Request>> Communicator::allReduceAsync(const void* send, 
                                                               std::chrono::milliseconds timeout) {
   const coll::AllReduceArgs args{send, recv, count, dtype, op, tag};
   ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs(args));
-  return submitRingOp("allReduce", timeout,
+  return submitRingOp("allReduce", tag, timeout,
                       [this, args](const coll::RingView& view, coll::OpState& state,
                                    Clock::time_point deadline, coll::OpInfo* info) {
                         return coll::ringAllReduce(view, args, options_.collectives, deadline,
@@ -133,7 +143,7 @@ Result<std::shared_ptr<Request>> Communicator::broadcastAsync(void* buffer, size
   const coll::BroadcastArgs args{buffer, count, dtype, root, tag};
   // The root is checked against the ring the op runs on.
   ECCL_RETURN_IF_ERROR(coll::checkBroadcastArgs(args, std::max<uint32_t>(root + 1, 1)));
-  return submitRingOp("broadcast", timeout,
+  return submitRingOp("broadcast", tag, timeout,
                       [this, args](const coll::RingView& view, coll::OpState& state,
                                    Clock::time_point deadline, coll::OpInfo* info) {
                         return coll::ringBroadcast(view, args, options_.collectives, deadline,
@@ -151,7 +161,7 @@ Result<std::shared_ptr<Request>> Communicator::allGatherAsync(const void* send, 
                                                               BlockCounts counts,
                                                               reduce::DType dtype, uint64_t tag,
                                                               std::chrono::milliseconds timeout) {
-  return submitRingOp("allGather", timeout,
+  return submitRingOp("allGather", tag, timeout,
                       [this, send, recv, counts = std::move(counts), dtype, tag](
                           const coll::RingView& view, coll::OpState& state,
                           Clock::time_point deadline, coll::OpInfo* info) {
@@ -171,7 +181,7 @@ Status Communicator::allGather(const void* send, void* recv, BlockCounts counts,
 Result<std::shared_ptr<Request>> Communicator::reduceScatterAsync(
     const void* send, void* recv, BlockCounts counts, reduce::DType dtype, reduce::ReduceOp op,
     uint64_t tag, std::chrono::milliseconds timeout) {
-  return submitRingOp("reduceScatter", timeout,
+  return submitRingOp("reduceScatter", tag, timeout,
                       [this, send, recv, counts = std::move(counts), dtype, op, tag](
                           const coll::RingView& view, coll::OpState& state,
                           Clock::time_point deadline, coll::OpInfo* info) {
@@ -205,7 +215,7 @@ Result<std::shared_ptr<Request>> Communicator::allReduceBatchAsync(
     }
     total += t.count;
   }
-  return submitRingOp("allReduceBatch", timeout,
+  return submitRingOp("allReduceBatch", tag, timeout,
                       [this, tensors = std::move(tensors), total, dtype, op, tag](
                           const coll::RingView& view, coll::OpState& state,
                           Clock::time_point deadline, coll::OpInfo* info) -> Status {
@@ -249,7 +259,7 @@ Status Communicator::barrier(uint64_t tag, std::chrono::milliseconds timeout, co
       token.get(), token.get(), 1, reduce::DType::kU8, reduce::ReduceOp::kMax, tag};
   ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs(args));
   return waitForRequest(
-      submitRingOp("barrier", timeout,
+      submitRingOp("barrier", tag, timeout,
                    [this, args, token](const coll::RingView& view, coll::OpState& state,
                                        Clock::time_point deadline, coll::OpInfo* op_info) {
                      return coll::ringAllReduce(view, args, options_.collectives, deadline, state,

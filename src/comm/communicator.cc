@@ -158,7 +158,13 @@ Status Communicator::connect(std::chrono::milliseconds timeout) {
 }
 
 Status Communicator::updateTopology(std::chrono::milliseconds timeout) {
-  auto request = ops_.submit([this, timeout](coll::OpInfo*) { return runUpdateTopology(timeout); });
+  // Exclusive: it waits for the ops before it and holds back the ones after it.
+  auto request = ops_.submit(
+      [this, timeout](coll::OpInfo*, uint64_t sequence) {
+        header_turns_.done(sequence);  // it sends no op header
+        return runUpdateTopology(timeout);
+      },
+      JobTraits{.exclusive = true});
   return request->wait();
 }
 
@@ -184,7 +190,7 @@ void Communicator::abort(const std::string& why) {
   if (phase_ == Phase::kAborted || phase_ == Phase::kRemoved) return;
   phase_ = Phase::kAborted;
   terminal_ = abortedError("communicator aborted: " + why);
-  if (active_op_) active_op_->fail(terminal_);
+  failActiveOpsLocked(terminal_);
   failP2pOpsLocked(nullptr, terminal_);
   changed_.notify_all();
 }
@@ -365,7 +371,7 @@ void Communicator::onRegistered(const protocol::Registered& registered) {
     phase_ = Phase::kRemoved;
     terminal_ = Status(Code::kPeerLost, "this peer was removed from group '" + options_.group +
                                             "' by the master while it was cut off");
-    if (active_op_) active_op_->fail(terminal_);
+    failActiveOpsLocked(terminal_);
     failP2pOpsLocked(nullptr, terminal_);
   } else if (phase_ == Phase::kConnecting) {
     phase_ = Phase::kPending;
@@ -435,7 +441,7 @@ void Communicator::onPeerEvent(const protocol::PeerEvent& event) {
       phase_ = Phase::kRemoved;
       terminal_ = Status(Code::kPeerLost,
                          "the master removed this peer from group '" + options_.group + "'");
-      if (active_op_) active_op_->fail(terminal_);
+      failActiveOpsLocked(terminal_);
       failP2pOpsLocked(nullptr, terminal_);
     } else if (kind != EventKind::kJoined) {
       // A point-to-point op with it can no longer complete (a graceful leaver
@@ -460,12 +466,12 @@ void Communicator::onPeerEvent(const protocol::PeerEvent& event) {
                                  [&](const protocol::Member& m) { return m.peer == event.peer; });
       if (member != members_.end()) {
         departed_[event.peer] = kind;
-        if (active_op_ && !graceful) {
-          active_op_->fail(Status(Code::kPeerLost, "peer " + event.peer.shortHex() + " (rank " +
-                                                       std::to_string(member - members_.begin()) +
-                                                       ") " + departureText(kind) +
-                                                       " (the master said so at revision " +
-                                                       std::to_string(event.revision) + ")"));
+        if (!graceful) {
+          failActiveOpsLocked(Status(Code::kPeerLost,
+                                     "peer " + event.peer.shortHex() + " (rank " +
+                                         std::to_string(member - members_.begin()) + ") " +
+                                         departureText(kind) + " (the master said so at revision " +
+                                         std::to_string(event.revision) + ")"));
         }
       }
     }

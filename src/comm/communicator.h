@@ -3,10 +3,10 @@
 // both of them change (rank, ring, revision, events).
 //
 // Thread safety: connect() and destruction must not overlap with any other
-// call. Collectives and topology updates, blocking or asynchronous, run one
-// at a time in call order on the communicator's op thread (op_queue.h), so
-// they may be called from any thread; every other method, abort(), send(),
-// recv() and the lookups included, may be called from any thread at any time.
+// call. Collectives and topology updates, blocking or asynchronous, start in
+// call order on the communicator's op threads (op_queue.h: distinct tags run
+// at once, updates alone), so they may be called from any thread; every other method, abort(),
+// send(), recv() and the lookups included, may be called from any thread at any time.
 #pragma once
 
 #include <atomic>
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "src/coll/coll_options.h"
+#include "src/coll/header_turns.h"
 #include "src/coll/op_state.h"
 #include "src/coll/ring_view.h"
 #include "src/comm/op_queue.h"
@@ -244,10 +245,12 @@ class Communicator final : private membership::ControlClient::Owner {
   // What a collective does with the ring it is lent, on the op thread.
   using RingJob = std::function<Status(const coll::RingView&, coll::OpState&, Clock::time_point,
                                        coll::OpInfo*)>;
-  Result<std::shared_ptr<Request>> submitRingOp(std::string name, std::chrono::milliseconds timeout,
-                                                RingJob job);
+  Result<std::shared_ptr<Request>> submitRingOp(std::string name, uint64_t tag,
+                                                std::chrono::milliseconds timeout, RingJob job);
   Status runRingOp(const std::string& name, std::chrono::milliseconds timeout, const RingJob& job,
-                   coll::OpInfo* info);
+                   coll::OpInfo* info, uint64_t sequence);
+  // Ends every op in progress with `why`.
+  void failActiveOpsLocked(const Status& why);
   Status runUpdateTopology(std::chrono::milliseconds timeout);
   Status runAllToAll(const coll::RingView& view, const void* send, void* recv, size_t count,
                      reduce::DType dtype, uint64_t tag, coll::OpState& state,
@@ -314,14 +317,15 @@ class Communicator final : private membership::ControlClient::Owner {
   uint64_t next_lookup_ = 0;
   // Members of the committed ring that left or were lost since the commit.
   std::map<EndpointId, EventKind> departed_;
-  std::shared_ptr<coll::OpState> active_op_;  // the op in progress, if any
+  std::vector<std::shared_ptr<coll::OpState>> active_ops_;  // the ops in progress
+  coll::HeaderTurns header_turns_;  // concurrent ops' turns on the header streams
   // Why the last collective failed after it had exchanged messages: its
   // channels may hold stale messages or be closed, so the next op waits for
   // a topology update (a new revision, re-validated channels).
   std::optional<Status> op_failed_;
   std::atomic<uint64_t> ops_completed_{0};
-  // Last member: its thread stops before anything it uses is destroyed.
-  OpQueue ops_;
+  // Last member: its threads stop before anything they use is destroyed.
+  OpQueue ops_{options_.collectives.max_ops_in_flight};
 };
 
 }  // namespace eccl::comm

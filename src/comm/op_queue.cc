@@ -40,7 +40,7 @@ OpQueue::~OpQueue() {
   stop(abortedError("the communicator was destroyed"));
 }
 
-std::shared_ptr<Request> OpQueue::submit(Job job) {
+std::shared_ptr<Request> OpQueue::submit(Job job, JobTraits traits) {
   auto request = std::make_shared<Request>();
   std::unique_lock lock(mu_);
   if (stopping_) {
@@ -48,9 +48,11 @@ std::shared_ptr<Request> OpQueue::submit(Job job) {
     request->complete(stop_reason_, {});
     return request;
   }
-  queue_.push_back({std::move(job), request});
-  if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
-  work_cv_.notify_one();
+  queue_.push_back({std::move(job), std::move(traits), request});
+  if (workers_.size() < max_in_flight_ && workers_.size() < queue_.size() + running_) {
+    workers_.emplace_back([this] { run(); });
+  }
+  work_cv_.notify_all();
   return request;
 }
 
@@ -61,6 +63,7 @@ size_t OpQueue::outstanding() const {
 
 void OpQueue::stop(const Status& why) {
   std::deque<Entry> dropped;
+  std::vector<std::thread> workers;
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
@@ -68,27 +71,48 @@ void OpQueue::stop(const Status& why) {
       stop_reason_ = why;
     }
     dropped.swap(queue_);
+    workers.swap(workers_);
     work_cv_.notify_all();
   }
   for (auto& entry : dropped)
     entry.request->complete(stop_reason_, {});
-  if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
+  for (auto& worker : workers) {
+    if (worker.get_id() != std::this_thread::get_id())
+      worker.join();
+    else
+      worker.detach();  // a job destroying its own communicator: the thread ends after it
+  }
+}
+
+bool OpQueue::headCanStartLocked() const {
+  if (queue_.empty() || running_ >= max_in_flight_ || exclusive_running_) return false;
+  const Entry& head = queue_.front();
+  if (head.traits.exclusive) return running_ == 0;
+  return !head.traits.tag || running_tags_.count(*head.traits.tag) == 0;
 }
 
 void OpQueue::run() {
   std::unique_lock lock(mu_);
   while (true) {
-    work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping
+    work_cv_.wait(lock, [&] { return stopping_ || headCanStartLocked(); });
+    if (stopping_) return;
+    // Jobs start strictly in submission order: the sequence is the same on every peer.
     Entry entry = std::move(queue_.front());
     queue_.pop_front();
+    const uint64_t sequence = next_sequence_++;
     ++running_;
+    if (entry.traits.exclusive) exclusive_running_ = true;
+    if (entry.traits.tag) running_tags_.insert(*entry.traits.tag);
+    work_cv_.notify_all();  // the next head may start on another worker
     lock.unlock();
     coll::OpInfo info;
-    Status status = entry.job(&info);
+    Status status = entry.job(&info, sequence);
     entry.request->complete(std::move(status), info);
     lock.lock();
     --running_;
+    if (entry.traits.exclusive) exclusive_running_ = false;
+    if (entry.traits.tag) running_tags_.erase(running_tags_.find(*entry.traits.tag));
+    work_cv_.notify_all();
   }
 }
 

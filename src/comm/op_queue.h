@@ -1,17 +1,24 @@
-// A communicator's collective operations run one after another, in the order
-// they were called, on a thread of their own. Asynchronous calls get a
-// Request at once; blocking calls submit and wait. Because every peer calls
-// its collectives in the same order, one order per communicator keeps the
-// peers' ops matched without any tagging of concurrent rings.
+// A communicator's collective operations start in the order they were
+// called, on threads of their own, up to max_in_flight at a time: ops with
+// distinct tags run concurrently, an op waits for a running one with the same
+// tag (they would share streams), and an exclusive job (a topology update)
+// waits for every running op and holds back the ones after it. Asynchronous
+// calls get a Request at once; blocking calls submit and wait. Every peer
+// calls its collectives in the same order, so every peer starts them in the
+// same order, which is what keeps their headers matched (header_turns.h).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "src/coll/coll_options.h"
 #include "src/common/status.h"
@@ -41,11 +48,17 @@ class Request {
   coll::OpInfo info_;
 };
 
+struct JobTraits {
+  bool exclusive = false;
+  std::optional<uint64_t> tag;  // jobs with equal tags never overlap
+};
+
 class OpQueue {
  public:
-  using Job = std::function<Status(coll::OpInfo*)>;
+  // `sequence` numbers the jobs in the order they start, from 0.
+  using Job = std::function<Status(coll::OpInfo*, uint64_t sequence)>;
 
-  OpQueue() = default;
+  explicit OpQueue(size_t max_in_flight = 1) : max_in_flight_(std::max<size_t>(1, max_in_flight)) {}
   // Completes jobs that have not started with kAborted, waits for the running one.
   ~OpQueue();
   OpQueue(const OpQueue&) = delete;
@@ -53,7 +66,7 @@ class OpQueue {
 
   // Queues a job; its Request completes with what the job returns. After
   // stop(), the Request completes at once with kAborted.
-  std::shared_ptr<Request> submit(Job job);
+  std::shared_ptr<Request> submit(Job job, JobTraits traits = {});
   // Jobs submitted and not yet completed.
   size_t outstanding() const;
   // No job starts after this; queued ones complete with `why`; returns once
@@ -63,17 +76,23 @@ class OpQueue {
  private:
   struct Entry {
     Job job;
+    JobTraits traits;
     std::shared_ptr<Request> request;
   };
   void run();
+  bool headCanStartLocked() const;
 
+  const size_t max_in_flight_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
   std::deque<Entry> queue_;
   size_t running_ = 0;
+  bool exclusive_running_ = false;
+  std::multiset<uint64_t> running_tags_;
+  uint64_t next_sequence_ = 0;
   bool stopping_ = false;
   Status stop_reason_;
-  std::thread worker_;  // started by the first submit
+  std::vector<std::thread> workers_;  // started as jobs need them, up to max_in_flight_
 };
 
 }  // namespace eccl::comm

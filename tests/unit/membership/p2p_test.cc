@@ -152,7 +152,7 @@ TEST_F(PointToPoint, ATimeoutEndsTheCallAndTheNextMessageStillArrives) {
   // Meanwhile a opens the channel, whichever end dials (a receive on another tag).
   auto opener = std::async(std::launch::async, [&] {
     uint8_t byte;
-    return a.recv(b.peerId(), &byte, 1, 99, 500ms, nullptr);
+    return a.recv(b.peerId(), &byte, 1, 99, deadline(3s), nullptr);  // outlasts b's
   });
   Status timed_out = b_first.get();
   EXPECT_EQ(timed_out.code(), Code::kTimeout) << timed_out.toString();
