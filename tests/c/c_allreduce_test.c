@@ -10,33 +10,15 @@
 #include <string.h>
 
 #include "c_check.h"
+#include "c_cluster.h"
 
 #define TIMEOUT_MS 20000
 #define COUNT 1001
-
-static void* runMaster(void* arg) {
-  static ecclResult_t result;
-  result = ecclMasterRun((ecclMaster_t)arg);
-  return &result;
-}
 
 static void* connectComm(void* arg) {
   static ecclResult_t result;
   result = ecclCommConnect((ecclComm_t)arg, TIMEOUT_MS);
   return &result;
-}
-
-static ecclComm_t makeComm(const char* master_addr) {
-  ecclCommConfig_t config;
-  ecclComm_t comm = NULL;
-  CHECK_OK(ecclCommConfigInit(&config));
-  config.master = master_addr;
-  config.group = "callreduce";
-  config.listen_addr = "127.0.0.1:0";
-  config.connections_per_peer = 2;
-  config.timeout_ms = TIMEOUT_MS;
-  CHECK_OK(ecclCommCreate(&config, &comm));
-  return comm;
 }
 
 /* One peer's part of the test: two all-reduces with its own values. */
@@ -132,41 +114,21 @@ static void checkErrors(ecclComm_t comm) {
 }
 
 int main(void) {
-  ecclMasterConfig_t master_config;
-  ecclMaster_t master = NULL;
-  pthread_t master_thread, threads[2];
+  static TestMaster master;
+  pthread_t threads[2];
   void* result = NULL;
-  uint16_t port = 0;
-  char master_addr[32];
   static Peer peers[2];
   int i, r;
 
-  CHECK_OK(ecclMasterConfigInit(&master_config));
-  master_config.listen_addr = "127.0.0.1:0";
-  master_config.heartbeat_ms = 100;
-  master_config.token_key_file = NULL;
-  CHECK_OK(ecclMasterCreate(&master_config, &master));
-  if (master == NULL) return 1;
-  CHECK_OK(ecclMasterGetPort(master, &port));
-  snprintf(master_addr, sizeof(master_addr), "127.0.0.1:%u", (unsigned)port);
-  CHECK(pthread_create(&master_thread, NULL, runMaster, master) == 0);
-
-  peers[0].comm = makeComm(master_addr);
-  peers[1].comm = makeComm(master_addr);
+  if (startTestMaster(&master) != 0) return 1;
+  peers[0].comm = makeTestComm(&master, "callreduce", TIMEOUT_MS);
+  peers[1].comm = makeTestComm(&master, "callreduce", TIMEOUT_MS);
   if (peers[0].comm == NULL || peers[1].comm == NULL) return 1;
   /* The first forms the ring; the second joins at the first's update. */
   CHECK_OK(ecclCommConnect(peers[0].comm, TIMEOUT_MS));
   checkErrors(peers[0].comm);
   CHECK(pthread_create(&threads[1], NULL, connectComm, peers[1].comm) == 0);
-  {
-    int pending = 0, tries;
-    for (tries = 0; tries < 2000 && pending < 1; ++tries) {
-      struct timespec ts = {0, 5000000L};
-      CHECK_OK(ecclCommPeersPending(peers[0].comm, &pending));
-      if (pending < 1) nanosleep(&ts, NULL);
-    }
-    CHECK(pending == 1);
-  }
+  CHECK(waitForPending(peers[0].comm, 1));
   CHECK_OK(ecclCommUpdateTopology(peers[0].comm, -1));
   CHECK(pthread_join(threads[1], &result) == 0);
   CHECK(result != NULL && *(ecclResult_t*)result == ecclSuccess);
@@ -209,9 +171,7 @@ int main(void) {
 
   CHECK_OK(ecclCommDestroy(peers[1].comm));
   CHECK_OK(ecclCommDestroy(peers[0].comm));
-  CHECK_OK(ecclMasterStop(master));
-  CHECK(pthread_join(master_thread, &result) == 0);
-  CHECK_OK(ecclMasterDestroy(master));
+  stopTestMaster(&master);
 
   if (failures == 0) printf("c_allreduce_test: all checks passed\n");
   return failures == 0 ? 0 : 1;

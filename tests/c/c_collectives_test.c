@@ -10,29 +10,11 @@
 #include <string.h>
 
 #include "c_check.h"
+#include "c_cluster.h"
 
 #define TIMEOUT_MS 20000
 #define PEERS 3
 #define EACH 1001 /* elements per rank in the equal-block forms */
-
-static void* runMaster(void* arg) {
-  static ecclResult_t result;
-  result = ecclMasterRun((ecclMaster_t)arg);
-  return &result;
-}
-
-static ecclComm_t makeComm(const char* master_addr) {
-  ecclCommConfig_t config;
-  ecclComm_t comm = NULL;
-  CHECK_OK(ecclCommConfigInit(&config));
-  config.master = master_addr;
-  config.group = "ccollectives";
-  config.listen_addr = "127.0.0.1:0";
-  config.connections_per_peer = 2;
-  config.timeout_ms = TIMEOUT_MS;
-  CHECK_OK(ecclCommCreate(&config, &comm));
-  return comm;
-}
 
 /* Uneven blocks: rank 1 contributes nothing. */
 static const size_t kCounts[PEERS] = {2, 0, 5};
@@ -123,28 +105,15 @@ static void checkErrors(ecclComm_t comm) {
 }
 
 int main(void) {
-  ecclMasterConfig_t master_config;
-  ecclMaster_t master = NULL;
-  pthread_t master_thread, threads[PEERS];
-  void* result = NULL;
-  uint16_t port = 0;
-  char master_addr[32];
+  static TestMaster master;
+  pthread_t threads[PEERS];
   static Peer peers[PEERS];
   int r, k;
   size_t i;
 
-  CHECK_OK(ecclMasterConfigInit(&master_config));
-  master_config.listen_addr = "127.0.0.1:0";
-  master_config.heartbeat_ms = 100;
-  master_config.token_key_file = NULL;
-  CHECK_OK(ecclMasterCreate(&master_config, &master));
-  if (master == NULL) return 1;
-  CHECK_OK(ecclMasterGetPort(master, &port));
-  snprintf(master_addr, sizeof(master_addr), "127.0.0.1:%u", (unsigned)port);
-  CHECK(pthread_create(&master_thread, NULL, runMaster, master) == 0);
-
+  if (startTestMaster(&master) != 0) return 1;
   for (r = 0; r < PEERS; ++r) {
-    peers[r].comm = makeComm(master_addr);
+    peers[r].comm = makeTestComm(&master, "ccollectives", TIMEOUT_MS);
     if (peers[r].comm == NULL) return 1;
   }
   /* The first forms the ring; the others join at its update. */
@@ -152,15 +121,7 @@ int main(void) {
   checkErrors(peers[0].comm);
   for (r = 1; r < PEERS; ++r)
     CHECK(pthread_create(&threads[r], NULL, connectPeer, &peers[r]) == 0);
-  {
-    int pending = 0, tries;
-    for (tries = 0; tries < 4000 && pending < PEERS - 1; ++tries) {
-      struct timespec ts = {0, 5000000L};
-      CHECK_OK(ecclCommPeersPending(peers[0].comm, &pending));
-      if (pending < PEERS - 1) nanosleep(&ts, NULL);
-    }
-    CHECK(pending == PEERS - 1);
-  }
+  CHECK(waitForPending(peers[0].comm, PEERS - 1));
   CHECK_OK(ecclCommUpdateTopology(peers[0].comm, -1));
   for (r = 1; r < PEERS; ++r) {
     CHECK(pthread_join(threads[r], NULL) == 0);
@@ -236,9 +197,7 @@ int main(void) {
 
   for (r = PEERS - 1; r >= 0; --r)
     CHECK_OK(ecclCommDestroy(peers[r].comm));
-  CHECK_OK(ecclMasterStop(master));
-  CHECK(pthread_join(master_thread, &result) == 0);
-  CHECK_OK(ecclMasterDestroy(master));
+  stopTestMaster(&master);
 
   if (failures == 0) printf("c_collectives_test: all checks passed\n");
   return failures == 0 ? 0 : 1;

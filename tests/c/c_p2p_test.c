@@ -11,28 +11,10 @@
 #include <string.h>
 
 #include "c_check.h"
+#include "c_cluster.h"
 
 #define TIMEOUT_MS 20000
 #define COUNT 100003
-
-static void* runMaster(void* arg) {
-  static ecclResult_t result;
-  result = ecclMasterRun((ecclMaster_t)arg);
-  return &result;
-}
-
-static ecclComm_t makeComm(const char* master_addr, const char* group) {
-  ecclCommConfig_t config;
-  ecclComm_t comm = NULL;
-  CHECK_OK(ecclCommConfigInit(&config));
-  config.master = master_addr;
-  config.group = group;
-  config.listen_addr = "127.0.0.1:0";
-  config.connections_per_peer = 2;
-  config.timeout_ms = TIMEOUT_MS;
-  CHECK_OK(ecclCommCreate(&config, &comm));
-  return comm;
-}
 
 /* What the stage-0 peer's thread sends, then receives back. */
 typedef struct {
@@ -80,11 +62,8 @@ static void checkErrors(ecclComm_t comm, ecclPeerId_t self, ecclPeerId_t partner
 }
 
 int main(void) {
-  ecclMasterConfig_t master_config;
-  ecclMaster_t master = NULL;
-  pthread_t master_thread, sender_thread;
-  uint16_t port = 0;
-  char master_addr[32];
+  static TestMaster master;
+  pthread_t sender_thread;
   static Sender sender;
   static int32_t received[COUNT];
   int32_t wrong[10];
@@ -93,18 +72,9 @@ int main(void) {
   ecclPeerId_t id0, id1, looked_up;
   int i, exact = 1;
 
-  CHECK_OK(ecclMasterConfigInit(&master_config));
-  master_config.listen_addr = "127.0.0.1:0";
-  master_config.heartbeat_ms = 100;
-  master_config.token_key_file = NULL;
-  CHECK_OK(ecclMasterCreate(&master_config, &master));
-  if (master == NULL) return 1;
-  CHECK_OK(ecclMasterGetPort(master, &port));
-  snprintf(master_addr, sizeof(master_addr), "127.0.0.1:%u", (unsigned)port);
-  CHECK(pthread_create(&master_thread, NULL, runMaster, master) == 0);
-
-  stage0 = makeComm(master_addr, "stage0");
-  stage1 = makeComm(master_addr, "stage1");
+  if (startTestMaster(&master) != 0) return 1;
+  stage0 = makeTestComm(&master, "stage0", TIMEOUT_MS);
+  stage1 = makeTestComm(&master, "stage1", TIMEOUT_MS);
   if (stage0 == NULL || stage1 == NULL) return 1;
   /* Each is alone in its group: admitted at once. */
   CHECK_OK(ecclCommConnect(stage0, TIMEOUT_MS));
@@ -138,9 +108,7 @@ int main(void) {
 
   CHECK_OK(ecclCommDestroy(stage0));
   CHECK_OK(ecclCommDestroy(stage1));
-  CHECK_OK(ecclMasterStop(master));
-  CHECK(pthread_join(master_thread, NULL) == 0);
-  CHECK_OK(ecclMasterDestroy(master));
+  stopTestMaster(&master);
   if (failures == 0) printf("c_p2p_test: all checks passed\n");
   return failures == 0 ? 0 : 1;
 }

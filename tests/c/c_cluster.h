@@ -1,0 +1,75 @@
+/* A master on a thread of its own and communicators on 127.0.0.1 with
+ * ephemeral ports, for the C test programs (strict C99 + pthreads). */
+#ifndef ECCL_TESTS_C_CLUSTER_H_
+#define ECCL_TESTS_C_CLUSTER_H_
+
+#include <eccl/eccl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "c_check.h"
+
+typedef struct {
+  ecclMaster_t master;
+  pthread_t thread;
+  ecclResult_t run_result;
+  char addr[32]; /* "127.0.0.1:PORT", what communicators connect to */
+} TestMaster;
+
+static inline void* testMasterRun(void* arg) {
+  TestMaster* m = (TestMaster*)arg;
+  m->run_result = ecclMasterRun(m->master);
+  return NULL;
+}
+
+/* Creates the master (heartbeat 100 ms) and runs it; 0 on success. */
+static inline int startTestMaster(TestMaster* m) {
+  ecclMasterConfig_t config;
+  uint16_t port = 0;
+  m->master = NULL;
+  CHECK_OK(ecclMasterConfigInit(&config));
+  config.listen_addr = "127.0.0.1:0";
+  config.heartbeat_ms = 100;
+  config.token_key_file = NULL;
+  CHECK_OK(ecclMasterCreate(&config, &m->master));
+  if (m->master == NULL) return -1;
+  CHECK_OK(ecclMasterGetPort(m->master, &port));
+  snprintf(m->addr, sizeof(m->addr), "127.0.0.1:%u", (unsigned)port);
+  if (pthread_create(&m->thread, NULL, testMasterRun, m) != 0) return -1;
+  return 0;
+}
+
+static inline void stopTestMaster(TestMaster* m) {
+  CHECK_OK(ecclMasterStop(m->master));
+  CHECK(pthread_join(m->thread, NULL) == 0);
+  CHECK(m->run_result == ecclSuccess);
+  CHECK_OK(ecclMasterDestroy(m->master));
+}
+
+/* A communicator of `group` (2 connections per peer); NULL on failure. */
+static inline ecclComm_t makeTestComm(const TestMaster* m, const char* group, uint32_t timeout_ms) {
+  ecclCommConfig_t config;
+  ecclComm_t comm = NULL;
+  CHECK_OK(ecclCommConfigInit(&config));
+  config.master = m->addr;
+  config.group = group;
+  config.listen_addr = "127.0.0.1:0";
+  config.connections_per_peer = 2;
+  config.timeout_ms = timeout_ms;
+  CHECK_OK(ecclCommCreate(&config, &comm));
+  return comm;
+}
+
+/* Polls until `comm` counts `want` pending peers (about 20 s at most); 1 if it did. */
+static inline int waitForPending(ecclComm_t comm, int want) {
+  int pending = 0, tries;
+  for (tries = 0; tries < 4000 && pending < want; ++tries) {
+    struct timespec ts = {0, 5000000L};
+    CHECK_OK(ecclCommPeersPending(comm, &pending));
+    if (pending < want) nanosleep(&ts, NULL);
+  }
+  return pending == want;
+}
+
+#endif /* ECCL_TESTS_C_CLUSTER_H_ */
