@@ -1,6 +1,5 @@
 #include "src/coll/ring_all_gather.h"
 
-#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -14,8 +13,8 @@ Status ringAllGatherV(const RingView& ring, const AllGatherArgs& args, const Col
   const auto started = std::chrono::steady_clock::now();
   ECCL_RETURN_IF_ERROR(checkAllGatherArgs(args, ring.world_size, ring.rank));
   const size_t element = reduce::dtypeSize(args.dtype);
-  auto plan = RingPlan::allGather(ring.world_size, ring.rank, args.counts,
-                                  std::max<size_t>(1, options.chunk_bytes / element));
+  auto plan =
+      RingPlan::allGather(ring.world_size, ring.rank, args.counts, chunkElements(options, element));
   if (!plan) return plan.status();
   const Span own = plan->segment(ring.rank);
   auto* recv = static_cast<uint8_t*>(args.recv);
@@ -23,26 +22,14 @@ Status ringAllGatherV(const RingView& ring, const AllGatherArgs& args, const Col
     std::memcpy(recv + own.offset * element, args.send, own.count * element);
   }
   const size_t total = plan->count();
-  Status result;
-  uint64_t sent = 0;
-  uint64_t received = 0;
-  if (ring.world_size > 1 && total > 0) {
-    OpDigest digest;
-    digest.collective = Collective::kAllGather;
-    digest.tag = args.tag;
-    digest.count = total;
-    digest.dtype = args.dtype;
+  return runRingOp(ring, total, started, info, [&] {
+    OpDigest digest = ringDigest(Collective::kAllGather, args.tag, total, args.dtype);
     digest.counts_hash = countsHash(args.counts);
-    BufferRingOp op(ring, *plan, options, deadline, state, digest,
-                    "allGather (tag " + std::to_string(args.tag) + ", counts summing to " +
-                        std::to_string(total) + ")",
-                    recv);
-    result = op.run();
-    sent = op.bytesSent();
-    received = op.bytesReceived();
-  }
-  reportOpInfo(info, started, sent, received, ring.world_size);
-  return result;
+    return BufferRingOp(ring, *plan, options, deadline, state, digest,
+                        "allGather (tag " + std::to_string(args.tag) + ", counts summing to " +
+                            std::to_string(total) + ")",
+                        recv);
+  });
 }
 
 }  // namespace eccl::coll

@@ -1,6 +1,5 @@
 #include "src/coll/ring_allreduce.h"
 
-#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -12,35 +11,23 @@ Status ringAllReduce(const RingView& ring, const AllReduceArgs& args, const Coll
                      std::chrono::steady_clock::time_point deadline, OpState& state, OpInfo* info) {
   const auto started = std::chrono::steady_clock::now();
   const size_t element = reduce::dtypeSize(args.dtype);
-  auto plan = RingPlan::allReduce(ring.world_size, ring.rank, args.count,
-                                  std::max<size_t>(1, options.chunk_bytes / element));
+  auto plan =
+      RingPlan::allReduce(ring.world_size, ring.rank, args.count, chunkElements(options, element));
   if (!plan) return plan.status();
   if (args.recv != args.send && args.count > 0) {
     std::memcpy(args.recv, args.send, args.count * element);
   }
-  Status result;
-  uint64_t sent = 0;
-  uint64_t received = 0;
   // One peer: its data is the result (an average over one peer is the data).
-  if (ring.world_size > 1 && args.count > 0) {
-    OpDigest digest;
-    digest.collective = Collective::kAllReduce;
-    digest.tag = args.tag;
-    digest.count = args.count;
-    digest.dtype = args.dtype;
+  return runRingOp(ring, args.count, started, info, [&] {
+    OpDigest digest = ringDigest(Collective::kAllReduce, args.tag, args.count, args.dtype);
     digest.op = args.op;
     // The reduce-scatter phase reduces in place in recvbuf, the all-gather
     // phase copies each owner's segment over it (ring_plan.h).
-    BufferRingOp op(ring, *plan, options, deadline, state, digest,
-                    "allReduce (tag " + std::to_string(args.tag) + ", count " +
-                        std::to_string(args.count) + ")",
-                    static_cast<uint8_t*>(args.recv));
-    result = op.run();
-    sent = op.bytesSent();
-    received = op.bytesReceived();
-  }
-  reportOpInfo(info, started, sent, received, ring.world_size);
-  return result;
+    return BufferRingOp(ring, *plan, options, deadline, state, digest,
+                        "allReduce (tag " + std::to_string(args.tag) + ", count " +
+                            std::to_string(args.count) + ")",
+                        static_cast<uint8_t*>(args.recv));
+  });
 }
 
 }  // namespace eccl::coll

@@ -286,4 +286,17 @@ void reportOpInfo(OpInfo* info, std::chrono::steady_clock::time_point started, u
   info->world_size = world_size;
 }
 
+size_t chunkElements(const CollOptions& options, size_t element) {
+  return std::max<size_t>(1, options.chunk_bytes / element);
+}
+
+OpDigest ringDigest(Collective collective, uint64_t tag, uint64_t count, reduce::DType dtype) {
+  OpDigest digest;
+  digest.collective = collective;
+  digest.tag = tag;
+  digest.count = count;
+  digest.dtype = dtype;
+  return digest;
+}
+
 }  // namespace eccl::coll

@@ -124,4 +124,33 @@ class RingOp {
 void reportOpInfo(OpInfo* info, std::chrono::steady_clock::time_point started, uint64_t sent,
                   uint64_t received, uint32_t world_size);
 
+// The plan's chunk size in elements of `element` bytes: options.chunk_bytes,
+// at least one element.
+size_t chunkElements(const CollOptions& options, size_t element);
+
+// The digest fields every collective sets; the caller adds its own (op, root,
+// counts_hash).
+OpDigest ringDigest(Collective collective, uint64_t tag, uint64_t count, reduce::DType dtype);
+
+// The end every ring collective shares, once its plan is made and this rank's
+// own data is in its buffer: the op make() returns (a RingOp subclass, built
+// only then) runs when there are `count` > 0 elements and another peer to move
+// them to; otherwise each rank's buffer already holds its result. Fills `info`
+// (when not null) either way.
+template <typename MakeOp>
+Status runRingOp(const RingView& ring, uint64_t count,
+                 std::chrono::steady_clock::time_point started, OpInfo* info, MakeOp&& make) {
+  Status result;
+  uint64_t sent = 0;
+  uint64_t received = 0;
+  if (ring.world_size > 1 && count > 0) {
+    auto op = make();  // a prvalue: RingOp can be neither copied nor moved
+    result = op.run();
+    sent = op.bytesSent();
+    received = op.bytesReceived();
+  }
+  reportOpInfo(info, started, sent, received, ring.world_size);
+  return result;
+}
+
 }  // namespace eccl::coll

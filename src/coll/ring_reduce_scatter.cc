@@ -1,6 +1,5 @@
 #include "src/coll/ring_reduce_scatter.h"
 
-#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -16,7 +15,7 @@ Status ringReduceScatterV(const RingView& ring, const ReduceScatterArgs& args,
   ECCL_RETURN_IF_ERROR(checkReduceScatterArgs(args, ring.world_size, ring.rank));
   const size_t element = reduce::dtypeSize(args.dtype);
   auto plan = RingPlan::reduceScatter(ring.world_size, ring.rank, args.counts,
-                                      std::max<size_t>(1, options.chunk_bytes / element));
+                                      chunkElements(options, element));
   if (!plan) return plan.status();
   const Span own = plan->segment(ring.rank);
   const auto* send = static_cast<const uint8_t*>(args.send);
@@ -24,28 +23,17 @@ Status ringReduceScatterV(const RingView& ring, const ReduceScatterArgs& args,
   if (own.count > 0 && args.recv != send + own.offset * element) {
     std::memcpy(args.recv, send + own.offset * element, own.count * element);
   }
-  Status result;
-  uint64_t sent = 0;
-  uint64_t received = 0;
+  const size_t total = plan->count();
   // One peer: its block is the result (an average over one peer is the data).
-  if (ring.world_size > 1 && plan->count() > 0) {
-    OpDigest digest;
-    digest.collective = Collective::kReduceScatter;
-    digest.tag = args.tag;
-    digest.count = plan->count();
-    digest.dtype = args.dtype;
+  return runRingOp(ring, total, started, info, [&] {
+    OpDigest digest = ringDigest(Collective::kReduceScatter, args.tag, total, args.dtype);
     digest.op = args.op;
     digest.counts_hash = countsHash(args.counts);
-    ReduceScatterRingOp op(ring, *plan, options, deadline, state, digest,
-                           "reduceScatter (tag " + std::to_string(args.tag) +
-                               ", counts summing to " + std::to_string(plan->count()) + ")",
-                           send, static_cast<uint8_t*>(args.recv));
-    result = op.run();
-    sent = op.bytesSent();
-    received = op.bytesReceived();
-  }
-  reportOpInfo(info, started, sent, received, ring.world_size);
-  return result;
+    return ReduceScatterRingOp(ring, *plan, options, deadline, state, digest,
+                               "reduceScatter (tag " + std::to_string(args.tag) +
+                                   ", counts summing to " + std::to_string(total) + ")",
+                               send, static_cast<uint8_t*>(args.recv));
+  });
 }
 
 }  // namespace eccl::coll

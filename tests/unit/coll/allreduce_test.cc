@@ -3,11 +3,11 @@
 // identical bytes on every peer.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <vector>
 
 #include "src/coll/op_header.h"
 #include "tests/support/test_env.h"
+#include "tests/unit/coll/exact_values.h"
 #include "tests/unit/coll/ring_cluster.h"
 
 namespace eccl::test {
@@ -17,93 +17,20 @@ using namespace std::chrono_literals;
 using reduce::DType;
 using reduce::ReduceOp;
 
-// Small integers, exact in every dtype (f16 and bf16 included).
-int64_t valueOf(ReduceOp op, size_t i, int peer, int world) {
-  switch (op) {
-    case ReduceOp::kProd: {
-      // No zero: a float product with a negative factor would be -0.
-      static constexpr int64_t kFactors[] = {-2, -1, 1, 2};
-      return kFactors[(i + 2 * static_cast<size_t>(peer)) % 4];
-    }
-    case ReduceOp::kMin:
-    case ReduceOp::kMax:
-      return static_cast<int64_t>((i * 11 + static_cast<size_t>(peer) * 29) % 101) - 50;
-    case ReduceOp::kAvg: {
-      // Offsets that sum to zero: the average is the base, exactly.
-      const int64_t base = static_cast<int64_t>(i * 5 % 21) - 10;
-      return base + 2 * peer - (world - 1);
-    }
-    case ReduceOp::kSum:
-      break;
-  }
-  return static_cast<int64_t>((i * 7 + static_cast<size_t>(peer) * 13) % 17) - 8;
-}
-
-int64_t expectedOf(ReduceOp op, size_t i, int world) {
-  int64_t acc = valueOf(op, i, 0, world);
-  for (int p = 1; p < world; ++p) {
-    const int64_t v = valueOf(op, i, p, world);
-    switch (op) {
-      case ReduceOp::kSum:
-      case ReduceOp::kAvg:
-        acc += v;
-        break;
-      case ReduceOp::kProd:
-        acc *= v;
-        break;
-      case ReduceOp::kMin:
-        acc = std::min(acc, v);
-        break;
-      case ReduceOp::kMax:
-        acc = std::max(acc, v);
-        break;
-    }
-  }
-  return op == ReduceOp::kAvg ? acc / world : acc;
-}
-
-uint32_t floatBits(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  return bits;
-}
-
-// Binary16 bits of a small integer (normal or zero: exact).
-uint16_t halfOf(int64_t v) {
-  if (v == 0) return 0;
-  const uint32_t f = floatBits(static_cast<float>(v));
-  const uint32_t sign = (f >> 16) & 0x8000u;
-  const uint32_t exponent = ((f >> 23) & 0xFFu) - 127 + 15;
-  return static_cast<uint16_t>(sign | (exponent << 10) | ((f >> 13) & 0x3FFu));
-}
-
-void store(DType dtype, std::vector<uint8_t>& buf, size_t i, int64_t v) {
-  auto put = [&](auto x) { std::memcpy(buf.data() + i * sizeof(x), &x, sizeof(x)); };
-  switch (dtype) {
-    case DType::kI32:
-      return put(static_cast<int32_t>(v));
-    case DType::kI64:
-      return put(v);
-    case DType::kU32:
-      return put(static_cast<uint32_t>(v));
-    case DType::kF32:
-      return put(static_cast<float>(v));
-    case DType::kF64:
-      return put(static_cast<double>(v));
-    case DType::kF16:
-      return put(halfOf(v));
-    case DType::kBF16:
-      return put(static_cast<uint16_t>(floatBits(static_cast<float>(v)) >> 16));
-    default:
-      FAIL() << "dtype not covered by the test";
-  }
+// exact_values.h keeps min and max non-negative (for unsigned dtypes); this
+// test reduces only signed dtypes with them, so it shifts them by -50 to cover
+// negative values too (the min or max of shifted values is the shifted one).
+int64_t shiftOf(ReduceOp op) {
+  return op == ReduceOp::kMin || op == ReduceOp::kMax ? 50 : 0;
 }
 
 std::vector<uint8_t> fill(DType dtype, ReduceOp op, size_t count, int peer, int world,
                           bool expected) {
   std::vector<uint8_t> buf(count * reduce::dtypeSize(dtype));
-  for (size_t i = 0; i < count; ++i)
-    store(dtype, buf, i, expected ? expectedOf(op, i, world) : valueOf(op, i, peer, world));
+  for (size_t i = 0; i < count; ++i) {
+    const int64_t v = expected ? exactResult(op, i, world) : exactValue(op, i, peer, world);
+    storeValue(dtype, buf, i, v - shiftOf(op));
+  }
   return buf;
 }
 

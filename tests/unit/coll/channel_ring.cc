@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <thread>
+#include <utility>
+
+#include "tests/unit/coll/peer_threads.h"
 
 namespace eccl::test {
 
@@ -74,17 +76,7 @@ void ChannelRing::isolate(int rank, const std::string& why) {
 
 std::vector<Status> ChannelRing::runEach(const std::function<Status(int rank)>& fn,
                                          std::vector<int> ranks) {
-  if (ranks.empty()) {
-    for (int r = 0; r < n_; ++r)
-      ranks.push_back(r);
-  }
-  std::vector<Status> out(static_cast<size_t>(n_));
-  std::vector<std::thread> threads;
-  for (int r : ranks)
-    threads.emplace_back([&, r] { out[static_cast<size_t>(r)] = fn(r); });
-  for (auto& t : threads)
-    t.join();
-  return out;
+  return runOnRanks(n_, fn, std::move(ranks));
 }
 
 }  // namespace eccl::test

@@ -14,6 +14,7 @@
 #include "src/coll/ring_reduce_scatter.h"
 #include "tests/support/test_env.h"
 #include "tests/unit/coll/channel_ring.h"
+#include "tests/unit/coll/peer_threads.h"
 
 namespace eccl::test {
 namespace {
@@ -22,10 +23,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using reduce::DType;
 using reduce::ReduceOp;
-
-bool contains(const Status& s, const std::string& what) {
-  return s.message().find(what) != std::string::npos;
-}
 
 Clock::time_point in(std::chrono::milliseconds d) {
   return Clock::now() + deadline(d);

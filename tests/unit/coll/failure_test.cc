@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/support/test_env.h"
+#include "tests/unit/coll/peer_threads.h"
 #include "tests/unit/coll/ring_cluster.h"
 
 namespace eccl::test {
@@ -18,10 +19,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using reduce::DType;
 using reduce::ReduceOp;
-
-bool contains(const Status& s, const std::string& what) {
-  return s.message().find(what) != std::string::npos;
-}
 
 // An i32 sum of value = rank * 1000 + i on every live peer; checks the result.
 void expectSumWorks(RingCluster& cluster, size_t count, uint64_t tag) {

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <future>
+#include <utility>
 
 #include "tests/support/admission.h"
 #include "tests/support/test_env.h"
+#include "tests/unit/coll/peer_threads.h"
 
 namespace eccl::test {
 
@@ -97,17 +99,7 @@ void RingCluster::update() {
 
 std::vector<Status> RingCluster::runEach(const std::function<Status(int rank)>& fn,
                                          std::vector<int> ranks) {
-  if (ranks.empty()) {
-    for (int r = 0; r < size(); ++r)
-      ranks.push_back(r);
-  }
-  std::vector<Status> out(static_cast<size_t>(size()));
-  std::vector<std::thread> threads;
-  for (int r : ranks)
-    threads.emplace_back([&, r] { out[static_cast<size_t>(r)] = fn(r); });
-  for (auto& t : threads)
-    t.join();
-  return out;
+  return runOnRanks(size(), fn, std::move(ranks));
 }
 
 }  // namespace eccl::test
