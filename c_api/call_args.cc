@@ -18,7 +18,7 @@ std::chrono::milliseconds timeoutOf(const ecclComm& comm, int64_t timeout_ms) {
   return std::chrono::milliseconds(std::min(timeout_ms, kMaxTimeoutMs));
 }
 
-Result<reduce::DType> dtypeOf(ecclDataType_t dtype, const char* fn) {
+Result<reduce::DType> dtypeOf(const ecclDataType_t& dtype, const char* fn) {
   const int type = enumValue(dtype);
   if (type < 0 || type >= reduce::kNumDTypes) {
     return invalidArgument(std::string(fn) + ": unknown dtype " + std::to_string(type));

@@ -18,9 +18,10 @@ namespace eccl::capi {
 // as a year, so deadline arithmetic cannot overflow.
 std::chrono::milliseconds timeoutOf(const ecclComm& comm, int64_t timeout_ms);
 
-// A C caller may pass any int as an enum: read it as the int it is.
+// A C caller may pass any int as an enum: read it as the int it is. By
+// reference: copying an out-of-range value as the enum type is undefined in C++.
 template <typename Enum>
-int enumValue(Enum value) {
+int enumValue(const Enum& value) {
   int code;
   static_assert(sizeof(code) == sizeof(value));
   std::memcpy(&code, &value, sizeof(code));
@@ -28,7 +29,7 @@ int enumValue(Enum value) {
 }
 
 // kInvalidArgument naming `fn` for a value outside the enum.
-Result<reduce::DType> dtypeOf(ecclDataType_t dtype, const char* fn);
+Result<reduce::DType> dtypeOf(const ecclDataType_t& dtype, const char* fn);
 // info may be NULL; else its struct_size must be valid.
 Status checkOpInfo(const ecclOpInfo_t* info, const char* fn);
 // Copies the report into info unless it is NULL.

@@ -27,8 +27,8 @@ struct ReduceArgs {
 };
 
 // The checks every all-reduce entry point makes before anything else.
-eccl::Result<ReduceArgs> allReduceArgs(ecclComm_t comm, ecclDataType_t dtype, ecclRedOp_t op,
-                                       const void* quant, const char* fn) {
+eccl::Result<ReduceArgs> allReduceArgs(ecclComm_t comm, const ecclDataType_t& dtype,
+                                       const ecclRedOp_t& op, const void* quant, const char* fn) {
   if (comm == nullptr) return eccl::invalidArgument(std::string(fn) + ": comm is NULL");
   auto type = eccl::capi::dtypeOf(dtype, fn);
   if (!type) return type.status();

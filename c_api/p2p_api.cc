@@ -23,9 +23,9 @@ eccl::Result<size_t> byteCount(size_t count, eccl::reduce::DType dtype, const ch
   return count * element;
 }
 
-Status pointToPoint(bool sending, ecclComm_t comm, void* buf, size_t count, ecclDataType_t dtype,
-                    const ecclPeerId_t& peer, uint64_t tag, int64_t timeout_ms,
-                    ecclOpInfo_t* info) {
+Status pointToPoint(bool sending, ecclComm_t comm, void* buf, size_t count,
+                    const ecclDataType_t& dtype, const ecclPeerId_t& peer, uint64_t tag,
+                    int64_t timeout_ms, ecclOpInfo_t* info) {
   const char* fn = sending ? "ecclSend" : "ecclRecv";
   if (comm == nullptr) return eccl::invalidArgument(std::string(fn) + ": comm is NULL");
   auto type = eccl::capi::dtypeOf(dtype, fn);

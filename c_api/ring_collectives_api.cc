@@ -20,7 +20,7 @@ Status common(ecclComm_t comm, const ecclOpInfo_t* info, const char* fn) {
   return eccl::capi::checkOpInfo(info, fn);
 }
 
-eccl::Result<eccl::reduce::ReduceOp> opOf(ecclRedOp_t op, const char* fn) {
+eccl::Result<eccl::reduce::ReduceOp> opOf(const ecclRedOp_t& op, const char* fn) {
   const int reduction = eccl::capi::enumValue(op);
   if (reduction < 0 || reduction >= eccl::reduce::kNumReduceOps) {
     return eccl::invalidArgument(std::string(fn) + ": unknown op " + std::to_string(reduction));
