@@ -494,6 +494,8 @@ Status StripedChannelCore::onControlFrame(FrameConnection& connection, const Fra
       // The Goodbye is the last frame of each connection: the channel ends
       // once every connection has said it, so that frames still in flight on
       // the others (a Delivered, say) are read first.
+      const Status closed = connectionError(
+          peer_.describe() + " closed the channel: " + protocol::printable(goodbye->text));
       bool all_said = false;
       {
         std::lock_guard lock(mu_);
@@ -501,12 +503,9 @@ Status StripedChannelCore::onControlFrame(FrameConnection& connection, const Fra
           goodbye_received_[connection.index()] = true;
           all_said = ++goodbyes_received_ == static_cast<size_t>(connection_count_);
         }
+        if (!peer_goodbye_) peer_goodbye_ = closed;
       }
-      if (all_said) {
-        fail(connectionError(peer_.describe() +
-                             " closed the channel: " + protocol::printable(goodbye->text)),
-             /*peer_said_goodbye=*/true);
-      }
+      if (all_said) fail(closed, /*peer_said_goodbye=*/true);
       return Status::ok();
     }
     default:
@@ -526,12 +525,20 @@ Status StripedChannelCore::onControlFrame(FrameConnection& connection, const Fra
 // ---- ConnectionDelegate: life cycle -------------------------------------------
 
 void StripedChannelCore::onConnectionError(FrameConnection& connection, Status error) {
+  std::optional<Status> goodbye;
   {
     // A connection that said Goodbye may end at once: the others still deliver.
     std::lock_guard lock(mu_);
     if (goodbye_received_[connection.index()] && goodbyes_received_ < goodbye_received_.size()) {
       return;
     }
+    goodbye = peer_goodbye_;
+  }
+  // After a Goodbye, another connection ending (the peer's close may reset a
+  // connection before its Goodbye is read) is that close, not a failure.
+  if (goodbye) {
+    fail(*goodbye, /*peer_said_goodbye=*/true);
+    return;
   }
   fail(error.withContext(peer_.describe()));
 }

@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "transport/channel_options.h"
@@ -126,6 +127,7 @@ class StripedChannelCore final : public ConnectionDelegate,
   size_t goodbyes_written_ = 0;
   std::vector<bool> goodbye_received_;  // by connection index
   size_t goodbyes_received_ = 0;
+  std::optional<Status> peer_goodbye_;  // the first Goodbye's reason
   bool closing_ = false;  // close() called: each connection's next frame is its Goodbye
   std::string close_reason_;
   bool failing_ = false;   // connections are being stopped
