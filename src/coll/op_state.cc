@@ -2,6 +2,12 @@
 
 namespace eccl::coll {
 
+Code transferFailureCode(Code code) {
+  const bool keep = code == Code::kInvalidArgument || code == Code::kInvalidUsage ||
+                    code == Code::kProtocolError || code == Code::kUnsupported;
+  return keep ? code : Code::kPeerLost;
+}
+
 void OpState::fail(Status why) {
   std::lock_guard lock(mu_);
   if (failure_) return;

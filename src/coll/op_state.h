@@ -26,6 +26,11 @@ struct Completion {
   Status status;
 };
 
+// The code an op reports for a transport operation that failed with `code`: a
+// refused or malformed message keeps its code; a broken or closed channel
+// means, for the op, that the partner is gone (kPeerLost).
+Code transferFailureCode(Code code);
+
 class OpState : public std::enable_shared_from_this<OpState> {
  public:
   using Clock = std::chrono::steady_clock;

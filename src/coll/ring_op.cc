@@ -66,12 +66,7 @@ RingOp::RingOp(const RingView& ring, const RingPlan& plan, const CollOptions& op
 
 Status RingOp::channelFailure(const RingNeighbour& who, const Status& status,
                               const char* what) const {
-  // A refused or malformed message keeps its code; a broken or closed channel
-  // means, for this op, that the neighbour is gone.
-  const Code code = status.code();
-  const bool keep = code == Code::kInvalidArgument || code == Code::kInvalidUsage ||
-                    code == Code::kProtocolError || code == Code::kUnsupported;
-  return Status(keep ? code : Code::kPeerLost,
+  return Status(transferFailureCode(status.code()),
                 name_ + ": " + what + " " + who.describe() + " failed: " + status.toString());
 }
 

@@ -10,6 +10,7 @@
 #include "src/coll/block_counts.h"
 #include "src/coll/op_header.h"
 #include "src/coll/op_key.h"
+#include "src/coll/ring_op.h"
 #include "src/comm/communicator.h"
 #include "src/comm/p2p_stream.h"
 #include "src/common/log.h"
@@ -32,12 +33,10 @@ Result<std::shared_ptr<Request>> Communicator::allToAllAsync(const void* send, v
                                                              size_t count, reduce::DType dtype,
                                                              uint64_t tag,
                                                              std::chrono::milliseconds timeout) {
-  if (static_cast<unsigned>(dtype) >= static_cast<unsigned>(reduce::kNumDTypes)) {
+  if (!reduce::isValid(dtype)) {
     return invalidArgument("allToAll: unknown dtype " + std::to_string(static_cast<int>(dtype)));
   }
-  if (tag > coll::kMaxTag) {
-    return invalidArgument("allToAll: tag " + std::to_string(tag) + " is not below 2^32");
-  }
+  ECCL_RETURN_IF_ERROR(coll::checkOpKey({0, tag, 0}));
   if (count > 0 && (send == nullptr || recv == nullptr)) {
     return invalidArgument("allToAll: a buffer is NULL");
   }
@@ -51,11 +50,7 @@ Result<std::shared_ptr<Request>> Communicator::allToAllAsync(const void* send, v
 
 Status Communicator::allToAll(const void* send, void* recv, size_t count, reduce::DType dtype,
                               uint64_t tag, std::chrono::milliseconds timeout, coll::OpInfo* info) {
-  auto request = allToAllAsync(send, recv, count, dtype, tag, timeout);
-  if (!request) return request.status();
-  Status status = (*request)->wait();
-  if (info != nullptr) *info = (*request)->info();
-  return status;
+  return waitForRequest(allToAllAsync(send, recv, count, dtype, tag, timeout), info);
 }
 
 Status Communicator::runAllToAll(const coll::RingView& view, const void* send, void* recv,
@@ -98,11 +93,7 @@ Status Communicator::runAllToAll(const coll::RingView& view, const void* send, v
     channels[j] = std::move(*channel);
   }
 
-  coll::OpDigest digest;
-  digest.collective = coll::Collective::kAllToAll;
-  digest.tag = tag;
-  digest.count = count;
-  digest.dtype = dtype;
+  coll::OpDigest digest = coll::ringDigest(coll::Collective::kAllToAll, tag, count, dtype);
   digest.revision = view.revision;
   digest.world_size = n;
   digest.rank = me;
@@ -158,9 +149,7 @@ Status Communicator::runAllToAll(const coll::RingView& view, const void* send, v
         if (!refused) refused = Status(Code::kInvalidUsage, what_failed);
         continue;
       }
-      fail(Status(
-          completion.status.code() == Code::kProtocolError ? Code::kProtocolError : Code::kPeerLost,
-          what_failed));
+      fail(Status(coll::transferFailureCode(completion.status.code()), what_failed));
     }
     if (external) fail(*external);
     if (!cause && Clock::now() >= deadline) {

@@ -58,12 +58,27 @@ Status Communicator::ringViewLocked(const std::string& name, coll::RingView& vie
 
 namespace {
 
-// The outcome of a blocking call: submit, then wait.
-Status waitForRequest(const Result<std::shared_ptr<Request>>& request, coll::OpInfo* info) {
-  if (!request) return request.status();
-  Status status = (*request)->wait();
-  if (info != nullptr) *info = (*request)->info();
-  return status;
+// The batch's send buffers back to back, and the result back into its receive buffers.
+std::vector<uint8_t> pack(const std::vector<TensorRef>& tensors, size_t total,
+                          reduce::DType dtype) {
+  const size_t element = reduce::dtypeSize(dtype);
+  std::vector<uint8_t> packed(total * element);
+  uint8_t* at = packed.data();
+  for (const TensorRef& t : tensors) {
+    if (t.count > 0) std::memcpy(at, t.send, t.count * element);
+    at += t.count * element;
+  }
+  return packed;
+}
+
+void unpack(const std::vector<uint8_t>& packed, const std::vector<TensorRef>& tensors,
+            reduce::DType dtype) {
+  const size_t element = reduce::dtypeSize(dtype);
+  const uint8_t* at = packed.data();
+  for (const TensorRef& t : tensors) {
+    if (t.count > 0) std::memcpy(t.recv, at, t.count * element);
+    at += t.count * element;
+  }
 }
 
 }  // namespace
@@ -89,6 +104,11 @@ Result<std::shared_ptr<Request>> Communicator::submitRingOp(std::string name, ui
 void Communicator::failActiveOpsLocked(const Status& why) {
   for (const auto& op : active_ops_)
     op->fail(why);
+}
+
+void Communicator::failAllOpsLocked(const Status& why) {
+  failActiveOpsLocked(why);
+  failP2pOpsLocked(nullptr, why);
 }
 
 Status Communicator::runRingOp(const std::string& name, std::chrono::milliseconds timeout,
@@ -225,23 +245,11 @@ Result<std::shared_ptr<Request>> Communicator::allReduceBatchAsync(
                                                      {t.send, t.recv, t.count, dtype, op, tag},
                                                      options_.collectives, deadline, state, info);
                         }
-                        const size_t element = reduce::dtypeSize(dtype);
-                        std::vector<uint8_t> packed(total * element);
-                        size_t offset = 0;
-                        for (const TensorRef& t : tensors) {
-                          if (t.count > 0)
-                            std::memcpy(packed.data() + offset, t.send, t.count * element);
-                          offset += t.count * element;
-                        }
+                        std::vector<uint8_t> packed = pack(tensors, total, dtype);
                         ECCL_RETURN_IF_ERROR(coll::ringAllReduce(
                             view, {packed.data(), packed.data(), total, dtype, op, tag},
                             options_.collectives, deadline, state, info));
-                        offset = 0;
-                        for (const TensorRef& t : tensors) {
-                          if (t.count > 0)
-                            std::memcpy(t.recv, packed.data() + offset, t.count * element);
-                          offset += t.count * element;
-                        }
+                        unpack(packed, tensors, dtype);
                         return Status::ok();
                       });
 }
@@ -254,14 +262,15 @@ Status Communicator::allReduceBatch(std::vector<TensorRef> tensors, reduce::DTyp
 
 Status Communicator::barrier(uint64_t tag, std::chrono::milliseconds timeout, coll::OpInfo* info) {
   // An all-reduce completes on a peer only after every peer has contributed.
-  auto token = std::make_shared<uint8_t>(1);
-  const coll::AllReduceArgs args{
-      token.get(), token.get(), 1, reduce::DType::kU8, reduce::ReduceOp::kMax, tag};
+  // The call waits for the op, so the byte may live on its stack.
+  uint8_t token = 1;
+  const coll::AllReduceArgs args{&token, &token, 1, reduce::DType::kU8, reduce::ReduceOp::kMax,
+                                 tag};
   ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs(args));
   return waitForRequest(
       submitRingOp("barrier", tag, timeout,
-                   [this, args, token](const coll::RingView& view, coll::OpState& state,
-                                       Clock::time_point deadline, coll::OpInfo* op_info) {
+                   [this, args](const coll::RingView& view, coll::OpState& state,
+                                Clock::time_point deadline, coll::OpInfo* op_info) {
                      return coll::ringAllReduce(view, args, options_.collectives, deadline, state,
                                                 op_info);
                    }),

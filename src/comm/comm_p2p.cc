@@ -112,15 +112,24 @@ Result<PeerLocation> Communicator::lookup(protocol::PeerLookup request,
 
 // ---- Channels ---------------------------------------------------------------------
 
+std::optional<std::pair<std::string, uint16_t>> Communicator::dataAddressLocked(
+    const EndpointId& peer) const {
+  auto member = std::find_if(members_.begin(), members_.end(),
+                             [&](const protocol::Member& m) { return m.peer == peer; });
+  if (member != members_.end()) return std::make_pair(member->host, member->port);
+  auto cached = p2p_addresses_.find(peer);
+  if (cached != p2p_addresses_.end()) {
+    return std::make_pair(cached->second.host, cached->second.port);
+  }
+  return std::nullopt;
+}
+
 Result<std::shared_ptr<transport::Channel>> Communicator::p2pChannel(const EndpointId& peer,
                                                                      Clock::time_point deadline) {
   std::unique_lock lock(mu_);
   // Where it is: the ring knows its members; others are asked of the master
   // once (which also makes the master tell this peer when it departs).
-  const bool known = std::any_of(members_.begin(), members_.end(),
-                                 [&](const protocol::Member& m) { return m.peer == peer; }) ||
-                     p2p_addresses_.count(peer) != 0;
-  if (!known) {
+  if (!dataAddressLocked(peer)) {
     lock.unlock();
     protocol::PeerLookup request;
     request.peer = peer;
@@ -147,24 +156,13 @@ Result<std::shared_ptr<transport::Channel>> Communicator::p2pChannel(const Endpo
     }
     // One side of each pair connects (the smaller id), so a pair never gets two channels.
     if (id_ < peer && !dialled && connecting_.count(peer) == 0) {
-      std::string host;
-      uint16_t port = 0;
-      auto member = std::find_if(members_.begin(), members_.end(),
-                                 [&](const protocol::Member& m) { return m.peer == peer; });
-      if (member != members_.end()) {
-        host = member->host;
-        port = member->port;
-      } else if (auto cached = p2p_addresses_.find(peer); cached != p2p_addresses_.end()) {
-        host = cached->second.host;
-        port = cached->second.port;
-      } else {
-        return Status(Code::kPeerLost, "peer " + peer.shortHex() + " departed");
-      }
+      auto address = dataAddressLocked(peer);
+      if (!address) return Status(Code::kPeerLost, "peer " + peer.shortHex() + " departed");
       connecting_.insert(peer);
       connect_failures_.erase(peer);
       dialled = true;
       lock.unlock();
-      transport_->connect(host, port,
+      transport_->connect(address->first, address->second,
                           [this, peer](auto result) { onConnectResult(peer, std::move(result)); });
       lock.lock();
       continue;
@@ -275,13 +273,9 @@ Status Communicator::pointToPoint(bool sending, EndpointId peer, void* data, siz
   }
   if (cause) return cause->withContext(what);
   if (outcome->isOk()) return Status::ok();
-  // A refused message (sizes differ) keeps its code; a broken channel means the partner is gone.
-  const Code code = outcome->code();
-  const bool keep = code == Code::kInvalidArgument || code == Code::kInvalidUsage ||
-                    code == Code::kProtocolError || code == Code::kUnsupported;
-  return Status(keep ? code : Code::kPeerLost, std::string(what) + " with tag " +
-                                                   std::to_string(tag) + " with " + partner +
-                                                   " failed: " + outcome->toString());
+  return Status(coll::transferFailureCode(outcome->code()),
+                std::string(what) + " with tag " + std::to_string(tag) + " with " + partner +
+                    " failed: " + outcome->toString());
 }
 
 }  // namespace eccl::comm

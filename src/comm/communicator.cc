@@ -190,8 +190,7 @@ void Communicator::abort(const std::string& why) {
   if (phase_ == Phase::kAborted || phase_ == Phase::kRemoved) return;
   phase_ = Phase::kAborted;
   terminal_ = abortedError("communicator aborted: " + why);
-  failActiveOpsLocked(terminal_);
-  failP2pOpsLocked(nullptr, terminal_);
+  failAllOpsLocked(terminal_);
   changed_.notify_all();
 }
 
@@ -371,8 +370,7 @@ void Communicator::onRegistered(const protocol::Registered& registered) {
     phase_ = Phase::kRemoved;
     terminal_ = Status(Code::kPeerLost, "this peer was removed from group '" + options_.group +
                                             "' by the master while it was cut off");
-    failActiveOpsLocked(terminal_);
-    failP2pOpsLocked(nullptr, terminal_);
+    failAllOpsLocked(terminal_);
   } else if (phase_ == Phase::kConnecting) {
     phase_ = Phase::kPending;
   } else if (master_restarted && phase_ == Phase::kAccepted) {
@@ -441,8 +439,7 @@ void Communicator::onPeerEvent(const protocol::PeerEvent& event) {
       phase_ = Phase::kRemoved;
       terminal_ = Status(Code::kPeerLost,
                          "the master removed this peer from group '" + options_.group + "'");
-      failActiveOpsLocked(terminal_);
-      failP2pOpsLocked(nullptr, terminal_);
+      failAllOpsLocked(terminal_);
     } else if (kind != EventKind::kJoined) {
       // A point-to-point op with it can no longer complete (a graceful leaver
       // finished its sends before leaving: they completed on both sides).

@@ -249,8 +249,10 @@ class Communicator final : private membership::ControlClient::Owner {
                                                 std::chrono::milliseconds timeout, RingJob job);
   Status runRingOp(const std::string& name, std::chrono::milliseconds timeout, const RingJob& job,
                    coll::OpInfo* info, uint64_t sequence);
-  // Ends every op in progress with `why`.
+  // Ends every collective in progress with `why`; failAllOpsLocked also the
+  // point-to-point ones (abort, this peer's removal).
   void failActiveOpsLocked(const Status& why);
+  void failAllOpsLocked(const Status& why);
   Status runUpdateTopology(std::chrono::milliseconds timeout);
   Status runAllToAll(const coll::RingView& view, const void* send, void* recv, size_t count,
                      reduce::DType dtype, uint64_t tag, coll::OpState& state,
@@ -260,6 +262,8 @@ class Communicator final : private membership::ControlClient::Owner {
                       std::chrono::milliseconds timeout, coll::OpInfo* info);
   Result<std::shared_ptr<transport::Channel>> p2pChannel(const EndpointId& peer,
                                                          Clock::time_point deadline);
+  // Host and port of a ring member or a looked-up peer; nothing if unknown.
+  std::optional<std::pair<std::string, uint16_t>> dataAddressLocked(const EndpointId& peer) const;
   Result<PeerLocation> lookup(protocol::PeerLookup request, Clock::time_point deadline);
   // Ends the point-to-point ops with `peer` (all of them when null) with `why`.
   void failP2pOpsLocked(const EndpointId* peer, const Status& why);

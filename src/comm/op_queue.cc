@@ -36,6 +36,13 @@ void Request::complete(Status status, const coll::OpInfo& info) {
   done_cv_.notify_all();
 }
 
+Status waitForRequest(const Result<std::shared_ptr<Request>>& request, coll::OpInfo* info) {
+  if (!request) return request.status();
+  Status status = (*request)->wait();
+  if (info != nullptr) *info = (*request)->info();
+  return status;
+}
+
 OpQueue::~OpQueue() {
   stop(abortedError("the communicator was destroyed"));
 }

@@ -53,6 +53,10 @@ struct JobTraits {
   std::optional<uint64_t> tag;  // jobs with equal tags never overlap
 };
 
+// A blocking call's outcome: the submission's error, or the request's status
+// once it has completed (its report copied into info unless that is null).
+Status waitForRequest(const Result<std::shared_ptr<Request>>& request, coll::OpInfo* info);
+
 class OpQueue {
  public:
   // `sequence` numbers the jobs in the order they start, from 0.
