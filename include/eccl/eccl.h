@@ -386,9 +386,20 @@ typedef struct {
  * timeout, which closes only channels with transfers pending (the neighbours
  * reach their own deadlines). recvbuf is then undefined and the next
  * collective needs ecclCommUpdateTopology first (until then it fails with
- * ecclInvalidUsage, or ecclPeerLost if a ring member is gone). This version
- * does not make the survivors agree on the outcome: when an op fails on one
- * peer it may have succeeded on another.
+ * ecclInvalidUsage, or ecclPeerLost if a ring member is gone).
+ *
+ * Survivors agree on the outcome: either every survivor returns ecclSuccess
+ * with identical results, or every survivor returns an error. Once its data is
+ * complete a peer passes a one-byte token around the ring (N-1 hops, no
+ * master); only when that lap breaks does it ask the master, which asks the
+ * other members how far they got and decides (success when every member still
+ * in the group has its whole result, else failure: a member that answers
+ * "incomplete" then fails the op too, even if its data arrives later). The
+ * wait for that verdict may outlast timeout_ms by up to twice the master's
+ * loss detection plus 2 s; without a verdict by then the call returns
+ * ecclTimeout saying the outcome is unknown (only when the master is
+ * unreachable). A peer that calls ecclCommAbort is no survivor. On error,
+ * recvbuf is undefined and an out-of-place sendbuf is untouched.
  * Errors: ecclInvalidArgument (NULL comm or buffers, unknown dtype or op, tag
  * too large, overlapping buffers, bad info->struct_size), ecclUnsupported,
  * ecclInvalidUsage, ecclTimeout, ecclAborted, ecclPeerLost, ecclConnectionError. */

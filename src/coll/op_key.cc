@@ -18,6 +18,11 @@ uint64_t streamId(const OpKey& key, uint32_t index) {
          (index & (kMaxMessagesPerOp - 1));
 }
 
+uint64_t lapStreamId(const OpKey& key, uint32_t hop) {
+  constexpr uint64_t kNamespaceBits = uint64_t{0xF} << 60;
+  return (streamId(key, hop) & ~kNamespaceBits) | (kCompletionLapNamespace << 60);
+}
+
 uint64_t headerStreamId(uint32_t index) {
   return (kCollectiveNamespace << 60) | (index & (kMaxMessagesPerOp - 1));
 }

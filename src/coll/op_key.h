@@ -51,4 +51,9 @@ uint64_t streamId(const OpKey& key, uint32_t index);
 // The stream id of op header `index` (0 or 1): namespace and index only.
 uint64_t headerStreamId(uint32_t index);
 
+// Messages of an op's completion lap (completion_lap.h) travel in their own
+// namespace, with the data's layout: hop k of the lap is index k.
+constexpr uint64_t kCompletionLapNamespace = 0xB;
+uint64_t lapStreamId(const OpKey& key, uint32_t hop);
+
 }  // namespace eccl::coll

@@ -6,11 +6,13 @@
 #include <limits>
 
 #include "src/coll/block_counts.h"
+#include "src/coll/completion_lap.h"
 #include "src/coll/ring_all_gather.h"
 #include "src/coll/ring_allreduce.h"
 #include "src/coll/ring_broadcast.h"
 #include "src/coll/ring_reduce_scatter.h"
 #include "src/comm/communicator.h"
+#include "src/protocol/messages.h"
 
 namespace eccl::comm {
 
@@ -92,9 +94,9 @@ Result<std::shared_ptr<Request>> Communicator::submitRingOp(std::string name, ui
                                                             RingJob job) {
   if (timeout.count() < 0) return invalidArgument(name + ": negative timeout");
   return ops_.submit(
-      [this, name = std::move(name), timeout, job = std::move(job)](coll::OpInfo* info,
-                                                                    uint64_t sequence) {
-        Status status = runRingOp(name, timeout, job, info, sequence);
+      [this, name = std::move(name), tag, timeout, job = std::move(job)](coll::OpInfo* info,
+                                                                         uint64_t sequence) {
+        Status status = runRingOp(name, tag, timeout, job, info, sequence);
         header_turns_.done(sequence);  // if the op ended before its headers did
         return status;
       },
@@ -103,7 +105,7 @@ Result<std::shared_ptr<Request>> Communicator::submitRingOp(std::string name, ui
 
 void Communicator::failActiveOpsLocked(const Status& why) {
   for (const auto& op : active_ops_)
-    op->fail(why);
+    op.state->fail(why);
 }
 
 void Communicator::failAllOpsLocked(const Status& why) {
@@ -111,27 +113,104 @@ void Communicator::failAllOpsLocked(const Status& why) {
   failP2pOpsLocked(nullptr, why);
 }
 
-Status Communicator::runRingOp(const std::string& name, std::chrono::milliseconds timeout,
-                               const RingJob& job, coll::OpInfo* info, uint64_t sequence) {
+Status Communicator::runRingOp(const std::string& name, uint64_t tag,
+                               std::chrono::milliseconds timeout, const RingJob& job,
+                               coll::OpInfo* info, uint64_t sequence) {
   const auto deadline = Clock::now() + timeout;
   coll::RingView view;
   std::shared_ptr<coll::OpState> state = coll::OpState::create();
+  protocol::OpRef ref;
   {
     std::lock_guard lock(mu_);
     ECCL_RETURN_IF_ERROR(ringViewLocked(name, view));
-    active_ops_.push_back(state);
+    ref = {revision_, tag, static_cast<uint32_t>(sequence - first_sequence_)};
+    if (!outcomes_.begin(ref)) {
+      Status doomed(Code::kPeerLost, name + ": another survivor could not complete this op (" +
+                                         "the master asked before it started here)");
+      op_failed_ = doomed;
+      return doomed;
+    }
+    active_ops_.push_back({ref, state});
   }
   view.header_turns = &header_turns_;
   view.ticket = sequence;
-  Status status = job(view, *state, deadline, info);
+  coll::OpInfo local;
+  coll::OpInfo* report = info != nullptr ? info : &local;
+  Status status = job(view, *state, deadline, report);
+  const bool exchanged = report->bytes_sent > 0 || report->bytes_received > 0;
+  if (status.isOk() && exchanged) {
+    const auto lap_started = Clock::now();
+    status = agreeOnOutcome(name, view, ref, *state, deadline);
+    report->wall_time += Clock::now() - lap_started;
+  }
   {
     std::lock_guard lock(mu_);
-    std::erase(active_ops_, state);
+    std::erase_if(active_ops_, [&](const RingOpInProgress& op) { return op.state == state; });
+    if (!status.isOk()) outcomes_.failed(ref);
     // Argument errors (kInvalidArgument) end an op before any message.
     if (!status.isOk() && status.code() != Code::kInvalidArgument) op_failed_ = status;
   }
   if (status.isOk()) ops_completed_.fetch_add(1);
   return status;
+}
+
+Status Communicator::agreeOnOutcome(const std::string& name, const coll::RingView& view,
+                                    const protocol::OpRef& ref, coll::OpState& state,
+                                    Clock::time_point deadline) {
+  if (options_.fault_hook) options_.fault_hook("data-complete", id_);
+  {
+    std::lock_guard lock(mu_);
+    if (!outcomes_.complete(ref)) {
+      return Status(Code::kPeerLost, name + ": another survivor could not complete this op (" +
+                                         "the master asked while its data was arriving here)");
+    }
+  }
+  const coll::OpKey key{view.revision, ref.tag, 0};
+  Status lap = coll::runCompletionLap(view, key, state, deadline, name);
+  if (lap.isOk()) {
+    std::lock_guard lock(mu_);
+    outcomes_.succeeded(ref);
+    return Status::ok();
+  }
+  // An abort ends this communicator: it is no survivor, and has nothing to agree on.
+  if (lap.code() == Code::kAborted) return lap;
+  return awaitVerdict(name, ref, lap, deadline);
+}
+
+Status Communicator::awaitVerdict(const std::string& name, const protocol::OpRef& ref,
+                                  const Status& why, Clock::time_point deadline) {
+  // The master decides once every other member answered or departed: within
+  // its loss detection of a hung member. Wait at least that long past the deadline.
+  std::unique_lock lock(mu_);
+  const auto until =
+      std::max(deadline, Clock::now() + 2 * loss_detection_ + std::chrono::seconds(2));
+  const auto report =
+      protocol::encodeFrame(protocol::OpReport{ref, protocol::OpProgress::kComplete});
+  while (true) {
+    lock.unlock();
+    // Again every second: a restarted master forgot the question.
+    sendControl(protocol::MessageType::kOpReport, report);
+    lock.lock();
+    const auto resend = std::min(until, Clock::now() + std::chrono::seconds(1));
+    changed_.wait_until(lock, resend, [&] {
+      return outcomes_.verdict(ref).has_value() || !terminalStatusLocked().isOk();
+    });
+    if (std::optional<bool> verdict = outcomes_.verdict(ref)) {
+      if (*verdict) {
+        outcomes_.succeeded(ref);
+        return Status::ok();
+      }
+      return Status(Code::kPeerLost,
+                    name + ": failed on every survivor (agreed through the " +
+                        "master; this peer's data was complete): " + why.toString());
+    }
+    if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
+    if (Clock::now() >= until) {
+      return timeoutError(name + ": its data is complete here, but the survivors could not " +
+                          "agree on its outcome (no verdict from the master in time; it may " +
+                          "have succeeded on other peers): " + why.toString());
+    }
+  }
 }
 
 // ---- The collectives ------------------------------------------------------------------

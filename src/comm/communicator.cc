@@ -162,14 +162,16 @@ Status Communicator::updateTopology(std::chrono::milliseconds timeout) {
   auto request = ops_.submit(
       [this, timeout](coll::OpInfo*, uint64_t sequence) {
         header_turns_.done(sequence);  // it sends no op header
-        return runUpdateTopology(timeout);
+        return runUpdateTopology(timeout, sequence);
       },
       JobTraits{.exclusive = true});
   return request->wait();
 }
 
-Status Communicator::runUpdateTopology(std::chrono::milliseconds timeout) {
+Status Communicator::runUpdateTopology(std::chrono::milliseconds timeout, uint64_t sequence) {
   std::unique_lock lock(mu_);
+  // The collectives after it number from 0 again (they run at the next revision).
+  first_sequence_ = sequence + 1;
   if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
   if (phase_ != Phase::kAccepted) {
     return invalidUsage("ecclCommUpdateTopology: this peer is not accepted into its group yet");
@@ -359,6 +361,8 @@ protocol::Register Communicator::makeRegister(const std::string& local_ip) {
 void Communicator::onRegistered(const protocol::Registered& registered) {
   std::unique_lock lock(mu_);
   token_ = registered.token;
+  loss_detection_ = std::chrono::milliseconds(uint64_t{registered.heartbeat_ms} *
+                                              std::max<uint16_t>(registered.miss_limit, 1));
   // A restarted master (new incarnation) forgot the vote in flight and any ring
   // it was setting up: vote again so that the waiting update completes.
   const bool master_restarted = ever_registered_ && registered.incarnation != incarnation_;
@@ -423,10 +427,14 @@ void Communicator::onCommit(const protocol::TopologyCommit& commit) {
   departed_.clear();  // the master commits no ring with a departed member
   op_failed_.reset();
   revision_ = commit.revision;
+  outcomes_.reset(revision_);
   auto me = std::find_if(members_.begin(), members_.end(),
                          [&](const protocol::Member& m) { return m.peer == id_; });
   rank_ = me == members_.end() ? -1 : static_cast<int>(me - members_.begin());
-  if (phase_ == Phase::kPending || phase_ == Phase::kConnecting) phase_ = Phase::kAccepted;
+  if (phase_ == Phase::kPending || phase_ == Phase::kConnecting) {
+    phase_ = Phase::kAccepted;
+    first_sequence_ = ops_.nextSequence();  // admitted: its first collective is the ring's next
+  }
   changed_.notify_all();
 }
 
@@ -500,6 +508,31 @@ void Communicator::onPeerAddress(const protocol::PeerAddress& address) {
   if (it == lookups_.end() || it->second.answer) return;  // a watch renewal, or stale
   it->second.answer = address;
   changed_.notify_all();
+}
+
+void Communicator::onOpVerdict(const protocol::OpVerdict& verdict) {
+  std::optional<protocol::OpProgress> answer;
+  {
+    std::lock_guard lock(mu_);
+    if (verdict.decision != protocol::OpDecision::kQuery) {
+      outcomes_.setVerdict(verdict.op, verdict.decision == protocol::OpDecision::kSucceeded);
+      changed_.notify_all();
+      return;
+    }
+    bool doomed_now = false;
+    answer = outcomes_.answer(verdict.op, &doomed_now);
+    if (doomed_now) {
+      // It must not complete now: end it (its neighbours' ops end with it).
+      for (const auto& op : active_ops_) {
+        if (op.ref == verdict.op) {
+          op.state->fail(Status(Code::kPeerLost,
+                                "another survivor could not complete this op (the master asked)"));
+        }
+      }
+    }
+  }
+  sendControl(MessageType::kOpReport,
+              protocol::encodeFrame(protocol::OpReport{verdict.op, *answer}));
 }
 
 void Communicator::onMasterLost(const Status& why) {

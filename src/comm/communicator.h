@@ -14,12 +14,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "src/coll/coll_options.h"
@@ -27,6 +29,7 @@
 #include "src/coll/op_state.h"
 #include "src/coll/ring_view.h"
 #include "src/comm/op_queue.h"
+#include "src/comm/outcome_book.h"
 #include "src/common/endpoint_id.h"
 #include "src/common/status.h"
 #include "src/membership/control_client.h"
@@ -35,6 +38,12 @@
 #include "transport/tcp/tcp_transport.h"
 
 namespace eccl::comm {
+
+// Fault injection for tests and the stress tool: called on a collective's
+// thread at named points, with this peer's id. Points: "data-complete" (the
+// op's data is complete here; it is not yet marked so for the agreement on its
+// outcome, and its completion lap has not started).
+using FaultHook = std::function<void(std::string_view point, const EndpointId& self)>;
 
 struct CommOptions {
   std::string master_host;
@@ -48,6 +57,7 @@ struct CommOptions {
   transport::ChannelOptions channel;
   coll::CollOptions collectives;
   std::chrono::milliseconds timeout{30'000};  // default deadline of blocking calls
+  FaultHook fault_hook;                       // none by default
 
   Status validate() const;
 };
@@ -226,6 +236,10 @@ class Communicator final : private membership::ControlClient::Owner {
     EndpointId peer;
     std::shared_ptr<coll::OpState> state;
   };
+  struct RingOpInProgress {
+    protocol::OpRef ref;
+    std::shared_ptr<coll::OpState> state;
+  };
 
   explicit Communicator(CommOptions options);
   Status open();
@@ -247,13 +261,20 @@ class Communicator final : private membership::ControlClient::Owner {
                                        coll::OpInfo*)>;
   Result<std::shared_ptr<Request>> submitRingOp(std::string name, uint64_t tag,
                                                 std::chrono::milliseconds timeout, RingJob job);
-  Status runRingOp(const std::string& name, std::chrono::milliseconds timeout, const RingJob& job,
-                   coll::OpInfo* info, uint64_t sequence);
+  Status runRingOp(const std::string& name, uint64_t tag, std::chrono::milliseconds timeout,
+                   const RingJob& job, coll::OpInfo* info, uint64_t sequence);
+  // After an op's data completed here: the completion lap, and when it
+  // breaks, the master's verdict (outcome_book.h). The op's final status.
+  Status agreeOnOutcome(const std::string& name, const coll::RingView& view,
+                        const protocol::OpRef& ref, coll::OpState& state,
+                        Clock::time_point deadline);
+  Status awaitVerdict(const std::string& name, const protocol::OpRef& ref, const Status& why,
+                      Clock::time_point deadline);
   // Ends every collective in progress with `why`; failAllOpsLocked also the
   // point-to-point ones (abort, this peer's removal).
   void failActiveOpsLocked(const Status& why);
   void failAllOpsLocked(const Status& why);
-  Status runUpdateTopology(std::chrono::milliseconds timeout);
+  Status runUpdateTopology(std::chrono::milliseconds timeout, uint64_t sequence);
   Status runAllToAll(const coll::RingView& view, const void* send, void* recv, size_t count,
                      reduce::DType dtype, uint64_t tag, coll::OpState& state,
                      Clock::time_point deadline, coll::OpInfo* info);
@@ -277,6 +298,7 @@ class Communicator final : private membership::ControlClient::Owner {
   void onGroupStatus(const protocol::GroupStatus& status) override;
   void onControlError(const protocol::ControlError& error) override;
   void onPeerAddress(const protocol::PeerAddress& address) override;
+  void onOpVerdict(const protocol::OpVerdict& verdict) override;
   void onMasterLost(const Status& why) override;
   uint64_t opsCompleted() const override { return ops_completed_.load(); }
 
@@ -321,8 +343,14 @@ class Communicator final : private membership::ControlClient::Owner {
   uint64_t next_lookup_ = 0;
   // Members of the committed ring that left or were lost since the commit.
   std::map<EndpointId, EventKind> departed_;
-  std::vector<std::shared_ptr<coll::OpState>> active_ops_;  // the ops in progress
-  coll::HeaderTurns header_turns_;  // concurrent ops' turns on the header streams
+  std::vector<RingOpInProgress> active_ops_;  // the collectives in progress
+  // How far this revision's collectives got, for the agreement on their
+  // outcome; they are numbered by op sequence from first_sequence_ on (the
+  // first op after the update or the admission that began the revision).
+  OutcomeBook outcomes_;
+  uint64_t first_sequence_ = 0;
+  std::chrono::milliseconds loss_detection_{1'000};  // the master's heartbeat x miss limit
+  coll::HeaderTurns header_turns_;                   // concurrent ops' turns on the header streams
   // Why the last collective failed after it had exchanged messages: its
   // channels may hold stale messages or be closed, so the next op waits for
   // a topology update (a new revision, re-validated channels).

@@ -98,6 +98,11 @@ bool OpQueue::headCanStartLocked() const {
   return !head.traits.tag || running_tags_.count(*head.traits.tag) == 0;
 }
 
+uint64_t OpQueue::nextSequence() const {
+  std::lock_guard lock(mu_);
+  return next_sequence_ + queue_.size();
+}
+
 void OpQueue::run() {
   std::unique_lock lock(mu_);
   while (true) {

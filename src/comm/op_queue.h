@@ -73,6 +73,8 @@ class OpQueue {
   std::shared_ptr<Request> submit(Job job, JobTraits traits = {});
   // Jobs submitted and not yet completed.
   size_t outstanding() const;
+  // The sequence the next job to start will get.
+  uint64_t nextSequence() const;
   // No job starts after this; queued ones complete with `why`; returns once
   // the running one has finished (it must be made to end, e.g. by an abort).
   void stop(const Status& why);

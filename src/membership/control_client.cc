@@ -49,6 +49,7 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
         case MessageType::kGroupStatus:
         case MessageType::kControlError:
         case MessageType::kPeerAddress:
+        case MessageType::kOpVerdict:
           return true;
         default:
           return false;
@@ -321,6 +322,12 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
         auto address = decode<protocol::PeerAddress>(payload);
         if (!address) return address.status();
         withOwner([&](Owner& owner) { owner.onPeerAddress(*address); });
+        return Status::ok();
+      }
+      case MessageType::kOpVerdict: {
+        auto verdict = decode<protocol::OpVerdict>(payload);
+        if (!verdict) return verdict.status();
+        withOwner([&](Owner& owner) { owner.onOpVerdict(*verdict); });
         return Status::ok();
       }
       default:

@@ -29,6 +29,8 @@ class ControlClient {
     virtual void onGroupStatus(const protocol::GroupStatus& status) = 0;
     virtual void onControlError(const protocol::ControlError& error) = 0;
     virtual void onPeerAddress(const protocol::PeerAddress& address) = 0;
+    // A question about a collective op, or its agreed outcome.
+    virtual void onOpVerdict(const protocol::OpVerdict& verdict) = 0;
     // The connection is gone (the client reconnects on its own).
     virtual void onMasterLost(const Status& why) = 0;
     // Counted into heartbeats, so the master can tell a hung peer from an idle one.

@@ -82,7 +82,7 @@ class MasterServer::Impl {
       if (!peer_) return type == MessageType::kRegister;
       return type == MessageType::kHeartbeat || type == MessageType::kTopologyVote ||
              type == MessageType::kChannelsReady || type == MessageType::kLeave ||
-             type == MessageType::kPeerLookup;
+             type == MessageType::kPeerLookup || type == MessageType::kOpReport;
     }
     Status onControlFrame(FrameConnection&, const protocol::FrameHeader& header,
                           std::span<const uint8_t> payload) override {
@@ -337,6 +337,12 @@ class MasterServer::Impl {
           auto lookup = decode<protocol::PeerLookup>(link, payload);
           if (!lookup) return lookup.status();
           verdict = state_.onPeerLookup(peer, *lookup, out);
+          break;
+        }
+        case MessageType::kOpReport: {
+          auto report = decode<protocol::OpReport>(link, payload);
+          if (!report) return report.status();
+          verdict = state_.onOpReport(peer, *report, out);
           break;
         }
         case MessageType::kLeave: {

@@ -293,6 +293,9 @@ void MasterState::commit(Group& group, Outbox& out) {
   group.votes.clear();
   group.departed.clear();
   ++counters_.commits;
+  std::vector<OutcomeArbiter::Message> verdicts;
+  arbiter_.onCommit(group.name, group.revision, verdicts);
+  sendVerdicts(verdicts, out);
   // The status first: a peer whose update returns at the commit then already
   // counts the pending peers of the new ring (not itself).
   broadcastStatus(out, group);
@@ -347,6 +350,9 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   announce(out, group, protocol::encodeFrame(protocol::PeerEvent{kind, id, group.revision}));
   notifyWatchers(id, kind, out);
   markStatusChanged(group);
+  std::vector<OutcomeArbiter::Message> verdicts;
+  arbiter_.onDeparted(group.name, id, verdicts);
+  sendVerdicts(verdicts, out);
 
   if (group.reconfiguration && contains(group.reconfiguration->members, id)) {
     // The ring being set up lost a member: set up another without it (and with
@@ -363,6 +369,30 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   }
   if (group.accepted.empty() && group.pending.empty() && !group.reconfiguration) {
     groups_.erase(group.name);
+  }
+}
+
+Status MasterState::onOpReport(const EndpointId& id, const protocol::OpReport& report,
+                               Outbox& out) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return Status::ok();
+  Group& group = groupOf(it->second);
+  if (!contains(group.accepted, id)) {
+    return invalidUsage("an op report from a peer that is not a member of group '" + group.name +
+                        "'s ring");
+  }
+  ++counters_.op_reports;
+  std::vector<OutcomeArbiter::Message> verdicts;
+  arbiter_.onReport(group.name, group.revision, group.accepted, id, report, verdicts);
+  sendVerdicts(verdicts, out);
+  return Status::ok();
+}
+
+void MasterState::sendVerdicts(const std::vector<OutcomeArbiter::Message>& messages,
+                               Outbox& out) const {
+  for (const auto& message : messages) {
+    auto peer = peers_.find(message.to);
+    if (peer != peers_.end()) send(out, peer->second, protocol::encodeFrame(message.verdict));
   }
 }
 

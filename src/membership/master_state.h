@@ -25,6 +25,7 @@
 
 #include "src/common/endpoint_id.h"
 #include "src/common/status.h"
+#include "src/membership/outcome_arbiter.h"
 #include "src/membership/peer_token.h"
 #include "src/protocol/control_messages.h"
 
@@ -86,6 +87,7 @@ struct MasterCounters {
   uint64_t leaves = 0;
   uint64_t evictions = 0;
   uint64_t lookups = 0;
+  uint64_t op_reports = 0;  // agreement on a collective's outcome (after a failure)
 };
 
 struct MasterSnapshot {
@@ -115,6 +117,9 @@ class MasterState {
   // group). A found peer of another group is watched for the asker: its
   // departure reaches the asker as a PeerEvent with revision 0.
   Status onPeerLookup(const EndpointId& peer, const protocol::PeerLookup& lookup, Outbox& out);
+  // A member's progress with a collective op: a question (it waits for the
+  // agreed outcome) or an answer to the master's question (outcome_arbiter.h).
+  Status onOpReport(const EndpointId& peer, const protocol::OpReport& report, Outbox& out);
   // The connection closed without a Leave (a newer connection of the peer is not affected).
   void onConnectionClosed(const EndpointId& peer, ConnectionId connection, Clock::time_point now,
                           Outbox& out);
@@ -184,6 +189,8 @@ class MasterState {
   void remove(const EndpointId& id, Removal why, Clock::time_point now, Outbox& out);
   // Tells the peers of other groups that watch `id` that it departed; forgets its watches.
   void notifyWatchers(const EndpointId& id, protocol::PeerEventKind kind, Outbox& out);
+  // Delivers the arbiter's questions and verdicts to the peers still connected.
+  void sendVerdicts(const std::vector<OutcomeArbiter::Message>& messages, Outbox& out) const;
 
   MasterSettings settings_;
   std::unordered_map<EndpointId, Peer, EndpointIdHash> peers_;
@@ -194,6 +201,7 @@ class MasterState {
   std::unordered_set<EndpointId, EndpointIdHash> removed_;
   std::deque<EndpointId> removed_order_;
   MasterCounters counters_;
+  OutcomeArbiter arbiter_;
   // Point-to-point watches: watched peer -> askers, and the reverse, so that
   // the departure of either side drops its entries.
   std::unordered_map<EndpointId, std::unordered_set<EndpointId, EndpointIdHash>, EndpointIdHash>

@@ -306,4 +306,58 @@ PeerAddress PeerAddress::decode(ByteReader& in) {
   return m;
 }
 
+namespace {
+
+void putOpRef(ByteWriter& out, const OpRef& op) {
+  out.put<uint64_t>(op.revision);
+  out.put<uint64_t>(op.tag);
+  out.put<uint32_t>(op.index);
+}
+
+OpRef getOpRef(ByteReader& in) {
+  OpRef op;
+  op.revision = in.get<uint64_t>("revision");
+  op.tag = in.get<uint64_t>("tag");
+  op.index = in.get<uint32_t>("index");
+  return op;
+}
+
+// The enum value in [first, last], or a failed reader naming `what`.
+template <typename Enum>
+Enum getEnum(ByteReader& in, const char* what, Enum first, Enum last) {
+  const uint8_t value = in.get<uint8_t>(what);
+  if (!in.ok()) return first;
+  if (value < static_cast<uint8_t>(first) || value > static_cast<uint8_t>(last)) {
+    in.fail(std::string("unknown ") + what + " " + std::to_string(value));
+    return first;
+  }
+  return static_cast<Enum>(value);
+}
+
+}  // namespace
+
+void OpReport::encode(ByteWriter& out) const {
+  putOpRef(out, op);
+  out.put<uint8_t>(static_cast<uint8_t>(progress));
+}
+
+OpReport OpReport::decode(ByteReader& in) {
+  OpReport m;
+  m.op = getOpRef(in);
+  m.progress = getEnum(in, "op progress", OpProgress::kIncomplete, OpProgress::kSucceeded);
+  return m;
+}
+
+void OpVerdict::encode(ByteWriter& out) const {
+  putOpRef(out, op);
+  out.put<uint8_t>(static_cast<uint8_t>(decision));
+}
+
+OpVerdict OpVerdict::decode(ByteReader& in) {
+  OpVerdict m;
+  m.op = getOpRef(in);
+  m.decision = getEnum(in, "op decision", OpDecision::kQuery, OpDecision::kFailed);
+  return m;
+}
+
 }  // namespace eccl::protocol

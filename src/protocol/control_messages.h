@@ -211,4 +211,52 @@ struct PeerAddress {
   static PeerAddress decode(ByteReader& in);
 };
 
+// ---- Agreement on the outcome of a collective -------------------------------------
+// Survivors of a failure in the middle of an op must all succeed or all fail.
+// The success path needs no master (a completion lap around the ring); a
+// survivor that finished its data but could not learn that every peer did asks
+// the master, which asks the other members and decides (src/membership/outcome_arbiter.h).
+
+// One collective op of a group: the index-th collective (from 0) that members
+// started at `revision`, with `tag`. Every member calls the same collectives in
+// the same order, so every member numbers them the same way.
+struct OpRef {
+  uint64_t revision = 0;
+  uint64_t tag = 0;
+  uint32_t index = 0;
+  friend auto operator<=>(const OpRef&, const OpRef&) = default;
+};
+
+enum class OpProgress : uint8_t {
+  kIncomplete = 1,  // its data did not all arrive here, and now never will be used
+  kComplete = 2,    // its whole result is here; whether every peer's is, it does not know
+  kSucceeded = 3,   // it learned that every peer's result is complete, and returned success
+};
+
+// peer -> master: how far this peer got with an op (its question, or an answer).
+struct OpReport {
+  static constexpr MessageType kType = MessageType::kOpReport;
+  static constexpr size_t kEncodedSize = 8 + 8 + 4 + 1;
+  OpRef op;
+  OpProgress progress = OpProgress::kIncomplete;
+  void encode(ByteWriter& out) const;
+  static OpReport decode(ByteReader& in);
+};
+
+enum class OpDecision : uint8_t {
+  kQuery = 1,      // no decision yet: send an OpReport for this op
+  kSucceeded = 2,  // every survivor returns success
+  kFailed = 3,     // every survivor returns an error
+};
+
+// master -> members: a question about an op, or its agreed outcome.
+struct OpVerdict {
+  static constexpr MessageType kType = MessageType::kOpVerdict;
+  static constexpr size_t kEncodedSize = 8 + 8 + 4 + 1;
+  OpRef op;
+  OpDecision decision = OpDecision::kQuery;
+  void encode(ByteWriter& out) const;
+  static OpVerdict decode(ByteReader& in);
+};
+
 }  // namespace eccl::protocol

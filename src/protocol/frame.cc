@@ -56,6 +56,10 @@ std::string_view messageTypeName(MessageType type) {
       return "PeerLookup";
     case MessageType::kPeerAddress:
       return "PeerAddress";
+    case MessageType::kOpReport:
+      return "OpReport";
+    case MessageType::kOpVerdict:
+      return "OpVerdict";
   }
   return "Unknown";
 }
@@ -64,7 +68,7 @@ bool isKnownMessageType(uint8_t type) {
   return (type >= static_cast<uint8_t>(MessageType::kHello) &&
           type <= static_cast<uint8_t>(MessageType::kDelivered)) ||
          (type >= static_cast<uint8_t>(MessageType::kRegister) &&
-          type <= static_cast<uint8_t>(MessageType::kPeerAddress));
+          type <= static_cast<uint8_t>(MessageType::kOpVerdict));
 }
 
 uint16_t allowedFlags(MessageType type) {
@@ -124,6 +128,10 @@ uint32_t maxPayloadLength(MessageType type) {
       return PeerLookup::kMaxEncodedSize;
     case MessageType::kPeerAddress:
       return PeerAddress::kMaxEncodedSize;
+    case MessageType::kOpReport:
+      return OpReport::kEncodedSize;
+    case MessageType::kOpVerdict:
+      return OpVerdict::kEncodedSize;
   }
   return 0;
 }

@@ -58,6 +58,8 @@ enum class MessageType : uint8_t {
   kControlError = 43,    // master -> peer: a refused request, with the reason
   kPeerLookup = 44,      // peer -> master: where is this accepted peer (point-to-point)
   kPeerAddress = 45,     // master -> peer: the answer to a PeerLookup
+  kOpReport = 46,        // peer -> master: how far it got with a collective op
+  kOpVerdict = 47,       // master -> peers: a question about an op, or its agreed outcome
 };
 
 // True for the types above: the wire may carry any other byte value.

@@ -52,6 +52,8 @@ enum class Decoder {
   kControlError,
   kPeerLookup,
   kPeerAddress,
+  kOpReport,
+  kOpVerdict,
 };
 constexpr Decoder kDecoder = Decoder::ECCL_FUZZ_DECODER;
 
@@ -144,6 +146,12 @@ auto fields(const PeerLookup& m) {
 }
 auto fields(const PeerAddress& m) {
   return std::tie(m.request, m.result, m.peer, m.group, m.rank, m.host, m.port);
+}
+auto fields(const OpReport& m) {
+  return std::tie(m.op, m.progress);
+}
+auto fields(const OpVerdict& m) {
+  return std::tie(m.op, m.decision);
 }
 auto fields(const FrameHeader& m) {
   return std::tie(m.type, m.flags, m.length, m.checksum);
@@ -259,6 +267,15 @@ void checkAccepted(const PeerAddress& m) {
   check(m.result != LookupResult::kFound || (!m.host.empty() && m.port != 0),
         "a found PeerAddress has an address");
   check(m.host.size() <= kMaxHostName, "PeerAddress host within limit");
+}
+
+void checkAccepted(const OpReport& m) {
+  check(m.progress >= OpProgress::kIncomplete && m.progress <= OpProgress::kSucceeded,
+        "OpReport progress known");
+}
+void checkAccepted(const OpVerdict& m) {
+  check(m.decision >= OpDecision::kQuery && m.decision <= OpDecision::kFailed,
+        "OpVerdict decision known");
 }
 
 template <typename Message>
@@ -378,6 +395,10 @@ void fuzzOne(std::span<const uint8_t> input) {
       return fuzzControlMessage<PeerLookup>(input);
     case Decoder::kPeerAddress:
       return fuzzControlMessage<PeerAddress>(input);
+    case Decoder::kOpReport:
+      return fuzzControlMessage<OpReport>(input);
+    case Decoder::kOpVerdict:
+      return fuzzControlMessage<OpVerdict>(input);
   }
 }
 

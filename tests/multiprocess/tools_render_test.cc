@@ -28,7 +28,7 @@ membership::MasterSnapshot sampleSnapshot() {
   s.peers.push_back(
       {idFilledWith(0xaa), "g", "10.0.0.1:5000", protocol::PeerState::kAccepted, 0, 1250ms, 41, 7});
   s.groups.push_back({"g", 3, 2, 1, 1, false});
-  s.counters = {4, 1, 83, 5, 3, 1, 2, 0};
+  s.counters = {4, 1, 83, 5, 3, 1, 2, 0, 6, 9};
   return s;
 }
 
@@ -59,6 +59,8 @@ TEST(MasterMetricsText, RendersEveryFamilyWithExactValues) {
            "eccl_master_losses_total 1",
            "eccl_master_leaves_total 2",
            "eccl_master_evictions_total 0",
+           "eccl_master_peer_lookups_total 6",
+           "eccl_master_op_reports_total 9",
        }) {
     EXPECT_TRUE(hasLine(text, line)) << "missing: " << line << "\n" << text;
   }

@@ -112,6 +112,8 @@ std::string renderMetrics(const membership::MasterSnapshot& snapshot) {
           "Peers evicted (e.g. channels not up in time for a new ring).", c.evictions);
   counter(out, "eccl_master_peer_lookups_total", "Point-to-point address lookups answered.",
           c.lookups);
+  counter(out, "eccl_master_op_reports_total",
+          "Reports of survivors agreeing on the outcome of a failed collective.", c.op_reports);
   return out;
 }
 

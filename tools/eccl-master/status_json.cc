@@ -30,7 +30,8 @@ nlohmann::json countersJson(const membership::MasterCounters& c) {
           {"losses", c.losses},
           {"leaves", c.leaves},
           {"evictions", c.evictions},
-          {"peer_lookups", c.lookups}};
+          {"peer_lookups", c.lookups},
+          {"op_reports", c.op_reports}};
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ namespace eccl::test {
 
 using namespace std::chrono_literals;
 
-RingCluster::RingCluster(coll::CollOptions options) : coll_options_(options) {
+RingCluster::RingCluster(coll::CollOptions options, comm::FaultHook fault_hook)
+    : coll_options_(options), fault_hook_(std::move(fault_hook)) {
   membership::MasterOptions master;
   master.listen_host = "127.0.0.1";
   master.settings.heartbeat = 100ms;
@@ -48,6 +49,7 @@ void RingCluster::grow(int n) {
     options.listen_host = "127.0.0.1";
     options.channel.connections = 2;
     options.collectives = coll_options_;
+    options.fault_hook = fault_hook_;
     auto comm = comm::Communicator::create(options);
     ASSERT_TRUE(comm) << comm.status().toString();
     joiners.push_back(comm->get());

@@ -15,7 +15,7 @@ namespace eccl::test {
 
 class RingCluster {
  public:
-  explicit RingCluster(coll::CollOptions options = {});
+  explicit RingCluster(coll::CollOptions options = {}, comm::FaultHook fault_hook = {});
   ~RingCluster();
 
   // Adds `n` peers and admits them all into one ring (fails the test on error).
@@ -29,6 +29,8 @@ class RingCluster {
   // updateTopology on every live peer at once; then ranks are re-read.
   void update();
 
+  membership::MasterSnapshot masterSnapshot() const { return master_->snapshot(); }
+
   // Runs fn(rank) on one thread per listed rank (all live ranks when empty)
   // and returns their statuses, indexed by rank (untouched ranks are Ok).
   std::vector<Status> runEach(const std::function<Status(int rank)>& fn,
@@ -38,6 +40,7 @@ class RingCluster {
   void sortByRank();
 
   coll::CollOptions coll_options_;
+  comm::FaultHook fault_hook_;
   std::unique_ptr<membership::MasterServer> master_;
   std::thread master_thread_;
   std::vector<std::unique_ptr<comm::Communicator>> peers_;

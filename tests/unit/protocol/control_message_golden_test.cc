@@ -196,6 +196,20 @@ TEST(ControlMessageGolden, PeerAddress) {
   EXPECT_EQ(encodePayload(m), expected);
 }
 
+TEST(ControlMessageGolden, OpReportAndOpVerdict) {
+  std::vector<uint8_t> expected = {8,    7,    6, 5, 4, 3, 2,    1,    0x14, 0x13,
+                                   0x12, 0x11, 0, 0, 0, 0, 0x24, 0x23, 0x22, 0x21};
+  std::vector<uint8_t> report = expected;
+  report.push_back(2);  // OpProgress::kComplete
+  EXPECT_EQ(encodePayload(MessageTraits<OpReport>::sample()), report);
+  expected.push_back(3);  // OpDecision::kFailed
+  EXPECT_EQ(encodePayload(MessageTraits<OpVerdict>::sample()), expected);
+  EXPECT_EQ(static_cast<int>(OpProgress::kIncomplete), 1);
+  EXPECT_EQ(static_cast<int>(OpProgress::kSucceeded), 3);
+  EXPECT_EQ(static_cast<int>(OpDecision::kQuery), 1);
+  EXPECT_EQ(static_cast<int>(OpDecision::kSucceeded), 2);
+}
+
 TEST(ControlMessageGolden, EnumNumbersAreStableOnTheWire) {
   // Register, Registered and PeerEvent carry these as numbers: renumbering breaks old peers.
   EXPECT_EQ(static_cast<uint8_t>(PeerState::kNew), 0);

@@ -718,5 +718,27 @@ TEST(PeerAddressValidation, FoundNeedsIdGroupAndAddress) {
   EXPECT_EQ(verdict(m), refused("PeerAddress", why));
 }
 
+// ---- OpReport / OpVerdict ------------------------------------------------------------
+
+TEST(OpOutcomeValidation, UnknownProgressAndDecisionAreRefused) {
+  for (uint8_t bad : {0, 4, 255}) {
+    std::vector<uint8_t> payload = encodePayload(MessageTraits<OpReport>::sample());
+    payload.back() = bad;
+    auto report = decodeMessage<OpReport>(payload);
+    ASSERT_FALSE(report);
+    EXPECT_EQ(report.status().code(), Code::kProtocolError);
+    EXPECT_NE(report.status().message().find("unknown op progress " + std::to_string(bad)),
+              std::string::npos)
+        << report.status().toString();
+    payload = encodePayload(MessageTraits<OpVerdict>::sample());
+    payload.back() = bad;
+    auto verdict = decodeMessage<OpVerdict>(payload);
+    ASSERT_FALSE(verdict);
+    EXPECT_NE(verdict.status().message().find("unknown op decision " + std::to_string(bad)),
+              std::string::npos)
+        << verdict.status().toString();
+  }
+}
+
 }  // namespace
 }  // namespace eccl::protocol::test

@@ -21,7 +21,8 @@ const std::vector<MessageType> kAllTypes = {
     MessageType::kHeartbeatAck,  MessageType::kTopologyVote,   MessageType::kTopology,
     MessageType::kChannelsReady, MessageType::kTopologyCommit, MessageType::kPeerEvent,
     MessageType::kGroupStatus,   MessageType::kLeave,          MessageType::kControlError,
-    MessageType::kPeerLookup,    MessageType::kPeerAddress};
+    MessageType::kPeerLookup,    MessageType::kPeerAddress,    MessageType::kOpReport,
+    MessageType::kOpVerdict};
 
 HeaderBytes encode(const FrameHeader& header) {
   HeaderBytes bytes{};
@@ -71,8 +72,10 @@ TEST(FrameHeader, TypeNumbersAreStable) {
   EXPECT_EQ(static_cast<int>(MessageType::kControlError), 43);
   EXPECT_EQ(static_cast<int>(MessageType::kPeerLookup), 44);
   EXPECT_EQ(static_cast<int>(MessageType::kPeerAddress), 45);
+  EXPECT_EQ(static_cast<int>(MessageType::kOpReport), 46);
+  EXPECT_EQ(static_cast<int>(MessageType::kOpVerdict), 47);
   for (int type = 0; type < 256; ++type) {
-    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 45);
+    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 47);
     EXPECT_EQ(isKnownMessageType(static_cast<uint8_t>(type)), known) << type;
   }
 }
@@ -137,6 +140,8 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kControlError), 1028u);
   EXPECT_EQ(maxPayloadLength(MessageType::kPeerLookup), 158u);
   EXPECT_EQ(maxPayloadLength(MessageType::kPeerAddress), 418u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kOpReport), 21u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kOpVerdict), 21u);
   // ... and they are the messages' own declared sizes.
   EXPECT_EQ(maxPayloadLength(MessageType::kRegister), Register::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), Registered::kEncodedSize);
@@ -152,6 +157,8 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kControlError), ControlError::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kPeerLookup), PeerLookup::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kPeerAddress), PeerAddress::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kOpReport), OpReport::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kOpVerdict), OpVerdict::kEncodedSize);
 }
 
 TEST(FrameHeader, EveryTruncation) {
@@ -194,7 +201,7 @@ TEST(FrameHeader, WrongVersionIsUnsupported) {
 }
 
 TEST(FrameHeader, UnknownMessageType) {
-  for (uint8_t type : {0, 10, 31, 46, 255}) {
+  for (uint8_t type : {0, 10, 31, 48, 255}) {
     HeaderBytes bytes = validCreditHeader();
     bytes[5] = type;
     EXPECT_EQ(verdict(bytes), "ProtocolError: unknown message type " + std::to_string(type));
@@ -316,7 +323,9 @@ TEST(FrameHeader, MessageTypeNames) {
   EXPECT_EQ(messageTypeName(static_cast<MessageType>(10)), "Unknown");
   EXPECT_EQ(messageTypeName(MessageType::kPeerLookup), "PeerLookup");
   EXPECT_EQ(messageTypeName(MessageType::kPeerAddress), "PeerAddress");
-  EXPECT_EQ(messageTypeName(static_cast<MessageType>(46)), "Unknown");
+  EXPECT_EQ(messageTypeName(MessageType::kOpReport), "OpReport");
+  EXPECT_EQ(messageTypeName(MessageType::kOpVerdict), "OpVerdict");
+  EXPECT_EQ(messageTypeName(static_cast<MessageType>(48)), "Unknown");
   EXPECT_EQ(messageTypeName(static_cast<MessageType>(0)), "Unknown");
 }
 

@@ -20,10 +20,11 @@ class MessageCodecTest : public ::testing::Test {
 
 // Every message with encode()/decode(): the data plane (messages.h), then the
 // membership control plane (control_messages.h).
-using Messages = ::testing::Types<Hello, HelloAck, Credit, PoolCredit, StreamError, Ping, Goodbye,
-                                  Delivered, Register, Registered, Heartbeat, HeartbeatAck,
-                                  TopologyVote, Topology, ChannelsReady, TopologyCommit, PeerEvent,
-                                  GroupStatus, Leave, ControlError, PeerLookup, PeerAddress>;
+using Messages =
+    ::testing::Types<Hello, HelloAck, Credit, PoolCredit, StreamError, Ping, Goodbye, Delivered,
+                     Register, Registered, Heartbeat, HeartbeatAck, TopologyVote, Topology,
+                     ChannelsReady, TopologyCommit, PeerEvent, GroupStatus, Leave, ControlError,
+                     PeerLookup, PeerAddress, OpReport, OpVerdict>;
 TYPED_TEST_SUITE(MessageCodecTest, Messages);
 
 // Encodes a frame, checks its header and checksum, and decodes its payload.

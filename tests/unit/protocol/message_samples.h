@@ -464,6 +464,40 @@ struct MessageTraits<PeerAddress> {
   }
 };
 
+template <>
+struct MessageTraits<OpReport> {
+  static OpReport sample() {
+    OpReport m;
+    m.op = {0x0102030405060708ULL, 0x11121314, 0x21222324};
+    m.progress = OpProgress::kComplete;
+    return m;
+  }
+  static void expectSame(const OpReport& a, const OpReport& b) {
+    EXPECT_EQ(a.op, b.op);
+    EXPECT_EQ(a.progress, b.progress);
+  }
+  static std::vector<WireField> layout(const OpReport&) {
+    return {{"revision", 8}, {"tag", 8}, {"index", 4}, {"op progress", 1}};
+  }
+};
+
+template <>
+struct MessageTraits<OpVerdict> {
+  static OpVerdict sample() {
+    OpVerdict m;
+    m.op = {0x0102030405060708ULL, 0x11121314, 0x21222324};
+    m.decision = OpDecision::kFailed;
+    return m;
+  }
+  static void expectSame(const OpVerdict& a, const OpVerdict& b) {
+    EXPECT_EQ(a.op, b.op);
+    EXPECT_EQ(a.decision, b.decision);
+  }
+  static std::vector<WireField> layout(const OpVerdict&) {
+    return {{"revision", 8}, {"tag", 8}, {"index", 4}, {"op decision", 1}};
+  }
+};
+
 // The payload bytes of a message, without a frame header.
 template <typename Message>
 std::vector<uint8_t> encodePayload(const Message& message) {
