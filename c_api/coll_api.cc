@@ -65,6 +65,26 @@ ECCL_API ecclResult_t ecclAllReduce(ecclComm_t comm, const void* sendbuf, void* 
   });
 }
 
+ECCL_API ecclResult_t ecclAllReduceWithRetry(ecclComm_t comm, const void* sendbuf, void* recvbuf,
+                                             size_t count, ecclDataType_t dtype, ecclRedOp_t op,
+                                             const void* quant, uint64_t tag, int64_t timeout_ms,
+                                             uint32_t max_attempts, uint32_t* attempts,
+                                             ecclOpInfo_t* info) {
+  if (attempts != nullptr) *attempts = 0;
+  return guarded([&]() -> Status {
+    auto args = allReduceArgs(comm, dtype, op, quant, "ecclAllReduceWithRetry");
+    if (!args) return args.status();
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkOpInfo(info, "ecclAllReduceWithRetry"));
+    eccl::coll::OpInfo stats;
+    Status status =
+        comm->impl->allReduceWithRetry(sendbuf, recvbuf, count, args->dtype, args->op, tag,
+                                       eccl::capi::timeoutOf(*comm, timeout_ms), max_attempts,
+                                       info != nullptr ? &stats : nullptr, attempts);
+    eccl::capi::fillOpInfo(info, stats);
+    return status.withContext("ecclAllReduceWithRetry");
+  });
+}
+
 ECCL_API ecclResult_t ecclAllReduceBatch(ecclComm_t comm, const ecclTensor_t* tensors,
                                          size_t ntensors, ecclDataType_t dtype, ecclRedOp_t op,
                                          const void* quant, uint64_t tag, int64_t timeout_ms,

@@ -35,6 +35,7 @@ ecclCommConfig_t commDefaults() {
   config.advertise_addr = nullptr;
   config.connections_per_peer = 4;
   config.timeout_ms = 30'000;
+  config.preserve_input = 0;
   return config;
 }
 
@@ -44,7 +45,8 @@ Status commFromEnvironment(ecclCommConfig_t& config) {
   ECCL_RETURN_IF_ERROR(envAddress("ECCL_LISTEN_ADDR", false, false, config.listen_addr));
   ECCL_RETURN_IF_ERROR(envAddress("ECCL_ADVERTISE_ADDR", true, true, config.advertise_addr));
   ECCL_RETURN_IF_ERROR(envUint32("ECCL_CONNECTIONS", config.connections_per_peer));
-  return envUint32("ECCL_TIMEOUT_MS", config.timeout_ms);
+  ECCL_RETURN_IF_ERROR(envUint32("ECCL_TIMEOUT_MS", config.timeout_ms));
+  return envUint32("ECCL_PRESERVE_INPUT", config.preserve_input);
 }
 
 // Writes the defaults even when the environment is malformed, so that the

@@ -124,6 +124,13 @@ Result<comm::CommOptions> toCommOptions(const ecclCommConfig_t& config, const ch
   options.channel.connections = static_cast<int>(config.connections_per_peer);
   ECCL_RETURN_IF_ERROR(positive(config.timeout_ms, prefix + "->timeout_ms"));
   options.timeout = std::chrono::milliseconds(config.timeout_ms);
+  if (ECCL_CAPI_HAS_FIELD(&config, ecclCommConfig_t, preserve_input)) {
+    if (config.preserve_input > 1) {
+      return invalidArgument(prefix + "->preserve_input must be 0 or 1, got " +
+                             std::to_string(config.preserve_input));
+    }
+    options.collectives.preserve_input = config.preserve_input == 1;
+  }
   ECCL_RETURN_IF_ERROR(options.validate().withContext(fn));
   return options;
 }

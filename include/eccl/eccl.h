@@ -227,6 +227,12 @@ typedef struct {
   uint32_t connections_per_peer;
   /* Default deadline of blocking calls, > 0. Default 30000. Env ECCL_TIMEOUT_MS. */
   uint32_t timeout_ms;
+  /* 1: an in-place ecclAllReduce that fails puts the caller's input back in
+   * its buffer (it keeps a copy of the buffer from the op's start: that much
+   * memory and one memcpy per op); 0 (default): the buffer is undefined after
+   * a failure. Env ECCL_PRESERVE_INPUT (0 or 1). A struct_size that ends
+   * before it (a caller built against an older header) means 0. */
+  uint32_t preserve_input;
 } ecclCommConfig_t;
 
 /* Fills *config with the defaults (master NULL), then applies the environment
@@ -407,6 +413,26 @@ ECCL_API ecclResult_t ecclAllReduce(ecclComm_t comm, const void* sendbuf, void* 
                                     size_t count, ecclDataType_t dtype, ecclRedOp_t op,
                                     const void* quant, uint64_t tag, int64_t timeout_ms,
                                     ecclOpInfo_t* info);
+
+/* ecclAllReduce that carries on through failures: when an attempt fails with
+ * ecclPeerLost, ecclTimeout or ecclConnectionError (every survivor gets such
+ * an error: they agree on the outcome), it calls ecclCommUpdateTopology and
+ * tries again on the new ring, at most max_attempts times in all (>= 1).
+ * timeout_ms applies to each attempt and to each update. In place
+ * (sendbuf == recvbuf) it restores the input before each retry from a copy it
+ * keeps (no copy of its own with the config's preserve_input, which restores
+ * it anyway); the sum is over the peers of the ring the successful attempt ran
+ * on. Every ring member calls it the same way, so the survivors retry
+ * together; a peer admitted by the update takes part if it calls the same op.
+ * Each retry runs at a new topology revision, which is on every data frame:
+ * messages of a failed attempt cannot mix into a retry. attempts: NULL, or set
+ * to the number of attempts made. Errors: as ecclAllReduce (the last attempt's,
+ * or the failed update's), and ecclInvalidArgument for max_attempts 0. */
+ECCL_API ecclResult_t ecclAllReduceWithRetry(ecclComm_t comm, const void* sendbuf, void* recvbuf,
+                                             size_t count, ecclDataType_t dtype, ecclRedOp_t op,
+                                             const void* quant, uint64_t tag, int64_t timeout_ms,
+                                             uint32_t max_attempts, uint32_t* attempts,
+                                             ecclOpInfo_t* info);
 
 /* The other collectives follow ecclAllReduce's rules: every ring member calls
  * them in the same order with the same tag and arguments (peers check the

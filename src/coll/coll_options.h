@@ -19,6 +19,10 @@ struct CollOptions {
   // Collectives of one communicator that may run at once (distinct tags; the
   // op queue starts them in call order). 1: strictly one after another.
   uint32_t max_ops_in_flight = 4;
+  // An in-place all-reduce that fails leaves the caller's input in its buffer
+  // (it keeps a copy from the op's start: the buffer's size in memory and one
+  // memcpy). Without it the buffer is undefined after a failure.
+  bool preserve_input = false;
 
   Status validate() const;
 };

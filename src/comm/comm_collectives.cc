@@ -12,6 +12,7 @@
 #include "src/coll/ring_broadcast.h"
 #include "src/coll/ring_reduce_scatter.h"
 #include "src/comm/communicator.h"
+#include "src/common/log.h"
 #include "src/protocol/messages.h"
 
 namespace eccl::comm {
@@ -91,12 +92,13 @@ std::vector<size_t> BlockCounts::resolve(uint32_t world_size) const {
 
 Result<std::shared_ptr<Request>> Communicator::submitRingOp(std::string name, uint64_t tag,
                                                             std::chrono::milliseconds timeout,
-                                                            RingJob job) {
+                                                            RingJob job,
+                                                            std::span<uint8_t> preserve) {
   if (timeout.count() < 0) return invalidArgument(name + ": negative timeout");
   return ops_.submit(
-      [this, name = std::move(name), tag, timeout, job = std::move(job)](coll::OpInfo* info,
-                                                                         uint64_t sequence) {
-        Status status = runRingOp(name, tag, timeout, job, info, sequence);
+      [this, name = std::move(name), tag, timeout, job = std::move(job), preserve](
+          coll::OpInfo* info, uint64_t sequence) {
+        Status status = runRingOp(name, tag, timeout, job, info, sequence, preserve);
         header_turns_.done(sequence);  // if the op ended before its headers did
         return status;
       },
@@ -115,7 +117,7 @@ void Communicator::failAllOpsLocked(const Status& why) {
 
 Status Communicator::runRingOp(const std::string& name, uint64_t tag,
                                std::chrono::milliseconds timeout, const RingJob& job,
-                               coll::OpInfo* info, uint64_t sequence) {
+                               coll::OpInfo* info, uint64_t sequence, std::span<uint8_t> preserve) {
   const auto deadline = Clock::now() + timeout;
   coll::RingView view;
   std::shared_ptr<coll::OpState> state = coll::OpState::create();
@@ -134,6 +136,7 @@ Status Communicator::runRingOp(const std::string& name, uint64_t tag,
   }
   view.header_turns = &header_turns_;
   view.ticket = sequence;
+  const std::vector<uint8_t> saved(preserve.begin(), preserve.end());
   coll::OpInfo local;
   coll::OpInfo* report = info != nullptr ? info : &local;
   Status status = job(view, *state, deadline, report);
@@ -143,6 +146,7 @@ Status Communicator::runRingOp(const std::string& name, uint64_t tag,
     status = agreeOnOutcome(name, view, ref, *state, deadline);
     report->wall_time += Clock::now() - lap_started;
   }
+  if (!status.isOk() && !saved.empty()) std::memcpy(preserve.data(), saved.data(), saved.size());
   {
     std::lock_guard lock(mu_);
     std::erase_if(active_ops_, [&](const RingOpInProgress& op) { return op.state == state; });
@@ -221,18 +225,64 @@ Result<std::shared_ptr<Request>> Communicator::allReduceAsync(const void* send, 
                                                               std::chrono::milliseconds timeout) {
   const coll::AllReduceArgs args{send, recv, count, dtype, op, tag};
   ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs(args));
-  return submitRingOp("allReduce", tag, timeout,
-                      [this, args](const coll::RingView& view, coll::OpState& state,
-                                   Clock::time_point deadline, coll::OpInfo* info) {
-                        return coll::ringAllReduce(view, args, options_.collectives, deadline,
-                                                   state, info);
-                      });
+  std::span<uint8_t> preserve;
+  if (options_.collectives.preserve_input && send == recv) {
+    preserve = {static_cast<uint8_t*>(recv), count * reduce::dtypeSize(dtype)};
+  }
+  return submitRingOp(
+      "allReduce", tag, timeout,
+      [this, args](const coll::RingView& view, coll::OpState& state, Clock::time_point deadline,
+                   coll::OpInfo* info) {
+        return coll::ringAllReduce(view, args, options_.collectives, deadline, state, info);
+      },
+      preserve);
 }
 
 Status Communicator::allReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
                                reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
                                coll::OpInfo* info) {
   return waitForRequest(allReduceAsync(send, recv, count, dtype, op, tag, timeout), info);
+}
+
+namespace {
+
+bool retryable(Code code) {
+  return code == Code::kPeerLost || code == Code::kTimeout || code == Code::kConnectionError;
+}
+
+}  // namespace
+
+Status Communicator::allReduceWithRetry(const void* send, void* recv, size_t count,
+                                        reduce::DType dtype, reduce::ReduceOp op, uint64_t tag,
+                                        std::chrono::milliseconds timeout, uint32_t max_attempts,
+                                        coll::OpInfo* info, uint32_t* attempts) {
+  if (attempts != nullptr) *attempts = 0;
+  if (max_attempts == 0) return invalidArgument("allReduceWithRetry: max_attempts must be >= 1");
+  ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs({send, recv, count, dtype, op, tag}));
+  // In place, the input is restored before each retry (by the op itself with preserve_input).
+  std::vector<uint8_t> input;
+  if (send == recv && !options_.collectives.preserve_input) {
+    const auto* bytes = static_cast<const uint8_t*>(send);
+    input.assign(bytes, bytes + count * reduce::dtypeSize(dtype));
+  }
+  for (uint32_t attempt = 1;; ++attempt) {
+    if (attempts != nullptr) *attempts = attempt;
+    Status status = allReduce(send, recv, count, dtype, op, tag, timeout, info);
+    if (status.isOk() || attempt == max_attempts || !retryable(status.code())) {
+      return attempt == 1 || status.isOk()
+                 ? status
+                 : status.withContext("allReduceWithRetry: attempt " + std::to_string(attempt) +
+                                      " of " + std::to_string(max_attempts));
+    }
+    if (!input.empty()) std::memcpy(recv, input.data(), input.size());
+    ECCL_LOG_INFO("peer {}: allReduce (tag {}) attempt {} failed ({}); updating the topology",
+                  id_.shortHex(), tag, attempt, status.toString());
+    if (Status updated = updateTopology(timeout); !updated.isOk()) {
+      return updated.withContext("allReduceWithRetry: the topology update after attempt " +
+                                 std::to_string(attempt) +
+                                 " failed (that attempt: " + status.toString() + ")");
+    }
+  }
 }
 
 Result<std::shared_ptr<Request>> Communicator::broadcastAsync(void* buffer, size_t count,

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -127,6 +128,18 @@ class Communicator final : private membership::ControlClient::Owner {
   Status allReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
                    reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
                    coll::OpInfo* info);
+  // allReduce that carries on through failures: after a retryable error
+  // (kPeerLost, kTimeout, kConnectionError: every survivor gets one, they
+  // agree) it calls updateTopology and tries again on the new ring, at most
+  // max_attempts times in all (>= 1); `timeout` applies to each attempt and
+  // each update. In place, it restores the input before each retry (it keeps
+  // a copy). Every ring member calls it the same way, so the survivors retry
+  // together; a peer admitted by the update joins the retry if it calls the
+  // same op. A retry runs at a new revision, so no message of a failed
+  // attempt can reach it. `attempts` (when not null) tells how many ran.
+  Status allReduceWithRetry(const void* send, void* recv, size_t count, reduce::DType dtype,
+                            reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
+                            uint32_t max_attempts, coll::OpInfo* info, uint32_t* attempts);
   // The same, queued: returns at once (argument errors at once too); the
   // Request completes with the op's status. The timeout counts from the op's
   // start. Buffers must stay valid and untouched until it completes.
@@ -259,10 +272,14 @@ class Communicator final : private membership::ControlClient::Owner {
   // What a collective does with the ring it is lent, on the op thread.
   using RingJob = std::function<Status(const coll::RingView&, coll::OpState&, Clock::time_point,
                                        coll::OpInfo*)>;
+  // `preserve`: the caller's bytes that a failed op puts back as they were at
+  // its start (CollOptions::preserve_input; empty: none).
   Result<std::shared_ptr<Request>> submitRingOp(std::string name, uint64_t tag,
-                                                std::chrono::milliseconds timeout, RingJob job);
+                                                std::chrono::milliseconds timeout, RingJob job,
+                                                std::span<uint8_t> preserve = {});
   Status runRingOp(const std::string& name, uint64_t tag, std::chrono::milliseconds timeout,
-                   const RingJob& job, coll::OpInfo* info, uint64_t sequence);
+                   const RingJob& job, coll::OpInfo* info, uint64_t sequence,
+                   std::span<uint8_t> preserve);
   // After an op's data completed here: the completion lap, and when it
   // breaks, the master's verdict (outcome_book.h). The op's final status.
   Status agreeOnOutcome(const std::string& name, const coll::RingView& view,

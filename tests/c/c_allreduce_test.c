@@ -1,6 +1,7 @@
 /* ecclAllReduce from strict C99: a master and two peers on pthreads, exact
  * int32 and float sums in and out of place, op info, argument errors, and
- * ecclAllReduceAsync with ecclTest / ecclWait / ecclRequestFree.
+ * ecclAllReduceAsync with ecclTest / ecclWait / ecclRequestFree, and
+ * ecclAllReduceWithRetry on the success path (its retries: agreement_test.cc).
  * Only 127.0.0.1 and ephemeral ports; every wait is bounded. */
 #define _POSIX_C_SOURCE 200809L
 #include <eccl/eccl.h>
@@ -34,6 +35,9 @@ typedef struct {
   int32_t maxes[COUNT];
   ecclResult_t async_result; /* what ecclTest reported once done */
   ecclResult_t wait_result;
+  int32_t retried[COUNT];
+  uint32_t attempts;
+  ecclResult_t retry_result;
   int polls;
   char error[512];
 } Peer;
@@ -73,6 +77,10 @@ static void* runPeer(void* arg) {
     p->wait_result = ecclWait(request, NULL);
     if (ecclRequestFree(request) != ecclSuccess) p->wait_result = ecclInternalError;
   }
+  for (i = 0; i < COUNT; ++i)
+    p->retried[i] = p->rank + 1;
+  p->retry_result = ecclAllReduceWithRetry(p->comm, p->retried, p->retried, COUNT, ecclInt32,
+                                           ecclSum, NULL, 4, -1, 3, &p->attempts, NULL);
   return NULL;
 }
 
@@ -110,6 +118,13 @@ static void checkErrors(ecclComm_t comm) {
     CHECK(ecclTest(NULL, &done, NULL) == ecclInvalidArgument);
     CHECK(ecclWait(NULL, NULL) == ecclInvalidArgument);
     CHECK_OK(ecclRequestFree(NULL));
+  }
+  {
+    uint32_t attempts = 7;
+    CHECK(ecclAllReduceWithRetry(comm, buf, buf, 4, ecclFloat32, ecclSum, NULL, 0, 100, 0,
+                                 &attempts, NULL) == ecclInvalidArgument);
+    CHECK(strstr(ecclGetLastError(), "max_attempts") != NULL);
+    CHECK(attempts == 0);
   }
 }
 
@@ -158,6 +173,14 @@ int main(void) {
     CHECK(peers[r].info.bytes_sent == 2 * 56 + COUNT * sizeof(float));
     CHECK(peers[r].info.bytes_received == 2 * 56 + COUNT * sizeof(float));
     CHECK(peers[r].info.wall_time_ns > 0);
+    CHECK(peers[r].retry_result == ecclSuccess);
+    CHECK(peers[r].attempts == 1);
+    for (i = 0; i < COUNT; ++i) {
+      if (peers[r].retried[i] != 3) {
+        CHECK(peers[r].retried[i] == 3);
+        break;
+      }
+    }
     CHECK(peers[r].async_result == ecclSuccess);
     CHECK(peers[r].wait_result == ecclSuccess);
     for (i = 0; i < COUNT; ++i) {

@@ -17,7 +17,7 @@ namespace {
 const char* const kVariables[] = {"ECCL_MASTER_LISTEN",  "ECCL_HEARTBEAT_MS",   "ECCL_MISS_LIMIT",
                                   "ECCL_TOKEN_KEY_FILE", "ECCL_MASTER",         "ECCL_GROUP",
                                   "ECCL_LISTEN_ADDR",    "ECCL_ADVERTISE_ADDR", "ECCL_CONNECTIONS",
-                                  "ECCL_TIMEOUT_MS"};
+                                  "ECCL_TIMEOUT_MS",     "ECCL_PRESERVE_INPUT"};
 
 // Clears the variables the configs read, and puts the caller's values back afterwards.
 class CApiConfig : public ::testing::Test {
@@ -81,6 +81,7 @@ TEST_F(CApiConfig, EnvironmentOverridesDefaults) {
   setenv("ECCL_ADVERTISE_ADDR", "10.0.0.1", 1);
   setenv("ECCL_CONNECTIONS", "8", 1);
   setenv("ECCL_TIMEOUT_MS", "1234", 1);
+  setenv("ECCL_PRESERVE_INPUT", "1", 1);
   ecclMasterConfig_t master;
   ASSERT_EQ(ecclMasterConfigInit(&master), ecclSuccess) << lastError();
   ecclCommConfig_t comm;
@@ -100,6 +101,7 @@ TEST_F(CApiConfig, EnvironmentOverridesDefaults) {
   EXPECT_STREQ(comm.advertise_addr, "10.0.0.1");
   EXPECT_EQ(comm.connections_per_peer, 8u);
   EXPECT_EQ(comm.timeout_ms, 1234u);
+  EXPECT_EQ(comm.preserve_input, 1u);
 }
 
 TEST_F(CApiConfig, EmptyTokenKeyFileMeansARandomKey) {
@@ -128,6 +130,7 @@ TEST_F(CApiConfig, MalformedEnvironmentValueNamesTheVariable) {
       {"ECCL_CONNECTIONS", " 4", false},
       {"ECCL_GROUP", "", false},
       {"ECCL_ADVERTISE_ADDR", "h:port", false},
+      {"ECCL_PRESERVE_INPUT", "yes", false},
   };
   for (const auto& bad : cases) {
     SCOPED_TRACE(std::string(bad.name) + "=" + bad.value);
@@ -176,7 +179,8 @@ TEST_F(CApiConfig, StructSizeMustCoverTheFirstVersionAndNotExceedToday) {
   ecclCommConfig_t config;
   ASSERT_EQ(ecclCommConfigInit(&config), ecclSuccess);
   config.master = "127.0.0.1:1";
-  for (size_t size : {size_t{0}, size_t{8}, sizeof(config) - 1, sizeof(config) + 1}) {
+  const size_t first_version = ECCL_CAPI_FIELD_END(ecclCommConfig_t, timeout_ms);
+  for (size_t size : {size_t{0}, size_t{8}, first_version - 1, sizeof(config) + 1}) {
     config.struct_size = size;
     ecclComm_t comm = nullptr;
     EXPECT_EQ(ecclCommCreate(&config, &comm), ecclInvalidArgument) << size;
@@ -184,6 +188,17 @@ TEST_F(CApiConfig, StructSizeMustCoverTheFirstVersionAndNotExceedToday) {
         << lastError();
     EXPECT_EQ(comm, nullptr);
   }
+  // A caller of the first version has no preserve_input: whatever lies there is not read.
+  config.struct_size = first_version;
+  config.preserve_input = 7;
+  ecclComm_t old_caller = nullptr;
+  EXPECT_EQ(ecclCommCreate(&config, &old_caller), ecclSuccess) << lastError();
+  EXPECT_EQ(ecclCommDestroy(old_caller), ecclSuccess);
+  config.struct_size = sizeof(config);
+  EXPECT_EQ(ecclCommCreate(&config, &old_caller), ecclInvalidArgument);
+  EXPECT_NE(lastError().find("preserve_input must be 0 or 1, got 7"), std::string::npos)
+      << lastError();
+
   ecclMasterConfig_t master_config;
   ASSERT_EQ(ecclMasterConfigInit(&master_config), ecclSuccess);
   master_config.struct_size = 0;

@@ -165,5 +165,92 @@ TEST(OutcomeAgreement, SurvivorsFailTogetherWhenOneIsStillRunningWhenTheMasterAs
   }
 }
 
+// Holds one peer at "data-complete" on its first op for `hold`: the others
+// finish their data, their laps break at their deadline, and the master's
+// question finds the held peer still running, so every peer fails the op.
+struct HeldPeer {
+  Fault fault;
+  explicit HeldPeer(std::chrono::milliseconds hold) {
+    fault.action = [hold, this](comm::Communicator&) {
+      if (fault.hits.load() == 1) std::this_thread::sleep_for(hold);
+    };
+  }
+};
+
+TEST(AllReduceWithRetry, RetriesAfterAnAgreedFailureWithTheInputRestored) {
+  const auto timeout = deadline(2s);
+  HeldPeer held(timeout + deadline(1s));
+  RingCluster cluster({}, held.fault.hook());
+  cluster.grow(3);
+  held.fault.victim = &cluster.peer(1);
+  std::vector<std::vector<int64_t>> data(3, std::vector<int64_t>(40'000));
+  std::vector<uint32_t> attempts(3, 0);
+  auto statuses = cluster.runEach([&](int r) {
+    auto& d = data[static_cast<size_t>(r)];
+    std::fill(d.begin(), d.end(), r + 1);
+    return cluster.peer(r).allReduceWithRetry(d.data(), d.data(), d.size(), DType::kI64,
+                                              ReduceOp::kSum, 4, timeout, 3, nullptr,
+                                              &attempts[static_cast<size_t>(r)]);
+  });
+  for (int r = 0; r < 3; ++r) {
+    const auto i = static_cast<size_t>(r);
+    ASSERT_TRUE(statuses[i].isOk()) << statuses[i].toString();
+    EXPECT_EQ(attempts[i], 2u) << "rank " << r;
+    // The first attempt's complete sums were put back to the input before the
+    // retry: a second sum over them would be 3 * 6.
+    for (int64_t v : data[i])
+      ASSERT_EQ(v, expectedSum(3));
+  }
+}
+
+TEST(AllReduceWithRetry, ErrorsARetryCannotFixReturnAtOnce) {
+  RingCluster cluster;
+  cluster.grow(2);
+  std::vector<uint32_t> attempts(2, 0);
+  auto statuses = cluster.runEach([&](int r) {
+    std::vector<int64_t> d(r == 0 ? 100 : 99, 1);
+    return cluster.peer(r).allReduceWithRetry(d.data(), d.data(), d.size(), DType::kI64,
+                                              ReduceOp::kSum, 4, deadline(10s), 5, nullptr,
+                                              &attempts[static_cast<size_t>(r)]);
+  });
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(statuses[static_cast<size_t>(r)].code(), Code::kInvalidUsage)
+        << statuses[static_cast<size_t>(r)].toString();
+    EXPECT_EQ(attempts[static_cast<size_t>(r)], 1u);
+  }
+  uint32_t none = 9;
+  int64_t x = 0;
+  EXPECT_EQ(
+      cluster.peer(0)
+          .allReduceWithRetry(&x, &x, 1, DType::kI64, ReduceOp::kSum, 4, 1s, 0, nullptr, &none)
+          .code(),
+      Code::kInvalidArgument);
+  EXPECT_EQ(none, 0u);
+}
+
+TEST(PreserveInput, AFailedInPlaceAllReduceLeavesTheInputOnEveryPeer) {
+  const auto timeout = deadline(1500ms);
+  HeldPeer held(timeout + deadline(1s));
+  coll::CollOptions options;
+  options.preserve_input = true;
+  RingCluster cluster(options, held.fault.hook());
+  cluster.grow(3);
+  held.fault.victim = &cluster.peer(1);
+  std::vector<std::vector<int64_t>> data(3, std::vector<int64_t>(30'001));
+  auto statuses = cluster.runEach([&](int r) {
+    auto& d = data[static_cast<size_t>(r)];
+    for (size_t i = 0; i < d.size(); ++i)
+      d[i] = r * 100'000 + static_cast<int64_t>(i);
+    return cluster.peer(r).allReduce(d.data(), d.data(), d.size(), DType::kI64, ReduceOp::kSum, 6,
+                                     timeout, nullptr);
+  });
+  for (int r = 0; r < 3; ++r) {
+    const auto i = static_cast<size_t>(r);
+    EXPECT_EQ(statuses[i].code(), Code::kPeerLost) << statuses[i].toString();
+    for (size_t k = 0; k < data[i].size(); ++k)
+      ASSERT_EQ(data[i][k], r * 100'000 + static_cast<int64_t>(k)) << "rank " << r << " at " << k;
+  }
+}
+
 }  // namespace
 }  // namespace eccl::test
