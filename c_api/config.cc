@@ -36,6 +36,7 @@ ecclCommConfig_t commDefaults() {
   config.connections_per_peer = 4;
   config.timeout_ms = 30'000;
   config.preserve_input = 0;
+  config.small_allreduce_bytes = 65536;
   return config;
 }
 
@@ -46,7 +47,8 @@ Status commFromEnvironment(ecclCommConfig_t& config) {
   ECCL_RETURN_IF_ERROR(envAddress("ECCL_ADVERTISE_ADDR", true, true, config.advertise_addr));
   ECCL_RETURN_IF_ERROR(envUint32("ECCL_CONNECTIONS", config.connections_per_peer));
   ECCL_RETURN_IF_ERROR(envUint32("ECCL_TIMEOUT_MS", config.timeout_ms));
-  return envUint32("ECCL_PRESERVE_INPUT", config.preserve_input);
+  ECCL_RETURN_IF_ERROR(envUint32("ECCL_PRESERVE_INPUT", config.preserve_input));
+  return envUint32("ECCL_SMALL_ALLREDUCE_BYTES", config.small_allreduce_bytes);
 }
 
 // Writes the defaults even when the environment is malformed, so that the

@@ -131,6 +131,10 @@ Result<comm::CommOptions> toCommOptions(const ecclCommConfig_t& config, const ch
     }
     options.collectives.preserve_input = config.preserve_input == 1;
   }
+  if (ECCL_CAPI_HAS_FIELD(&config, ecclCommConfig_t, small_allreduce_bytes)) {
+    options.collectives.small_allreduce_bytes =
+        config.small_allreduce_bytes == UINT32_MAX ? SIZE_MAX : config.small_allreduce_bytes;
+  }
   ECCL_RETURN_IF_ERROR(options.validate().withContext(fn));
   return options;
 }

@@ -233,6 +233,15 @@ typedef struct {
    * a failure. Env ECCL_PRESERVE_INPUT (0 or 1). A struct_size that ends
    * before it (a caller built against an older header) means 0. */
   uint32_t preserve_input;
+  /* All-reduces of at most this many bytes run by recursive doubling between
+   * partners (about log2(N) exchanges: latency-bound sizes); larger ones by
+   * the pipelined ring (2(N-1) steps: bandwidth-bound sizes). Default 65536;
+   * 0: always the ring; 4294967295: always recursive doubling. Every peer of a
+   * group must use the same value (peers on different algorithms never meet
+   * and time out). With a value > 0 each peer keeps channels to its
+   * log2(N)+1 partners besides its ring neighbours. Env
+   * ECCL_SMALL_ALLREDUCE_BYTES. A struct_size that ends before it means 65536. */
+  uint32_t small_allreduce_bytes;
 } ecclCommConfig_t;
 
 /* Fills *config with the defaults (master NULL), then applies the environment

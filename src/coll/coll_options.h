@@ -23,6 +23,13 @@ struct CollOptions {
   // (it keeps a copy from the op's start: the buffer's size in memory and one
   // memcpy). Without it the buffer is undefined after a failure.
   bool preserve_input = false;
+  // All-reduces of at most this many bytes (count x element size) run by
+  // recursive doubling over direct channels between partners: about log2(N)
+  // exchanges instead of the ring's 2(N-1) steps, for latency-bound sizes
+  // (src/comm/comm_rd_allreduce.cc). 0: always the ring; SIZE_MAX: always
+  // recursive doubling. Every peer must use the same value: peers that pick
+  // different algorithms never meet and time out.
+  size_t small_allreduce_bytes = size_t{64} << 10;
 
   Status validate() const;
 };

@@ -15,8 +15,8 @@
 // headers reach the neighbours (at most 2 s), so that both sides of the
 // mismatch report it. The ring then needs a topology update before the next
 // op (the Communicator enforces it). Survivors of a failure all get an error,
-// but not necessarily the same one, and an op may succeed on some peers and
-// fail on others (no agreement yet).
+// but not necessarily the same one; the Communicator then makes them agree on
+// the op's outcome (src/comm/outcome_book.h).
 #pragma once
 
 #include <chrono>

@@ -219,6 +219,16 @@ Status Communicator::awaitVerdict(const std::string& name, const protocol::OpRef
 
 // ---- The collectives ------------------------------------------------------------------
 
+Status Communicator::runAllReduce(const coll::RingView& view, const coll::AllReduceArgs& args,
+                                  coll::OpState& state, Clock::time_point deadline,
+                                  coll::OpInfo* info) {
+  const size_t bytes = args.count * reduce::dtypeSize(args.dtype);
+  if (view.world_size > 1 && bytes <= options_.collectives.small_allreduce_bytes) {
+    return runSmallAllReduce(view, args, state, deadline, info);
+  }
+  return coll::ringAllReduce(view, args, options_.collectives, deadline, state, info);
+}
+
 Result<std::shared_ptr<Request>> Communicator::allReduceAsync(const void* send, void* recv,
                                                               size_t count, reduce::DType dtype,
                                                               reduce::ReduceOp op, uint64_t tag,
@@ -232,9 +242,7 @@ Result<std::shared_ptr<Request>> Communicator::allReduceAsync(const void* send, 
   return submitRingOp(
       "allReduce", tag, timeout,
       [this, args](const coll::RingView& view, coll::OpState& state, Clock::time_point deadline,
-                   coll::OpInfo* info) {
-        return coll::ringAllReduce(view, args, options_.collectives, deadline, state, info);
-      },
+                   coll::OpInfo* info) { return runAllReduce(view, args, state, deadline, info); },
       preserve);
 }
 
@@ -364,23 +372,22 @@ Result<std::shared_ptr<Request>> Communicator::allReduceBatchAsync(
     }
     total += t.count;
   }
-  return submitRingOp("allReduceBatch", tag, timeout,
-                      [this, tensors = std::move(tensors), total, dtype, op, tag](
-                          const coll::RingView& view, coll::OpState& state,
-                          Clock::time_point deadline, coll::OpInfo* info) -> Status {
-                        if (tensors.size() == 1) {
-                          const TensorRef& t = tensors.front();
-                          return coll::ringAllReduce(view,
-                                                     {t.send, t.recv, t.count, dtype, op, tag},
-                                                     options_.collectives, deadline, state, info);
-                        }
-                        std::vector<uint8_t> packed = pack(tensors, total, dtype);
-                        ECCL_RETURN_IF_ERROR(coll::ringAllReduce(
-                            view, {packed.data(), packed.data(), total, dtype, op, tag},
-                            options_.collectives, deadline, state, info));
-                        unpack(packed, tensors, dtype);
-                        return Status::ok();
-                      });
+  return submitRingOp(
+      "allReduceBatch", tag, timeout,
+      [this, tensors = std::move(tensors), total, dtype, op, tag](
+          const coll::RingView& view, coll::OpState& state, Clock::time_point deadline,
+          coll::OpInfo* info) -> Status {
+        if (tensors.size() == 1) {
+          const TensorRef& t = tensors.front();
+          return runAllReduce(view, {t.send, t.recv, t.count, dtype, op, tag}, state, deadline,
+                              info);
+        }
+        std::vector<uint8_t> packed = pack(tensors, total, dtype);
+        ECCL_RETURN_IF_ERROR(runAllReduce(
+            view, {packed.data(), packed.data(), total, dtype, op, tag}, state, deadline, info));
+        unpack(packed, tensors, dtype);
+        return Status::ok();
+      });
 }
 
 Status Communicator::allReduceBatch(std::vector<TensorRef> tensors, reduce::DType dtype,
@@ -400,8 +407,7 @@ Status Communicator::barrier(uint64_t tag, std::chrono::milliseconds timeout, co
       submitRingOp("barrier", tag, timeout,
                    [this, args](const coll::RingView& view, coll::OpState& state,
                                 Clock::time_point deadline, coll::OpInfo* op_info) {
-                     return coll::ringAllReduce(view, args, options_.collectives, deadline, state,
-                                                op_info);
+                     return runAllReduce(view, args, state, deadline, op_info);
                    }),
       info);
 }

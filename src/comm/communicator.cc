@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "src/comm/recursive_doubling.h"
 #include "src/common/log.h"
 #include "src/protocol/messages.h"
 
@@ -238,23 +239,31 @@ uint64_t Communicator::eventsDropped() const {
 
 // ---- Channels --------------------------------------------------------------------
 
-std::vector<EndpointId> Communicator::neighboursLocked(const protocol::Topology& topology) const {
+std::vector<EndpointId> Communicator::ringPeersLocked(const protocol::Topology& topology) const {
   const auto& members = topology.members;
   auto me = std::find_if(members.begin(), members.end(),
                          [&](const protocol::Member& m) { return m.peer == id_; });
   std::vector<EndpointId> out;
   if (me == members.end() || members.size() < 2) return out;
-  const size_t i = static_cast<size_t>(me - members.begin());
-  const size_t n = members.size();
-  out.push_back(members[(i + 1) % n].peer);
-  if (n > 2) out.push_back(members[(i + n - 1) % n].peer);
+  const auto n = static_cast<uint32_t>(members.size());
+  const auto i = static_cast<uint32_t>(me - members.begin());
+  auto add = [&](uint32_t rank) {
+    const EndpointId& peer = members[rank].peer;
+    if (std::find(out.begin(), out.end(), peer) == out.end()) out.push_back(peer);
+  };
+  add((i + 1) % n);
+  add((i + n - 1) % n);
+  if (options_.collectives.small_allreduce_bytes > 0) {
+    for (const Exchange& x : recursiveDoublingPlan(n, i))
+      add(x.partner);
+  }
   return out;
 }
 
 void Communicator::progressSetupLocked(std::vector<std::function<void()>>& actions) {
   if (!setup_) return;
   bool all_up = true;
-  for (const EndpointId& neighbour : neighboursLocked(*setup_)) {
+  for (const EndpointId& neighbour : ringPeersLocked(*setup_)) {
     auto channel = channels_.find(neighbour);
     if (channel != channels_.end() && channel->second->status().isOk()) continue;
     all_up = false;

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "src/coll/allreduce_args.h"
 #include "src/coll/coll_options.h"
 #include "src/coll/header_turns.h"
 #include "src/coll/op_state.h"
@@ -259,7 +260,9 @@ class Communicator final : private membership::ControlClient::Owner {
   Status waitFor(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds timeout,
                  const char* what, const std::function<bool()>& done);
   Status terminalStatusLocked() const;
-  std::vector<EndpointId> neighboursLocked(const protocol::Topology& topology) const;
+  // The peers this one keeps channels to in a ring: its two neighbours and
+  // the partners of the small all-reduce (recursive_doubling.h).
+  std::vector<EndpointId> ringPeersLocked(const protocol::Topology& topology) const;
   // Connects or waits for the channels a topology being set up needs; reports ready.
   void progressSetupLocked(std::vector<std::function<void()>>& actions);
   // Sends to the master unless the communicator is being destroyed.
@@ -292,6 +295,12 @@ class Communicator final : private membership::ControlClient::Owner {
   void failActiveOpsLocked(const Status& why);
   void failAllOpsLocked(const Status& why);
   Status runUpdateTopology(std::chrono::milliseconds timeout, uint64_t sequence);
+  // The all-reduce algorithm for the op's size: the ring, or for small
+  // buffers recursive doubling (comm_rd_allreduce.cc).
+  Status runAllReduce(const coll::RingView& view, const coll::AllReduceArgs& args,
+                      coll::OpState& state, Clock::time_point deadline, coll::OpInfo* info);
+  Status runSmallAllReduce(const coll::RingView& view, const coll::AllReduceArgs& args,
+                           coll::OpState& state, Clock::time_point deadline, coll::OpInfo* info);
   Status runAllToAll(const coll::RingView& view, const void* send, void* recv, size_t count,
                      reduce::DType dtype, uint64_t tag, coll::OpState& state,
                      Clock::time_point deadline, coll::OpInfo* info);

@@ -16,6 +16,11 @@
 // namespace kAllToAllNamespace (0xE), the ring revision mod 256 in bits
 // 59..52 (stale messages of a failed op's revision never match), the tag in
 // bits 47..16 and the message (0 header, 1 block) in bits 15..0.
+//
+// The small all-reduce (recursive doubling between partners) uses namespace
+// kSmallAllReduceNamespace (0xA) with the same layout; its message is
+// 2 * exchange (header) or 2 * exchange + 1 (data), the exchange numbered the
+// same way on both partners (comm_rd_allreduce.cc).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +38,13 @@ constexpr uint64_t kAllToAllNamespace = 0xE;
 constexpr uint64_t allToAllStreamId(uint64_t revision, uint64_t tag, uint16_t message) {
   return (kAllToAllNamespace << 60) | ((revision & 0xFF) << 52) | ((tag & 0xFFFFFFFFu) << 16) |
          message;
+}
+
+constexpr uint64_t kSmallAllReduceNamespace = 0xA;
+
+constexpr uint64_t smallAllReduceStreamId(uint64_t revision, uint64_t tag, uint16_t message) {
+  return (kSmallAllReduceNamespace << 60) | ((revision & 0xFF) << 52) |
+         ((tag & 0xFFFFFFFFu) << 16) | message;
 }
 
 }  // namespace eccl::comm

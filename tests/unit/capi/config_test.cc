@@ -14,10 +14,10 @@
 namespace eccl::test {
 namespace {
 
-const char* const kVariables[] = {"ECCL_MASTER_LISTEN",  "ECCL_HEARTBEAT_MS",   "ECCL_MISS_LIMIT",
-                                  "ECCL_TOKEN_KEY_FILE", "ECCL_MASTER",         "ECCL_GROUP",
-                                  "ECCL_LISTEN_ADDR",    "ECCL_ADVERTISE_ADDR", "ECCL_CONNECTIONS",
-                                  "ECCL_TIMEOUT_MS",     "ECCL_PRESERVE_INPUT"};
+const char* const kVariables[] = {
+    "ECCL_MASTER_LISTEN", "ECCL_HEARTBEAT_MS", "ECCL_MISS_LIMIT",     "ECCL_TOKEN_KEY_FILE",
+    "ECCL_MASTER",        "ECCL_GROUP",        "ECCL_LISTEN_ADDR",    "ECCL_ADVERTISE_ADDR",
+    "ECCL_CONNECTIONS",   "ECCL_TIMEOUT_MS",   "ECCL_PRESERVE_INPUT", "ECCL_SMALL_ALLREDUCE_BYTES"};
 
 // Clears the variables the configs read, and puts the caller's values back afterwards.
 class CApiConfig : public ::testing::Test {
@@ -68,6 +68,8 @@ TEST_F(CApiConfig, CommDefaults) {
   EXPECT_EQ(config.advertise_addr, nullptr);
   EXPECT_EQ(config.connections_per_peer, 4u);
   EXPECT_EQ(config.timeout_ms, 30'000u);
+  EXPECT_EQ(config.preserve_input, 0u);
+  EXPECT_EQ(config.small_allreduce_bytes, 65'536u);
 }
 
 TEST_F(CApiConfig, EnvironmentOverridesDefaults) {
@@ -82,6 +84,7 @@ TEST_F(CApiConfig, EnvironmentOverridesDefaults) {
   setenv("ECCL_CONNECTIONS", "8", 1);
   setenv("ECCL_TIMEOUT_MS", "1234", 1);
   setenv("ECCL_PRESERVE_INPUT", "1", 1);
+  setenv("ECCL_SMALL_ALLREDUCE_BYTES", "0", 1);
   ecclMasterConfig_t master;
   ASSERT_EQ(ecclMasterConfigInit(&master), ecclSuccess) << lastError();
   ecclCommConfig_t comm;
@@ -102,6 +105,7 @@ TEST_F(CApiConfig, EnvironmentOverridesDefaults) {
   EXPECT_EQ(comm.connections_per_peer, 8u);
   EXPECT_EQ(comm.timeout_ms, 1234u);
   EXPECT_EQ(comm.preserve_input, 1u);
+  EXPECT_EQ(comm.small_allreduce_bytes, 0u);
 }
 
 TEST_F(CApiConfig, EmptyTokenKeyFileMeansARandomKey) {
@@ -131,6 +135,7 @@ TEST_F(CApiConfig, MalformedEnvironmentValueNamesTheVariable) {
       {"ECCL_GROUP", "", false},
       {"ECCL_ADVERTISE_ADDR", "h:port", false},
       {"ECCL_PRESERVE_INPUT", "yes", false},
+      {"ECCL_SMALL_ALLREDUCE_BYTES", "64K", false},
   };
   for (const auto& bad : cases) {
     SCOPED_TRACE(std::string(bad.name) + "=" + bad.value);

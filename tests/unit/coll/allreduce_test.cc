@@ -3,6 +3,7 @@
 // identical bytes on every peer.
 #include <gtest/gtest.h>
 
+#include <tuple>
 #include <vector>
 
 #include "src/coll/op_header.h"
@@ -69,21 +70,35 @@ void checkAllReduce(RingCluster& cluster, DType dtype, ReduceOp op, size_t count
     sent += info[i].bytes_sent;
     received += info[i].bytes_received;
   }
-  // Every step moves each segment once; each peer sends two op headers.
   const uint64_t bytes = count * reduce::dtypeSize(dtype);
-  const uint64_t want =
-      n == 1 ? 0 : uint64_t(n) * 2 * coll::kOpHeaderSize + 2 * uint64_t(n - 1) * bytes;
+  uint64_t want = 0;
+  if (n > 1 && bytes <= cluster.collOptions().small_allreduce_bytes) {
+    // Recursive doubling: p ranks swap header + data in each of log2(p)
+    // rounds; each extra rank sends its data in and gets the result back.
+    uint64_t p = 1;
+    uint64_t rounds = 0;
+    while (p * 2 <= uint64_t(n)) {
+      p *= 2;
+      ++rounds;
+    }
+    want = (p * rounds + 2 * (uint64_t(n) - p)) * (coll::kOpHeaderSize + bytes);
+  } else if (n > 1) {
+    // The ring: every step moves each segment once; each peer sends two op headers.
+    want = uint64_t(n) * 2 * coll::kOpHeaderSize + 2 * uint64_t(n - 1) * bytes;
+  }
   EXPECT_EQ(sent, want);
   EXPECT_EQ(received, want);
 }
 
-class AllReduceExact : public ::testing::TestWithParam<int> {};
+// (world size, recursive doubling rather than the ring for every size)
+class AllReduceExact : public ::testing::TestWithParam<std::tuple<int, bool>> {};
 
 TEST_P(AllReduceExact, EveryDtypeOpAndCountIsExactAndIdenticalOnEveryPeer) {
-  const int n = GetParam();
+  const auto [n, doubling] = GetParam();
   coll::CollOptions options;
   options.chunk_bytes = 64;  // many chunks: boundaries, pipelining, staging reuse
   options.pipeline_depth = 3;
+  options.small_allreduce_bytes = doubling ? SIZE_MAX : 0;
   RingCluster cluster(options);
   cluster.grow(n);
   ASSERT_EQ(cluster.size(), n);
@@ -114,9 +129,18 @@ TEST_P(AllReduceExact, EveryDtypeOpAndCountIsExactAndIdenticalOnEveryPeer) {
     EXPECT_TRUE(s.isOk()) << s.toString();
 }
 
-INSTANTIATE_TEST_SUITE_P(World, AllReduceExact, ::testing::Values(1, 2, 3, 4),
+INSTANTIATE_TEST_SUITE_P(Ring, AllReduceExact,
+                         ::testing::Combine(::testing::Values(1, 2, 3, 4),
+                                            ::testing::Values(false)),
                          [](const auto& param_info) {
-                           return "N" + std::to_string(param_info.param);
+                           return "N" + std::to_string(std::get<0>(param_info.param));
+                         });
+// Powers of two, and 3, 5, 6: one, one and two extra ranks fold in.
+INSTANTIATE_TEST_SUITE_P(RecursiveDoubling, AllReduceExact,
+                         ::testing::Combine(::testing::Values(2, 3, 5, 6, 8),
+                                            ::testing::Values(true)),
+                         [](const auto& param_info) {
+                           return "N" + std::to_string(std::get<0>(param_info.param));
                          });
 
 TEST(AllReduceLarge, SixtyFourMebibytesOfF32WithDefaultChunks) {

@@ -28,7 +28,7 @@ int32_t sum(int n, int op, size_t i) {
 }
 
 TEST(AsyncCollectives, RequestsOfDistinctTagsCompleteWithExactResults) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(3);
   constexpr int kOps = 4;
   std::vector<std::vector<std::vector<int32_t>>> data(3);
@@ -63,7 +63,7 @@ TEST(AsyncCollectives, RequestsOfDistinctTagsCompleteWithExactResults) {
 }
 
 TEST(AsyncCollectives, BlockingCallsAndUpdatesQueueBehindOutstandingRequests) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(2);
   std::vector<std::vector<int32_t>> async_data(2, std::vector<int32_t>(kCount));
   std::vector<std::vector<int32_t>> blocking_data(2, std::vector<int32_t>(kCount));
@@ -101,7 +101,7 @@ TEST(AsyncCollectives, BlockingCallsAndUpdatesQueueBehindOutstandingRequests) {
 }
 
 TEST(AsyncCollectives, ALargeAndASmallOpInFlightTogetherBothComeOutExact) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(3);
   constexpr size_t kLarge = 8u << 20;  // 32 MiB of i32
   std::vector<std::vector<int32_t>> large(3, std::vector<int32_t>(kLarge));
@@ -134,7 +134,7 @@ TEST(AsyncCollectives, ALargeAndASmallOpInFlightTogetherBothComeOutExact) {
 }
 
 TEST(AsyncCollectives, AbortEndsEveryOutstandingRequestAtOnce) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(2);
   auto& a = cluster.peer(0);  // peer 1 never calls
   std::vector<std::vector<float>> bufs(3, std::vector<float>(64, 1.0f));
@@ -157,7 +157,7 @@ TEST(AsyncCollectives, AbortEndsEveryOutstandingRequestAtOnce) {
 }
 
 TEST(AsyncCollectives, DestroyingTheCommunicatorEndsItsRequests) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(2);
   std::vector<float> buf(64, 1.0f);
   auto request = cluster.peer(0).allReduceAsync(buf.data(), buf.data(), buf.size(), DType::kF32,
@@ -172,7 +172,7 @@ TEST(AsyncCollectives, DestroyingTheCommunicatorEndsItsRequests) {
 }
 
 TEST(AsyncCollectives, EveryCollectiveQueuesInCallOrder) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(3);
   constexpr size_t kEach = 5000;
   struct Buffers {
@@ -221,7 +221,7 @@ TEST(AsyncCollectives, EveryCollectiveQueuesInCallOrder) {
 }
 
 TEST(AsyncCollectives, ARootOutsideTheRingFailsTheRequestAndNothingElse) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(2);
   auto statuses = cluster.runEach([&](int r) -> Status {
     std::vector<int32_t> buf(10, r);
@@ -239,7 +239,7 @@ TEST(AsyncCollectives, ARootOutsideTheRingFailsTheRequestAndNothingElse) {
 }
 
 TEST(BatchedAllReduce, ManyTensorsAreReducedAsOneOp) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(3);
   // Sizes that cut chunks anywhere, an empty tensor, in place and out of place.
   const std::vector<size_t> sizes = {1, 0, 300'001, 17, 70'000};
@@ -281,7 +281,7 @@ TEST(BatchedAllReduce, ManyTensorsAreReducedAsOneOp) {
 }
 
 TEST(BatchedAllReduce, ABadTensorIsNamedByIndex) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(1);
   float x = 0;
   auto bad = cluster.peer(0).allReduceBatch({{&x, &x, 1}, {nullptr, &x, 1}}, DType::kF32,
@@ -291,7 +291,7 @@ TEST(BatchedAllReduce, ABadTensorIsNamedByIndex) {
 }
 
 TEST(AsyncCollectives, ArgumentErrorsAreReportedAtOnce) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(1);
   float x = 0;
   auto null_buffer =

@@ -42,7 +42,7 @@ void expectSumWorks(RingCluster& cluster, size_t count, uint64_t tag) {
 }
 
 TEST(AllReduceFailure, CountMismatchFailsOnBothPeersNamingTheField) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(2);
   const std::string id0 = cluster.peer(0).peerId().shortHex();
   const std::string id1 = cluster.peer(1).peerId().shortHex();
@@ -70,7 +70,7 @@ TEST(AllReduceFailure, CountMismatchFailsOnBothPeersNamingTheField) {
 }
 
 TEST(AllReduceFailure, DtypeMismatchInAFourPeerRingFailsEveryPeer) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(4);
   const auto started = Clock::now();
   auto statuses = cluster.runEach([&](int r) {
@@ -92,7 +92,7 @@ TEST(AllReduceFailure, DtypeMismatchInAFourPeerRingFailsEveryPeer) {
 }
 
 TEST(AllReduceFailure, AbortEndsABlockedOpAtOnce) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(2);
   comm::Communicator& a = cluster.peer(0);
   auto op = std::async(std::launch::async, [&] {
@@ -111,7 +111,7 @@ TEST(AllReduceFailure, AbortEndsABlockedOpAtOnce) {
 }
 
 TEST(AllReduceFailure, AConcurrentOpWaitsForItsHeaderTurnAndAbortEndsTheRest) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(2);
   comm::Communicator& a = cluster.peer(0);  // peer 1 never calls: the first op blocks
   std::vector<float> buf(16, 1.0f), other(16, 1.0f), same_tag(16, 1.0f);
@@ -140,7 +140,7 @@ TEST(AllReduceFailure, AConcurrentOpWaitsForItsHeaderTurnAndAbortEndsTheRest) {
 }
 
 TEST(AllReduceFailure, APeerThatNeverCallsMakesTheOthersTimeOut) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(3);
   const auto timeout = deadline(800ms);
   std::vector<Clock::duration> took(3);
@@ -164,7 +164,7 @@ TEST(AllReduceFailure, APeerThatNeverCallsMakesTheOthersTimeOut) {
 }
 
 TEST(AllReduceFailure, ADestroyedPeerMidOpGivesTheSurvivorsPeerLost) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(3);
   comm::Communicator* survivors[] = {&cluster.peer(0), &cluster.peer(1)};
   std::vector<Status> statuses(2);
@@ -196,7 +196,7 @@ TEST(AllReduceFailure, ADestroyedPeerMidOpGivesTheSurvivorsPeerLost) {
 }
 
 TEST(AllReduceFailure, BadArgumentsAreRefusedBeforeAnyMessage) {
-  RingCluster cluster;
+  RingCluster cluster(ringOnly());
   cluster.grow(2);
   auto& a = cluster.peer(0);
   std::vector<float> buf(64, 1.0f);

@@ -13,6 +13,13 @@
 
 namespace eccl::test {
 
+// Options that make every all-reduce use the ring, whatever its size (tests
+// of the ring's own behaviour: header turns, neighbour failures).
+inline coll::CollOptions ringOnly(coll::CollOptions options = {}) {
+  options.small_allreduce_bytes = 0;
+  return options;
+}
+
 class RingCluster {
  public:
   explicit RingCluster(coll::CollOptions options = {}, comm::FaultHook fault_hook = {});
@@ -29,6 +36,7 @@ class RingCluster {
   // updateTopology on every live peer at once; then ranks are re-read.
   void update();
 
+  const coll::CollOptions& collOptions() const { return coll_options_; }
   membership::MasterSnapshot masterSnapshot() const { return master_->snapshot(); }
 
   // Runs fn(rank) on one thread per listed rank (all live ranks when empty)

@@ -1,0 +1,182 @@
+// The small all-reduce (recursive doubling between partners over direct
+// channels, comm_rd_allreduce.cc): peers that disagree, a peer that never
+// calls, abort, a partner that leaves mid-op, concurrent ops. Exact results
+// for every dtype, op and world size are in allreduce_test.cc.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <vector>
+
+#include "tests/support/test_env.h"
+#include "tests/unit/coll/peer_threads.h"
+#include "tests/unit/coll/ring_cluster.h"
+
+namespace eccl::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using reduce::DType;
+using reduce::ReduceOp;
+
+// Every peer sums value = rank + 1 over `count` i32 elements; the results are checked.
+void expectSmallSumWorks(RingCluster& cluster, size_t count, uint64_t tag) {
+  const int n = cluster.size();
+  std::vector<std::vector<int32_t>> data(static_cast<size_t>(n));
+  coll::OpInfo info;
+  auto statuses = cluster.runEach([&](int r) {
+    auto& d = data[static_cast<size_t>(r)];
+    d.assign(count, r + 1);
+    return cluster.peer(r).allReduce(d.data(), d.data(), count, DType::kI32, ReduceOp::kSum, tag,
+                                     deadline(10s), r == 0 ? &info : nullptr);
+  });
+  for (int r = 0; r < n; ++r) {
+    ASSERT_TRUE(statuses[static_cast<size_t>(r)].isOk())
+        << statuses[static_cast<size_t>(r)].toString();
+    for (int32_t v : data[static_cast<size_t>(r)])
+      ASSERT_EQ(v, n * (n + 1) / 2);
+  }
+  EXPECT_EQ(info.world_size, static_cast<uint32_t>(n));
+}
+
+TEST(SmallAllReduce, CountMismatchFailsBothPartnersNamingTheField) {
+  RingCluster cluster;
+  cluster.grow(2);
+  const std::string id0 = cluster.peer(0).peerId().shortHex();
+  const std::string id1 = cluster.peer(1).peerId().shortHex();
+  const auto started = Clock::now();
+  auto statuses = cluster.runEach([&](int r) {
+    std::vector<int32_t> buf(100, 1);
+    return cluster.peer(r).allReduce(buf.data(), buf.data(), r == 0 ? 100 : 99, DType::kI32,
+                                     ReduceOp::kSum, 5, deadline(20s), nullptr);
+  });
+  EXPECT_LT(Clock::now() - started, deadline(5s));
+  EXPECT_EQ(statuses[0].code(), Code::kInvalidUsage) << statuses[0].toString();
+  EXPECT_EQ(statuses[1].code(), Code::kInvalidUsage) << statuses[1].toString();
+  EXPECT_TRUE(contains(statuses[0], "peer " + id1 + " (rank 1) has count 99, this peer 100"))
+      << statuses[0].toString();
+  EXPECT_TRUE(contains(statuses[1], "peer " + id0 + " (rank 0) has count 100, this peer 99"))
+      << statuses[1].toString();
+  cluster.update();
+  expectSmallSumWorks(cluster, 100, 6);
+}
+
+TEST(SmallAllReduce, DtypeMismatchFailsEveryPeerWithoutHanging) {
+  RingCluster cluster;
+  cluster.grow(4);
+  const auto started = Clock::now();
+  auto statuses = cluster.runEach([&](int r) {
+    std::vector<int32_t> buf(64, 1);
+    return cluster.peer(r).allReduce(buf.data(), buf.data(), buf.size(),
+                                     r == 3 ? DType::kF32 : DType::kI32, ReduceOp::kSum, 1,
+                                     deadline(20s), nullptr);
+  });
+  EXPECT_LT(Clock::now() - started, deadline(5s));
+  // Rank 3 meets rank 2 first (round 0): both name the dtype. Ranks 0 and 1
+  // see their exchanges with those two break.
+  for (int r : {2, 3}) {
+    EXPECT_EQ(statuses[static_cast<size_t>(r)].code(), Code::kInvalidUsage)
+        << r << ": " << statuses[static_cast<size_t>(r)].toString();
+    EXPECT_TRUE(contains(statuses[static_cast<size_t>(r)], "has dtype"))
+        << statuses[static_cast<size_t>(r)].toString();
+  }
+  for (int r : {0, 1})
+    EXPECT_FALSE(statuses[static_cast<size_t>(r)].isOk());
+  cluster.update();
+  expectSmallSumWorks(cluster, 64, 2);
+}
+
+TEST(SmallAllReduce, APeerThatNeverCallsTimesOutItsPartners) {
+  RingCluster cluster;
+  cluster.grow(3);
+  const auto timeout = deadline(1s);
+  const auto started = Clock::now();
+  auto statuses = cluster.runEach(
+      [&](int r) {
+        std::vector<int32_t> buf(10, 1);
+        return cluster.peer(r).allReduce(buf.data(), buf.data(), buf.size(), DType::kI32,
+                                         ReduceOp::kSum, 3, timeout, nullptr);
+      },
+      {0, 1});
+  EXPECT_LT(Clock::now() - started, timeout + deadline(3s));
+  for (int r : {0, 1}) {
+    EXPECT_EQ(statuses[static_cast<size_t>(r)].code(), Code::kTimeout)
+        << statuses[static_cast<size_t>(r)].toString();
+  }
+}
+
+TEST(SmallAllReduce, AbortEndsItAtOnce) {
+  RingCluster cluster;
+  cluster.grow(2);
+  comm::Communicator& a = cluster.peer(0);
+  auto op = std::async(std::launch::async, [&] {
+    std::vector<float> buf(1000, 1.0f);
+    return a.allReduce(buf.data(), buf.data(), buf.size(), DType::kF32, ReduceOp::kSum, 3,
+                       deadline(30s), nullptr);
+  });
+  std::this_thread::sleep_for(200ms);
+  const auto aborted = Clock::now();
+  a.abort("test");
+  ASSERT_EQ(op.wait_for(deadline(3s)), std::future_status::ready);
+  EXPECT_LT(Clock::now() - aborted, deadline(2s));
+  EXPECT_EQ(op.get().code(), Code::kAborted);
+}
+
+TEST(SmallAllReduce, APartnerThatLeavesMidOpFailsTheOthers) {
+  RingCluster cluster;
+  cluster.grow(4);
+  const auto started = Clock::now();
+  std::vector<std::future<Status>> ops;
+  for (int r = 0; r < 3; ++r) {
+    ops.push_back(std::async(std::launch::async, [&, r] {
+      std::vector<int64_t> buf(500, r);
+      return cluster.peer(r).allReduce(buf.data(), buf.data(), buf.size(), DType::kI64,
+                                       ReduceOp::kMax, 4, deadline(30s), nullptr);
+    }));
+  }
+  std::this_thread::sleep_for(200ms);
+  cluster.destroy(3);  // it never called: its partners wait for it until it is gone
+  for (auto& op : ops) {
+    ASSERT_EQ(op.wait_for(deadline(10s)), std::future_status::ready);
+    const Status s = op.get();
+    EXPECT_EQ(s.code(), Code::kPeerLost) << s.toString();
+  }
+  EXPECT_LT(Clock::now() - started, deadline(10s));
+  cluster.update();
+  expectSmallSumWorks(cluster, 500, 5);
+}
+
+TEST(SmallAllReduce, ConcurrentOpsWithDistinctTagsAreEachExact) {
+  RingCluster cluster;
+  cluster.grow(3);
+  constexpr int kOps = 4;
+  std::vector<std::vector<std::vector<int32_t>>> data(3);
+  auto statuses = cluster.runEach([&](int r) {
+    auto& mine = data[static_cast<size_t>(r)];
+    mine.assign(kOps, {});
+    std::vector<std::shared_ptr<comm::Request>> requests;
+    for (int k = 0; k < kOps; ++k) {
+      mine[static_cast<size_t>(k)].assign(100 + static_cast<size_t>(k), (r + 1) * (k + 1));
+      auto& d = mine[static_cast<size_t>(k)];
+      auto request =
+          cluster.peer(r).allReduceAsync(d.data(), d.data(), d.size(), DType::kI32, ReduceOp::kSum,
+                                         10 + static_cast<uint64_t>(k), deadline(20s));
+      if (!request) return request.status();
+      requests.push_back(*request);
+    }
+    for (auto& request : requests)
+      ECCL_RETURN_IF_ERROR(request->wait());
+    return Status::ok();
+  });
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_TRUE(statuses[static_cast<size_t>(r)].isOk())
+        << statuses[static_cast<size_t>(r)].toString();
+    for (int k = 0; k < kOps; ++k) {
+      for (int32_t v : data[static_cast<size_t>(r)][static_cast<size_t>(k)])
+        ASSERT_EQ(v, 6 * (k + 1));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace eccl::test
