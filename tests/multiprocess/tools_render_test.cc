@@ -125,6 +125,38 @@ TEST(PeerEventLine, JsonAndHumanForms) {
   EXPECT_EQ(peer::formatEventLine(line, false), "admitted rank=2 world=4 revision=7 peer=ab");
 }
 
+TEST(PeerStepLine, OkAndFailedStepsNameTheOp) {
+  peer::StepLine line;
+  line.t_ns = 5;
+  line.step = 9;
+  line.rank = 1;
+  line.world_size = 3;
+  line.revision = 12;
+  line.bytes = 1'000'000;
+  line.seconds = 0.5;
+  line.busbw_gbs = 2.5;
+  EXPECT_EQ(peer::formatStepLine(line, true),
+            R"({"busbw_gbs":2.5,"bytes":1000000,"event":"step","ok":true,"rank":1,)"
+            R"("revision":12,"seconds":0.5,"step":9,"t_ns":5,"world_size":3})");
+  EXPECT_EQ(peer::formatStepLine(line, false),
+            "step 9 rank=1 world=3 revision=12 1.0 MB in 0.500 s busbw 2.50 GB/s ok");
+  line.ok = false;
+  line.code = "PeerLost";
+  line.error = "peer ab (rank 2) was lost";
+  EXPECT_EQ(nlohmann::json::parse(peer::formatStepLine(line, true)),
+            (nlohmann::json{{"t_ns", 5},
+                            {"event", "step"},
+                            {"step", 9},
+                            {"rank", 1},
+                            {"world_size", 3},
+                            {"revision", 12},
+                            {"ok", false},
+                            {"code", "PeerLost"},
+                            {"error", "peer ab (rank 2) was lost"}}));
+  EXPECT_EQ(peer::formatStepLine(line, false),
+            "step 9 rank=1 world=3 revision=12 failed: PeerLost: peer ab (rank 2) was lost");
+}
+
 TEST(HostPort, ParsesAndRejects) {
   auto v4 = parseHostPort("127.0.0.1:7000");
   ASSERT_TRUE(v4);

@@ -4,6 +4,14 @@
 #include <nlohmann/json.hpp>
 
 namespace eccl::tools::peer {
+namespace {
+
+std::string ringFields(int rank, int world_size, uint64_t revision) {
+  return " rank=" + std::to_string(rank) + " world=" + std::to_string(world_size) +
+         " revision=" + std::to_string(revision);
+}
+
+}  // namespace
 
 std::string formatEventLine(const EventLine& line, bool json) {
   if (json) {
@@ -12,9 +20,7 @@ std::string formatEventLine(const EventLine& line, bool json) {
         {"rank", line.rank}, {"world_size", line.world_size}, {"revision", line.revision}}
         .dump();
   }
-  const std::string ring = " rank=" + std::to_string(line.rank) +
-                           " world=" + std::to_string(line.world_size) +
-                           " revision=" + std::to_string(line.revision);
+  const std::string ring = ringFields(line.rank, line.world_size, line.revision);
   if (line.event == "admitted" || line.event == "topology") {
     return line.event + ring + " peer=" + line.peer;
   }
@@ -23,17 +29,27 @@ std::string formatEventLine(const EventLine& line, bool json) {
 
 std::string formatStepLine(const StepLine& line, bool json) {
   if (json) {
-    return nlohmann::json{{"t_ns", line.t_ns},
-                          {"event", "step"},
-                          {"step", line.step},
-                          {"rank", line.rank},
-                          {"world_size", line.world_size},
-                          {"revision", line.revision},
-                          {"bytes", line.bytes},
-                          {"seconds", line.seconds},
-                          {"busbw_gbs", line.busbw_gbs},
-                          {"ok", true}}
-        .dump();
+    nlohmann::json out{{"t_ns", line.t_ns},
+                       {"event", "step"},
+                       {"step", line.step},
+                       {"rank", line.rank},
+                       {"world_size", line.world_size},
+                       {"revision", line.revision},
+                       {"ok", line.ok}};
+    if (line.ok) {
+      out["bytes"] = line.bytes;
+      out["seconds"] = line.seconds;
+      out["busbw_gbs"] = line.busbw_gbs;
+    } else {
+      out["code"] = line.code;
+      out["error"] = line.error;
+    }
+    return out.dump();
+  }
+  if (!line.ok) {
+    return "step " + std::to_string(line.step) +
+           ringFields(line.rank, line.world_size, line.revision) + " failed: " + line.code + ": " +
+           line.error;
   }
   char text[256];
   std::snprintf(text, sizeof text,

@@ -27,10 +27,15 @@ struct StepLine {
   uint64_t step = 0;
   int rank = -1;
   int world_size = 0;
-  uint64_t revision = 0;
+  uint64_t revision = 0;  // the op's: its rank, world size and revision are read before it runs
   uint64_t bytes = 0;
   double seconds = 0;
   double busbw_gbs = 0;
+  // A failed op (or a wrong result) prints the code's name and the message
+  // instead of bytes, seconds and busbw: {"ok": false, "code", "error"}.
+  bool ok = true;
+  std::string code;
+  std::string error;
 };
 
 // Without a trailing newline.

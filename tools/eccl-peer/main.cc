@@ -69,8 +69,9 @@ int main(int argc, char** argv) {
       "evicted (the peer named). Exit codes: 0 stopped by SIGINT/SIGTERM (after leaving the "
       "group gracefully) or --steps done, 1 failure, 3 removed from the group by the master.\n"
       "With --allreduce-size every step updates the topology (all peers must run it) and "
-      "all-reduces that many bytes of f32, checking every element exactly; without it the peer "
-      "only keeps its membership.");
+      "all-reduces that many bytes of f32, checking every element exactly, and prints a step "
+      "line: ok, or failed with the error's code and message (both name the op's revision and "
+      "world size); without it the peer only keeps its membership.");
   Arguments args;
   addOptions(app, args);
   CLI11_PARSE(app, argc, argv);

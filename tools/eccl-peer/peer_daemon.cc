@@ -113,16 +113,43 @@ Status PeerDaemon::workloadStep(comm::Communicator& comm, uint64_t step, std::ve
   // with the same ring; the revision then names the op (the same tag on every
   // peer). A peer admitted just now was part of that update already: its
   // connect() returned at the same commit.
-  if (step > first_step_) ECCL_RETURN_IF_ERROR(comm.updateTopology(options_.comm.timeout));
-  const int rank = comm.rank();
-  const int world = comm.worldSize();
+  if (step > first_step_) {
+    if (Status updated = comm.updateTopology(options_.comm.timeout); !updated) {
+      if (!stopping()) printError("topology update", updated);
+      // As without the workload: an update fails with kPeerLost once the master removed this peer.
+      if (updated.code() == Code::kPeerLost) removed_.store(true);
+      return updated;
+    }
+  }
+  // The op's identity, read before it runs: its line names it even when it fails.
+  StepLine line;
+  line.step = step;
+  line.rank = comm.rank();
+  line.world_size = comm.worldSize();
+  line.revision = comm.revision();
+  Status done = checkedAllReduce(comm, line, data);
+  line.t_ns = steadyNs();
+  // An op that stopping aborted is no outcome: this peer is no survivor.
+  if (!done && stopping()) return done;
+  line.ok = done.isOk();
+  if (!line.ok) {
+    line.code = codeName(done.code());
+    line.error = done.message();
+  }
+  printText(formatStepLine(line, options_.json));
+  return done;
+}
+
+Status PeerDaemon::checkedAllReduce(comm::Communicator& comm, StepLine& line,
+                                    std::vector<float>& data) {
   // Small integers: every sum is exact in f32, so the check is exact.
-  const float mine = static_cast<float>(rank + 1);
+  const float mine = static_cast<float>(line.rank + 1);
   std::fill(data.begin(), data.end(), mine);
   coll::OpInfo info;
-  const uint64_t tag = comm.revision() & 0xffff'ffffu;
+  const uint64_t tag = line.revision & 0xffff'ffffu;
   ECCL_RETURN_IF_ERROR(comm.allReduce(data.data(), data.data(), data.size(), reduce::DType::kF32,
                                       reduce::ReduceOp::kSum, tag, options_.comm.timeout, &info));
+  const int world = line.world_size;
   const float expected = static_cast<float>(world) * static_cast<float>(world + 1) / 2.0f;
   const auto wrong = std::find_if(data.begin(), data.end(), [&](float v) { return v != expected; });
   if (wrong != data.end()) {
@@ -130,16 +157,9 @@ Status PeerDaemon::workloadStep(comm::Communicator& comm, uint64_t step, std::ve
                          std::to_string(wrong - data.begin()) + ": " + std::to_string(*wrong) +
                          " instead of " + std::to_string(expected));
   }
-  StepLine line;
-  line.t_ns = steadyNs();
-  line.step = step;
-  line.rank = rank;
-  line.world_size = world;
-  line.revision = comm.revision();
   line.bytes = data.size() * sizeof(float);
   line.seconds = std::chrono::duration<double>(info.wall_time).count();
   line.busbw_gbs = bench::busBandwidthGbs(line.bytes, line.seconds, world);
-  printText(formatStepLine(line, options_.json));
   return Status::ok();
 }
 
@@ -190,9 +210,9 @@ int PeerDaemon::run() {
     // Wait first: right after an update the group's pending count is still the old one.
     while (waitStep()) {
       if (!data.empty()) {
+        // (A failure is reported where it happened: a failed step line or the update's error.)
         Status done = workloadStep(*comm, steps + 1, data);
         if (!done && !stopping()) {
-          printError("step", done);
           // A lost peer fails the op on every survivor; the next step's update settles it.
           if (done.code() == Code::kInternalError) {
             exit_code = kExitFailed;

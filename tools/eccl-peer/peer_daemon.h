@@ -52,7 +52,11 @@ class PeerDaemon {
   bool needsUpdate(comm::Communicator& comm) const;
   // One step of the workload: an update (the collective point where joins and
   // losses settle), then an all-reduce whose every element is checked.
+  // Prints the step's line, ok or failed (not when stopping aborted the op).
   Status workloadStep(comm::Communicator& comm, uint64_t step, std::vector<float>& data);
+  // The all-reduce at the op that `line` names (rank, world size, revision),
+  // every element checked; fills the line's bytes, seconds and busbw.
+  Status checkedAllReduce(comm::Communicator& comm, StepLine& line, std::vector<float>& data);
   // Waits one step; false when it is time to stop.
   bool waitStep();
   bool stopping() const;
