@@ -11,6 +11,8 @@ packages=(
   libcli11-dev libcpp-httplib-dev libibverbs-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 iperf3
+  # benchmark comparators (eccl-bench --compare gloo,mpi)
+  openmpi-bin libopenmpi-dev libgloo-dev
 )
 
 missing=()

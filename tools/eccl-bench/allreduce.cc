@@ -1,18 +1,20 @@
 // `eccl-bench allreduce`: starts a master on a thread of this process and N
-// worker processes, reads the rows rank 0 prints, then does the same with the
-// Gloo comparator, and prints both with their ratio.
+// worker processes, reads the rows rank 0 prints, then does the same with each
+// comparator (Gloo, Open MPI), once per round, and prints them with the ratios.
 #include "tools/eccl-bench/allreduce.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 #include "src/membership/master_server.h"
 #include "src/membership/peer_token.h"
@@ -97,6 +99,21 @@ Result<std::vector<AllreduceRow>> runPeers(std::vector<SpawnOptions> spawns,
   return rows;
 }
 
+// The options every implementation's ranks take.
+std::vector<std::string> rankArguments(const AllreduceOptions& options) {
+  return {"--peers",      std::to_string(options.peers),
+          "--sizes",      joinSizes(options.sizes),
+          "--iters",      std::to_string(options.iters),
+          "--warmup",     std::to_string(options.warmup),
+          "--timeout-ms", std::to_string(options.timeout.count())};
+}
+
+std::vector<std::string> concat(std::vector<std::string> front,
+                                const std::vector<std::string>& back) {
+  front.insert(front.end(), back.begin(), back.end());
+  return front;
+}
+
 Result<std::vector<AllreduceRow>> runEccl(const AllreduceOptions& options,
                                           std::chrono::milliseconds timeout) {
   auto master = MasterThread::start();
@@ -105,35 +122,26 @@ Result<std::vector<AllreduceRow>> runEccl(const AllreduceOptions& options,
   for (int i = 0; i < options.peers; ++i) {
     spawns[i].program = kSelfExecutable;
     spawns[i].name = "eccl worker " + std::to_string(i);
-    spawns[i].argv = {"eccl-bench",    "allreduce-worker",
-                      "--master-port", std::to_string((*master)->port()),
-                      "--peers",       std::to_string(options.peers),
-                      "--sizes",       joinSizes(options.sizes),
-                      "--connections", std::to_string(options.connections),
-                      "--iters",       std::to_string(options.iters),
-                      "--warmup",      std::to_string(options.warmup),
-                      "--timeout-ms",  std::to_string(options.timeout.count())};
+    spawns[i].argv = concat(
+        {"eccl-bench", "allreduce-worker", "--master-port", std::to_string((*master)->port()),
+         "--connections", std::to_string(options.connections)},
+        rankArguments(options));
   }
   return runPeers(std::move(spawns), timeout);
 }
 
-// The comparator is installed next to eccl-bench when Gloo was found at build time.
-std::string glooComparator() {
+// A comparator program installed next to eccl-bench ("" when it was not built).
+std::string besideSelf(const std::string& name) {
   std::error_code error;
   auto self = std::filesystem::read_symlink(kSelfExecutable, error);
   if (error) return "";
-  auto path = self.parent_path() / "eccl-gloo-allreduce";
+  auto path = self.parent_path() / name;
   return access(path.c_str(), X_OK) == 0 ? path.string() : "";
 }
 
 Result<std::vector<AllreduceRow>> runGloo(const AllreduceOptions& options,
                                           std::chrono::milliseconds timeout) {
-  const std::string program = glooComparator();
-  if (program.empty()) {
-    return unsupportedError(
-        "the Gloo comparator (eccl-gloo-allreduce) was not built: install libgloo-dev and "
-        "reconfigure");
-  }
+  const std::string program = besideSelf("eccl-gloo-allreduce");
   char dir_template[] = "/tmp/eccl-bench-gloo.XXXXXX";
   if (mkdtemp(dir_template) == nullptr) return systemError("mkdtemp failed");
   const std::string store = dir_template;
@@ -141,21 +149,8 @@ Result<std::vector<AllreduceRow>> runGloo(const AllreduceOptions& options,
   for (int i = 0; i < options.peers; ++i) {
     spawns[i].program = program;
     spawns[i].name = "gloo rank " + std::to_string(i);
-    spawns[i].argv = {"eccl-gloo-allreduce",
-                      "--rank",
-                      std::to_string(i),
-                      "--peers",
-                      std::to_string(options.peers),
-                      "--store",
-                      store,
-                      "--sizes",
-                      joinSizes(options.sizes),
-                      "--iters",
-                      std::to_string(options.iters),
-                      "--warmup",
-                      std::to_string(options.warmup),
-                      "--timeout-ms",
-                      std::to_string(options.timeout.count())};
+    spawns[i].argv = concat({"eccl-gloo-allreduce", "--rank", std::to_string(i), "--store", store},
+                            rankArguments(options));
   }
   auto rows = runPeers(std::move(spawns), timeout);
   std::error_code ignored;
@@ -163,23 +158,99 @@ Result<std::vector<AllreduceRow>> runGloo(const AllreduceOptions& options,
   return rows;
 }
 
-void printTable(const std::vector<AllreduceRow>& eccl, const std::vector<AllreduceRow>& gloo) {
+// One mpirun for all ranks, not bound to cores (as ECCL's and Gloo's are
+// not): TCP over loopback only, for the data (no shared memory, no other
+// network, no UCX) and for mpirun's own out-of-band traffic.
+Result<std::vector<AllreduceRow>> runMpi(const AllreduceOptions& options,
+                                         std::chrono::milliseconds timeout) {
+  constexpr std::pair<const char*, const char*> kMca[] = {
+      {"btl", "tcp,self"},
+      {"btl_tcp_if_include", "127.0.0.1/8"},
+      {"oob_tcp_if_include", "127.0.0.1/8"},
+      {"pml", "ob1"},
+      {"osc", "^ucx"},
+  };
+  SpawnOptions spawn;
+  spawn.program = findOnPath("mpirun");
+  spawn.name = "mpirun";
+  spawn.argv = {"mpirun", "--allow-run-as-root",         "--oversubscribe",
+                "-np",    std::to_string(options.peers), "--bind-to",
+                "none"};
+  for (auto [name, value] : kMca)
+    spawn.argv.insert(spawn.argv.end(), {"--mca", name, value});
+  spawn.argv = concat(std::move(spawn.argv),
+                      concat({besideSelf("eccl-mpi-allreduce")}, rankArguments(options)));
+  return runPeers({spawn}, timeout);
+}
+
+struct Impl {
+  const char* name;     // --compare's value and the rows' impl
+  const char* label;    // for progress lines
+  const char* program;  // the comparator built next to eccl-bench, if any
+  const char* package;  // the Debian package whose absence leaves it unbuilt
+  Result<std::vector<AllreduceRow>> (*run)(const AllreduceOptions&, std::chrono::milliseconds);
+};
+
+constexpr Impl kEccl{"eccl", "ECCL", nullptr, nullptr, runEccl};
+constexpr Impl kComparators[] = {
+    {"gloo", "Gloo ring", "eccl-gloo-allreduce", "libgloo-dev", runGloo},
+    {"mpi", "Open MPI (btl tcp)", "eccl-mpi-allreduce", "libopenmpi-dev", runMpi},
+};
+
+// Why a comparator cannot run here, naming what to install; empty if it can.
+std::string missingComparator(const Impl& impl) {
+  if (besideSelf(impl.program).empty()) {
+    return std::string("the comparator ") + impl.program + " was not built (" + impl.package +
+           " was not found when eccl-bench was configured: install it and reconfigure)";
+  }
+  if (std::string_view(impl.name) == "mpi" && findOnPath("mpirun").empty()) {
+    return "mpirun is not on PATH (install openmpi-bin)";
+  }
+  return "";
+}
+
+// One row from every round's row of one (impl, size): the median of the
+// rounds' median times, CPU averaged over all iterations, the largest RSS.
+AllreduceRow combineRounds(const std::vector<AllreduceRow>& rounds) {
+  AllreduceRow row = rounds.front();
+  std::vector<double> times;
+  double cpu = 0;
+  row.iters = 0;
+  for (const auto& round : rounds) {
+    times.push_back(round.time_s);
+    cpu += round.cpu_s_per_gb;
+    row.iters += round.iters;
+    row.rss_mib = std::max(row.rss_mib, round.rss_mib);
+    row.ok = row.ok && round.ok;
+  }
+  row.time_s = medianOf(std::move(times));
+  row.algbw_gbs = row.time_s > 0 ? static_cast<double>(row.bytes) / row.time_s / 1e9 : 0.0;
+  row.busbw_gbs = busBandwidthGbs(row.bytes, row.time_s, row.peers);
+  row.cpu_s_per_gb = cpu / static_cast<double>(rounds.size());
+  return row;
+}
+
+void printRow(const AllreduceRow& r) {
+  std::printf("%-5s %5d %10s %11.2f %12.3f %12.3f %9.3f %10.1f %3s\n", r.impl.c_str(), r.peers,
+              formatSize(r.bytes).c_str(), r.time_s * 1e3, r.algbw_gbs, r.busbw_gbs, r.cpu_s_per_gb,
+              r.rss_mib, r.ok ? "yes" : "NO");
+}
+
+// rows[0]: ECCL's, then each comparator's, one per size.
+void printTable(const std::vector<std::vector<AllreduceRow>>& rows) {
   std::printf("%-5s %5s %10s %11s %12s %12s %9s %10s %3s\n", "impl", "peers", "bytes", "median ms",
               "algbw GB/s", "busbw GB/s", "CPU-s/GB", "RSS MiB", "ok");
-  auto print = [](const AllreduceRow& r) {
-    std::printf("%-5s %5d %10s %11.2f %12.3f %12.3f %9.3f %10.1f %3s\n", r.impl.c_str(), r.peers,
-                formatSize(r.bytes).c_str(), r.time_s * 1e3, r.algbw_gbs, r.busbw_gbs,
-                r.cpu_s_per_gb, r.rss_mib, r.ok ? "yes" : "NO");
-  };
-  for (const auto& row : eccl) {
-    print(row);
-    for (const auto& other : gloo) {
-      if (other.bytes != row.bytes) continue;
-      print(other);
-      if (other.busbw_gbs > 0) {
-        std::printf("      eccl/gloo: busbw %.2fx, CPU-s/GB %.2fx\n",
-                    row.busbw_gbs / other.busbw_gbs,
-                    other.cpu_s_per_gb > 0 ? row.cpu_s_per_gb / other.cpu_s_per_gb : 0.0);
+  for (const auto& row : rows[0]) {
+    printRow(row);
+    for (size_t c = 1; c < rows.size(); ++c) {
+      for (const auto& other : rows[c]) {
+        if (other.bytes != row.bytes) continue;
+        printRow(other);
+        if (other.busbw_gbs > 0) {
+          std::printf("      eccl/%s: busbw %.2fx, CPU-s/GB %.2fx\n", other.impl.c_str(),
+                      row.busbw_gbs / other.busbw_gbs,
+                      other.cpu_s_per_gb > 0 ? row.cpu_s_per_gb / other.cpu_s_per_gb : 0.0);
+        }
       }
     }
   }
@@ -188,44 +259,65 @@ void printTable(const std::vector<AllreduceRow>& eccl, const std::vector<Allredu
 }  // namespace
 
 int runAllreduce(const AllreduceOptions& options) {
-  // Each op has options.timeout in the workers; this bounds the whole run.
+  // Each op has options.timeout in the workers; this bounds one run of an implementation.
   const auto total = options.timeout * (2 + static_cast<long>(options.sizes.size()) *
                                                 (options.iters + options.warmup));
-  if (options.compare == "gloo" && glooComparator().empty()) {
-    std::fprintf(stderr,
-                 "eccl-bench allreduce: --compare gloo: the comparator eccl-gloo-allreduce was "
-                 "not built (libgloo-dev was not found when eccl-bench was configured)\n");
-    return 2;
-  }
-  std::fprintf(stderr, "eccl-bench allreduce: ECCL, %d peers...\n", options.peers);
-  auto eccl = runEccl(options, total);
-  if (!eccl) {
-    std::fprintf(stderr, "eccl-bench allreduce: ECCL: %s\n", eccl.status().toString().c_str());
-    return 1;
-  }
-  std::vector<AllreduceRow> gloo;
-  if (options.compare == "gloo") {
-    std::fprintf(stderr, "eccl-bench allreduce: Gloo ring, %d peers...\n", options.peers);
-    auto rows = runGloo(options, total);
-    if (!rows) {
-      std::fprintf(stderr, "eccl-bench allreduce: Gloo: %s\n", rows.status().toString().c_str());
-      return 1;
+  // ECCL, then each comparator once, in the order --compare names them.
+  std::vector<const Impl*> impls{&kEccl};
+  for (const auto& name : options.compare) {
+    for (const auto& comparator : kComparators) {
+      const bool listed = std::find(impls.begin(), impls.end(), &comparator) != impls.end();
+      if (name != comparator.name || listed) continue;
+      if (std::string missing = missingComparator(comparator); !missing.empty()) {
+        std::fprintf(stderr, "eccl-bench allreduce: --compare %s: %s\n", name.c_str(),
+                     missing.c_str());
+        return 2;
+      }
+      impls.push_back(&comparator);
     }
-    gloo = std::move(*rows);
   }
-  bool ok = eccl->size() == options.sizes.size() &&
-            (options.compare.empty() || gloo.size() == options.sizes.size());
-  for (const auto& row : *eccl)
-    ok = ok && row.ok;
-  for (const auto& row : gloo)
-    ok = ok && row.ok;
+  // runs[i]: the rows of impls[i], size by size, round after round. Odd
+  // rounds run the implementations in reverse order, so that drift favours none.
+  const size_t sizes = options.sizes.size();
+  std::vector<std::vector<AllreduceRow>> runs(impls.size());
+  bool ok = true;
+  for (int round = 0; round < options.rounds; ++round) {
+    for (size_t k = 0; k < impls.size(); ++k) {
+      const size_t i = round % 2 == 0 ? k : impls.size() - 1 - k;
+      std::fprintf(stderr, "eccl-bench allreduce: round %d/%d: %s, %d peers...\n", round + 1,
+                   options.rounds, impls[i]->label, options.peers);
+      auto rows = impls[i]->run(options, total);
+      if (!rows) {
+        std::fprintf(stderr, "eccl-bench allreduce: %s: %s\n", impls[i]->label,
+                     rows.status().toString().c_str());
+        return 1;
+      }
+      if (rows->size() != sizes) {
+        std::fprintf(stderr, "eccl-bench allreduce: %s printed %zu rows for %zu sizes\n",
+                     impls[i]->label, rows->size(), sizes);
+        ok = false;
+        continue;
+      }
+      runs[i].insert(runs[i].end(), rows->begin(), rows->end());
+    }
+  }
+  std::vector<std::vector<AllreduceRow>> combined(impls.size());
+  for (size_t i = 0; i < impls.size(); ++i) {
+    for (size_t size = 0; size < sizes && !runs[i].empty(); ++size) {
+      std::vector<AllreduceRow> rounds;
+      for (size_t row = size; row < runs[i].size(); row += sizes)
+        rounds.push_back(runs[i][row]);
+      combined[i].push_back(combineRounds(rounds));
+      ok = ok && combined[i].back().ok;
+    }
+  }
   if (options.json) {
-    for (const auto& row : *eccl)
-      std::printf("%s\n", allreduceRowJson(row).c_str());
-    for (const auto& row : gloo)
-      std::printf("%s\n", allreduceRowJson(row).c_str());
+    for (const auto& rows : combined) {
+      for (const auto& row : rows)
+        std::printf("%s\n", allreduceRowJson(row).c_str());
+    }
   } else {
-    printTable(*eccl, gloo);
+    printTable(combined);
   }
   return ok ? 0 : 1;
 }

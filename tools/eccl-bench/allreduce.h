@@ -1,6 +1,7 @@
 // `eccl-bench allreduce`: ring all-reduce throughput of N peer processes on
 // 127.0.0.1 (an in-process master, workers started from this binary), timed as
-// nccl-tests does, optionally against Gloo's ring measured in the same run.
+// nccl-tests does, optionally against Gloo's ring and Open MPI measured in the
+// same run.
 #pragma once
 
 #include <chrono>
@@ -16,7 +17,8 @@ struct AllreduceOptions {
   int connections = 0;  // 0: ChannelOptions' default
   int iters = 5;
   int warmup = 1;
-  std::string compare;  // "" or "gloo"
+  int rounds = 1;                    // ECCL and each comparator take turns once per round
+  std::vector<std::string> compare;  // "gloo", "mpi"
   bool json = false;
   std::chrono::milliseconds timeout{120'000};
 };

@@ -1,11 +1,13 @@
-// What one all-reduce benchmark row is and how its figures are derived; shared
-// by the ECCL worker and the Gloo comparator (so it depends on nothing of ECCL),
-// whose rank 0 prints one such JSON line per size for eccl-bench to read.
+// What one all-reduce benchmark row is, how it is measured and how its figures
+// are derived; shared by the ECCL worker and the Gloo and MPI comparators (so it
+// depends on nothing of ECCL), whose rank 0 prints one such JSON line per size
+// for eccl-bench to read.
 #pragma once
 
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -14,7 +16,7 @@
 namespace eccl::tools::bench {
 
 struct AllreduceRow {
-  std::string impl;  // "eccl", "gloo"
+  std::string impl;  // "eccl", "gloo", "mpi"
   int peers = 0;
   uint64_t bytes = 0;
   int iters = 0;
@@ -48,6 +50,13 @@ inline double busBandwidthGbs(uint64_t bytes, double seconds, int peers) {
   return static_cast<double>(bytes) / seconds / 1e9 * 2.0 * (peers - 1) / peers;
 }
 
+inline double medianOf(std::vector<double> values) {
+  if (values.empty()) return 0.0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
+}
+
 // nccl-tests' definitions; GB = 1e9 bytes. slowest_times: per iteration, the
 // maximum over ranks; cpu_sum: CPU seconds of every rank during the timed ops.
 inline AllreduceRow makeAllreduceRow(std::string impl, int peers, uint64_t bytes,
@@ -58,12 +67,8 @@ inline AllreduceRow makeAllreduceRow(std::string impl, int peers, uint64_t bytes
   row.peers = peers;
   row.bytes = bytes;
   row.iters = static_cast<int>(slowest_times.size());
-  std::sort(slowest_times.begin(), slowest_times.end());
   const size_t n = slowest_times.size();
-  if (n > 0) {
-    row.time_s =
-        n % 2 ? slowest_times[n / 2] : (slowest_times[n / 2 - 1] + slowest_times[n / 2]) / 2.0;
-  }
+  row.time_s = medianOf(std::move(slowest_times));
   if (row.time_s > 0) row.algbw_gbs = static_cast<double>(bytes) / row.time_s / 1e9;
   row.busbw_gbs = busBandwidthGbs(bytes, row.time_s, peers);
   const double gb = static_cast<double>(bytes) * static_cast<double>(n) / 1e9;
@@ -83,6 +88,73 @@ inline std::string allreduceRowJson(const AllreduceRow& row) {
                 row.time_s, row.algbw_gbs, row.busbw_gbs, row.cpu_s_per_gb, row.rss_mib,
                 row.ok ? "true" : "false");
   return line;
+}
+
+enum class ScalarOp { kSum, kMin, kMax };
+
+// A one-element all-reduce: nobody returns before every rank has arrived.
+template <typename Ops>
+auto allreduceBarrier(Ops& ops) {
+  double dummy = 0;
+  return ops.reduceScalar(dummy, ScalarOp::kSum);
+}
+
+// What measureAllreduce runs on one rank.
+struct AllreduceRun {
+  const char* impl;  // the row's impl
+  int rank = 0;
+  int peers = 0;
+  uint64_t bytes = 0;
+  int warmup = 0;  // untimed ops
+  int iters = 0;   // timed ops
+};
+
+// Times in-place f32 sums of run.bytes as nccl-tests does (barrier, t0, op,
+// t1; per iteration the slowest rank), checks every element exactly, and rank 0
+// prints the row as one JSON line. Every rank calls it alike; `ops` provides
+//   R sumFloats(float* data, size_t count)       in place, over all ranks
+//   R reduceScalar(double& value, ScalarOp op)   in place, over all ranks
+// where R tests true on success; the first failure is returned as it is.
+template <typename Ops>
+auto measureAllreduce(Ops& ops, const AllreduceRun& run) {
+  using Clock = std::chrono::steady_clock;
+  const size_t count = run.bytes / sizeof(float);
+  std::vector<float> data(count);
+  // Small integers: every partial sum is exact in f32, so the check is exact.
+  const float expected = static_cast<float>(run.peers) * static_cast<float>(run.peers + 1) / 2.0f;
+  bool ok = true;
+  std::vector<double> slowest;
+  double cpu = 0;
+  for (int i = 0; i < run.warmup + run.iters; ++i) {
+    std::fill(data.begin(), data.end(), static_cast<float>(run.rank + 1));
+    auto result = allreduceBarrier(ops);
+    if (!result) return result;
+    const double cpu0 = processCpuSeconds();
+    const auto t0 = Clock::now();
+    result = ops.sumFloats(data.data(), count);
+    const auto t1 = Clock::now();
+    const double cpu1 = processCpuSeconds();
+    if (!result) return result;
+    ok = ok && std::all_of(data.begin(), data.end(), [&](float v) { return v == expected; });
+    if (i < run.warmup) continue;
+    double t = std::chrono::duration<double>(t1 - t0).count();
+    result = ops.reduceScalar(t, ScalarOp::kMax);
+    if (!result) return result;
+    slowest.push_back(t);
+    cpu += cpu1 - cpu0;
+  }
+  double all_ok = ok ? 1.0 : 0.0;
+  double rss = peakRssMib();
+  auto result = ops.reduceScalar(cpu, ScalarOp::kSum);
+  if (result) result = ops.reduceScalar(all_ok, ScalarOp::kMin);
+  if (result) result = ops.reduceScalar(rss, ScalarOp::kMax);
+  if (result && run.rank == 0) {
+    auto row = makeAllreduceRow(run.impl, run.peers, count * sizeof(float), std::move(slowest), cpu,
+                                rss, all_ok == 1.0);
+    std::printf("%s\n", allreduceRowJson(row).c_str());
+    std::fflush(stdout);
+  }
+  return result;
 }
 
 }  // namespace eccl::tools::bench

@@ -2,12 +2,10 @@
 // peers are in the ring, then times in-place f32 sums; rank 0 prints the rows.
 #include <sys/prctl.h>
 
-#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <memory>
 #include <thread>
-#include <vector>
 
 #include "src/comm/communicator.h"
 #include "tools/eccl-bench/allreduce.h"
@@ -39,56 +37,26 @@ class Worker {
   }
 
   Status measure(uint64_t bytes) {
-    const size_t count = bytes / sizeof(float);
-    std::vector<float> data(count);
-    const int world = comm_.worldSize();
-    // Small integers: every partial sum is exact in f32, so the check is exact.
-    const float expected = static_cast<float>(world) * static_cast<float>(world + 1) / 2.0f;
-    bool ok = true;
-    std::vector<double> slowest;
-    double cpu = 0;
-    for (int i = 0; i < options_.warmup + options_.iters; ++i) {
-      std::fill(data.begin(), data.end(), static_cast<float>(comm_.rank() + 1));
-      ECCL_RETURN_IF_ERROR(barrier());
-      const double cpu0 = processCpuSeconds();
-      const auto t0 = Clock::now();
-      ECCL_RETURN_IF_ERROR(comm_.allReduce(data.data(), data.data(), count, reduce::DType::kF32,
-                                           reduce::ReduceOp::kSum, nextTag(), options_.timeout,
-                                           nullptr));
-      const auto t1 = Clock::now();
-      const double cpu1 = processCpuSeconds();
-      ok = ok && std::all_of(data.begin(), data.end(), [&](float v) { return v == expected; });
-      if (i < options_.warmup) continue;
-      double t = std::chrono::duration<double>(t1 - t0).count();
-      ECCL_RETURN_IF_ERROR(reduceScalar(t, reduce::ReduceOp::kMax));
-      slowest.push_back(t);
-      cpu += cpu1 - cpu0;
-    }
-    double all_ok = ok ? 1.0 : 0.0;
-    double rss = peakRssMib();
-    ECCL_RETURN_IF_ERROR(reduceScalar(cpu, reduce::ReduceOp::kSum));
-    ECCL_RETURN_IF_ERROR(reduceScalar(all_ok, reduce::ReduceOp::kMin));
-    ECCL_RETURN_IF_ERROR(reduceScalar(rss, reduce::ReduceOp::kMax));
-    if (comm_.rank() == 0) {
-      auto row =
-          makeAllreduceRow("eccl", world, count * sizeof(float), slowest, cpu, rss, all_ok == 1.0);
-      std::printf("%s\n", allreduceRowJson(row).c_str());
-      std::fflush(stdout);
-    }
-    return Status::ok();
+    return measureAllreduce(
+        *this, {"eccl", comm_.rank(), comm_.worldSize(), bytes, options_.warmup, options_.iters});
   }
 
-  // A one-element all-reduce: nobody returns before everyone has arrived.
-  Status barrier() {
-    double dummy = 0;
-    return reduceScalar(dummy, reduce::ReduceOp::kSum);
+  Status barrier() { return allreduceBarrier(*this); }
+
+  // The ops measureAllreduce runs.
+  Status sumFloats(float* data, size_t count) {
+    return comm_.allReduce(data, data, count, reduce::DType::kF32, reduce::ReduceOp::kSum,
+                           nextTag(), options_.timeout, nullptr);
+  }
+  Status reduceScalar(double& value, ScalarOp op) {
+    const auto reduce_op = op == ScalarOp::kSum   ? reduce::ReduceOp::kSum
+                           : op == ScalarOp::kMin ? reduce::ReduceOp::kMin
+                                                  : reduce::ReduceOp::kMax;
+    return comm_.allReduce(&value, &value, 1, reduce::DType::kF64, reduce_op, nextTag(),
+                           options_.timeout, nullptr);
   }
 
  private:
-  Status reduceScalar(double& value, reduce::ReduceOp op) {
-    return comm_.allReduce(&value, &value, 1, reduce::DType::kF64, op, nextTag(), options_.timeout,
-                           nullptr);
-  }
   // Every peer runs the same sequence of ops, so a counter names them alike.
   uint64_t nextTag() { return ++tag_; }
 

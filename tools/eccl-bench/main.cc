@@ -138,8 +138,15 @@ CLI::App* addAllreduce(CLI::App& app, AllreduceArguments& args) {
       ->check(CLI::Range(0, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--compare", options.compare,
-                  "Also measure Gloo's ring all-reduce in the same run (eccl-gloo-allreduce)")
-      ->check(CLI::IsMember({"gloo"}));
+                  "Also measure comparators in the same run, a comma list: gloo (Gloo's ring, "
+                  "eccl-gloo-allreduce), mpi (Open MPI's MPI_Allreduce over btl tcp, "
+                  "eccl-mpi-allreduce under mpirun)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"gloo", "mpi"}));
+  cmd->add_option("--rounds", options.rounds,
+                  "Rounds; ECCL and each comparator take turns once per round, every round "
+                  "in new processes (default: 3 with --compare, else 1)")
+      ->check(CLI::Range(1, 1000));
   cmd->add_option("--timeout", args.timeout_s, "Seconds one all-reduce may take")
       ->check(CLI::Range(1, 86'400))
       ->capture_default_str();
@@ -198,6 +205,7 @@ int main(int argc, char** argv) {
     auto& options = allreduce_args.options;
     options.sizes = *parseSizeList(allreduce_args.sizes);
     options.timeout = std::chrono::seconds(allreduce_args.timeout_s);
+    if (allreduce->count("--rounds") == 0) options.rounds = options.compare.empty() ? 1 : 3;
     return eccl::tools::bench::runAllreduce(options);
   }
   if (*p2p) {
