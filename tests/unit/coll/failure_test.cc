@@ -3,6 +3,7 @@
 // gets the error this version promises, within a bound.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <future>
 #include <numeric>
 #include <thread>
@@ -41,8 +42,13 @@ void expectSumWorks(RingCluster& cluster, size_t count, uint64_t tag) {
   }
 }
 
-TEST(AllReduceFailure, CountMismatchFailsOnBothPeersNamingTheField) {
-  RingCluster cluster(ringOnly());
+// Both algorithms: the ring (false) and recursive doubling (true).
+class CountMismatch : public ::testing::TestWithParam<bool> {};
+
+TEST_P(CountMismatch, FailsOnBothPeersNamingTheField) {
+  coll::CollOptions options;
+  options.small_allreduce_bytes = GetParam() ? SIZE_MAX : 0;
+  RingCluster cluster(options);
   cluster.grow(2);
   const std::string id0 = cluster.peer(0).peerId().shortHex();
   const std::string id1 = cluster.peer(1).peerId().shortHex();
@@ -68,6 +74,11 @@ TEST(AllReduceFailure, CountMismatchFailsOnBothPeersNamingTheField) {
   cluster.update();
   expectSumWorks(cluster, 777, 7);
 }
+
+INSTANTIATE_TEST_SUITE_P(AllReduceFailure, CountMismatch, ::testing::Bool(),
+                         [](const auto& param_info) {
+                           return param_info.param ? "RecursiveDoubling" : "Ring";
+                         });
 
 TEST(AllReduceFailure, DtypeMismatchInAFourPeerRingFailsEveryPeer) {
   RingCluster cluster(ringOnly());
