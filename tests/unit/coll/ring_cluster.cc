@@ -104,4 +104,24 @@ std::vector<Status> RingCluster::runEach(const std::function<Status(int rank)>& 
   return runOnRanks(size(), fn, std::move(ranks));
 }
 
+void expectSumWorks(RingCluster& cluster, size_t count, uint64_t tag) {
+  const int n = cluster.size();
+  std::vector<std::vector<int32_t>> data(static_cast<size_t>(n));
+  auto statuses = cluster.runEach([&](int r) {
+    auto& d = data[static_cast<size_t>(r)];
+    d.resize(count);
+    for (size_t i = 0; i < count; ++i)
+      d[i] = r * 1000 + static_cast<int32_t>(i);
+    return cluster.peer(r).allReduce(d.data(), d.data(), count, reduce::DType::kI32,
+                                     reduce::ReduceOp::kSum, tag, deadline(10s), nullptr);
+  });
+  const int32_t rank_sum = 1000 * n * (n - 1) / 2;
+  for (int r = 0; r < n; ++r) {
+    ASSERT_TRUE(statuses[static_cast<size_t>(r)].isOk())
+        << statuses[static_cast<size_t>(r)].toString();
+    for (size_t i = 0; i < count; ++i)
+      ASSERT_EQ(data[static_cast<size_t>(r)][i], rank_sum + n * static_cast<int32_t>(i)) << i;
+  }
+}
+
 }  // namespace eccl::test

@@ -55,4 +55,8 @@ class RingCluster {
   std::vector<comm::Communicator*> by_rank_;
 };
 
+// An i32 sum of value = rank * 1000 + i on every live peer of the cluster,
+// in place, checked element by element (fails the test otherwise).
+void expectSumWorks(RingCluster& cluster, size_t count, uint64_t tag);
+
 }  // namespace eccl::test
