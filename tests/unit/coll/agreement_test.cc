@@ -24,18 +24,24 @@ using Clock = std::chrono::steady_clock;
 using reduce::DType;
 using reduce::ReduceOp;
 
-// Which peer the hook acts on, and what it does there.
+// Which peer the hook acts on, and what it does there. The hook compares ids
+// only: the victim may be destroyed while the other peers still run ops.
 struct Fault {
   std::atomic<comm::Communicator*> victim{nullptr};
+  EndpointId victim_id;  // written before `victim`, which publishes it
   std::function<void(comm::Communicator&)> action;
   std::atomic<int> hits{0};
 
+  void arm(comm::Communicator& peer) {
+    victim_id = peer.peerId();
+    victim.store(&peer);
+  }
   comm::FaultHook hook() {
     return [this](std::string_view point, const EndpointId& self) {
       comm::Communicator* target = victim.load();
-      if (point != "data-complete" || target == nullptr || self != target->peerId()) return;
+      if (point != "data-complete" || target == nullptr || self != victim_id) return;
       ++hits;
-      action(*target);
+      action(*target);  // the victim itself runs this op: it is alive
     };
   }
 };
@@ -87,7 +93,7 @@ TEST(OutcomeAgreement, SurvivorsSucceedTogetherWhenAPeerDiesAfterItsDataIsComple
   fault.action = [](comm::Communicator& self) { self.abort("test: gone after its data arrived"); };
   RingCluster cluster({}, fault.hook());
   cluster.grow(3);
-  fault.victim = &cluster.peer(2);
+  fault.arm(cluster.peer(2));
   std::vector<std::vector<int64_t>> data(3, std::vector<int64_t>(300'001));
   const auto started = Clock::now();
   auto statuses = cluster.runEach(
@@ -127,7 +133,7 @@ TEST(OutcomeAgreement, SurvivorsFailTogetherWhenOneIsStillRunningWhenTheMasterAs
   };
   RingCluster cluster({}, fault.hook());
   cluster.grow(3);
-  fault.victim = &cluster.peer(1);
+  fault.arm(cluster.peer(1));
   std::vector<std::vector<int64_t>> data(3, std::vector<int64_t>(50'000));
   const auto timeout = 1500ms;
   const auto started = Clock::now();
@@ -182,7 +188,7 @@ TEST(AllReduceWithRetry, RetriesAfterAnAgreedFailureWithTheInputRestored) {
   HeldPeer held(timeout + deadline(1s));
   RingCluster cluster({}, held.fault.hook());
   cluster.grow(3);
-  held.fault.victim = &cluster.peer(1);
+  held.fault.arm(cluster.peer(1));
   std::vector<std::vector<int64_t>> data(3, std::vector<int64_t>(40'000));
   std::vector<uint32_t> attempts(3, 0);
   auto statuses = cluster.runEach([&](int r) {
@@ -235,7 +241,7 @@ TEST(PreserveInput, AFailedInPlaceAllReduceLeavesTheInputOnEveryPeer) {
   options.preserve_input = true;
   RingCluster cluster(options, held.fault.hook());
   cluster.grow(3);
-  held.fault.victim = &cluster.peer(1);
+  held.fault.arm(cluster.peer(1));
   std::vector<std::vector<int64_t>> data(3, std::vector<int64_t>(30'001));
   auto statuses = cluster.runEach([&](int r) {
     auto& d = data[static_cast<size_t>(r)];
