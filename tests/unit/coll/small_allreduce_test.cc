@@ -87,10 +87,12 @@ TEST(SmallAllReduce, APartnerThatLeavesMidOpFailsTheOthers) {
   const auto started = Clock::now();
   std::vector<std::future<Status>> ops;
   for (int r = 0; r < 3; ++r) {
-    ops.push_back(std::async(std::launch::async, [&, r] {
+    // The communicator, not the cluster: destroy() changes the cluster's ranks meanwhile.
+    comm::Communicator& peer = cluster.peer(r);
+    ops.push_back(std::async(std::launch::async, [&peer, r] {
       std::vector<int64_t> buf(500, r);
-      return cluster.peer(r).allReduce(buf.data(), buf.data(), buf.size(), DType::kI64,
-                                       ReduceOp::kMax, 4, deadline(30s), nullptr);
+      return peer.allReduce(buf.data(), buf.data(), buf.size(), DType::kI64, ReduceOp::kMax, 4,
+                            deadline(30s), nullptr);
     }));
   }
   std::this_thread::sleep_for(200ms);
