@@ -169,6 +169,7 @@ Status Communicator::agreeOnOutcome(const std::string& name, const coll::RingVie
                                          "the master asked while its data was arriving here)");
     }
   }
+  if (options_.fault_hook) options_.fault_hook("lap-start", id_);
   const coll::OpKey key{view.revision, ref.tag, 0};
   Status lap = coll::runCompletionLap(view, key, state, deadline, name);
   if (lap.isOk()) {

@@ -272,8 +272,13 @@ void Communicator::progressSetupLocked(std::vector<std::function<void()>>& actio
       const auto& members = setup_->members;
       auto member = std::find_if(members.begin(), members.end(),
                                  [&](const protocol::Member& m) { return m.peer == neighbour; });
-      actions.push_back([this, neighbour, host = member->host, port = member->port] {
-        transport_->connect(host, port, [this, neighbour](auto result) {
+      // The transport pointer is read here, under the lock: the destructor
+      // resets transport_ after it cleared setup_ under the same lock, and
+      // the action may run on an I/O thread meanwhile (its destruction joins
+      // that thread first).
+      actions.push_back([this, transport = transport_.get(), neighbour, host = member->host,
+                         port = member->port] {
+        transport->connect(host, port, [this, neighbour](auto result) {
           onConnectResult(neighbour, std::move(result));
         });
       });

@@ -44,7 +44,7 @@ namespace eccl::comm {
 // Fault injection for tests and the stress tool: called on a collective's
 // thread at named points, with this peer's id. Points: "data-complete" (the
 // op's data is complete here; it is not yet marked so for the agreement on its
-// outcome, and its completion lap has not started).
+// outcome) and "lap-start" (marked complete; its completion lap starts next).
 using FaultHook = std::function<void(std::string_view point, const EndpointId& self)>;
 
 struct CommOptions {

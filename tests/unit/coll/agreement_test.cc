@@ -31,6 +31,7 @@ struct Fault {
   EndpointId victim_id;  // written before `victim`, which publishes it
   std::function<void(comm::Communicator&)> action;
   std::atomic<int> hits{0};
+  std::atomic<int> laps_started{0};  // by any peer
 
   void arm(comm::Communicator& peer) {
     victim_id = peer.peerId();
@@ -38,6 +39,7 @@ struct Fault {
   }
   comm::FaultHook hook() {
     return [this](std::string_view point, const EndpointId& self) {
+      if (point == "lap-start") ++laps_started;
       comm::Communicator* target = victim.load();
       if (point != "data-complete" || target == nullptr || self != victim_id) return;
       ++hits;
@@ -90,7 +92,14 @@ TEST(OutcomeAgreement, SuccessNeedsNoMasterRoundTrip) {
 
 TEST(OutcomeAgreement, SurvivorsSucceedTogetherWhenAPeerDiesAfterItsDataIsComplete) {
   Fault fault;
-  fault.action = [](comm::Communicator& self) { self.abort("test: gone after its data arrived"); };
+  fault.action = [&fault](comm::Communicator& self) {
+    // Once the other two have their whole result (else the master's question
+    // could find one still running, and the agreed outcome is a failure).
+    const auto until = Clock::now() + deadline(20s);
+    while (fault.laps_started.load() < 2 && Clock::now() < until)
+      std::this_thread::sleep_for(1ms);
+    self.abort("test: gone after its data arrived");
+  };
   RingCluster cluster({}, fault.hook());
   cluster.grow(3);
   fault.arm(cluster.peer(2));
