@@ -43,14 +43,14 @@ uint32_t chunkOf(uint64_t t) {
 // read this peer's header and learn of a mismatch itself.
 constexpr auto kMismatchLinger = std::chrono::seconds(2);
 
+}  // namespace
+
 OpDigest withRing(OpDigest digest, const RingView& ring) {
   digest.revision = ring.revision;
   digest.world_size = ring.world_size;
   digest.rank = ring.rank;
   return digest;
 }
-
-}  // namespace
 
 RingOp::RingOp(const RingView& ring, const RingPlan& plan, const CollOptions& options,
                Clock::time_point deadline, OpState& state, const OpDigest& digest, std::string name)

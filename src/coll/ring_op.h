@@ -129,6 +129,9 @@ void reportOpInfo(OpInfo* info, std::chrono::steady_clock::time_point started, u
 // at least one element.
 size_t chunkElements(const CollOptions& options, size_t element);
 
+// The digest with this rank's place in the ring (revision, world size, rank).
+OpDigest withRing(OpDigest digest, const RingView& ring);
+
 // The digest fields every collective sets; the caller adds its own (op, root,
 // counts_hash).
 OpDigest ringDigest(Collective collective, uint64_t tag, uint64_t count, reduce::DType dtype);

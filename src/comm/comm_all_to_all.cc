@@ -94,9 +94,7 @@ Status Communicator::runAllToAll(const coll::RingView& view, const void* send, v
   }
 
   coll::OpDigest digest = coll::ringDigest(coll::Collective::kAllToAll, tag, count, dtype);
-  digest.revision = view.revision;
-  digest.world_size = n;
-  digest.rank = me;
+  digest = coll::withRing(digest, view);
   const coll::OpHeaderBytes header = coll::encodeOpHeader(digest);
   std::vector<coll::OpHeaderBytes> headers(n);
   const uint64_t header_stream = allToAllStreamId(view.revision, tag, kHeaderMessage);

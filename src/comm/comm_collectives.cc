@@ -127,8 +127,7 @@ Status Communicator::runRingOp(const std::string& name, uint64_t tag,
     ECCL_RETURN_IF_ERROR(ringViewLocked(name, view));
     ref = {revision_, tag, static_cast<uint32_t>(sequence - first_sequence_)};
     if (!outcomes_.begin(ref)) {
-      Status doomed(Code::kPeerLost, name + ": another survivor could not complete this op (" +
-                                         "the master asked before it started here)");
+      Status doomed = doomedOpError(name, "before it started here");
       op_failed_ = doomed;
       return doomed;
     }
@@ -165,8 +164,7 @@ Status Communicator::agreeOnOutcome(const std::string& name, const coll::RingVie
   {
     std::lock_guard lock(mu_);
     if (!outcomes_.complete(ref)) {
-      return Status(Code::kPeerLost, name + ": another survivor could not complete this op (" +
-                                         "the master asked while its data was arriving here)");
+      return doomedOpError(name, "while its data was arriving here");
     }
   }
   if (options_.fault_hook) options_.fault_hook("lap-start", id_);

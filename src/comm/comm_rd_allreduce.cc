@@ -74,9 +74,7 @@ Status Communicator::runSmallAllReduce(const coll::RingView& view, const coll::A
   coll::OpDigest digest =
       coll::ringDigest(coll::Collective::kAllReduce, args.tag, args.count, args.dtype);
   digest.op = args.op;
-  digest.revision = view.revision;
-  digest.world_size = n;
-  digest.rank = view.rank;
+  digest = coll::withRing(digest, view);
   const coll::OpHeaderBytes header = coll::encodeOpHeader(digest);
   std::vector<coll::OpHeaderBytes> headers(exchanges.size() + 1);
 

@@ -539,8 +539,8 @@ void Communicator::onOpVerdict(const protocol::OpVerdict& verdict) {
       // It must not complete now: end it (its neighbours' ops end with it).
       for (const auto& op : active_ops_) {
         if (op.ref == verdict.op) {
-          op.state->fail(Status(Code::kPeerLost,
-                                "another survivor could not complete this op (the master asked)"));
+          op.state->fail(doomedOpError("collective with tag " + std::to_string(op.ref.tag),
+                                       "while its data was arriving here"));
         }
       }
     }

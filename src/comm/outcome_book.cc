@@ -4,6 +4,12 @@ namespace eccl::comm {
 
 using protocol::OpProgress;
 
+Status doomedOpError(const std::string& name, const std::string& when) {
+  return Status(
+      Code::kPeerLost,
+      name + ": another survivor could not complete this op (the master asked " + when + ")");
+}
+
 void OutcomeBook::reset(uint64_t revision) {
   if (revision == revision_) return;
   revision_ = revision;

@@ -16,10 +16,16 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
 
+#include "src/common/status.h"
 #include "src/protocol/control_messages.h"
 
 namespace eccl::comm {
+
+// Why an op the master doomed fails here: kPeerLost naming the op (`name`)
+// and when the master asked (e.g. "before it started here").
+Status doomedOpError(const std::string& name, const std::string& when);
 
 class OutcomeBook {
  public:
