@@ -65,6 +65,17 @@ bool SendQueue::hasSendable() const {
   return false;
 }
 
+bool SendQueue::mayHedge() const {
+  if (!config_.hedge) return false;
+  for (const auto& [number, m] : live_) {
+    if (!m->failed && m->credited && m->next_unsent >= m->chunk_count &&
+        m->first_not_done < m->chunk_count) {
+      return true;
+    }
+  }
+  return false;
+}
+
 ChunkAssignment SendQueue::assign(Message& m, uint64_t seq, int connection, bool eager,
                                   bool hedge) {
   ChunkAssignment a;

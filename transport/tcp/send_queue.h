@@ -71,6 +71,9 @@ class SendQueue {
   std::optional<ChunkAssignment> next(int connection, const LateBytesFn& late_bytes);
   // True when next() would hand out a fresh (non-hedge) chunk.
   bool hasSendable() const;
+  // True when a connection might find a hedge: hedging is on and a credited
+  // message has handed out every chunk but not all have arrived.
+  bool mayHedge() const;
 
   // A copy of a chunk has been written in full. Sets detach to the connections
   // whose copy of the same chunk should stop reading caller memory.

@@ -245,6 +245,13 @@ StripedChannelCore::ConnectionList StripedChannelCore::takeIdleLocked(size_t at_
   return out;
 }
 
+size_t StripedChannelCore::writersWantedLocked() const {
+  // Most credits are for messages already sent eagerly: waking every parked
+  // connection for them costs a thread hand-off each and finds nothing to write.
+  if (send_.hasSendable() || send_.mayHedge()) return idle_.size();
+  return control_queue_.empty() && pending_pool_credit_ == 0 ? 0 : 1;
+}
+
 StripedChannelCore::Detaches StripedChannelCore::resolveLocked(const DetachList& detach) const {
   Detaches out;
   if (connections_.empty()) return out;
@@ -446,7 +453,7 @@ Status StripedChannelCore::onControlFrame(FrameConnection& connection, const Fra
       if (failing_) return Status::ok();
       result = send_.onCredit(*credit, effects, detach);
       queueFramesLocked(effects);
-      wake = takeIdleLocked(idle_.size());
+      wake = takeIdleLocked(writersWantedLocked());
       break;
     }
     case MessageType::kPoolCredit: {
@@ -455,7 +462,7 @@ Status StripedChannelCore::onControlFrame(FrameConnection& connection, const Fra
       std::lock_guard lock(mu_);
       if (failing_) return Status::ok();
       result = send_.onPoolCredit(credit->bytes);
-      wake = takeIdleLocked(idle_.size());
+      wake = takeIdleLocked(writersWantedLocked());
       break;
     }
     case MessageType::kStreamError: {

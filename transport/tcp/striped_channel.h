@@ -102,6 +102,8 @@ class StripedChannelCore final : public ConnectionDelegate,
   void queueFramesLocked(Effects& effects);
   // Under mu_: marks idle connections busy and returns them, to be woken after unlocking.
   ConnectionList takeIdleLocked(size_t at_most);
+  // Under mu_: how many parked connections have something to write now.
+  size_t writersWantedLocked() const;
   Detaches resolveLocked(const DetachList& detach) const;
   void finish(Effects& effects, const ConnectionList& wake, const Detaches& detach);
   void release(std::shared_ptr<Timers> timers);

@@ -181,9 +181,12 @@ TEST(SendQueue, HedgesOnlyALateTailOnAnotherConnection) {
   Harness h(config(/*pool=*/100));
   std::vector<uint8_t> data(300);
   h.queue.enqueue(1, data, h.record(), h.effects);
+  EXPECT_FALSE(h.queue.mayHedge()) << "uncredited";
   h.credit(1, 300);
+  EXPECT_FALSE(h.queue.mayHedge()) << "chunks still to hand out";
   auto c0 = h.next(0), c1 = h.next(1), c2 = h.next(2);
   ASSERT_TRUE(c0 && c1 && c2);
+  EXPECT_TRUE(h.queue.mayHedge()) << "a connection woken now might find a hedge";
   h.written(0, *c0);
   h.written(2, *c2);
   h.unwritten[1] = 5;  // below hedge_min_bytes: not worth a copy
@@ -209,6 +212,7 @@ TEST(SendQueue, HedgesOnlyALateTailOnAnotherConnection) {
   // The detached copy finishing later changes nothing.
   h.written(1, *c1, /*caller_memory=*/false);
   EXPECT_EQ(h.results.size(), 1u);
+  EXPECT_FALSE(h.queue.mayHedge()) << "delivered: nothing left to hedge";
 }
 
 TEST(SendQueue, NoHedgingWhenDisabledOrUncredited) {
@@ -219,12 +223,14 @@ TEST(SendQueue, NoHedgingWhenDisabledOrUncredited) {
   ASSERT_TRUE(h.next(0));
   h.unwritten[0] = 100;
   EXPECT_FALSE(h.next(1));
+  EXPECT_FALSE(h.queue.mayHedge());
 
   Harness eager(config(/*pool=*/10000));
   eager.queue.enqueue(1, data, eager.record(), eager.effects);
   ASSERT_TRUE(eager.next(0));
   eager.unwritten[0] = 100;
   EXPECT_FALSE(eager.next(1)) << "eager chunks are never hedged";
+  EXPECT_FALSE(eager.queue.mayHedge());
 }
 
 TEST(SendQueue, DeliveryOfAnUnsentMessageIsAProtocolError) {
