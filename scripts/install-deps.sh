@@ -11,6 +11,8 @@ packages=(
   libcli11-dev libcpp-httplib-dev libibverbs-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 iperf3
+  # eccl-netlab (namespaces, tc, its readiness ping)
+  iproute2 iputils-ping
   # benchmark comparators (eccl-bench --compare gloo,mpi)
   openmpi-bin libopenmpi-dev libgloo-dev
 )
