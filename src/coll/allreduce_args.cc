@@ -16,6 +16,11 @@ Status checkAllReduceArgs(const AllReduceArgs& a) {
     return invalidArgument("allReduce: unknown op " + std::to_string(static_cast<int>(a.op)));
   }
   ECCL_RETURN_IF_ERROR(checkOpKey({0, a.tag, 0}));
+  if (a.quantized()) {
+    if (Status valid = quant::validate(a.quant, a.dtype); !valid.isOk()) {
+      return valid.withContext("allReduce");
+    }
+  }
   if (a.count == 0) return Status::ok();
   if (a.send == nullptr) return invalidArgument("allReduce: sendbuf is NULL");
   if (a.recv == nullptr) return invalidArgument("allReduce: recvbuf is NULL");

@@ -63,6 +63,17 @@ std::string collectiveName(Collective c) {
   return "collective #" + std::to_string(static_cast<int>(c));
 }
 
+std::string quantText(const quant::QuantConfig& q) {
+  if (q.algo == quant::QuantAlgo::kNone) return "none";
+  const int algo = static_cast<int>(q.algo);
+  const int wire = static_cast<int>(q.wire);
+  const std::string algo_text =
+      algo <= 2 ? quant::algoName(q.algo) : "algorithm #" + std::to_string(algo);
+  const std::string wire_text =
+      wire <= 4 ? quant::wireName(q.wire) : "wire #" + std::to_string(wire);
+  return algo_text + "/" + wire_text + "/block " + std::to_string(q.block_elems);
+}
+
 uint64_t countsHash(std::span<const size_t> counts) {
   std::vector<uint8_t> bytes(counts.size() * 8);
   for (size_t i = 0; i < counts.size(); ++i) {
@@ -79,8 +90,12 @@ OpHeaderBytes encodeOpHeader(const OpDigest& d) {
   put<uint8_t>(out, 6, static_cast<uint8_t>(d.collective));
   put<uint8_t>(out, 7, static_cast<uint8_t>(d.dtype));
   put<uint8_t>(out, 8, static_cast<uint8_t>(d.op));
-  put<uint8_t>(out, 9, d.quant);
-  put<uint16_t>(out, 10, 0);
+  const bool quantized = d.quant.algo != quant::QuantAlgo::kNone;
+  put<uint8_t>(out, 9,
+               quantized ? static_cast<uint8_t>((static_cast<unsigned>(d.quant.algo) << 4) |
+                                                (static_cast<unsigned>(d.quant.wire) & 0xF))
+                         : 0);
+  put<uint16_t>(out, 10, quantized ? static_cast<uint16_t>(d.quant.block_elems / 16 - 1) : 0);
   put<uint32_t>(out, 12, d.world_size);
   put<uint32_t>(out, 16, d.rank);
   put<uint64_t>(out, 20, d.tag);
@@ -99,15 +114,20 @@ Result<OpDigest> decodeOpHeader(const OpHeaderBytes& in) {
     return unsupportedError("collective op header version " + std::to_string(version) +
                             " (this build speaks " + std::to_string(kOpHeaderVersion) + ")");
   }
-  if (get<uint16_t>(in, 10) != 0) {
-    return protocolError("collective op header has a non-zero reserved field");
+  const auto quant_code = get<uint8_t>(in, 9);
+  const auto quant_block = get<uint16_t>(in, 10);
+  if (quant_code == 0 && quant_block != 0) {
+    return protocolError("collective op header has a quant block without quantization");
   }
   // Enum fields are kept raw: compareDigests names unknown values, never uses them.
   OpDigest d;
   d.collective = static_cast<Collective>(get<uint8_t>(in, 6));
   d.dtype = static_cast<reduce::DType>(get<uint8_t>(in, 7));
   d.op = static_cast<reduce::ReduceOp>(get<uint8_t>(in, 8));
-  d.quant = get<uint8_t>(in, 9);
+  if (quant_code != 0) {
+    d.quant = {static_cast<quant::QuantAlgo>(quant_code >> 4),
+               static_cast<quant::WireType>(quant_code & 0xF), (uint32_t{quant_block} + 1) * 16};
+  }
   d.world_size = get<uint32_t>(in, 12);
   d.rank = get<uint32_t>(in, 16);
   d.tag = get<uint64_t>(in, 20);
@@ -134,8 +154,9 @@ Status compareDigests(const OpDigest& mine, const OpDigest& theirs, uint32_t exp
     return differs(peer, "dtype", dtypeText(theirs.dtype), dtypeText(mine.dtype));
   }
   if (theirs.op != mine.op) return differs(peer, "op", opText(theirs.op), opText(mine.op));
-  if (theirs.quant != mine.quant) {
-    return differs(peer, "quant", to_string(theirs.quant), to_string(mine.quant));
+  if (theirs.quant.algo != mine.quant.algo || theirs.quant.wire != mine.quant.wire ||
+      theirs.quant.block_elems != mine.quant.block_elems) {
+    return differs(peer, "quantization", quantText(theirs.quant), quantText(mine.quant));
   }
   if (theirs.revision != mine.revision) {
     return differs(peer, "topology revision", to_string(theirs.revision), to_string(mine.revision));

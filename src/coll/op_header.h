@@ -5,12 +5,15 @@
 // receives with its own. A pair that disagrees therefore finds out on BOTH
 // sides, each naming the other peer and the first differing field.
 //
-// Wire layout (little-endian, kOpHeaderSize bytes), version 2:
+// Wire layout (little-endian, kOpHeaderSize bytes), version 3:
 //   0 u32 magic "ECOH"   4 u16 version    6 u8 collective  7 u8 dtype
-//   8 u8 op              9 u8 quant      10 u16 zero      12 u32 world size
+//   8 u8 op              9 u8 quant      10 u16 quant block 12 u32 world size
 //  16 u32 sender rank   20 u64 tag       28 u64 count     36 u64 revision
 //  44 u32 root          48 u64 counts hash
-// (version 1 was the first 44 bytes, all-reduce only.)
+// quant = algorithm << 4 | wire type (src/quant/quant.h), 0 without
+// quantization; quant block = block_elems / 16 - 1, 0 without quantization.
+// (Version 2 had no quantization: quant and quant block were zero. Version 1
+// was the first 44 bytes, all-reduce only.)
 #pragma once
 
 #include <array>
@@ -19,6 +22,7 @@
 #include <string>
 
 #include "src/common/status.h"
+#include "src/quant/quant.h"
 #include "src/reduce/reduce.h"
 
 namespace eccl::coll {
@@ -41,7 +45,9 @@ struct OpDigest {
   uint64_t count = 0;
   reduce::DType dtype = reduce::DType::kF32;
   reduce::ReduceOp op = reduce::ReduceOp::kSum;  // kSum where the collective does not reduce
-  uint8_t quant = 0;                             // 0: none (the only value of this version)
+  // algo kNone: no quantization (wire and block_elems are then 0). Kept raw
+  // when decoded: compareDigests names values this build does not know.
+  quant::QuantConfig quant{quant::QuantAlgo::kNone, quant::WireType::kU8, 0};
   uint64_t revision = 0;
   uint32_t world_size = 0;
   uint32_t rank = 0;         // the sender's
@@ -49,16 +55,19 @@ struct OpDigest {
   uint64_t counts_hash = 0;  // all-gather, reduce-scatter: countsHash(counts); 0 otherwise
 };
 
+// "none", or e.g. "minmax/u8/block 1024" (values this build does not know as numbers).
+std::string quantText(const quant::QuantConfig& config);
+
 // XXH3-64 of the counts as little-endian u64 values, in rank order.
 uint64_t countsHash(std::span<const size_t> counts);
 
 constexpr uint32_t kOpHeaderMagic = 0x484F4345;  // "ECOH" read little-endian
-constexpr uint16_t kOpHeaderVersion = 2;
+constexpr uint16_t kOpHeaderVersion = 3;
 constexpr size_t kOpHeaderSize = 56;
 using OpHeaderBytes = std::array<uint8_t, kOpHeaderSize>;
 
 OpHeaderBytes encodeOpHeader(const OpDigest& digest);
-// kProtocolError for a bad magic or a reserved field that is not zero,
+// kProtocolError for a bad magic or a quant block without quantization,
 // kUnsupported for another version.
 Result<OpDigest> decodeOpHeader(const OpHeaderBytes& bytes);
 

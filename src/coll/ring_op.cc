@@ -120,7 +120,7 @@ void RingOp::start() {
 void RingOp::sendChunk(uint32_t step, uint32_t chunk, const uint8_t* from) {
   const Span span = plan_.chunk(plan_.sendSegment(step), chunk);
   ++outstanding_;
-  ring_.next.channel->send(streamId(key_, plan_.sendIndex(step, chunk)), {from, chunkBytes(span)},
+  ring_.next.channel->send(streamId(key_, plan_.sendIndex(step, chunk)), {from, wireBytes(span)},
                            state_.callback(token(Kind::kDataSend, step, chunk)));
 }
 
@@ -128,7 +128,7 @@ void RingOp::recvChunk(uint32_t step, uint32_t chunk, uint8_t* into) {
   const Span span = plan_.chunk(plan_.recvSegment(step), chunk);
   ++outstanding_;
   ++outstanding_prev_;
-  ring_.prev.channel->recv(streamId(key_, plan_.recvIndex(step, chunk)), {into, chunkBytes(span)},
+  ring_.prev.channel->recv(streamId(key_, plan_.recvIndex(step, chunk)), {into, wireBytes(span)},
                            state_.callback(token(Kind::kDataRecv, step, chunk)));
 }
 
@@ -171,7 +171,7 @@ void RingOp::handle(const Completion& completion) {
     const bool usable = ok && !failed_;
     if (usable) {
       ++recvs_done_;
-      bytes_received_ += chunkBytes(plan_.chunk(plan_.recvSegment(step), chunk));
+      bytes_received_ += wireBytes(plan_.chunk(plan_.recvSegment(step), chunk));
     }
     onReceived(step, chunk, usable);
   } else if (kind == Kind::kDataSend) {
@@ -179,7 +179,7 @@ void RingOp::handle(const Completion& completion) {
       setCause(channelFailure(ring_.next, completion.status, "sending to"), true);
     } else {
       ++sends_done_;
-      bytes_sent_ += chunkBytes(plan_.chunk(plan_.sendSegment(step), chunk));
+      bytes_sent_ += wireBytes(plan_.chunk(plan_.sendSegment(step), chunk));
     }
     onSent(step, chunk, ok);
   } else {

@@ -71,6 +71,9 @@ class RingOp {
   void recvChunk(uint32_t step, uint32_t chunk, uint8_t* into);
   bool failed() const { return failed_; }
   size_t chunkBytes(Span span) const { return span.count * element_; }
+  // The size of the message that carries `span`: its bytes, unless the
+  // subclass encodes them (quantization).
+  virtual size_t wireBytes(Span span) const { return chunkBytes(span); }
 
   const RingView& ring_;
   const RingPlan& plan_;

@@ -222,7 +222,10 @@ Status Communicator::runAllReduce(const coll::RingView& view, const coll::AllRed
                                   coll::OpState& state, Clock::time_point deadline,
                                   coll::OpInfo* info) {
   const size_t bytes = args.count * reduce::dtypeSize(args.dtype);
-  if (view.world_size > 1 && bytes <= options_.collectives.small_allreduce_bytes) {
+  // Recursive doubling would re-quantize at every exchange on every peer;
+  // quantized ops take the ring, whose result is one set of bytes everywhere.
+  if (view.world_size > 1 && bytes <= options_.collectives.small_allreduce_bytes &&
+      !args.quantized()) {
     return runSmallAllReduce(view, args, state, deadline, info);
   }
   return coll::ringAllReduce(view, args, options_.collectives, deadline, state, info);
@@ -231,8 +234,10 @@ Status Communicator::runAllReduce(const coll::RingView& view, const coll::AllRed
 Result<std::shared_ptr<Request>> Communicator::allReduceAsync(const void* send, void* recv,
                                                               size_t count, reduce::DType dtype,
                                                               reduce::ReduceOp op, uint64_t tag,
-                                                              std::chrono::milliseconds timeout) {
-  const coll::AllReduceArgs args{send, recv, count, dtype, op, tag};
+                                                              std::chrono::milliseconds timeout,
+                                                              const quant::QuantConfig* quant) {
+  coll::AllReduceArgs args{send, recv, count, dtype, op, tag};
+  if (quant != nullptr) args.quant = *quant;
   ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs(args));
   std::span<uint8_t> preserve;
   if (options_.collectives.preserve_input && send == recv) {
@@ -247,8 +252,8 @@ Result<std::shared_ptr<Request>> Communicator::allReduceAsync(const void* send, 
 
 Status Communicator::allReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
                                reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
-                               coll::OpInfo* info) {
-  return waitForRequest(allReduceAsync(send, recv, count, dtype, op, tag, timeout), info);
+                               coll::OpInfo* info, const quant::QuantConfig* quant) {
+  return waitForRequest(allReduceAsync(send, recv, count, dtype, op, tag, timeout, quant), info);
 }
 
 namespace {
@@ -262,10 +267,13 @@ bool retryable(Code code) {
 Status Communicator::allReduceWithRetry(const void* send, void* recv, size_t count,
                                         reduce::DType dtype, reduce::ReduceOp op, uint64_t tag,
                                         std::chrono::milliseconds timeout, uint32_t max_attempts,
-                                        coll::OpInfo* info, uint32_t* attempts) {
+                                        coll::OpInfo* info, uint32_t* attempts,
+                                        const quant::QuantConfig* quant) {
   if (attempts != nullptr) *attempts = 0;
   if (max_attempts == 0) return invalidArgument("allReduceWithRetry: max_attempts must be >= 1");
-  ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs({send, recv, count, dtype, op, tag}));
+  coll::AllReduceArgs args{send, recv, count, dtype, op, tag};
+  if (quant != nullptr) args.quant = *quant;
+  ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs(args));
   // In place, the input is restored before each retry (by the op itself with preserve_input).
   std::vector<uint8_t> input;
   if (send == recv && !options_.collectives.preserve_input) {
@@ -274,7 +282,7 @@ Status Communicator::allReduceWithRetry(const void* send, void* recv, size_t cou
   }
   for (uint32_t attempt = 1;; ++attempt) {
     if (attempts != nullptr) *attempts = attempt;
-    Status status = allReduce(send, recv, count, dtype, op, tag, timeout, info);
+    Status status = allReduce(send, recv, count, dtype, op, tag, timeout, info, quant);
     if (status.isOk() || attempt == max_attempts || !retryable(status.code())) {
       return attempt == 1 || status.isOk()
                  ? status
@@ -357,11 +365,21 @@ Status Communicator::reduceScatter(const void* send, void* recv, BlockCounts cou
 
 Result<std::shared_ptr<Request>> Communicator::allReduceBatchAsync(
     std::vector<TensorRef> tensors, reduce::DType dtype, reduce::ReduceOp op, uint64_t tag,
-    std::chrono::milliseconds timeout) {
+    std::chrono::milliseconds timeout, const quant::QuantConfig* quant) {
+  // The batch is one op: one quantization config for the whole stream.
+  coll::AllReduceArgs common{nullptr, nullptr, 0, dtype, op, tag};
+  if (quant != nullptr) common.quant = *quant;
+  auto argsFor = [common](const void* send, void* recv, size_t count) {
+    coll::AllReduceArgs args = common;
+    args.send = send;
+    args.recv = recv;
+    args.count = count;
+    return args;
+  };
   size_t total = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const TensorRef& t = tensors[i];
-    Status valid = coll::checkAllReduceArgs({t.send, t.recv, t.count, dtype, op, tag});
+    Status valid = coll::checkAllReduceArgs(argsFor(t.send, t.recv, t.count));
     if (!valid.isOk()) {
       return Status(valid.code(),
                     "allReduceBatch: tensor " + std::to_string(i) + ": " + valid.message());
@@ -373,17 +391,16 @@ Result<std::shared_ptr<Request>> Communicator::allReduceBatchAsync(
   }
   return submitRingOp(
       "allReduceBatch", tag, timeout,
-      [this, tensors = std::move(tensors), total, dtype, op, tag](
+      [this, tensors = std::move(tensors), total, dtype, argsFor](
           const coll::RingView& view, coll::OpState& state, Clock::time_point deadline,
           coll::OpInfo* info) -> Status {
         if (tensors.size() == 1) {
           const TensorRef& t = tensors.front();
-          return runAllReduce(view, {t.send, t.recv, t.count, dtype, op, tag}, state, deadline,
-                              info);
+          return runAllReduce(view, argsFor(t.send, t.recv, t.count), state, deadline, info);
         }
         std::vector<uint8_t> packed = pack(tensors, total, dtype);
-        ECCL_RETURN_IF_ERROR(runAllReduce(
-            view, {packed.data(), packed.data(), total, dtype, op, tag}, state, deadline, info));
+        ECCL_RETURN_IF_ERROR(runAllReduce(view, argsFor(packed.data(), packed.data(), total), state,
+                                          deadline, info));
         unpack(packed, tensors, dtype);
         return Status::ok();
       });
@@ -391,8 +408,10 @@ Result<std::shared_ptr<Request>> Communicator::allReduceBatchAsync(
 
 Status Communicator::allReduceBatch(std::vector<TensorRef> tensors, reduce::DType dtype,
                                     reduce::ReduceOp op, uint64_t tag,
-                                    std::chrono::milliseconds timeout, coll::OpInfo* info) {
-  return waitForRequest(allReduceBatchAsync(std::move(tensors), dtype, op, tag, timeout), info);
+                                    std::chrono::milliseconds timeout, coll::OpInfo* info,
+                                    const quant::QuantConfig* quant) {
+  return waitForRequest(allReduceBatchAsync(std::move(tensors), dtype, op, tag, timeout, quant),
+                        info);
 }
 
 Status Communicator::barrier(uint64_t tag, std::chrono::milliseconds timeout, coll::OpInfo* info) {

@@ -126,9 +126,12 @@ class Communicator final : private membership::ControlClient::Owner {
   // kTimeout, kAborted, kPeerLost (a member left or was lost, or a
   // neighbour's channel failed), kConnectionError (no channel to a neighbour).
   // After a failed op the next one is kInvalidUsage until updateTopology().
+  // quant (not null, algo not kNone): the ring sends quantized messages
+  // (src/coll/quant_ring_op.h; never recursive doubling); every member passes
+  // the same config (peers check it like the count).
   Status allReduce(const void* send, void* recv, size_t count, reduce::DType dtype,
                    reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
-                   coll::OpInfo* info);
+                   coll::OpInfo* info, const quant::QuantConfig* quant = nullptr);
   // allReduce that carries on through failures: after a retryable error
   // (kPeerLost, kTimeout, kConnectionError: every survivor gets one, they
   // agree) it calls updateTopology and tries again on the new ring, at most
@@ -140,13 +143,15 @@ class Communicator final : private membership::ControlClient::Owner {
   // attempt can reach it. `attempts` (when not null) tells how many ran.
   Status allReduceWithRetry(const void* send, void* recv, size_t count, reduce::DType dtype,
                             reduce::ReduceOp op, uint64_t tag, std::chrono::milliseconds timeout,
-                            uint32_t max_attempts, coll::OpInfo* info, uint32_t* attempts);
+                            uint32_t max_attempts, coll::OpInfo* info, uint32_t* attempts,
+                            const quant::QuantConfig* quant = nullptr);
   // The same, queued: returns at once (argument errors at once too); the
   // Request completes with the op's status. The timeout counts from the op's
   // start. Buffers must stay valid and untouched until it completes.
   Result<std::shared_ptr<Request>> allReduceAsync(const void* send, void* recv, size_t count,
                                                   reduce::DType dtype, reduce::ReduceOp op,
-                                                  uint64_t tag, std::chrono::milliseconds timeout);
+                                                  uint64_t tag, std::chrono::milliseconds timeout,
+                                                  const quant::QuantConfig* quant = nullptr);
   // The other collectives of the ring (src/coll/ring_*.h), blocking and
   // queued, with the same rules and errors as allReduce. Root and counts are
   // checked against the ring the op runs on (a queued op may run after an
@@ -186,11 +191,13 @@ class Communicator final : private membership::ControlClient::Owner {
   // pack them; the op does, through a staging buffer of their total size
   // (a single tensor needs none).
   Status allReduceBatch(std::vector<TensorRef> tensors, reduce::DType dtype, reduce::ReduceOp op,
-                        uint64_t tag, std::chrono::milliseconds timeout, coll::OpInfo* info);
+                        uint64_t tag, std::chrono::milliseconds timeout, coll::OpInfo* info,
+                        const quant::QuantConfig* quant = nullptr);
   Result<std::shared_ptr<Request>> allReduceBatchAsync(std::vector<TensorRef> tensors,
                                                        reduce::DType dtype, reduce::ReduceOp op,
                                                        uint64_t tag,
-                                                       std::chrono::milliseconds timeout);
+                                                       std::chrono::milliseconds timeout,
+                                                       const quant::QuantConfig* quant = nullptr);
 
   // Collectives and updates submitted and not yet completed.
   size_t opsOutstanding() const { return ops_.outstanding(); }

@@ -48,7 +48,7 @@ TEST(OpHeader, LayoutIsLittleEndianAtFixedOffsets) {
   EXPECT_EQ(bytes[0], 'E');
   EXPECT_EQ(bytes[3], 'H');
   EXPECT_EQ(bytes[4], kOpHeaderVersion);
-  EXPECT_EQ(kOpHeaderVersion, 2);
+  EXPECT_EQ(kOpHeaderVersion, 3);
   EXPECT_EQ(bytes[6], 2);   // broadcast
   EXPECT_EQ(bytes[7], 9);   // bf16
   EXPECT_EQ(bytes[8], 4);   // max
@@ -73,10 +73,38 @@ TEST(OpHeader, BadMagicAndOtherVersionsAreRefused) {
   bytes = encodeOpHeader(sample());
   bytes[4] = 1;  // the all-reduce-only layout of version 1
   EXPECT_EQ(decodeOpHeader(bytes).status().code(), Code::kUnsupported);
-  // The reserved field must be zero.
+  // A quant block needs quantization.
   bytes = encodeOpHeader(sample());
   bytes[11] = 1;
   EXPECT_EQ(decodeOpHeader(bytes).status().code(), Code::kProtocolError);
+}
+
+TEST(OpHeader, QuantizationTravelsAsAlgorithmWireAndBlock) {
+  OpDigest d = sample();
+  d.quant = {quant::QuantAlgo::kZeroPointScale, quant::WireType::kU16, 1u << 20};
+  OpHeaderBytes bytes = encodeOpHeader(d);
+  EXPECT_EQ(bytes[9], 0x22);   // zero_point_scale << 4 | u16
+  EXPECT_EQ(bytes[10], 0xFF);  // 2^20 / 16 - 1 = 0xFFFF
+  EXPECT_EQ(bytes[11], 0xFF);
+  auto decoded = decodeOpHeader(bytes);
+  ASSERT_TRUE(decoded) << decoded.status().toString();
+  EXPECT_EQ(decoded->quant.algo, quant::QuantAlgo::kZeroPointScale);
+  EXPECT_EQ(decoded->quant.wire, quant::WireType::kU16);
+  EXPECT_EQ(decoded->quant.block_elems, 1u << 20);
+  EXPECT_TRUE(compareDigests(d, *decoded, 2, "p").isOk());
+  d.quant = {quant::QuantAlgo::kMinMax, quant::WireType::kU8, 16};
+  bytes = encodeOpHeader(d);
+  EXPECT_EQ(bytes[9], 0x10);
+  EXPECT_EQ(bytes[10], 0);
+  decoded = decodeOpHeader(bytes);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->quant.block_elems, 16u);
+  // Values this build does not know are kept, and named in a mismatch.
+  bytes[9] = 0x97;
+  decoded = decodeOpHeader(bytes);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(compareDigests(d, *decoded, 2, "p").message(),
+            "p has quantization algorithm #9/wire #7/block 16, this peer minmax/u8/block 16");
 }
 
 TEST(OpHeader, AMismatchNamesThePeerTheFieldAndBothValues) {
@@ -99,8 +127,10 @@ TEST(OpHeader, AMismatchNamesThePeerTheFieldAndBothValues) {
   EXPECT_NE(compareDigests(sample(), theirs, 2, "peer p").message().find("tag 78"),
             std::string::npos);
   theirs = sample();
-  theirs.quant = 1;
-  EXPECT_NE(compareDigests(sample(), theirs, 2, "p").message().find("quant"), std::string::npos);
+  theirs.quant = {quant::QuantAlgo::kMinMax, quant::WireType::kU8, 1024};
+  const std::string text = compareDigests(sample(), theirs, 2, "p").message();
+  EXPECT_NE(text.find("quantization minmax/u8/block 1024, this peer none"), std::string::npos)
+      << text;
   theirs = sample();
   theirs.revision = 11;
   EXPECT_NE(compareDigests(sample(), theirs, 2, "p").message().find("topology revision 11"),
