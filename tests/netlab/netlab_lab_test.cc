@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "tools/common/child_process.h"
@@ -204,6 +206,55 @@ TEST_F(NetlabLabTest, DownRecoversAfterTheDaemonAndStateFileAreLost) {
   EXPECT_EQ(netlab({"down", "--prefix", prefix_}).exit_code, 0);
   expectGone();
 }
+
+#ifdef ECCL_BENCH_BIN
+// `eccl-bench allreduce --netlab`: one rank per namespace of a lab the bench
+// brings up and takes down itself; every implementation's row is checked and
+// carries its share of the link.
+TEST_F(NetlabLabTest, BenchRunsEveryImplementationInsideALab) {
+  std::vector<std::string> argv = {ECCL_BENCH_BIN, "allreduce", "--peers",   "3",        "--sizes",
+                                   "1M",           "--iters",   "2",         "--rounds", "1",
+                                   "--netlab",     "lan:1gbit", "--timeout", "30",       "--json"};
+  std::vector<std::string> impls = {"eccl"};
+  for (const char* comparator : {"gloo", "mpi"}) {
+    const std::string program = std::string(ECCL_BENCH_BIN);
+    const std::string beside =
+        program.substr(0, program.rfind('/') + 1) + "eccl-" + comparator + "-allreduce";
+    const bool runs = access(beside.c_str(), X_OK) == 0 &&
+                      (std::string(comparator) != "mpi" || !findOnPath("mpirun").empty());
+    if (runs) impls.push_back(comparator);
+  }
+  if (impls.size() > 1) {
+    std::string list;
+    for (size_t i = 1; i < impls.size(); ++i)
+      list += (i > 1 ? "," : "") + impls[i];
+    argv.insert(argv.end(), {"--compare", list});
+  }
+  auto bench = ChildProcess::spawn({.argv = argv, .stdout_to = ChildOutput::kPipe});
+  ASSERT_TRUE(bench) << bench.status().toString();
+  const std::string lab = "eb" + std::to_string((*bench)->pid());
+  auto output = (*bench)->readAll(180s);
+  ASSERT_TRUE(output) << output.status().toString();
+  auto exited = (*bench)->wait(30s);
+  ASSERT_TRUE(exited);
+  EXPECT_TRUE(ChildProcess::exitedCleanly(*exited)) << *output;
+  std::set<std::string> seen;
+  std::istringstream lines(*output);
+  for (std::string line; std::getline(lines, line);) {
+    auto row = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(row.is_discarded()) << "not JSON: " << line;
+    EXPECT_TRUE(row.value("ok", false)) << line;
+    EXPECT_EQ(row.value("netlab", ""), "lan:1gbit") << line;
+    const double pct = row.value("link_pct", -1.0);
+    EXPECT_GT(pct, 0.0) << line;
+    EXPECT_LT(pct, 110.0) << "faster than the shaped link: not inside the lab? " << line;
+    seen.insert(row.value("impl", ""));
+  }
+  EXPECT_EQ(seen, std::set<std::string>(impls.begin(), impls.end())) << *output;
+  for (const std::string& name : listNamespaces())
+    EXPECT_NE(name.rfind(lab + "-", 0), 0u) << "the bench left " << name << " behind";
+}
+#endif
 
 }  // namespace
 }  // namespace eccl::tools::netlab

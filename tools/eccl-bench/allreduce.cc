@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -20,6 +21,7 @@
 #include "src/membership/peer_token.h"
 #include "tools/common/child_process.h"
 #include "tools/eccl-bench/allreduce_stats.h"
+#include "tools/eccl-bench/netlab_session.h"
 #include "tools/eccl-bench/size_parse.h"
 
 namespace eccl::tools::bench {
@@ -34,29 +36,84 @@ std::string joinSizes(const std::vector<uint64_t>& sizes) {
   return text;
 }
 
-// The master on its own thread, stopped and joined on destruction.
+// The master on its own thread, stopped and joined on destruction. In a lab
+// it lives in host 0's namespace, on host 0's address.
 class MasterThread {
  public:
-  static Result<std::unique_ptr<MasterThread>> start() {
-    membership::MasterOptions options;
-    options.listen_host = "127.0.0.1";
-    options.settings.token_key = membership::randomTokenKey();
-    auto server = membership::MasterServer::create(options);
-    if (!server) return server.status();
-    return std::unique_ptr<MasterThread>(new MasterThread(std::move(*server)));
+  static Result<std::unique_ptr<MasterThread>> start(const NetlabSession* lab) {
+    std::unique_ptr<MasterThread> master(new MasterThread);
+    std::promise<Status> created;
+    master->thread_ = std::thread([&master = *master, &created, lab] {
+      membership::MasterOptions options;
+      options.listen_host = lab != nullptr ? lab->addressOf(0) : "127.0.0.1";
+      options.settings.token_key = membership::randomTokenKey();
+      Status entered = lab != nullptr ? enterNamespace(lab->namespaceOf(0)) : Status::ok();
+      auto server = entered.isOk() ? membership::MasterServer::create(options)
+                                   : Result<std::unique_ptr<membership::MasterServer>>(entered);
+      if (!server) {
+        created.set_value(server.status());
+        return;
+      }
+      master.server_ = std::move(*server);
+      created.set_value(Status::ok());
+      (void)master.server_->run();
+    });
+    if (Status status = created.get_future().get(); !status.isOk()) return status;
+    return master;
   }
   ~MasterThread() {
-    server_->stop();
+    if (server_) server_->stop();
     thread_.join();
   }
   uint16_t port() const { return server_->port(); }
 
  private:
-  explicit MasterThread(std::unique_ptr<membership::MasterServer> server)
-      : server_(std::move(server)), thread_([this] { (void)server_->run(); }) {}
+  MasterThread() = default;
   std::unique_ptr<membership::MasterServer> server_;
   std::thread thread_;
 };
+
+// A private directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& name) {
+    std::string pattern = "/tmp/" + name + ".XXXXXX";
+    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    if (ok()) std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  bool ok() const { return !path_.empty(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// This executable's path (a rank started through `ip netns exec` cannot use
+// /proc/self/exe: that would name ip).
+std::string selfPath() {
+  std::error_code error;
+  auto self = std::filesystem::read_symlink(kSelfExecutable, error);
+  return error ? std::string(kSelfExecutable) : self.string();
+}
+
+// Rank i runs argv: here, or inside host i's namespace of the lab.
+void place(SpawnOptions& spawn, const NetlabSession* lab, int rank, std::vector<std::string> argv) {
+  if (lab == nullptr) {
+    spawn.argv = std::move(argv);
+    return;
+  }
+  spawn.program = findOnPath("ip");
+  spawn.argv = lab->inside(rank, std::move(argv));
+}
+
+std::string hostOf(const NetlabSession* lab, int rank) {
+  return lab != nullptr ? lab->addressOf(rank) : "127.0.0.1";
+}
 
 // Runs the processes to the end; the rows any of them printed (only rank 0 does).
 Result<std::vector<AllreduceRow>> runPeers(std::vector<SpawnOptions> spawns,
@@ -115,17 +172,19 @@ std::vector<std::string> concat(std::vector<std::string> front,
 }
 
 Result<std::vector<AllreduceRow>> runEccl(const AllreduceOptions& options,
-                                          std::chrono::milliseconds timeout) {
-  auto master = MasterThread::start();
+                                          std::chrono::milliseconds timeout,
+                                          const NetlabSession* lab) {
+  auto master = MasterThread::start(lab);
   if (!master) return master.status();
   std::vector<SpawnOptions> spawns(options.peers);
   for (int i = 0; i < options.peers; ++i) {
     spawns[i].program = kSelfExecutable;
     spawns[i].name = "eccl worker " + std::to_string(i);
-    spawns[i].argv = concat(
-        {"eccl-bench", "allreduce-worker", "--master-port", std::to_string((*master)->port()),
-         "--connections", std::to_string(options.connections)},
-        rankArguments(options));
+    place(spawns[i], lab, i,
+          concat({selfPath(), "allreduce-worker", "--master-host", hostOf(lab, 0), "--master-port",
+                  std::to_string((*master)->port()), "--host", hostOf(lab, i), "--connections",
+                  std::to_string(options.connections)},
+                 rankArguments(options)));
   }
   return runPeers(std::move(spawns), timeout);
 }
@@ -140,46 +199,75 @@ std::string besideSelf(const std::string& name) {
 }
 
 Result<std::vector<AllreduceRow>> runGloo(const AllreduceOptions& options,
-                                          std::chrono::milliseconds timeout) {
+                                          std::chrono::milliseconds timeout,
+                                          const NetlabSession* lab) {
   const std::string program = besideSelf("eccl-gloo-allreduce");
-  char dir_template[] = "/tmp/eccl-bench-gloo.XXXXXX";
-  if (mkdtemp(dir_template) == nullptr) return systemError("mkdtemp failed");
-  const std::string store = dir_template;
+  TempDir store_dir("eccl-bench-gloo");
+  if (!store_dir.ok()) return systemError("mkdtemp failed");
+  const std::string& store = store_dir.path();
   std::vector<SpawnOptions> spawns(options.peers);
   for (int i = 0; i < options.peers; ++i) {
     spawns[i].program = program;
     spawns[i].name = "gloo rank " + std::to_string(i);
-    spawns[i].argv = concat({"eccl-gloo-allreduce", "--rank", std::to_string(i), "--store", store},
-                            rankArguments(options));
+    place(spawns[i], lab, i,
+          concat({program, "--rank", std::to_string(i), "--store", store, "--host", hostOf(lab, i)},
+                 rankArguments(options)));
   }
-  auto rows = runPeers(std::move(spawns), timeout);
-  std::error_code ignored;
-  std::filesystem::remove_all(store, ignored);
-  return rows;
+  return runPeers(std::move(spawns), timeout);
 }
 
 // One mpirun for all ranks, not bound to cores (as ECCL's and Gloo's are
-// not): TCP over loopback only, for the data (no shared memory, no other
-// network, no UCX) and for mpirun's own out-of-band traffic.
+// not): TCP only, for the data (no shared memory, no UCX) and for mpirun's own
+// out-of-band traffic, over loopback or, in a lab, over the lab's addresses.
+// In a lab each host is an MPI node: mpirun runs in host 0's namespace and
+// starts its daemons on the others through `eccl-bench netns-rsh` (in place
+// of ssh), which enters the host's namespace.
 Result<std::vector<AllreduceRow>> runMpi(const AllreduceOptions& options,
-                                         std::chrono::milliseconds timeout) {
-  constexpr std::pair<const char*, const char*> kMca[] = {
+                                         std::chrono::milliseconds timeout,
+                                         const NetlabSession* lab) {
+  std::string networks = "127.0.0.1/8";
+  std::vector<std::string> argv = {findOnPath("mpirun"), "--allow-run-as-root", "--oversubscribe",
+                                   "--bind-to", "none"};
+  TempDir hosts_dir("eccl-bench-mpi");
+  if (lab != nullptr) {
+    // The lab's hosts share one /24 (eccl-netlab). Open MPI wants the
+    // network itself here: with one /32 per host it takes its own daemons'
+    // connections for strangers.
+    const std::string& first = lab->addressOf(0);
+    networks = first.substr(0, first.rfind('.')) + ".0/24";
+    std::string map;
+    std::string hosts;
+    for (int i = 0; i < options.peers; ++i) {
+      map += (i > 0 ? "," : "") + lab->addressOf(i) + "=" + lab->namespaceOf(i);
+      hosts += lab->addressOf(i) + " slots=1\n";
+    }
+    if (!hosts_dir.ok()) return systemError("mkdtemp failed");
+    const std::string hostfile = hosts_dir.path() + "/hosts";
+    if (FILE* f = std::fopen(hostfile.c_str(), "w")) {
+      std::fputs(hosts.c_str(), f);
+      std::fclose(f);
+    } else {
+      return systemError("cannot write " + hostfile);
+    }
+    argv = concat(std::move(argv), {"--hostfile", hostfile, "--mca", "plm_rsh_agent",
+                                    selfPath() + " netns-rsh --map " + map});
+  }
+  const std::pair<std::string, std::string> mca[] = {
       {"btl", "tcp,self"},
-      {"btl_tcp_if_include", "127.0.0.1/8"},
-      {"oob_tcp_if_include", "127.0.0.1/8"},
+      {"btl_tcp_if_include", networks},
+      {"oob_tcp_if_include", networks},
       {"pml", "ob1"},
       {"osc", "^ucx"},
   };
+  for (const auto& [name, value] : mca)
+    argv.insert(argv.end(), {"--mca", name, value});
+  argv = concat(concat(std::move(argv),
+                       {"-np", std::to_string(options.peers), besideSelf("eccl-mpi-allreduce")}),
+                rankArguments(options));
   SpawnOptions spawn;
-  spawn.program = findOnPath("mpirun");
   spawn.name = "mpirun";
-  spawn.argv = {"mpirun", "--allow-run-as-root",         "--oversubscribe",
-                "-np",    std::to_string(options.peers), "--bind-to",
-                "none"};
-  for (auto [name, value] : kMca)
-    spawn.argv.insert(spawn.argv.end(), {"--mca", name, value});
-  spawn.argv = concat(std::move(spawn.argv),
-                      concat({besideSelf("eccl-mpi-allreduce")}, rankArguments(options)));
+  spawn.program = argv.front();
+  place(spawn, lab, 0, std::move(argv));
   return runPeers({spawn}, timeout);
 }
 
@@ -188,7 +276,8 @@ struct Impl {
   const char* label;    // for progress lines
   const char* program;  // the comparator built next to eccl-bench, if any
   const char* package;  // the Debian package whose absence leaves it unbuilt
-  Result<std::vector<AllreduceRow>> (*run)(const AllreduceOptions&, std::chrono::milliseconds);
+  Result<std::vector<AllreduceRow>> (*run)(const AllreduceOptions&, std::chrono::milliseconds,
+                                           const NetlabSession*);
 };
 
 constexpr Impl kEccl{"eccl", "ECCL", nullptr, nullptr, runEccl};
@@ -230,22 +319,25 @@ AllreduceRow combineRounds(const std::vector<AllreduceRow>& rounds) {
   return row;
 }
 
-void printRow(const AllreduceRow& r) {
-  std::printf("%-5s %5d %10s %11.2f %12.3f %12.3f %9.3f %10.1f %3s\n", r.impl.c_str(), r.peers,
+void printRow(const AllreduceRow& r, const NetlabSession* lab) {
+  std::printf("%-5s %5d %10s %11.2f %12.3f %12.3f %9.3f %10.1f %3s", r.impl.c_str(), r.peers,
               formatSize(r.bytes).c_str(), r.time_s * 1e3, r.algbw_gbs, r.busbw_gbs, r.cpu_s_per_gb,
               r.rss_mib, r.ok ? "yes" : "NO");
+  if (lab != nullptr) std::printf(" %7.1f", lab->linkPercent(r.busbw_gbs));
+  std::printf("\n");
 }
 
 // rows[0]: ECCL's, then each comparator's, one per size.
-void printTable(const std::vector<std::vector<AllreduceRow>>& rows) {
-  std::printf("%-5s %5s %10s %11s %12s %12s %9s %10s %3s\n", "impl", "peers", "bytes", "median ms",
+void printTable(const std::vector<std::vector<AllreduceRow>>& rows, const NetlabSession* lab) {
+  std::printf("%-5s %5s %10s %11s %12s %12s %9s %10s %3s", "impl", "peers", "bytes", "median ms",
               "algbw GB/s", "busbw GB/s", "CPU-s/GB", "RSS MiB", "ok");
+  std::printf(lab != nullptr ? " %7s\n" : "\n", "link %");
   for (const auto& row : rows[0]) {
-    printRow(row);
+    printRow(row, lab);
     for (size_t c = 1; c < rows.size(); ++c) {
       for (const auto& other : rows[c]) {
         if (other.bytes != row.bytes) continue;
-        printRow(other);
+        printRow(other, lab);
         if (other.busbw_gbs > 0) {
           std::printf("      eccl/%s: busbw %.2fx, CPU-s/GB %.2fx\n", other.impl.c_str(),
                       row.busbw_gbs / other.busbw_gbs,
@@ -259,6 +351,24 @@ void printTable(const std::vector<std::vector<AllreduceRow>>& rows) {
 }  // namespace
 
 int runAllreduce(const AllreduceOptions& options) {
+  std::unique_ptr<NetlabSession> lab;
+  if (!options.netlab.empty()) {
+    auto spec = parseNetlabSpec(options.netlab);
+    const std::string tool = besideSelf("eccl-netlab");
+    if (!spec || tool.empty()) {
+      std::fprintf(stderr, "eccl-bench allreduce: %s\n",
+                   !spec ? spec.status().toString().c_str()
+                         : "--netlab needs eccl-netlab, built next to eccl-bench");
+      return 2;
+    }
+    auto session = NetlabSession::create(tool, *spec, options.peers);
+    if (!session) {
+      std::fprintf(stderr, "eccl-bench allreduce: --netlab %s: %s\n", options.netlab.c_str(),
+                   session.status().toString().c_str());
+      return 2;
+    }
+    lab = std::move(*session);
+  }
   // Each op has options.timeout in the workers; this bounds one run of an implementation.
   const auto total = options.timeout * (2 + static_cast<long>(options.sizes.size()) *
                                                 (options.iters + options.warmup));
@@ -286,7 +396,7 @@ int runAllreduce(const AllreduceOptions& options) {
       const size_t i = round % 2 == 0 ? k : impls.size() - 1 - k;
       std::fprintf(stderr, "eccl-bench allreduce: round %d/%d: %s, %d peers...\n", round + 1,
                    options.rounds, impls[i]->label, options.peers);
-      auto rows = impls[i]->run(options, total);
+      auto rows = impls[i]->run(options, total, lab.get());
       if (!rows) {
         std::fprintf(stderr, "eccl-bench allreduce: %s: %s\n", impls[i]->label,
                      rows.status().toString().c_str());
@@ -313,11 +423,21 @@ int runAllreduce(const AllreduceOptions& options) {
   }
   if (options.json) {
     for (const auto& rows : combined) {
-      for (const auto& row : rows)
-        std::printf("%s\n", allreduceRowJson(row).c_str());
+      for (const auto& row : rows) {
+        auto json = nlohmann::json::parse(allreduceRowJson(row));
+        if (lab) {
+          json["netlab"] = options.netlab;
+          json["link_pct"] = lab->linkPercent(row.busbw_gbs);
+        }
+        std::printf("%s\n", json.dump().c_str());
+      }
     }
   } else {
-    printTable(combined);
+    if (lab) {
+      std::printf("# netlab %s: one rank per namespace; link %% = busbw x 8 / %s\n",
+                  options.netlab.c_str(), lab->spec().rate.c_str());
+    }
+    printTable(combined, lab.get());
   }
   return ok ? 0 : 1;
 }

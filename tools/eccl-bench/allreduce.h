@@ -21,13 +21,18 @@ struct AllreduceOptions {
   std::vector<std::string> compare;  // "gloo", "mpi"
   bool json = false;
   std::chrono::milliseconds timeout{120'000};
+  // "lan:1gbit", "wan:1gbit:50ms": one rank per namespace of an eccl-netlab
+  // lab (netlab_session.h); empty: every rank on 127.0.0.1.
+  std::string netlab;
 };
 
 int runAllreduce(const AllreduceOptions& options);
 
 // One peer process, started by runAllreduce (hidden subcommand allreduce-worker).
 struct AllreduceWorkerOptions {
+  std::string master_host = "127.0.0.1";
   uint16_t master_port = 0;
+  std::string host = "127.0.0.1";  // this peer's data listener
   int peers = 2;
   std::vector<uint64_t> sizes;
   int connections = 0;

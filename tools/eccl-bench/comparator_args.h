@@ -2,6 +2,7 @@
 // (eccl-gloo-allreduce, eccl-mpi-allreduce):
 //   --peers N --sizes B1,B2 [--iters 5] [--warmup 1] [--timeout-ms 120000]
 //   [--rank R --store DIR]   (Gloo only: MPI takes both from mpirun)
+//   [--host ADDR]            (Gloo only: the address its pairs use; 127.0.0.1)
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@ struct ComparatorArgs {
   int rank = -1;
   int peers = 0;
   std::string store;
+  std::string host = "127.0.0.1";
   std::vector<uint64_t> sizes;  // bytes
   int iters = 5;
   int warmup = 1;
@@ -34,6 +36,8 @@ inline bool parseComparatorArgs(int argc, char** argv, ComparatorArgs& args) {
       args.peers = std::atoi(value);
     } else if (key == "--store") {
       args.store = value;
+    } else if (key == "--host") {
+      args.host = value;
     } else if (key == "--iters") {
       args.iters = std::atoi(value);
     } else if (key == "--warmup") {

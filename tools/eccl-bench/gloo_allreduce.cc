@@ -1,4 +1,4 @@
-// eccl-gloo-allreduce: one rank of Gloo's ring all-reduce (TCP, 127.0.0.1),
+// eccl-gloo-allreduce: one rank of Gloo's ring all-reduce (TCP, 127.0.0.1 or --host),
 // timed and checked exactly as `eccl-bench allreduce` times ECCL; rank 0
 // prints the same JSON rows. eccl-bench starts --peers of these.
 // Usage: eccl-gloo-allreduce --rank R --peers N --store DIR --sizes B1,B2
@@ -68,12 +68,12 @@ int main(int argc, char** argv) {
       args.rank >= args.peers || args.store.empty()) {
     std::fprintf(stderr,
                  "usage: eccl-gloo-allreduce --rank R --peers N --store DIR --sizes B1,B2 "
-                 "[--iters I] [--warmup W] [--timeout-ms T]\n");
+                 "[--iters I] [--warmup W] [--timeout-ms T] [--host ADDR]\n");
     return 2;
   }
   try {
     const std::chrono::milliseconds timeout(args.timeout_ms);
-    gloo::transport::tcp::attr attr("127.0.0.1");
+    gloo::transport::tcp::attr attr(args.host.c_str());
     auto device = gloo::transport::tcp::CreateDevice(attr);
     gloo::rendezvous::FileStore store(args.store);
     auto context = std::make_shared<gloo::rendezvous::Context>(args.rank, args.peers);

@@ -6,6 +6,7 @@
 #include "src/common/log.h"
 #include "tools/common/child_process.h"
 #include "tools/eccl-bench/allreduce.h"
+#include "tools/eccl-bench/netlab_session.h"
 #include "tools/eccl-bench/p2p.h"
 #include "tools/eccl-bench/size_parse.h"
 
@@ -151,6 +152,10 @@ CLI::App* addAllreduce(CLI::App& app, AllreduceArguments& args) {
       ->check(CLI::Range(1, 86'400))
       ->capture_default_str();
   cmd->add_flag("--json", options.json, "One JSON object per (impl, size) instead of a table");
+  cmd->add_option("--netlab", options.netlab,
+                  "Run every rank in its own network namespace of an emulated network (root; "
+                  "eccl-netlab): lan:RATE (a shaped bridge) or wan:RATE:RTT (a delay line), "
+                  "e.g. lan:1gbit, wan:1gbit:50ms; adds each row's share of the link");
   return cmd;
 }
 
@@ -159,7 +164,9 @@ CLI::App* addAllreduceWorker(CLI::App& app, eccl::tools::bench::AllreduceWorkerO
                              std::string& sizes, long long& timeout_ms) {
   auto* worker = app.add_subcommand("allreduce-worker", "Peer process of allreduce (internal)");
   worker->group("");
+  worker->add_option("--master-host", options.master_host);
   worker->add_option("--master-port", options.master_port)->required();
+  worker->add_option("--host", options.host);
   worker->add_option("--peers", options.peers)->required();
   worker->add_option("--sizes", sizes)->required();
   worker->add_option("--connections", options.connections)->required();
@@ -167,6 +174,16 @@ CLI::App* addAllreduceWorker(CLI::App& app, eccl::tools::bench::AllreduceWorkerO
   worker->add_option("--warmup", options.warmup)->required();
   worker->add_option("--timeout-ms", timeout_ms)->required();
   return worker;
+}
+
+// What mpirun runs in place of ssh inside a lab (netlab_session.h); hidden.
+CLI::App* addNetnsRsh(CLI::App& app, std::string& map) {
+  auto* rsh = app.add_subcommand("netns-rsh", "Enter a lab host for mpirun (internal)");
+  rsh->group("");
+  rsh->add_option("--map", map)->required();
+  // HOST and the command: everything after the options, verbatim.
+  rsh->prefix_command();
+  return rsh;
 }
 
 }  // namespace
@@ -185,7 +202,10 @@ int main(int argc, char** argv) {
   std::string worker_sizes;
   long long worker_timeout_ms = 0;
   CLI::App* worker = addAllreduceWorker(app, worker_options, worker_sizes, worker_timeout_ms);
+  std::string rsh_map;
+  CLI::App* rsh = addNetnsRsh(app, rsh_map);
   CLI11_PARSE(app, argc, argv);
+  if (*rsh) return eccl::tools::bench::runNetnsRsh(rsh_map, rsh->remaining());
 
   // Children (receivers, comparators) die with this process, whatever ends it.
   eccl::tools::installChildCleanupOnSignals();

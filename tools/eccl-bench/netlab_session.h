@@ -1,0 +1,72 @@
+// `eccl-bench ... --netlab lan:1gbit | wan:1gbit:50ms`: the benchmark's ranks
+// run one per network namespace of an eccl-netlab lab that the benchmark
+// brings up for itself (a prefix of its own) and takes down at the end.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "src/common/status.h"
+
+namespace eccl::tools::bench {
+
+struct NetlabSpec {
+  bool wan = false;
+  std::string rate;  // as eccl-netlab takes it: "1gbit", "200mbit"
+  double rate_bits_per_s = 0;
+  std::chrono::milliseconds rtt{0};  // wan only; each direction delays rtt / 2
+  std::string text;                  // as given, for the report
+};
+
+// "lan:RATE" or "wan:RATE:RTT" (RATE: <number>{bit,kbit,mbit,gbit}; RTT:
+// <number>ms, even, at least 2ms).
+Result<NetlabSpec> parseNetlabSpec(std::string_view text);
+
+// A lab of `hosts` namespaces, up from create() until destruction (down, even
+// when a benchmark failed).
+class NetlabSession {
+ public:
+  // `tool`: the eccl-netlab executable.
+  static Result<std::unique_ptr<NetlabSession>> create(std::string tool, const NetlabSpec& spec,
+                                                       int hosts);
+  ~NetlabSession();
+  NetlabSession(const NetlabSession&) = delete;
+  NetlabSession& operator=(const NetlabSession&) = delete;
+
+  const NetlabSpec& spec() const { return spec_; }
+  const std::string& namespaceOf(int host) const { return namespaces_.at(host); }
+  const std::string& addressOf(int host) const { return addresses_.at(host); }
+  // argv run inside the host's namespace (argv[0] must be a full path).
+  std::vector<std::string> inside(int host, std::vector<std::string> argv) const;
+  // A link percentage: busbw (GB/s) against the lab's rate.
+  double linkPercent(double busbw_gbs) const {
+    return busbw_gbs * 8e9 / spec_.rate_bits_per_s * 100;
+  }
+
+ private:
+  NetlabSession(std::string tool, NetlabSpec spec, std::string prefix)
+      : tool_(std::move(tool)), spec_(std::move(spec)), prefix_(std::move(prefix)) {}
+  Status up(int hosts);
+
+  const std::string tool_;
+  const NetlabSpec spec_;
+  const std::string prefix_;
+  std::vector<std::string> namespaces_;
+  std::vector<std::string> addresses_;
+};
+
+// `eccl-bench netns-rsh --map ADDR=NS,... HOST WORDS...`: what mpirun runs in
+// place of ssh to start a daemon on a lab host: `ip netns exec NS /bin/sh -c
+// "WORDS..."` for the namespace of HOST's address (the words are a command
+// for a shell, as ssh would hand them to one). Does not return on success.
+int runNetnsRsh(const std::string& map, const std::vector<std::string>& args);
+
+// Moves the calling thread into the network namespace `name` (ip netns):
+// the sockets it opens, and the threads it starts, belong to that namespace.
+Status enterNamespace(const std::string& name);
+
+}  // namespace eccl::tools::bench
