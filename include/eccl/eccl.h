@@ -371,6 +371,82 @@ typedef struct {
   int32_t world_size;      /* peers that took part */
 } ecclOpInfo_t;
 
+/* ---- Quantized all-reduce ---------------------------------------------------- */
+
+/* How an all-reduce quantizes the data it sends. ecclQuantNone sends the data
+ * as it is (like quant = NULL). ecclQuantMinMax: per block, the block's min and
+ * max map linearly onto the wire type's integers (round to nearest).
+ * ecclQuantZeroPointScale: per block, a scale and an integer zero point, with
+ * the range widened to include 0 so that zeros stay exactly 0. */
+typedef enum {
+  ecclQuantNone = 0,
+  ecclQuantMinMax = 1,
+  ecclQuantZeroPointScale = 2
+} ecclQuantAlgorithm_t;
+
+/* What each element becomes on the wire. The integer wires (ecclWireUint8,
+ * ecclWireInt8, ecclWireUint16) carry per-block statistics; ecclWireFloat16
+ * and ecclWireBfloat16 are a plain round-to-nearest-even conversion of each
+ * element (no blocks; the algorithm only has to be other than ecclQuantNone). */
+typedef enum {
+  ecclWireUint8 = 0,
+  ecclWireInt8 = 1,
+  ecclWireUint16 = 2,
+  ecclWireFloat16 = 3,
+  ecclWireBfloat16 = 4
+} ecclWireType_t;
+
+/* A quantization config for the all-reduce calls (their `quant` argument); the
+ * caller owns it and it is only read during the call (an ...Async call copies
+ * it before returning).
+ *
+ * Wire layout: with an integer wire each message is a record per block (two
+ * floats of the accumulation type: f32, f64 for f64 data) followed by one
+ * 1- or 2-byte integer per element; a float wire is 2 bytes per element. So
+ * u8 sends about a quarter of f32 data's bytes.
+ *
+ * Reduction: each reduce-scatter hop dequantizes the partial sum it receives
+ * and adds its own data in full precision (f32; f64 for f64 data), and
+ * re-quantizes only what it forwards; the owner of each final chunk quantizes
+ * it once and every peer, the owner too, decodes those same bytes: every
+ * peer's result is bit-identical.
+ *
+ * Error bound, for ecclSum over N peers (the other ops run quantized too,
+ * with bit-identical results, but no bound is stated for them): one
+ * quantization reproduces an element of a block with range R = max - min
+ * (ecclQuantZeroPointScale: the range widened to include 0) within
+ * R / (2 (2^bits - 1)) plus float rounding (8u (R + max|x|), u the unit
+ * roundoff of the accumulation type, plus the rounding to f16/bf16 data). The
+ * result's error is at most the sum of that bound over the N - 1
+ * reduce-scatter hops and the final quantization, each taken over the partial
+ * sum's block at that point; src/quant/quant.h states the formula precisely
+ * (quant::ringErrorBound, proved in src/quant/error_bound.cc). A priori, with
+ * every input |x| <= X, it is about N (N + 1) / 2 * X / (2^bits - 1). The
+ * float wires add each element's conversion error at each of those N steps
+ * (f16 overflows to infinity beyond 65504). A block holding a NaN or an
+ * infinity (or whose range overflows) on an integer wire is sent as NaN: its
+ * elements come out NaN (a float wire keeps infinities).
+ *
+ * Rules: only ecclFloat32, ecclFloat64, ecclFloat16 and ecclBfloat16 data may
+ * be quantized (other dtypes: ecclInvalidArgument). Every peer of the op must
+ * pass the same config (or every peer none): a peer that differs makes the op
+ * fail on both sides with ecclInvalidUsage naming "quantization" and both
+ * configs. A quantized all-reduce always runs on the ring, whatever
+ * small_allreduce_bytes says. */
+typedef struct {
+  /* sizeof(ecclQuantConfig_t), set by the caller; anything else is
+   * ecclInvalidArgument. */
+  size_t struct_size;
+  /* ecclQuantNone: not quantized (the other fields are then not read). */
+  ecclQuantAlgorithm_t algorithm;
+  ecclWireType_t wire_type;
+  /* Elements per block of statistics: 16..1048576 (2^20), a multiple of 16;
+   * checked for every wire type, although only the integer wires have blocks.
+   * Smaller blocks track the data's range closer (smaller error) at more
+   * bytes of records (a u8 block of 1024 f32 elements: 1024 + 8 bytes). */
+  uint32_t block_size;
+} ecclQuantConfig_t;
+
 /* All-reduce among the accepted peers of the comm's ring: on return every
  * peer's recvbuf[i] = op over all peers of sendbuf[i], bit-identical on every
  * peer (each element's reduction runs in one fixed order and its result is
@@ -383,7 +459,9 @@ typedef struct {
  * naming that peer (short id and rank) and the field, e.g. "peer 3f2a9c01
  * (rank 2) has count 1000, this peer 1024". tag: < 2^32, names the op in
  * errors and on the wire; reusing a tag for the next op is fine.
- * quant: must be NULL (quantized all-reduce comes later): else ecclUnsupported.
+ * quant: NULL (or algorithm ecclQuantNone): exact; else the data travel
+ * quantized (see ecclQuantConfig_t for its rules, errors and error bound) and
+ * the results are within that bound of the exact reduction.
  * timeout_ms < 0: the config's timeout_ms. info: NULL, or filled on return
  * (also on failure) if info->struct_size is sizeof(ecclOpInfo_t).
  *
@@ -416,12 +494,15 @@ typedef struct {
  * unreachable). A peer that calls ecclCommAbort is no survivor. On error,
  * recvbuf is undefined and an out-of-place sendbuf is untouched.
  * Errors: ecclInvalidArgument (NULL comm or buffers, unknown dtype or op, tag
- * too large, overlapping buffers, bad info->struct_size), ecclUnsupported,
- * ecclInvalidUsage, ecclTimeout, ecclAborted, ecclPeerLost, ecclConnectionError. */
+ * too large, overlapping buffers, bad info->struct_size, a bad quant config or
+ * quant with a dtype other than f32/f64/f16/bf16), ecclUnsupported (a peer's
+ * op header version is unknown to this build), ecclInvalidUsage (also: peers'
+ * quant configs differ), ecclTimeout, ecclAborted, ecclPeerLost,
+ * ecclConnectionError. */
 ECCL_API ecclResult_t ecclAllReduce(ecclComm_t comm, const void* sendbuf, void* recvbuf,
                                     size_t count, ecclDataType_t dtype, ecclRedOp_t op,
-                                    const void* quant, uint64_t tag, int64_t timeout_ms,
-                                    ecclOpInfo_t* info);
+                                    const ecclQuantConfig_t* quant, uint64_t tag,
+                                    int64_t timeout_ms, ecclOpInfo_t* info);
 
 /* ecclAllReduce that carries on through failures: when an attempt fails with
  * ecclPeerLost, ecclTimeout or ecclConnectionError (every survivor gets such
@@ -439,9 +520,9 @@ ECCL_API ecclResult_t ecclAllReduce(ecclComm_t comm, const void* sendbuf, void* 
  * or the failed update's), and ecclInvalidArgument for max_attempts 0. */
 ECCL_API ecclResult_t ecclAllReduceWithRetry(ecclComm_t comm, const void* sendbuf, void* recvbuf,
                                              size_t count, ecclDataType_t dtype, ecclRedOp_t op,
-                                             const void* quant, uint64_t tag, int64_t timeout_ms,
-                                             uint32_t max_attempts, uint32_t* attempts,
-                                             ecclOpInfo_t* info);
+                                             const ecclQuantConfig_t* quant, uint64_t tag,
+                                             int64_t timeout_ms, uint32_t max_attempts,
+                                             uint32_t* attempts, ecclOpInfo_t* info);
 
 /* The other collectives follow ecclAllReduce's rules: every ring member calls
  * them in the same order with the same tag and arguments (peers check the
@@ -504,11 +585,13 @@ typedef struct {
  * without the caller packing them (ECCL packs them into a staging buffer of
  * their total size, unless there is one tensor). Every member passes the same
  * list of counts; peers check the total (not the split). Rules, results and
- * errors as ecclAllReduce; a bad tensor is named by its index. */
+ * errors as ecclAllReduce; a bad tensor is named by its index. With quant, the
+ * blocks of statistics run over the concatenation (one block may span the end
+ * of one tensor and the start of the next). */
 ECCL_API ecclResult_t ecclAllReduceBatch(ecclComm_t comm, const ecclTensor_t* tensors,
                                          size_t ntensors, ecclDataType_t dtype, ecclRedOp_t op,
-                                         const void* quant, uint64_t tag, int64_t timeout_ms,
-                                         ecclOpInfo_t* info);
+                                         const ecclQuantConfig_t* quant, uint64_t tag,
+                                         int64_t timeout_ms, ecclOpInfo_t* info);
 
 /* Returns once every ring member has entered it (a one-byte all-reduce). */
 ECCL_API ecclResult_t ecclBarrier(ecclComm_t comm, uint64_t tag, int64_t timeout_ms,
@@ -522,13 +605,14 @@ typedef struct ecclRequest* ecclRequest_t;
  * The op starts when the ops called before it on the comm have completed; its
  * timeout counts from its start. sendbuf and recvbuf must stay valid, and
  * recvbuf unread, until the request completes.
- * Errors at once: ecclInvalidArgument (as ecclAllReduce, NULL request),
- * ecclUnsupported; *request is then NULL. The op's own outcome is the result
- * of ecclWait / ecclTest. */
+ * quant is copied before the call returns. Errors at once:
+ * ecclInvalidArgument (as ecclAllReduce, quant included, NULL request);
+ * *request is then NULL. The op's own outcome is the result of ecclWait /
+ * ecclTest. */
 ECCL_API ecclResult_t ecclAllReduceAsync(ecclComm_t comm, const void* sendbuf, void* recvbuf,
                                          size_t count, ecclDataType_t dtype, ecclRedOp_t op,
-                                         const void* quant, uint64_t tag, int64_t timeout_ms,
-                                         ecclRequest_t* request);
+                                         const ecclQuantConfig_t* quant, uint64_t tag,
+                                         int64_t timeout_ms, ecclRequest_t* request);
 
 /* Whether the request has completed: *done = 1 and the op's result (and its
  * report in info, as for ecclAllReduce), else *done = 0 and ecclSuccess.

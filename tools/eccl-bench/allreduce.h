@@ -6,8 +6,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "src/common/status.h"
+#include "src/quant/quant.h"
 
 namespace eccl::tools::bench {
 
@@ -24,7 +29,18 @@ struct AllreduceOptions {
   // "lan:1gbit", "wan:1gbit:50ms": one rank per namespace of an eccl-netlab
   // lab (netlab_session.h); empty: every rank on 127.0.0.1.
   std::string netlab;
+  // --quant: ECCL's all-reduces send quantized data; the comparators stay
+  // exact (the comparison the table reports).
+  std::optional<quant::QuantConfig> quant;
 };
+
+// --quant ALGO:WIRE[:BLOCK]: ALGO minmax or zps (zero_point_scale), WIRE u8,
+// i8, u16, f16 or bf16, BLOCK elements per block (default 1024). The config
+// must suit f32 data (quant::validate); the error names what is wrong.
+Result<quant::QuantConfig> parseQuantSpec(std::string_view spec);
+// The spec's canonical text, e.g. "minmax:u8" or "zps:i8:256" (BLOCK only
+// when it is not 1024): what the rows' "quant" field holds.
+std::string quantSpecText(const quant::QuantConfig& config);
 
 int runAllreduce(const AllreduceOptions& options);
 
@@ -39,6 +55,7 @@ struct AllreduceWorkerOptions {
   int iters = 5;
   int warmup = 1;
   std::chrono::milliseconds timeout{120'000};
+  std::optional<quant::QuantConfig> quant;  // checked within the error bound, not exactly
 };
 
 int runAllreduceWorker(const AllreduceWorkerOptions& options);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct AllreduceRow {
   double cpu_s_per_gb = 0;  // CPU of all ranks during the timed ops / GB all-reduced
   double rss_mib = 0;       // the largest rank's peak RSS so far
   bool ok = false;
+  std::string quant;  // ECCL's --quant spec ("minmax:u8"); "" for an exact run
 };
 
 // User + system CPU seconds of this process, all threads.
@@ -78,15 +80,17 @@ inline AllreduceRow makeAllreduceRow(std::string impl, int peers, uint64_t bytes
   return row;
 }
 
+// An exact run's row has no "quant" field (as before quantization existed).
 inline std::string allreduceRowJson(const AllreduceRow& row) {
+  const std::string quant = row.quant.empty() ? "" : "\"quant\":\"" + row.quant + "\",";
   char line[512];
   std::snprintf(line, sizeof line,
                 "{\"bench\":\"allreduce\",\"impl\":\"%s\",\"peers\":%d,\"bytes\":%llu,"
                 "\"iters\":%d,\"time_s\":%.6f,\"algbw_gbs\":%.4f,\"busbw_gbs\":%.4f,"
-                "\"cpu_s_per_gb\":%.4f,\"rss_mib\":%.1f,\"ok\":%s}",
+                "\"cpu_s_per_gb\":%.4f,\"rss_mib\":%.1f,%s\"ok\":%s}",
                 row.impl.c_str(), row.peers, static_cast<unsigned long long>(row.bytes), row.iters,
                 row.time_s, row.algbw_gbs, row.busbw_gbs, row.cpu_s_per_gb, row.rss_mib,
-                row.ok ? "true" : "false");
+                quant.c_str(), row.ok ? "true" : "false");
   return line;
 }
 
@@ -105,28 +109,48 @@ struct AllreduceRun {
   int rank = 0;
   int peers = 0;
   uint64_t bytes = 0;
-  int warmup = 0;  // untimed ops
-  int iters = 0;   // timed ops
+  int warmup = 0;     // untimed ops
+  int iters = 0;      // timed ops
+  std::string quant;  // the row's quant field ("" for an exact run)
+};
+
+// measureAllreduce's default Check, that of every comparator and of exact
+// ECCL runs: rank r contributes r + 1 everywhere, small integers whose every
+// partial sum is exact in f32, so the check is exact. A Check has fill() and
+// verify() like this one, and kComparesDigests; where that is true also
+// `uint64_t digest(std::span<const float>)`, which the ranks compare through
+// Ops' `R reduceDigest(uint64_t& value, ScalarOp op)` (min and max).
+struct ExactSumCheck {
+  static constexpr bool kComparesDigests = false;
+  int rank = 0;
+  int peers = 0;
+
+  void fill(std::span<float> data) const {
+    std::fill(data.begin(), data.end(), static_cast<float>(rank + 1));
+  }
+  bool verify(std::span<const float> data) const {
+    const float expected = static_cast<float>(peers) * static_cast<float>(peers + 1) / 2.0f;
+    return std::all_of(data.begin(), data.end(), [&](float v) { return v == expected; });
+  }
 };
 
 // Times in-place f32 sums of run.bytes as nccl-tests does (barrier, t0, op,
-// t1; per iteration the slowest rank), checks every element exactly, and rank 0
-// prints the row as one JSON line. Every rank calls it alike; `ops` provides
+// t1; per iteration the slowest rank), checks every element (`check`; exact
+// by default), and rank 0 prints the row as one JSON line. Every rank calls it
+// alike; `ops` provides
 //   R sumFloats(float* data, size_t count)       in place, over all ranks
 //   R reduceScalar(double& value, ScalarOp op)   in place, over all ranks
 // where R tests true on success; the first failure is returned as it is.
-template <typename Ops>
-auto measureAllreduce(Ops& ops, const AllreduceRun& run) {
+template <typename Ops, typename Check>
+auto measureAllreduce(Ops& ops, const AllreduceRun& run, const Check& check) {
   using Clock = std::chrono::steady_clock;
   const size_t count = run.bytes / sizeof(float);
   std::vector<float> data(count);
-  // Small integers: every partial sum is exact in f32, so the check is exact.
-  const float expected = static_cast<float>(run.peers) * static_cast<float>(run.peers + 1) / 2.0f;
   bool ok = true;
   std::vector<double> slowest;
   double cpu = 0;
   for (int i = 0; i < run.warmup + run.iters; ++i) {
-    std::fill(data.begin(), data.end(), static_cast<float>(run.rank + 1));
+    check.fill(data);
     auto result = allreduceBarrier(ops);
     if (!result) return result;
     const double cpu0 = processCpuSeconds();
@@ -135,7 +159,16 @@ auto measureAllreduce(Ops& ops, const AllreduceRun& run) {
     const auto t1 = Clock::now();
     const double cpu1 = processCpuSeconds();
     if (!result) return result;
-    ok = ok && std::all_of(data.begin(), data.end(), [&](float v) { return v == expected; });
+    ok = ok && check.verify(data);
+    if constexpr (Check::kComparesDigests) {
+      // Every rank must hold the same bytes: the digests' min equals their max.
+      uint64_t least = check.digest(data);
+      uint64_t most = least;
+      result = ops.reduceDigest(least, ScalarOp::kMin);
+      if (result) result = ops.reduceDigest(most, ScalarOp::kMax);
+      if (!result) return result;
+      ok = ok && least == most;
+    }
     if (i < run.warmup) continue;
     double t = std::chrono::duration<double>(t1 - t0).count();
     result = ops.reduceScalar(t, ScalarOp::kMax);
@@ -151,10 +184,17 @@ auto measureAllreduce(Ops& ops, const AllreduceRun& run) {
   if (result && run.rank == 0) {
     auto row = makeAllreduceRow(run.impl, run.peers, count * sizeof(float), std::move(slowest), cpu,
                                 rss, all_ok == 1.0);
+    row.quant = run.quant;
     std::printf("%s\n", allreduceRowJson(row).c_str());
     std::fflush(stdout);
   }
   return result;
+}
+
+// The exact check above: what the comparators and exact ECCL runs measure.
+template <typename Ops>
+auto measureAllreduce(Ops& ops, const AllreduceRun& run) {
+  return measureAllreduce(ops, run, ExactSumCheck{run.rank, run.peers});
 }
 
 }  // namespace eccl::tools::bench

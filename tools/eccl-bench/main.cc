@@ -12,6 +12,7 @@
 
 namespace {
 
+using eccl::tools::bench::parseQuantSpec;
 using eccl::tools::bench::parseSize;
 using eccl::tools::bench::parseSizeList;
 
@@ -28,6 +29,12 @@ const CLI::Validator kSizeListValidator(
       return sizes ? std::string() : sizes.status().message();
     },
     "SIZE,...");
+const CLI::Validator kQuantValidator(
+    [](std::string& text) {
+      auto config = parseQuantSpec(text);
+      return config ? std::string() : config.status().message();
+    },
+    "ALGO:WIRE[:BLOCK]");
 
 struct P2pArguments {
   std::string size = "256M";
@@ -109,6 +116,7 @@ CLI::App* addP2pReceiver(CLI::App& app, eccl::tools::bench::P2pReceiverOptions& 
 struct AllreduceArguments {
   std::string sizes = "1M,16M,256M";
   std::string dtype = "f32";
+  std::string quant;
   int timeout_s = 120;
   eccl::tools::bench::AllreduceOptions options;
 };
@@ -156,12 +164,19 @@ CLI::App* addAllreduce(CLI::App& app, AllreduceArguments& args) {
                   "Run every rank in its own network namespace of an emulated network (root; "
                   "eccl-netlab): lan:RATE (a shaped bridge) or wan:RATE:RTT (a delay line), "
                   "e.g. lan:1gbit, wan:1gbit:50ms; adds each row's share of the link");
+  cmd->add_option("--quant", args.quant,
+                  "Quantize ECCL's all-reduces (the comparators stay exact): ALGO:WIRE[:BLOCK], "
+                  "ALGO minmax or zps (zero point and scale), WIRE u8, i8, u16, f16 or bf16, "
+                  "BLOCK elements per block (default 1024), e.g. minmax:u8, zps:i8:256. Results "
+                  "are checked within the error bound and for equal bytes on every rank; GB/s "
+                  "still count the f32 bytes")
+      ->check(kQuantValidator);
   return cmd;
 }
 
 // One peer of allreduce, started by `eccl-bench allreduce` itself; hidden from --help.
 CLI::App* addAllreduceWorker(CLI::App& app, eccl::tools::bench::AllreduceWorkerOptions& options,
-                             std::string& sizes, long long& timeout_ms) {
+                             std::string& sizes, long long& timeout_ms, std::string& quant) {
   auto* worker = app.add_subcommand("allreduce-worker", "Peer process of allreduce (internal)");
   worker->group("");
   worker->add_option("--master-host", options.master_host);
@@ -173,6 +188,7 @@ CLI::App* addAllreduceWorker(CLI::App& app, eccl::tools::bench::AllreduceWorkerO
   worker->add_option("--iters", options.iters)->required();
   worker->add_option("--warmup", options.warmup)->required();
   worker->add_option("--timeout-ms", timeout_ms)->required();
+  worker->add_option("--quant", quant)->check(kQuantValidator);
   return worker;
 }
 
@@ -201,7 +217,9 @@ int main(int argc, char** argv) {
   eccl::tools::bench::AllreduceWorkerOptions worker_options;
   std::string worker_sizes;
   long long worker_timeout_ms = 0;
-  CLI::App* worker = addAllreduceWorker(app, worker_options, worker_sizes, worker_timeout_ms);
+  std::string worker_quant;
+  CLI::App* worker =
+      addAllreduceWorker(app, worker_options, worker_sizes, worker_timeout_ms, worker_quant);
   std::string rsh_map;
   CLI::App* rsh = addNetnsRsh(app, rsh_map);
   CLI11_PARSE(app, argc, argv);
@@ -219,12 +237,14 @@ int main(int argc, char** argv) {
     if (!sizes) return 2;
     worker_options.sizes = *sizes;
     worker_options.timeout = std::chrono::milliseconds(worker_timeout_ms);
+    if (!worker_quant.empty()) worker_options.quant = *parseQuantSpec(worker_quant);
     return eccl::tools::bench::runAllreduceWorker(worker_options);
   }
   if (*allreduce) {
     auto& options = allreduce_args.options;
     options.sizes = *parseSizeList(allreduce_args.sizes);
     options.timeout = std::chrono::seconds(allreduce_args.timeout_s);
+    if (!allreduce_args.quant.empty()) options.quant = *parseQuantSpec(allreduce_args.quant);
     if (allreduce->count("--rounds") == 0) options.rounds = options.compare.empty() ? 1 : 3;
     return eccl::tools::bench::runAllreduce(options);
   }
