@@ -3,6 +3,7 @@
 // rank holds the same bytes, and the row says which quantization it measured.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -59,6 +60,24 @@ TEST(EcclBenchAllreduce, ExactRowsHaveNoQuantField) {
   ASSERT_FALSE(row.is_discarded()) << output;
   EXPECT_TRUE(row.value("ok", false)) << output;
   EXPECT_FALSE(row.contains("quant")) << output;
+}
+
+// --compare eccl-exact measures ECCL without quantization in the same run.
+TEST(EcclBenchAllreduce, ComparesAQuantizedRunWithAnExactOne) {
+  const std::string output = runBench({"allreduce", "--peers", "2", "--sizes", "256K", "--iters",
+                                       "1", "--quant", "minmax:u8", "--compare", "eccl-exact",
+                                       "--rounds", "1", "--timeout", "20", "--json"});
+  std::istringstream lines(output);
+  std::map<std::string, nlohmann::json> rows;
+  for (std::string line; std::getline(lines, line);) {
+    auto row = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(row.is_discarded()) << "not JSON: " << line;
+    EXPECT_TRUE(row.value("ok", false)) << line;
+    rows[row.value("impl", "")] = row;
+  }
+  ASSERT_EQ(rows.size(), 2u) << output;
+  EXPECT_EQ(rows["eccl"].value("quant", ""), "minmax:u8") << output;
+  EXPECT_FALSE(rows["eccl-exact"].contains("quant")) << output;
 }
 
 TEST(EcclBenchAllreduce, RejectsABadQuantSpec) {

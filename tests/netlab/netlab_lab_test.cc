@@ -239,11 +239,19 @@ TEST_F(NetlabLabTest, BenchRunsEveryImplementationInsideALab) {
   ASSERT_TRUE(exited);
   EXPECT_TRUE(ChildProcess::exitedCleanly(*exited)) << *output;
   std::set<std::string> seen;
+  bool ceiling_seen = false;
   std::istringstream lines(*output);
   for (std::string line; std::getline(lines, line);) {
     auto row = nlohmann::json::parse(line, nullptr, false);
     ASSERT_FALSE(row.is_discarded()) << "not JSON: " << line;
+    if (row.value("bench", "") == "netlab_ceiling") {
+      EXPECT_GT(row.value("forward_gbps", 0.0), 0.0) << line;
+      EXPECT_GT(row.value("backward_gbps", 0.0), 0.0) << line;
+      ceiling_seen = true;
+      continue;
+    }
     EXPECT_TRUE(row.value("ok", false)) << line;
+    EXPECT_GT(row.value("ceiling_pct", 0.0), 0.0) << line;
     EXPECT_EQ(row.value("netlab", ""), "lan:1gbit") << line;
     const double pct = row.value("link_pct", -1.0);
     EXPECT_GT(pct, 0.0) << line;
@@ -251,6 +259,7 @@ TEST_F(NetlabLabTest, BenchRunsEveryImplementationInsideALab) {
     seen.insert(row.value("impl", ""));
   }
   EXPECT_EQ(seen, std::set<std::string>(impls.begin(), impls.end())) << *output;
+  EXPECT_TRUE(ceiling_seen) << "no iperf3 ceiling measured in the lab:\n" << *output;
   for (const std::string& name : listNamespaces())
     EXPECT_NE(name.rfind(lab + "-", 0), 0u) << "the bench left " << name << " behind";
 }

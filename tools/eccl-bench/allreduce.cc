@@ -30,6 +30,8 @@ namespace eccl::tools::bench {
 namespace {
 
 constexpr uint32_t kDefaultQuantBlock = 1024;
+constexpr int kCeilingStreams = 8;
+constexpr int kCeilingSeconds = 5;
 
 // --quant's names: the short ones first (quantSpecText writes those).
 constexpr std::pair<std::string_view, quant::QuantAlgo> kQuantAlgos[] = {
@@ -302,13 +304,29 @@ struct Impl {
 };
 
 constexpr Impl kEccl{"eccl", "ECCL", nullptr, nullptr, runEccl};
+// ECCL without --quant, beside a quantized run: what quantization buys.
+Result<std::vector<AllreduceRow>> runEcclExact(const AllreduceOptions& options,
+                                               std::chrono::milliseconds timeout,
+                                               const NetlabSession* lab) {
+  AllreduceOptions exact = options;
+  exact.quant.reset();
+  auto rows = runEccl(exact, timeout, lab);
+  if (rows) {
+    for (auto& row : *rows)
+      row.impl = "eccl-exact";
+  }
+  return rows;
+}
+
 constexpr Impl kComparators[] = {
+    {"eccl-exact", "ECCL exact", nullptr, nullptr, runEcclExact},
     {"gloo", "Gloo ring", "eccl-gloo-allreduce", "libgloo-dev", runGloo},
     {"mpi", "Open MPI (btl tcp)", "eccl-mpi-allreduce", "libopenmpi-dev", runMpi},
 };
 
 // Why a comparator cannot run here, naming what to install; empty if it can.
 std::string missingComparator(const Impl& impl) {
+  if (impl.program == nullptr) return "";  // ECCL itself
   if (besideSelf(impl.program).empty()) {
     return std::string("the comparator ") + impl.program + " was not built (" + impl.package +
            " was not found when eccl-bench was configured: install it and reconfigure)";
@@ -341,18 +359,21 @@ AllreduceRow combineRounds(const std::vector<AllreduceRow>& rounds) {
 }
 
 void printRow(const AllreduceRow& r, const NetlabSession* lab) {
-  std::printf("%-5s %5d %10s %11.2f %12.3f %12.3f %9.3f %10.1f %3s", r.impl.c_str(), r.peers,
+  std::printf("%-10s %5d %10s %11.2f %12.3f %12.3f %9.3f %10.1f %3s", r.impl.c_str(), r.peers,
               formatSize(r.bytes).c_str(), r.time_s * 1e3, r.algbw_gbs, r.busbw_gbs, r.cpu_s_per_gb,
               r.rss_mib, r.ok ? "yes" : "NO");
-  if (lab != nullptr) std::printf(" %7.1f", lab->linkPercent(r.busbw_gbs));
+  if (lab != nullptr) {
+    std::printf(" %7.1f %7.1f", lab->linkPercent(r.busbw_gbs), lab->ceilingPercent(r.busbw_gbs));
+  }
   std::printf("\n");
 }
 
 // rows[0]: ECCL's, then each comparator's, one per size.
 void printTable(const std::vector<std::vector<AllreduceRow>>& rows, const NetlabSession* lab) {
-  std::printf("%-5s %5s %10s %11s %12s %12s %9s %10s %3s", "impl", "peers", "bytes", "median ms",
+  std::printf("%-10s %5s %10s %11s %12s %12s %9s %10s %3s", "impl", "peers", "bytes", "median ms",
               "algbw GB/s", "busbw GB/s", "CPU-s/GB", "RSS MiB", "ok");
-  std::printf(lab != nullptr ? " %7s\n" : "\n", "link %");
+  if (lab != nullptr) std::printf(" %7s %7s", "link %", "ceil %");
+  std::printf("\n");
   for (const auto& row : rows[0]) {
     printRow(row, lab);
     for (size_t c = 1; c < rows.size(); ++c) {
@@ -389,6 +410,14 @@ int runAllreduce(const AllreduceOptions& options) {
       return 2;
     }
     lab = std::move(*session);
+    // The ceiling the rows are held against, in the same run: iperf3 with 8
+    // streams each way at once (what a WAN all-reduce, sending both ways, can hope for).
+    auto ceiling = lab->measureCeiling(kCeilingStreams, kCeilingSeconds);
+    if (!ceiling) {
+      std::fprintf(stderr, "eccl-bench allreduce: --netlab %s: %s\n", options.netlab.c_str(),
+                   ceiling.status().toString().c_str());
+      return 1;
+    }
   }
   // Each op has options.timeout in the workers; this bounds one run of an implementation.
   const auto total = options.timeout * (2 + static_cast<long>(options.sizes.size()) *
@@ -443,12 +472,23 @@ int runAllreduce(const AllreduceOptions& options) {
     }
   }
   if (options.json) {
+    if (lab) {
+      const auto ceiling = *lab->measureCeiling(kCeilingStreams, kCeilingSeconds);
+      const nlohmann::json line = {{"bench", "netlab_ceiling"},
+                                   {"netlab", options.netlab},
+                                   {"tool", "iperf3"},
+                                   {"streams", ceiling.streams},
+                                   {"forward_gbps", ceiling.forward_gbps},
+                                   {"backward_gbps", ceiling.backward_gbps}};
+      std::printf("%s\n", line.dump().c_str());
+    }
     for (const auto& rows : combined) {
       for (const auto& row : rows) {
         auto json = nlohmann::json::parse(allreduceRowJson(row));
         if (lab) {
           json["netlab"] = options.netlab;
           json["link_pct"] = lab->linkPercent(row.busbw_gbs);
+          json["ceiling_pct"] = lab->ceilingPercent(row.busbw_gbs);
         }
         std::printf("%s\n", json.dump().c_str());
       }
@@ -457,6 +497,12 @@ int runAllreduce(const AllreduceOptions& options) {
     if (lab) {
       std::printf("# netlab %s: one rank per namespace; link %% = busbw x 8 / %s\n",
                   options.netlab.c_str(), lab->spec().rate.c_str());
+      // measureCeiling() returns the figures measured at the start.
+      const auto ceiling = *lab->measureCeiling(kCeilingStreams, kCeilingSeconds);
+      std::printf(
+          "# ceiling: iperf3, %d streams each way at once, %d s, same lab: %.3f / %.3f "
+          "Gbit/s; ceil %% = busbw x 8 / their mean\n",
+          ceiling.streams, kCeilingSeconds, ceiling.forward_gbps, ceiling.backward_gbps);
     }
     if (options.quant) {
       const auto& q = *options.quant;

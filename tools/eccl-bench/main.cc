@@ -149,9 +149,10 @@ CLI::App* addAllreduce(CLI::App& app, AllreduceArguments& args) {
   cmd->add_option("--compare", options.compare,
                   "Also measure comparators in the same run, a comma list: gloo (Gloo's ring, "
                   "eccl-gloo-allreduce), mpi (Open MPI's MPI_Allreduce over btl tcp, "
-                  "eccl-mpi-allreduce under mpirun)")
+                  "eccl-mpi-allreduce under mpirun), eccl-exact (ECCL without --quant: what "
+                  "quantization buys)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"gloo", "mpi"}));
+      ->check(CLI::IsMember({"gloo", "mpi", "eccl-exact"}));
   cmd->add_option("--rounds", options.rounds,
                   "Rounds; ECCL and each comparator take turns once per round, every round "
                   "in new processes (default: 3 with --compare, else 1)")

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "tools/common/child_process.h"
 
@@ -134,6 +135,21 @@ NetlabSession::~NetlabSession() {
     std::fprintf(stderr, "eccl-bench: taking the lab %s down: %s\n", prefix_.c_str(),
                  down.status().toString().c_str());
   }
+}
+
+Result<NetlabSession::Ceiling> NetlabSession::measureCeiling(int streams, int seconds) {
+  if (ceiling_.streams > 0) return ceiling_;
+  auto output = runTool(tool_,
+                        {"ceiling", "--prefix", prefix_, "--streams", std::to_string(streams),
+                         "--seconds", std::to_string(seconds), "--json"},
+                        std::chrono::seconds(seconds + 60));
+  if (!output) return output.status().withContext("measuring the lab's ceiling");
+  auto json = nlohmann::json::parse(*output, nullptr, false);
+  if (json.is_discarded() || !json.contains("forward_gbps")) {
+    return internalError("eccl-netlab ceiling printed no figures: " + *output);
+  }
+  ceiling_ = {streams, json.value("forward_gbps", 0.0), json.value("backward_gbps", 0.0)};
+  return ceiling_;
 }
 
 std::vector<std::string> NetlabSession::inside(int host, std::vector<std::string> argv) const {

@@ -47,6 +47,22 @@ class NetlabSession {
     return busbw_gbs * 8e9 / spec_.rate_bits_per_s * 100;
   }
 
+  // What the emulated link carries at best: iperf3 with `streams` TCP streams
+  // each way at once between hosts 0 and 1 (eccl-netlab ceiling), Gbit/s per
+  // direction. Measured once; later calls return the same figures.
+  struct Ceiling {
+    int streams = 0;
+    double forward_gbps = 0;
+    double backward_gbps = 0;
+    double meanGbps() const { return (forward_gbps + backward_gbps) / 2; }
+  };
+  Result<Ceiling> measureCeiling(int streams, int seconds);
+  // busbw (GB/s) against the measured ceiling's mean direction; 0 before one.
+  double ceilingPercent(double busbw_gbs) const {
+    return ceiling_.meanGbps() > 0 ? busbw_gbs * 8 / ceiling_.meanGbps() * 100 : 0;
+  }
+  bool hasCeiling() const { return ceiling_.streams > 0; }
+
  private:
   NetlabSession(std::string tool, NetlabSpec spec, std::string prefix)
       : tool_(std::move(tool)), spec_(std::move(spec)), prefix_(std::move(prefix)) {}
@@ -57,6 +73,7 @@ class NetlabSession {
   const std::string prefix_;
   std::vector<std::string> namespaces_;
   std::vector<std::string> addresses_;
+  Ceiling ceiling_;
 };
 
 // `eccl-bench netns-rsh --map ADDR=NS,... HOST WORDS...`: what mpirun runs in

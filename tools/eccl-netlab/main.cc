@@ -130,6 +130,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   selftest->add_flag("--lan", selftest_options.lan_too, "Also measure a LAN lab (bridge + tbf)");
 
+  int ceiling_streams = 8;
+  int ceiling_seconds = 5;
+  bool ceiling_json = false;
+  auto* ceiling = app.add_subcommand(
+      "ceiling", "iperf3 both ways at once between h0 and h1 of a lab that is up");
+  ceiling->add_option("--prefix", prefix, "Lab name")->capture_default_str();
+  ceiling->add_option("--streams", ceiling_streams, "TCP streams per direction")
+      ->check(CLI::Range(1, 128))
+      ->capture_default_str();
+  ceiling->add_option("--seconds", ceiling_seconds, "Seconds of iperf3")
+      ->check(CLI::Range(1, 120))
+      ->capture_default_str();
+  ceiling->add_flag("--json", ceiling_json, "One JSON object");
+
   std::string daemon_spec;
   auto* daemon = app.add_subcommand(kDaemonSubcommand, "")->group("");  // hidden
   daemon->add_option("--spec", daemon_spec)->required();
@@ -153,6 +167,7 @@ int main(int argc, char** argv) {
   if (*show) return exitCodeOf(showLab(prefix), "show");
   if (*addr) return exitCodeOf(printHostAddress(prefix, host), "addr");
   if (*exec) return exitCodeOf(execInHost(prefix, host, command), "exec");
+  if (*ceiling) return runCeiling(prefix, ceiling_streams, ceiling_seconds, ceiling_json);
   if (*selftest) {
     const Status valid = applyLinkArguments(selftest_link, selftest_options.spec);
     if (!valid) return exitCodeOf(valid, "selftest");

@@ -138,6 +138,40 @@ int runOnLab(const SelftestOptions& options, LabSpec spec) {
 
 }  // namespace
 
+int runCeiling(const std::string& prefix, int streams, int seconds, bool json) {
+  auto state = readState(prefix);
+  if (!state) {
+    std::fprintf(stderr, "eccl-netlab ceiling: %s\n", state.status().message().c_str());
+    return 1;
+  }
+  if (state->spec.hosts < 2 || findOnPath("iperf3").empty()) {
+    std::fprintf(stderr, "eccl-netlab ceiling: needs 2 hosts and iperf3\n");
+    return 2;
+  }
+  auto result = measureBothWays(state->spec, streams, seconds);
+  if (!result) {
+    std::fprintf(stderr, "eccl-netlab ceiling: %s\n", result.status().message().c_str());
+    return 1;
+  }
+  const double rate = static_cast<double>(state->spec.rate_bps) / 1e9;
+  const double forward = result->first / 1e9;
+  const double backward = result->second / 1e9;
+  if (json) {
+    nlohmann::json out = {{"streams", streams},
+                          {"seconds", seconds},
+                          {"rate_gbps", rate},
+                          {"forward_gbps", forward},
+                          {"backward_gbps", backward}};
+    std::printf("%s\n", out.dump().c_str());
+  } else {
+    std::printf(
+        "iperf3, %d streams each way at once, %d s: h0->h1 %.3f Gbit/s (%.1f %%), "
+        "h1->h0 %.3f Gbit/s (%.1f %%)\n",
+        streams, seconds, forward, 100 * forward / rate, backward, 100 * backward / rate);
+  }
+  return 0;
+}
+
 int runSelftest(const SelftestOptions& options) {
   const Status privileges = checkPrivileges();
   if (!privileges) {

@@ -18,4 +18,9 @@ struct SelftestOptions {
 // The process exit code: 0, 1 (a run failed) or 2 (no privileges).
 int runSelftest(const SelftestOptions& options);
 
+// `eccl-netlab ceiling`: the same measurement between h0 and h1 of a lab that
+// is up (a benchmark's own), one line per direction, or one JSON object
+// {"streams", "seconds", "rate_gbps", "forward_gbps", "backward_gbps"}.
+int runCeiling(const std::string& prefix, int streams, int seconds, bool json);
+
 }  // namespace eccl::tools::netlab
