@@ -98,7 +98,8 @@ INSTANTIATE_TEST_SUITE_P(Configs, QuantAllReduce,
                                            Case{{QuantAlgo::kMinMax, WireType::kU16, 4096}, 5},
                                            Case{{QuantAlgo::kMinMax, WireType::kBF16, 1024}, 3},
                                            Case{{QuantAlgo::kZeroPointScale, WireType::kF16, 1024},
-                                                2}));
+                                                2},
+                                           Case{{QuantAlgo::kMinMax, WireType::kU8, 128}, 6}));
 
 TEST(QuantAllReduceOps, AverageAndMaxAreIdenticalEverywhere) {
   RingCluster cluster(manyChunks());
