@@ -62,6 +62,16 @@ TEST(EcclBenchAllreduce, ExactRowsHaveNoQuantField) {
   EXPECT_FALSE(row.contains("quant")) << output;
 }
 
+// --after-idle times one more op after every rank idled: the row carries it.
+TEST(EcclBenchAllreduce, TimesTheFirstOpAfterIdle) {
+  const std::string output = runBench({"allreduce", "--peers", "2", "--sizes", "64K", "--iters",
+                                       "1", "--after-idle", "50", "--timeout", "20", "--json"});
+  auto row = nlohmann::json::parse(output, nullptr, false);
+  ASSERT_FALSE(row.is_discarded()) << output;
+  EXPECT_TRUE(row.value("ok", false)) << output;
+  EXPECT_GT(row.value("after_idle_s", 0.0), 0.0) << output;
+}
+
 // --compare eccl-exact measures ECCL without quantization in the same run.
 TEST(EcclBenchAllreduce, ComparesAQuantizedRunWithAnExactOne) {
   const std::string output = runBench({"allreduce", "--peers", "2", "--sizes", "256K", "--iters",

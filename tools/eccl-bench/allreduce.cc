@@ -169,6 +169,7 @@ Result<std::vector<AllreduceRow>> runPeers(std::vector<SpawnOptions> spawns,
       row.rss_mib = json.value("rss_mib", 0.0);
       row.ok = json.value("ok", false);
       row.quant = json.value("quant", "");
+      row.after_idle_s = json.value("after_idle_s", 0.0);
       rows.push_back(row);
     }
   }
@@ -177,11 +178,15 @@ Result<std::vector<AllreduceRow>> runPeers(std::vector<SpawnOptions> spawns,
 
 // The options every implementation's ranks take.
 std::vector<std::string> rankArguments(const AllreduceOptions& options) {
-  return {"--peers",      std::to_string(options.peers),
-          "--sizes",      joinSizes(options.sizes),
-          "--iters",      std::to_string(options.iters),
-          "--warmup",     std::to_string(options.warmup),
-          "--timeout-ms", std::to_string(options.timeout.count())};
+  std::vector<std::string> args = {"--peers",      std::to_string(options.peers),
+                                   "--sizes",      joinSizes(options.sizes),
+                                   "--iters",      std::to_string(options.iters),
+                                   "--warmup",     std::to_string(options.warmup),
+                                   "--timeout-ms", std::to_string(options.timeout.count())};
+  if (options.after_idle.count() > 0) {
+    args.insert(args.end(), {"--after-idle-ms", std::to_string(options.after_idle.count())});
+  }
+  return args;
 }
 
 std::vector<std::string> concat(std::vector<std::string> front,
@@ -342,16 +347,19 @@ std::string missingComparator(const Impl& impl) {
 AllreduceRow combineRounds(const std::vector<AllreduceRow>& rounds) {
   AllreduceRow row = rounds.front();
   std::vector<double> times;
+  std::vector<double> after_idle;
   double cpu = 0;
   row.iters = 0;
   for (const auto& round : rounds) {
     times.push_back(round.time_s);
+    after_idle.push_back(round.after_idle_s);
     cpu += round.cpu_s_per_gb;
     row.iters += round.iters;
     row.rss_mib = std::max(row.rss_mib, round.rss_mib);
     row.ok = row.ok && round.ok;
   }
   row.time_s = medianOf(std::move(times));
+  row.after_idle_s = medianOf(std::move(after_idle));
   row.algbw_gbs = row.time_s > 0 ? static_cast<double>(row.bytes) / row.time_s / 1e9 : 0.0;
   row.busbw_gbs = busBandwidthGbs(row.bytes, row.time_s, row.peers);
   row.cpu_s_per_gb = cpu / static_cast<double>(rounds.size());
@@ -365,14 +373,17 @@ void printRow(const AllreduceRow& r, const NetlabSession* lab) {
   if (lab != nullptr) {
     std::printf(" %7.1f %7.1f", lab->linkPercent(r.busbw_gbs), lab->ceilingPercent(r.busbw_gbs));
   }
+  if (r.after_idle_s > 0) std::printf(" %12.2f", r.after_idle_s * 1e3);
   std::printf("\n");
 }
 
 // rows[0]: ECCL's, then each comparator's, one per size.
-void printTable(const std::vector<std::vector<AllreduceRow>>& rows, const NetlabSession* lab) {
+void printTable(const std::vector<std::vector<AllreduceRow>>& rows, const NetlabSession* lab,
+                bool after_idle) {
   std::printf("%-10s %5s %10s %11s %12s %12s %9s %10s %3s", "impl", "peers", "bytes", "median ms",
               "algbw GB/s", "busbw GB/s", "CPU-s/GB", "RSS MiB", "ok");
   if (lab != nullptr) std::printf(" %7s %7s", "link %", "ceil %");
+  if (after_idle) std::printf(" %12s", "idle, 1st ms");
   std::printf("\n");
   for (const auto& row : rows[0]) {
     printRow(row, lab);
@@ -512,7 +523,7 @@ int runAllreduce(const AllreduceOptions& options) {
           quantSpecText(q).c_str(), quant::algoName(q.algo), quant::wireName(q.wire),
           q.block_elems);
     }
-    printTable(combined, lab.get());
+    printTable(combined, lab.get(), options.after_idle.count() > 0);
   }
   return ok ? 0 : 1;
 }

@@ -26,6 +26,8 @@ struct AllreduceOptions {
   std::vector<std::string> compare;  // "gloo", "mpi"
   bool json = false;
   std::chrono::milliseconds timeout{120'000};
+  // > 0: each size also times one op after every rank idled this long.
+  std::chrono::milliseconds after_idle{0};
   // "lan:1gbit", "wan:1gbit:50ms": one rank per namespace of an eccl-netlab
   // lab (netlab_session.h); empty: every rank on 127.0.0.1.
   std::string netlab;
@@ -56,6 +58,7 @@ struct AllreduceWorkerOptions {
   int warmup = 1;
   std::chrono::milliseconds timeout{120'000};
   std::optional<quant::QuantConfig> quant;  // checked within the error bound, not exactly
+  std::chrono::milliseconds after_idle{0};  // AllreduceRun::after_idle
 };
 
 int runAllreduceWorker(const AllreduceWorkerOptions& options);

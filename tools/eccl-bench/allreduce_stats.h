@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace eccl::tools::bench {
@@ -28,6 +29,9 @@ struct AllreduceRow {
   double rss_mib = 0;       // the largest rank's peak RSS so far
   bool ok = false;
   std::string quant;  // ECCL's --quant spec ("minmax:u8"); "" for an exact run
+  // --after-idle: the slowest rank's time of one more op after every rank sat
+  // idle that long (connections cold again); 0 when not measured.
+  double after_idle_s = 0;
 };
 
 // User + system CPU seconds of this process, all threads.
@@ -80,9 +84,15 @@ inline AllreduceRow makeAllreduceRow(std::string impl, int peers, uint64_t bytes
   return row;
 }
 
-// An exact run's row has no "quant" field (as before quantization existed).
+// An exact run's row has no "quant" field (as before quantization existed), a
+// run without --after-idle no "after_idle_s".
 inline std::string allreduceRowJson(const AllreduceRow& row) {
-  const std::string quant = row.quant.empty() ? "" : "\"quant\":\"" + row.quant + "\",";
+  std::string quant = row.quant.empty() ? "" : "\"quant\":\"" + row.quant + "\",";
+  if (row.after_idle_s > 0) {
+    char idle[64];
+    std::snprintf(idle, sizeof idle, "\"after_idle_s\":%.6f,", row.after_idle_s);
+    quant += idle;
+  }
   char line[512];
   std::snprintf(line, sizeof line,
                 "{\"bench\":\"allreduce\",\"impl\":\"%s\",\"peers\":%d,\"bytes\":%llu,"
@@ -112,6 +122,9 @@ struct AllreduceRun {
   int warmup = 0;     // untimed ops
   int iters = 0;      // timed ops
   std::string quant;  // the row's quant field ("" for an exact run)
+  // > 0: after the timed ops every rank idles this long, then one more op is
+  // timed on its own (the first op after idle: TCP windows and caches cold).
+  std::chrono::milliseconds after_idle{0};
 };
 
 // measureAllreduce's default Check, that of every comparator and of exact
@@ -176,6 +189,21 @@ auto measureAllreduce(Ops& ops, const AllreduceRun& run, const Check& check) {
     slowest.push_back(t);
     cpu += cpu1 - cpu0;
   }
+  double after_idle = 0;
+  if (run.after_idle.count() > 0) {
+    check.fill(data);
+    auto result = allreduceBarrier(ops);
+    if (!result) return result;
+    std::this_thread::sleep_for(run.after_idle);
+    const auto t0 = Clock::now();
+    result = ops.sumFloats(data.data(), count);
+    const auto t1 = Clock::now();
+    if (!result) return result;
+    ok = ok && check.verify(data);
+    after_idle = std::chrono::duration<double>(t1 - t0).count();
+    result = ops.reduceScalar(after_idle, ScalarOp::kMax);
+    if (!result) return result;
+  }
   double all_ok = ok ? 1.0 : 0.0;
   double rss = peakRssMib();
   auto result = ops.reduceScalar(cpu, ScalarOp::kSum);
@@ -185,6 +213,7 @@ auto measureAllreduce(Ops& ops, const AllreduceRun& run, const Check& check) {
     auto row = makeAllreduceRow(run.impl, run.peers, count * sizeof(float), std::move(slowest), cpu,
                                 rss, all_ok == 1.0);
     row.quant = run.quant;
+    row.after_idle_s = after_idle;
     std::printf("%s\n", allreduceRowJson(row).c_str());
     std::fflush(stdout);
   }

@@ -92,6 +92,7 @@ class Worker {
   Status measure(uint64_t bytes) {
     AllreduceRun run{"eccl", comm_.rank(),    comm_.worldSize(),
                      bytes,  options_.warmup, options_.iters};
+    run.after_idle = options_.after_idle;
     if (!options_.quant) return measureAllreduce(*this, run);
     run.quant = quantSpecText(*options_.quant);
     return measureAllreduce(*this, run,

@@ -1,6 +1,7 @@
 // The command line eccl-bench gives its all-reduce comparators
 // (eccl-gloo-allreduce, eccl-mpi-allreduce):
 //   --peers N --sizes B1,B2 [--iters 5] [--warmup 1] [--timeout-ms 120000]
+//   [--after-idle-ms MS]
 //   [--rank R --store DIR]   (Gloo only: MPI takes both from mpirun)
 //   [--host ADDR]            (Gloo only: the address its pairs use; 127.0.0.1)
 #pragma once
@@ -21,6 +22,7 @@ struct ComparatorArgs {
   int iters = 5;
   int warmup = 1;
   long long timeout_ms = 120'000;
+  long long after_idle_ms = 0;  // AllreduceRun::after_idle
 };
 
 // False on an unknown option, a malformed size list, or a missing or
@@ -44,6 +46,8 @@ inline bool parseComparatorArgs(int argc, char** argv, ComparatorArgs& args) {
       args.warmup = std::atoi(value);
     } else if (key == "--timeout-ms") {
       args.timeout_ms = std::atoll(value);
+    } else if (key == "--after-idle-ms") {
+      args.after_idle_ms = std::atoll(value);
     } else if (key == "--sizes") {
       for (const char* p = value; *p != '\0';) {
         char* end = nullptr;

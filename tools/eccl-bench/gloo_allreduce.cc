@@ -81,8 +81,10 @@ int main(int argc, char** argv) {
     context->connectFullMesh(store, device);
     GlooOps ops(context, timeout);
     for (uint64_t size : args.sizes) {
-      eccl::tools::bench::measureAllreduce(
-          ops, {"gloo", args.rank, args.peers, size, args.warmup, args.iters});
+      eccl::tools::bench::AllreduceRun run{"gloo", args.rank,   args.peers,
+                                           size,   args.warmup, args.iters};
+      run.after_idle = std::chrono::milliseconds(args.after_idle_ms);
+      eccl::tools::bench::measureAllreduce(ops, run);
     }
     // Nobody closes its pairs while a neighbour still finishes.
     eccl::tools::bench::allreduceBarrier(ops);

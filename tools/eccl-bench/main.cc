@@ -118,6 +118,7 @@ struct AllreduceArguments {
   std::string dtype = "f32";
   std::string quant;
   int timeout_s = 120;
+  int after_idle_ms = 0;
   eccl::tools::bench::AllreduceOptions options;
 };
 
@@ -157,6 +158,10 @@ CLI::App* addAllreduce(CLI::App& app, AllreduceArguments& args) {
                   "Rounds; ECCL and each comparator take turns once per round, every round "
                   "in new processes (default: 3 with --compare, else 1)")
       ->check(CLI::Range(1, 1000));
+  cmd->add_option("--after-idle", args.after_idle_ms,
+                  "Milliseconds every rank idles after each size's timed ops before one more op "
+                  "is timed on its own: the first op after idle (0: not measured)")
+      ->check(CLI::Range(0, 600'000));
   cmd->add_option("--timeout", args.timeout_s, "Seconds one all-reduce may take")
       ->check(CLI::Range(1, 86'400))
       ->capture_default_str();
@@ -177,7 +182,8 @@ CLI::App* addAllreduce(CLI::App& app, AllreduceArguments& args) {
 
 // One peer of allreduce, started by `eccl-bench allreduce` itself; hidden from --help.
 CLI::App* addAllreduceWorker(CLI::App& app, eccl::tools::bench::AllreduceWorkerOptions& options,
-                             std::string& sizes, long long& timeout_ms, std::string& quant) {
+                             std::string& sizes, long long& timeout_ms, std::string& quant,
+                             long long& after_idle_ms) {
   auto* worker = app.add_subcommand("allreduce-worker", "Peer process of allreduce (internal)");
   worker->group("");
   worker->add_option("--master-host", options.master_host);
@@ -190,6 +196,7 @@ CLI::App* addAllreduceWorker(CLI::App& app, eccl::tools::bench::AllreduceWorkerO
   worker->add_option("--warmup", options.warmup)->required();
   worker->add_option("--timeout-ms", timeout_ms)->required();
   worker->add_option("--quant", quant)->check(kQuantValidator);
+  worker->add_option("--after-idle-ms", after_idle_ms);
   return worker;
 }
 
@@ -218,9 +225,10 @@ int main(int argc, char** argv) {
   eccl::tools::bench::AllreduceWorkerOptions worker_options;
   std::string worker_sizes;
   long long worker_timeout_ms = 0;
+  long long worker_after_idle_ms = 0;
   std::string worker_quant;
-  CLI::App* worker =
-      addAllreduceWorker(app, worker_options, worker_sizes, worker_timeout_ms, worker_quant);
+  CLI::App* worker = addAllreduceWorker(app, worker_options, worker_sizes, worker_timeout_ms,
+                                        worker_quant, worker_after_idle_ms);
   std::string rsh_map;
   CLI::App* rsh = addNetnsRsh(app, rsh_map);
   CLI11_PARSE(app, argc, argv);
@@ -238,6 +246,7 @@ int main(int argc, char** argv) {
     if (!sizes) return 2;
     worker_options.sizes = *sizes;
     worker_options.timeout = std::chrono::milliseconds(worker_timeout_ms);
+    worker_options.after_idle = std::chrono::milliseconds(worker_after_idle_ms);
     if (!worker_quant.empty()) worker_options.quant = *parseQuantSpec(worker_quant);
     return eccl::tools::bench::runAllreduceWorker(worker_options);
   }
@@ -245,6 +254,7 @@ int main(int argc, char** argv) {
     auto& options = allreduce_args.options;
     options.sizes = *parseSizeList(allreduce_args.sizes);
     options.timeout = std::chrono::seconds(allreduce_args.timeout_s);
+    options.after_idle = std::chrono::milliseconds(allreduce_args.after_idle_ms);
     if (!allreduce_args.quant.empty()) options.quant = *parseQuantSpec(allreduce_args.quant);
     if (allreduce->count("--rounds") == 0) options.rounds = options.compare.empty() ? 1 : 3;
     return eccl::tools::bench::runAllreduce(options);

@@ -58,8 +58,10 @@ int main(int argc, char** argv) {
   MpiOps ops;
   bool ok = true;
   for (size_t i = 0; ok && i < args.sizes.size(); ++i) {
-    ok = eccl::tools::bench::measureAllreduce(
-        ops, {"mpi", rank, world, args.sizes[i], args.warmup, args.iters});
+    eccl::tools::bench::AllreduceRun run{"mpi",         rank,        world,
+                                         args.sizes[i], args.warmup, args.iters};
+    run.after_idle = std::chrono::milliseconds(args.after_idle_ms);
+    ok = eccl::tools::bench::measureAllreduce(ops, run);
   }
   if (!ok) std::fprintf(stderr, "eccl-mpi-allreduce rank %d: MPI_Allreduce failed\n", rank);
   MPI_Finalize();
