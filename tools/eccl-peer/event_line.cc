@@ -6,6 +6,12 @@
 namespace eccl::tools::peer {
 namespace {
 
+std::string hashText(uint64_t hash) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
+}
+
 std::string ringFields(int rank, int world_size, uint64_t revision) {
   return " rank=" + std::to_string(rank) + " world=" + std::to_string(world_size) +
          " revision=" + std::to_string(revision);
@@ -40,6 +46,7 @@ std::string formatStepLine(const StepLine& line, bool json) {
       out["bytes"] = line.bytes;
       out["seconds"] = line.seconds;
       out["busbw_gbs"] = line.busbw_gbs;
+      if (line.hash) out["hash"] = hashText(*line.hash);
     } else {
       out["code"] = line.code;
       out["error"] = line.error;
@@ -57,6 +64,7 @@ std::string formatStepLine(const StepLine& line, bool json) {
                 static_cast<unsigned long long>(line.step), line.rank, line.world_size,
                 static_cast<unsigned long long>(line.revision),
                 static_cast<double>(line.bytes) / 1e6, line.seconds, line.busbw_gbs);
+  if (line.hash) return text + (" hash=" + hashText(*line.hash));
   return text;
 }
 

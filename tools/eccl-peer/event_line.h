@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace eccl::tools::peer {
@@ -31,6 +32,8 @@ struct StepLine {
   uint64_t bytes = 0;
   double seconds = 0;
   double busbw_gbs = 0;
+  // XXH3-64 of the result, for comparing peers (printed as 16 hex digits).
+  std::optional<uint64_t> hash;
   // A failed op (or a wrong result) prints the code's name and the message
   // instead of bytes, seconds and busbw: {"ok": false, "code", "error"}.
   bool ok = true;

@@ -26,6 +26,8 @@ struct Arguments {
   uint64_t steps = 0;
   std::string allreduce_size;
   long long step_ms = 100;
+  uint64_t input_seed = 0;
+  uint64_t corrupt_step = 0;
 };
 
 void addOptions(CLI::App& app, Arguments& args) {
@@ -58,6 +60,14 @@ void addOptions(CLI::App& app, Arguments& args) {
                  "Time between steps; each step settles pending joins and departures")
       ->check(CLI::Range(1LL, 3'600'000LL))
       ->capture_default_str();
+  app.add_option("--input-seed", args.input_seed,
+                 "Workload inputs: 0 is rank+1 everywhere; another seed varies every element by "
+                 "rank, position and revision (small integers: the sums stay exact)")
+      ->capture_default_str();
+  // Hidden (no group): eccl-stress's test that its parity check catches a bad result.
+  app.add_option("--corrupt-step", args.corrupt_step,
+                 "Change the result after its check at this step (testing the checkers)")
+      ->group("");
 }
 
 }  // namespace
@@ -101,6 +111,8 @@ int main(int argc, char** argv) {
   options.json = args.json;
   options.steps = args.steps;
   options.step = std::chrono::milliseconds(args.step_ms);
+  options.input_seed = args.input_seed;
+  options.corrupt_step = args.corrupt_step;
   if (!args.allreduce_size.empty()) {
     auto bytes = tools::bench::parseSize(args.allreduce_size);
     if (!bytes || *bytes % sizeof(float) != 0) {

@@ -26,6 +26,11 @@ struct PeerDaemonOptions {
   std::chrono::milliseconds step{100};
   // Workload: every step all-reduces this many bytes of f32 (0: membership only).
   uint64_t allreduce_bytes = 0;
+  // The workload's inputs (see InputPattern): 0 is every rank's rank + 1.
+  uint64_t input_seed = 0;
+  // Testing the checkers downstream: at this step (0: never), the result is
+  // changed after its check, so the line says ok with a hash no other peer has.
+  uint64_t corrupt_step = 0;
 };
 
 // Process exit codes.

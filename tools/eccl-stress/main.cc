@@ -1,0 +1,159 @@
+// eccl-stress: a churn and fault soak. It starts an eccl-master and N eccl-peer
+// trainers (every step a topology update and an exactly checked all-reduce),
+// kills, freezes, adds and stops peers on a seeded schedule, and checks every
+// step line: ok on every peer, the same result hash on every peer at each op,
+// and no running peer without a step for longer than the detection bound.
+#include <stdlib.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "tools/common/child_process.h"
+#include "tools/eccl-bench/size_parse.h"
+#include "tools/eccl-stress/soak.h"
+
+namespace {
+
+using namespace eccl;
+using namespace eccl::tools::stress;
+
+struct Arguments {
+  int peers = 4;
+  int max_peers = 0;
+  double duration_s = 60;
+  uint64_t seed = 1;
+  FaultRates rates;
+  std::string size = "1M";
+  long long step_ms = 50;
+  long long op_timeout_ms = 5000;
+  double progress_s = 5;
+  bool json = false;
+  std::string logs;
+  uint64_t corrupt_step = 0;
+};
+
+// Where the run's own log directory goes: --logs, else $TMPDIR, else /tmp.
+std::string logsParent(const std::string& logs) {
+  if (!logs.empty()) return logs;
+  const char* tmpdir = std::getenv("TMPDIR");
+  return tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+}
+
+void addOptions(CLI::App& app, Arguments& args) {
+  app.add_option("--peers", args.peers, "Peers at the start")
+      ->check(CLI::Range(2, 30))
+      ->capture_default_str();
+  app.add_option("--max-peers", args.max_peers, "Most peers at once (default: twice --peers)")
+      ->check(CLI::Range(2, 60));
+  app.add_option("--duration", args.duration_s, "Seconds of training under faults")
+      ->check(CLI::Range(0.1, 86'400.0))
+      ->capture_default_str();
+  app.add_option("--seed", args.seed, "Seed of the fault schedule and of the inputs")
+      ->capture_default_str();
+  app.add_option("--kill-rate", args.rates.kill, "SIGKILLs of a random peer per second")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--hang-rate", args.rates.hang,
+                 "SIGSTOPs of a random peer per second (each later SIGCONTed or SIGKILLed)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--join-rate", args.rates.join, "New peers per second")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--leave-rate", args.rates.leave,
+                 "Graceful leaves (SIGTERM) of a random peer per second")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--size", args.size, "Bytes of f32 every step all-reduces (e.g. 1M)")
+      ->capture_default_str();
+  app.add_option("--step-ms", args.step_ms, "Pause between a peer's steps")
+      ->check(CLI::Range(1LL, 60'000LL))
+      ->capture_default_str();
+  app.add_option("--op-timeout-ms", args.op_timeout_ms,
+                 "Each peer's deadline for joining, each update and each op")
+      ->check(CLI::Range(100LL, 600'000LL))
+      ->capture_default_str();
+  app.add_option("--progress-s", args.progress_s, "Seconds between progress lines")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  app.add_flag("--json", args.json, "Print the summary as one JSON object on the last line");
+  app.add_option("--logs", args.logs,
+                 "Directory in which the run's log directory (the master's and every peer's "
+                 "stderr) is made; default $TMPDIR or /tmp")
+      ->check(CLI::ExistingDirectory);
+  // Hidden (no group): the test that the parity check catches a corrupted result.
+  app.add_option("--corrupt-step", args.corrupt_step,
+                 "Peer 0 changes its result after its own check at this step")
+      ->group("");
+}
+
+// The directory of this executable: eccl-master and eccl-peer are built next to it.
+std::string binaryDirectory() {
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink(tools::kSelfExecutable, error);
+  return error ? std::string(".") : self.parent_path().string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("eccl-stress: a churn and fault soak of ECCL peers with parity checks");
+  app.footer(
+      "Exit codes: 0 passed, 1 a parity failure, wrong result, crash or stuck peer, 2 it could "
+      "not run. Logs of the master and the peers are kept (path printed) when a check fails.");
+  Arguments args;
+  addOptions(app, args);
+  CLI11_PARSE(app, argc, argv);
+
+  StressOptions options;
+  options.peers = args.peers;
+  options.max_peers = args.max_peers;
+  if (options.max_peers != 0 && options.max_peers < options.peers) {
+    std::fprintf(stderr, "eccl-stress: --max-peers must be at least --peers\n");
+    return 2;
+  }
+  options.duration = std::chrono::milliseconds(static_cast<int64_t>(args.duration_s * 1000));
+  options.seed = args.seed;
+  options.rates = args.rates;
+  auto bytes = tools::bench::parseSize(args.size);
+  if (!bytes || *bytes == 0 || *bytes % sizeof(float) != 0) {
+    std::fprintf(
+        stderr, "eccl-stress: --size %s: %s\n", args.size.c_str(),
+        bytes ? "must be a positive multiple of 4 bytes (f32)" : bytes.status().message().c_str());
+    return 2;
+  }
+  options.size_bytes = *bytes;
+  options.step = std::chrono::milliseconds(args.step_ms);
+  options.detection.op_timeout = std::chrono::milliseconds(args.op_timeout_ms);
+  options.progress_every = std::chrono::milliseconds(static_cast<int64_t>(args.progress_s * 1000));
+  options.json = args.json;
+  options.corrupt_step = args.corrupt_step;
+
+  // Ctrl-C or a SIGTERM kills every peer and the master before this process dies.
+  tools::installChildCleanupOnSignals();
+  std::string work_dir = logsParent(args.logs) + "/eccl-stress.XXXXXX";
+  if (mkdtemp(work_dir.data()) == nullptr) {
+    std::perror("eccl-stress: mkdtemp");
+    return 2;
+  }
+  const Detection& detection = options.detection;
+  std::printf(
+      "eccl-stress: seed %llu, %d peers, %.1f s, %llu bytes every %lld ms; per second: kill %g, "
+      "hang %g, join %g, leave %g; stuck bound %lld ms (heartbeat %lld ms x miss limit %d + op "
+      "timeout %lld ms + margin %lld ms)\n",
+      static_cast<unsigned long long>(options.seed), options.peers, args.duration_s,
+      static_cast<unsigned long long>(options.size_bytes), args.step_ms, options.rates.kill,
+      options.rates.hang, options.rates.join, options.rates.leave,
+      static_cast<long long>(detection.stuckBound().count()),
+      static_cast<long long>(detection.heartbeat.count()), detection.miss_limit,
+      static_cast<long long>(detection.op_timeout.count()),
+      static_cast<long long>(detection.margin.count()));
+
+  Soak soak(options, binaryDirectory(), work_dir);
+  const int code = soak.run();
+  std::error_code ignored;
+  if (code == 0) {
+    std::filesystem::remove_all(work_dir, ignored);
+  } else {
+    std::fprintf(stderr, "eccl-stress: logs kept in %s\n", work_dir.c_str());
+  }
+  return code;
+}

@@ -1,0 +1,51 @@
+#include "tools/eccl-stress/master_child.h"
+
+#include <fstream>
+#include <thread>
+
+namespace eccl::tools::stress {
+namespace {
+
+constexpr auto kStartTimeout = std::chrono::seconds(10);
+
+}  // namespace
+
+Result<std::unique_ptr<MasterChild>> MasterChild::start(const std::string& binary,
+                                                        const std::string& work_dir,
+                                                        const Detection& detection) {
+  std::unique_ptr<MasterChild> master(new MasterChild);
+  const std::string port_file = work_dir + "/master.port";
+  master->log_path_ = work_dir + "/master.log";
+  auto child = ChildProcess::spawn({
+      .argv = {binary, "--listen", "127.0.0.1:0", "--port-file", port_file, "--heartbeat-ms",
+               std::to_string(detection.heartbeat.count()), "--miss-limit",
+               std::to_string(detection.miss_limit), "--log-level", "warn"},
+      .name = "eccl-master",
+      .stdout_to = ChildOutput::kDevNull,
+      .stderr_to = ChildOutput::kFile,
+      .output_file = master->log_path_,
+  });
+  if (!child) return child.status();
+  master->child_ = std::move(*child);
+  // The port file appears (renamed into place whole) once the socket listens.
+  const auto until = std::chrono::steady_clock::now() + kStartTimeout;
+  while (true) {
+    std::ifstream file(port_file);
+    unsigned port = 0;
+    if (file >> port && port > 0 && port <= 65535) {
+      master->port_ = static_cast<uint16_t>(port);
+      return master;
+    }
+    if (master->child_->hasExited()) {
+      return internalError("eccl-master " +
+                           ChildProcess::describeExit(master->child_->waitStatus()) + " (see " +
+                           master->log_path_ + ")");
+    }
+    if (std::chrono::steady_clock::now() >= until) {
+      return timeoutError("eccl-master wrote no port file within 10 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace eccl::tools::stress

@@ -1,0 +1,34 @@
+// The soak's eccl-master: a child process on 127.0.0.1 with an ephemeral port,
+// which it writes to a port file once it listens.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "src/common/status.h"
+#include "tools/common/child_process.h"
+#include "tools/eccl-stress/detection.h"
+
+namespace eccl::tools::stress {
+
+class MasterChild {
+ public:
+  // Logs (stderr) go to work_dir/master.log.
+  static Result<std::unique_ptr<MasterChild>> start(const std::string& binary,
+                                                    const std::string& work_dir,
+                                                    const Detection& detection);
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  ChildProcess& process() { return *child_; }
+  const std::string& logPath() const { return log_path_; }
+
+ private:
+  MasterChild() = default;
+
+  std::unique_ptr<ChildProcess> child_;
+  uint16_t port_ = 0;
+  std::string log_path_;
+};
+
+}  // namespace eccl::tools::stress

@@ -1,0 +1,27 @@
+// What `eccl-stress` runs: the fleet, the workload and the fault rates.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "tools/eccl-stress/detection.h"
+#include "tools/eccl-stress/fault_schedule.h"
+
+namespace eccl::tools::stress {
+
+struct StressOptions {
+  int peers = 4;
+  int max_peers = 0;  // 0: twice --peers
+  std::chrono::milliseconds duration{60'000};
+  uint64_t seed = 1;
+  FaultRates rates;
+  uint64_t size_bytes = 1 << 20;
+  std::chrono::milliseconds step{50};
+  std::chrono::milliseconds progress_every{5'000};
+  bool json = false;
+  Detection detection;
+  // Testing the checkers: peer 0 corrupts its result after its check at this step (0: never).
+  uint64_t corrupt_step = 0;
+};
+
+}  // namespace eccl::tools::stress
