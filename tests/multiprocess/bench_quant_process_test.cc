@@ -33,9 +33,15 @@ std::string runBench(std::vector<std::string> args) {
   return *output;
 }
 
-TEST(EcclBenchAllreduce, QuantizedRowsAreCheckedAndLabelled) {
-  const std::string output = runBench({"allreduce", "--peers", "3", "--sizes", "1M", "--iters", "2",
-                                       "--quant", "minmax:u8", "--timeout", "20", "--json"});
+// Each rank checks its result against the error bound and compares its
+// result's hash with every other rank's: N = 2, 3 and 6 processes.
+class QuantizedBench : public ::testing::TestWithParam<int> {};
+
+TEST_P(QuantizedBench, RowsAreCheckedAndLabelled) {
+  const int peers = GetParam();
+  const std::string output =
+      runBench({"allreduce", "--peers", std::to_string(peers), "--sizes", "1M", "--iters", "2",
+                "--quant", "minmax:u8", "--timeout", "20", "--json"});
   std::istringstream lines(output);
   int rows = 0;
   for (std::string line; std::getline(lines, line);) {
@@ -45,13 +51,15 @@ TEST(EcclBenchAllreduce, QuantizedRowsAreCheckedAndLabelled) {
     EXPECT_EQ(row.value("bench", ""), "allreduce") << line;
     EXPECT_EQ(row.value("impl", ""), "eccl") << line;
     EXPECT_EQ(row.value("quant", ""), "minmax:u8") << line;
-    EXPECT_EQ(row.value("peers", 0), 3) << line;
+    EXPECT_EQ(row.value("peers", 0), peers) << line;
     EXPECT_EQ(row.value("bytes", 0ull), 1ull << 20) << line;  // the f32 payload, as unquantized
     EXPECT_TRUE(row.value("ok", false)) << line;
     EXPECT_GT(row.value("busbw_gbs", 0.0), 0.0) << line;
   }
   EXPECT_EQ(rows, 1) << output;
 }
+
+INSTANTIATE_TEST_SUITE_P(Peers, QuantizedBench, ::testing::Values(2, 3, 6));
 
 TEST(EcclBenchAllreduce, ExactRowsHaveNoQuantField) {
   const std::string output = runBench(
