@@ -21,42 +21,29 @@ void BufferRingOp::startData() {
     for (uint32_t s = slots; s-- > 0;)
       free_slots_.push_back(s);
   }
-  cursor_done_ = !advanceCursor();
   // Step 0 sends this peer's own data: nothing to wait for.
   for (uint32_t c = 0; plan_.steps() > 0 && c < plan_.sendChunks(0); ++c)
     postSend(0, c);
 }
 
-// Moves the receive cursor to the next (step, chunk) that exists, starting at
-// the current position; false when the schedule is exhausted.
-bool BufferRingOp::advanceCursor() {
-  while (cursor_step_ < plan_.steps()) {
-    if (cursor_chunk_ < plan_.recvChunks(cursor_step_)) return true;
-    ++cursor_step_;
-    cursor_chunk_ = 0;
-  }
-  return false;
-}
-
 void BufferRingOp::postReceives() {
-  while (!failed() && !cursor_done_ && recvs_in_flight_ < options_.pipeline_depth) {
-    const uint32_t t = cursor_step_;
-    const uint32_t c = cursor_chunk_;
+  while (!failed() && !cursor_.done() && recvs_in_flight_ < options_.pipeline_depth) {
+    const uint32_t t = cursor_.step();
+    const uint32_t c = cursor_.chunk();
     const uint32_t seg = plan_.recvSegment(t);
     uint8_t* into = nullptr;
     if (plan_.isReduceScatter(t)) {
       if (free_slots_.empty()) return;
       const uint32_t slot = free_slots_.back();
       free_slots_.pop_back();
-      slot_of_[key(t, c)] = slot;
+      slot_of_[stepChunkKey(t, c)] = slot;
       into = staging_.data() + size_t{slot} * slot_bytes_;
     } else {
       if (sending_[region(seg, c)] != 0) return;
       into = buf_ + plan_.chunk(seg, c).offset * element_;
     }
     ++recvs_in_flight_;
-    ++cursor_chunk_;
-    cursor_done_ = !advanceCursor();
+    cursor_.advance();
     recvChunk(t, c, into);
   }
 }
@@ -70,7 +57,7 @@ void BufferRingOp::postSend(uint32_t step, uint32_t chunk) {
 void BufferRingOp::onReceived(uint32_t step, uint32_t chunk, bool usable) {
   --recvs_in_flight_;
   std::optional<uint32_t> slot;
-  if (auto it = slot_of_.find(key(step, chunk)); it != slot_of_.end()) {
+  if (auto it = slot_of_.find(stepChunkKey(step, chunk)); it != slot_of_.end()) {
     slot = it->second;
     slot_of_.erase(it);
   }

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "src/coll/recv_cursor.h"
 #include "src/coll/ring_op.h"
 
 namespace eccl::coll {
@@ -30,17 +31,13 @@ class BufferRingOp final : public RingOp {
   void postReceives() override;
   void onReceived(uint32_t step, uint32_t chunk, bool usable) override;
   void onSent(uint32_t step, uint32_t chunk, bool ok) override;
-  bool advanceCursor();
   void postSend(uint32_t step, uint32_t chunk);
   size_t region(uint32_t segment, uint32_t chunk) const {
     return size_t{segment} * plan_.maxChunks() + chunk;
   }
-  static uint64_t key(uint32_t step, uint32_t chunk) { return (uint64_t{step} << 32) | chunk; }
 
   uint8_t* const buf_;
-  uint32_t cursor_step_ = 0;
-  uint32_t cursor_chunk_ = 0;
-  bool cursor_done_ = false;
+  RecvCursor cursor_{plan_};
   uint32_t recvs_in_flight_ = 0;
   // Sends still reading each (segment, chunk) of the buffer: a copying
   // receive must not overwrite a chunk whose earlier send is in flight.

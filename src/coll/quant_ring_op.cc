@@ -19,19 +19,9 @@ void QuantRingOp::startData() {
   slot_bytes_ = std::max<size_t>(
       1, quant::encodedBytes(config_, digest_.dtype,
                              std::min(plan_.chunkElements(), plan_.largestSegment())));
-  cursor_done_ = !advanceCursor();
   // Step 0 sends this peer's own data: nothing to wait for.
   for (uint32_t c = 0; plan_.steps() > 0 && c < plan_.sendChunks(0); ++c)
     encodeAndSend(0, c);
-}
-
-bool QuantRingOp::advanceCursor() {
-  while (cursor_step_ < plan_.steps()) {
-    if (cursor_chunk_ < plan_.recvChunks(cursor_step_)) return true;
-    ++cursor_step_;
-    cursor_chunk_ = 0;
-  }
-  return false;
 }
 
 uint32_t QuantRingOp::takeSlot() {
@@ -47,20 +37,19 @@ uint32_t QuantRingOp::takeSlot() {
 void QuantRingOp::postReceives() {
   // Receives land in slots, never in the buffer: no send reads the buffer,
   // so they need not wait for one.
-  while (!failed() && !cursor_done_ && recvs_in_flight_ < options_.pipeline_depth) {
-    const uint32_t t = cursor_step_;
-    const uint32_t c = cursor_chunk_;
+  while (!failed() && !cursor_.done() && recvs_in_flight_ < options_.pipeline_depth) {
+    const uint32_t t = cursor_.step();
+    const uint32_t c = cursor_.chunk();
     const uint32_t index = takeSlot();
-    recv_slot_[key(t, c)] = index;
+    recv_slot_[stepChunkKey(t, c)] = index;
     ++recvs_in_flight_;
-    ++cursor_chunk_;
-    cursor_done_ = !advanceCursor();
+    cursor_.advance();
     recvChunk(t, c, slot(index));
   }
 }
 
 void QuantRingOp::sendSlot(uint32_t step, uint32_t chunk, uint32_t index) {
-  send_slot_[key(step, chunk)] = index;
+  send_slot_[stepChunkKey(step, chunk)] = index;
   sendChunk(step, chunk, slot(index));
 }
 
@@ -73,7 +62,7 @@ void QuantRingOp::encodeAndSend(uint32_t step, uint32_t chunk) {
 
 void QuantRingOp::onReceived(uint32_t step, uint32_t chunk, bool usable) {
   --recvs_in_flight_;
-  const auto it = recv_slot_.find(key(step, chunk));
+  const auto it = recv_slot_.find(stepChunkKey(step, chunk));
   const uint32_t index = it->second;
   recv_slot_.erase(it);
   if (!usable) {
@@ -115,7 +104,7 @@ void QuantRingOp::onReceived(uint32_t step, uint32_t chunk, bool usable) {
 }
 
 void QuantRingOp::onSent(uint32_t step, uint32_t chunk, bool /*ok*/) {
-  const auto it = send_slot_.find(key(step, chunk));
+  const auto it = send_slot_.find(stepChunkKey(step, chunk));
   free_slots_.push_back(it->second);
   send_slot_.erase(it);
 }

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "src/coll/recv_cursor.h"
 #include "src/coll/ring_op.h"
 #include "src/quant/quant.h"
 
@@ -38,21 +39,17 @@ class QuantRingOp final : public RingOp {
   void onSent(uint32_t step, uint32_t chunk, bool ok) override;
   size_t wireBytes(Span span) const override;
 
-  bool advanceCursor();
   uint32_t takeSlot();
   uint8_t* slot(uint32_t index) { return slots_[index].get(); }
   // Sends chunk c of the step from a slot that the send owns until it ends.
   void sendSlot(uint32_t step, uint32_t chunk, uint32_t index);
   // Quantizes chunk c of the step's send segment from the buffer and sends it.
   void encodeAndSend(uint32_t step, uint32_t chunk);
-  static uint64_t key(uint32_t step, uint32_t chunk) { return (uint64_t{step} << 32) | chunk; }
 
   uint8_t* const buf_;
   const quant::QuantConfig config_;
   size_t slot_bytes_ = 0;
-  uint32_t cursor_step_ = 0;
-  uint32_t cursor_chunk_ = 0;
-  bool cursor_done_ = false;
+  RecvCursor cursor_{plan_};
   uint32_t recvs_in_flight_ = 0;
   std::vector<std::unique_ptr<uint8_t[]>> slots_;
   std::vector<uint32_t> free_slots_;

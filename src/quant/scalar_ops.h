@@ -10,22 +10,14 @@
 #include <cstdint>
 #include <cstring>
 
+#include "src/common/unaligned.h"
 #include "src/quant/wire_traits.h"
 #include "src/reduce/half.h"
 
 namespace eccl::quant::scalar {
 
-template <typename T>
-T load(const void* base, size_t i) {
-  T v;
-  std::memcpy(&v, static_cast<const unsigned char*>(base) + i * sizeof(T), sizeof(T));
-  return v;
-}
-
-template <typename T>
-void store(void* base, size_t i, T v) {
-  std::memcpy(static_cast<unsigned char*>(base) + i * sizeof(T), &v, sizeof(T));
-}
+using unaligned::load;
+using unaligned::store;
 
 template <typename A>
 A canonicalNan() {

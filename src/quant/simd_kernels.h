@@ -15,30 +15,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "src/common/vector_ext.h"
 #include "src/quant/kernel_table.h"
 #include "src/quant/wire_traits.h"
 
 namespace eccl::quant {
 namespace {  // NOLINT(google-build-namespaces): see the file comment
 
-template <typename T, size_t Bytes>
-struct VecOf {
-  typedef T type __attribute__((vector_size(Bytes)));
-};
-template <typename T, size_t Bytes>
-using Vec = typename VecOf<T, Bytes>::type;
-
-template <typename V>
-inline V loadVec(const unsigned char* p) {
-  V v;
-  __builtin_memcpy(&v, p, sizeof(V));
-  return v;
-}
-
-template <typename V>
-inline void storeVec(unsigned char* p, V v) {
-  __builtin_memcpy(p, &v, sizeof(V));
-}
+using vector_ext::loadVec;
+using vector_ext::storeVec;
+using vector_ext::Vec;
 
 // Float bits as a signed integer whose order is the IEEE total order: -0 < +0,
 // and NaNs beyond the infinities (negative NaNs below -Inf). The map is its own

@@ -12,22 +12,14 @@
 #include <limits>
 #include <type_traits>
 
+#include "src/common/unaligned.h"
 #include "src/reduce/half.h"
 #include "src/reduce/reduce.h"
 
 namespace eccl::reduce::scalar {
 
-template <typename T>
-T load(const void* base, size_t i) {
-  T v;
-  std::memcpy(&v, static_cast<const unsigned char*>(base) + i * sizeof(T), sizeof(T));
-  return v;
-}
-
-template <typename T>
-void store(void* base, size_t i, T v) {
-  std::memcpy(static_cast<unsigned char*>(base) + i * sizeof(T), &v, sizeof(T));
-}
+using unaligned::load;
+using unaligned::store;
 
 // Integers: sum and product in an unsigned type at least as wide as int, so
 // that they wrap instead of overflowing (u16 * u16 would promote to int).

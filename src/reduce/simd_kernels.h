@@ -12,29 +12,15 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "src/common/vector_ext.h"
 #include "src/reduce/kernel_table.h"
 
 namespace eccl::reduce {
 namespace {  // NOLINT(google-build-namespaces): see the file comment
 
-template <typename T, size_t Bytes>
-struct VecOf {
-  typedef T type __attribute__((vector_size(Bytes)));
-};
-template <typename T, size_t Bytes>
-using Vec = typename VecOf<T, Bytes>::type;
-
-template <typename V>
-inline V loadVec(const unsigned char* p) {
-  V v;
-  __builtin_memcpy(&v, p, sizeof(V));
-  return v;
-}
-
-template <typename V>
-inline void storeVec(unsigned char* p, V v) {
-  __builtin_memcpy(p, &v, sizeof(V));
-}
+using vector_ext::loadVec;
+using vector_ext::storeVec;
+using vector_ext::Vec;
 
 template <typename T>
 using SameSizeInt =

@@ -72,4 +72,38 @@ static inline int waitForPending(ecclComm_t comm, int want) {
   return pending == want;
 }
 
+typedef struct {
+  ecclComm_t comm;
+  uint32_t timeout_ms;
+  ecclResult_t result;
+} TestJoin;
+
+static inline void* testJoinRun(void* arg) {
+  TestJoin* join = (TestJoin*)arg;
+  join->result = ecclCommConnect(join->comm, join->timeout_ms);
+  return NULL;
+}
+
+/* comms[0] is connected (the ring's first member); comms[1..n-1] connect on
+ * threads of their own and comms[0] admits them at one topology update: one
+ * ring of n (at most 64). 1 if it formed. */
+static inline int joinTestRing(ecclComm_t* comms, int n, uint32_t timeout_ms) {
+  TestJoin joins[64];
+  pthread_t threads[64];
+  int r, ok;
+  if (n > 64) return 0;
+  for (r = 1; r < n; ++r) {
+    joins[r].comm = comms[r];
+    joins[r].timeout_ms = timeout_ms;
+    joins[r].result = ecclInternalError;
+    if (pthread_create(&threads[r], NULL, testJoinRun, &joins[r]) != 0) return 0;
+  }
+  ok = waitForPending(comms[0], n - 1) && ecclCommUpdateTopology(comms[0], -1) == ecclSuccess;
+  for (r = 1; r < n; ++r) {
+    pthread_join(threads[r], NULL);
+    ok = ok && joins[r].result == ecclSuccess;
+  }
+  return ok;
+}
+
 #endif /* ECCL_TESTS_C_CLUSTER_H_ */

@@ -34,12 +34,6 @@ typedef struct {
   ecclResult_t results[8];
 } Peer;
 
-static void* connectPeer(void* arg) {
-  Peer* p = (Peer*)arg;
-  p->results[0] = ecclCommConnect(p->comm, TIMEOUT_MS);
-  return NULL;
-}
-
 static int32_t value(int32_t rank, size_t i) {
   return rank * 100000 + (int32_t)i;
 }
@@ -107,6 +101,7 @@ static void checkErrors(ecclComm_t comm) {
 int main(void) {
   static TestMaster master;
   pthread_t threads[PEERS];
+  ecclComm_t comms[PEERS];
   static Peer peers[PEERS];
   int r, k;
   size_t i;
@@ -119,14 +114,9 @@ int main(void) {
   /* The first forms the ring; the others join at its update. */
   CHECK_OK(ecclCommConnect(peers[0].comm, TIMEOUT_MS));
   checkErrors(peers[0].comm);
-  for (r = 1; r < PEERS; ++r)
-    CHECK(pthread_create(&threads[r], NULL, connectPeer, &peers[r]) == 0);
-  CHECK(waitForPending(peers[0].comm, PEERS - 1));
-  CHECK_OK(ecclCommUpdateTopology(peers[0].comm, -1));
-  for (r = 1; r < PEERS; ++r) {
-    CHECK(pthread_join(threads[r], NULL) == 0);
-    CHECK(peers[r].results[0] == ecclSuccess);
-  }
+  for (r = 0; r < PEERS; ++r)
+    comms[r] = peers[r].comm;
+  CHECK(joinTestRing(comms, PEERS, TIMEOUT_MS));
 
   /* Index the peers by rank, so that peer r is rank r. */
   {

@@ -205,15 +205,10 @@ static double tolerance(int op) {
   return steps * (1.01 * level + 32.0 / 16777216.0);
 }
 
-static void* connectPeer(void* arg) {
-  Peer* p = (Peer*)arg;
-  p->status[0] = ecclCommConnect(p->comm, TIMEOUT_MS);
-  return NULL;
-}
-
 int main(void) {
   static TestMaster master;
   pthread_t threads[PEERS];
+  ecclComm_t comms[PEERS];
   static Peer peers[PEERS];
   int r, op;
   size_t i;
@@ -226,14 +221,9 @@ int main(void) {
   /* The first forms the ring; the others join at its update. */
   CHECK_OK(ecclCommConnect(peers[0].comm, TIMEOUT_MS));
   checkErrors(peers[0].comm);
-  for (r = 1; r < PEERS; ++r)
-    CHECK(pthread_create(&threads[r], NULL, connectPeer, &peers[r]) == 0);
-  CHECK(waitForPending(peers[0].comm, PEERS - 1));
-  CHECK_OK(ecclCommUpdateTopology(peers[0].comm, -1));
-  for (r = 1; r < PEERS; ++r) {
-    CHECK(pthread_join(threads[r], NULL) == 0);
-    CHECK(peers[r].status[0] == ecclSuccess);
-  }
+  for (r = 0; r < PEERS; ++r)
+    comms[r] = peers[r].comm;
+  CHECK(joinTestRing(comms, PEERS, TIMEOUT_MS));
   for (r = 0; r < PEERS; ++r) {
     CHECK_OK(ecclCommGetAttr(peers[r].comm, ECCL_ATTR_RANK, &peers[r].rank, sizeof(int32_t)));
     CHECK(pthread_create(&threads[r], NULL, runPeer, &peers[r]) == 0);
