@@ -344,15 +344,11 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
           protocol::encodeFrame(protocol::Ping{++ping_nonce_}, options_.checksum));
     }
     {
-      // A chunk is late when its write has taken eight times the usual time,
-      // and at least 50 ms: only then is a second copy worth its bytes. On a
-      // link that is the bottleneck (a WAN), connections that share it take
-      // turns and one is often several times slower for a while; a copy then
-      // only takes bandwidth from the original (1 Gbit/s, 50 ms RTT, K = 8:
-      // 69 % of the link with 4x and 5 ms, 80 % without hedging).
+      // A chunk is late when its write has taken four times the usual time:
+      // only then is a second copy worth its bytes (on an even path it rarely is).
       const auto now = FrameConnection::Clock::now();
-      const auto late_after = std::max<std::chrono::nanoseconds>(8 * chunk_write_average_,
-                                                                 std::chrono::milliseconds(50));
+      const auto late_after = std::max<std::chrono::nanoseconds>(4 * chunk_write_average_,
+                                                                 std::chrono::milliseconds(5));
       assignment = send_.next(index, [&](int other) -> uint64_t {
         const auto& peer_connection = connections_[other];
         if (now - peer_connection->frameStarted() < late_after) return 0;
