@@ -258,17 +258,12 @@ Result<std::vector<AllreduceRow>> runMpi(const AllreduceOptions& options,
                                    "--bind-to", "none"};
   TempDir hosts_dir("eccl-bench-mpi");
   if (lab != nullptr) {
-    // The lab's hosts share one /24 (eccl-netlab). Open MPI wants the
-    // network itself here: with one /32 per host it takes its own daemons'
-    // connections for strangers.
-    const std::string& first = lab->addressOf(0);
-    networks = first.substr(0, first.rfind('.')) + ".0/24";
-    std::string map;
+    // Open MPI wants the lab's network itself here: with one /32 per host
+    // it takes its own daemons' connections for strangers.
+    networks = lab->subnet();
     std::string hosts;
-    for (int i = 0; i < options.peers; ++i) {
-      map += (i > 0 ? "," : "") + lab->addressOf(i) + "=" + lab->namespaceOf(i);
+    for (int i = 0; i < options.peers; ++i)
       hosts += lab->addressOf(i) + " slots=1\n";
-    }
     if (!hosts_dir.ok()) return systemError("mkdtemp failed");
     const std::string hostfile = hosts_dir.path() + "/hosts";
     if (FILE* f = std::fopen(hostfile.c_str(), "w")) {
@@ -278,7 +273,7 @@ Result<std::vector<AllreduceRow>> runMpi(const AllreduceOptions& options,
       return systemError("cannot write " + hostfile);
     }
     argv = concat(std::move(argv), {"--hostfile", hostfile, "--mca", "plm_rsh_agent",
-                                    selfPath() + " netns-rsh --map " + map});
+                                    selfPath() + " netns-rsh --prefix " + lab->prefix()});
   }
   const std::pair<std::string, std::string> mca[] = {
       {"btl", "tcp,self"},
@@ -423,10 +418,9 @@ int runAllreduce(const AllreduceOptions& options) {
     lab = std::move(*session);
     // The ceiling the rows are held against, in the same run: iperf3 with 8
     // streams each way at once (what a WAN all-reduce, sending both ways, can hope for).
-    auto ceiling = lab->measureCeiling(kCeilingStreams, kCeilingSeconds);
-    if (!ceiling) {
+    if (Status measured = lab->measureCeiling(kCeilingStreams, kCeilingSeconds); !measured) {
       std::fprintf(stderr, "eccl-bench allreduce: --netlab %s: %s\n", options.netlab.c_str(),
-                   ceiling.status().toString().c_str());
+                   measured.toString().c_str());
       return 1;
     }
   }
@@ -484,7 +478,7 @@ int runAllreduce(const AllreduceOptions& options) {
   }
   if (options.json) {
     if (lab) {
-      const auto ceiling = *lab->measureCeiling(kCeilingStreams, kCeilingSeconds);
+      const auto& ceiling = lab->ceiling();
       const nlohmann::json line = {{"bench", "netlab_ceiling"},
                                    {"netlab", options.netlab},
                                    {"tool", "iperf3"},
@@ -508,12 +502,11 @@ int runAllreduce(const AllreduceOptions& options) {
     if (lab) {
       std::printf("# netlab %s: one rank per namespace; link %% = busbw x 8 / %s\n",
                   options.netlab.c_str(), lab->spec().rate.c_str());
-      // measureCeiling() returns the figures measured at the start.
-      const auto ceiling = *lab->measureCeiling(kCeilingStreams, kCeilingSeconds);
+      const auto& ceiling = lab->ceiling();
       std::printf(
           "# ceiling: iperf3, %d streams each way at once, %d s, same lab: %.3f / %.3f "
           "Gbit/s; ceil %% = busbw x 8 / their mean\n",
-          ceiling.streams, kCeilingSeconds, ceiling.forward_gbps, ceiling.backward_gbps);
+          ceiling.streams, ceiling.seconds, ceiling.forward_gbps, ceiling.backward_gbps);
     }
     if (options.quant) {
       const auto& q = *options.quant;

@@ -201,10 +201,10 @@ CLI::App* addAllreduceWorker(CLI::App& app, eccl::tools::bench::AllreduceWorkerO
 }
 
 // What mpirun runs in place of ssh inside a lab (netlab_session.h); hidden.
-CLI::App* addNetnsRsh(CLI::App& app, std::string& map) {
+CLI::App* addNetnsRsh(CLI::App& app, std::string& prefix) {
   auto* rsh = app.add_subcommand("netns-rsh", "Enter a lab host for mpirun (internal)");
   rsh->group("");
-  rsh->add_option("--map", map)->required();
+  rsh->add_option("--prefix", prefix)->required();
   // HOST and the command: everything after the options, verbatim.
   rsh->prefix_command();
   return rsh;
@@ -229,10 +229,10 @@ int main(int argc, char** argv) {
   std::string worker_quant;
   CLI::App* worker = addAllreduceWorker(app, worker_options, worker_sizes, worker_timeout_ms,
                                         worker_quant, worker_after_idle_ms);
-  std::string rsh_map;
-  CLI::App* rsh = addNetnsRsh(app, rsh_map);
+  std::string rsh_prefix;
+  CLI::App* rsh = addNetnsRsh(app, rsh_prefix);
   CLI11_PARSE(app, argc, argv);
-  if (*rsh) return eccl::tools::bench::runNetnsRsh(rsh_map, rsh->remaining());
+  if (*rsh) return eccl::tools::bench::runNetnsRsh(rsh_prefix, rsh->remaining());
 
   // Children (receivers, comparators) die with this process, whatever ends it.
   eccl::tools::installChildCleanupOnSignals();

@@ -1,60 +1,24 @@
 #include "tools/eccl-bench/netlab_session.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "tools/common/child_process.h"
+#include "tools/eccl-netlab/lab_spec.h"
+#include "tools/eccl-netlab/quantity_parse.h"
+#include "tools/eccl-netlab/system_command.h"
 
 namespace eccl::tools::bench {
 namespace {
 
 using namespace std::chrono_literals;
-
-// "1gbit" -> 1e9; nullopt-like 0 for anything else.
-double parseRateBits(std::string_view text) {
-  double value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || value <= 0) return 0;
-  const std::string_view unit(end, text.data() + text.size() - end);
-  if (unit == "bit") return value;
-  if (unit == "kbit") return value * 1e3;
-  if (unit == "mbit") return value * 1e6;
-  if (unit == "gbit") return value * 1e9;
-  return 0;
-}
-
-// Runs `eccl-netlab ARGS...` to its end; its stdout, or why it failed.
-Result<std::string> runTool(const std::string& tool, std::vector<std::string> args,
-                            std::chrono::milliseconds timeout) {
-  SpawnOptions spawn;
-  spawn.program = tool;
-  spawn.argv = {"eccl-netlab"};
-  spawn.argv.insert(spawn.argv.end(), args.begin(), args.end());
-  spawn.name = "eccl-netlab " + args.front();
-  spawn.stdout_to = ChildOutput::kPipe;
-  auto child = ChildProcess::spawn(spawn);
-  if (!child) return child.status();
-  auto output = (*child)->readAll(timeout);
-  if (!output) return output.status();
-  auto exited = (*child)->wait(timeout);
-  if (!exited) return exited.status();
-  if (!ChildProcess::exitedCleanly(*exited)) {
-    return internalError(spawn.name + " " + ChildProcess::describeExit(*exited));
-  }
-  return *output;
-}
-
-std::string trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-    text.pop_back();
-  return text;
-}
 
 }  // namespace
 
@@ -80,17 +44,15 @@ Result<NetlabSpec> parseNetlabSpec(std::string_view text) {
     return bad("unknown form");
   }
   spec.rate = parts[1];
-  spec.rate_bits_per_s = parseRateBits(parts[1]);
-  if (spec.rate_bits_per_s <= 0) return bad("the rate needs a unit: bit, kbit, mbit or gbit");
+  auto rate = netlab::parseRate(parts[1]);
+  if (!rate) return bad(rate.status().message());
+  spec.rate_bits_per_s = static_cast<double>(*rate);
   if (spec.wan) {
-    const std::string_view rtt = parts[2];
-    int ms = 0;
-    auto [end, error] = std::from_chars(rtt.data(), rtt.data() + rtt.size(), ms);
-    if (error != std::errc() || std::string_view(end, rtt.data() + rtt.size() - end) != "ms" ||
-        ms < 2 || ms % 2 != 0) {
+    auto rtt = netlab::parseDuration(parts[2]);
+    if (!rtt || rtt->count() % 2000 != 0 || *rtt < 2ms) {
       return bad("the round-trip time must be an even number of milliseconds, at least 2ms");
     }
-    spec.rtt = std::chrono::milliseconds(ms);
+    spec.rtt = std::chrono::duration_cast<std::chrono::milliseconds>(*rtt);
   }
   return spec;
 }
@@ -105,22 +67,15 @@ Result<std::unique_ptr<NetlabSession>> NetlabSession::create(std::string tool,
 }
 
 Status NetlabSession::up(int hosts) {
-  std::vector<std::string> args = {
-      "up", "--hosts", std::to_string(hosts), "--rate", spec_.rate, "--prefix", prefix_};
+  std::vector<std::string> argv = {tool_,    "up",       "--hosts",  std::to_string(hosts),
+                                   "--rate", spec_.rate, "--prefix", prefix_};
   if (spec_.wan) {
-    args.insert(args.end(), {"--delay", std::to_string(spec_.rtt.count() / 2) + "ms"});
+    argv.insert(argv.end(), {"--delay", std::to_string(spec_.rtt.count() / 2) + "ms"});
   }
-  auto up = runTool(tool_, args, 60s);
+  auto up = netlab::runCommand(argv, 60s);
   if (!up) {
-    (void)runTool(tool_, {"down", "--prefix", prefix_}, 60s);
+    (void)netlab::runCommand({tool_, "down", "--prefix", prefix_}, 60s);
     return up.status().withContext("bringing the lab up");
-  }
-  for (int host = 0; host < hosts; ++host) {
-    auto address = runTool(tool_, {"addr", "--prefix", prefix_, std::to_string(host)}, 10s);
-    if (!address)
-      return address.status().withContext("the lab's address of host " + std::to_string(host));
-    addresses_.push_back(trimmed(*address));
-    namespaces_.push_back(prefix_ + "-h" + std::to_string(host));
   }
   std::fprintf(stderr,
                "eccl-bench: lab %s is up (%s); if this run is killed: eccl-netlab down "
@@ -130,53 +85,57 @@ Status NetlabSession::up(int hosts) {
 }
 
 NetlabSession::~NetlabSession() {
-  auto down = runTool(tool_, {"down", "--prefix", prefix_}, 60s);
+  auto down = netlab::runCommand({tool_, "down", "--prefix", prefix_}, 60s);
   if (!down) {
     std::fprintf(stderr, "eccl-bench: taking the lab %s down: %s\n", prefix_.c_str(),
                  down.status().toString().c_str());
   }
 }
 
-Result<NetlabSession::Ceiling> NetlabSession::measureCeiling(int streams, int seconds) {
-  if (ceiling_.streams > 0) return ceiling_;
-  auto output = runTool(tool_,
-                        {"ceiling", "--prefix", prefix_, "--streams", std::to_string(streams),
-                         "--seconds", std::to_string(seconds), "--json"},
-                        std::chrono::seconds(seconds + 60));
+std::string NetlabSession::namespaceOf(int host) const {
+  return netlab::hostNamespace(prefix_, host);
+}
+
+std::string NetlabSession::addressOf(int host) const {
+  return netlab::hostAddress(host);
+}
+
+std::string NetlabSession::subnet() const {
+  return netlab::subnetCidr();
+}
+
+Status NetlabSession::measureCeiling(int streams, int seconds) {
+  auto output =
+      netlab::runCommand({tool_, "ceiling", "--prefix", prefix_, "--streams",
+                          std::to_string(streams), "--seconds", std::to_string(seconds), "--json"},
+                         std::chrono::seconds(seconds + 60));
   if (!output) return output.status().withContext("measuring the lab's ceiling");
   auto json = nlohmann::json::parse(*output, nullptr, false);
   if (json.is_discarded() || !json.contains("forward_gbps")) {
     return internalError("eccl-netlab ceiling printed no figures: " + *output);
   }
-  ceiling_ = {streams, json.value("forward_gbps", 0.0), json.value("backward_gbps", 0.0)};
-  return ceiling_;
+  ceiling_ = {streams, seconds, json.value("forward_gbps", 0.0), json.value("backward_gbps", 0.0)};
+  return Status::ok();
 }
 
 std::vector<std::string> NetlabSession::inside(int host, std::vector<std::string> argv) const {
-  std::vector<std::string> wrapped = {"ip", "netns", "exec", namespaceOf(host)};
-  wrapped.insert(wrapped.end(), argv.begin(), argv.end());
-  return wrapped;
+  return netlab::inNamespace(namespaceOf(host), std::move(argv));
 }
 
-int runNetnsRsh(const std::string& map, const std::vector<std::string>& args) {
+int runNetnsRsh(const std::string& prefix, const std::vector<std::string>& args) {
   if (args.size() < 2) {
-    std::fprintf(stderr, "eccl-bench netns-rsh: usage: --map ADDR=NS,... HOST COMMAND...\n");
+    std::fprintf(stderr, "eccl-bench netns-rsh: usage: --prefix P HOST COMMAND...\n");
     return 2;
   }
-  std::string ns;
-  for (size_t start = 0; start <= map.size();) {
-    size_t end = map.find(',', start);
-    if (end == std::string::npos) end = map.size();
-    const std::string entry = map.substr(start, end - start);
-    const size_t eq = entry.find('=');
-    if (eq != std::string::npos && entry.substr(0, eq) == args[0]) ns = entry.substr(eq + 1);
-    start = end + 1;
-  }
-  if (ns.empty()) {
-    std::fprintf(stderr, "eccl-bench netns-rsh: %s is no host of the lab (%s)\n", args[0].c_str(),
-                 map.c_str());
+  in_addr address{};
+  const int host = inet_pton(AF_INET, args[0].c_str(), &address) == 1
+                       ? netlab::hostOfAddress(ntohl(address.s_addr), netlab::kMaxHosts)
+                       : -1;
+  if (host < 0) {
+    std::fprintf(stderr, "eccl-bench netns-rsh: %s is no lab host address\n", args[0].c_str());
     return 2;
   }
+  const std::string ns = netlab::hostNamespace(prefix, host);
   std::string command;
   for (size_t i = 1; i < args.size(); ++i)
     command += (i > 1 ? " " : "") + args[i];

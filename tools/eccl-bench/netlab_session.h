@@ -22,8 +22,8 @@ struct NetlabSpec {
   std::string text;                  // as given, for the report
 };
 
-// "lan:RATE" or "wan:RATE:RTT" (RATE: <number>{bit,kbit,mbit,gbit}; RTT:
-// <number>ms, even, at least 2ms).
+// "lan:RATE" or "wan:RATE:RTT" (RATE and RTT as eccl-netlab reads them, e.g.
+// 1gbit, 50ms; the RTT an even number of milliseconds, at least 2).
 Result<NetlabSpec> parseNetlabSpec(std::string_view text);
 
 // A lab of `hosts` namespaces, up from create() until destruction (down, even
@@ -38,10 +38,13 @@ class NetlabSession {
   NetlabSession& operator=(const NetlabSession&) = delete;
 
   const NetlabSpec& spec() const { return spec_; }
-  const std::string& namespaceOf(int host) const { return namespaces_.at(host); }
-  const std::string& addressOf(int host) const { return addresses_.at(host); }
+  const std::string& prefix() const { return prefix_; }
+  std::string namespaceOf(int host) const;
+  std::string addressOf(int host) const;
   // argv run inside the host's namespace (argv[0] must be a full path).
   std::vector<std::string> inside(int host, std::vector<std::string> argv) const;
+  // The lab's network, "10.213.0.0/24".
+  std::string subnet() const;
   // A link percentage: busbw (GB/s) against the lab's rate.
   double linkPercent(double busbw_gbs) const {
     return busbw_gbs * 8e9 / spec_.rate_bits_per_s * 100;
@@ -49,19 +52,20 @@ class NetlabSession {
 
   // What the emulated link carries at best: iperf3 with `streams` TCP streams
   // each way at once between hosts 0 and 1 (eccl-netlab ceiling), Gbit/s per
-  // direction. Measured once; later calls return the same figures.
+  // direction; measured by measureCeiling(), read by ceiling().
   struct Ceiling {
     int streams = 0;
+    int seconds = 0;
     double forward_gbps = 0;
     double backward_gbps = 0;
     double meanGbps() const { return (forward_gbps + backward_gbps) / 2; }
   };
-  Result<Ceiling> measureCeiling(int streams, int seconds);
+  Status measureCeiling(int streams, int seconds);
+  const Ceiling& ceiling() const { return ceiling_; }
   // busbw (GB/s) against the measured ceiling's mean direction; 0 before one.
   double ceilingPercent(double busbw_gbs) const {
     return ceiling_.meanGbps() > 0 ? busbw_gbs * 8 / ceiling_.meanGbps() * 100 : 0;
   }
-  bool hasCeiling() const { return ceiling_.streams > 0; }
 
  private:
   NetlabSession(std::string tool, NetlabSpec spec, std::string prefix)
@@ -71,16 +75,14 @@ class NetlabSession {
   const std::string tool_;
   const NetlabSpec spec_;
   const std::string prefix_;
-  std::vector<std::string> namespaces_;
-  std::vector<std::string> addresses_;
   Ceiling ceiling_;
 };
 
-// `eccl-bench netns-rsh --map ADDR=NS,... HOST WORDS...`: what mpirun runs in
-// place of ssh to start a daemon on a lab host: `ip netns exec NS /bin/sh -c
+// `eccl-bench netns-rsh --prefix P HOST WORDS...`: what mpirun runs in place of
+// ssh to start a daemon on a host of lab P: `ip netns exec NS /bin/sh -c
 // "WORDS..."` for the namespace of HOST's address (the words are a command
 // for a shell, as ssh would hand them to one). Does not return on success.
-int runNetnsRsh(const std::string& map, const std::vector<std::string>& args);
+int runNetnsRsh(const std::string& prefix, const std::vector<std::string>& args);
 
 // Moves the calling thread into the network namespace `name` (ip netns):
 // the sockets it opens, and the threads it starts, belong to that namespace.

@@ -87,10 +87,21 @@ uint32_t hostAddressValue(int host) {
   return kSubnetBase + static_cast<uint32_t>(host) + 1;
 }
 
-std::string hostAddress(int host) {
-  const uint32_t value = hostAddressValue(host);
+namespace {
+
+std::string dottedQuad(uint32_t value) {
   return std::to_string(value >> 24) + "." + std::to_string((value >> 16) & 0xff) + "." +
          std::to_string((value >> 8) & 0xff) + "." + std::to_string(value & 0xff);
+}
+
+}  // namespace
+
+std::string hostAddress(int host) {
+  return dottedQuad(hostAddressValue(host));
+}
+
+std::string subnetCidr() {
+  return dottedQuad(kSubnetBase) + "/" + std::to_string(kSubnetPrefixLength);
 }
 
 int hostOfAddress(uint32_t address_host_order, int hosts) {

@@ -59,6 +59,7 @@ std::string hostNamespace(std::string_view prefix, int host);  // "eccl-lab-h0"
 std::string bridgeNamespace(std::string_view prefix);          // "eccl-lab-br"
 uint32_t hostAddressValue(int host);                           // host order
 std::string hostAddress(int host);                             // "10.213.0.1"
+std::string subnetCidr();                                      // "10.213.0.0/24"
 // The host an address belongs to, or -1.
 int hostOfAddress(uint32_t address_host_order, int hosts);
 

@@ -59,8 +59,9 @@ std::vector<std::string> inNamespace(const std::string& name, std::vector<std::s
 
 Result<std::string> runCommand(const std::vector<std::string>& argv,
                                std::chrono::milliseconds timeout) {
-  const std::string program = findOnPath(argv.at(0));
-  if (program.empty()) return unsupportedError(argv[0] + " not found on PATH");
+  const std::string& name = argv.at(0);
+  const std::string program = name.find('/') != std::string::npos ? name : findOnPath(name);
+  if (program.empty()) return unsupportedError(name + " not found on PATH");
   StderrFile errors;
   SpawnOptions options;
   options.argv = argv;

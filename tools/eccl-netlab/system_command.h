@@ -10,7 +10,7 @@
 
 namespace eccl::tools::netlab {
 
-// Runs argv (argv[0] is looked up on PATH) and returns its stdout; fails with
+// Runs argv (argv[0] a path, or looked up on PATH) and returns its stdout; fails with
 // the command line and its stderr unless it exits with 0.
 Result<std::string> runCommand(const std::vector<std::string>& argv,
                                std::chrono::milliseconds timeout = std::chrono::seconds(20));
