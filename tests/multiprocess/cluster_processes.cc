@@ -30,17 +30,6 @@ TempDir::~TempDir() {
   if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
 }
 
-std::optional<uint16_t> readPortFile(const std::string& path, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (true) {
-    std::ifstream file(path);
-    unsigned port = 0;
-    if (file >> port && port > 0 && port <= 65535) return static_cast<uint16_t>(port);
-    if (Clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-}
-
 std::unique_ptr<MasterProcess> MasterProcess::start(const TempDir& dir, uint16_t port,
                                                     const std::vector<std::string>& extra_args,
                                                     std::string* error) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tools/common/child_process.h"
+#include "tools/common/port_file.h"
 
 namespace eccl::test {
 
@@ -50,8 +51,7 @@ class MasterProcess {
   uint16_t port_ = 0;
 };
 
-// The port a tool wrote to a --port-file, once the file exists.
-std::optional<uint16_t> readPortFile(const std::string& path, milliseconds timeout);
+using tools::readPortFile;
 
 class PeerProcess {
  public:

@@ -1,7 +1,6 @@
 #include "tools/eccl-stress/master_child.h"
 
-#include <fstream>
-#include <thread>
+#include "tools/common/port_file.h"
 
 namespace eccl::tools::stress {
 namespace {
@@ -30,10 +29,8 @@ Result<std::unique_ptr<MasterChild>> MasterChild::start(const std::string& binar
   // The port file appears (renamed into place whole) once the socket listens.
   const auto until = std::chrono::steady_clock::now() + kStartTimeout;
   while (true) {
-    std::ifstream file(port_file);
-    unsigned port = 0;
-    if (file >> port && port > 0 && port <= 65535) {
-      master->port_ = static_cast<uint16_t>(port);
+    if (auto port = readPortFile(port_file, std::chrono::milliseconds(20))) {
+      master->port_ = *port;
       return master;
     }
     if (master->child_->hasExited()) {
@@ -44,7 +41,6 @@ Result<std::unique_ptr<MasterChild>> MasterChild::start(const std::string& binar
     if (std::chrono::steady_clock::now() >= until) {
       return timeoutError("eccl-master wrote no port file within 10 s");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 
