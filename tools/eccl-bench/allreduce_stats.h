@@ -162,10 +162,17 @@ auto measureAllreduce(Ops& ops, const AllreduceRun& run, const Check& check) {
   bool ok = true;
   std::vector<double> slowest;
   double cpu = 0;
-  for (int i = 0; i < run.warmup + run.iters; ++i) {
+  double after_idle = 0;
+  // With after_idle, one more op after the timed ones: the ranks idle together
+  // from its barrier on, so it starts cold; timed apart from the others.
+  const bool probe_idle = run.after_idle.count() > 0;
+  const int total = run.warmup + run.iters + (probe_idle ? 1 : 0);
+  for (int i = 0; i < total; ++i) {
+    const bool idle_probe = probe_idle && i == total - 1;
     check.fill(data);
     auto result = allreduceBarrier(ops);
     if (!result) return result;
+    if (idle_probe) std::this_thread::sleep_for(run.after_idle);
     const double cpu0 = processCpuSeconds();
     const auto t0 = Clock::now();
     result = ops.sumFloats(data.data(), count);
@@ -186,23 +193,12 @@ auto measureAllreduce(Ops& ops, const AllreduceRun& run, const Check& check) {
     double t = std::chrono::duration<double>(t1 - t0).count();
     result = ops.reduceScalar(t, ScalarOp::kMax);
     if (!result) return result;
+    if (idle_probe) {
+      after_idle = t;
+      continue;
+    }
     slowest.push_back(t);
     cpu += cpu1 - cpu0;
-  }
-  double after_idle = 0;
-  if (run.after_idle.count() > 0) {
-    check.fill(data);
-    auto result = allreduceBarrier(ops);
-    if (!result) return result;
-    std::this_thread::sleep_for(run.after_idle);
-    const auto t0 = Clock::now();
-    result = ops.sumFloats(data.data(), count);
-    const auto t1 = Clock::now();
-    if (!result) return result;
-    ok = ok && check.verify(data);
-    after_idle = std::chrono::duration<double>(t1 - t0).count();
-    result = ops.reduceScalar(after_idle, ScalarOp::kMax);
-    if (!result) return result;
   }
   double all_ok = ok ? 1.0 : 0.0;
   double rss = peakRssMib();
