@@ -65,12 +65,12 @@ std::string collectiveName(Collective c) {
 
 std::string quantText(const quant::QuantConfig& q) {
   if (q.algo == quant::QuantAlgo::kNone) return "none";
-  const int algo = static_cast<int>(q.algo);
-  const int wire = static_cast<int>(q.wire);
-  const std::string algo_text =
-      algo <= 2 ? quant::algoName(q.algo) : "algorithm #" + std::to_string(algo);
-  const std::string wire_text =
-      wire <= 4 ? quant::wireName(q.wire) : "wire #" + std::to_string(wire);
+  const std::string algo_text = quant::isValid(q.algo)
+                                    ? quant::algoName(q.algo)
+                                    : "algorithm #" + std::to_string(static_cast<int>(q.algo));
+  const std::string wire_text = quant::isValid(q.wire)
+                                    ? quant::wireName(q.wire)
+                                    : "wire #" + std::to_string(static_cast<int>(q.wire));
   return algo_text + "/" + wire_text + "/block " + std::to_string(q.block_elems);
 }
 

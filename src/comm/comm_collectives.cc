@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "src/coll/block_counts.h"
 #include "src/coll/completion_lap.h"
@@ -82,6 +83,15 @@ void unpack(const std::vector<uint8_t>& packed, const std::vector<TensorRef>& te
     if (t.count > 0) std::memcpy(t.recv, at, t.count * element);
     at += t.count * element;
   }
+}
+
+// An all-reduce's arguments; `quant` (null: none) is copied in.
+coll::AllReduceArgs allReduceArgs(const void* send, void* recv, size_t count, reduce::DType dtype,
+                                  reduce::ReduceOp op, uint64_t tag,
+                                  const quant::QuantConfig* quant) {
+  coll::AllReduceArgs args{send, recv, count, dtype, op, tag};
+  if (quant != nullptr) args.quant = *quant;
+  return args;
 }
 
 }  // namespace
@@ -236,8 +246,7 @@ Result<std::shared_ptr<Request>> Communicator::allReduceAsync(const void* send, 
                                                               reduce::ReduceOp op, uint64_t tag,
                                                               std::chrono::milliseconds timeout,
                                                               const quant::QuantConfig* quant) {
-  coll::AllReduceArgs args{send, recv, count, dtype, op, tag};
-  if (quant != nullptr) args.quant = *quant;
+  const coll::AllReduceArgs args = allReduceArgs(send, recv, count, dtype, op, tag, quant);
   ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs(args));
   std::span<uint8_t> preserve;
   if (options_.collectives.preserve_input && send == recv) {
@@ -271,9 +280,8 @@ Status Communicator::allReduceWithRetry(const void* send, void* recv, size_t cou
                                         const quant::QuantConfig* quant) {
   if (attempts != nullptr) *attempts = 0;
   if (max_attempts == 0) return invalidArgument("allReduceWithRetry: max_attempts must be >= 1");
-  coll::AllReduceArgs args{send, recv, count, dtype, op, tag};
-  if (quant != nullptr) args.quant = *quant;
-  ECCL_RETURN_IF_ERROR(coll::checkAllReduceArgs(args));
+  ECCL_RETURN_IF_ERROR(
+      coll::checkAllReduceArgs(allReduceArgs(send, recv, count, dtype, op, tag, quant)));
   // In place, the input is restored before each retry (by the op itself with preserve_input).
   std::vector<uint8_t> input;
   if (send == recv && !options_.collectives.preserve_input) {
@@ -367,14 +375,10 @@ Result<std::shared_ptr<Request>> Communicator::allReduceBatchAsync(
     std::vector<TensorRef> tensors, reduce::DType dtype, reduce::ReduceOp op, uint64_t tag,
     std::chrono::milliseconds timeout, const quant::QuantConfig* quant) {
   // The batch is one op: one quantization config for the whole stream.
-  coll::AllReduceArgs common{nullptr, nullptr, 0, dtype, op, tag};
-  if (quant != nullptr) common.quant = *quant;
-  auto argsFor = [common](const void* send, void* recv, size_t count) {
-    coll::AllReduceArgs args = common;
-    args.send = send;
-    args.recv = recv;
-    args.count = count;
-    return args;
+  std::optional<quant::QuantConfig> config;
+  if (quant != nullptr) config = *quant;
+  auto argsFor = [=](const void* send, void* recv, size_t count) {
+    return allReduceArgs(send, recv, count, dtype, op, tag, config ? &*config : nullptr);
   };
   size_t total = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {

@@ -7,6 +7,14 @@
 
 namespace eccl::quant {
 
+bool isValid(QuantAlgo algo) {
+  return static_cast<int>(algo) <= static_cast<int>(QuantAlgo::kZeroPointScale);
+}
+
+bool isValid(WireType wire) {
+  return static_cast<int>(wire) <= static_cast<int>(WireType::kBF16);
+}
+
 const char* algoName(QuantAlgo algo) {
   switch (algo) {
     case QuantAlgo::kNone:
@@ -42,10 +50,10 @@ Status validate(const QuantConfig& config, reduce::DType data) {
     return invalidArgument(
         "quantization: algorithm 'none' has no encoding; use minmax or zero_point_scale");
   }
-  if (config.algo != QuantAlgo::kMinMax && config.algo != QuantAlgo::kZeroPointScale) {
+  if (!isValid(config.algo)) {
     return invalidArgument("quantization: unknown algorithm " + std::to_string(algo));
   }
-  if (wire > static_cast<int>(WireType::kBF16)) {
+  if (!isValid(config.wire)) {
     return invalidArgument("quantization: unknown wire type " + std::to_string(wire));
   }
   if (!isQuantizable(data)) {

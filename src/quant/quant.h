@@ -103,6 +103,9 @@ constexpr uint32_t kMinBlockElems = 16;
 constexpr uint32_t kMaxBlockElems = uint32_t{1} << 20;
 constexpr uint32_t kBlockElemsMultiple = 16;
 
+// Whether a value (e.g. decoded from the wire) names a member of the enum.
+bool isValid(QuantAlgo algo);
+bool isValid(WireType wire);
 const char* algoName(QuantAlgo algo);  // "none", "minmax", "zero_point_scale"
 const char* wireName(WireType wire);   // "u8", "i8", "u16", "f16", "bf16"
 
