@@ -686,6 +686,94 @@ ECCL_API ecclResult_t ecclRecv(ecclComm_t comm, void* buf, size_t count, ecclDat
                                ecclPeerId_t peer, uint64_t tag, int64_t timeout_ms,
                                ecclOpInfo_t* info);
 
+/* ---- Shared state ------------------------------------------------------------- */
+
+/* How a peer takes part in ecclSyncSharedState. */
+typedef enum {
+  /* Take the popular copy of every entry that differs (the default). */
+  ecclSyncEnforcePopular = 0,
+  /* This peer's copy is authoritative (e.g. it loaded a checkpoint): the
+   * group takes its content and revision. Several SEND_ONLY peers must hold
+   * the same content and revision. */
+  ecclSyncSendOnly = 1,
+  /* A fresh joiner: its content never counts and its revision may be anything;
+   * it receives every entry whose hash differs from the popular one. */
+  ecclSyncReceiveOnly = 2
+} ecclSyncStrategy_t;
+
+/* One named tensor of the shared state. The caller owns the memory. */
+typedef struct {
+  const char* name; /* 1..255 bytes, unique in the state */
+  void* data;       /* count elements of dtype; not NULL unless count is 0 */
+  size_t count;
+  ecclDataType_t dtype;
+  /* Non-zero: peers may hold different content (e.g. a per-peer RNG state);
+   * only the name, count and dtype must agree and nothing is sent. */
+  int allow_content_inequality;
+} ecclSharedStateEntry_t;
+
+/* The shared state of one peer (a versioned struct: the caller sets struct_size). */
+typedef struct {
+  size_t struct_size; /* sizeof(ecclSharedState_t) */
+  /* In: this peer's revision. Out, on success: the group's new revision. */
+  uint64_t revision;
+  const ecclSharedStateEntry_t* entries;
+  size_t nentries; /* at most 4096; entries must not overlap in memory */
+} ecclSharedState_t;
+
+/* What a sync did on this peer (a versioned struct: the caller sets struct_size). */
+typedef struct {
+  size_t struct_size;      /* sizeof(ecclSyncInfo_t) */
+  uint64_t bytes_sent;     /* entry bytes this peer served to others */
+  uint64_t bytes_received; /* entry bytes it received */
+  uint32_t entries_fixed;  /* entries it received (its content differed) */
+  uint32_t rounds;         /* transfer rounds it took part in (> 1 after a failed source) */
+  uint64_t revision;       /* the group's revision after the sync */
+  uint64_t wall_time_ns;   /* from the call to its return */
+} ecclSyncInfo_t;
+
+/* Makes every accepted member's shared state identical, bit for bit. A
+ * collective of the comm's ring: every member calls it (like
+ * ecclCommUpdateTopology, it runs after the ops called before it and before
+ * those called after it). Each peer hashes its entries (XXH3-128, on several
+ * threads for large ones) and sends the hashes and its revision to the
+ * master, which picks the popular content of each entry; peers whose copy
+ * differs receive it from the members that hold it, split across up to 8 of
+ * them at once, straight into the entry's memory, and hash it again before
+ * the sync completes (a bad copy is fetched again from another holder).
+ *
+ * Rules, checked by the master before any byte moves (a violation is
+ * ecclInvalidUsage on every member, naming the entry and the peers, and
+ * nothing is written):
+ *  - every member lists the same entries: names, counts, dtypes and
+ *    allow_content_inequality (in any order);
+ *  - the group's new revision is that of the SEND_ONLY peers if there are
+ *    any, else one more than the group's last sync when a member of that sync
+ *    takes part, else the most common revision among ENFORCE_POPULAR peers
+ *    (ties: the highest);
+ *  - a peer that took part in the group's last sync must present exactly that
+ *    revision + 1 (each sync moves by one), unless it syncs RECEIVE_ONLY;
+ *  - the popular content of an entry: the SEND_ONLY peers' (they must agree),
+ *    else the most common hash among ENFORCE_POPULAR peers at the new
+ *    revision; a tie goes to the lowest-ranked of them.
+ * A group in which every peer is RECEIVE_ONLY has no content: ecclInvalidUsage.
+ *
+ * On success state->revision is the group's new revision on every member.
+ * A holder lost during the sync is replaced by another holder (receivers that
+ * completed an entry become holders too); only when no holder of an entry is
+ * left for a receiver does the sync fail, with ecclPeerLost on every member
+ * naming the entry (that entry may then be partly written on that receiver).
+ * A master restart forgets the group's last revision (the next sync starts
+ * afresh). timeout_ms < 0: the config's timeout_ms. info: NULL, or filled on
+ * success if info->struct_size is sizeof(ecclSyncInfo_t).
+ * Errors: ecclInvalidArgument (NULL comm or state, bad struct_size, a bad
+ * entry: name, NULL data, unknown dtype, duplicate name, overlap; unknown
+ * strategy), ecclInvalidUsage (not accepted; rules above), ecclPeerLost,
+ * ecclTimeout, ecclAborted. */
+ECCL_API ecclResult_t ecclSyncSharedState(ecclComm_t comm, ecclSharedState_t* state,
+                                          ecclSyncStrategy_t strategy, int64_t timeout_ms,
+                                          ecclSyncInfo_t* info);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

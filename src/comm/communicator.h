@@ -36,7 +36,9 @@
 #include "src/common/status.h"
 #include "src/membership/control_client.h"
 #include "src/protocol/control_messages.h"
+#include "src/protocol/state_messages.h"
 #include "src/reduce/reduce.h"
+#include "src/state/shared_state.h"
 #include "transport/tcp/tcp_transport.h"
 
 namespace eccl::comm {
@@ -44,7 +46,8 @@ namespace eccl::comm {
 // Fault injection for tests and the stress tool: called on a collective's
 // thread at named points, with this peer's id. Points: "data-complete" (the
 // op's data is complete here; it is not yet marked so for the agreement on its
-// outcome) and "lap-start" (marked complete; its completion lap starts next).
+// outcome), "lap-start" (marked complete; its completion lap starts next) and
+// "state-serve" (a shared-state sync's sends to one partner are posted).
 using FaultHook = std::function<void(std::string_view point, const EndpointId& self)>;
 
 struct CommOptions {
@@ -199,6 +202,18 @@ class Communicator final : private membership::ControlClient::Owner {
                                                        std::chrono::milliseconds timeout,
                                                        const quant::QuantConfig* quant = nullptr);
 
+  // Brings every member's shared state to the popular content of each entry
+  // (src/state/consensus.h has the rules; comm_state_sync.cc the transfers).
+  // A collective of the group, exclusive like updateTopology. On success every
+  // compared entry is bit-identical on every member and shared.revision is the
+  // group's new revision. Errors: kInvalidArgument (a bad state: names, NULL,
+  // overlap), kInvalidUsage (members disagree on the entries or break the
+  // revision rules: nothing was written), kPeerLost (a receiver could not get
+  // an entry from any holder: that entry may be partly written, the text
+  // names it), kTimeout, kAborted.
+  Status syncSharedState(state::SharedState& shared, state::SyncStrategy strategy,
+                         std::chrono::milliseconds timeout, state::SyncInfo* info);
+
   // Collectives and updates submitted and not yet completed.
   size_t opsOutstanding() const { return ops_.outstanding(); }
 
@@ -302,6 +317,18 @@ class Communicator final : private membership::ControlClient::Owner {
   void failActiveOpsLocked(const Status& why);
   void failAllOpsLocked(const Status& why);
   Status runUpdateTopology(std::chrono::milliseconds timeout, uint64_t sequence);
+  // Shared-state sync (comm_state_sync.cc): the vote and the master's rounds;
+  // one round's transfers; those with one partner.
+  Status runStateSync(state::SharedState& shared, state::SyncStrategy strategy,
+                      std::chrono::milliseconds timeout, state::SyncInfo* info);
+  protocol::StateDone runStateRound(const protocol::StatePlan& plan,
+                                    const std::vector<const state::Entry*>& entries,
+                                    Clock::time_point deadline, state::SyncInfo& report);
+  Status exchangeState(const EndpointId& partner, uint64_t sync,
+                       const std::vector<protocol::StateTransfer>& transfers,
+                       const std::vector<const state::Entry*>& entries, Clock::time_point deadline,
+                       std::vector<uint32_t>& failed, uint64_t& bytes_sent,
+                       uint64_t& bytes_received);
   // The all-reduce algorithm for the op's size: the ring, or for small
   // buffers recursive doubling (comm_rd_allreduce.cc).
   Status runAllReduce(const coll::RingView& view, const coll::AllReduceArgs& args,
@@ -332,6 +359,7 @@ class Communicator final : private membership::ControlClient::Owner {
   void onControlError(const protocol::ControlError& error) override;
   void onPeerAddress(const protocol::PeerAddress& address) override;
   void onOpVerdict(const protocol::OpVerdict& verdict) override;
+  void onStatePlan(const protocol::StatePlan& plan) override;
   void onMasterLost(const Status& why) override;
   uint64_t opsCompleted() const override { return ops_completed_.load(); }
 
@@ -389,6 +417,11 @@ class Communicator final : private membership::ControlClient::Owner {
   // a topology update (a new revision, re-validated channels).
   std::optional<Status> op_failed_;
   std::atomic<uint64_t> ops_completed_{0};
+  // The master's plans for the running shared-state sync; plans of a sync
+  // this peer gave up on (abandoned_sync_ and older) are dropped.
+  static constexpr size_t kMaxQueuedPlans = 64;
+  std::deque<protocol::StatePlan> state_plans_;
+  uint64_t abandoned_sync_ = 0;
   // Last member: its threads stop before anything they use is destroyed.
   OpQueue ops_{options_.collectives.max_ops_in_flight};
 };

@@ -17,6 +17,11 @@
 // 59..52 (stale messages of a failed op's revision never match), the tag in
 // bits 47..16 and the message (0 header, 1 block) in bits 15..0.
 //
+// Shared-state transfers (comm_state_sync.cc) use namespace kStateNamespace
+// (0xB): the sync number mod 2^12 in bits 59..48 (a late message of an
+// abandoned sync never matches the next one), the master's transfer id in
+// bits 47..24 and zero below.
+//
 // The small all-reduce (recursive doubling between partners) uses namespace
 // kSmallAllReduceNamespace (0xA) with the same layout; its message is
 // 2 * exchange (header) or 2 * exchange + 1 (data), the exchange numbered the
@@ -38,6 +43,12 @@ constexpr uint64_t kAllToAllNamespace = 0xE;
 constexpr uint64_t allToAllStreamId(uint64_t revision, uint64_t tag, uint16_t message) {
   return (kAllToAllNamespace << 60) | ((revision & 0xFF) << 52) | ((tag & 0xFFFFFFFFu) << 16) |
          message;
+}
+
+constexpr uint64_t kStateNamespace = 0xB;
+
+constexpr uint64_t stateStreamId(uint64_t sync, uint32_t transfer) {
+  return (kStateNamespace << 60) | ((sync & 0xFFF) << 48) | (uint64_t{transfer & 0xFFFFFFu} << 24);
 }
 
 constexpr uint64_t kSmallAllReduceNamespace = 0xA;

@@ -50,6 +50,7 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
         case MessageType::kControlError:
         case MessageType::kPeerAddress:
         case MessageType::kOpVerdict:
+        case MessageType::kStatePlan:
           return true;
         default:
           return false;
@@ -328,6 +329,12 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
         auto verdict = decode<protocol::OpVerdict>(payload);
         if (!verdict) return verdict.status();
         withOwner([&](Owner& owner) { owner.onOpVerdict(*verdict); });
+        return Status::ok();
+      }
+      case MessageType::kStatePlan: {
+        auto plan = decode<protocol::StatePlan>(payload);
+        if (!plan) return plan.status();
+        withOwner([&](Owner& owner) { owner.onStatePlan(*plan); });
         return Status::ok();
       }
       default:

@@ -12,6 +12,7 @@
 
 #include "src/common/status.h"
 #include "src/protocol/control_messages.h"
+#include "src/protocol/state_messages.h"
 
 namespace eccl::membership {
 
@@ -31,6 +32,8 @@ class ControlClient {
     virtual void onPeerAddress(const protocol::PeerAddress& address) = 0;
     // A question about a collective op, or its agreed outcome.
     virtual void onOpVerdict(const protocol::OpVerdict& verdict) = 0;
+    // A shared-state sync's transfer round, or its outcome.
+    virtual void onStatePlan(const protocol::StatePlan& plan) = 0;
     // The connection is gone (the client reconnects on its own).
     virtual void onMasterLost(const Status& why) = 0;
     // Counted into heartbeats, so the master can tell a hung peer from an idle one.

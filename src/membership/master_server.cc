@@ -82,7 +82,8 @@ class MasterServer::Impl {
       if (!peer_) return type == MessageType::kRegister;
       return type == MessageType::kHeartbeat || type == MessageType::kTopologyVote ||
              type == MessageType::kChannelsReady || type == MessageType::kLeave ||
-             type == MessageType::kPeerLookup || type == MessageType::kOpReport;
+             type == MessageType::kPeerLookup || type == MessageType::kOpReport ||
+             type == MessageType::kStateVote || type == MessageType::kStateDone;
     }
     Status onControlFrame(FrameConnection&, const protocol::FrameHeader& header,
                           std::span<const uint8_t> payload) override {
@@ -343,6 +344,18 @@ class MasterServer::Impl {
           auto report = decode<protocol::OpReport>(link, payload);
           if (!report) return report.status();
           verdict = state_.onOpReport(peer, *report, out);
+          break;
+        }
+        case MessageType::kStateVote: {
+          auto vote = decode<protocol::StateVote>(link, payload);
+          if (!vote) return vote.status();
+          verdict = state_.onStateVote(peer, *vote, out);
+          break;
+        }
+        case MessageType::kStateDone: {
+          auto done = decode<protocol::StateDone>(link, payload);
+          if (!done) return done.status();
+          verdict = state_.onStateDone(peer, *done, out);
           break;
         }
         case MessageType::kLeave: {

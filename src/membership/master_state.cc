@@ -353,6 +353,11 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   std::vector<OutcomeArbiter::Message> verdicts;
   arbiter_.onDeparted(group.name, id, verdicts);
   sendVerdicts(verdicts, out);
+  if (was_accepted) {
+    std::vector<StateSyncArbiter::Message> plans;
+    group.state_sync.onMemberGone(id, group.accepted, plans);
+    sendStatePlans(plans, out);
+  }
 
   if (group.reconfiguration && contains(group.reconfiguration->members, id)) {
     // The ring being set up lost a member: set up another without it (and with
@@ -393,6 +398,42 @@ void MasterState::sendVerdicts(const std::vector<OutcomeArbiter::Message>& messa
   for (const auto& message : messages) {
     auto peer = peers_.find(message.to);
     if (peer != peers_.end()) send(out, peer->second, protocol::encodeFrame(message.verdict));
+  }
+}
+
+Status MasterState::onStateVote(const EndpointId& id, const protocol::StateVote& vote,
+                                Outbox& out) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return Status::ok();
+  Group& group = groupOf(it->second);
+  std::vector<StateSyncArbiter::Message> plans;
+  Status status = group.state_sync.onVote(id, vote, group.revision, group.accepted, plans);
+  sendStatePlans(plans, out);
+  return status;
+}
+
+Status MasterState::onStateDone(const EndpointId& id, const protocol::StateDone& done,
+                                Outbox& out) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return Status::ok();
+  Group& group = groupOf(it->second);
+  std::vector<StateSyncArbiter::Message> plans;
+  Status status = group.state_sync.onDone(id, done, group.accepted, plans);
+  sendStatePlans(plans, out);
+  return status;
+}
+
+void MasterState::sendStatePlans(std::vector<StateSyncArbiter::Message>& plans, Outbox& out) {
+  uint64_t last_final = 0;  // one count per sync, not per member told
+  for (auto& message : plans) {
+    const auto& plan = message.plan;
+    if (plan.kind != protocol::PlanKind::kRound && plan.sync != last_final) {
+      last_final = plan.sync;
+      ++(plan.kind == protocol::PlanKind::kSucceeded ? counters_.state_syncs
+                                                     : counters_.state_syncs_failed);
+    }
+    auto peer = peers_.find(message.to);
+    if (peer != peers_.end()) send(out, peer->second, protocol::encodeFrame(plan));
   }
 }
 

@@ -27,7 +27,9 @@
 #include "src/common/status.h"
 #include "src/membership/outcome_arbiter.h"
 #include "src/membership/peer_token.h"
+#include "src/membership/state_sync_arbiter.h"
 #include "src/protocol/control_messages.h"
+#include "src/protocol/state_messages.h"
 
 namespace eccl::membership {
 
@@ -87,7 +89,9 @@ struct MasterCounters {
   uint64_t leaves = 0;
   uint64_t evictions = 0;
   uint64_t lookups = 0;
-  uint64_t op_reports = 0;  // agreement on a collective's outcome (after a failure)
+  uint64_t op_reports = 0;          // agreement on a collective's outcome (after a failure)
+  uint64_t state_syncs = 0;         // shared-state syncs that succeeded
+  uint64_t state_syncs_failed = 0;  // ... and that ended with an error on every member
 };
 
 struct MasterSnapshot {
@@ -120,6 +124,9 @@ class MasterState {
   // A member's progress with a collective op: a question (it waits for the
   // agreed outcome) or an answer to the master's question (outcome_arbiter.h).
   Status onOpReport(const EndpointId& peer, const protocol::OpReport& report, Outbox& out);
+  // Shared-state sync (state_sync_arbiter.h): a member's hashes, and its report of a round.
+  Status onStateVote(const EndpointId& peer, const protocol::StateVote& vote, Outbox& out);
+  Status onStateDone(const EndpointId& peer, const protocol::StateDone& done, Outbox& out);
   // The connection closed without a Leave (a newer connection of the peer is not affected).
   void onConnectionClosed(const EndpointId& peer, ConnectionId connection, Clock::time_point now,
                           Outbox& out);
@@ -167,6 +174,7 @@ class MasterState {
     std::vector<EndpointId> departed;  // since the last Topology
     std::optional<Reconfiguration> reconfiguration;
     std::optional<Rebuild> rebuild;
+    StateSyncArbiter state_sync;
   };
   enum class Removal { kLost, kLeft, kEvicted };
 
@@ -191,6 +199,7 @@ class MasterState {
   void notifyWatchers(const EndpointId& id, protocol::PeerEventKind kind, Outbox& out);
   // Delivers the arbiter's questions and verdicts to the peers still connected.
   void sendVerdicts(const std::vector<OutcomeArbiter::Message>& messages, Outbox& out) const;
+  void sendStatePlans(std::vector<StateSyncArbiter::Message>& plans, Outbox& out);
 
   MasterSettings settings_;
   std::unordered_map<EndpointId, Peer, EndpointIdHash> peers_;

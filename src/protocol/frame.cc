@@ -4,6 +4,7 @@
 
 #include "src/protocol/control_messages.h"
 #include "src/protocol/messages.h"
+#include "src/protocol/state_messages.h"
 #include "src/protocol/wire.h"
 
 namespace eccl::protocol {
@@ -60,6 +61,12 @@ std::string_view messageTypeName(MessageType type) {
       return "OpReport";
     case MessageType::kOpVerdict:
       return "OpVerdict";
+    case MessageType::kStateVote:
+      return "StateVote";
+    case MessageType::kStatePlan:
+      return "StatePlan";
+    case MessageType::kStateDone:
+      return "StateDone";
   }
   return "Unknown";
 }
@@ -68,7 +75,7 @@ bool isKnownMessageType(uint8_t type) {
   return (type >= static_cast<uint8_t>(MessageType::kHello) &&
           type <= static_cast<uint8_t>(MessageType::kDelivered)) ||
          (type >= static_cast<uint8_t>(MessageType::kRegister) &&
-          type <= static_cast<uint8_t>(MessageType::kOpVerdict));
+          type <= static_cast<uint8_t>(MessageType::kStateDone));
 }
 
 uint16_t allowedFlags(MessageType type) {
@@ -132,6 +139,12 @@ uint32_t maxPayloadLength(MessageType type) {
       return OpReport::kEncodedSize;
     case MessageType::kOpVerdict:
       return OpVerdict::kEncodedSize;
+    case MessageType::kStateVote:
+      return StateVote::kMaxEncodedSize;
+    case MessageType::kStatePlan:
+      return StatePlan::kMaxEncodedSize;
+    case MessageType::kStateDone:
+      return StateDone::kMaxEncodedSize;
   }
   return 0;
 }

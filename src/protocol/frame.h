@@ -60,6 +60,9 @@ enum class MessageType : uint8_t {
   kPeerAddress = 45,     // master -> peer: the answer to a PeerLookup
   kOpReport = 46,        // peer -> master: how far it got with a collective op
   kOpVerdict = 47,       // master -> peers: a question about an op, or its agreed outcome
+  kStateVote = 48,       // peer -> master: its shared-state hashes (state_messages.h)
+  kStatePlan = 49,       // master -> members: a transfer round, or the sync's outcome
+  kStateDone = 50,       // peer -> master: a transfer round ran, and what failed
 };
 
 // True for the types above: the wire may carry any other byte value.

@@ -114,6 +114,10 @@ std::string renderMetrics(const membership::MasterSnapshot& snapshot) {
           c.lookups);
   counter(out, "eccl_master_op_reports_total",
           "Reports of survivors agreeing on the outcome of a failed collective.", c.op_reports);
+  counter(out, "eccl_master_state_syncs_total", "Shared-state syncs that succeeded.",
+          c.state_syncs);
+  counter(out, "eccl_master_state_syncs_failed_total",
+          "Shared-state syncs that ended with an error on every member.", c.state_syncs_failed);
   return out;
 }
 

@@ -31,7 +31,9 @@ nlohmann::json countersJson(const membership::MasterCounters& c) {
           {"leaves", c.leaves},
           {"evictions", c.evictions},
           {"peer_lookups", c.lookups},
-          {"op_reports", c.op_reports}};
+          {"op_reports", c.op_reports},
+          {"state_syncs", c.state_syncs},
+          {"state_syncs_failed", c.state_syncs_failed}};
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "src/protocol/state_messages.h"
 #include "tests/unit/protocol/message_samples.h"
 
 namespace eccl::protocol::test {
@@ -22,7 +23,8 @@ const std::vector<MessageType> kAllTypes = {
     MessageType::kChannelsReady, MessageType::kTopologyCommit, MessageType::kPeerEvent,
     MessageType::kGroupStatus,   MessageType::kLeave,          MessageType::kControlError,
     MessageType::kPeerLookup,    MessageType::kPeerAddress,    MessageType::kOpReport,
-    MessageType::kOpVerdict};
+    MessageType::kOpVerdict,     MessageType::kStateVote,      MessageType::kStatePlan,
+    MessageType::kStateDone};
 
 HeaderBytes encode(const FrameHeader& header) {
   HeaderBytes bytes{};
@@ -74,8 +76,11 @@ TEST(FrameHeader, TypeNumbersAreStable) {
   EXPECT_EQ(static_cast<int>(MessageType::kPeerAddress), 45);
   EXPECT_EQ(static_cast<int>(MessageType::kOpReport), 46);
   EXPECT_EQ(static_cast<int>(MessageType::kOpVerdict), 47);
+  EXPECT_EQ(static_cast<int>(MessageType::kStateVote), 48);
+  EXPECT_EQ(static_cast<int>(MessageType::kStatePlan), 49);
+  EXPECT_EQ(static_cast<int>(MessageType::kStateDone), 50);
   for (int type = 0; type < 256; ++type) {
-    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 47);
+    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 50);
     EXPECT_EQ(isKnownMessageType(static_cast<uint8_t>(type)), known) << type;
   }
 }
@@ -142,6 +147,9 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kPeerAddress), 418u);
   EXPECT_EQ(maxPayloadLength(MessageType::kOpReport), 21u);
   EXPECT_EQ(maxPayloadLength(MessageType::kOpVerdict), 21u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateVote), 1159189u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStatePlan), 3752993u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateDone), 279574u);
   // ... and they are the messages' own declared sizes.
   EXPECT_EQ(maxPayloadLength(MessageType::kRegister), Register::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), Registered::kEncodedSize);
@@ -159,6 +167,9 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kPeerAddress), PeerAddress::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kOpReport), OpReport::kEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kOpVerdict), OpVerdict::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateVote), StateVote::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStatePlan), StatePlan::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateDone), StateDone::kMaxEncodedSize);
 }
 
 TEST(FrameHeader, EveryTruncation) {
@@ -201,7 +212,7 @@ TEST(FrameHeader, WrongVersionIsUnsupported) {
 }
 
 TEST(FrameHeader, UnknownMessageType) {
-  for (uint8_t type : {0, 10, 31, 48, 255}) {
+  for (uint8_t type : {0, 10, 31, 51, 255}) {
     HeaderBytes bytes = validCreditHeader();
     bytes[5] = type;
     EXPECT_EQ(verdict(bytes), "ProtocolError: unknown message type " + std::to_string(type));
@@ -325,7 +336,10 @@ TEST(FrameHeader, MessageTypeNames) {
   EXPECT_EQ(messageTypeName(MessageType::kPeerAddress), "PeerAddress");
   EXPECT_EQ(messageTypeName(MessageType::kOpReport), "OpReport");
   EXPECT_EQ(messageTypeName(MessageType::kOpVerdict), "OpVerdict");
-  EXPECT_EQ(messageTypeName(static_cast<MessageType>(48)), "Unknown");
+  EXPECT_EQ(messageTypeName(MessageType::kStateVote), "StateVote");
+  EXPECT_EQ(messageTypeName(MessageType::kStatePlan), "StatePlan");
+  EXPECT_EQ(messageTypeName(MessageType::kStateDone), "StateDone");
+  EXPECT_EQ(messageTypeName(static_cast<MessageType>(51)), "Unknown");
   EXPECT_EQ(messageTypeName(static_cast<MessageType>(0)), "Unknown");
 }
 

@@ -1,0 +1,96 @@
+// ecclSyncSharedState: the C view of a shared state onto state::SharedState.
+#include <cstring>
+
+#include "c_api/call_args.h"
+#include "c_api/errors.h"
+#include "c_api/handles.h"
+#include "c_api/struct_size.h"
+#include "eccl/eccl.h"
+#include "src/state/shared_state.h"
+
+namespace {
+
+using eccl::invalidArgument;
+using eccl::Result;
+using eccl::Status;
+
+constexpr const char* kFn = "ecclSyncSharedState";
+constexpr size_t kStateMinSize = ECCL_CAPI_FIELD_END(ecclSharedState_t, nentries);
+constexpr size_t kInfoMinSize = ECCL_CAPI_FIELD_END(ecclSyncInfo_t, wall_time_ns);
+
+Result<eccl::state::SharedState> toSharedState(const ecclSharedState_t& in) {
+  if (in.nentries > eccl::state::kMaxEntries) {
+    return invalidArgument(std::string(kFn) + ": " + std::to_string(in.nentries) +
+                           " entries, limit " + std::to_string(eccl::state::kMaxEntries));
+  }
+  if (in.entries == nullptr && in.nentries > 0) {
+    return invalidArgument(std::string(kFn) + ": state->entries is NULL");
+  }
+  eccl::state::SharedState out;
+  out.revision = in.revision;
+  for (size_t i = 0; i < in.nentries; ++i) {
+    const ecclSharedStateEntry_t& entry = in.entries[i];
+    const std::string which = std::string(kFn) + ": entry " + std::to_string(i);
+    if (entry.name == nullptr) return invalidArgument(which + " has a NULL name");
+    const size_t length = strnlen(entry.name, eccl::state::kMaxEntryName + 1);
+    auto dtype = eccl::capi::dtypeOf(entry.dtype, which.c_str());
+    if (!dtype) return dtype.status();
+    eccl::state::Entry e;
+    e.name.assign(entry.name, length);  // validateState refuses an overlong name
+    e.data = entry.data;
+    e.count = entry.count;
+    e.dtype = *dtype;
+    e.allow_content_inequality = entry.allow_content_inequality != 0;
+    out.entries.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+ECCL_API ecclResult_t ecclSyncSharedState(ecclComm_t comm, ecclSharedState_t* state,
+                                          ecclSyncStrategy_t strategy, int64_t timeout_ms,
+                                          ecclSyncInfo_t* info) {
+  return eccl::capi::guarded([&]() -> Status {
+    if (comm == nullptr) return invalidArgument(std::string(kFn) + ": comm is NULL");
+    if (state == nullptr) return invalidArgument(std::string(kFn) + ": state is NULL");
+    if (Status size =
+            eccl::capi::checkStructSize(state->struct_size, kStateMinSize,
+                                        sizeof(ecclSharedState_t), std::string(kFn) + ": state");
+        !size.isOk()) {
+      return size;
+    }
+    if (info != nullptr) {
+      if (Status size = eccl::capi::checkStructSize(
+              info->struct_size, kInfoMinSize, sizeof(ecclSyncInfo_t), std::string(kFn) + ": info");
+          !size.isOk()) {
+        return size;
+      }
+    }
+    const int raw = eccl::capi::enumValue(strategy);
+    if (raw < 0 || raw > eccl::state::kMaxStrategy) {
+      return invalidArgument(std::string(kFn) + ": unknown strategy " + std::to_string(raw));
+    }
+    auto shared = toSharedState(*state);
+    if (!shared) return shared.status();
+    eccl::state::SyncInfo report;
+    Status status =
+        comm->impl->syncSharedState(*shared, static_cast<eccl::state::SyncStrategy>(raw),
+                                    eccl::capi::timeoutOf(*comm, timeout_ms), &report);
+    if (!status.isOk()) return status;
+    state->revision = shared->revision;
+    if (info != nullptr) {
+      info->bytes_sent = report.bytes_sent;
+      info->bytes_received = report.bytes_received;
+      info->entries_fixed = report.entries_fixed;
+      info->rounds = report.rounds;
+      info->revision = report.revision;
+      info->wall_time_ns = static_cast<uint64_t>(report.wall_time.count());
+    }
+    return Status::ok();
+  });
+}
+
+}  // extern "C"

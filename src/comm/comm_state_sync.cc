@@ -1,0 +1,321 @@
+// Shared-state sync on the peer: hash the entries, vote, then run the
+// master's transfer rounds (state_sync_arbiter.h) until its final word. A
+// round's transfers with one partner run on a thread of their own, so a dead
+// or slow source fails only its own ranges; the master re-plans those from
+// another holder.
+#include <algorithm>
+#include <map>
+#include <thread>
+
+#include "src/comm/communicator.h"
+#include "src/comm/p2p_stream.h"
+#include "src/common/log.h"
+#include "src/protocol/messages.h"
+#include "src/state/content_hash.h"
+
+namespace eccl::comm {
+
+using protocol::MessageType;
+using protocol::PlanKind;
+using protocol::StateTransfer;
+
+namespace {
+
+struct PartnerResult {
+  std::vector<uint32_t> failed;  // transfers to this peer that did not arrive
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  std::string reason;  // the first failure
+};
+
+protocol::StateVote makeVote(uint64_t group_revision, const state::SharedState& shared,
+                             state::SyncStrategy strategy,
+                             const std::vector<const state::Entry*>& entries,
+                             const std::vector<state::Hash128>& hashes) {
+  protocol::StateVote vote;
+  vote.group_revision = group_revision;
+  vote.state_revision = shared.revision;
+  vote.strategy = static_cast<uint8_t>(strategy);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const state::Entry& entry = *entries[i];
+    protocol::StateEntrySummary summary;
+    summary.name = entry.name;
+    summary.count = entry.count;
+    summary.dtype = static_cast<uint8_t>(entry.dtype);
+    summary.flags = entry.allow_content_inequality ? protocol::kStateFlagAllowInequality : 0;
+    summary.hash = hashes[i];
+    vote.entries.push_back(std::move(summary));
+  }
+  return vote;
+}
+
+std::vector<state::Hash128> hashEntries(const std::vector<const state::Entry*>& entries) {
+  std::vector<std::span<const uint8_t>> buffers;
+  for (const state::Entry* entry : entries)
+    buffers.push_back(entry->span());
+  return state::contentHashes(buffers);
+}
+
+}  // namespace
+
+Status Communicator::syncSharedState(state::SharedState& shared, state::SyncStrategy strategy,
+                                     std::chrono::milliseconds timeout, state::SyncInfo* info) {
+  if (info != nullptr) *info = state::SyncInfo{};
+  if (static_cast<uint8_t>(strategy) > state::kMaxStrategy) {
+    return invalidArgument("ecclSyncSharedState: unknown strategy");
+  }
+  if (Status valid = state::validateState(shared); !valid.isOk()) {
+    return valid.withContext("ecclSyncSharedState");
+  }
+  // Exclusive, like a topology update: it runs between collectives, in call order.
+  auto request = ops_.submit(
+      [&, timeout](coll::OpInfo*, uint64_t sequence) {
+        header_turns_.done(sequence);  // it sends no op header
+        return runStateSync(shared, strategy, timeout, info);
+      },
+      JobTraits{.exclusive = true});
+  return request->wait();
+}
+
+Status Communicator::runStateSync(state::SharedState& shared, state::SyncStrategy strategy,
+                                  std::chrono::milliseconds timeout, state::SyncInfo* info) {
+  const auto started = Clock::now();
+  const auto deadline = started + timeout;
+  const auto entries = state::entriesByName(shared);
+  uint64_t group_revision;
+  {
+    std::lock_guard lock(mu_);
+    if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
+    if (phase_ != Phase::kAccepted) {
+      return invalidUsage("ecclSyncSharedState: this peer is not accepted into its group yet");
+    }
+    group_revision = revision_;
+  }
+  const auto hashes = hashEntries(entries);
+  {
+    std::lock_guard lock(mu_);
+    state_plans_.clear();
+    control_error_.reset();
+  }
+  sendControl(MessageType::kStateVote,
+              protocol::encodeFrame(makeVote(group_revision, shared, strategy, entries, hashes)));
+
+  state::SyncInfo report;
+  std::set<uint32_t> fixed;
+  uint64_t sync = 0;
+  while (true) {
+    protocol::StatePlan plan;
+    {
+      std::unique_lock lock(mu_);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::max(deadline - Clock::now(), Clock::duration::zero()));
+      Status waited =
+          waitFor(lock, left, "ecclSyncSharedState", [&] { return !state_plans_.empty(); });
+      if (!waited.isOk()) {
+        // Plans of this sync that arrive later must not be taken for the next one's.
+        if (sync != 0) abandoned_sync_ = std::max(abandoned_sync_, sync);
+        if (waited.code() != Code::kTimeout) return waited;
+        return timeoutError(
+            "ecclSyncSharedState: " +
+            (sync == 0 ? std::string("the master sent no plan (did every member call it?)")
+                       : "sync " + std::to_string(sync) + " did not finish after round " +
+                             std::to_string(report.rounds)) +
+            " within " + std::to_string(timeout.count()) + " ms");
+      }
+      plan = std::move(state_plans_.front());
+      state_plans_.pop_front();
+    }
+    if (sync != 0 && plan.sync != sync) continue;  // stale
+    sync = plan.sync;
+    if (plan.kind == PlanKind::kFailed) {
+      return Status(plan.code, "ecclSyncSharedState: " + protocol::printable(plan.text, 1000));
+    }
+    if (plan.kind == PlanKind::kSucceeded) {
+      shared.revision = plan.state_revision;
+      report.revision = plan.state_revision;
+      report.entries_fixed = static_cast<uint32_t>(fixed.size());
+      report.wall_time = Clock::now() - started;
+      if (info != nullptr) *info = report;
+      return Status::ok();
+    }
+    ++report.rounds;
+    protocol::StateDone done = runStateRound(plan, entries, deadline, report);
+    ECCL_LOG_DEBUG(
+        "peer {}: shared state sync {} round {}: {} transfers, {} failed, {} bad entries",
+        id_.shortHex(), plan.sync, plan.round, plan.transfers.size(), done.failed_transfers.size(),
+        done.bad_entries.size());
+    for (const auto& expectation : plan.receive) {
+      if (std::find(done.bad_entries.begin(), done.bad_entries.end(), expectation.entry) !=
+          done.bad_entries.end()) {
+        continue;
+      }
+      bool failed = false;
+      for (const StateTransfer& t : plan.transfers) {
+        failed |= t.to == id_ && t.entry == expectation.entry &&
+                  std::find(done.failed_transfers.begin(), done.failed_transfers.end(), t.id) !=
+                      done.failed_transfers.end();
+      }
+      if (!failed) fixed.insert(expectation.entry);
+    }
+    sendControl(MessageType::kStateDone, protocol::encodeFrame(done));
+  }
+}
+
+protocol::StateDone Communicator::runStateRound(const protocol::StatePlan& plan,
+                                                const std::vector<const state::Entry*>& entries,
+                                                Clock::time_point deadline,
+                                                state::SyncInfo& report) {
+  protocol::StateDone done;
+  done.sync = plan.sync;
+  done.round = plan.round;
+  // A plan is checked against this peer's entries before any byte moves.
+  std::map<EndpointId, std::vector<StateTransfer>> by_partner;
+  for (const StateTransfer& t : plan.transfers) {
+    const bool mine = t.from == id_ || t.to == id_;
+    if (!mine || t.entry >= entries.size() || t.offset > entries[t.entry]->bytes() ||
+        t.bytes > entries[t.entry]->bytes() - t.offset) {
+      ECCL_LOG_WARN("peer {}: shared state plan {} round {} has an invalid transfer {}",
+                    id_.shortHex(), plan.sync, plan.round, t.id);
+      if (t.to == id_) done.failed_transfers.push_back(t.id);
+      continue;
+    }
+    by_partner[t.from == id_ ? t.to : t.from].push_back(t);
+  }
+
+  std::vector<PartnerResult> results(by_partner.size());
+  std::vector<std::thread> workers;
+  size_t index = 0;
+  for (const auto& partner : by_partner) {
+    workers.emplace_back([&, &partner = partner, &result = results[index++]] {
+      Status status = exchangeState(partner.first, plan.sync, partner.second, entries, deadline,
+                                    result.failed, result.bytes_sent, result.bytes_received);
+      if (!status.isOk()) result.reason = status.toString();
+    });
+  }
+  for (auto& worker : workers)
+    worker.join();
+  for (const PartnerResult& result : results) {
+    done.failed_transfers.insert(done.failed_transfers.end(), result.failed.begin(),
+                                 result.failed.end());
+    report.bytes_sent += result.bytes_sent;
+    report.bytes_received += result.bytes_received;
+    if (done.reason.empty() && !result.reason.empty()) {
+      done.reason = result.reason.substr(0, protocol::kMaxReason);
+    }
+  }
+
+  // Entries whose every range arrived are hashed again before they count.
+  std::vector<uint32_t> complete;
+  for (const auto& expectation : plan.receive) {
+    bool failed = expectation.entry >= entries.size();
+    for (const StateTransfer& t : plan.transfers) {
+      failed |= t.to == id_ && t.entry == expectation.entry &&
+                std::find(done.failed_transfers.begin(), done.failed_transfers.end(), t.id) !=
+                    done.failed_transfers.end();
+    }
+    if (!failed) complete.push_back(expectation.entry);
+  }
+  std::vector<std::span<const uint8_t>> buffers;
+  for (uint32_t entry : complete)
+    buffers.push_back(entries[entry]->span());
+  const auto hashes = state::contentHashes(buffers);
+  for (size_t i = 0; i < complete.size(); ++i) {
+    auto expected = std::find_if(plan.receive.begin(), plan.receive.end(),
+                                 [&](const auto& e) { return e.entry == complete[i]; });
+    if (hashes[i] != expected->hash) {
+      done.bad_entries.push_back(complete[i]);
+      if (done.reason.empty()) {
+        done.reason = "entry '" + entries[complete[i]]->name + "' arrived with hash " +
+                      state::hashHex(hashes[i]) + ", expected " + state::hashHex(expected->hash);
+      }
+    }
+  }
+  return done;
+}
+
+Status Communicator::exchangeState(const EndpointId& partner, uint64_t sync,
+                                   const std::vector<StateTransfer>& transfers,
+                                   const std::vector<const state::Entry*>& entries,
+                                   Clock::time_point deadline, std::vector<uint32_t>& failed,
+                                   uint64_t& bytes_sent, uint64_t& bytes_received) {
+  auto failAll = [&](Status why) {
+    for (const StateTransfer& t : transfers) {
+      if (t.to == id_) failed.push_back(t.id);
+    }
+    return why;
+  };
+  auto channel = p2pChannel(partner, deadline);
+  if (!channel) return failAll(channel.status().withContext("shared state transfer"));
+  auto state = coll::OpState::create();
+  {
+    std::lock_guard lock(mu_);
+    if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return failAll(terminal);
+    p2p_ops_.push_back({partner, state});
+  }
+  for (size_t i = 0; i < transfers.size(); ++i) {
+    const StateTransfer& t = transfers[i];
+    const uint64_t stream = stateStreamId(sync, t.id);
+    uint8_t* base = static_cast<uint8_t*>(entries[t.entry]->data) + t.offset;
+    if (t.from == id_) {
+      (*channel)->send(stream, std::span<const uint8_t>(base, t.bytes), state->callback(i));
+    } else {
+      (*channel)->recv(stream, std::span<uint8_t>(base, t.bytes), state->callback(i));
+    }
+  }
+  const bool serving = std::any_of(transfers.begin(), transfers.end(),
+                                   [&](const StateTransfer& t) { return t.from == id_; });
+  if (serving && options_.fault_hook) options_.fault_hook("state-serve", id_);
+
+  // Like a point-to-point op: a failure, an abort or the deadline closes the
+  // channel, the only way to end transfers that hold entry memory.
+  size_t outstanding = transfers.size();
+  std::optional<Status> cause;
+  Status first_error;
+  while (outstanding > 0) {
+    std::vector<coll::Completion> done;
+    std::optional<Status> external =
+        state->wait(cause ? Clock::now() + std::chrono::seconds(1) : deadline, done);
+    for (const coll::Completion& completion : done) {
+      const StateTransfer& t = transfers[completion.token];
+      --outstanding;
+      if (!completion.status.isOk()) {
+        if (t.to == id_) failed.push_back(t.id);
+        if (first_error.isOk()) first_error = completion.status;
+      } else {
+        (t.from == id_ ? bytes_sent : bytes_received) += t.bytes;
+      }
+    }
+    if (outstanding == 0 || cause) continue;
+    if (external) {
+      cause = *external;
+    } else if (Clock::now() >= deadline) {
+      cause = timeoutError("shared state transfer with peer " + partner.shortHex() +
+                           " did not complete before the deadline");
+    } else {
+      continue;
+    }
+    (*channel)->close("shared state transfer failed on peer " + id_.shortHex() + ": " +
+                      cause->toString());
+  }
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(p2p_ops_, [&](const P2pOp& op) { return op.state == state; });
+  }
+  if (cause) return *cause;
+  if (!first_error.isOk()) {
+    return Status(coll::transferFailureCode(first_error.code()),
+                  "shared state transfer with peer " + partner.shortHex() +
+                      " failed: " + first_error.toString());
+  }
+  return Status::ok();
+}
+
+void Communicator::onStatePlan(const protocol::StatePlan& plan) {
+  std::lock_guard lock(mu_);
+  // Bounded: plans only come while this peer syncs, a handful per round.
+  if (plan.sync <= abandoned_sync_ || state_plans_.size() >= kMaxQueuedPlans) return;
+  state_plans_.push_back(plan);
+  changed_.notify_all();
+}
+
+}  // namespace eccl::comm

@@ -1,0 +1,114 @@
+// Shared-state synchronisation on the control plane (src/state/, ARCHITECTURE
+// "Shared state"): each accepted peer sends a StateVote with the hash of each
+// named entry; the master answers every member with a StatePlan per transfer
+// round (what it sends to whom and what it receives), the members answer each
+// round with a StateDone, and the last StatePlan of a sync is final: success
+// at a revision, or one error that every member returns.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "src/common/endpoint_id.h"
+#include "src/common/status.h"
+#include "src/protocol/control_messages.h"
+#include "src/protocol/frame.h"
+#include "src/protocol/wire.h"
+
+namespace eccl::protocol {
+
+inline constexpr size_t kMaxStateEntries = 4096;
+inline constexpr size_t kMaxStateEntryName = 255;
+// Transfers one plan may list (a receiver's ranges plus those it serves).
+inline constexpr size_t kMaxPlanTransfers = 65536;
+inline constexpr uint8_t kStateFlagAllowInequality = 1u << 0;
+
+using StateHash = std::array<uint8_t, 16>;
+
+struct StateEntrySummary {
+  std::string name;
+  uint64_t count = 0;
+  uint8_t dtype = 0;  // reduce::DType
+  uint8_t flags = 0;  // kStateFlag*
+  StateHash hash{};
+  friend bool operator==(const StateEntrySummary&, const StateEntrySummary&) = default;
+};
+
+// peer -> master: this peer's entries (in name order) at a state revision.
+struct StateVote {
+  static constexpr MessageType kType = MessageType::kStateVote;
+  static constexpr size_t kMaxEntrySize = 2 + kMaxStateEntryName + 8 + 1 + 1 + 16;
+  static constexpr size_t kMaxEncodedSize = 8 + 8 + 1 + 4 + kMaxStateEntries * kMaxEntrySize;
+
+  uint64_t group_revision = 0;  // the ring the sync runs on
+  uint64_t state_revision = 0;
+  uint8_t strategy = 0;  // state::SyncStrategy
+  std::vector<StateEntrySummary> entries;
+
+  void encode(ByteWriter& out) const;
+  static StateVote decode(ByteReader& in);
+};
+
+// Bytes [offset, offset + bytes) of entry `entry` (name order) go from `from` to `to`.
+struct StateTransfer {
+  uint32_t id = 0;  // unique within a sync: the transfer's data stream
+  uint32_t entry = 0;
+  uint64_t offset = 0;
+  uint64_t bytes = 0;
+  EndpointId from;
+  EndpointId to;
+  friend bool operator==(const StateTransfer&, const StateTransfer&) = default;
+};
+
+// An entry this peer receives in the round, and the hash it must have after.
+struct StateExpectation {
+  uint32_t entry = 0;
+  StateHash hash{};
+  friend bool operator==(const StateExpectation&, const StateExpectation&) = default;
+};
+
+enum class PlanKind : uint8_t {
+  kRound = 1,      // transfers to run; answer with a StateDone
+  kSucceeded = 2,  // the sync is over: every member holds the popular state
+  kFailed = 3,     // the sync is over with `code` and `text` on every member
+};
+
+struct StatePlan {
+  static constexpr MessageType kType = MessageType::kStatePlan;
+  static constexpr size_t kTransferSize = 4 + 4 + 8 + 8 + 16 + 16;
+  static constexpr size_t kMaxEncodedSize = 8 + 4 + 1 + 8 + 2 + (2 + kMaxReason) + 4 +
+                                            kMaxStateEntries * (4 + 16) + 4 +
+                                            kMaxPlanTransfers * kTransferSize;
+
+  uint64_t sync = 0;  // numbers the group's syncs (data streams of one sync never meet another's)
+  uint32_t round = 0;
+  PlanKind kind = PlanKind::kRound;
+  uint64_t state_revision = 0;  // the revision the group syncs to
+  Code code = Code::kOk;        // kFailed only
+  std::string text;             // kFailed only
+  std::vector<StateExpectation> receive;
+  std::vector<StateTransfer> transfers;  // those this peer sends or receives
+
+  void encode(ByteWriter& out) const;
+  static StatePlan decode(ByteReader& in);
+};
+
+// peer -> master: a round ran; what failed.
+struct StateDone {
+  static constexpr MessageType kType = MessageType::kStateDone;
+  static constexpr size_t kMaxEncodedSize =
+      8 + 4 + 4 + kMaxPlanTransfers * 4 + 4 + kMaxStateEntries * 4 + 2 + kMaxReason;
+
+  uint64_t sync = 0;
+  uint32_t round = 0;
+  std::vector<uint32_t> failed_transfers;  // ids of transfers to this peer that did not arrive
+  std::vector<uint32_t> bad_entries;       // arrived, but the hash differs
+  std::string reason;                      // the first failure, for the error text
+
+  void encode(ByteWriter& out) const;
+  static StateDone decode(ByteReader& in);
+};
+
+}  // namespace eccl::protocol
