@@ -92,6 +92,10 @@ Status Communicator::runStateSync(state::SharedState& shared, state::SyncStrateg
     group_revision = revision_;
   }
   const auto hashes = hashEntries(entries);
+  ECCL_LOG_DEBUG("peer {}: shared state revision {}, {} entries hashed in {:.3f} s; voting {}",
+                 id_.shortHex(), shared.revision, entries.size(),
+                 std::chrono::duration<double>(Clock::now() - started).count(),
+                 state::strategyName(strategy));
   {
     std::lock_guard lock(mu_);
     state_plans_.clear();
@@ -139,6 +143,9 @@ Status Communicator::runStateSync(state::SharedState& shared, state::SyncStrateg
       return Status::ok();
     }
     ++report.rounds;
+    ECCL_LOG_DEBUG("peer {}: shared state sync {} round {} starts after {:.3f} s", id_.shortHex(),
+                   plan.sync, plan.round,
+                   std::chrono::duration<double>(Clock::now() - started).count());
     protocol::StateDone done = runStateRound(plan, entries, deadline, report);
     ECCL_LOG_DEBUG(
         "peer {}: shared state sync {} round {}: {} transfers, {} failed, {} bad entries",

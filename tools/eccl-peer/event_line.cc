@@ -68,4 +68,37 @@ std::string formatStepLine(const StepLine& line, bool json) {
   return text;
 }
 
+std::string formatStateLine(const StateLine& line, bool json) {
+  if (json) {
+    nlohmann::json out{{"t_ns", line.t_ns},         {"event", "state"},
+                       {"step", line.step},         {"revision", line.revision},
+                       {"strategy", line.strategy}, {"ok", line.ok}};
+    if (line.ok) {
+      out["hash"] = hashText(line.hash);
+      out["bytes_received"] = line.bytes_received;
+      out["bytes_sent"] = line.bytes_sent;
+      out["entries_fixed"] = line.entries_fixed;
+      out["rounds"] = line.rounds;
+      out["seconds"] = line.seconds;
+    } else {
+      out["code"] = line.code;
+      out["error"] = line.error;
+    }
+    return out.dump();
+  }
+  if (!line.ok) {
+    return "state step " + std::to_string(line.step) + " " + line.strategy +
+           " failed: " + line.code + ": " + line.error;
+  }
+  char text[256];
+  std::snprintf(
+      text, sizeof text,
+      "state step %llu revision=%llu %s received %.1f MB sent %.1f MB in %.3f s "
+      "(%u entries fixed, %u rounds) hash=",
+      static_cast<unsigned long long>(line.step), static_cast<unsigned long long>(line.revision),
+      line.strategy.c_str(), static_cast<double>(line.bytes_received) / 1e6,
+      static_cast<double>(line.bytes_sent) / 1e6, line.seconds, line.entries_fixed, line.rounds);
+  return text + hashText(line.hash);
+}
+
 }  // namespace eccl::tools::peer

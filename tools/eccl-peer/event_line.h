@@ -44,4 +44,24 @@ struct StepLine {
 // Without a trailing newline.
 std::string formatStepLine(const StepLine& line, bool json);
 
+// One shared-state sync of the state workload (--state-size).
+struct StateLine {
+  int64_t t_ns = 0;
+  uint64_t step = 0;
+  uint64_t revision = 0;  // the state's after the sync
+  std::string strategy;   // ENFORCE_POPULAR or RECEIVE_ONLY
+  // XXH3-64 over the entries' content hashes: equal on every peer after a sync.
+  uint64_t hash = 0;
+  uint64_t bytes_received = 0;
+  uint64_t bytes_sent = 0;
+  uint32_t entries_fixed = 0;
+  uint32_t rounds = 0;
+  double seconds = 0;
+  bool ok = true;
+  std::string code;
+  std::string error;
+};
+
+std::string formatStateLine(const StateLine& line, bool json);
+
 }  // namespace eccl::tools::peer

@@ -3,6 +3,7 @@
 // topology change (--json: JSON lines) until SIGINT/SIGTERM, when it leaves
 // the group gracefully and exits 0.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 
 #include "src/common/host_port.h"
@@ -28,6 +29,11 @@ struct Arguments {
   long long step_ms = 100;
   uint64_t input_seed = 0;
   uint64_t corrupt_step = 0;
+  std::string state_size;
+  uint32_t state_entries = 4;
+  uint64_t state_seed = 1;
+  bool state_receive = false;
+  std::string die_at;
 };
 
 void addOptions(CLI::App& app, Arguments& args) {
@@ -64,6 +70,21 @@ void addOptions(CLI::App& app, Arguments& args) {
                  "Workload inputs: 0 is rank+1 everywhere; another seed varies every element by "
                  "rank, position and revision (small integers: the sums stay exact)")
       ->capture_default_str();
+  app.add_option("--state-size", args.state_size,
+                 "Workload: bytes of shared state (f32) to sync every step with "
+                 "ecclSyncSharedState before the all-reduce (e.g. 1G; default none)");
+  app.add_option("--state-entries", args.state_entries, "Entries the shared state is split into")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--state-seed", args.state_seed,
+                 "Content of the shared state: peers with the same seed hold the same bytes")
+      ->capture_default_str();
+  app.add_flag("--state-receive", args.state_receive,
+               "Start from zeros and sync RECEIVE_ONLY until the first sync succeeds (a joiner)");
+  // Hidden: tests kill a peer at a named point of its work (src/comm/communicator.h FaultHook).
+  app.add_option("--die-at", args.die_at, "SIGKILL this process at this fault point")
+      ->check(CLI::IsMember({"state-serve", "data-complete", "lap-start"}))
+      ->group("");
   // Hidden (no group): eccl-stress's test that its parity check catches a bad result.
   app.add_option("--corrupt-step", args.corrupt_step,
                  "Change the result after its check at this step (testing the checkers)")
@@ -81,7 +102,9 @@ int main(int argc, char** argv) {
       "With --allreduce-size every step updates the topology (all peers must run it) and "
       "all-reduces that many bytes of f32, checking every element exactly, and prints a step "
       "line: ok, or failed with the error's code and message (both name the op's revision and "
-      "world size); without it the peer only keeps its membership.");
+      "world size); without it the peer only keeps its membership. With --state-size every "
+      "step also syncs a shared state and prints a state line (its hash is equal on every peer "
+      "after a sync).");
   Arguments args;
   addOptions(app, args);
   CLI11_PARSE(app, argc, argv);
@@ -122,6 +145,25 @@ int main(int argc, char** argv) {
       return 1;
     }
     options.allreduce_bytes = *bytes;
+  }
+
+  if (!args.state_size.empty()) {
+    auto bytes = tools::bench::parseSize(args.state_size);
+    if (!bytes || *bytes % sizeof(float) != 0 || *bytes / sizeof(float) < args.state_entries) {
+      std::fprintf(stderr, "eccl-peer: --state-size %s: %s\n", args.state_size.c_str(),
+                   bytes ? "must be a multiple of 4 bytes (f32), one element per entry at least"
+                         : bytes.status().message().c_str());
+      return 1;
+    }
+    options.state_bytes = *bytes;
+    options.state_entries = args.state_entries;
+    options.state_seed = args.state_seed;
+    options.state_receive = args.state_receive;
+  }
+  if (!args.die_at.empty()) {
+    comm.fault_hook = [point = args.die_at](std::string_view at, const EndpointId&) {
+      if (at == point) std::raise(SIGKILL);
+    };
   }
 
   tools::peer::PeerDaemon daemon(options);

@@ -124,6 +124,8 @@ Status PeerDaemon::workloadStep(comm::Communicator& comm, uint64_t step, std::ve
       return updated;
     }
   }
+  if (tensors_) ECCL_RETURN_IF_ERROR(stateStep(comm, step));
+  if (options_.allreduce_bytes == 0) return Status::ok();
   // The op's identity, read before it runs: its line names it even when it fails.
   StepLine line;
   line.step = step;
@@ -141,6 +143,39 @@ Status PeerDaemon::workloadStep(comm::Communicator& comm, uint64_t step, std::ve
   }
   printText(formatStepLine(line, options_.json));
   return done;
+}
+
+Status PeerDaemon::stateStep(comm::Communicator& comm, uint64_t step) {
+  auto& shared = tensors_->state();
+  const bool receiving = options_.state_receive && !state_synced_;
+  // A holder moves by one per sync; a joiner takes whatever the group is at.
+  if (!receiving) ++shared.revision;
+  StateLine line;
+  line.step = step;
+  line.strategy = receiving ? "RECEIVE_ONLY" : "ENFORCE_POPULAR";
+  state::SyncInfo info;
+  Status synced = comm.syncSharedState(
+      shared, receiving ? state::SyncStrategy::kReceiveOnly : state::SyncStrategy::kEnforcePopular,
+      options_.comm.timeout, &info);
+  line.t_ns = steadyNs();
+  if (!synced && stopping()) return synced;
+  line.ok = synced.isOk();
+  if (line.ok) {
+    state_synced_ = true;
+    line.revision = shared.revision;
+    line.hash = tensors_->hash();
+    line.bytes_received = info.bytes_received;
+    line.bytes_sent = info.bytes_sent;
+    line.entries_fixed = info.entries_fixed;
+    line.rounds = info.rounds;
+    line.seconds = std::chrono::duration<double>(info.wall_time).count();
+  } else {
+    if (!receiving) --shared.revision;  // the sync did not happen: present it again
+    line.code = codeName(synced.code());
+    line.error = synced.message();
+  }
+  printText(formatStateLine(line, options_.json));
+  return synced;
 }
 
 Status PeerDaemon::checkedAllReduce(comm::Communicator& comm, StepLine& line,
@@ -210,9 +245,13 @@ int PeerDaemon::run() {
     uint64_t last_revision = comm->revision();
     uint64_t steps = 0;
     std::vector<float> data(options_.allreduce_bytes / sizeof(float));
+    if (options_.state_bytes > 0) {
+      tensors_ = std::make_unique<SharedTensors>(options_.state_bytes, options_.state_entries,
+                                                 options_.state_seed, options_.state_receive);
+    }
     // Wait first: right after an update the group's pending count is still the old one.
     while (waitStep()) {
-      if (!data.empty()) {
+      if (!data.empty() || tensors_) {
         // (A failure is reported where it happened: a failed step line or the update's error.)
         Status done = workloadStep(*comm, steps + 1, data);
         if (!done && !stopping()) {

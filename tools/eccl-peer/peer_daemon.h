@@ -16,6 +16,7 @@
 
 #include "src/comm/communicator.h"
 #include "tools/eccl-peer/event_line.h"
+#include "tools/eccl-peer/shared_tensors.h"
 
 namespace eccl::tools::peer {
 
@@ -31,6 +32,15 @@ struct PeerDaemonOptions {
   // Testing the checkers downstream: at this step (0: never), the result is
   // changed after its check, so the line says ok with a hash no other peer has.
   uint64_t corrupt_step = 0;
+  // State workload: every step syncs this many bytes of shared state (f32, in
+  // state_entries entries) before the all-reduce (0: none). An original peer
+  // fills it from state_seed and moves its revision by one per step; with
+  // state_receive the peer starts from zeros and syncs RECEIVE_ONLY until its
+  // first sync succeeds.
+  uint64_t state_bytes = 0;
+  uint32_t state_entries = 4;
+  uint64_t state_seed = 1;
+  bool state_receive = false;
 };
 
 // Process exit codes.
@@ -62,6 +72,8 @@ class PeerDaemon {
   // The all-reduce at the op that `line` names (rank, world size, revision),
   // every element checked; fills the line's bytes, seconds and busbw.
   Status checkedAllReduce(comm::Communicator& comm, StepLine& line, std::vector<float>& data);
+  // The state workload's sync at this step; prints its state line.
+  Status stateStep(comm::Communicator& comm, uint64_t step);
   // Waits one step; false when it is time to stop.
   bool waitStep();
   bool stopping() const;
@@ -77,7 +89,9 @@ class PeerDaemon {
   // settled by an update (-1: none).
   std::atomic<int64_t> departure_revision_{-1};
   std::mutex out_mu_;
-  uint64_t first_step_ = 1;  // the workload's first step after admission
+  uint64_t first_step_ = 1;                 // the workload's first step after admission
+  std::unique_ptr<SharedTensors> tensors_;  // the state workload's, when there is one
+  bool state_synced_ = false;               // a sync succeeded: no longer RECEIVE_ONLY
 };
 
 }  // namespace eccl::tools::peer

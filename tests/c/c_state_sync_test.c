@@ -1,0 +1,171 @@
+/* ecclSyncSharedState from strict C99: three peers on pthreads, one of them a
+ * RECEIVE_ONLY joiner with zeros and one with a flipped bit: every peer ends
+ * with the majority's bytes and revision; then argument errors. Only
+ * 127.0.0.1 and ephemeral ports; every wait is bounded. */
+#define _POSIX_C_SOURCE 200809L
+#include <eccl/eccl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "c_check.h"
+#include "c_cluster.h"
+
+#define TIMEOUT_MS 20000
+#define PEERS 3
+#define WEIGHTS 4099
+
+typedef struct {
+  ecclComm_t comm;
+  float weights[WEIGHTS];
+  int64_t step;
+  uint16_t halves[7];
+  ecclSharedStateEntry_t entries[3];
+  ecclSharedState_t state;
+  ecclSyncStrategy_t strategy;
+  ecclSyncInfo_t info;
+  ecclResult_t result;
+} Peer;
+
+static void fill(Peer* p, int zero) {
+  size_t i;
+  for (i = 0; i < WEIGHTS; ++i)
+    p->weights[i] = zero ? 0.0f : (float)i * 0.5f;
+  p->step = zero ? 0 : 1234;
+  for (i = 0; i < 7; ++i)
+    p->halves[i] = zero ? 0 : (uint16_t)(0x3c00 + i);
+  /* Listed in another order than the name order: the order does not matter. */
+  p->entries[0].name = "weights";
+  p->entries[0].data = p->weights;
+  p->entries[0].count = WEIGHTS;
+  p->entries[0].dtype = ecclFloat32;
+  p->entries[0].allow_content_inequality = 0;
+  p->entries[1].name = "step";
+  p->entries[1].data = &p->step;
+  p->entries[1].count = 1;
+  p->entries[1].dtype = ecclInt64;
+  p->entries[1].allow_content_inequality = 0;
+  p->entries[2].name = "halves";
+  p->entries[2].data = p->halves;
+  p->entries[2].count = 7;
+  p->entries[2].dtype = ecclFloat16;
+  p->entries[2].allow_content_inequality = 0;
+  p->state.struct_size = sizeof(ecclSharedState_t);
+  p->state.revision = zero ? 0 : 3;
+  p->state.entries = p->entries;
+  p->state.nentries = 3;
+  p->info.struct_size = sizeof(ecclSyncInfo_t);
+}
+
+static void* runPeer(void* arg) {
+  Peer* p = (Peer*)arg;
+  p->result = ecclSyncSharedState(p->comm, &p->state, p->strategy, -1, &p->info);
+  return NULL;
+}
+
+static void checkErrors(ecclComm_t comm) {
+  static Peer p;
+  ecclSharedStateEntry_t bad;
+  fill(&p, 0);
+  CHECK(ecclSyncSharedState(NULL, &p.state, ecclSyncEnforcePopular, 100, NULL) ==
+        ecclInvalidArgument);
+  CHECK(ecclSyncSharedState(comm, NULL, ecclSyncEnforcePopular, 100, NULL) ==
+        ecclInvalidArgument);
+  p.state.struct_size = 0;
+  CHECK(ecclSyncSharedState(comm, &p.state, ecclSyncEnforcePopular, 100, NULL) ==
+        ecclInvalidArgument);
+  p.state.struct_size = sizeof(ecclSharedState_t);
+  CHECK(ecclSyncSharedState(comm, &p.state, (ecclSyncStrategy_t)7, 100, NULL) ==
+        ecclInvalidArgument);
+  CHECK(strstr(ecclGetLastError(), "strategy") != NULL);
+  p.info.struct_size = 3;
+  CHECK(ecclSyncSharedState(comm, &p.state, ecclSyncEnforcePopular, 100, &p.info) ==
+        ecclInvalidArgument);
+  p.info.struct_size = sizeof(ecclSyncInfo_t);
+  bad = p.entries[1];
+  p.entries[1].name = NULL;
+  CHECK(ecclSyncSharedState(comm, &p.state, ecclSyncEnforcePopular, 100, NULL) ==
+        ecclInvalidArgument);
+  p.entries[1].name = "weights"; /* a duplicate name */
+  CHECK(ecclSyncSharedState(comm, &p.state, ecclSyncEnforcePopular, 100, NULL) ==
+        ecclInvalidArgument);
+  CHECK(strstr(ecclGetLastError(), "appears twice") != NULL);
+  p.entries[1] = bad;
+  p.entries[1].dtype = (ecclDataType_t)99;
+  CHECK(ecclSyncSharedState(comm, &p.state, ecclSyncEnforcePopular, 100, NULL) ==
+        ecclInvalidArgument);
+  p.entries[1] = bad;
+  p.entries[1].data = NULL;
+  CHECK(ecclSyncSharedState(comm, &p.state, ecclSyncEnforcePopular, 100, NULL) ==
+        ecclInvalidArgument);
+  p.entries[1] = bad;
+  p.entries[1].data = p.weights + 1; /* overlaps "weights" */
+  CHECK(ecclSyncSharedState(comm, &p.state, ecclSyncEnforcePopular, 100, NULL) ==
+        ecclInvalidArgument);
+  CHECK(strstr(ecclGetLastError(), "overlap") != NULL);
+}
+
+int main(void) {
+  static TestMaster master;
+  static Peer peers[PEERS];
+  pthread_t threads[PEERS];
+  ecclComm_t comms[PEERS];
+  int r;
+
+  if (startTestMaster(&master) != 0) return 1;
+  for (r = 0; r < PEERS; ++r) {
+    peers[r].comm = makeTestComm(&master, "cstate", TIMEOUT_MS);
+    if (peers[r].comm == NULL) return 1;
+    comms[r] = peers[r].comm;
+  }
+  CHECK_OK(ecclCommConnect(comms[0], TIMEOUT_MS));
+  checkErrors(comms[0]);
+  CHECK(joinTestRing(comms, PEERS, TIMEOUT_MS));
+
+  fill(&peers[0], 0);
+  peers[0].strategy = ecclSyncEnforcePopular;
+  fill(&peers[1], 0);
+  peers[1].strategy = ecclSyncEnforcePopular;
+  fill(&peers[2], 1); /* the joiner */
+  peers[2].strategy = ecclSyncReceiveOnly;
+  for (r = 0; r < PEERS; ++r)
+    CHECK(pthread_create(&threads[r], NULL, runPeer, &peers[r]) == 0);
+  for (r = 0; r < PEERS; ++r)
+    CHECK(pthread_join(threads[r], NULL) == 0);
+  for (r = 0; r < PEERS; ++r) {
+    CHECK(peers[r].result == ecclSuccess);
+    CHECK(peers[r].state.revision == 3);
+    CHECK(peers[r].info.revision == 3);
+    CHECK(memcmp(peers[r].weights, peers[0].weights, sizeof(peers[0].weights)) == 0);
+    CHECK(peers[r].step == 1234);
+    CHECK(memcmp(peers[r].halves, peers[0].halves, sizeof(peers[0].halves)) == 0);
+  }
+  CHECK(peers[2].info.entries_fixed == 3);
+  CHECK(peers[2].info.bytes_received == sizeof(peers[0].weights) + 8 + 14);
+  CHECK(peers[0].info.bytes_sent + peers[1].info.bytes_sent == peers[2].info.bytes_received);
+
+  /* The next sync: revision 4 everywhere; one flipped value on peer 1. */
+  for (r = 0; r < PEERS; ++r) {
+    peers[r].state.revision = 4;
+    peers[r].strategy = ecclSyncEnforcePopular;
+  }
+  peers[1].weights[17] = -1.0f;
+  for (r = 0; r < PEERS; ++r)
+    CHECK(pthread_create(&threads[r], NULL, runPeer, &peers[r]) == 0);
+  for (r = 0; r < PEERS; ++r)
+    CHECK(pthread_join(threads[r], NULL) == 0);
+  for (r = 0; r < PEERS; ++r) {
+    CHECK(peers[r].result == ecclSuccess);
+    CHECK(peers[r].weights[17] == 8.5f);
+    CHECK(peers[r].info.revision == 4);
+  }
+  CHECK(peers[1].info.entries_fixed == 1);
+  CHECK(peers[1].info.bytes_received == sizeof(peers[0].weights));
+
+  for (r = 0; r < PEERS; ++r)
+    CHECK_OK(ecclCommDestroy(comms[r]));
+  stopTestMaster(&master);
+  if (failures != 0) fprintf(stderr, "%d check(s) failed\n", failures);
+  return failures == 0 ? 0 : 1;
+}
