@@ -23,6 +23,7 @@
 #include "src/membership/peer_token.h"
 #include "tools/common/child_process.h"
 #include "tools/eccl-bench/allreduce_stats.h"
+#include "tools/eccl-bench/master_thread.h"
 #include "tools/eccl-bench/netlab_session.h"
 #include "tools/eccl-bench/size_parse.h"
 
@@ -54,43 +55,6 @@ std::string joinSizes(const std::vector<uint64_t>& sizes) {
   return text;
 }
 
-// The master on its own thread, stopped and joined on destruction. In a lab
-// it lives in host 0's namespace, on host 0's address.
-class MasterThread {
- public:
-  static Result<std::unique_ptr<MasterThread>> start(const NetlabSession* lab) {
-    std::unique_ptr<MasterThread> master(new MasterThread);
-    std::promise<Status> created;
-    master->thread_ = std::thread([&master = *master, &created, lab] {
-      membership::MasterOptions options;
-      options.listen_host = lab != nullptr ? lab->addressOf(0) : "127.0.0.1";
-      options.settings.token_key = membership::randomTokenKey();
-      Status entered = lab != nullptr ? enterNamespace(lab->namespaceOf(0)) : Status::ok();
-      auto server = entered.isOk() ? membership::MasterServer::create(options)
-                                   : Result<std::unique_ptr<membership::MasterServer>>(entered);
-      if (!server) {
-        created.set_value(server.status());
-        return;
-      }
-      master.server_ = std::move(*server);
-      created.set_value(Status::ok());
-      (void)master.server_->run();
-    });
-    if (Status status = created.get_future().get(); !status.isOk()) return status;
-    return master;
-  }
-  ~MasterThread() {
-    if (server_) server_->stop();
-    thread_.join();
-  }
-  uint16_t port() const { return server_->port(); }
-
- private:
-  MasterThread() = default;
-  std::unique_ptr<membership::MasterServer> server_;
-  std::thread thread_;
-};
-
 // A private directory under /tmp, removed with everything in it.
 class TempDir {
  public:
@@ -110,14 +74,6 @@ class TempDir {
  private:
   std::string path_;
 };
-
-// This executable's path (a rank started through `ip netns exec` cannot use
-// /proc/self/exe: that would name ip).
-std::string selfPath() {
-  std::error_code error;
-  auto self = std::filesystem::read_symlink(kSelfExecutable, error);
-  return error ? std::string(kSelfExecutable) : self.string();
-}
 
 // Rank i runs argv: here, or inside host i's namespace of the lab.
 void place(SpawnOptions& spawn, const NetlabSession* lab, int rank, std::vector<std::string> argv) {

@@ -12,6 +12,7 @@
 #include "src/protocol/messages.h"
 #include "tools/eccl-bench/allreduce.h"
 #include "tools/eccl-bench/allreduce_stats.h"
+#include "tools/eccl-bench/master_thread.h"
 
 namespace eccl::tools::bench {
 namespace {
@@ -75,19 +76,7 @@ class Worker {
   Worker(const AllreduceWorkerOptions& options, comm::Communicator& comm)
       : options_(options), comm_(comm) {}
 
-  // The accepted peers update until everyone is in; the others are admitted by it.
-  Status formRing() {
-    const auto until = Clock::now() + options_.timeout;
-    while (comm_.worldSize() < options_.peers) {
-      const int missing = options_.peers - comm_.worldSize();
-      while (comm_.peersPending() < missing) {
-        if (Clock::now() > until) return timeoutError("peers did not all register");
-        std::this_thread::sleep_for(2ms);
-      }
-      ECCL_RETURN_IF_ERROR(comm_.updateTopology(options_.timeout));
-    }
-    return Status::ok();
-  }
+  Status formRing() { return bench::formRing(comm_, options_.peers, options_.timeout); }
 
   Status measure(uint64_t bytes) {
     AllreduceRun run{"eccl", comm_.rank(),    comm_.worldSize(),

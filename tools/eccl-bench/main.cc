@@ -2,6 +2,7 @@
 // This file wires the command line to the benchmarks; each lives in its own file.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <sstream>
 
 #include "src/common/log.h"
 #include "tools/common/child_process.h"
@@ -9,6 +10,7 @@
 #include "tools/eccl-bench/netlab_session.h"
 #include "tools/eccl-bench/p2p.h"
 #include "tools/eccl-bench/size_parse.h"
+#include "tools/eccl-bench/state_sync.h"
 
 namespace {
 
@@ -200,6 +202,64 @@ CLI::App* addAllreduceWorker(CLI::App& app, eccl::tools::bench::AllreduceWorkerO
   return worker;
 }
 
+struct StateSyncArguments {
+  std::string size = "256M";
+  std::string sources = "1,2,3";
+  std::string compare;
+  int timeout_s = 120;
+  eccl::tools::bench::StateSyncOptions options;
+};
+
+CLI::App* addStateSync(CLI::App& app, StateSyncArguments& args) {
+  auto* cmd = app.add_subcommand(
+      "state-sync",
+      "Shared-state resync throughput: a RECEIVE_ONLY peer fetches the state from 1, 2, 3... "
+      "holders at once (ecclSyncSharedState), optionally against eccl-bench p2p in the same run");
+  auto& options = args.options;
+  cmd->add_option("--size", args.size, "Bytes of shared state (K/M/G suffixes: binary units)")
+      ->check(kSizeValidator)
+      ->capture_default_str();
+  cmd->add_option("--entries", options.entries, "f32 entries the state is split into")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--sources", args.sources, "Holder counts to measure in turn, e.g. 1,2,3")
+      ->capture_default_str();
+  cmd->add_option("--connections", options.connections, "TCP connections per channel (K)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--iters", options.iters, "Timed syncs per holder count")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--warmup", options.warmup, "Untimed syncs first")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  cmd->add_option("--compare", args.compare,
+                  "Also measure one ECCL channel (eccl-bench p2p, same size and connections)")
+      ->check(CLI::IsMember({"p2p"}));
+  cmd->add_option("--timeout", args.timeout_s, "Seconds any single sync may take")
+      ->check(CLI::Range(1, 86'400))
+      ->capture_default_str();
+  cmd->add_flag("--json", options.json, "One JSON object per line instead of a table");
+  return cmd;
+}
+
+// One peer of state-sync, started by `eccl-bench state-sync` itself; hidden from --help.
+CLI::App* addStateSyncWorker(CLI::App& app, eccl::tools::bench::StateSyncWorkerOptions& options,
+                             long long& timeout_ms) {
+  auto* worker = app.add_subcommand("state-sync-worker", "Peer process of state-sync (internal)");
+  worker->group("");
+  worker->add_option("--master-port", options.master_port)->required();
+  worker->add_option("--peers", options.peers)->required();
+  worker->add_option("--bytes", options.bytes)->required();
+  worker->add_option("--entries", options.entries)->required();
+  worker->add_option("--connections", options.connections)->required();
+  worker->add_option("--iters", options.iters)->required();
+  worker->add_option("--warmup", options.warmup)->required();
+  worker->add_option("--timeout-ms", timeout_ms)->required();
+  worker->add_flag("--receiver", options.receiver);
+  return worker;
+}
+
 // What mpirun runs in place of ssh inside a lab (netlab_session.h); hidden.
 CLI::App* addNetnsRsh(CLI::App& app, std::string& prefix) {
   auto* rsh = app.add_subcommand("netns-rsh", "Enter a lab host for mpirun (internal)");
@@ -229,6 +289,11 @@ int main(int argc, char** argv) {
   std::string worker_quant;
   CLI::App* worker = addAllreduceWorker(app, worker_options, worker_sizes, worker_timeout_ms,
                                         worker_quant, worker_after_idle_ms);
+  StateSyncArguments state_args;
+  CLI::App* state_sync = addStateSync(app, state_args);
+  eccl::tools::bench::StateSyncWorkerOptions state_worker_options;
+  long long state_worker_timeout_ms = 0;
+  CLI::App* state_worker = addStateSyncWorker(app, state_worker_options, state_worker_timeout_ms);
   std::string rsh_prefix;
   CLI::App* rsh = addNetnsRsh(app, rsh_prefix);
   CLI11_PARSE(app, argc, argv);
@@ -249,6 +314,31 @@ int main(int argc, char** argv) {
     worker_options.after_idle = std::chrono::milliseconds(worker_after_idle_ms);
     if (!worker_quant.empty()) worker_options.quant = *parseQuantSpec(worker_quant);
     return eccl::tools::bench::runAllreduceWorker(worker_options);
+  }
+  if (*state_worker) {
+    state_worker_options.timeout = std::chrono::milliseconds(state_worker_timeout_ms);
+    return eccl::tools::bench::runStateSyncWorker(state_worker_options);
+  }
+  if (*state_sync) {
+    auto& options = state_args.options;
+    options.bytes = *parseSize(state_args.size);
+    if (options.bytes / sizeof(float) < options.entries) {
+      std::fprintf(stderr, "eccl-bench state-sync: --size is below one f32 per entry\n");
+      return 2;
+    }
+    options.sources.clear();
+    std::istringstream list(state_args.sources);
+    for (std::string item; std::getline(list, item, ',');) {
+      int sources = 0;
+      if (std::sscanf(item.c_str(), "%d", &sources) != 1 || sources < 1 || sources > 64) {
+        std::fprintf(stderr, "eccl-bench state-sync: --sources: '%s' is not 1..64\n", item.c_str());
+        return 2;
+      }
+      options.sources.push_back(sources);
+    }
+    options.compare_p2p = state_args.compare == "p2p";
+    options.timeout = std::chrono::seconds(state_args.timeout_s);
+    return eccl::tools::bench::runStateSync(options);
   }
   if (*allreduce) {
     auto& options = allreduce_args.options;

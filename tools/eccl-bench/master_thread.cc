@@ -1,0 +1,61 @@
+#include "tools/eccl-bench/master_thread.h"
+
+#include <filesystem>
+#include <future>
+
+#include "src/membership/peer_token.h"
+#include "tools/common/child_process.h"
+#include "tools/eccl-bench/netlab_session.h"
+
+namespace eccl::tools::bench {
+
+using Clock = std::chrono::steady_clock;
+
+Result<std::unique_ptr<MasterThread>> MasterThread::start(const NetlabSession* lab) {
+  std::unique_ptr<MasterThread> master(new MasterThread);
+  std::promise<Status> created;
+  master->thread_ = std::thread([&master = *master, &created, lab] {
+    membership::MasterOptions options;
+    options.listen_host = lab != nullptr ? lab->addressOf(0) : "127.0.0.1";
+    options.settings.token_key = membership::randomTokenKey();
+    Status entered = lab != nullptr ? enterNamespace(lab->namespaceOf(0)) : Status::ok();
+    auto server = entered.isOk() ? membership::MasterServer::create(options)
+                                 : Result<std::unique_ptr<membership::MasterServer>>(entered);
+    if (!server) {
+      created.set_value(server.status());
+      return;
+    }
+    master.server_ = std::move(*server);
+    created.set_value(Status::ok());
+    (void)master.server_->run();
+  });
+  // (On failure the destructor joins the thread.)
+  if (Status status = created.get_future().get(); !status.isOk()) return status;
+  return master;
+}
+
+MasterThread::~MasterThread() {
+  if (server_) server_->stop();
+  thread_.join();
+}
+
+std::string selfPath() {
+  std::error_code error;
+  auto self = std::filesystem::read_symlink(kSelfExecutable, error);
+  return error ? std::string(kSelfExecutable) : self.string();
+}
+
+Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds timeout) {
+  const auto until = Clock::now() + timeout;
+  while (comm.worldSize() < peers) {
+    const int missing = peers - comm.worldSize();
+    while (comm.peersPending() < missing) {
+      if (Clock::now() > until) return timeoutError("peers did not all register");
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ECCL_RETURN_IF_ERROR(comm.updateTopology(timeout));
+  }
+  return Status::ok();
+}
+
+}  // namespace eccl::tools::bench

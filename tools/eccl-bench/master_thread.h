@@ -1,0 +1,41 @@
+// What the multi-process benchmarks share: an in-process master for their
+// worker processes, this executable's path to start them with, and the ring
+// they form before measuring.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "src/comm/communicator.h"
+#include "src/common/status.h"
+#include "src/membership/master_server.h"
+
+namespace eccl::tools::bench {
+
+class NetlabSession;
+
+// The master on its own thread, stopped and joined on destruction. In a lab
+// it lives in host 0's namespace, on host 0's address.
+class MasterThread {
+ public:
+  static Result<std::unique_ptr<MasterThread>> start(const NetlabSession* lab);
+  ~MasterThread();
+  uint16_t port() const { return server_->port(); }
+
+ private:
+  MasterThread() = default;
+  std::unique_ptr<membership::MasterServer> server_;
+  std::thread thread_;
+};
+
+// This executable's path (a rank started through `ip netns exec` cannot use
+// /proc/self/exe: that would name ip).
+std::string selfPath();
+
+// Run by every worker after connect(): the accepted peers update until all
+// `peers` are in one ring (the others are admitted by those updates).
+Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds timeout);
+
+}  // namespace eccl::tools::bench

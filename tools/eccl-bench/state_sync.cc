@@ -1,0 +1,166 @@
+#include "tools/eccl-bench/state_sync.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tools/common/child_process.h"
+#include "tools/eccl-bench/master_thread.h"
+#include "tools/eccl-bench/size_parse.h"
+
+namespace eccl::tools::bench {
+namespace {
+
+struct Row {
+  int sources = 0;
+  double gbit_s = 0;
+  double seconds = 0;
+  std::string error;
+};
+
+// The JSON lines of a child's output with "bench" == bench.
+std::vector<nlohmann::json> rowsOf(const std::string& output, const std::string& bench) {
+  std::vector<nlohmann::json> rows;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    auto json = nlohmann::json::parse(line, nullptr, false);
+    if (!json.is_discarded() && json.value("bench", "") == bench) rows.push_back(json);
+  }
+  return rows;
+}
+
+// Runs the children to the end; their outputs, or the first failure.
+Result<std::vector<std::string>> runChildren(std::vector<SpawnOptions> spawns,
+                                             std::chrono::milliseconds timeout) {
+  std::vector<std::unique_ptr<ChildProcess>> children;
+  for (auto& spawn : spawns) {
+    spawn.stdout_to = ChildOutput::kPipe;
+    auto child = ChildProcess::spawn(spawn);
+    if (!child) return child.status();
+    children.push_back(std::move(*child));
+  }
+  std::vector<std::string> outputs;
+  for (auto& child : children) {
+    auto output = child->readAll(timeout);  // a line or two each
+    if (!output) return output.status();
+    auto exited = child->wait(timeout);
+    if (!exited) return exited.status();
+    if (!ChildProcess::exitedCleanly(*exited)) {
+      return internalError(child->name() + " " + ChildProcess::describeExit(*exited));
+    }
+    outputs.push_back(std::move(*output));
+  }
+  return outputs;
+}
+
+Row measureSources(const StateSyncOptions& options, int sources) {
+  Row row;
+  row.sources = sources;
+  auto master = MasterThread::start(nullptr);
+  if (!master) {
+    row.error = master.status().toString();
+    return row;
+  }
+  std::vector<SpawnOptions> spawns(sources + 1);
+  for (int i = 0; i <= sources; ++i) {
+    spawns[i].program = kSelfExecutable;
+    spawns[i].name = "state-sync worker " + std::to_string(i);
+    spawns[i].argv = {selfPath(),      "state-sync-worker",
+                      "--master-port", std::to_string((*master)->port()),
+                      "--peers",       std::to_string(sources + 1),
+                      "--bytes",       std::to_string(options.bytes),
+                      "--entries",     std::to_string(options.entries),
+                      "--connections", std::to_string(options.connections),
+                      "--iters",       std::to_string(options.iters),
+                      "--warmup",      std::to_string(options.warmup),
+                      "--timeout-ms",  std::to_string(options.timeout.count())};
+    if (i == sources) spawns[i].argv.push_back("--receiver");
+  }
+  const auto total = options.timeout * (2 + options.warmup + options.iters);
+  auto outputs = runChildren(std::move(spawns), total);
+  if (!outputs) {
+    row.error = outputs.status().toString();
+    return row;
+  }
+  for (const auto& output : *outputs) {
+    for (const auto& json : rowsOf(output, "state-sync")) {
+      row.gbit_s = json.value("gbit_s", 0.0);
+      row.seconds = json.value("seconds", 0.0);
+      if (options.json) std::printf("%s\n", json.dump().c_str());
+    }
+  }
+  if (row.gbit_s == 0) row.error = "the receiver printed no row";
+  return row;
+}
+
+// `eccl-bench p2p` with the same size and connections, as a child: its median Gbit/s.
+Result<double> measureP2p(const StateSyncOptions& options) {
+  SpawnOptions spawn;
+  spawn.program = kSelfExecutable;
+  spawn.name = "eccl-bench p2p";
+  spawn.argv = {selfPath(),      "p2p",
+                "--size",        std::to_string(options.bytes),
+                "--connections", std::to_string(options.connections),
+                "--iters",       std::to_string(options.iters),
+                "--warmup",      std::to_string(options.warmup),
+                "--json"};
+  auto outputs = runChildren({spawn}, options.timeout * (2 + options.warmup + options.iters));
+  if (!outputs) return outputs.status();
+  for (const auto& json : rowsOf(outputs->front(), "p2p")) {
+    if (json.value("impl", "") == "eccl" && json.value("ok", false)) {
+      if (options.json) std::printf("%s\n", json.dump().c_str());
+      return json.value("gbit_s", 0.0);
+    }
+  }
+  return internalError("eccl-bench p2p printed no row");
+}
+
+}  // namespace
+
+int runStateSync(const StateSyncOptions& options) {
+  std::optional<double> p2p;
+  if (options.compare_p2p) {
+    std::fprintf(stderr, "eccl-bench state-sync: p2p, %s...\n", formatSize(options.bytes).c_str());
+    auto measured = measureP2p(options);
+    if (!measured) {
+      std::fprintf(stderr, "eccl-bench state-sync: p2p: %s\n",
+                   measured.status().toString().c_str());
+      return 1;
+    }
+    p2p = *measured;
+  }
+  std::vector<Row> rows;
+  bool ok = true;
+  for (int sources : options.sources) {
+    std::fprintf(stderr, "eccl-bench state-sync: %d source(s), %s...\n", sources,
+                 formatSize(options.bytes).c_str());
+    rows.push_back(measureSources(options, sources));
+    if (!rows.back().error.empty()) {
+      std::fprintf(stderr, "eccl-bench state-sync: %d source(s): %s\n", sources,
+                   rows.back().error.c_str());
+      ok = false;
+    }
+  }
+  if (options.json) return ok ? 0 : 1;
+  std::printf(
+      "# eccl-bench state-sync: a RECEIVE_ONLY peer fetches %s (%u f32 entries) from N "
+      "holders; median sync wall time of %d\n",
+      formatSize(options.bytes).c_str(), options.entries, options.iters);
+  std::printf("# %7s %10s %10s %12s", "sources", "seconds", "Gbit/s", "p2p Gbit/s");
+  std::printf(" %10s\n", "vs p2p");
+  for (const Row& row : rows) {
+    if (!row.error.empty()) {
+      std::printf("  %7d FAILED: %s\n", row.sources, row.error.c_str());
+      continue;
+    }
+    std::printf("  %7d %10.3f %10.2f", row.sources, row.seconds, row.gbit_s);
+    if (p2p) {
+      std::printf(" %12.2f %10.2f\n", *p2p, row.gbit_s / *p2p);
+    } else {
+      std::printf(" %12s %10s\n", "-", "-");
+    }
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace eccl::tools::bench

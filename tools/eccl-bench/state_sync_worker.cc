@@ -1,0 +1,125 @@
+// One process of `eccl-bench state-sync`: joins the ring, then syncs a shared
+// state warmup + iters times. Holders move their revision by one per sync;
+// the receiver zeroes its copy before each sync (untimed) and syncs
+// RECEIVE_ONLY, so each sync moves the whole state to it; it checks the bytes
+// and prints one JSON row with every sync's wall time.
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "src/comm/communicator.h"
+#include "tools/eccl-bench/master_thread.h"
+#include "tools/eccl-bench/state_sync.h"
+
+namespace eccl::tools::bench {
+namespace {
+
+// Entry e, element i: the same on every holder; never all zero.
+float holderValue(uint32_t e, uint64_t i) {
+  return static_cast<float>((i * 7 + e * 13) % 1021) + 1;
+}
+
+struct Tensors {
+  std::vector<std::vector<float>> memory;
+  state::SharedState state;
+
+  Tensors(uint64_t bytes, uint32_t entries, bool zero) {
+    const uint64_t per_entry = bytes / sizeof(float) / entries;
+    memory.resize(entries);
+    for (uint32_t e = 0; e < entries; ++e) {
+      memory[e].resize(per_entry);
+      for (uint64_t i = 0; i < per_entry; ++i)
+        memory[e][i] = zero ? 0.0f : holderValue(e, i);
+      state.entries.push_back(
+          {"entry." + std::to_string(e), memory[e].data(), per_entry, reduce::DType::kF32, false});
+    }
+  }
+  void zero() {
+    for (auto& m : memory)
+      std::fill(m.begin(), m.end(), 0.0f);
+  }
+  bool holdsHolderBytes() const {
+    for (uint32_t e = 0; e < memory.size(); ++e) {
+      for (uint64_t i = 0; i < memory[e].size(); ++i) {
+        if (memory[e][i] != holderValue(e, i)) return false;
+      }
+    }
+    return true;
+  }
+};
+
+Status runSyncs(comm::Communicator& comm, const StateSyncWorkerOptions& options,
+                nlohmann::ordered_json& row) {
+  Tensors tensors(options.bytes, options.entries, options.receiver);
+  std::vector<double> seconds;
+  uint64_t received = 0;
+  for (int i = 0; i < options.warmup + options.iters; ++i) {
+    if (options.receiver) {
+      tensors.zero();
+    } else {
+      ++tensors.state.revision;
+    }
+    state::SyncInfo info;
+    ECCL_RETURN_IF_ERROR(comm.syncSharedState(
+        tensors.state,
+        options.receiver ? state::SyncStrategy::kReceiveOnly : state::SyncStrategy::kEnforcePopular,
+        options.timeout, &info));
+    if (!options.receiver) continue;
+    if (!tensors.holdsHolderBytes())
+      return internalError("the receiver's state differs after sync");
+    if (i < options.warmup) continue;
+    seconds.push_back(std::chrono::duration<double>(info.wall_time).count());
+    received = info.bytes_received;
+  }
+  if (!options.receiver) return Status::ok();
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  row = {{"bench", "state-sync"},
+         {"sources", options.peers - 1},
+         {"bytes", options.bytes},
+         {"entries", options.entries},
+         {"connections", options.connections},
+         {"iters", options.iters},
+         {"bytes_received", received},
+         {"seconds", median},
+         {"seconds_best", seconds.front()},
+         {"gbit_s", 8.0 * static_cast<double>(options.bytes) / median / 1e9},
+         {"ok", true}};
+  return Status::ok();
+}
+
+}  // namespace
+
+int runStateSyncWorker(const StateSyncWorkerOptions& options) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive eccl-bench
+  comm::CommOptions comm_options;
+  comm_options.master_host = "127.0.0.1";
+  comm_options.master_port = options.master_port;
+  comm_options.group = "bench";
+  comm_options.listen_host = "127.0.0.1";
+  comm_options.channel.connections = options.connections;
+  comm_options.timeout = options.timeout;
+  auto created = comm::Communicator::create(comm_options);
+  if (!created) {
+    std::fprintf(stderr, "state-sync worker: %s\n", created.status().toString().c_str());
+    return 1;
+  }
+  auto& comm = **created;
+  nlohmann::ordered_json row;
+  Status status = comm.connect(options.timeout);
+  if (status) status = formRing(comm, options.peers, options.timeout);
+  if (status) status = runSyncs(comm, options, row);
+  if (!status) {
+    std::fprintf(stderr, "state-sync worker (rank %d): %s\n", comm.rank(),
+                 status.toString().c_str());
+    return 1;
+  }
+  if (options.receiver) std::printf("%s\n", row.dump().c_str());
+  return 0;
+}
+
+}  // namespace eccl::tools::bench
