@@ -21,6 +21,8 @@ using protocol::StateTransfer;
 
 namespace {
 
+constexpr auto kStateChannelGrace = std::chrono::seconds(5);
+
 struct PartnerResult {
   std::vector<uint32_t> failed;  // transfers to this peer that did not arrive
   uint64_t bytes_sent = 0;
@@ -146,32 +148,19 @@ Status Communicator::runStateSync(state::SharedState& shared, state::SyncStrateg
     ECCL_LOG_DEBUG("peer {}: shared state sync {} round {} starts after {:.3f} s", id_.shortHex(),
                    plan.sync, plan.round,
                    std::chrono::duration<double>(Clock::now() - started).count());
-    protocol::StateDone done = runStateRound(plan, entries, deadline, report);
+    protocol::StateDone done = runStateRound(plan, entries, deadline, report, fixed);
     ECCL_LOG_DEBUG(
         "peer {}: shared state sync {} round {}: {} transfers, {} failed, {} bad entries",
         id_.shortHex(), plan.sync, plan.round, plan.transfers.size(), done.failed_transfers.size(),
         done.bad_entries.size());
-    for (const auto& expectation : plan.receive) {
-      if (std::find(done.bad_entries.begin(), done.bad_entries.end(), expectation.entry) !=
-          done.bad_entries.end()) {
-        continue;
-      }
-      bool failed = false;
-      for (const StateTransfer& t : plan.transfers) {
-        failed |= t.to == id_ && t.entry == expectation.entry &&
-                  std::find(done.failed_transfers.begin(), done.failed_transfers.end(), t.id) !=
-                      done.failed_transfers.end();
-      }
-      if (!failed) fixed.insert(expectation.entry);
-    }
     sendControl(MessageType::kStateDone, protocol::encodeFrame(done));
   }
 }
 
 protocol::StateDone Communicator::runStateRound(const protocol::StatePlan& plan,
                                                 const std::vector<const state::Entry*>& entries,
-                                                Clock::time_point deadline,
-                                                state::SyncInfo& report) {
+                                                Clock::time_point deadline, state::SyncInfo& report,
+                                                std::set<uint32_t>& verified) {
   protocol::StateDone done;
   done.sync = plan.sync;
   done.round = plan.round;
@@ -212,15 +201,16 @@ protocol::StateDone Communicator::runStateRound(const protocol::StatePlan& plan,
   }
 
   // Entries whose every range arrived are hashed again before they count.
+  const std::set<uint32_t> failed_ids(done.failed_transfers.begin(), done.failed_transfers.end());
+  std::set<uint32_t> incomplete;
+  for (const StateTransfer& t : plan.transfers) {
+    if (t.to == id_ && failed_ids.count(t.id) > 0) incomplete.insert(t.entry);
+  }
   std::vector<uint32_t> complete;
   for (const auto& expectation : plan.receive) {
-    bool failed = expectation.entry >= entries.size();
-    for (const StateTransfer& t : plan.transfers) {
-      failed |= t.to == id_ && t.entry == expectation.entry &&
-                std::find(done.failed_transfers.begin(), done.failed_transfers.end(), t.id) !=
-                    done.failed_transfers.end();
+    if (expectation.entry < entries.size() && incomplete.count(expectation.entry) == 0) {
+      complete.push_back(expectation.entry);
     }
-    if (!failed) complete.push_back(expectation.entry);
   }
   std::vector<std::span<const uint8_t>> buffers;
   for (uint32_t entry : complete)
@@ -229,7 +219,9 @@ protocol::StateDone Communicator::runStateRound(const protocol::StatePlan& plan,
   for (size_t i = 0; i < complete.size(); ++i) {
     auto expected = std::find_if(plan.receive.begin(), plan.receive.end(),
                                  [&](const auto& e) { return e.entry == complete[i]; });
-    if (hashes[i] != expected->hash) {
+    if (hashes[i] == expected->hash) {
+      verified.insert(complete[i]);
+    } else {
       done.bad_entries.push_back(complete[i]);
       if (done.reason.empty()) {
         done.reason = "entry '" + entries[complete[i]]->name + "' arrived with hash " +
@@ -251,7 +243,10 @@ Status Communicator::exchangeState(const EndpointId& partner, uint64_t sync,
     }
     return why;
   };
-  auto channel = p2pChannel(partner, deadline);
+  // A partner that got the same round opens its side at once; one that gave
+  // up on the sync (it aborted, say, while the master still counts it alive)
+  // never will: its ranges come from another holder after this grace.
+  auto channel = p2pChannel(partner, std::min(deadline, Clock::now() + kStateChannelGrace));
   if (!channel) return failAll(channel.status().withContext("shared state transfer"));
   auto state = coll::OpState::create();
   {
@@ -301,6 +296,12 @@ Status Communicator::exchangeState(const EndpointId& partner, uint64_t sync,
     } else {
       continue;
     }
+    const auto stats = (*channel)->stats();
+    ECCL_LOG_DEBUG(
+        "peer {}: shared state exchange with peer {} ends with {} of {} transfers outstanding "
+        "(channel: {} messages sent, {} received, pool peak {} B): {}",
+        id_.shortHex(), partner.shortHex(), outstanding, transfers.size(), stats.messages_sent,
+        stats.messages_received, stats.pool_bytes_peak, cause->toString());
     (*channel)->close("shared state transfer failed on peer " + id_.shortHex() + ": " +
                       cause->toString());
   }

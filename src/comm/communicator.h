@@ -321,9 +321,11 @@ class Communicator final : private membership::ControlClient::Owner {
   // one round's transfers; those with one partner.
   Status runStateSync(state::SharedState& shared, state::SyncStrategy strategy,
                       std::chrono::milliseconds timeout, state::SyncInfo* info);
+  // `verified`: gains the entries that arrived whole with the expected hash.
   protocol::StateDone runStateRound(const protocol::StatePlan& plan,
                                     const std::vector<const state::Entry*>& entries,
-                                    Clock::time_point deadline, state::SyncInfo& report);
+                                    Clock::time_point deadline, state::SyncInfo& report,
+                                    std::set<uint32_t>& verified);
   Status exchangeState(const EndpointId& partner, uint64_t sync,
                        const std::vector<protocol::StateTransfer>& transfers,
                        const std::vector<const state::Entry*>& entries, Clock::time_point deadline,
