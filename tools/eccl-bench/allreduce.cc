@@ -173,15 +173,6 @@ Result<std::vector<AllreduceRow>> runEccl(const AllreduceOptions& options,
   return runPeers(std::move(spawns), timeout);
 }
 
-// A comparator program installed next to eccl-bench ("" when it was not built).
-std::string besideSelf(const std::string& name) {
-  std::error_code error;
-  auto self = std::filesystem::read_symlink(kSelfExecutable, error);
-  if (error) return "";
-  auto path = self.parent_path() / name;
-  return access(path.c_str(), X_OK) == 0 ? path.string() : "";
-}
-
 Result<std::vector<AllreduceRow>> runGloo(const AllreduceOptions& options,
                                           std::chrono::milliseconds timeout,
                                           const NetlabSession* lab) {

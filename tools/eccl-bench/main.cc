@@ -236,6 +236,10 @@ CLI::App* addStateSync(CLI::App& app, StateSyncArguments& args) {
   cmd->add_option("--compare", args.compare,
                   "Also measure one ECCL channel (eccl-bench p2p, same size and connections)")
       ->check(CLI::IsMember({"p2p"}));
+  cmd->add_option("--netlab", options.netlab,
+                  "Run in an eccl-netlab lab brought up for the run (root): lan:RATE or "
+                  "wan:RATE:RTT; the receiver on host 0, holder i on host i, each host's "
+                  "egress shaped to RATE (rows then show the link percentage)");
   cmd->add_option("--timeout", args.timeout_s, "Seconds any single sync may take")
       ->check(CLI::Range(1, 86'400))
       ->capture_default_str();
@@ -248,7 +252,9 @@ CLI::App* addStateSyncWorker(CLI::App& app, eccl::tools::bench::StateSyncWorkerO
                              long long& timeout_ms) {
   auto* worker = app.add_subcommand("state-sync-worker", "Peer process of state-sync (internal)");
   worker->group("");
+  worker->add_option("--master-host", options.master_host);
   worker->add_option("--master-port", options.master_port)->required();
+  worker->add_option("--host", options.host);
   worker->add_option("--peers", options.peers)->required();
   worker->add_option("--bytes", options.bytes)->required();
   worker->add_option("--entries", options.entries)->required();

@@ -1,5 +1,7 @@
 #include "tools/eccl-bench/master_thread.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <future>
 
@@ -43,6 +45,14 @@ std::string selfPath() {
   std::error_code error;
   auto self = std::filesystem::read_symlink(kSelfExecutable, error);
   return error ? std::string(kSelfExecutable) : self.string();
+}
+
+std::string besideSelf(const std::string& name) {
+  std::error_code error;
+  auto self = std::filesystem::read_symlink(kSelfExecutable, error);
+  if (error) return "";
+  auto path = self.parent_path() / name;
+  return access(path.c_str(), X_OK) == 0 ? path.string() : "";
 }
 
 Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds timeout) {

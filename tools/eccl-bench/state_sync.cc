@@ -1,11 +1,13 @@
 #include "tools/eccl-bench/state_sync.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "tools/common/child_process.h"
 #include "tools/eccl-bench/master_thread.h"
+#include "tools/eccl-bench/netlab_session.h"
 #include "tools/eccl-bench/size_parse.h"
 
 namespace eccl::tools::bench {
@@ -53,28 +55,38 @@ Result<std::vector<std::string>> runChildren(std::vector<SpawnOptions> spawns,
   return outputs;
 }
 
-Row measureSources(const StateSyncOptions& options, int sources) {
+Row measureSources(const StateSyncOptions& options, int sources, const NetlabSession* lab) {
   Row row;
   row.sources = sources;
-  auto master = MasterThread::start(nullptr);
+  auto master = MasterThread::start(lab);
   if (!master) {
     row.error = master.status().toString();
     return row;
   }
+  // The receiver is host 0 (beside the master), holder i is host i.
+  auto hostOf = [&](int host) { return lab != nullptr ? lab->addressOf(host) : "127.0.0.1"; };
   std::vector<SpawnOptions> spawns(sources + 1);
   for (int i = 0; i <= sources; ++i) {
-    spawns[i].program = kSelfExecutable;
+    std::vector<std::string> argv = {selfPath(),      "state-sync-worker",
+                                     "--master-host", hostOf(0),
+                                     "--master-port", std::to_string((*master)->port()),
+                                     "--host",        hostOf(i),
+                                     "--peers",       std::to_string(sources + 1),
+                                     "--bytes",       std::to_string(options.bytes),
+                                     "--entries",     std::to_string(options.entries),
+                                     "--connections", std::to_string(options.connections),
+                                     "--iters",       std::to_string(options.iters),
+                                     "--warmup",      std::to_string(options.warmup),
+                                     "--timeout-ms",  std::to_string(options.timeout.count())};
+    if (i == 0) argv.push_back("--receiver");
     spawns[i].name = "state-sync worker " + std::to_string(i);
-    spawns[i].argv = {selfPath(),      "state-sync-worker",
-                      "--master-port", std::to_string((*master)->port()),
-                      "--peers",       std::to_string(sources + 1),
-                      "--bytes",       std::to_string(options.bytes),
-                      "--entries",     std::to_string(options.entries),
-                      "--connections", std::to_string(options.connections),
-                      "--iters",       std::to_string(options.iters),
-                      "--warmup",      std::to_string(options.warmup),
-                      "--timeout-ms",  std::to_string(options.timeout.count())};
-    if (i == sources) spawns[i].argv.push_back("--receiver");
+    if (lab != nullptr) {
+      spawns[i].program = findOnPath("ip");
+      spawns[i].argv = lab->inside(i, std::move(argv));
+    } else {
+      spawns[i].program = kSelfExecutable;
+      spawns[i].argv = std::move(argv);
+    }
   }
   const auto total = options.timeout * (2 + options.warmup + options.iters);
   auto outputs = runChildren(std::move(spawns), total);
@@ -118,6 +130,31 @@ Result<double> measureP2p(const StateSyncOptions& options) {
 }  // namespace
 
 int runStateSync(const StateSyncOptions& options) {
+  std::unique_ptr<NetlabSession> lab;
+  if (!options.netlab.empty()) {
+    if (options.compare_p2p) {
+      std::fprintf(stderr,
+                   "eccl-bench state-sync: --compare p2p runs on loopback only; in a "
+                   "lab the rows show the link percentage\n");
+      return 2;
+    }
+    auto spec = parseNetlabSpec(options.netlab);
+    const std::string tool = besideSelf("eccl-netlab");
+    if (!spec || tool.empty()) {
+      std::fprintf(stderr, "eccl-bench state-sync: %s\n",
+                   !spec ? spec.status().toString().c_str()
+                         : "--netlab needs eccl-netlab, built next to eccl-bench");
+      return 2;
+    }
+    const int hosts = 1 + *std::max_element(options.sources.begin(), options.sources.end());
+    auto session = NetlabSession::create(tool, *spec, hosts);
+    if (!session) {
+      std::fprintf(stderr, "eccl-bench state-sync: --netlab %s: %s\n", options.netlab.c_str(),
+                   session.status().toString().c_str());
+      return 2;
+    }
+    lab = std::move(*session);
+  }
   std::optional<double> p2p;
   if (options.compare_p2p) {
     std::fprintf(stderr, "eccl-bench state-sync: p2p, %s...\n", formatSize(options.bytes).c_str());
@@ -134,7 +171,7 @@ int runStateSync(const StateSyncOptions& options) {
   for (int sources : options.sources) {
     std::fprintf(stderr, "eccl-bench state-sync: %d source(s), %s...\n", sources,
                  formatSize(options.bytes).c_str());
-    rows.push_back(measureSources(options, sources));
+    rows.push_back(measureSources(options, sources, lab.get()));
     if (!rows.back().error.empty()) {
       std::fprintf(stderr, "eccl-bench state-sync: %d source(s): %s\n", sources,
                    rows.back().error.c_str());
@@ -146,15 +183,22 @@ int runStateSync(const StateSyncOptions& options) {
       "# eccl-bench state-sync: a RECEIVE_ONLY peer fetches %s (%u f32 entries) from N "
       "holders; median sync wall time of %d\n",
       formatSize(options.bytes).c_str(), options.entries, options.iters);
-  std::printf("# %7s %10s %10s %12s", "sources", "seconds", "Gbit/s", "p2p Gbit/s");
-  std::printf(" %10s\n", "vs p2p");
+  if (lab) {
+    std::printf("# lab %s: each host's egress shaped to %s; the receiver's ingress is not\n",
+                lab->spec().text.c_str(), lab->spec().rate.c_str());
+  }
+  std::printf("# %7s %10s %10s %12s", "sources", "seconds", "Gbit/s",
+              lab ? "link %" : "p2p Gbit/s");
+  std::printf(" %10s\n", lab ? "" : "vs p2p");
   for (const Row& row : rows) {
     if (!row.error.empty()) {
       std::printf("  %7d FAILED: %s\n", row.sources, row.error.c_str());
       continue;
     }
     std::printf("  %7d %10.3f %10.2f", row.sources, row.seconds, row.gbit_s);
-    if (p2p) {
+    if (lab) {
+      std::printf(" %12.1f\n", lab->linkPercent(row.gbit_s / 8));
+    } else if (p2p) {
       std::printf(" %12.2f %10.2f\n", *p2p, row.gbit_s / *p2p);
     } else {
       std::printf(" %12s %10s\n", "-", "-");

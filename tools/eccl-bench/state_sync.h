@@ -19,6 +19,9 @@ struct StateSyncOptions {
   int iters = 3;
   int warmup = 1;
   bool compare_p2p = false;
+  // "lan:1gbit" or "wan:1gbit:50ms": the receiver on lab host 0 (with the
+  // master), holder i on host i (netlab_session.h); empty: all on 127.0.0.1.
+  std::string netlab;
   bool json = false;
   std::chrono::milliseconds timeout{120'000};
 };
@@ -29,7 +32,9 @@ int runStateSync(const StateSyncOptions& options);
 // receiver the peer that starts every sync from zeros (RECEIVE_ONLY) and
 // prints the row.
 struct StateSyncWorkerOptions {
+  std::string master_host = "127.0.0.1";
   uint16_t master_port = 0;
+  std::string host = "127.0.0.1";  // this peer's data listener
   int peers = 2;
   uint64_t bytes = 0;
   uint32_t entries = 4;
