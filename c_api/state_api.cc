@@ -88,6 +88,10 @@ ECCL_API ecclResult_t ecclSyncSharedState(ecclComm_t comm, ecclSharedState_t* st
       info->rounds = report.rounds;
       info->revision = report.revision;
       info->wall_time_ns = static_cast<uint64_t>(report.wall_time.count());
+      if (ECCL_CAPI_HAS_FIELD(info, ecclSyncInfo_t, wire_bytes_received)) {
+        info->wire_bytes_sent = report.wire_bytes_sent;
+        info->wire_bytes_received = report.wire_bytes_received;
+      }
     }
     return Status::ok();
   });

@@ -9,8 +9,10 @@
 
 #include "src/comm/communicator.h"
 #include "src/comm/p2p_stream.h"
+#include "src/comm/state_piece_stream.h"
 #include "src/common/log.h"
 #include "src/protocol/messages.h"
+#include "src/state/compression.h"
 #include "src/state/content_hash.h"
 
 namespace eccl::comm {
@@ -27,6 +29,7 @@ struct PartnerResult {
   std::vector<uint32_t> failed;  // transfers to this peer that did not arrive
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
+  Communicator::WireBytes wire;
   std::string reason;  // the first failure
 };
 
@@ -46,6 +49,9 @@ protocol::StateVote makeVote(uint64_t group_revision, const state::SharedState& 
     summary.dtype = static_cast<uint8_t>(entry.dtype);
     summary.flags = entry.allow_content_inequality ? protocol::kStateFlagAllowInequality : 0;
     summary.hash = hashes[i];
+    const state::Compressibility sample = state::sampleCompressibility(entry.span());
+    summary.zstd_permille = sample.permille;
+    summary.zstd_mbps = sample.mbps;
     vote.entries.push_back(std::move(summary));
   }
   return vote;
@@ -183,8 +189,9 @@ protocol::StateDone Communicator::runStateRound(const protocol::StatePlan& plan,
   size_t index = 0;
   for (const auto& partner : by_partner) {
     workers.emplace_back([&, &partner = partner, &result = results[index++]] {
-      Status status = exchangeState(partner.first, plan.sync, partner.second, entries, deadline,
-                                    result.failed, result.bytes_sent, result.bytes_received);
+      Status status =
+          exchangeState(partner.first, plan.sync, partner.second, entries, deadline, result.failed,
+                        result.bytes_sent, result.bytes_received, result.wire);
       if (!status.isOk()) result.reason = status.toString();
     });
   }
@@ -195,6 +202,8 @@ protocol::StateDone Communicator::runStateRound(const protocol::StatePlan& plan,
                                  result.failed.end());
     report.bytes_sent += result.bytes_sent;
     report.bytes_received += result.bytes_received;
+    report.wire_bytes_sent += result.wire.sent;
+    report.wire_bytes_received += result.wire.received;
     if (done.reason.empty() && !result.reason.empty()) {
       done.reason = result.reason.substr(0, protocol::kMaxReason);
     }
@@ -236,7 +245,8 @@ Status Communicator::exchangeState(const EndpointId& partner, uint64_t sync,
                                    const std::vector<StateTransfer>& transfers,
                                    const std::vector<const state::Entry*>& entries,
                                    Clock::time_point deadline, std::vector<uint32_t>& failed,
-                                   uint64_t& bytes_sent, uint64_t& bytes_received) {
+                                   uint64_t& bytes_sent, uint64_t& bytes_received,
+                                   WireBytes& wire) {
   auto failAll = [&](Status why) {
     for (const StateTransfer& t : transfers) {
       if (t.to == id_) failed.push_back(t.id);
@@ -254,14 +264,24 @@ Status Communicator::exchangeState(const EndpointId& partner, uint64_t sync,
     if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return failAll(terminal);
     p2p_ops_.push_back({partner, state});
   }
+  // Raw transfers are one message each (token: their index); zstd ones are
+  // piece streams (their own tokens, state_piece_stream.h).
+  std::vector<std::unique_ptr<PieceStream>> streams(transfers.size());
+  size_t pending = 0;  // transport operations posted and not completed
   for (size_t i = 0; i < transfers.size(); ++i) {
     const StateTransfer& t = transfers[i];
     const uint64_t stream = stateStreamId(sync, t.id);
-    uint8_t* base = static_cast<uint8_t*>(entries[t.entry]->data) + t.offset;
-    if (t.from == id_) {
-      (*channel)->send(stream, std::span<const uint8_t>(base, t.bytes), state->callback(i));
+    const std::span<uint8_t> bytes(static_cast<uint8_t*>(entries[t.entry]->data) + t.offset,
+                                   t.bytes);
+    if (t.codec != 0) {
+      streams[i] = std::make_unique<PieceStream>(t.from == id_, bytes, stream, i);
+      pending += streams[i]->start(**channel, *state);
+    } else if (t.from == id_) {
+      (*channel)->send(stream, bytes, state->callback(i));
+      ++pending;
     } else {
-      (*channel)->recv(stream, std::span<uint8_t>(base, t.bytes), state->callback(i));
+      (*channel)->recv(stream, bytes, state->callback(i));
+      ++pending;
     }
   }
   const bool serving = std::any_of(transfers.begin(), transfers.end(),
@@ -270,24 +290,40 @@ Status Communicator::exchangeState(const EndpointId& partner, uint64_t sync,
 
   // Like a point-to-point op: a failure, an abort or the deadline closes the
   // channel, the only way to end transfers that hold entry memory.
-  size_t outstanding = transfers.size();
-  std::optional<Status> cause;
+  std::vector<bool> transfer_failed(transfers.size(), false);
   Status first_error;
-  while (outstanding > 0) {
+  auto failTransfer = [&](size_t i, const Status& why) {
+    if (transfer_failed[i]) return;
+    transfer_failed[i] = true;
+    if (transfers[i].to == id_) failed.push_back(transfers[i].id);
+    if (first_error.isOk()) first_error = why;
+  };
+  std::optional<Status> cause;
+  while (pending > 0) {
     std::vector<coll::Completion> done;
     std::optional<Status> external =
         state->wait(cause ? Clock::now() + std::chrono::seconds(1) : deadline, done);
     for (const coll::Completion& completion : done) {
-      const StateTransfer& t = transfers[completion.token];
-      --outstanding;
-      if (!completion.status.isOk()) {
-        if (t.to == id_) failed.push_back(t.id);
-        if (first_error.isOk()) first_error = completion.status;
-      } else {
-        (t.from == id_ ? bytes_sent : bytes_received) += t.bytes;
+      --pending;
+      if (!PieceStream::ownsToken(completion.token)) {
+        if (!completion.status.isOk()) failTransfer(completion.token, completion.status);
+        continue;
       }
+      const size_t i = PieceStream::indexOf(completion.token);
+      if (transfer_failed[i]) continue;  // its other operations end with the channel
+      auto posted =
+          streams[i]->onCompletion(completion.token, completion.status, **channel, *state);
+      if (posted) {
+        pending += *posted;
+        continue;
+      }
+      failTransfer(i, posted.status());
+      // Its posted receives hold the entry: only closing the channel ends them.
+      if (!cause) cause = posted.status();
+      (*channel)->close("shared state transfer failed on peer " + id_.shortHex() + ": " +
+                        cause->toString());
     }
-    if (outstanding == 0 || cause) continue;
+    if (pending == 0 || cause) continue;
     if (external) {
       cause = *external;
     } else if (Clock::now() >= deadline) {
@@ -298,16 +334,22 @@ Status Communicator::exchangeState(const EndpointId& partner, uint64_t sync,
     }
     const auto stats = (*channel)->stats();
     ECCL_LOG_DEBUG(
-        "peer {}: shared state exchange with peer {} ends with {} of {} transfers outstanding "
+        "peer {}: shared state exchange with peer {} ends with {} operations outstanding "
         "(channel: {} messages sent, {} received, pool peak {} B): {}",
-        id_.shortHex(), partner.shortHex(), outstanding, transfers.size(), stats.messages_sent,
-        stats.messages_received, stats.pool_bytes_peak, cause->toString());
+        id_.shortHex(), partner.shortHex(), pending, stats.messages_sent, stats.messages_received,
+        stats.pool_bytes_peak, cause->toString());
     (*channel)->close("shared state transfer failed on peer " + id_.shortHex() + ": " +
                       cause->toString());
   }
   {
     std::lock_guard lock(mu_);
     std::erase_if(p2p_ops_, [&](const P2pOp& op) { return op.state == state; });
+  }
+  for (size_t i = 0; i < transfers.size(); ++i) {
+    const StateTransfer& t = transfers[i];
+    if (transfer_failed[i]) continue;
+    (t.from == id_ ? bytes_sent : bytes_received) += t.bytes;
+    (t.from == id_ ? wire.sent : wire.received) += streams[i] ? streams[i]->wireBytes() : t.bytes;
   }
   if (cause) return *cause;
   if (!first_error.isOk()) {

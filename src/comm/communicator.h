@@ -214,6 +214,12 @@ class Communicator final : private membership::ControlClient::Owner {
   Status syncSharedState(state::SharedState& shared, state::SyncStrategy strategy,
                          std::chrono::milliseconds timeout, state::SyncInfo* info);
 
+  // What a shared-state exchange put on the wire (zstd pieces: less than the entry bytes).
+  struct WireBytes {
+    uint64_t sent = 0;
+    uint64_t received = 0;
+  };
+
   // Collectives and updates submitted and not yet completed.
   size_t opsOutstanding() const { return ops_.outstanding(); }
 
@@ -330,7 +336,7 @@ class Communicator final : private membership::ControlClient::Owner {
                        const std::vector<protocol::StateTransfer>& transfers,
                        const std::vector<const state::Entry*>& entries, Clock::time_point deadline,
                        std::vector<uint32_t>& failed, uint64_t& bytes_sent,
-                       uint64_t& bytes_received);
+                       uint64_t& bytes_received, WireBytes& wire);
   // The all-reduce algorithm for the op's size: the ring, or for small
   // buffers recursive doubling (comm_rd_allreduce.cc).
   Status runAllReduce(const coll::RingView& view, const coll::AllReduceArgs& args,

@@ -407,7 +407,8 @@ Status MasterState::onStateVote(const EndpointId& id, const protocol::StateVote&
   if (it == peers_.end()) return Status::ok();
   Group& group = groupOf(it->second);
   std::vector<StateSyncArbiter::Message> plans;
-  Status status = group.state_sync.onVote(id, vote, group.revision, group.accepted, plans);
+  Status status = group.state_sync.onVote(id, vote, group.revision, group.accepted, plans,
+                                          settings_.state_link_bytes_per_s);
   sendStatePlans(plans, out);
   return status;
 }

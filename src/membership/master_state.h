@@ -49,6 +49,9 @@ struct MasterSettings {
   // Until then no group forms its first ring: a restarted master gives the
   // members of existing rings time to reconnect before newcomers form new ones.
   Clock::time_point hold_first_rings_until{};
+  // The links shared-state transfers cross: zstd is used where it compresses
+  // faster than this (state/compression.h); a WAN master sets it lower.
+  double state_link_bytes_per_s = 1.25e9;
 };
 
 // A frame for a connection; with close_after (or no frame) the connection is dropped.

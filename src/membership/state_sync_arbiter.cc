@@ -22,7 +22,7 @@ bool isMember(const std::vector<EndpointId>& members, const EndpointId& peer) {
 
 Status StateSyncArbiter::onVote(const EndpointId& peer, const protocol::StateVote& vote,
                                 uint64_t group_revision, const std::vector<EndpointId>& members,
-                                std::vector<Message>& out) {
+                                std::vector<Message>& out, double link_bytes_per_s) {
   if (!isMember(members, peer)) {
     return invalidUsage("peer " + peer.shortHex() +
                         " voted for a shared state sync but is not an accepted member");
@@ -50,6 +50,7 @@ Status StateSyncArbiter::onVote(const EndpointId& peer, const protocol::StateVot
     sync_->group_revision = group_revision;
   }
   sync_->votes[peer] = vote;
+  sync_->link_bytes_per_s = link_bytes_per_s;
   maybeDecide(members, out);
   return Status::ok();
 }
@@ -67,7 +68,7 @@ void StateSyncArbiter::maybeDecide(const std::vector<EndpointId>& members,
     if (vote == sync_->votes.end()) return;  // not everyone yet
     voters.push_back({m, &vote->second, synced_.count(m) > 0});
   }
-  auto decision = state::decide(voters, last_revision_);
+  auto decision = state::decide(voters, last_revision_, sync_->link_bytes_per_s);
   if (!decision) {
     finish(decision.status(), members, out);
     return;
@@ -80,7 +81,7 @@ void StateSyncArbiter::maybeDecide(const std::vector<EndpointId>& members,
     const state::EntryDecision& entry = entries[e];
     if (!entry.compared || entry.bytes == 0) continue;
     for (size_t r = 0; r < entry.receivers.size(); ++r) {
-      state::Need need{entry.receivers[r], e, 0, entry.bytes, entry.holders};
+      state::Need need{entry.receivers[r], e, 0, entry.bytes, entry.holders, entry.codec};
       // Receivers and entries start at different holders, spreading the load.
       std::rotate(need.sources.begin(), need.sources.begin() + (r + e) % need.sources.size(),
                   need.sources.end());
@@ -93,7 +94,7 @@ void StateSyncArbiter::maybeDecide(const std::vector<EndpointId>& members,
 void StateSyncArbiter::startRound(std::vector<state::Need> needs,
                                   const std::vector<EndpointId>& members,
                                   std::vector<Message>& out) {
-  Sync& sync = *sync_;
+  StateSyncRun& sync = *sync_;
   if (needs.empty()) {
     finish(Status::ok(), members, out);
     return;
@@ -153,7 +154,7 @@ Status StateSyncArbiter::onDone(const EndpointId& peer, const protocol::StateDon
       sync_->awaiting.count(peer) == 0) {
     return Status::ok();
   }
-  Sync& sync = *sync_;
+  StateSyncRun& sync = *sync_;
   const std::set<uint32_t> failed(done.failed_transfers.begin(), done.failed_transfers.end());
   const std::set<uint32_t> bad(done.bad_entries.begin(), done.bad_entries.end());
   std::set<uint32_t> received, broken, retried_whole;
@@ -165,12 +166,12 @@ Status StateSyncArbiter::onDone(const EndpointId& peer, const protocol::StateDon
       sync.excluded[{peer, t.entry}].insert(t.from);
       broken.insert(t.entry);
       if (retried_whole.insert(t.entry).second) {
-        sync.retry.push_back({peer, t.entry, 0, sync.decision.entries[t.entry].bytes, {}});
+        sync.retry.push_back({peer, t.entry, 0, sync.decision.entries[t.entry].bytes, {}, t.codec});
       }
     } else if (failed.count(id) > 0) {
       sync.excluded[{peer, t.entry}].insert(t.from);
       broken.insert(t.entry);
-      sync.retry.push_back({peer, t.entry, t.offset, t.bytes, {}});
+      sync.retry.push_back({peer, t.entry, t.offset, t.bytes, {}, t.codec});
     }
   }
   // A receiver that completed an entry can serve it in later rounds.
@@ -188,7 +189,7 @@ Status StateSyncArbiter::onDone(const EndpointId& peer, const protocol::StateDon
 
 void StateSyncArbiter::maybeEndRound(const std::vector<EndpointId>& members,
                                      std::vector<Message>& out) {
-  Sync& sync = *sync_;
+  StateSyncRun& sync = *sync_;
   if (!sync.awaiting.empty()) return;
   std::vector<state::Need> needs = std::move(sync.retry);
   for (state::Need& need : needs) {

@@ -26,6 +26,25 @@
 
 namespace eccl::membership {
 
+// One sync in progress (outside the class: clang refuses std::optional of a
+// nested struct with default member initialisers inside its enclosing class).
+struct StateSyncRun {
+  uint64_t id = 0;
+  uint64_t group_revision = 0;
+  std::map<EndpointId, protocol::StateVote> votes;
+  bool transferring = false;
+  uint32_t round = 0;
+  uint32_t next_transfer = 0;
+  state::Decision decision;
+  std::map<uint32_t, protocol::StateTransfer> transfers;  // this round's, by id
+  std::set<EndpointId> awaiting;                          // StateDone not yet in
+  std::vector<state::Need> retry;                         // for the next round
+  // (receiver, entry) -> sources that failed it
+  std::map<std::pair<EndpointId, uint32_t>, std::set<EndpointId>> excluded;
+  std::string first_failure;
+  double link_bytes_per_s = state::kAssumedLinkBytesPerS;
+};
+
 class StateSyncArbiter {
  public:
   static constexpr uint32_t kMaxRounds = 16;
@@ -37,8 +56,10 @@ class StateSyncArbiter {
 
   // `members`: the group's accepted peers in rank order, at group_revision.
   // An error is the voter's misuse (answered to it alone).
+  // link_bytes_per_s: for the choice of zstd (MasterSettings::state_link_bytes_per_s).
   Status onVote(const EndpointId& peer, const protocol::StateVote& vote, uint64_t group_revision,
-                const std::vector<EndpointId>& members, std::vector<Message>& out);
+                const std::vector<EndpointId>& members, std::vector<Message>& out,
+                double link_bytes_per_s = state::kAssumedLinkBytesPerS);
   Status onDone(const EndpointId& peer, const protocol::StateDone& done,
                 const std::vector<EndpointId>& members, std::vector<Message>& out);
   // A member left or was lost (members no longer lists it).
@@ -51,22 +72,6 @@ class StateSyncArbiter {
   uint64_t syncsFailed() const { return failed_; }
 
  private:
-  struct Sync {
-    uint64_t id = 0;
-    uint64_t group_revision = 0;
-    std::map<EndpointId, protocol::StateVote> votes;
-    bool transferring = false;
-    uint32_t round = 0;
-    uint32_t next_transfer = 0;
-    state::Decision decision;
-    std::map<uint32_t, protocol::StateTransfer> transfers;  // this round's, by id
-    std::set<EndpointId> awaiting;                          // StateDone not yet in
-    std::vector<state::Need> retry;                         // for the next round
-    // (receiver, entry) -> sources that failed it
-    std::map<std::pair<EndpointId, uint32_t>, std::set<EndpointId>> excluded;
-    std::string first_failure;
-  };
-
   void maybeDecide(const std::vector<EndpointId>& members, std::vector<Message>& out);
   // Plans the needs from holders; ends the sync when nothing is left to do.
   void startRound(std::vector<state::Need> needs, const std::vector<EndpointId>& members,
@@ -74,7 +79,7 @@ class StateSyncArbiter {
   void maybeEndRound(const std::vector<EndpointId>& members, std::vector<Message>& out);
   void finish(Status status, const std::vector<EndpointId>& members, std::vector<Message>& out);
 
-  std::optional<Sync> sync_;
+  std::optional<StateSyncRun> sync_;
   std::optional<uint64_t> last_revision_;
   std::set<EndpointId> synced_;  // the members of the last successful sync
   uint64_t next_sync_ = 1;

@@ -43,6 +43,8 @@ void StateVote::encode(ByteWriter& out) const {
     out.put<uint8_t>(entry.dtype);
     out.put<uint8_t>(entry.flags);
     out.putBytes(entry.hash);
+    out.put<uint16_t>(entry.zstd_permille);
+    out.put<uint32_t>(entry.zstd_mbps);
   }
 }
 
@@ -58,11 +60,14 @@ StateVote StateVote::decode(ByteReader& in) {
   for (uint32_t i = 0; i < count && in.ok(); ++i) {
     StateEntrySummary entry;
     entry.name = in.getString("entry name", kMaxStateEntryName);
-    entry.count = in.get<uint64_t>("entry count");
+    entry.count = in.get<uint64_t>("entry element count");
     entry.dtype = in.get<uint8_t>("entry dtype");
     entry.flags = in.get<uint8_t>("entry flags");
     entry.hash = in.getArray<16>("entry hash");
+    entry.zstd_permille = in.get<uint16_t>("entry zstd ratio");
+    entry.zstd_mbps = in.get<uint32_t>("entry zstd speed");
     if (!in.ok()) break;
+    if (entry.zstd_permille > 1000) in.fail("entry zstd ratio above 1000 per mille");
     if (entry.name.empty()) in.fail("empty entry name");
     if (entry.dtype >= kNumDTypes) in.fail("unknown dtype " + std::to_string(entry.dtype));
     if ((entry.flags & ~kStateFlagAllowInequality) != 0) {
@@ -97,6 +102,7 @@ void StatePlan::encode(ByteWriter& out) const {
     out.put<uint64_t>(t.bytes);
     putId(out, t.from);
     putId(out, t.to);
+    out.put<uint8_t>(t.codec);
   }
 }
 
@@ -138,7 +144,9 @@ StatePlan StatePlan::decode(ByteReader& in) {
     t.bytes = in.get<uint64_t>("transfer bytes");
     t.from = getId(in, "transfer source");
     t.to = getId(in, "transfer destination");
+    t.codec = in.get<uint8_t>("transfer codec");
     if (!in.ok()) break;
+    if (t.codec > 1) in.fail("unknown transfer codec " + std::to_string(t.codec));
     if (t.entry >= kMaxStateEntries) in.fail("transfer entry out of range");
     if (t.bytes == 0 || t.offset + t.bytes < t.offset) in.fail("transfer range is empty or wraps");
     if (t.from.isZero() || t.to.isZero() || t.from == t.to) in.fail("transfer endpoints invalid");

@@ -33,13 +33,17 @@ struct StateEntrySummary {
   uint8_t dtype = 0;  // reduce::DType
   uint8_t flags = 0;  // kStateFlag*
   StateHash hash{};
+  // zstd on a sample of the entry (state/compression.h): compressed / raw
+  // size in per mille (at most 1000: no gain, or not sampled) and MB/s.
+  uint16_t zstd_permille = 1000;
+  uint32_t zstd_mbps = 0;
   friend bool operator==(const StateEntrySummary&, const StateEntrySummary&) = default;
 };
 
 // peer -> master: this peer's entries (in name order) at a state revision.
 struct StateVote {
   static constexpr MessageType kType = MessageType::kStateVote;
-  static constexpr size_t kMaxEntrySize = 2 + kMaxStateEntryName + 8 + 1 + 1 + 16;
+  static constexpr size_t kMaxEntrySize = 2 + kMaxStateEntryName + 8 + 1 + 1 + 16 + 2 + 4;
   static constexpr size_t kMaxEncodedSize = 8 + 8 + 1 + 4 + kMaxStateEntries * kMaxEntrySize;
 
   uint64_t group_revision = 0;  // the ring the sync runs on
@@ -59,6 +63,7 @@ struct StateTransfer {
   uint64_t bytes = 0;
   EndpointId from;
   EndpointId to;
+  uint8_t codec = 0;  // 0: one raw message; 1: zstd pieces (state/compression.h)
   friend bool operator==(const StateTransfer&, const StateTransfer&) = default;
 };
 
@@ -77,7 +82,7 @@ enum class PlanKind : uint8_t {
 
 struct StatePlan {
   static constexpr MessageType kType = MessageType::kStatePlan;
-  static constexpr size_t kTransferSize = 4 + 4 + 8 + 8 + 16 + 16;
+  static constexpr size_t kTransferSize = 4 + 4 + 8 + 8 + 16 + 16 + 1;
   static constexpr size_t kMaxEncodedSize = 8 + 4 + 1 + 8 + 2 + (2 + kMaxReason) + 4 +
                                             kMaxStateEntries * (4 + 16) + 4 +
                                             kMaxPlanTransfers * kTransferSize;

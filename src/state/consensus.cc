@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <map>
 
+#include "src/protocol/messages.h"
 #include "src/reduce/reduce.h"
+#include "src/state/compression.h"
 #include "src/state/shared_state.h"
 
 namespace eccl::state {
@@ -105,7 +107,8 @@ Status checkRevisionSteps(std::span<const Voter> voters, std::optional<uint64_t>
 
 }  // namespace
 
-Result<Decision> decide(std::span<const Voter> voters, std::optional<uint64_t> last_revision) {
+Result<Decision> decide(std::span<const Voter> voters, std::optional<uint64_t> last_revision,
+                        double link_bytes_per_s) {
   if (voters.empty()) return invalidUsage("a shared state sync needs at least one peer");
   if (Status shapes = checkShapes(voters); !shapes.isOk()) return shapes;
   if (Status steps = checkRevisionSteps(voters, last_revision); !steps.isOk()) return steps;
@@ -138,7 +141,15 @@ Result<Decision> decide(std::span<const Voter> voters, std::optional<uint64_t> l
     const StateEntrySummary& entry = reference[e];
     EntryDecision out;
     out.name = entry.name;
-    out.bytes = entry.count * reduce::dtypeSize(static_cast<reduce::DType>(entry.dtype));
+    // Every member agreed on the count; it must still describe memory a transfer can address.
+    const size_t size = reduce::dtypeSize(static_cast<reduce::DType>(entry.dtype));
+    if (entry.count > protocol::ChunkHeader::kMaxMessageBytes / size) {
+      return invalidUsage("shared state entry '" + entry.name + "' has " +
+                          std::to_string(entry.count) +
+                          " elements: more bytes than a transfer "
+                          "can carry (2^48)");
+    }
+    out.bytes = entry.count * size;
     out.compared = (entry.flags & protocol::kStateFlagAllowInequality) == 0;
     if (out.compared) {
       // Most votes win; on a tie the earlier voter's hash (counted is in rank order).
@@ -170,6 +181,12 @@ Result<Decision> decide(std::span<const Voter> voters, std::optional<uint64_t> l
         (voter.vote->entries[e].hash == out.hash ? out.holders : out.receivers)
             .push_back(voter.peer);
       }
+      // The holders hold the same bytes: the first one's sample speaks for all.
+      const auto& sample = std::find_if(voters.begin(), voters.end(), [&](const Voter& v) {
+                             return v.peer == out.holders.front();
+                           })->vote->entries[e];
+      out.codec =
+          worthCompressing({sample.zstd_permille, sample.zstd_mbps}, link_bytes_per_s) ? 1 : 0;
     }
     decision.entries.push_back(std::move(out));
   }
@@ -198,6 +215,7 @@ std::vector<protocol::StateTransfer> splitNeeds(std::span<const Need> needs, uin
       t.bytes = bytes;
       t.from = need.sources[r];
       t.to = need.receiver;
+      t.codec = need.codec;
       transfers.push_back(t);
       offset += bytes;
     }

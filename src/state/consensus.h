@@ -25,6 +25,7 @@
 #include "src/common/endpoint_id.h"
 #include "src/common/status.h"
 #include "src/protocol/state_messages.h"
+#include "src/state/compression.h"
 
 namespace eccl::state {
 
@@ -39,6 +40,7 @@ struct EntryDecision {
   uint64_t bytes = 0;
   bool compared = true;  // false: unequal content allowed, nothing to send
   protocol::StateHash hash{};
+  uint8_t codec = 0;  // transfers of it: 1 = zstd pieces (the first holder's sample says so)
   std::vector<EndpointId> holders;    // voters holding the popular bytes, in rank order
   std::vector<EndpointId> receivers;  // voters that must receive them
 };
@@ -50,7 +52,10 @@ struct Decision {
 
 // `voters` in rank order; last_revision: the group's last successful sync, if any.
 // Errors are kInvalidUsage naming the entry and peers.
-Result<Decision> decide(std::span<const Voter> voters, std::optional<uint64_t> last_revision);
+// link_bytes_per_s: what the master assumes the peers' links carry (whether
+// zstd pays off, state/compression.h).
+Result<Decision> decide(std::span<const Voter> voters, std::optional<uint64_t> last_revision,
+                        double link_bytes_per_s = kAssumedLinkBytesPerS);
 
 // Bytes a receiver lacks and the peers that may send them (first preferred).
 struct Need {
@@ -59,6 +64,7 @@ struct Need {
   uint64_t offset = 0;
   uint64_t bytes = 0;
   std::vector<EndpointId> sources;
+  uint8_t codec = 0;
 };
 
 struct SplitOptions {

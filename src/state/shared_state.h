@@ -50,6 +50,9 @@ struct SharedState {
 struct SyncInfo {
   uint64_t bytes_sent = 0;  // entry bytes this peer served
   uint64_t bytes_received = 0;
+  // What crossed the wire for those bytes: less where transfers were compressed.
+  uint64_t wire_bytes_sent = 0;
+  uint64_t wire_bytes_received = 0;
   uint32_t entries_fixed = 0;  // entries this peer received
   uint32_t rounds = 0;         // transfer rounds (more than 1 after a failed source)
   uint64_t revision = 0;       // the revision the group synced to

@@ -1,6 +1,7 @@
-// One libFuzzer target per wire decoder, data plane (messages.h) and membership
-// control plane (control_messages.h); ECCL_FUZZ_DECODER (set per target in
-// CMakeLists.txt) names the decoder, e.g. -DECCL_FUZZ_DECODER=kHello.
+// One libFuzzer target per wire decoder, data plane (messages.h), membership
+// control plane (control_messages.h) and shared-state sync (state_messages.h);
+// ECCL_FUZZ_DECODER (set per target in CMakeLists.txt) names the decoder,
+// e.g. -DECCL_FUZZ_DECODER=kHello.
 //
 // Besides crashes and sanitizer reports, each target checks the codec's
 // contract on every input:
@@ -22,6 +23,7 @@
 #include "src/protocol/control_messages.h"
 #include "src/protocol/frame.h"
 #include "src/protocol/messages.h"
+#include "src/protocol/state_messages.h"
 
 namespace eccl::protocol {
 namespace {
@@ -54,6 +56,10 @@ enum class Decoder {
   kPeerAddress,
   kOpReport,
   kOpVerdict,
+  // Shared-state sync.
+  kStateVote,
+  kStatePlan,
+  kStateDone,
 };
 constexpr Decoder kDecoder = Decoder::ECCL_FUZZ_DECODER;
 
@@ -152,6 +158,16 @@ auto fields(const OpReport& m) {
 }
 auto fields(const OpVerdict& m) {
   return std::tie(m.op, m.decision);
+}
+auto fields(const StateVote& m) {
+  return std::tie(m.group_revision, m.state_revision, m.strategy, m.entries);
+}
+auto fields(const StatePlan& m) {
+  return std::tie(m.sync, m.round, m.kind, m.state_revision, m.code, m.text, m.receive,
+                  m.transfers);
+}
+auto fields(const StateDone& m) {
+  return std::tie(m.sync, m.round, m.failed_transfers, m.bad_entries, m.reason);
 }
 auto fields(const FrameHeader& m) {
   return std::tie(m.type, m.flags, m.length, m.checksum);
@@ -278,6 +294,56 @@ void checkAccepted(const OpVerdict& m) {
         "OpVerdict decision known");
 }
 
+// The protocol layer does not see src/state or src/reduce: their enums' sizes.
+constexpr uint8_t kMaxSyncStrategy = 2;  // state::kMaxStrategy
+constexpr uint8_t kNumDTypes = 12;       // reduce::kNumDTypes
+
+void checkAccepted(const StateVote& m) {
+  check(m.strategy <= kMaxSyncStrategy, "StateVote strategy known");
+  check(m.entries.size() <= kMaxStateEntries, "StateVote entry count within limit");
+  for (size_t i = 0; i < m.entries.size(); ++i) {
+    const StateEntrySummary& entry = m.entries[i];
+    check(!entry.name.empty() && entry.name.size() <= kMaxStateEntryName,
+          "StateVote entry name 1..kMaxStateEntryName bytes");
+    check(entry.dtype < kNumDTypes, "StateVote entry dtype known");
+    check((entry.flags & ~kStateFlagAllowInequality) == 0, "StateVote entry flags known");
+    check(entry.zstd_permille <= 1000, "StateVote entry zstd ratio at most 1000 per mille");
+    check(i == 0 || m.entries[i - 1].name < entry.name,
+          "StateVote entry names strictly increasing");
+    checkPrintable(entry.name);
+  }
+}
+void checkAccepted(const StatePlan& m) {
+  check(m.kind >= PlanKind::kRound && m.kind <= PlanKind::kFailed, "StatePlan kind known");
+  check(static_cast<int>(m.code) <= static_cast<int>(Code::kUnsupported), "StatePlan code known");
+  check((m.kind == PlanKind::kFailed) == (m.code != Code::kOk),
+        "StatePlan has an error code exactly when it failed");
+  check(m.text.size() <= kMaxReason, "StatePlan text within limit");
+  check(m.kind == PlanKind::kRound || (m.receive.empty() && m.transfers.empty()),
+        "a final StatePlan lists no transfers");
+  check(m.receive.size() <= kMaxStateEntries, "StatePlan receive count within limit");
+  for (const StateExpectation& e : m.receive)
+    check(e.entry < kMaxStateEntries, "StatePlan receive entry in range");
+  check(m.transfers.size() <= kMaxPlanTransfers, "StatePlan transfer count within limit");
+  for (const StateTransfer& t : m.transfers) {
+    check(t.entry < kMaxStateEntries, "StatePlan transfer entry in range");
+    check(t.bytes > 0 && t.offset + t.bytes > t.offset,
+          "StatePlan transfer range nonempty, no wrap");
+    check(!t.from.isZero() && !t.to.isZero() && t.from != t.to,
+          "StatePlan transfer between two distinct peers");
+    check(t.codec <= 1, "StatePlan transfer codec known");
+  }
+  checkPrintable(m.text);
+}
+void checkAccepted(const StateDone& m) {
+  check(m.failed_transfers.size() <= kMaxPlanTransfers, "StateDone failed count within limit");
+  check(m.bad_entries.size() <= kMaxStateEntries, "StateDone bad entry count within limit");
+  for (uint32_t entry : m.bad_entries)
+    check(entry < kMaxStateEntries, "StateDone bad entry in range");
+  check(m.reason.size() <= kMaxReason, "StateDone reason within limit");
+  checkPrintable(m.reason);
+}
+
 template <typename Message>
 void fuzzControlMessage(std::span<const uint8_t> input) {
   auto decoded = decodeMessage<Message>(input);
@@ -399,6 +465,12 @@ void fuzzOne(std::span<const uint8_t> input) {
       return fuzzControlMessage<OpReport>(input);
     case Decoder::kOpVerdict:
       return fuzzControlMessage<OpVerdict>(input);
+    case Decoder::kStateVote:
+      return fuzzControlMessage<StateVote>(input);
+    case Decoder::kStatePlan:
+      return fuzzControlMessage<StatePlan>(input);
+    case Decoder::kStateDone:
+      return fuzzControlMessage<StateDone>(input);
   }
 }
 

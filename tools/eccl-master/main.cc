@@ -34,6 +34,7 @@ struct Arguments {
   std::string port_file;
   std::string http_port_file;
   std::string log_level = "info";
+  double state_link_mbit = 10'000;
 };
 
 void addOptions(CLI::App& app, Arguments& args) {
@@ -60,6 +61,12 @@ void addOptions(CLI::App& app, Arguments& args) {
   app.add_option("--http-port-file", args.http_port_file,
                  "Write the bound HTTP port here once listening (written atomically)")
       ->needs(app.get_option("--http"));
+  app.add_option(
+         "--state-link-mbit", args.state_link_mbit,
+         "Link rate (Mbit/s) shared-state transfers cross: an entry travels zstd-compressed "
+         "when its sample compresses to 80 % or less at least this fast")
+      ->check(CLI::Range(1.0, 1e7))
+      ->capture_default_str();
   app.add_option("--log-level", args.log_level, "stderr log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
@@ -104,6 +111,7 @@ int main(int argc, char** argv) {
   settings.miss_limit = static_cast<uint16_t>(wan_miss_limit ? kWanMissLimit : args.miss_limit);
   // Peers compare incarnations to notice a restart: the start time differs between runs.
   settings.incarnation = wallClockMs();
+  settings.state_link_bytes_per_s = args.state_link_mbit * 1e6 / 8;
   if (args.token_key_file.empty()) {
     settings.token_key = membership::randomTokenKey();
   } else {

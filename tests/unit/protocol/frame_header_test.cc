@@ -147,8 +147,8 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kPeerAddress), 418u);
   EXPECT_EQ(maxPayloadLength(MessageType::kOpReport), 21u);
   EXPECT_EQ(maxPayloadLength(MessageType::kOpVerdict), 21u);
-  EXPECT_EQ(maxPayloadLength(MessageType::kStateVote), 1159189u);
-  EXPECT_EQ(maxPayloadLength(MessageType::kStatePlan), 3752993u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateVote), 1183765u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStatePlan), 3818529u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStateDone), 279574u);
   // ... and they are the messages' own declared sizes.
   EXPECT_EQ(maxPayloadLength(MessageType::kRegister), Register::kMaxEncodedSize);
