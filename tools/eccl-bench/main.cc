@@ -243,6 +243,9 @@ CLI::App* addStateSync(CLI::App& app, StateSyncArguments& args) {
   cmd->add_option("--timeout", args.timeout_s, "Seconds any single sync may take")
       ->check(CLI::Range(1, 86'400))
       ->capture_default_str();
+  cmd->add_flag("--sparse", options.sparse,
+                "A state of mostly zeros (1 element in 64 set), which zstd compresses; by default "
+                "its bytes are incompressible");
   cmd->add_flag("--json", options.json, "One JSON object per line instead of a table");
   return cmd;
 }
@@ -263,6 +266,7 @@ CLI::App* addStateSyncWorker(CLI::App& app, eccl::tools::bench::StateSyncWorkerO
   worker->add_option("--warmup", options.warmup)->required();
   worker->add_option("--timeout-ms", timeout_ms)->required();
   worker->add_flag("--receiver", options.receiver);
+  worker->add_flag("--sparse", options.sparse);
   return worker;
 }
 

@@ -13,11 +13,15 @@ namespace eccl::tools::bench {
 
 using Clock = std::chrono::steady_clock;
 
-Result<std::unique_ptr<MasterThread>> MasterThread::start(const NetlabSession* lab) {
+Result<std::unique_ptr<MasterThread>> MasterThread::start(const NetlabSession* lab,
+                                                          double state_link_bytes_per_s) {
   std::unique_ptr<MasterThread> master(new MasterThread);
   std::promise<Status> created;
-  master->thread_ = std::thread([&master = *master, &created, lab] {
+  master->thread_ = std::thread([&master = *master, &created, lab, state_link_bytes_per_s] {
     membership::MasterOptions options;
+    if (state_link_bytes_per_s > 0) {
+      options.settings.state_link_bytes_per_s = state_link_bytes_per_s;
+    }
     options.listen_host = lab != nullptr ? lab->addressOf(0) : "127.0.0.1";
     options.settings.token_key = membership::randomTokenKey();
     Status entered = lab != nullptr ? enterNamespace(lab->namespaceOf(0)) : Status::ok();

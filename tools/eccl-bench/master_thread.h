@@ -20,7 +20,9 @@ class NetlabSession;
 // it lives in host 0's namespace, on host 0's address.
 class MasterThread {
  public:
-  static Result<std::unique_ptr<MasterThread>> start(const NetlabSession* lab);
+  // state_link_bytes_per_s > 0: the master's MasterSettings::state_link_bytes_per_s.
+  static Result<std::unique_ptr<MasterThread>> start(const NetlabSession* lab,
+                                                     double state_link_bytes_per_s = 0);
   ~MasterThread();
   uint16_t port() const { return server_->port(); }
 

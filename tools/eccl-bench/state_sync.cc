@@ -17,6 +17,7 @@ struct Row {
   int sources = 0;
   double gbit_s = 0;
   double seconds = 0;
+  double wire_fraction = 1;  // wire bytes / state bytes (below 1: zstd)
   std::string error;
 };
 
@@ -58,7 +59,8 @@ Result<std::vector<std::string>> runChildren(std::vector<SpawnOptions> spawns,
 Row measureSources(const StateSyncOptions& options, int sources, const NetlabSession* lab) {
   Row row;
   row.sources = sources;
-  auto master = MasterThread::start(lab);
+  // The master knows the lab's link: zstd is chosen against that rate.
+  auto master = MasterThread::start(lab, lab != nullptr ? lab->spec().rate_bits_per_s / 8 : 0);
   if (!master) {
     row.error = master.status().toString();
     return row;
@@ -79,6 +81,7 @@ Row measureSources(const StateSyncOptions& options, int sources, const NetlabSes
                                      "--warmup",      std::to_string(options.warmup),
                                      "--timeout-ms",  std::to_string(options.timeout.count())};
     if (i == 0) argv.push_back("--receiver");
+    if (options.sparse) argv.push_back("--sparse");
     spawns[i].name = "state-sync worker " + std::to_string(i);
     if (lab != nullptr) {
       spawns[i].program = findOnPath("ip");
@@ -98,6 +101,8 @@ Row measureSources(const StateSyncOptions& options, int sources, const NetlabSes
     for (const auto& json : rowsOf(output, "state-sync")) {
       row.gbit_s = json.value("gbit_s", 0.0);
       row.seconds = json.value("seconds", 0.0);
+      row.wire_fraction =
+          json.value("wire_bytes_received", 0.0) / std::max(1.0, json.value("bytes", 0.0));
       if (options.json) std::printf("%s\n", json.dump().c_str());
     }
   }
@@ -189,7 +194,7 @@ int runStateSync(const StateSyncOptions& options) {
   }
   std::printf("# %7s %10s %10s %12s", "sources", "seconds", "Gbit/s",
               lab ? "link %" : "p2p Gbit/s");
-  std::printf(" %10s\n", lab ? "" : "vs p2p");
+  std::printf(" %10s %6s\n", lab ? "" : "vs p2p", "wire");
   for (const Row& row : rows) {
     if (!row.error.empty()) {
       std::printf("  %7d FAILED: %s\n", row.sources, row.error.c_str());
@@ -197,12 +202,13 @@ int runStateSync(const StateSyncOptions& options) {
     }
     std::printf("  %7d %10.3f %10.2f", row.sources, row.seconds, row.gbit_s);
     if (lab) {
-      std::printf(" %12.1f\n", lab->linkPercent(row.gbit_s / 8));
+      std::printf(" %12.1f %10s", lab->linkPercent(row.gbit_s / 8), "");
     } else if (p2p) {
-      std::printf(" %12.2f %10.2f\n", *p2p, row.gbit_s / *p2p);
+      std::printf(" %12.2f %10.2f", *p2p, row.gbit_s / *p2p);
     } else {
-      std::printf(" %12s %10s\n", "-", "-");
+      std::printf(" %12s %10s", "-", "-");
     }
+    std::printf(" %5.0f%%\n", row.wire_fraction * 100);
   }
   return ok ? 0 : 1;
 }

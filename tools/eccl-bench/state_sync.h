@@ -22,6 +22,7 @@ struct StateSyncOptions {
   // "lan:1gbit" or "wan:1gbit:50ms": the receiver on lab host 0 (with the
   // master), holder i on host i (netlab_session.h); empty: all on 127.0.0.1.
   std::string netlab;
+  bool sparse = false;  // mostly zeros: zstd's case (else incompressible)
   bool json = false;
   std::chrono::milliseconds timeout{120'000};
 };
@@ -42,6 +43,7 @@ struct StateSyncWorkerOptions {
   int iters = 3;
   int warmup = 1;
   bool receiver = false;
+  bool sparse = false;
   std::chrono::milliseconds timeout{120'000};
 };
 

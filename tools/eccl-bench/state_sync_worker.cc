@@ -18,22 +18,29 @@
 namespace eccl::tools::bench {
 namespace {
 
-// Entry e, element i: the same on every holder; never all zero.
-float holderValue(uint32_t e, uint64_t i) {
-  return static_cast<float>((i * 7 + e * 13) % 1021) + 1;
+// Entry e, element i: the same on every holder, incompressible (zstd finds
+// nothing), or with sparse mostly zeros (1 element in 64 set).
+float holderValue(uint32_t e, uint64_t i, bool sparse) {
+  uint64_t x = (uint64_t{e} << 40 | i) + 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  if (sparse && x % 64 != 0) return 0.0f;
+  return static_cast<float>(static_cast<int32_t>(x >> 32) >> 4) + 0.5f;
 }
 
 struct Tensors {
   std::vector<std::vector<float>> memory;
   state::SharedState state;
+  bool sparse;
 
-  Tensors(uint64_t bytes, uint32_t entries, bool zero) {
+  Tensors(uint64_t bytes, uint32_t entries, bool zero, bool sparse) : sparse(sparse) {
     const uint64_t per_entry = bytes / sizeof(float) / entries;
     memory.resize(entries);
     for (uint32_t e = 0; e < entries; ++e) {
       memory[e].resize(per_entry);
       for (uint64_t i = 0; i < per_entry; ++i)
-        memory[e][i] = zero ? 0.0f : holderValue(e, i);
+        memory[e][i] = zero ? 0.0f : holderValue(e, i, sparse);
       state.entries.push_back(
           {"entry." + std::to_string(e), memory[e].data(), per_entry, reduce::DType::kF32, false});
     }
@@ -45,7 +52,7 @@ struct Tensors {
   bool holdsHolderBytes() const {
     for (uint32_t e = 0; e < memory.size(); ++e) {
       for (uint64_t i = 0; i < memory[e].size(); ++i) {
-        if (memory[e][i] != holderValue(e, i)) return false;
+        if (memory[e][i] != holderValue(e, i, sparse)) return false;
       }
     }
     return true;
@@ -54,9 +61,10 @@ struct Tensors {
 
 Status runSyncs(comm::Communicator& comm, const StateSyncWorkerOptions& options,
                 nlohmann::ordered_json& row) {
-  Tensors tensors(options.bytes, options.entries, options.receiver);
+  Tensors tensors(options.bytes, options.entries, options.receiver, options.sparse);
   std::vector<double> seconds;
   uint64_t received = 0;
+  uint64_t wire = 0;
   for (int i = 0; i < options.warmup + options.iters; ++i) {
     if (options.receiver) {
       tensors.zero();
@@ -74,6 +82,7 @@ Status runSyncs(comm::Communicator& comm, const StateSyncWorkerOptions& options,
     if (i < options.warmup) continue;
     seconds.push_back(std::chrono::duration<double>(info.wall_time).count());
     received = info.bytes_received;
+    wire = info.wire_bytes_received;
   }
   if (!options.receiver) return Status::ok();
   std::sort(seconds.begin(), seconds.end());
@@ -85,6 +94,7 @@ Status runSyncs(comm::Communicator& comm, const StateSyncWorkerOptions& options,
          {"connections", options.connections},
          {"iters", options.iters},
          {"bytes_received", received},
+         {"wire_bytes_received", wire},
          {"seconds", median},
          {"seconds_best", seconds.front()},
          {"gbit_s", 8.0 * static_cast<double>(options.bytes) / median / 1e9},
