@@ -92,24 +92,11 @@ std::string hostOf(const NetlabSession* lab, int rank) {
 // Runs the processes to the end; the rows any of them printed (only rank 0 does).
 Result<std::vector<AllreduceRow>> runPeers(std::vector<SpawnOptions> spawns,
                                            std::chrono::milliseconds timeout) {
-  std::vector<std::unique_ptr<ChildProcess>> children;
-  for (auto& spawn : spawns) {
-    spawn.stdout_to = ChildOutput::kPipe;
-    auto child = ChildProcess::spawn(spawn);
-    if (!child) return child.status();
-    children.push_back(std::move(*child));
-  }
+  auto outputs = runChildren(std::move(spawns), timeout);
+  if (!outputs) return outputs.status();
   std::vector<AllreduceRow> rows;
-  for (auto& child : children) {
-    // Outputs are a few lines: reading the pipes in turn cannot fill one.
-    auto output = child->readAll(timeout);
-    if (!output) return output.status();
-    auto exited = child->wait(timeout);
-    if (!exited) return exited.status();
-    if (!ChildProcess::exitedCleanly(*exited)) {
-      return internalError(child->name() + " " + ChildProcess::describeExit(*exited));
-    }
-    std::istringstream lines(*output);
+  for (const std::string& output : *outputs) {
+    std::istringstream lines(output);
     for (std::string line; std::getline(lines, line);) {
       auto json = nlohmann::json::parse(line, nullptr, false);
       if (json.is_discarded() || json.value("bench", "") != "allreduce") continue;

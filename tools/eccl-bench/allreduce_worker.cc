@@ -124,15 +124,8 @@ class Worker {
 }  // namespace
 
 int runAllreduceWorker(const AllreduceWorkerOptions& options) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive eccl-bench
-  comm::CommOptions comm_options;
-  comm_options.master_host = options.master_host;
-  comm_options.master_port = options.master_port;
-  comm_options.group = "bench";
-  comm_options.listen_host = options.host;
-  if (options.connections > 0) comm_options.channel.connections = options.connections;
-  comm_options.timeout = options.timeout;
-  auto created = comm::Communicator::create(comm_options);
+  auto created = makeWorkerComm(options.master_host, options.master_port, options.host,
+                                options.connections, options.timeout);
   if (!created) {
     std::fprintf(stderr, "allreduce worker: %s\n", created.status().toString().c_str());
     return 1;

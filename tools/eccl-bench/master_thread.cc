@@ -1,7 +1,9 @@
 #include "tools/eccl-bench/master_thread.h"
 
+#include <sys/prctl.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <future>
 
@@ -70,6 +72,44 @@ Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds t
     ECCL_RETURN_IF_ERROR(comm.updateTopology(timeout));
   }
   return Status::ok();
+}
+
+Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(const std::string& master_host,
+                                                           uint16_t master_port,
+                                                           const std::string& host, int connections,
+                                                           std::chrono::milliseconds timeout) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  comm::CommOptions options;
+  options.master_host = master_host;
+  options.master_port = master_port;
+  options.group = "bench";
+  options.listen_host = host;
+  if (connections > 0) options.channel.connections = connections;
+  options.timeout = timeout;
+  return comm::Communicator::create(options);
+}
+
+Result<std::vector<std::string>> runChildren(std::vector<SpawnOptions> spawns,
+                                             std::chrono::milliseconds timeout) {
+  std::vector<std::unique_ptr<ChildProcess>> children;
+  for (auto& spawn : spawns) {
+    spawn.stdout_to = ChildOutput::kPipe;
+    auto child = ChildProcess::spawn(spawn);
+    if (!child) return child.status();
+    children.push_back(std::move(*child));
+  }
+  std::vector<std::string> outputs;
+  for (auto& child : children) {
+    auto output = child->readAll(timeout);
+    if (!output) return output.status();
+    auto exited = child->wait(timeout);
+    if (!exited) return exited.status();
+    if (!ChildProcess::exitedCleanly(*exited)) {
+      return internalError(child->name() + " " + ChildProcess::describeExit(*exited));
+    }
+    outputs.push_back(std::move(*output));
+  }
+  return outputs;
 }
 
 }  // namespace eccl::tools::bench

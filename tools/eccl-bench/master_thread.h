@@ -11,6 +11,7 @@
 #include "src/comm/communicator.h"
 #include "src/common/status.h"
 #include "src/membership/master_server.h"
+#include "tools/common/child_process.h"
 
 namespace eccl::tools::bench {
 
@@ -43,5 +44,18 @@ std::string besideSelf(const std::string& name);
 // Run by every worker after connect(): the accepted peers update until all
 // `peers` are in one ring (the others are admitted by those updates).
 Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds timeout);
+
+// A worker's communicator in group "bench" (connections 0: the default);
+// never outlives eccl-bench (PR_SET_PDEATHSIG).
+Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(const std::string& master_host,
+                                                           uint16_t master_port,
+                                                           const std::string& host, int connections,
+                                                           std::chrono::milliseconds timeout);
+
+// Starts the children, reads each one's output to its end and reaps it: the
+// outputs (a few lines each: reading the pipes in turn cannot fill one), or
+// the first failure (a child that did not exit cleanly included).
+Result<std::vector<std::string>> runChildren(std::vector<SpawnOptions> spawns,
+                                             std::chrono::milliseconds timeout);
 
 }  // namespace eccl::tools::bench

@@ -32,30 +32,6 @@ std::vector<nlohmann::json> rowsOf(const std::string& output, const std::string&
   return rows;
 }
 
-// Runs the children to the end; their outputs, or the first failure.
-Result<std::vector<std::string>> runChildren(std::vector<SpawnOptions> spawns,
-                                             std::chrono::milliseconds timeout) {
-  std::vector<std::unique_ptr<ChildProcess>> children;
-  for (auto& spawn : spawns) {
-    spawn.stdout_to = ChildOutput::kPipe;
-    auto child = ChildProcess::spawn(spawn);
-    if (!child) return child.status();
-    children.push_back(std::move(*child));
-  }
-  std::vector<std::string> outputs;
-  for (auto& child : children) {
-    auto output = child->readAll(timeout);  // a line or two each
-    if (!output) return output.status();
-    auto exited = child->wait(timeout);
-    if (!exited) return exited.status();
-    if (!ChildProcess::exitedCleanly(*exited)) {
-      return internalError(child->name() + " " + ChildProcess::describeExit(*exited));
-    }
-    outputs.push_back(std::move(*output));
-  }
-  return outputs;
-}
-
 Row measureSources(const StateSyncOptions& options, int sources, const NetlabSession* lab) {
   Row row;
   row.sources = sources;

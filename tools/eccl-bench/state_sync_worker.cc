@@ -105,15 +105,8 @@ Status runSyncs(comm::Communicator& comm, const StateSyncWorkerOptions& options,
 }  // namespace
 
 int runStateSyncWorker(const StateSyncWorkerOptions& options) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive eccl-bench
-  comm::CommOptions comm_options;
-  comm_options.master_host = options.master_host;
-  comm_options.master_port = options.master_port;
-  comm_options.group = "bench";
-  comm_options.listen_host = options.host;
-  comm_options.channel.connections = options.connections;
-  comm_options.timeout = options.timeout;
-  auto created = comm::Communicator::create(comm_options);
+  auto created = makeWorkerComm(options.master_host, options.master_port, options.host,
+                                options.connections, options.timeout);
   if (!created) {
     std::fprintf(stderr, "state-sync worker: %s\n", created.status().toString().c_str());
     return 1;
