@@ -11,7 +11,7 @@ using protocol::StatePlan;
 
 namespace {
 
-// Transfer ids name data streams in 24 bits (src/comm/state_stream.h).
+// Transfer ids name data streams in 24 bits (src/comm/p2p_stream.h).
 constexpr uint32_t kMaxTransferIds = 1u << 24;
 
 bool isMember(const std::vector<EndpointId>& members, const EndpointId& peer) {
@@ -121,12 +121,13 @@ void StateSyncArbiter::startRound(std::vector<state::Need> needs,
     return plan;
   };
   sync.transfers.clear();
+  std::set<std::pair<EndpointId, uint32_t>> expected;  // (receiver, entry) already listed
   for (const auto& t : transfers) {
     sync.transfers[t.id] = t;
     planOf(t.from).transfers.push_back(t);
     StatePlan& receiver = planOf(t.to);
     receiver.transfers.push_back(t);
-    if (receiver.receive.empty() || receiver.receive.back().entry != t.entry) {
+    if (expected.insert({t.to, t.entry}).second) {
       receiver.receive.push_back({t.entry, sync.decision.entries[t.entry].hash});
     }
   }
