@@ -104,6 +104,7 @@ void RingOp::start() {
   auto& prev = *ring_.prev.channel;
   auto& next = *ring_.next.channel;
   header_transfers_pending_ = 4;
+  header_recvs_pending_ = 2;
   outstanding_ += 4;
   outstanding_prev_ += 2;
   prev.recv(headerStreamId(kHeaderToNextIndex), header_from_prev_,
@@ -143,6 +144,7 @@ void RingOp::onHeaderSent(const RingNeighbour& to, const Status& status) {
 }
 
 void RingOp::onHeaderReceived(bool from_prev, const Status& status) {
+  --header_recvs_pending_;
   const RingNeighbour& who = from_prev ? ring_.prev : ring_.next;
   if (!status.isOk()) {
     setCause(channelFailure(who, status, "receiving the op header of"), true);
@@ -242,6 +244,18 @@ Status RingOp::windDown() {
   if (cause_.code() == Code::kInvalidUsage && !cause_from_channel_) {
     const auto until = std::min(deadline_, Clock::now() + kMismatchLinger);
     while (header_sends_pending_ > 0 && Clock::now() < until) {
+      if (drain(until)) break;
+    }
+  }
+  // A neighbour that closed its channel may have done so over a mismatch that
+  // the other neighbour's header shows here too (in a ring of three, a peer
+  // with another config is both neighbours' neighbour): read that header
+  // first, so this peer reports the disagreement rather than a lost peer.
+  // Headers go out as an op starts, so this waits only for a neighbour that
+  // has not started the op yet (bounded).
+  if (cause_from_channel_ && header_recvs_pending_ > 0) {
+    const auto until = std::min(deadline_, Clock::now() + kMismatchLinger);
+    while (cause_from_channel_ && header_recvs_pending_ > 0 && Clock::now() < until) {
       if (drain(until)) break;
     }
   }

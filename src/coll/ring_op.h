@@ -106,6 +106,7 @@ class RingOp {
   int header_sends_done_ = 0;
   int header_sends_pending_ = 2;
   int header_transfers_pending_ = 0;  // of the four; the turn ends when none is left
+  int header_recvs_pending_ = 0;      // of the two
   void endHeaderTurn();
   bool prev_checked_ = false;
   bool next_checked_ = false;

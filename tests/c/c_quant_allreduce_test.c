@@ -232,6 +232,9 @@ int main(void) {
     CHECK(pthread_join(threads[r], NULL) == 0);
 
   for (r = 0; r < PEERS; ++r) {
+    if (peers[r].status[OP_MISMATCH] != ecclInvalidUsage)
+      fprintf(stderr, "mismatch, rank %d: result %d: %s\n", (int)peers[r].rank,
+              (int)peers[r].status[OP_MISMATCH], peers[r].error[OP_MISMATCH]);
     CHECK(peers[r].status[OP_MISMATCH] == ecclInvalidUsage);
     CHECK(strstr(peers[r].error[OP_MISMATCH], "quantization") != NULL);
   }
