@@ -25,14 +25,6 @@ namespace {
 
 constexpr auto kStateChannelGrace = std::chrono::seconds(5);
 
-struct PartnerResult {
-  std::vector<uint32_t> failed;  // transfers to this peer that did not arrive
-  uint64_t bytes_sent = 0;
-  uint64_t bytes_received = 0;
-  Communicator::WireBytes wire;
-  std::string reason;  // the first failure
-};
-
 protocol::StateVote makeVote(uint64_t group_revision, const state::SharedState& shared,
                              state::SyncStrategy strategy,
                              const std::vector<const state::Entry*>& entries,
@@ -184,26 +176,25 @@ protocol::StateDone Communicator::runStateRound(const protocol::StatePlan& plan,
     by_partner[t.from == id_ ? t.to : t.from].push_back(t);
   }
 
-  std::vector<PartnerResult> results(by_partner.size());
+  std::vector<StateExchange> results(by_partner.size());
   std::vector<std::thread> workers;
   size_t index = 0;
   for (const auto& partner : by_partner) {
     workers.emplace_back([&, &partner = partner, &result = results[index++]] {
       Status status =
-          exchangeState(partner.first, plan.sync, partner.second, entries, deadline, result.failed,
-                        result.bytes_sent, result.bytes_received, result.wire);
+          exchangeState(partner.first, plan.sync, partner.second, entries, deadline, result);
       if (!status.isOk()) result.reason = status.toString();
     });
   }
   for (auto& worker : workers)
     worker.join();
-  for (const PartnerResult& result : results) {
+  for (const StateExchange& result : results) {
     done.failed_transfers.insert(done.failed_transfers.end(), result.failed.begin(),
                                  result.failed.end());
     report.bytes_sent += result.bytes_sent;
     report.bytes_received += result.bytes_received;
-    report.wire_bytes_sent += result.wire.sent;
-    report.wire_bytes_received += result.wire.received;
+    report.wire_bytes_sent += result.wire_sent;
+    report.wire_bytes_received += result.wire_received;
     if (done.reason.empty() && !result.reason.empty()) {
       done.reason = result.reason.substr(0, protocol::kMaxReason);
     }
@@ -215,26 +206,24 @@ protocol::StateDone Communicator::runStateRound(const protocol::StatePlan& plan,
   for (const StateTransfer& t : plan.transfers) {
     if (t.to == id_ && failed_ids.count(t.id) > 0) incomplete.insert(t.entry);
   }
-  std::vector<uint32_t> complete;
+  std::vector<const protocol::StateExpectation*> complete;
+  std::vector<std::span<const uint8_t>> buffers;
   for (const auto& expectation : plan.receive) {
     if (expectation.entry < entries.size() && incomplete.count(expectation.entry) == 0) {
-      complete.push_back(expectation.entry);
+      complete.push_back(&expectation);
+      buffers.push_back(entries[expectation.entry]->span());
     }
   }
-  std::vector<std::span<const uint8_t>> buffers;
-  for (uint32_t entry : complete)
-    buffers.push_back(entries[entry]->span());
   const auto hashes = state::contentHashes(buffers);
   for (size_t i = 0; i < complete.size(); ++i) {
-    auto expected = std::find_if(plan.receive.begin(), plan.receive.end(),
-                                 [&](const auto& e) { return e.entry == complete[i]; });
-    if (hashes[i] == expected->hash) {
-      verified.insert(complete[i]);
+    const uint32_t entry = complete[i]->entry;
+    if (hashes[i] == complete[i]->hash) {
+      verified.insert(entry);
     } else {
-      done.bad_entries.push_back(complete[i]);
+      done.bad_entries.push_back(entry);
       if (done.reason.empty()) {
-        done.reason = "entry '" + entries[complete[i]]->name + "' arrived with hash " +
-                      state::hashHex(hashes[i]) + ", expected " + state::hashHex(expected->hash);
+        done.reason = "entry '" + entries[entry]->name + "' arrived with hash " +
+                      state::hashHex(hashes[i]) + ", expected " + state::hashHex(complete[i]->hash);
       }
     }
   }
@@ -244,12 +233,10 @@ protocol::StateDone Communicator::runStateRound(const protocol::StatePlan& plan,
 Status Communicator::exchangeState(const EndpointId& partner, uint64_t sync,
                                    const std::vector<StateTransfer>& transfers,
                                    const std::vector<const state::Entry*>& entries,
-                                   Clock::time_point deadline, std::vector<uint32_t>& failed,
-                                   uint64_t& bytes_sent, uint64_t& bytes_received,
-                                   WireBytes& wire) {
+                                   Clock::time_point deadline, StateExchange& result) {
   auto failAll = [&](Status why) {
     for (const StateTransfer& t : transfers) {
-      if (t.to == id_) failed.push_back(t.id);
+      if (t.to == id_) result.failed.push_back(t.id);
     }
     return why;
   };
@@ -295,7 +282,7 @@ Status Communicator::exchangeState(const EndpointId& partner, uint64_t sync,
   auto failTransfer = [&](size_t i, const Status& why) {
     if (transfer_failed[i]) return;
     transfer_failed[i] = true;
-    if (transfers[i].to == id_) failed.push_back(transfers[i].id);
+    if (transfers[i].to == id_) result.failed.push_back(transfers[i].id);
     if (first_error.isOk()) first_error = why;
   };
   std::optional<Status> cause;
@@ -348,8 +335,14 @@ Status Communicator::exchangeState(const EndpointId& partner, uint64_t sync,
   for (size_t i = 0; i < transfers.size(); ++i) {
     const StateTransfer& t = transfers[i];
     if (transfer_failed[i]) continue;
-    (t.from == id_ ? bytes_sent : bytes_received) += t.bytes;
-    (t.from == id_ ? wire.sent : wire.received) += streams[i] ? streams[i]->wireBytes() : t.bytes;
+    const uint64_t wire = streams[i] ? streams[i]->wireBytes() : t.bytes;
+    if (t.from == id_) {
+      result.bytes_sent += t.bytes;
+      result.wire_sent += wire;
+    } else {
+      result.bytes_received += t.bytes;
+      result.wire_received += wire;
+    }
   }
   if (cause) return *cause;
   if (!first_error.isOk()) {

@@ -214,12 +214,6 @@ class Communicator final : private membership::ControlClient::Owner {
   Status syncSharedState(state::SharedState& shared, state::SyncStrategy strategy,
                          std::chrono::milliseconds timeout, state::SyncInfo* info);
 
-  // What a shared-state exchange put on the wire (zstd pieces: less than the entry bytes).
-  struct WireBytes {
-    uint64_t sent = 0;
-    uint64_t received = 0;
-  };
-
   // Collectives and updates submitted and not yet completed.
   size_t opsOutstanding() const { return ops_.outstanding(); }
 
@@ -332,11 +326,21 @@ class Communicator final : private membership::ControlClient::Owner {
                                     const std::vector<const state::Entry*>& entries,
                                     Clock::time_point deadline, state::SyncInfo& report,
                                     std::set<uint32_t>& verified);
+  // What one partner's exchange did: the transfers to this peer that did not
+  // arrive, entry bytes moved and what crossed the wire for them (zstd pieces:
+  // less), and its first failure.
+  struct StateExchange {
+    std::vector<uint32_t> failed;
+    uint64_t bytes_sent = 0;
+    uint64_t bytes_received = 0;
+    uint64_t wire_sent = 0;
+    uint64_t wire_received = 0;
+    std::string reason;
+  };
   Status exchangeState(const EndpointId& partner, uint64_t sync,
                        const std::vector<protocol::StateTransfer>& transfers,
                        const std::vector<const state::Entry*>& entries, Clock::time_point deadline,
-                       std::vector<uint32_t>& failed, uint64_t& bytes_sent,
-                       uint64_t& bytes_received, WireBytes& wire);
+                       StateExchange& result);
   // The all-reduce algorithm for the op's size: the ring, or for small
   // buffers recursive doubling (comm_rd_allreduce.cc).
   Status runAllReduce(const coll::RingView& view, const coll::AllReduceArgs& args,

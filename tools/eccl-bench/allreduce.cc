@@ -14,7 +14,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -96,10 +95,7 @@ Result<std::vector<AllreduceRow>> runPeers(std::vector<SpawnOptions> spawns,
   if (!outputs) return outputs.status();
   std::vector<AllreduceRow> rows;
   for (const std::string& output : *outputs) {
-    std::istringstream lines(output);
-    for (std::string line; std::getline(lines, line);) {
-      auto json = nlohmann::json::parse(line, nullptr, false);
-      if (json.is_discarded() || json.value("bench", "") != "allreduce") continue;
+    for (const auto& json : benchRows(output, "allreduce")) {
       AllreduceRow row;
       row.impl = json.value("impl", "");
       row.peers = json.value("peers", 0);

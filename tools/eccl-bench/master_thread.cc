@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 #include <future>
+#include <sstream>
 
 #include "src/membership/peer_token.h"
 #include "tools/common/child_process.h"
@@ -110,6 +111,16 @@ Result<std::vector<std::string>> runChildren(std::vector<SpawnOptions> spawns,
     outputs.push_back(std::move(*output));
   }
   return outputs;
+}
+
+std::vector<nlohmann::json> benchRows(const std::string& output, const std::string& bench) {
+  std::vector<nlohmann::json> rows;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    auto json = nlohmann::json::parse(line, nullptr, false);
+    if (!json.is_discarded() && json.value("bench", "") == bench) rows.push_back(json);
+  }
+  return rows;
 }
 
 }  // namespace eccl::tools::bench

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
@@ -57,5 +58,8 @@ Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(const std::string& ma
 // the first failure (a child that did not exit cleanly included).
 Result<std::vector<std::string>> runChildren(std::vector<SpawnOptions> spawns,
                                              std::chrono::milliseconds timeout);
+
+// The JSON lines of a child's output whose "bench" is `bench` (other lines skipped).
+std::vector<nlohmann::json> benchRows(const std::string& output, const std::string& bench);
 
 }  // namespace eccl::tools::bench

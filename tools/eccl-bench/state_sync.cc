@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "tools/common/child_process.h"
 #include "tools/eccl-bench/master_thread.h"
@@ -20,17 +19,6 @@ struct Row {
   double wire_fraction = 1;  // wire bytes / state bytes (below 1: zstd)
   std::string error;
 };
-
-// The JSON lines of a child's output with "bench" == bench.
-std::vector<nlohmann::json> rowsOf(const std::string& output, const std::string& bench) {
-  std::vector<nlohmann::json> rows;
-  std::istringstream lines(output);
-  for (std::string line; std::getline(lines, line);) {
-    auto json = nlohmann::json::parse(line, nullptr, false);
-    if (!json.is_discarded() && json.value("bench", "") == bench) rows.push_back(json);
-  }
-  return rows;
-}
 
 Row measureSources(const StateSyncOptions& options, int sources, const NetlabSession* lab) {
   Row row;
@@ -74,7 +62,7 @@ Row measureSources(const StateSyncOptions& options, int sources, const NetlabSes
     return row;
   }
   for (const auto& output : *outputs) {
-    for (const auto& json : rowsOf(output, "state-sync")) {
+    for (const auto& json : benchRows(output, "state-sync")) {
       row.gbit_s = json.value("gbit_s", 0.0);
       row.seconds = json.value("seconds", 0.0);
       row.wire_fraction =
@@ -99,7 +87,7 @@ Result<double> measureP2p(const StateSyncOptions& options) {
                 "--json"};
   auto outputs = runChildren({spawn}, options.timeout * (2 + options.warmup + options.iters));
   if (!outputs) return outputs.status();
-  for (const auto& json : rowsOf(outputs->front(), "p2p")) {
+  for (const auto& json : benchRows(outputs->front(), "p2p")) {
     if (json.value("impl", "") == "eccl" && json.value("ok", false)) {
       if (options.json) std::printf("%s\n", json.dump().c_str());
       return json.value("gbit_s", 0.0);
