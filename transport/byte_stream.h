@@ -33,6 +33,9 @@ class ByteStream {
   virtual void close() = 0;
   // Sends a TCP reset instead of a FIN (tests, and peers that broke the protocol).
   virtual void abort() = 0;
+  // Caps the stream's send rate at bytes_per_s (0: no cap). On the executor.
+  // Failure is logged, not fatal: the stream keeps working, unpaced.
+  virtual void setPacingRate(uint64_t bytes_per_s) = 0;
 
   // Handlers of waits run here; it serialises everything done with the stream.
   virtual asio::any_io_executor executor() = 0;

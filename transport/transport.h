@@ -78,6 +78,13 @@ class Channel {
   // Called once, on an I/O thread, when the channel stops for any reason.
   virtual void setFailureHandler(std::function<void(Status)> on_failure) = 0;
 
+  // Caps what this side sends on the channel at bytes_per_s in total, split
+  // evenly over its connections (kernel pacing via SO_MAX_PACING_RATE, which
+  // Linux TCP applies itself, without the fq qdisc); 0 lifts the cap. Any
+  // thread; takes effect on bytes not yet handed to the kernel. Does nothing
+  // once the channel has stopped.
+  virtual void setPacingRate(uint64_t bytes_per_s) = 0;
+
   virtual const PeerInfo& peer() const = 0;
   virtual int connectionCount() const = 0;
   virtual ChannelStats stats() const = 0;

@@ -122,6 +122,13 @@ void FrameConnection::detach(const ChunkRef& chunk) {
   });
 }
 
+void FrameConnection::setPacingRate(uint64_t bytes_per_s) {
+  asio::post(stream_->executor(), [self = shared_from_this(), bytes_per_s] {
+    if (self->stopped_) return;  // the stream is closed
+    self->stream_->setPacingRate(bytes_per_s);
+  });
+}
+
 void FrameConnection::stop() {
   asio::post(stream_->executor(), [self = shared_from_this()] { self->stopOnStrand(false); });
 }

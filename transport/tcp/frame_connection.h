@@ -110,6 +110,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // Any thread: if the frame being written carries this chunk from caller memory,
   // copy the rest of it so that the caller's buffer is free (onDetached follows).
   void detach(const ChunkRef& chunk);
+  // Any thread: caps this connection's send rate (0: no cap) from its strand;
+  // nothing once the connection has stopped.
+  void setPacingRate(uint64_t bytes_per_s);
   // Any thread: close the stream, drop what is being written, then onConnectionStopped.
   void stop();
   // Any thread: as stop(), with a TCP reset instead of an orderly close.

@@ -209,6 +209,23 @@ ChannelStats StripedChannelCore::stats() const {
   return out;
 }
 
+void StripedChannelCore::setPacingRate(uint64_t bytes_per_s) {
+  ConnectionList connections;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_) return;  // the connections are stopping or gone
+    connections = connections_;
+  }
+  if (connections.empty()) return;
+  // Rounded up, so that a small cap still gives each connection at least 1 B/s.
+  const uint64_t count = connections.size();
+  const uint64_t each = bytes_per_s / count + (bytes_per_s % count != 0 ? 1 : 0);
+  for (const auto& connection : connections)
+    connection->setPacingRate(each);
+  ECCL_LOG_DEBUG("channel to {}: pacing {} B/s ({} B/s on each of {} connections)",
+                 peer_.describe(), bytes_per_s, each, count);
+}
+
 // ---- Helpers ---------------------------------------------------------------
 
 void StripedChannelCore::queueFramesLocked(Effects& effects) {

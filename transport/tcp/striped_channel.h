@@ -59,6 +59,8 @@ class StripedChannelCore final : public ConnectionDelegate,
   const PeerInfo& peer() const { return peer_; }
   int connectionCount() const { return connection_count_; }
   ChannelStats stats() const;
+  // Splits bytes_per_s evenly over the connections (0: no cap); nothing once failing.
+  void setPacingRate(uint64_t bytes_per_s);
 
   // Stoppable: a shutting-down endpoint says goodbye, so the peer learns why.
   void shutdown(Status reason) override { close(reason.message()); }
@@ -163,6 +165,7 @@ class StripedChannel final : public Channel {
   const PeerInfo& peer() const override { return core_->peer(); }
   int connectionCount() const override { return core_->connectionCount(); }
   ChannelStats stats() const override { return core_->stats(); }
+  void setPacingRate(uint64_t bytes_per_s) override { core_->setPacingRate(bytes_per_s); }
 
  private:
   std::shared_ptr<StripedChannelCore> core_;

@@ -22,6 +22,8 @@ class TcpStream final : public ByteStream {
   void waitWritable(WaitHandler ready) override;
   void close() override;
   void abort() override;
+  // SO_MAX_PACING_RATE, which TCP enforces itself (no fq qdisc needed).
+  void setPacingRate(uint64_t bytes_per_s) override;
   asio::any_io_executor executor() override { return socket_.get_executor(); }
   const std::string& remoteAddress() const override { return remote_; }
 

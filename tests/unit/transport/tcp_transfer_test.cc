@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <random>
 #include <thread>
 
@@ -283,6 +284,81 @@ TEST(TcpTransfer, ManyChannelsInParallel) {
     t.join();
   for (const auto& problem : problems)
     EXPECT_EQ(problem, "");
+}
+
+// A paced sender moves no more than its cap: 12 MiB at 8 MB/s takes 1.57 s,
+// so a receive done in under 1.2 s means the cap did not hold (a lower bound:
+// a slow machine cannot make it fail). Lifting the cap restores full speed.
+TEST(TcpPacing, CapHoldsThenLifts) {
+  auto pair = ChannelPair::make(withConnections(4));
+  ASSERT_TRUE(pair);
+  using Clock = std::chrono::steady_clock;
+  const auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+
+  pair->client->setPacingRate(8'000'000);
+  // Each connection applies it on its strand ahead of any later write wake-up;
+  // the pause covers a writer that happened to be busy with a ping.
+  std::this_thread::sleep_for(20ms);
+  Transfer paced(12u << 20, 1);
+  const auto paced_start = Clock::now();
+  paced.start(*pair->client, *pair->server, 1);
+  auto paced_received = paced.got.wait(deadline(20s));
+  const auto paced_took = Clock::now() - paced_start;
+  ASSERT_TRUE(paced_received.has_value()) << "paced receive did not complete";
+  ASSERT_TRUE(paced_received->isOk()) << paced_received->toString();
+  auto paced_sent = paced.sent.wait(deadline(5s));
+  ASSERT_TRUE(paced_sent && paced_sent->isOk());
+  EXPECT_FALSE(firstDifference(paced.data, paced.received).has_value());
+  std::printf("12 MiB paced at 8 MB/s: %.3f s (%.1f MB/s)\n", seconds(paced_took),
+              (12u << 20) / seconds(paced_took) / 1e6);
+  EXPECT_GE(paced_took, 1200ms) << "12 MiB arrived faster than 8 MB/s allows";
+
+  pair->client->setPacingRate(0);
+  Transfer unpaced(64u << 20, 2);
+  const auto unpaced_start = Clock::now();
+  unpaced.start(*pair->client, *pair->server, 2);
+  auto unpaced_received = unpaced.got.wait(deadline(20s));
+  const auto unpaced_took = Clock::now() - unpaced_start;
+  ASSERT_TRUE(unpaced_received.has_value()) << "the lifted cap still throttles the channel";
+  ASSERT_TRUE(unpaced_received->isOk()) << unpaced_received->toString();
+  auto unpaced_sent = unpaced.sent.wait(deadline(5s));
+  ASSERT_TRUE(unpaced_sent && unpaced_sent->isOk());
+  EXPECT_FALSE(firstDifference(unpaced.data, unpaced.received).has_value());
+  std::printf("64 MiB after lifting the cap: %.3f s (%.1f MB/s)\n", seconds(unpaced_took),
+              (64u << 20) / seconds(unpaced_took) / 1e6);
+  EXPECT_LT(unpaced_took, deadline(20s));
+  EXPECT_TRUE(pair->client->status().isOk());
+}
+
+// Pacing a channel that is closing, has stopped, or has outlived its
+// transport does nothing: no crash, no change of status, no stray I/O.
+TEST(TcpPacing, SettingARateOnAClosedChannelIsHarmless) {
+  auto pair = ChannelPair::make(withConnections(4, 64 << 10));
+  ASSERT_TRUE(pair);
+  Completion client_stopped, server_stopped;
+  pair->client->setFailureHandler(client_stopped.callback());
+  pair->server->setFailureHandler(server_stopped.callback());
+  pair->client->close("pacing test");
+  pair->client->setPacingRate(1'000'000);  // while the Goodbyes go out
+  auto client_end = client_stopped.wait(deadline(10s));
+  auto server_end = server_stopped.wait(deadline(10s));
+  ASSERT_TRUE(client_end && server_end) << "the close did not complete";
+  EXPECT_EQ(client_end->code(), Code::kAborted) << client_end->toString();
+  EXPECT_EQ(server_end->code(), Code::kConnectionError) << server_end->toString();
+
+  pair->client->setPacingRate(8'000'000);
+  pair->client->setPacingRate(0);
+  pair->server->setPacingRate(1);
+  pair->client_transport.reset();
+  pair->client->setPacingRate(1);
+  pair->client->setPacingRate(0);
+  EXPECT_EQ(pair->client->status().code(), Code::kAborted);
+  EXPECT_EQ(pair->server->status().code(), Code::kConnectionError);
+  std::vector<uint8_t> buffer(100);
+  Completion after;
+  pair->client->send(1, buffer, after.callback());
+  ASSERT_TRUE(after.done()) << "calls on a stopped channel complete at once";
+  EXPECT_EQ(after.wait(0ms)->code(), Code::kAborted);
 }
 
 }  // namespace
