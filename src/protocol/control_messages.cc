@@ -37,6 +37,7 @@ void Register::encode(ByteWriter& out) const {
   out.put<uint64_t>(revision);
   out.put<uint32_t>(rank);
   out.put<uint32_t>(world_size);
+  out.put<uint8_t>(flags);
 }
 
 Register Register::decode(ByteReader& in) {
@@ -50,8 +51,11 @@ Register Register::decode(ByteReader& in) {
   m.revision = in.get<uint64_t>("revision");
   m.rank = in.get<uint32_t>("rank");
   m.world_size = in.get<uint32_t>("world_size");
+  m.flags = in.get<uint8_t>("flags");
   if (!in.ok()) return m;
-  if (!validState(state)) {
+  if ((m.flags & ~kFlagFetchState) != 0) {
+    in.fail("unknown registration flags " + std::to_string(m.flags));
+  } else if (!validState(state)) {
     in.fail("unknown peer state " + std::to_string(state));
   } else if (m.host.empty() || m.data_port == 0) {
     in.fail("no data address");

@@ -34,7 +34,10 @@ enum class PeerState : uint8_t {
 struct Register {
   static constexpr MessageType kType = MessageType::kRegister;
   static constexpr size_t kMaxEncodedSize =
-      16 + 32 + (2 + kMaxGroupName) + (2 + kMaxHostName) + 2 + 1 + 8 + 4 + 4;
+      16 + 32 + (2 + kMaxGroupName) + (2 + kMaxHostName) + 2 + 1 + 8 + 4 + 4 + 1;
+  // flags: the peer fetches the group's shared state before it may be admitted
+  // (it is not counted as pending until its StateFetchDone).
+  static constexpr uint8_t kFlagFetchState = 1u << 0;
 
   EndpointId peer;  // zero: a new peer; else the id it was given, proven by token
   PeerToken token{};
@@ -46,6 +49,7 @@ struct Register {
   uint64_t revision = 0;
   uint32_t rank = 0;
   uint32_t world_size = 0;
+  uint8_t flags = 0;  // kFlag*
 
   void encode(ByteWriter& out) const;
   static Register decode(ByteReader& in);

@@ -67,6 +67,12 @@ std::string_view messageTypeName(MessageType type) {
       return "StatePlan";
     case MessageType::kStateDone:
       return "StateDone";
+    case MessageType::kStateFetchRequest:
+      return "StateFetchRequest";
+    case MessageType::kStateFetchPlan:
+      return "StateFetchPlan";
+    case MessageType::kStateFetchDone:
+      return "StateFetchDone";
   }
   return "Unknown";
 }
@@ -75,7 +81,7 @@ bool isKnownMessageType(uint8_t type) {
   return (type >= static_cast<uint8_t>(MessageType::kHello) &&
           type <= static_cast<uint8_t>(MessageType::kDelivered)) ||
          (type >= static_cast<uint8_t>(MessageType::kRegister) &&
-          type <= static_cast<uint8_t>(MessageType::kStateDone));
+          type <= static_cast<uint8_t>(MessageType::kStateFetchDone));
 }
 
 uint16_t allowedFlags(MessageType type) {
@@ -145,6 +151,12 @@ uint32_t maxPayloadLength(MessageType type) {
       return StatePlan::kMaxEncodedSize;
     case MessageType::kStateDone:
       return StateDone::kMaxEncodedSize;
+    case MessageType::kStateFetchRequest:
+      return StateFetchRequest::kMaxEncodedSize;
+    case MessageType::kStateFetchPlan:
+      return StateFetchPlan::kMaxEncodedSize;
+    case MessageType::kStateFetchDone:
+      return StateFetchDone::kEncodedSize;
   }
   return 0;
 }

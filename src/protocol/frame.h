@@ -44,25 +44,28 @@ enum class MessageType : uint8_t {
   kDelivered = 9,    // receiver has whole messages in their posted buffers
 
   // The membership control plane, peer <-> master (control_messages.h).
-  kRegister = 32,        // peer -> master, first frame: join or rejoin
-  kRegistered = 33,      // master -> peer: id, token, heartbeat settings
-  kHeartbeat = 34,       // peer -> master, every heartbeat_ms
-  kHeartbeatAck = 35,    // master -> peer
-  kTopologyVote = 36,    // peer -> master: ecclCommUpdateTopology
-  kTopology = 37,        // master -> members: the next revision's ring
-  kChannelsReady = 38,   // peer -> master: data channels to its neighbours are up
-  kTopologyCommit = 39,  // master -> members: the revision is in force
-  kPeerEvent = 40,       // master -> peers: joined, left, lost, evicted
-  kGroupStatus = 41,     // master -> peers: pending and accepted counts
-  kLeave = 42,           // peer -> master: graceful leave
-  kControlError = 43,    // master -> peer: a refused request, with the reason
-  kPeerLookup = 44,      // peer -> master: where is this accepted peer (point-to-point)
-  kPeerAddress = 45,     // master -> peer: the answer to a PeerLookup
-  kOpReport = 46,        // peer -> master: how far it got with a collective op
-  kOpVerdict = 47,       // master -> peers: a question about an op, or its agreed outcome
-  kStateVote = 48,       // peer -> master: its shared-state hashes (state_messages.h)
-  kStatePlan = 49,       // master -> members: a transfer round, or the sync's outcome
-  kStateDone = 50,       // peer -> master: a transfer round ran, and what failed
+  kRegister = 32,           // peer -> master, first frame: join or rejoin
+  kRegistered = 33,         // master -> peer: id, token, heartbeat settings
+  kHeartbeat = 34,          // peer -> master, every heartbeat_ms
+  kHeartbeatAck = 35,       // master -> peer
+  kTopologyVote = 36,       // peer -> master: ecclCommUpdateTopology
+  kTopology = 37,           // master -> members: the next revision's ring
+  kChannelsReady = 38,      // peer -> master: data channels to its neighbours are up
+  kTopologyCommit = 39,     // master -> members: the revision is in force
+  kPeerEvent = 40,          // master -> peers: joined, left, lost, evicted
+  kGroupStatus = 41,        // master -> peers: pending and accepted counts
+  kLeave = 42,              // peer -> master: graceful leave
+  kControlError = 43,       // master -> peer: a refused request, with the reason
+  kPeerLookup = 44,         // peer -> master: where is this accepted peer (point-to-point)
+  kPeerAddress = 45,        // master -> peer: the answer to a PeerLookup
+  kOpReport = 46,           // peer -> master: how far it got with a collective op
+  kOpVerdict = 47,          // master -> peers: a question about an op, or its agreed outcome
+  kStateVote = 48,          // peer -> master: its shared-state hashes (state_messages.h)
+  kStatePlan = 49,          // master -> members: a transfer round, or the sync's outcome
+  kStateDone = 50,          // peer -> master: a transfer round ran, and what failed
+  kStateFetchRequest = 51,  // pending peer -> master: fetch the state before admission
+  kStateFetchPlan = 52,     // master -> fetcher and its sources: the snapshot's transfers
+  kStateFetchDone = 53,     // fetcher -> master: the fetch ended; admit it
 };
 
 // True for the types above: the wire may carry any other byte value.

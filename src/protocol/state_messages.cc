@@ -30,12 +30,7 @@ uint32_t getCount(ByteReader& in, size_t limit, const char* what) {
   return count;
 }
 
-}  // namespace
-
-void StateVote::encode(ByteWriter& out) const {
-  out.put<uint64_t>(group_revision);
-  out.put<uint64_t>(state_revision);
-  out.put<uint8_t>(strategy);
+void putEntries(ByteWriter& out, const std::vector<StateEntrySummary>& entries) {
   out.put<uint32_t>(static_cast<uint32_t>(entries.size()));
   for (const StateEntrySummary& entry : entries) {
     out.putString(entry.name);
@@ -48,14 +43,8 @@ void StateVote::encode(ByteWriter& out) const {
   }
 }
 
-StateVote StateVote::decode(ByteReader& in) {
-  StateVote m;
-  m.group_revision = in.get<uint64_t>("group revision");
-  m.state_revision = in.get<uint64_t>("state revision");
-  m.strategy = in.get<uint8_t>("strategy");
-  if (in.ok() && m.strategy > kMaxStrategy) {
-    in.fail("unknown sync strategy " + std::to_string(m.strategy));
-  }
+std::vector<StateEntrySummary> getEntries(ByteReader& in) {
+  std::vector<StateEntrySummary> entries;
   const uint32_t count = getCount(in, kMaxStateEntries, "entry count");
   for (uint32_t i = 0; i < count && in.ok(); ++i) {
     StateEntrySummary entry;
@@ -74,26 +63,36 @@ StateVote StateVote::decode(ByteReader& in) {
       in.fail("unknown entry flags " + std::to_string(entry.flags));
     }
     // Names in strictly increasing order: unique, and one order on every peer.
-    if (!m.entries.empty() && !(m.entries.back().name < entry.name)) {
+    if (!entries.empty() && !(entries.back().name < entry.name)) {
       in.fail("entry names not in strictly increasing order at '" + printable(entry.name) + "'");
     }
-    m.entries.push_back(std::move(entry));
+    entries.push_back(std::move(entry));
   }
-  return m;
+  return entries;
 }
 
-void StatePlan::encode(ByteWriter& out) const {
-  out.put<uint64_t>(sync);
-  out.put<uint32_t>(round);
-  out.put<uint8_t>(static_cast<uint8_t>(kind));
-  out.put<uint64_t>(state_revision);
-  out.put<uint16_t>(static_cast<uint16_t>(code));
-  out.putString(text);
+void putExpectations(ByteWriter& out, const std::vector<StateExpectation>& receive) {
   out.put<uint32_t>(static_cast<uint32_t>(receive.size()));
   for (const StateExpectation& e : receive) {
     out.put<uint32_t>(e.entry);
     out.putBytes(e.hash);
   }
+}
+
+std::vector<StateExpectation> getExpectations(ByteReader& in) {
+  std::vector<StateExpectation> receive;
+  const uint32_t count = getCount(in, kMaxStateEntries, "receive count");
+  for (uint32_t i = 0; i < count && in.ok(); ++i) {
+    StateExpectation e;
+    e.entry = in.get<uint32_t>("receive entry");
+    e.hash = in.getArray<16>("receive hash");
+    if (in.ok() && e.entry >= kMaxStateEntries) in.fail("receive entry out of range");
+    receive.push_back(e);
+  }
+  return receive;
+}
+
+void putTransfers(ByteWriter& out, const std::vector<StateTransfer>& transfers) {
   out.put<uint32_t>(static_cast<uint32_t>(transfers.size()));
   for (const StateTransfer& t : transfers) {
     out.put<uint32_t>(t.id);
@@ -104,6 +103,70 @@ void StatePlan::encode(ByteWriter& out) const {
     putId(out, t.to);
     out.put<uint8_t>(t.codec);
   }
+}
+
+std::vector<StateTransfer> getTransfers(ByteReader& in) {
+  std::vector<StateTransfer> transfers;
+  const uint32_t count = getCount(in, kMaxPlanTransfers, "transfer count");
+  for (uint32_t i = 0; i < count && in.ok(); ++i) {
+    StateTransfer t;
+    t.id = in.get<uint32_t>("transfer id");
+    t.entry = in.get<uint32_t>("transfer entry");
+    t.offset = in.get<uint64_t>("transfer offset");
+    t.bytes = in.get<uint64_t>("transfer bytes");
+    t.from = getId(in, "transfer source");
+    t.to = getId(in, "transfer destination");
+    t.codec = in.get<uint8_t>("transfer codec");
+    if (!in.ok()) break;
+    if (t.codec > 1) in.fail("unknown transfer codec " + std::to_string(t.codec));
+    if (t.entry >= kMaxStateEntries) in.fail("transfer entry out of range");
+    if (t.bytes == 0 || t.offset + t.bytes < t.offset) in.fail("transfer range is empty or wraps");
+    if (t.from.isZero() || t.to.isZero() || t.from == t.to) in.fail("transfer endpoints invalid");
+    transfers.push_back(t);
+  }
+  return transfers;
+}
+
+// A status code read off the wire, bounded to the known ones.
+Code getCode(ByteReader& in, const char* what) {
+  const uint16_t code = in.get<uint16_t>(what);
+  if (in.ok() && code > static_cast<uint16_t>(Code::kUnsupported)) {
+    in.fail(std::string("unknown ") + what + " " + std::to_string(code));
+    return Code::kOk;
+  }
+  return static_cast<Code>(code);
+}
+
+}  // namespace
+
+void StateVote::encode(ByteWriter& out) const {
+  out.put<uint64_t>(group_revision);
+  out.put<uint64_t>(state_revision);
+  out.put<uint8_t>(strategy);
+  putEntries(out, entries);
+}
+
+StateVote StateVote::decode(ByteReader& in) {
+  StateVote m;
+  m.group_revision = in.get<uint64_t>("group revision");
+  m.state_revision = in.get<uint64_t>("state revision");
+  m.strategy = in.get<uint8_t>("strategy");
+  if (in.ok() && m.strategy > kMaxStrategy) {
+    in.fail("unknown sync strategy " + std::to_string(m.strategy));
+  }
+  m.entries = getEntries(in);
+  return m;
+}
+
+void StatePlan::encode(ByteWriter& out) const {
+  out.put<uint64_t>(sync);
+  out.put<uint32_t>(round);
+  out.put<uint8_t>(static_cast<uint8_t>(kind));
+  out.put<uint64_t>(state_revision);
+  out.put<uint16_t>(static_cast<uint16_t>(code));
+  out.putString(text);
+  putExpectations(out, receive);
+  putTransfers(out, transfers);
 }
 
 StatePlan StatePlan::decode(ByteReader& in) {
@@ -127,31 +190,8 @@ StatePlan StatePlan::decode(ByteReader& in) {
     return m;
   }
   m.code = static_cast<Code>(code);
-  const uint32_t receive = getCount(in, kMaxStateEntries, "receive count");
-  for (uint32_t i = 0; i < receive && in.ok(); ++i) {
-    StateExpectation e;
-    e.entry = in.get<uint32_t>("receive entry");
-    e.hash = in.getArray<16>("receive hash");
-    if (in.ok() && e.entry >= kMaxStateEntries) in.fail("receive entry out of range");
-    m.receive.push_back(e);
-  }
-  const uint32_t transfers = getCount(in, kMaxPlanTransfers, "transfer count");
-  for (uint32_t i = 0; i < transfers && in.ok(); ++i) {
-    StateTransfer t;
-    t.id = in.get<uint32_t>("transfer id");
-    t.entry = in.get<uint32_t>("transfer entry");
-    t.offset = in.get<uint64_t>("transfer offset");
-    t.bytes = in.get<uint64_t>("transfer bytes");
-    t.from = getId(in, "transfer source");
-    t.to = getId(in, "transfer destination");
-    t.codec = in.get<uint8_t>("transfer codec");
-    if (!in.ok()) break;
-    if (t.codec > 1) in.fail("unknown transfer codec " + std::to_string(t.codec));
-    if (t.entry >= kMaxStateEntries) in.fail("transfer entry out of range");
-    if (t.bytes == 0 || t.offset + t.bytes < t.offset) in.fail("transfer range is empty or wraps");
-    if (t.from.isZero() || t.to.isZero() || t.from == t.to) in.fail("transfer endpoints invalid");
-    m.transfers.push_back(t);
-  }
+  m.receive = getExpectations(in);
+  m.transfers = getTransfers(in);
   if (in.ok() && m.kind != PlanKind::kRound && (!m.receive.empty() || !m.transfers.empty())) {
     in.fail("a final plan lists transfers");
   }
@@ -185,6 +225,87 @@ StateDone StateDone::decode(ByteReader& in) {
     m.bad_entries.push_back(entry);
   }
   m.reason = in.getString("reason", kMaxReason);
+  return m;
+}
+
+void StateFetchRequest::encode(ByteWriter& out) const {
+  out.put<uint64_t>(bytes_per_s);
+  putEntries(out, entries);
+}
+
+StateFetchRequest StateFetchRequest::decode(ByteReader& in) {
+  StateFetchRequest m;
+  m.bytes_per_s = in.get<uint64_t>("pace");
+  m.entries = getEntries(in);
+  return m;
+}
+
+void StateFetchPlan::encode(ByteWriter& out) const {
+  out.put<uint64_t>(sync);
+  out.put<uint64_t>(state_revision);
+  putId(out, fetcher);
+  out.put<uint64_t>(bytes_per_s);
+  out.put<uint16_t>(static_cast<uint16_t>(code));
+  out.putString(text);
+  putExpectations(out, receive);
+  putTransfers(out, transfers);
+  out.put<uint32_t>(static_cast<uint32_t>(addresses.size()));
+  for (const Member& member : addresses) {
+    putId(out, member.peer);
+    out.putString(member.host);
+    out.put<uint16_t>(member.port);
+  }
+}
+
+StateFetchPlan StateFetchPlan::decode(ByteReader& in) {
+  StateFetchPlan m;
+  m.sync = in.get<uint64_t>("sync");
+  m.state_revision = in.get<uint64_t>("state revision");
+  m.fetcher = getId(in, "fetcher");
+  m.bytes_per_s = in.get<uint64_t>("pace");
+  m.code = getCode(in, "code");
+  m.text = in.getString("text", kMaxReason);
+  if (in.ok() && m.fetcher.isZero()) in.fail("a fetch plan without its fetcher");
+  m.receive = getExpectations(in);
+  m.transfers = getTransfers(in);
+  const uint32_t addresses = getCount(in, kMaxGroupMembers, "address count");
+  for (uint32_t i = 0; i < addresses && in.ok(); ++i) {
+    Member member;
+    member.peer = getId(in, "address peer");
+    member.host = in.getString("address host", kMaxHostName);
+    member.port = in.get<uint16_t>("address port");
+    if (in.ok() && (member.peer.isZero() || member.host.empty() || member.port == 0)) {
+      in.fail("address " + std::to_string(i) + " has no id or address");
+    }
+    m.addresses.push_back(std::move(member));
+  }
+  if (!in.ok()) return m;
+  for (const StateTransfer& t : m.transfers) {
+    if (t.to != m.fetcher) {
+      in.fail("a fetch plan transfer to another peer than the fetcher");
+      break;
+    }
+  }
+  if (in.ok() && m.code != Code::kOk && (!m.receive.empty() || !m.transfers.empty())) {
+    in.fail("a failed fetch plan lists transfers");
+  }
+  return m;
+}
+
+void StateFetchDone::encode(ByteWriter& out) const {
+  out.put<uint64_t>(sync);
+  out.put<uint32_t>(entries_verified);
+  out.put<uint32_t>(entries_missing);
+}
+
+StateFetchDone StateFetchDone::decode(ByteReader& in) {
+  StateFetchDone m;
+  m.sync = in.get<uint64_t>("sync");
+  m.entries_verified = in.get<uint32_t>("entries verified");
+  m.entries_missing = in.get<uint32_t>("entries missing");
+  if (in.ok() && (m.entries_verified > kMaxStateEntries || m.entries_missing > kMaxStateEntries)) {
+    in.fail("entry counts beyond the limit");
+  }
   return m;
 }
 

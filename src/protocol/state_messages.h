@@ -116,4 +116,62 @@ struct StateDone {
   static StateDone decode(ByteReader& in);
 };
 
+// A pending peer may fetch the group's shared state before it is admitted
+// (ecclCommConnectWithState): it registers with Register::kFlagFetchState and
+// asks with a StateFetchRequest; when the group's next sync succeeds, that
+// sync's result is the snapshot: the master sends a StateFetchPlan to the
+// peer and to the members that serve it (they keep a copy of the ranges they
+// serve and send them paced while their training goes on). The peer answers
+// with a StateFetchDone and becomes pending; whatever it lacks then (a range
+// that failed, entries changed since) the first sync after its admission brings.
+
+// peer -> master: the entries it holds (name order; their hashes: what it
+// already has is not sent) and the pace of the whole fetch.
+struct StateFetchRequest {
+  static constexpr MessageType kType = MessageType::kStateFetchRequest;
+  static constexpr size_t kMaxEncodedSize = 8 + 4 + kMaxStateEntries * StateVote::kMaxEntrySize;
+
+  uint64_t bytes_per_s = 0;  // 0: unpaced
+  std::vector<StateEntrySummary> entries;
+
+  void encode(ByteWriter& out) const;
+  static StateFetchRequest decode(ByteReader& in);
+};
+
+// master -> the fetching peer and each member that serves it.
+struct StateFetchPlan {
+  static constexpr MessageType kType = MessageType::kStateFetchPlan;
+  static constexpr size_t kMaxAddressSize = 16 + 2 + kMaxHostName + 2;
+  static constexpr size_t kMaxEncodedSize =
+      8 + 8 + 16 + 8 + 2 + (2 + kMaxReason) + 4 + kMaxStateEntries * (4 + 16) + 4 +
+      kMaxPlanTransfers * StatePlan::kTransferSize + 4 + kMaxGroupMembers * kMaxAddressSize;
+
+  uint64_t sync = 0;            // the sync whose result is the snapshot
+  uint64_t state_revision = 0;  // its revision
+  EndpointId fetcher;
+  uint64_t bytes_per_s = 0;  // each source's pace; 0: unpaced
+  Code code = Code::kOk;     // not ok: no fetch (entries that do not match); to the fetcher
+  std::string text;
+  std::vector<StateExpectation> receive;  // the fetcher's entries and the hashes they must get
+  std::vector<StateTransfer> transfers;   // from the sources to the fetcher
+  std::vector<Member> addresses;          // data listeners of the fetcher and its sources
+
+  void encode(ByteWriter& out) const;
+  static StateFetchPlan decode(ByteReader& in);
+};
+
+// fetching peer -> master: the fetch ended; admit it.
+struct StateFetchDone {
+  static constexpr MessageType kType = MessageType::kStateFetchDone;
+  static constexpr size_t kEncodedSize = 8 + 4 + 4;
+
+  uint64_t sync = 0;
+  uint32_t entries_verified = 0;  // entries that arrived with the snapshot's hash
+  uint32_t entries_missing =
+      0;  // entries that did not (the first sync after admission brings them)
+
+  void encode(ByteWriter& out) const;
+  static StateFetchDone decode(ByteReader& in);
+};
+
 }  // namespace eccl::protocol

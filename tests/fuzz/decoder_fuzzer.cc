@@ -60,6 +60,9 @@ enum class Decoder {
   kStateVote,
   kStatePlan,
   kStateDone,
+  kStateFetchRequest,
+  kStateFetchPlan,
+  kStateFetchDone,
 };
 constexpr Decoder kDecoder = Decoder::ECCL_FUZZ_DECODER;
 
@@ -111,7 +114,7 @@ auto fields(const Delivered& m) {
 }
 auto fields(const Register& m) {
   return std::tie(m.peer, m.token, m.group, m.host, m.data_port, m.state, m.revision, m.rank,
-                  m.world_size);
+                  m.world_size, m.flags);
 }
 auto fields(const Registered& m) {
   return std::tie(m.peer, m.token, m.incarnation, m.heartbeat_ms, m.miss_limit, m.state,
@@ -168,6 +171,16 @@ auto fields(const StatePlan& m) {
 }
 auto fields(const StateDone& m) {
   return std::tie(m.sync, m.round, m.failed_transfers, m.bad_entries, m.reason);
+}
+auto fields(const StateFetchRequest& m) {
+  return std::tie(m.bytes_per_s, m.entries);
+}
+auto fields(const StateFetchPlan& m) {
+  return std::tie(m.sync, m.state_revision, m.fetcher, m.bytes_per_s, m.code, m.text, m.receive,
+                  m.transfers, m.addresses);
+}
+auto fields(const StateFetchDone& m) {
+  return std::tie(m.sync, m.entries_verified, m.entries_missing);
 }
 auto fields(const FrameHeader& m) {
   return std::tie(m.type, m.flags, m.length, m.checksum);
@@ -232,6 +245,7 @@ void checkAccepted(const Register& m) {
   check(m.world_size <= kMaxGroupMembers, "Register world_size within the group limit");
   check(m.world_size == 0 || m.rank < m.world_size, "Register rank below world_size");
   check(m.state == PeerState::kNew || !m.peer.isZero(), "rejoining Register carries its id");
+  check((m.flags & ~Register::kFlagFetchState) == 0, "Register flags known");
   checkPrintable(m.group);
   checkPrintable(m.host);
 }
@@ -298,20 +312,40 @@ void checkAccepted(const OpVerdict& m) {
 constexpr uint8_t kMaxSyncStrategy = 2;  // state::kMaxStrategy
 constexpr uint8_t kNumDTypes = 12;       // reduce::kNumDTypes
 
-void checkAccepted(const StateVote& m) {
-  check(m.strategy <= kMaxSyncStrategy, "StateVote strategy known");
-  check(m.entries.size() <= kMaxStateEntries, "StateVote entry count within limit");
-  for (size_t i = 0; i < m.entries.size(); ++i) {
-    const StateEntrySummary& entry = m.entries[i];
+// The entry summaries of a StateVote or a StateFetchRequest.
+void checkEntries(const std::vector<StateEntrySummary>& entries) {
+  check(entries.size() <= kMaxStateEntries, "entry count within limit");
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const StateEntrySummary& entry = entries[i];
     check(!entry.name.empty() && entry.name.size() <= kMaxStateEntryName,
-          "StateVote entry name 1..kMaxStateEntryName bytes");
-    check(entry.dtype < kNumDTypes, "StateVote entry dtype known");
-    check((entry.flags & ~kStateFlagAllowInequality) == 0, "StateVote entry flags known");
-    check(entry.zstd_permille <= 1000, "StateVote entry zstd ratio at most 1000 per mille");
-    check(i == 0 || m.entries[i - 1].name < entry.name,
-          "StateVote entry names strictly increasing");
+          "entry name 1..kMaxStateEntryName bytes");
+    check(entry.dtype < kNumDTypes, "entry dtype known");
+    check((entry.flags & ~kStateFlagAllowInequality) == 0, "entry flags known");
+    check(entry.zstd_permille <= 1000, "entry zstd ratio at most 1000 per mille");
+    check(i == 0 || entries[i - 1].name < entry.name, "entry names strictly increasing");
     checkPrintable(entry.name);
   }
+}
+
+// What a StatePlan or a StateFetchPlan receives and which transfers it lists.
+void checkTransfers(const std::vector<StateExpectation>& receive,
+                    const std::vector<StateTransfer>& transfers) {
+  check(receive.size() <= kMaxStateEntries, "receive count within limit");
+  for (const StateExpectation& e : receive)
+    check(e.entry < kMaxStateEntries, "receive entry in range");
+  check(transfers.size() <= kMaxPlanTransfers, "transfer count within limit");
+  for (const StateTransfer& t : transfers) {
+    check(t.entry < kMaxStateEntries, "transfer entry in range");
+    check(t.bytes > 0 && t.offset + t.bytes > t.offset, "transfer range nonempty, no wrap");
+    check(!t.from.isZero() && !t.to.isZero() && t.from != t.to,
+          "transfer between two distinct peers");
+    check(t.codec <= 1, "transfer codec known");
+  }
+}
+
+void checkAccepted(const StateVote& m) {
+  check(m.strategy <= kMaxSyncStrategy, "StateVote strategy known");
+  checkEntries(m.entries);
 }
 void checkAccepted(const StatePlan& m) {
   check(m.kind >= PlanKind::kRound && m.kind <= PlanKind::kFailed, "StatePlan kind known");
@@ -321,18 +355,7 @@ void checkAccepted(const StatePlan& m) {
   check(m.text.size() <= kMaxReason, "StatePlan text within limit");
   check(m.kind == PlanKind::kRound || (m.receive.empty() && m.transfers.empty()),
         "a final StatePlan lists no transfers");
-  check(m.receive.size() <= kMaxStateEntries, "StatePlan receive count within limit");
-  for (const StateExpectation& e : m.receive)
-    check(e.entry < kMaxStateEntries, "StatePlan receive entry in range");
-  check(m.transfers.size() <= kMaxPlanTransfers, "StatePlan transfer count within limit");
-  for (const StateTransfer& t : m.transfers) {
-    check(t.entry < kMaxStateEntries, "StatePlan transfer entry in range");
-    check(t.bytes > 0 && t.offset + t.bytes > t.offset,
-          "StatePlan transfer range nonempty, no wrap");
-    check(!t.from.isZero() && !t.to.isZero() && t.from != t.to,
-          "StatePlan transfer between two distinct peers");
-    check(t.codec <= 1, "StatePlan transfer codec known");
-  }
+  checkTransfers(m.receive, m.transfers);
   checkPrintable(m.text);
 }
 void checkAccepted(const StateDone& m) {
@@ -342,6 +365,32 @@ void checkAccepted(const StateDone& m) {
     check(entry < kMaxStateEntries, "StateDone bad entry in range");
   check(m.reason.size() <= kMaxReason, "StateDone reason within limit");
   checkPrintable(m.reason);
+}
+void checkAccepted(const StateFetchRequest& m) {
+  checkEntries(m.entries);
+}
+void checkAccepted(const StateFetchPlan& m) {
+  check(!m.fetcher.isZero(), "StateFetchPlan names its fetcher");
+  check(static_cast<int>(m.code) <= static_cast<int>(Code::kUnsupported),
+        "StateFetchPlan code known");
+  check(m.text.size() <= kMaxReason, "StateFetchPlan text within limit");
+  check(m.code == Code::kOk || (m.receive.empty() && m.transfers.empty()),
+        "a failed StateFetchPlan lists no transfers");
+  checkTransfers(m.receive, m.transfers);
+  for (const StateTransfer& t : m.transfers)
+    check(t.to == m.fetcher, "StateFetchPlan transfers go to the fetcher");
+  check(m.addresses.size() <= kMaxGroupMembers, "StateFetchPlan address count within limit");
+  for (const Member& member : m.addresses) {
+    check(!member.peer.isZero() && !member.host.empty() && member.port != 0,
+          "StateFetchPlan address has an id and an address");
+    check(member.host.size() <= kMaxHostName, "StateFetchPlan address host within limit");
+    checkPrintable(member.host);
+  }
+  checkPrintable(m.text);
+}
+void checkAccepted(const StateFetchDone& m) {
+  check(m.entries_verified <= kMaxStateEntries && m.entries_missing <= kMaxStateEntries,
+        "StateFetchDone counts within the entry limit");
 }
 
 template <typename Message>
@@ -471,6 +520,12 @@ void fuzzOne(std::span<const uint8_t> input) {
       return fuzzControlMessage<StatePlan>(input);
     case Decoder::kStateDone:
       return fuzzControlMessage<StateDone>(input);
+    case Decoder::kStateFetchRequest:
+      return fuzzControlMessage<StateFetchRequest>(input);
+    case Decoder::kStateFetchPlan:
+      return fuzzControlMessage<StateFetchPlan>(input);
+    case Decoder::kStateFetchDone:
+      return fuzzControlMessage<StateFetchDone>(input);
   }
 }
 

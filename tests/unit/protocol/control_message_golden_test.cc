@@ -23,6 +23,7 @@ TEST(ControlMessageGolden, Register) {
   appendLe<uint64_t>(expected, 0x3132333435363738ULL);
   appendLe<uint32_t>(expected, 5);
   appendLe<uint32_t>(expected, 8);
+  appendLe<uint8_t>(expected, 1);  // kFlagFetchState
   EXPECT_EQ(encodePayload(m), expected);
   // Spot checks of the layout itself: the token follows the 16-byte id, the
   // group's u16 length follows the token.
@@ -30,7 +31,7 @@ TEST(ControlMessageGolden, Register) {
   EXPECT_EQ(expected[47], static_cast<uint8_t>(0x90 + 2 * 31));
   EXPECT_EQ(expected[48], 8);
   EXPECT_EQ(expected[49], 0);
-  EXPECT_EQ(expected.size(), 16u + 32 + 2 + 8 + 2 + 14 + 2 + 1 + 8 + 4 + 4);
+  EXPECT_EQ(expected.size(), 16u + 32 + 2 + 8 + 2 + 14 + 2 + 1 + 8 + 4 + 4 + 1);
 }
 
 TEST(ControlMessageGolden, RegisterOfANewPeer) {
@@ -44,7 +45,7 @@ TEST(ControlMessageGolden, RegisterOfANewPeer) {
   appendBytes(expected, strings);
   const std::vector<uint8_t> port_and_state = {0x02, 0x01, 0};  // data_port, PeerState::kNew
   appendBytes(expected, port_and_state);
-  expected.resize(expected.size() + 8 + 4 + 4, 0);  // revision, rank, world_size
+  expected.resize(expected.size() + 8 + 4 + 4 + 1, 0);  // revision, rank, world_size, flags
   EXPECT_EQ(encodePayload(m), expected);
 }
 
@@ -53,7 +54,7 @@ TEST(ControlMessageGolden, RegisterWithLongestStringsIsTheDeclaredMaximum) {
   m.group = std::string(kMaxGroupName, 'g');
   m.host = std::string(kMaxHostName, 'h');
   EXPECT_EQ(encodePayload(m).size(), Register::kMaxEncodedSize);
-  EXPECT_EQ(Register::kMaxEncodedSize, 454u);
+  EXPECT_EQ(Register::kMaxEncodedSize, 455u);
 }
 
 TEST(ControlMessageGolden, Registered) {

@@ -69,6 +69,18 @@ TEST(RegisterValidation, UnknownPeerState) {
   }
 }
 
+TEST(RegisterValidation, UnknownFlags) {
+  for (uint8_t flags : {2, 3, 0x80, 0xff}) {
+    Register m = MessageTraits<Register>::sample();
+    m.flags = flags;
+    EXPECT_EQ(verdict(m),
+              refused("Register", "unknown registration flags " + std::to_string(flags)));
+  }
+  Register none = MessageTraits<Register>::sample();
+  none.flags = 0;
+  EXPECT_EQ(verdict(none), "accepted");
+}
+
 TEST(RegisterValidation, StateIsCheckedFirst) {
   // A payload wrong in every way is refused for its state.
   Register m = MessageTraits<Register>::sample();

@@ -14,17 +14,37 @@ namespace {
 
 using HeaderBytes = std::array<uint8_t, kFrameHeaderSize>;
 
-const std::vector<MessageType> kAllTypes = {
-    MessageType::kHello,         MessageType::kHelloAck,       MessageType::kChunk,
-    MessageType::kCredit,        MessageType::kPoolCredit,     MessageType::kStreamError,
-    MessageType::kPing,          MessageType::kGoodbye,        MessageType::kDelivered,
-    MessageType::kRegister,      MessageType::kRegistered,     MessageType::kHeartbeat,
-    MessageType::kHeartbeatAck,  MessageType::kTopologyVote,   MessageType::kTopology,
-    MessageType::kChannelsReady, MessageType::kTopologyCommit, MessageType::kPeerEvent,
-    MessageType::kGroupStatus,   MessageType::kLeave,          MessageType::kControlError,
-    MessageType::kPeerLookup,    MessageType::kPeerAddress,    MessageType::kOpReport,
-    MessageType::kOpVerdict,     MessageType::kStateVote,      MessageType::kStatePlan,
-    MessageType::kStateDone};
+const std::vector<MessageType> kAllTypes = {MessageType::kHello,
+                                            MessageType::kHelloAck,
+                                            MessageType::kChunk,
+                                            MessageType::kCredit,
+                                            MessageType::kPoolCredit,
+                                            MessageType::kStreamError,
+                                            MessageType::kPing,
+                                            MessageType::kGoodbye,
+                                            MessageType::kDelivered,
+                                            MessageType::kRegister,
+                                            MessageType::kRegistered,
+                                            MessageType::kHeartbeat,
+                                            MessageType::kHeartbeatAck,
+                                            MessageType::kTopologyVote,
+                                            MessageType::kTopology,
+                                            MessageType::kChannelsReady,
+                                            MessageType::kTopologyCommit,
+                                            MessageType::kPeerEvent,
+                                            MessageType::kGroupStatus,
+                                            MessageType::kLeave,
+                                            MessageType::kControlError,
+                                            MessageType::kPeerLookup,
+                                            MessageType::kPeerAddress,
+                                            MessageType::kOpReport,
+                                            MessageType::kOpVerdict,
+                                            MessageType::kStateVote,
+                                            MessageType::kStatePlan,
+                                            MessageType::kStateDone,
+                                            MessageType::kStateFetchRequest,
+                                            MessageType::kStateFetchPlan,
+                                            MessageType::kStateFetchDone};
 
 HeaderBytes encode(const FrameHeader& header) {
   HeaderBytes bytes{};
@@ -79,8 +99,11 @@ TEST(FrameHeader, TypeNumbersAreStable) {
   EXPECT_EQ(static_cast<int>(MessageType::kStateVote), 48);
   EXPECT_EQ(static_cast<int>(MessageType::kStatePlan), 49);
   EXPECT_EQ(static_cast<int>(MessageType::kStateDone), 50);
+  EXPECT_EQ(static_cast<int>(MessageType::kStateFetchRequest), 51);
+  EXPECT_EQ(static_cast<int>(MessageType::kStateFetchPlan), 52);
+  EXPECT_EQ(static_cast<int>(MessageType::kStateFetchDone), 53);
   for (int type = 0; type < 256; ++type) {
-    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 50);
+    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 53);
     EXPECT_EQ(isKnownMessageType(static_cast<uint8_t>(type)), known) << type;
   }
 }
@@ -131,7 +154,7 @@ TEST(FrameHeader, LengthLimitsPerType) {
 
 TEST(FrameHeader, ControlPlaneLengthLimits) {
   // Pinned as numbers: a limit that shrinks refuses frames that peers built to the old one.
-  EXPECT_EQ(maxPayloadLength(MessageType::kRegister), 454u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kRegister), 455u);
   EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), 71u);
   EXPECT_EQ(maxPayloadLength(MessageType::kHeartbeat), 16u);
   EXPECT_EQ(maxPayloadLength(MessageType::kHeartbeatAck), 8u);
@@ -150,6 +173,9 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kStateVote), 1183765u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStatePlan), 3818529u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStateDone), 279574u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchRequest), 1183756u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchPlan), 4944952u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchDone), 16u);
   // ... and they are the messages' own declared sizes.
   EXPECT_EQ(maxPayloadLength(MessageType::kRegister), Register::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), Registered::kEncodedSize);
@@ -170,6 +196,9 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kStateVote), StateVote::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kStatePlan), StatePlan::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kStateDone), StateDone::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchRequest), StateFetchRequest::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchPlan), StateFetchPlan::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchDone), StateFetchDone::kEncodedSize);
 }
 
 TEST(FrameHeader, EveryTruncation) {
@@ -212,7 +241,7 @@ TEST(FrameHeader, WrongVersionIsUnsupported) {
 }
 
 TEST(FrameHeader, UnknownMessageType) {
-  for (uint8_t type : {0, 10, 31, 51, 255}) {
+  for (uint8_t type : {0, 10, 31, 54, 255}) {
     HeaderBytes bytes = validCreditHeader();
     bytes[5] = type;
     EXPECT_EQ(verdict(bytes), "ProtocolError: unknown message type " + std::to_string(type));
@@ -339,7 +368,10 @@ TEST(FrameHeader, MessageTypeNames) {
   EXPECT_EQ(messageTypeName(MessageType::kStateVote), "StateVote");
   EXPECT_EQ(messageTypeName(MessageType::kStatePlan), "StatePlan");
   EXPECT_EQ(messageTypeName(MessageType::kStateDone), "StateDone");
-  EXPECT_EQ(messageTypeName(static_cast<MessageType>(51)), "Unknown");
+  EXPECT_EQ(messageTypeName(MessageType::kStateFetchRequest), "StateFetchRequest");
+  EXPECT_EQ(messageTypeName(MessageType::kStateFetchPlan), "StateFetchPlan");
+  EXPECT_EQ(messageTypeName(MessageType::kStateFetchDone), "StateFetchDone");
+  EXPECT_EQ(messageTypeName(static_cast<MessageType>(54)), "Unknown");
   EXPECT_EQ(messageTypeName(static_cast<MessageType>(0)), "Unknown");
 }
 

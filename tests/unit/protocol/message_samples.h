@@ -223,6 +223,7 @@ struct MessageTraits<Register> {
     m.revision = 0x3132333435363738ULL;
     m.rank = 5;
     m.world_size = 8;
+    m.flags = Register::kFlagFetchState;
     return m;
   }
   static void expectSame(const Register& a, const Register& b) {
@@ -235,14 +236,15 @@ struct MessageTraits<Register> {
     EXPECT_EQ(a.revision, b.revision);
     EXPECT_EQ(a.rank, b.rank);
     EXPECT_EQ(a.world_size, b.world_size);
+    EXPECT_EQ(a.flags, b.flags);
   }
   static std::vector<WireField> layout(const Register& m) {
-    return {{"peer", 16},     {"token", 32},
-            {"group", 2},     {"group", m.group.size()},
-            {"host", 2},      {"host", m.host.size()},
-            {"data_port", 2}, {"state", 1},
-            {"revision", 8},  {"rank", 4},
-            {"world_size", 4}};
+    return {{"peer", 16},      {"token", 32},
+            {"group", 2},      {"group", m.group.size()},
+            {"host", 2},       {"host", m.host.size()},
+            {"data_port", 2},  {"state", 1},
+            {"revision", 8},   {"rank", 4},
+            {"world_size", 4}, {"flags", 1}};
   }
 };
 
