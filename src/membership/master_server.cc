@@ -83,7 +83,8 @@ class MasterServer::Impl {
       return type == MessageType::kHeartbeat || type == MessageType::kTopologyVote ||
              type == MessageType::kChannelsReady || type == MessageType::kLeave ||
              type == MessageType::kPeerLookup || type == MessageType::kOpReport ||
-             type == MessageType::kStateVote || type == MessageType::kStateDone;
+             type == MessageType::kStateVote || type == MessageType::kStateDone ||
+             type == MessageType::kStateFetchRequest || type == MessageType::kStateFetchDone;
     }
     Status onControlFrame(FrameConnection&, const protocol::FrameHeader& header,
                           std::span<const uint8_t> payload) override {
@@ -356,6 +357,24 @@ class MasterServer::Impl {
           auto done = decode<protocol::StateDone>(link, payload);
           if (!done) return done.status();
           verdict = state_.onStateDone(peer, *done, out);
+          break;
+        }
+        case MessageType::kStateFetchRequest: {
+          auto request = decode<protocol::StateFetchRequest>(link, payload);
+          if (!request) return request.status();
+          ECCL_LOG_INFO("master {}: {} asks to fetch the shared state ({} entries, pace {} B/s)",
+                        address_, link.describe(), request->entries.size(), request->bytes_per_s);
+          verdict = state_.onStateFetchRequest(peer, *request, out);
+          break;
+        }
+        case MessageType::kStateFetchDone: {
+          auto done = decode<protocol::StateFetchDone>(link, payload);
+          if (!done) return done.status();
+          ECCL_LOG_INFO(
+              "master {}: {} fetched the shared state of sync {} ({} entries verified, "
+              "{} missing): pending",
+              address_, link.describe(), done->sync, done->entries_verified, done->entries_missing);
+          verdict = state_.onStateFetchDone(peer, *done, now, out);
           break;
         }
         case MessageType::kLeave: {

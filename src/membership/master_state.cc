@@ -129,7 +129,15 @@ Result<EndpointId> MasterState::onRegister(ConnectionId connection,
   auto& stored = peers_.emplace(peer.id, std::move(peer)).first->second;
   Group& group = groupOf(stored);
   const bool restored = rejoining && restoreAccepted(stored, request, now);
-  if (!restored) group.pending.push_back(stored.id);
+  // A fetcher of a group with members waits for its snapshot before it
+  // counts as pending; in an empty group there is nothing to fetch.
+  const bool fetching = !restored && (request.flags & protocol::Register::kFlagFetchState) != 0 &&
+                        !group.accepted.empty();
+  if (fetching) {
+    group.fetching.push_back(stored.id);
+  } else if (!restored) {
+    group.pending.push_back(stored.id);
+  }
   ++counters_.registrations;
 
   protocol::Registered reply;
@@ -324,6 +332,8 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   const bool was_accepted = contains(group.accepted, id);
   erase(group.accepted, id);
   erase(group.pending, id);
+  erase(group.fetching, id);
+  group.state_sync.onFetcherGone(id);
   group.votes.erase(id);
   if (was_accepted) group.departed.push_back(id);
   if (group.rebuild) {
@@ -356,8 +366,9 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   if (was_accepted) {
     std::vector<StateSyncArbiter::Message> plans;
     group.state_sync.onMemberGone(id, group.accepted, plans);
-    sendStatePlans(plans, out);
+    sendStatePlans(group, plans, out);
   }
+  if (group.accepted.empty()) releaseFetchers(group, out);
 
   if (group.reconfiguration && contains(group.reconfiguration->members, id)) {
     // The ring being set up lost a member: set up another without it (and with
@@ -372,7 +383,8 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   } else {
     maybeReconfigure(group, now, out);
   }
-  if (group.accepted.empty() && group.pending.empty() && !group.reconfiguration) {
+  if (group.accepted.empty() && group.pending.empty() && group.fetching.empty() &&
+      !group.reconfiguration) {
     groups_.erase(group.name);
   }
 }
@@ -409,7 +421,7 @@ Status MasterState::onStateVote(const EndpointId& id, const protocol::StateVote&
   std::vector<StateSyncArbiter::Message> plans;
   Status status = group.state_sync.onVote(id, vote, group.revision, group.accepted, plans,
                                           settings_.state_link_bytes_per_s);
-  sendStatePlans(plans, out);
+  sendStatePlans(group, plans, out);
   return status;
 }
 
@@ -420,11 +432,70 @@ Status MasterState::onStateDone(const EndpointId& id, const protocol::StateDone&
   Group& group = groupOf(it->second);
   std::vector<StateSyncArbiter::Message> plans;
   Status status = group.state_sync.onDone(id, done, group.accepted, plans);
-  sendStatePlans(plans, out);
+  sendStatePlans(group, plans, out);
   return status;
 }
 
-void MasterState::sendStatePlans(std::vector<StateSyncArbiter::Message>& plans, Outbox& out) {
+Status MasterState::onStateFetchRequest(const EndpointId& id,
+                                        const protocol::StateFetchRequest& request, Outbox& out) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return Status::ok();
+  Group& group = groupOf(it->second);
+  if (!contains(group.fetching, id)) {
+    // Pending or accepted already (its group had no members): nothing to fetch.
+    protocol::StateFetchPlan empty;
+    empty.fetcher = id;
+    send(out, it->second, protocol::encodeFrame(empty));
+    return Status::ok();
+  }
+  group.state_sync.onFetchRequest(id, request);
+  return Status::ok();
+}
+
+Status MasterState::onStateFetchDone(const EndpointId& id, const protocol::StateFetchDone& done,
+                                     Clock::time_point now, Outbox& out) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return Status::ok();
+  Group& group = groupOf(it->second);
+  if (!contains(group.fetching, id)) return Status::ok();
+  (void)done;  // its counts are for the master's log
+  erase(group.fetching, id);
+  group.state_sync.onFetcherGone(id);
+  group.pending.push_back(id);
+  markStatusChanged(group);
+  // Like a registration: a group that waits for nobody else admits it now.
+  maybeReconfigure(group, now, out);
+  return Status::ok();
+}
+
+void MasterState::releaseFetchers(Group& group, Outbox& out) {
+  for (const EndpointId& id : group.fetching) {
+    group.state_sync.onFetcherGone(id);
+    group.pending.push_back(id);
+    protocol::StateFetchPlan empty;
+    empty.fetcher = id;
+    send(out, peers_.at(id), protocol::encodeFrame(empty));
+  }
+  if (!group.fetching.empty()) markStatusChanged(group);
+  group.fetching.clear();
+}
+
+void MasterState::sendStatePlans(Group& group, std::vector<StateSyncArbiter::Message>& plans,
+                                 Outbox& out) {
+  for (auto& fetch : group.state_sync.takeFetchPlans()) {
+    auto to = peers_.find(fetch.to);
+    if (to == peers_.end()) continue;
+    std::set<EndpointId> involved{fetch.plan.fetcher};
+    for (const auto& t : fetch.plan.transfers)
+      involved.insert(t.from);
+    for (const EndpointId& peer : involved) {
+      auto found = peers_.find(peer);
+      if (found != peers_.end()) {
+        fetch.plan.addresses.push_back({peer, found->second.host, found->second.port});
+      }
+    }
+    send(out, to->second, protocol::encodeFrame(fetch.plan));
+  }
   uint64_t last_final = 0;  // one count per sync, not per member told
   for (auto& message : plans) {
     const auto& plan = message.plan;

@@ -130,6 +130,12 @@ class MasterState {
   // Shared-state sync (state_sync_arbiter.h): a member's hashes, and its report of a round.
   Status onStateVote(const EndpointId& peer, const protocol::StateVote& vote, Outbox& out);
   Status onStateDone(const EndpointId& peer, const protocol::StateDone& done, Outbox& out);
+  // A pending peer that registered with kFlagFetchState: what it holds, and
+  // (later) that its fetch ended, which makes it an ordinary pending peer.
+  Status onStateFetchRequest(const EndpointId& peer, const protocol::StateFetchRequest& request,
+                             Outbox& out);
+  Status onStateFetchDone(const EndpointId& peer, const protocol::StateFetchDone& done,
+                          Clock::time_point now, Outbox& out);
   // The connection closed without a Leave (a newer connection of the peer is not affected).
   void onConnectionClosed(const EndpointId& peer, ConnectionId connection, Clock::time_point now,
                           Outbox& out);
@@ -173,6 +179,9 @@ class MasterState {
     uint64_t last_attempt = 0;  // revision numbers are never reused, failed attempts included
     std::vector<EndpointId> accepted;  // ring order: index = rank
     std::vector<EndpointId> pending;   // in registration order
+    // Registered, fetching the shared state: not admitted (nor counted as
+    // pending) until their StateFetchDone.
+    std::vector<EndpointId> fetching;
     std::set<EndpointId> votes;
     std::vector<EndpointId> departed;  // since the last Topology
     std::optional<Reconfiguration> reconfiguration;
@@ -202,7 +211,12 @@ class MasterState {
   void notifyWatchers(const EndpointId& id, protocol::PeerEventKind kind, Outbox& out);
   // Delivers the arbiter's questions and verdicts to the peers still connected.
   void sendVerdicts(const std::vector<OutcomeArbiter::Message>& messages, Outbox& out) const;
-  void sendStatePlans(std::vector<StateSyncArbiter::Message>& plans, Outbox& out);
+  // The group's fetch plans (with the addresses filled in) first: a source
+  // must know what to keep before the sync's final plan lets it go on.
+  void sendStatePlans(Group& group, std::vector<StateSyncArbiter::Message>& plans, Outbox& out);
+  // A group without members has nothing to fetch: its fetchers become pending
+  // (each told by an empty fetch plan).
+  void releaseFetchers(Group& group, Outbox& out);
 
   MasterSettings settings_;
   std::unordered_map<EndpointId, Peer, EndpointIdHash> peers_;

@@ -1,6 +1,7 @@
 #include "src/membership/state_sync_arbiter.h"
 
 #include <algorithm>
+#include <set>
 
 #include "src/protocol/messages.h"
 
@@ -248,9 +249,70 @@ void StateSyncArbiter::finish(Status status, const std::vector<EndpointId>& memb
     plan.text = status.message().substr(0, protocol::kMaxReason);
     ++failed_;
   }
+  if (status.isOk()) planFetches(members);
   for (const EndpointId& m : members)
     out.push_back({m, plan});
   sync_.reset();
+}
+
+void StateSyncArbiter::onFetchRequest(const EndpointId& peer, protocol::StateFetchRequest request) {
+  fetch_requests_[peer] = std::move(request);
+}
+
+void StateSyncArbiter::planFetches(const std::vector<EndpointId>& members) {
+  const StateSyncRun& sync = *sync_;
+  // Every member that voted holds the sync's result now.
+  std::vector<EndpointId> sources;
+  for (const EndpointId& m : members) {
+    if (sync.votes.count(m) > 0) sources.push_back(m);
+  }
+  if (sources.empty()) return;  // keep the requests for a sync that has members
+  const protocol::StateVote& reference = sync.votes.at(sources.front());
+  uint32_t next_transfer = sync.next_transfer;
+  for (auto& [fetcher, request] : fetch_requests_) {
+    protocol::StateFetchPlan plan;
+    plan.sync = sync.id;
+    plan.state_revision = sync.decision.revision;
+    plan.fetcher = fetcher;
+    protocol::StateVote wanted;
+    wanted.entries = request.entries;
+    const state::Voter pair[] = {{sources.front(), &reference, false}, {fetcher, &wanted, false}};
+    if (Status same = state::checkShapes(pair); !same.isOk()) {
+      plan.code = same.code();
+      plan.text = ("the fetched shared state does not match the group's: " + same.message())
+                      .substr(0, protocol::kMaxReason);
+      fetch_plans_.push_back({fetcher, std::move(plan)});
+      continue;
+    }
+    std::vector<state::Need> needs;
+    for (uint32_t e = 0; e < sync.decision.entries.size(); ++e) {
+      const state::EntryDecision& entry = sync.decision.entries[e];
+      if (!entry.compared || entry.bytes == 0 || request.entries[e].hash == entry.hash) continue;
+      state::Need need{fetcher, e, 0, entry.bytes, sources, entry.codec};
+      std::rotate(need.sources.begin(), need.sources.begin() + e % sources.size(),
+                  need.sources.end());
+      needs.push_back(std::move(need));
+      plan.receive.push_back({e, entry.hash});
+    }
+    plan.transfers = state::splitNeeds(needs, next_transfer);
+    std::set<EndpointId> used;
+    for (const protocol::StateTransfer& t : plan.transfers)
+      used.insert(t.from);
+    // The pace is the whole fetch's: each source sends its share of it.
+    if (!used.empty() && request.bytes_per_s > 0) {
+      plan.bytes_per_s =
+          std::max<uint64_t>(1, (request.bytes_per_s + used.size() - 1) / used.size());
+    }
+    for (const EndpointId& source : used) {
+      protocol::StateFetchPlan served = plan;
+      served.receive.clear();
+      std::erase_if(served.transfers,
+                    [&](const protocol::StateTransfer& t) { return t.from != source; });
+      fetch_plans_.push_back({source, std::move(served)});
+    }
+    fetch_plans_.push_back({fetcher, std::move(plan)});
+  }
+  fetch_requests_.clear();
 }
 
 }  // namespace eccl::membership

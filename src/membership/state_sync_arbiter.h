@@ -10,6 +10,11 @@
 // entry become holders). A member that departs is dropped: its votes no
 // longer count, what it was to send is re-planned from other holders. The
 // last plan is final: success at the new revision, or one error for all.
+//
+// A pending peer may ask to fetch the state before its admission: the next
+// sync that succeeds is its snapshot. The arbiter splits the bytes the peer
+// lacks across that sync's members and hands out fetch plans (to the peer
+// and to each source) that the caller delivers before the sync's final plans.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "src/common/endpoint_id.h"
@@ -53,6 +59,10 @@ class StateSyncArbiter {
     EndpointId to;
     protocol::StatePlan plan;
   };
+  struct FetchMessage {
+    EndpointId to;
+    protocol::StateFetchPlan plan;  // addresses left for the caller to fill
+  };
 
   // `members`: the group's accepted peers in rank order, at group_revision.
   // An error is the voter's misuse (answered to it alone).
@@ -66,6 +76,14 @@ class StateSyncArbiter {
   void onMemberGone(const EndpointId& peer, const std::vector<EndpointId>& members,
                     std::vector<Message>& out);
 
+  // A pending peer (Register::kFlagFetchState) asks for the state; a second
+  // request replaces its first.
+  void onFetchRequest(const EndpointId& peer, protocol::StateFetchRequest request);
+  void onFetcherGone(const EndpointId& peer) { fetch_requests_.erase(peer); }
+  // The fetch plans made when a sync succeeded: deliver them before its final plans.
+  std::vector<FetchMessage> takeFetchPlans() { return std::exchange(fetch_plans_, {}); }
+  size_t fetchesWaiting() const { return fetch_requests_.size(); }
+
   bool active() const { return sync_.has_value(); }
   std::optional<uint64_t> lastRevision() const { return last_revision_; }
   uint64_t syncsSucceeded() const { return succeeded_; }
@@ -78,6 +96,8 @@ class StateSyncArbiter {
                   std::vector<Message>& out);
   void maybeEndRound(const std::vector<EndpointId>& members, std::vector<Message>& out);
   void finish(Status status, const std::vector<EndpointId>& members, std::vector<Message>& out);
+  // The succeeded sync's result is the waiting fetchers' snapshot.
+  void planFetches(const std::vector<EndpointId>& members);
 
   std::optional<StateSyncRun> sync_;
   std::optional<uint64_t> last_revision_;
@@ -85,6 +105,8 @@ class StateSyncArbiter {
   uint64_t next_sync_ = 1;
   uint64_t succeeded_ = 0;
   uint64_t failed_ = 0;
+  std::map<EndpointId, protocol::StateFetchRequest> fetch_requests_;
+  std::vector<FetchMessage> fetch_plans_;
 };
 
 }  // namespace eccl::membership

@@ -27,7 +27,8 @@ std::string shape(const StateEntrySummary& e) {
          ((e.flags & protocol::kStateFlagAllowInequality) ? " (unequal content allowed)" : "");
 }
 
-// Every voter lists the entries of the first one, with the same shape.
+}  // namespace
+
 Status checkShapes(std::span<const Voter> voters) {
   const Voter& first = voters.front();
   const auto& reference = first.vote->entries;
@@ -56,6 +57,8 @@ Status checkShapes(std::span<const Voter> voters) {
   }
   return Status::ok();
 }
+
+namespace {
 
 Result<uint64_t> targetRevision(std::span<const Voter> voters,
                                 std::optional<uint64_t> last_revision) {

@@ -50,6 +50,10 @@ struct Decision {
   std::vector<EntryDecision> entries;  // name order
 };
 
+// Every voter lists the entries of the first one (names, counts, dtypes,
+// flags); else kInvalidUsage naming the entry and the two peers.
+Status checkShapes(std::span<const Voter> voters);
+
 // `voters` in rank order; last_revision: the group's last successful sync, if any.
 // Errors are kInvalidUsage naming the entry and peers.
 // link_bytes_per_s: what the master assumes the peers' links carry (whether

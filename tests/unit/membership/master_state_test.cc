@@ -24,6 +24,7 @@ struct Inbox {
   std::vector<protocol::PeerEvent> events;
   std::vector<protocol::GroupStatus> statuses;
   std::vector<protocol::PeerAddress> addresses;
+  std::vector<protocol::StateFetchPlan> fetch_plans;
   int heartbeat_acks = 0;
   bool closed = false;
 };
@@ -43,11 +44,13 @@ class Cluster {
     return s;
   }
 
-  // Registers a new peer on a new connection; returns its id.
-  EndpointId join(const std::string& group = "g") {
+  // Registers a new peer on a new connection; returns its id. `flags`:
+  // Register::kFlag* (kFlagFetchState: it fetches the state before admission).
+  EndpointId join(const std::string& group = "g", uint8_t flags = 0) {
     const ConnectionId connection = ++last_connection_;
     protocol::Register request;
     request.peer = EndpointId::random();
+    request.flags = flags;
     request.group = group;
     request.host = "127.0.0.1";
     request.data_port = static_cast<uint16_t>(1000 + connection);
@@ -115,6 +118,14 @@ class Cluster {
     state_.tick(now, out_);
     deliver();
   }
+  void fetchRequest(const EndpointId& peer) {
+    EXPECT_TRUE(state_.onStateFetchRequest(peer, {}, out_).isOk());
+    deliver();
+  }
+  void fetchDone(const EndpointId& peer) {
+    EXPECT_TRUE(state_.onStateFetchDone(peer, {1, 0, 0}, now, out_).isOk());
+    deliver();
+  }
   // Every member of the latest topology reports its channels up.
   void allReady(const std::vector<EndpointId>& peers) {
     const uint64_t revision = inbox(peers.front()).topologies.back().revision;
@@ -168,6 +179,9 @@ class Cluster {
         break;
       case MessageType::kPeerAddress:
         box.addresses.push_back(*protocol::decodeMessage<protocol::PeerAddress>(payload));
+        break;
+      case MessageType::kStateFetchPlan:
+        box.fetch_plans.push_back(*protocol::decodeMessage<protocol::StateFetchPlan>(payload));
         break;
       case MessageType::kHeartbeatAck:
         ++box.heartbeat_acks;
@@ -630,6 +644,71 @@ TEST(PeerLookup, AskersOfOtherGroupsHearOfTheDeparture) {
   // d hears of it as a member of b's group (once), with the group's revision.
   EXPECT_EQ(c.inbox(d).events.back().peer, b);
   EXPECT_NE(c.inbox(d).events.back().revision, 0u);
+}
+
+// ---- Joiners that fetch the shared state first -----------------------------------------
+
+constexpr uint8_t kFetch = protocol::Register::kFlagFetchState;
+
+TEST(MasterState, AFetchingJoinerIsNeitherCountedNorAdmittedUntilItsFetchEnds) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join("g", kFetch);
+  c.tick();
+  EXPECT_EQ(c.inbox(a).statuses.back().pending, 0u);
+  // An update of the members meanwhile does not take it in.
+  ASSERT_TRUE(c.vote(a, 1).isOk());
+  ASSERT_EQ(c.inbox(a).topologies.size(), 2u);
+  EXPECT_EQ(ids(c.inbox(a).topologies.back()), std::vector<EndpointId>{a});
+  EXPECT_TRUE(c.inbox(b).topologies.empty());
+  c.allReady({a});
+
+  c.fetchRequest(b);
+  EXPECT_TRUE(c.inbox(b).fetch_plans.empty()) << "served by the group's next sync";
+  c.fetchDone(b);
+  c.tick();
+  EXPECT_EQ(c.inbox(a).statuses.back().pending, 1u);
+  ASSERT_TRUE(c.vote(a, 2).isOk());
+  EXPECT_EQ(ids(c.inbox(b).topologies.back()), (std::vector<EndpointId>{a, b}));
+}
+
+TEST(MasterState, AFetchingJoinerOfAnEmptyGroupIsAdmittedAtOnce) {
+  Cluster c;
+  const auto a = c.join("g", kFetch);
+  ASSERT_EQ(c.inbox(a).topologies.size(), 1u);
+  // Its request finds nothing to fetch: an empty plan says so.
+  c.fetchRequest(a);
+  ASSERT_EQ(c.inbox(a).fetch_plans.size(), 1u);
+  EXPECT_EQ(c.inbox(a).fetch_plans[0].sync, 0u);
+  EXPECT_EQ(c.inbox(a).fetch_plans[0].fetcher, a);
+  EXPECT_TRUE(c.inbox(a).fetch_plans[0].transfers.empty());
+}
+
+TEST(MasterState, WhenTheLastMemberLeavesAFetchingJoinerFormsTheRing) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join("g", kFetch);
+  c.fetchRequest(b);
+  c.leave(a);
+  ASSERT_EQ(c.inbox(b).fetch_plans.size(), 1u);
+  EXPECT_TRUE(c.inbox(b).fetch_plans[0].transfers.empty());
+  ASSERT_EQ(c.inbox(b).topologies.size(), 1u);
+  EXPECT_EQ(ids(c.inbox(b).topologies[0]), std::vector<EndpointId>{b});
+}
+
+TEST(MasterState, AFetchingJoinerThatLeavesIsForgotten) {
+  Cluster c;
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join("g", kFetch);
+  c.fetchRequest(b);
+  c.leave(b);
+  c.fetchDone(b);  // late: ignored
+  c.tick();
+  EXPECT_EQ(c.inbox(a).statuses.back().pending, 0u);
+  EXPECT_FALSE(c.view(b));
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -648,6 +650,124 @@ TEST_F(StateSyncArbiterTest, ReceiveOnlyPreviousMemberIsNotBound) {
   ASSERT_TRUE(cast(3, vote(0, {entry("w", 64, 7)}, SyncStrategy::kReceiveOnly)).isOk());
   ASSERT_EQ(recipients(), ids({1, 3}));
   EXPECT_EQ(planFor(3).state_revision, 5u);
+}
+
+// ---- Fetches before admission ----------------------------------------------------------
+
+protocol::StateFetchRequest fetchRequest(std::vector<StateEntrySummary> entries,
+                                         uint64_t bytes_per_s) {
+  protocol::StateFetchRequest request;
+  request.entries = std::move(entries);
+  request.bytes_per_s = bytes_per_s;
+  return request;
+}
+
+// The plans handed out, by recipient.
+std::map<EndpointId, protocol::StateFetchPlan> byRecipient(
+    const std::vector<StateSyncArbiter::FetchMessage>& messages) {
+  std::map<EndpointId, protocol::StateFetchPlan> out;
+  for (const auto& m : messages) {
+    EXPECT_EQ(out.count(m.to), 0u) << "two fetch plans to one peer";
+    out[m.to] = m.plan;
+  }
+  return out;
+}
+
+TEST_F(StateSyncArbiterTest, TheNextSuccessfulSyncIsTheFetchersSnapshot) {
+  // The fetcher (peer 8) already holds entry "a"; "b" is split across the three members.
+  arbiter_.onFetchRequest(id(8),
+                          fetchRequest({entry("a", 64, 1), entry("b", 4 * kMiB, 9)}, 30'000'000));
+  EXPECT_EQ(arbiter_.fetchesWaiting(), 1u);
+  for (uint8_t peer : {1, 2, 3})
+    ASSERT_TRUE(cast(peer, vote(4, {entry("a", 64, 1), entry("b", 4 * kMiB, 2)})).isOk());
+  expectFinal(PlanKind::kSucceeded, 1, 0, 4, ids({1, 2, 3}));
+  const auto plans = byRecipient(arbiter_.takeFetchPlans());
+  EXPECT_EQ(arbiter_.fetchesWaiting(), 0u);
+  EXPECT_TRUE(arbiter_.takeFetchPlans().empty());
+  ASSERT_EQ(plans.count(id(8)), 1u);
+  const protocol::StateFetchPlan& fetcher = plans.at(id(8));
+  EXPECT_EQ(fetcher.sync, 1u);
+  EXPECT_EQ(fetcher.state_revision, 4u);
+  EXPECT_EQ(fetcher.fetcher, id(8));
+  EXPECT_EQ(fetcher.code, Code::kOk);
+  EXPECT_EQ(fetcher.receive, (std::vector<StateExpectation>{{1, hash(2)}}));
+  // [0, 4 MiB) of entry 1, covered once, from three different members.
+  uint64_t next = 0;
+  std::set<EndpointId> sources;
+  for (const StateTransfer& t : fetcher.transfers) {
+    EXPECT_EQ(t.entry, 1u);
+    EXPECT_EQ(t.offset, next);
+    EXPECT_EQ(t.to, id(8));
+    next += t.bytes;
+    sources.insert(t.from);
+  }
+  EXPECT_EQ(next, 4 * kMiB);
+  EXPECT_EQ(sources, (std::set<EndpointId>{id(1), id(2), id(3)}));
+  EXPECT_EQ(fetcher.bytes_per_s, 10'000'000u);  // the pace is split over the sources
+  // Each source learns its own transfers and the pace; the hashes are the fetcher's business.
+  EXPECT_EQ(plans.size(), 4u);
+  for (uint8_t member : {1, 2, 3}) {
+    const protocol::StateFetchPlan& source = plans.at(id(member));
+    EXPECT_EQ(source.fetcher, id(8));
+    EXPECT_EQ(source.bytes_per_s, 10'000'000u);
+    EXPECT_TRUE(source.receive.empty());
+    ASSERT_EQ(source.transfers.size(), 1u);
+    EXPECT_EQ(source.transfers[0].from, id(member));
+  }
+}
+
+TEST_F(StateSyncArbiterTest, AFetchWaitsForASyncThatSucceeds) {
+  arbiter_.onFetchRequest(id(8), fetchRequest({entry("w", 64, 9)}, 0));
+  ASSERT_TRUE(cast(1, vote(4, {entry("w", 64, 1)})).isOk());
+  ASSERT_TRUE(cast(2, vote(4, {entry("w", 64, 1)})).isOk());
+  ASSERT_TRUE(cast(3, vote(4, {entry("w", 128, 1)})).isOk());  // fails: shapes differ
+  EXPECT_TRUE(arbiter_.takeFetchPlans().empty());
+  EXPECT_EQ(arbiter_.fetchesWaiting(), 1u);
+  take();
+  for (uint8_t peer : {1, 2, 3})
+    ASSERT_TRUE(cast(peer, vote(4, {entry("w", 64, 1)})).isOk());
+  const auto plans = byRecipient(arbiter_.takeFetchPlans());
+  ASSERT_EQ(plans.count(id(8)), 1u);
+  EXPECT_EQ(plans.at(id(8)).sync, 2u);
+  EXPECT_EQ(plans.at(id(8)).bytes_per_s, 0u);  // unpaced
+  ASSERT_EQ(plans.at(id(8)).transfers.size(), 1u);
+  EXPECT_EQ(plans.size(), 2u);  // the fetcher and one source (a small entry is not split)
+}
+
+TEST_F(StateSyncArbiterTest, AFetcherWithOtherEntriesAloneGetsTheError) {
+  arbiter_.onFetchRequest(id(8), fetchRequest({entry("w", 128, 9)}, 0));
+  for (uint8_t peer : {1, 2, 3})
+    ASSERT_TRUE(cast(peer, vote(4, {entry("w", 64, 1)})).isOk());
+  expectFinal(PlanKind::kSucceeded, 1, 0, 4, ids({1, 2, 3}));  // the members' sync is unaffected
+  const auto plans = byRecipient(arbiter_.takeFetchPlans());
+  ASSERT_EQ(plans.size(), 1u);
+  const protocol::StateFetchPlan& plan = plans.at(id(8));
+  EXPECT_EQ(plan.code, Code::kInvalidUsage);
+  EXPECT_EQ(plan.text,
+            "the fetched shared state does not match the group's: shared state entry 'w' is "
+            "16 x f32 on peer 01010101 but 32 x f32 on peer 08080808");
+  EXPECT_TRUE(plan.transfers.empty());
+  EXPECT_EQ(arbiter_.fetchesWaiting(), 0u);
+}
+
+TEST_F(StateSyncArbiterTest, AFetcherThatHoldsEverythingGetsAnEmptyPlan) {
+  arbiter_.onFetchRequest(id(8), fetchRequest({entry("w", 2 * kMiB, 1)}, 5));
+  for (uint8_t peer : {1, 2, 3})
+    ASSERT_TRUE(cast(peer, vote(4, {entry("w", 2 * kMiB, 1)})).isOk());
+  const auto plans = byRecipient(arbiter_.takeFetchPlans());
+  ASSERT_EQ(plans.size(), 1u);
+  EXPECT_EQ(plans.at(id(8)).code, Code::kOk);
+  EXPECT_EQ(plans.at(id(8)).sync, 1u);
+  EXPECT_TRUE(plans.at(id(8)).transfers.empty());
+  EXPECT_TRUE(plans.at(id(8)).receive.empty());
+}
+
+TEST_F(StateSyncArbiterTest, AFetcherThatLeftGetsNothing) {
+  arbiter_.onFetchRequest(id(8), fetchRequest({entry("w", 64, 9)}, 0));
+  arbiter_.onFetcherGone(id(8));
+  for (uint8_t peer : {1, 2, 3})
+    ASSERT_TRUE(cast(peer, vote(4, {entry("w", 64, 1)})).isOk());
+  EXPECT_TRUE(arbiter_.takeFetchPlans().empty());
 }
 
 }  // namespace
