@@ -90,6 +90,9 @@ ECCL_API ecclResult_t ecclCommGetAttr(ecclComm_t comm, ecclCommAttr_t attr, void
       case ECCL_ATTR_PEERS_PENDING:
         return copyOut(static_cast<int32_t>(impl.peersPending()), value, size,
                        "ECCL_ATTR_PEERS_PENDING");
+      case ECCL_ATTR_FETCHES_SERVING:
+        return copyOut(static_cast<int32_t>(impl.fetchesServing()), value, size,
+                       "ECCL_ATTR_FETCHES_SERVING");
     }
     return eccl::invalidArgument("ecclCommGetAttr: unknown attribute " + std::to_string(code));
   });

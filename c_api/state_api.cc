@@ -14,11 +14,12 @@ using eccl::invalidArgument;
 using eccl::Result;
 using eccl::Status;
 
-constexpr const char* kFn = "ecclSyncSharedState";
+constexpr const char* kSyncFn = "ecclSyncSharedState";
+constexpr const char* kConnectFn = "ecclCommConnectWithState";
 constexpr size_t kStateMinSize = ECCL_CAPI_FIELD_END(ecclSharedState_t, nentries);
 constexpr size_t kInfoMinSize = ECCL_CAPI_FIELD_END(ecclSyncInfo_t, wall_time_ns);
 
-Result<eccl::state::SharedState> toSharedState(const ecclSharedState_t& in) {
+Result<eccl::state::SharedState> toSharedState(const ecclSharedState_t& in, const char* kFn) {
   if (in.nentries > eccl::state::kMaxEntries) {
     return invalidArgument(std::string(kFn) + ": " + std::to_string(in.nentries) +
                            " entries, limit " + std::to_string(eccl::state::kMaxEntries));
@@ -46,6 +47,38 @@ Result<eccl::state::SharedState> toSharedState(const ecclSharedState_t& in) {
   return out;
 }
 
+// The checks both functions make on their state and info arguments.
+Status checkArgs(const char* fn, ecclComm_t comm, const ecclSharedState_t* state,
+                 const ecclSyncInfo_t* info) {
+  if (comm == nullptr) return invalidArgument(std::string(fn) + ": comm is NULL");
+  if (state == nullptr) return invalidArgument(std::string(fn) + ": state is NULL");
+  if (Status size =
+          eccl::capi::checkStructSize(state->struct_size, kStateMinSize, sizeof(ecclSharedState_t),
+                                      std::string(fn) + ": state");
+      !size.isOk()) {
+    return size;
+  }
+  if (info != nullptr) {
+    return eccl::capi::checkStructSize(info->struct_size, kInfoMinSize, sizeof(ecclSyncInfo_t),
+                                       std::string(fn) + ": info");
+  }
+  return Status::ok();
+}
+
+void copyInfo(const eccl::state::SyncInfo& report, ecclSyncInfo_t* info) {
+  if (info == nullptr) return;
+  info->bytes_sent = report.bytes_sent;
+  info->bytes_received = report.bytes_received;
+  info->entries_fixed = report.entries_fixed;
+  info->rounds = report.rounds;
+  info->revision = report.revision;
+  info->wall_time_ns = static_cast<uint64_t>(report.wall_time.count());
+  if (ECCL_CAPI_HAS_FIELD(info, ecclSyncInfo_t, wire_bytes_received)) {
+    info->wire_bytes_sent = report.wire_bytes_sent;
+    info->wire_bytes_received = report.wire_bytes_received;
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -54,26 +87,12 @@ ECCL_API ecclResult_t ecclSyncSharedState(ecclComm_t comm, ecclSharedState_t* st
                                           ecclSyncStrategy_t strategy, int64_t timeout_ms,
                                           ecclSyncInfo_t* info) {
   return eccl::capi::guarded([&]() -> Status {
-    if (comm == nullptr) return invalidArgument(std::string(kFn) + ": comm is NULL");
-    if (state == nullptr) return invalidArgument(std::string(kFn) + ": state is NULL");
-    if (Status size =
-            eccl::capi::checkStructSize(state->struct_size, kStateMinSize,
-                                        sizeof(ecclSharedState_t), std::string(kFn) + ": state");
-        !size.isOk()) {
-      return size;
-    }
-    if (info != nullptr) {
-      if (Status size = eccl::capi::checkStructSize(
-              info->struct_size, kInfoMinSize, sizeof(ecclSyncInfo_t), std::string(kFn) + ": info");
-          !size.isOk()) {
-        return size;
-      }
-    }
+    ECCL_RETURN_IF_ERROR(checkArgs(kSyncFn, comm, state, info));
     const int raw = eccl::capi::enumValue(strategy);
     if (raw < 0 || raw > eccl::state::kMaxStrategy) {
-      return invalidArgument(std::string(kFn) + ": unknown strategy " + std::to_string(raw));
+      return invalidArgument(std::string(kSyncFn) + ": unknown strategy " + std::to_string(raw));
     }
-    auto shared = toSharedState(*state);
+    auto shared = toSharedState(*state, kSyncFn);
     if (!shared) return shared.status();
     eccl::state::SyncInfo report;
     Status status =
@@ -81,18 +100,24 @@ ECCL_API ecclResult_t ecclSyncSharedState(ecclComm_t comm, ecclSharedState_t* st
                                     eccl::capi::timeoutOf(*comm, timeout_ms), &report);
     if (!status.isOk()) return status;
     state->revision = shared->revision;
-    if (info != nullptr) {
-      info->bytes_sent = report.bytes_sent;
-      info->bytes_received = report.bytes_received;
-      info->entries_fixed = report.entries_fixed;
-      info->rounds = report.rounds;
-      info->revision = report.revision;
-      info->wall_time_ns = static_cast<uint64_t>(report.wall_time.count());
-      if (ECCL_CAPI_HAS_FIELD(info, ecclSyncInfo_t, wire_bytes_received)) {
-        info->wire_bytes_sent = report.wire_bytes_sent;
-        info->wire_bytes_received = report.wire_bytes_received;
-      }
-    }
+    copyInfo(report, info);
+    return Status::ok();
+  });
+}
+
+ECCL_API ecclResult_t ecclCommConnectWithState(ecclComm_t comm, ecclSharedState_t* state,
+                                               uint64_t fetch_bytes_per_s, int64_t timeout_ms,
+                                               ecclSyncInfo_t* info) {
+  return eccl::capi::guarded([&]() -> Status {
+    ECCL_RETURN_IF_ERROR(checkArgs(kConnectFn, comm, state, info));
+    auto shared = toSharedState(*state, kConnectFn);
+    if (!shared) return shared.status();
+    eccl::state::SyncInfo report;
+    Status status = comm->impl->connectWithState(*shared, fetch_bytes_per_s,
+                                                 eccl::capi::timeoutOf(*comm, timeout_ms), &report);
+    if (!status.isOk()) return status.withContext(kConnectFn);
+    state->revision = shared->revision;
+    copyInfo(report, info);
     return Status::ok();
   });
 }

@@ -283,12 +283,15 @@ ECCL_API ecclResult_t ecclCommPeersPending(ecclComm_t comm, int* pending);
 
 /* Attributes readable with ecclCommGetAttr; the comment gives the value's type. */
 typedef enum {
-  ECCL_ATTR_RANK = 1,         /* int32_t: this peer's rank in the ring; -1 until accepted */
-  ECCL_ATTR_WORLD_SIZE = 2,   /* int32_t: peers in the ring; 0 until accepted */
-  ECCL_ATTR_GROUP = 3,        /* char[]: the group name, NUL-terminated */
-  ECCL_ATTR_PEER_ID = 4,      /* ecclPeerId_t: this peer's id */
-  ECCL_ATTR_REVISION = 5,     /* uint64_t: revision of the committed ring; 0 until accepted */
-  ECCL_ATTR_PEERS_PENDING = 6 /* int32_t: as ecclCommPeersPending */
+  ECCL_ATTR_RANK = 1,          /* int32_t: this peer's rank in the ring; -1 until accepted */
+  ECCL_ATTR_WORLD_SIZE = 2,    /* int32_t: peers in the ring; 0 until accepted */
+  ECCL_ATTR_GROUP = 3,         /* char[]: the group name, NUL-terminated */
+  ECCL_ATTR_PEER_ID = 4,       /* ecclPeerId_t: this peer's id */
+  ECCL_ATTR_REVISION = 5,      /* uint64_t: revision of the committed ring; 0 until accepted */
+  ECCL_ATTR_PEERS_PENDING = 6, /* int32_t: as ecclCommPeersPending */
+  /* int32_t: shared-state fetches of joining peers (ecclCommConnectWithState)
+   * this member is serving in the background right now */
+  ECCL_ATTR_FETCHES_SERVING = 7
 } ecclCommAttr_t;
 
 /* Copies an attribute into value, which has room for size bytes. size must be
@@ -534,9 +537,9 @@ ECCL_API ecclResult_t ecclAllReduceWithRetry(ecclComm_t comm, const void* sendbu
  * member (in place: buf is the root's input and every other member's output).
  * A pipelined chain along the ring. Extra error: ecclInvalidArgument when
  * root is not a rank of the ring. */
-ECCL_API ecclResult_t ecclBroadcast(ecclComm_t comm, void* buf, size_t count,
-                                    ecclDataType_t dtype, int32_t root, uint64_t tag,
-                                    int64_t timeout_ms, ecclOpInfo_t* info);
+ECCL_API ecclResult_t ecclBroadcast(ecclComm_t comm, void* buf, size_t count, ecclDataType_t dtype,
+                                    int32_t root, uint64_t tag, int64_t timeout_ms,
+                                    ecclOpInfo_t* info);
 
 /* Every member contributes sendcount elements; recvbuf (world size x
  * sendcount elements) receives them in rank order. In place when sendbuf is
@@ -561,9 +564,9 @@ ECCL_API ecclResult_t ecclReduceScatter(ecclComm_t comm, const void* sendbuf, vo
 
 /* ecclReduceScatter with one count per rank (counts[r] elements for rank r). */
 ECCL_API ecclResult_t ecclReduceScatterV(ecclComm_t comm, const void* sendbuf, void* recvbuf,
-                                         const size_t* counts, size_t ncounts,
-                                         ecclDataType_t dtype, ecclRedOp_t op, uint64_t tag,
-                                         int64_t timeout_ms, ecclOpInfo_t* info);
+                                         const size_t* counts, size_t ncounts, ecclDataType_t dtype,
+                                         ecclRedOp_t op, uint64_t tag, int64_t timeout_ms,
+                                         ecclOpInfo_t* info);
 
 /* Block j (count elements) of sendbuf goes to the member of rank j, which
  * receives it at block `this rank` of recvbuf; both buffers hold world size x
@@ -668,14 +671,12 @@ ECCL_API ecclResult_t ecclCommLookupPeer(ecclComm_t comm, const char* group, int
  * the partner's calls and, when the peer is a ring neighbour, the ring's
  * next collective until ecclCommUpdateTopology; the next send/recv opens a
  * new channel (a call that starts while the partner's close is still on its
- * way fails with ecclPeerLost too: retry it). A receiver whose count differs from the sender's makes both
- * calls fail with ecclInvalidUsage; the channel and the tag stay usable.
- * info: as for ecclAllReduce (world_size is 2).
- * Errors: ecclInvalidArgument (NULL comm, NULL buf with count > 0, unknown
- * dtype, peer is this peer, all-zero, or not an accepted peer, tag too large,
- * bad info->struct_size), ecclInvalidUsage (not accepted yet; sizes differ),
- * ecclTimeout, ecclAborted, ecclPeerLost, ecclConnectionError (no channel
- * could be opened). */
+ * way fails with ecclPeerLost too: retry it). A receiver whose count differs from the sender's
+ * makes both calls fail with ecclInvalidUsage; the channel and the tag stay usable. info: as for
+ * ecclAllReduce (world_size is 2). Errors: ecclInvalidArgument (NULL comm, NULL buf with count > 0,
+ * unknown dtype, peer is this peer, all-zero, or not an accepted peer, tag too large, bad
+ * info->struct_size), ecclInvalidUsage (not accepted yet; sizes differ), ecclTimeout, ecclAborted,
+ * ecclPeerLost, ecclConnectionError (no channel could be opened). */
 ECCL_API ecclResult_t ecclSend(ecclComm_t comm, const void* buf, size_t count, ecclDataType_t dtype,
                                ecclPeerId_t peer, uint64_t tag, int64_t timeout_ms,
                                ecclOpInfo_t* info);
@@ -778,6 +779,43 @@ typedef struct {
 ECCL_API ecclResult_t ecclSyncSharedState(ecclComm_t comm, ecclSharedState_t* state,
                                           ecclSyncStrategy_t strategy, int64_t timeout_ms,
                                           ecclSyncInfo_t* info);
+
+/* ecclCommConnect for a peer joining a group that keeps shared state, without
+ * stalling the group: while pending, this peer fetches a snapshot of the
+ * state in the background, and is admitted only once it has it.
+ *
+ * The snapshot is the result of the group's next successful
+ * ecclSyncSharedState after this call registers (a group that syncs every
+ * round serves it at the next round boundary). When that sync completes, each
+ * member that serves part of it copies the ranges it serves (memory: its
+ * share of the bytes this peer lacks) and sends them from a background
+ * thread, paced by the kernel (SO_MAX_PACING_RATE) so that the ranges of all
+ * members together move at most fetch_bytes_per_s (0: unpaced) while the
+ * members' collectives keep the rest of their links. Entries whose hash
+ * already matches the snapshot's are not sent; entries that allow unequal
+ * content are not fetched. Received entries are hashed again. Then the master
+ * counts this peer as pending (ecclCommPeersPending), the members admit it at
+ * their next ecclCommUpdateTopology, and the call returns once accepted.
+ *
+ * Afterwards the peer takes part in the group's next sync with
+ * ECCL_SYNC_RECEIVE_ONLY: it receives only the entries that changed since the
+ * snapshot (and any whose fetch failed, e.g. because a source was lost).
+ *
+ * state: as for ecclSyncSharedState; on success state->revision is the
+ * snapshot's revision. In a group without accepted members the peer is
+ * admitted at once and nothing is fetched (state->revision is left as is).
+ * timeout_ms (< 0: the config's) covers registration, the wait for the
+ * group's sync, the fetch and the admission. info: NULL, or filled on success
+ * (bytes_received, wire_bytes_received, entries_fixed: entries received and
+ * verified, rounds: 1 when something was fetched, revision, wall_time_ns).
+ * Errors: those of ecclCommConnect; ecclInvalidArgument (a bad state, as for
+ * ecclSyncSharedState); ecclInvalidUsage (called twice, or the entries'
+ * names, counts, dtypes or flags differ from the group's: the text names the
+ * entry). After an error the peer stays registered but is never admitted:
+ * destroy the comm. */
+ECCL_API ecclResult_t ecclCommConnectWithState(ecclComm_t comm, ecclSharedState_t* state,
+                                               uint64_t fetch_bytes_per_s, int64_t timeout_ms,
+                                               ecclSyncInfo_t* info);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -14,6 +14,7 @@
 #include "src/protocol/messages.h"
 #include "src/state/compression.h"
 #include "src/state/content_hash.h"
+#include "src/state/entry_summary.h"
 
 namespace eccl::comm {
 
@@ -33,27 +34,8 @@ protocol::StateVote makeVote(uint64_t group_revision, const state::SharedState& 
   vote.group_revision = group_revision;
   vote.state_revision = shared.revision;
   vote.strategy = static_cast<uint8_t>(strategy);
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const state::Entry& entry = *entries[i];
-    protocol::StateEntrySummary summary;
-    summary.name = entry.name;
-    summary.count = entry.count;
-    summary.dtype = static_cast<uint8_t>(entry.dtype);
-    summary.flags = entry.allow_content_inequality ? protocol::kStateFlagAllowInequality : 0;
-    summary.hash = hashes[i];
-    const state::Compressibility sample = state::sampleCompressibility(entry.span());
-    summary.zstd_permille = sample.permille;
-    summary.zstd_mbps = sample.mbps;
-    vote.entries.push_back(std::move(summary));
-  }
+  vote.entries = state::summarizeEntries(entries, hashes, /*sample_compression=*/true);
   return vote;
-}
-
-std::vector<state::Hash128> hashEntries(const std::vector<const state::Entry*>& entries) {
-  std::vector<std::span<const uint8_t>> buffers;
-  for (const state::Entry* entry : entries)
-    buffers.push_back(entry->span());
-  return state::contentHashes(buffers);
 }
 
 }  // namespace
@@ -91,7 +73,7 @@ Status Communicator::runStateSync(state::SharedState& shared, state::SyncStrateg
     }
     group_revision = revision_;
   }
-  const auto hashes = hashEntries(entries);
+  const auto hashes = state::hashEntries(entries);
   ECCL_LOG_DEBUG("peer {}: shared state revision {}, {} entries hashed in {:.3f} s; voting {}",
                  id_.shortHex(), shared.revision, entries.size(),
                  std::chrono::duration<double>(Clock::now() - started).count(),
@@ -135,6 +117,7 @@ Status Communicator::runStateSync(state::SharedState& shared, state::SyncStrateg
       return Status(plan.code, "ecclSyncSharedState: " + protocol::printable(plan.text, 1000));
     }
     if (plan.kind == PlanKind::kSucceeded) {
+      startFetchServers(plan.sync, entries);  // before the caller may change the entries
       shared.revision = plan.state_revision;
       report.revision = plan.state_revision;
       report.entries_fixed = static_cast<uint32_t>(fixed.size());

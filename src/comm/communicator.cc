@@ -94,6 +94,9 @@ Communicator::~Communicator() {
   // Outstanding collectives end at once with kAborted; nothing runs on the op
   // thread after this.
   if (ops_.outstanding() > 0) abort("the communicator was destroyed");
+  // Fetches it serves end now (their fetchers get the rest from other sources).
+  if (fetches_serving_.load() > 0) abort("the communicator was destroyed while serving a fetch");
+  joinFetchServers(/*all=*/true);
   ops_.stop(abortedError("the communicator was destroyed"));
   bool registered;
   {
@@ -363,6 +366,7 @@ protocol::Register Communicator::makeRegister(const std::string& local_ip) {
   request.group = options_.group;
   request.host = options_.advertise_host.empty() ? local_ip : options_.advertise_host;
   request.data_port = options_.advertise_port != 0 ? options_.advertise_port : listener_->port();
+  if (fetch_state_) request.flags |= protocol::Register::kFlagFetchState;
   if (ever_registered_) {
     request.state = phase_ == Phase::kAccepted ? PeerState::kAccepted : PeerState::kPending;
     request.revision = revision_;
@@ -412,8 +416,12 @@ void Communicator::onRegistered(const protocol::Registered& registered) {
       lookups.push_back(watch);
     }
   }
+  // A restarted master forgot this peer's fetch request.
+  std::optional<protocol::StateFetchRequest> fetch;
+  if (master_restarted && fetch_state_ && !fetch_plan_) fetch = fetch_request_;
   changed_.notify_all();
   lock.unlock();
+  if (fetch) sendControl(MessageType::kStateFetchRequest, protocol::encodeFrame(*fetch));
   if (revote) {
     sendControl(MessageType::kTopologyVote,
                 protocol::encodeFrame(protocol::TopologyVote{revision}));

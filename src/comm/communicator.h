@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "src/coll/allreduce_args.h"
@@ -214,6 +215,22 @@ class Communicator final : private membership::ControlClient::Owner {
   Status syncSharedState(state::SharedState& shared, state::SyncStrategy strategy,
                          std::chrono::milliseconds timeout, state::SyncInfo* info);
 
+  // connect() for a peer that joins a group with shared state
+  // (comm_state_fetch.cc): while pending it fetches a snapshot of the state,
+  // the result of the group's next successful syncSharedState, from the
+  // members, which send it at bytes_per_s in total (0: unpaced) while their
+  // training goes on; it is admitted (at an updateTopology of the members)
+  // only once the fetch ended, and returns when accepted. Entries whose hash
+  // already matches are not sent; what did not arrive (a source lost) the
+  // first sync after admission brings. shared.revision is the snapshot's
+  // revision. In a group without members it is admitted at once, fetching
+  // nothing. Errors: those of connect(); kInvalidUsage when the entries do not
+  // match the group's (names, counts, dtypes, flags).
+  Status connectWithState(state::SharedState& shared, uint64_t bytes_per_s,
+                          std::chrono::milliseconds timeout, state::SyncInfo* info);
+  // Fetches of other peers this member is serving now (in the background).
+  int fetchesServing() const { return fetches_serving_.load(); }
+
   // Collectives and updates submitted and not yet completed.
   size_t opsOutstanding() const { return ops_.outstanding(); }
 
@@ -341,6 +358,17 @@ class Communicator final : private membership::ControlClient::Owner {
                        const std::vector<protocol::StateTransfer>& transfers,
                        const std::vector<const state::Entry*>& entries, Clock::time_point deadline,
                        StateExchange& result);
+  // Fetches (comm_state_fetch.cc): a source's serving after the sync whose
+  // result is the snapshot (it copies its ranges first: the caller may change
+  // the entries once the sync returns), on a thread of its own; and the
+  // fetcher's transfers from every source.
+  struct PinnedRanges;
+  void startFetchServers(uint64_t sync, const std::vector<const state::Entry*>& entries);
+  void serveFetch(const protocol::StateFetchPlan& plan, const PinnedRanges& pinned);
+  Status runFetch(const protocol::StateFetchPlan& plan,
+                  const std::vector<const state::Entry*>& entries, Clock::time_point deadline,
+                  state::SyncInfo& report, protocol::StateFetchDone& done);
+  void joinFetchServers(bool all);
   // The all-reduce algorithm for the op's size: the ring, or for small
   // buffers recursive doubling (comm_rd_allreduce.cc).
   Status runAllReduce(const coll::RingView& view, const coll::AllReduceArgs& args,
@@ -372,6 +400,7 @@ class Communicator final : private membership::ControlClient::Owner {
   void onPeerAddress(const protocol::PeerAddress& address) override;
   void onOpVerdict(const protocol::OpVerdict& verdict) override;
   void onStatePlan(const protocol::StatePlan& plan) override;
+  void onStateFetchPlan(const protocol::StateFetchPlan& plan) override;
   void onMasterLost(const Status& why) override;
   uint64_t opsCompleted() const override { return ops_completed_.load(); }
 
@@ -434,6 +463,21 @@ class Communicator final : private membership::ControlClient::Owner {
   static constexpr size_t kMaxQueuedPlans = 64;
   std::deque<protocol::StatePlan> state_plans_;
   uint64_t abandoned_sync_ = 0;
+  // Fetching the state before admission: registrations carry the flag until
+  // the fetch ended; the request (sent again to a restarted master) and the
+  // master's answer.
+  bool fetch_state_ = false;
+  std::optional<protocol::StateFetchRequest> fetch_request_;
+  std::optional<protocol::StateFetchPlan> fetch_plan_;
+  // A source's orders, by sync, until that sync's final plan (bounded).
+  std::map<uint64_t, std::vector<protocol::StateFetchPlan>> serve_orders_;
+  struct FetchServer {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> finished;
+  };
+  std::vector<FetchServer> fetch_servers_;  // guarded by fetch_servers_mu_
+  std::mutex fetch_servers_mu_;
+  std::atomic<int> fetches_serving_{0};
   // Last member: its threads stop before anything they use is destroyed.
   OpQueue ops_{options_.collectives.max_ops_in_flight};
 };

@@ -51,6 +51,7 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
         case MessageType::kPeerAddress:
         case MessageType::kOpVerdict:
         case MessageType::kStatePlan:
+        case MessageType::kStateFetchPlan:
           return true;
         default:
           return false;
@@ -335,6 +336,12 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
         auto plan = decode<protocol::StatePlan>(payload);
         if (!plan) return plan.status();
         withOwner([&](Owner& owner) { owner.onStatePlan(*plan); });
+        return Status::ok();
+      }
+      case MessageType::kStateFetchPlan: {
+        auto plan = decode<protocol::StateFetchPlan>(payload);
+        if (!plan) return plan.status();
+        withOwner([&](Owner& owner) { owner.onStateFetchPlan(*plan); });
         return Status::ok();
       }
       default:

@@ -34,6 +34,7 @@ class ControlClient {
     virtual void onOpVerdict(const protocol::OpVerdict& verdict) = 0;
     // A shared-state sync's transfer round, or its outcome.
     virtual void onStatePlan(const protocol::StatePlan& plan) = 0;
+    virtual void onStateFetchPlan(const protocol::StateFetchPlan& plan) = 0;
     // The connection is gone (the client reconnects on its own).
     virtual void onMasterLost(const Status& why) = 0;
     // Counted into heartbeats, so the master can tell a hung peer from an idle one.

@@ -1,7 +1,8 @@
 /* ecclSyncSharedState from strict C99: three peers on pthreads, one of them a
  * RECEIVE_ONLY joiner with zeros and one with a flipped bit: every peer ends
- * with the majority's bytes and revision; then argument errors. Only
- * 127.0.0.1 and ephemeral ports; every wait is bounded. */
+ * with the majority's bytes and revision; a fourth peer then joins with
+ * ecclCommConnectWithState, fetching the state before its admission; and
+ * argument errors. Only 127.0.0.1 and ephemeral ports; every wait is bounded. */
 #define _POSIX_C_SOURCE 200809L
 #include <eccl/eccl.h>
 #include <pthread.h>
@@ -64,14 +65,84 @@ static void* runPeer(void* arg) {
   return NULL;
 }
 
+static void* runFetchingJoiner(void* arg) {
+  Peer* p = (Peer*)arg;
+  p->result = ecclCommConnectWithState(p->comm, &p->state, 0, -1, &p->info);
+  return NULL;
+}
+
+static void* runUpdate(void* arg) {
+  Peer* p = (Peer*)arg;
+  p->result = ecclCommUpdateTopology(p->comm, -1);
+  return NULL;
+}
+
+/* Every member syncs once more (revision + 1) on threads of its own. */
+static void syncMembers(Peer* peers, int n) {
+  pthread_t threads[PEERS];
+  int r;
+  for (r = 0; r < n; ++r) {
+    peers[r].state.revision += 1;
+    CHECK(pthread_create(&threads[r], NULL, runPeer, &peers[r]) == 0);
+  }
+  for (r = 0; r < n; ++r) {
+    CHECK(pthread_join(threads[r], NULL) == 0);
+    CHECK(peers[r].result == ecclSuccess);
+  }
+}
+
+/* A fourth peer with zeros fetches the members' state while pending: the
+ * members' next sync is its snapshot; it is admitted once it holds it. */
+static void joinWithState(const TestMaster* master, Peer* peers) {
+  static Peer joiner;
+  pthread_t joining, updates[PEERS];
+  int r, round, pending = 0, serving = -1;
+  joiner.comm = makeTestComm(master, "cstate", TIMEOUT_MS);
+  if (joiner.comm == NULL) return;
+  fill(&joiner, 1);
+  CHECK(ecclCommConnectWithState(NULL, &joiner.state, 0, 100, NULL) == ecclInvalidArgument);
+  CHECK(ecclCommConnectWithState(joiner.comm, NULL, 0, 100, NULL) == ecclInvalidArgument);
+  CHECK(pthread_create(&joining, NULL, runFetchingJoiner, &joiner) == 0);
+  /* Rounds of the members until the joiner's fetch is over and it counts as pending. */
+  for (round = 0; round < 40 && pending == 0; ++round) {
+    struct timespec ts = {0, 100000000L};
+    syncMembers(peers, PEERS);
+    nanosleep(&ts, NULL);
+    CHECK_OK(ecclCommPeersPending(peers[0].comm, &pending));
+  }
+  for (r = 0; r < PEERS; ++r)
+    CHECK(waitForPending(peers[r].comm, 1));
+  for (r = 0; r < PEERS; ++r)
+    CHECK(pthread_create(&updates[r], NULL, runUpdate, &peers[r]) == 0);
+  for (r = 0; r < PEERS; ++r) {
+    CHECK(pthread_join(updates[r], NULL) == 0);
+    CHECK(peers[r].result == ecclSuccess);
+  }
+  CHECK(pthread_join(joining, NULL) == 0);
+  CHECK(joiner.result == ecclSuccess);
+  CHECK(memcmp(joiner.weights, peers[0].weights, sizeof(joiner.weights)) == 0);
+  CHECK(joiner.step == 1234);
+  CHECK(joiner.info.bytes_received == sizeof(joiner.weights) + 8 + 14);
+  CHECK(joiner.info.entries_fixed == 3);
+  CHECK(joiner.state.revision == joiner.info.revision);
+  CHECK(joiner.info.revision > 4);
+  /* Its sources' serving threads end with their last transfer. */
+  for (round = 0; round < 400 && serving != 0; ++round) {
+    struct timespec ts = {0, 5000000L};
+    CHECK_OK(ecclCommGetAttr(peers[0].comm, ECCL_ATTR_FETCHES_SERVING, &serving, sizeof(serving)));
+    if (serving != 0) nanosleep(&ts, NULL);
+  }
+  CHECK(serving == 0);
+  CHECK_OK(ecclCommDestroy(joiner.comm));
+}
+
 static void checkErrors(ecclComm_t comm) {
   static Peer p;
   ecclSharedStateEntry_t bad;
   fill(&p, 0);
   CHECK(ecclSyncSharedState(NULL, &p.state, ecclSyncEnforcePopular, 100, NULL) ==
         ecclInvalidArgument);
-  CHECK(ecclSyncSharedState(comm, NULL, ecclSyncEnforcePopular, 100, NULL) ==
-        ecclInvalidArgument);
+  CHECK(ecclSyncSharedState(comm, NULL, ecclSyncEnforcePopular, 100, NULL) == ecclInvalidArgument);
   p.state.struct_size = 0;
   CHECK(ecclSyncSharedState(comm, &p.state, ecclSyncEnforcePopular, 100, NULL) ==
         ecclInvalidArgument);
@@ -162,6 +233,8 @@ int main(void) {
   }
   CHECK(peers[1].info.entries_fixed == 1);
   CHECK(peers[1].info.bytes_received == sizeof(peers[0].weights));
+
+  joinWithState(&master, peers);
 
   for (r = 0; r < PEERS; ++r)
     CHECK_OK(ecclCommDestroy(comms[r]));

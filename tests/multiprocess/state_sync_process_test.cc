@@ -1,6 +1,9 @@
 // ecclSyncSharedState across real processes (eccl-peer's state workload):
 // holders sync every step, a joiner receives the whole state from every holder
-// at once, and a holder SIGKILLed while it serves is replaced by the others.
+// at once, and a holder SIGKILLed while it serves is replaced by the others;
+// a joiner that fetches the state before its admission
+// (ecclCommConnectWithState) loses a source to SIGKILL mid-fetch and gets the
+// rest at its first sync.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -99,6 +102,42 @@ TEST_F(StateSyncProcesses, AJoinerReceivesOneGibibyteFromThreeHolders) {
   EXPECT_EQ(line["bytes_received"].get<uint64_t>(), 1u << 30);
   EXPECT_EQ(line["rounds"].get<int>(), 1);
   EXPECT_EQ(line["entries_fixed"].get<int>(), 4);
+}
+
+// 64 entries of 1 MiB: each comes from one source, so the killed source's
+// entries are missing after the fetch and only those travel at the catch-up.
+TEST_F(StateSyncProcesses, AFetchingJoinerLosesASourceAndItsFirstSyncBringsTheRest) {
+  startMaster();
+  auto holder = [] {
+    return std::vector<std::string>{"--state-size", "64M",       "--state-entries",
+                                    "64",           "--step-ms", "50"};
+  };
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(addPeer(holder()).waitAdmitted(deadline(30s)));
+  auto args = holder();
+  args.insert(args.end(), {"--die-at", "state-serve"});
+  PeerProcess& victim = addPeer(args);
+  ASSERT_TRUE(victim.waitAdmitted(deadline(30s)));
+  const std::string hash = holdersAgree(peers());
+  ASSERT_FALSE(hash.empty());
+
+  auto joiner_args = holder();
+  joiner_args.insert(joiner_args.end(), {"--state-receive", "--state-fetch-mbit", "400"});
+  PeerProcess& joiner = addPeer(joiner_args);
+  ASSERT_TRUE(joiner.waitAdmitted(deadline(60s)));
+  ASSERT_TRUE(victim.process().wait(deadline(10s))) << victim.describe();
+  EXPECT_TRUE(WIFSIGNALED(victim.process().waitStatus()) &&
+              WTERMSIG(victim.process().waitStatus()) == SIGKILL)
+      << victim.describe();
+  const auto line = joinerSync(joiner);
+  ASSERT_TRUE(line.value("ok", false)) << line.dump();
+  EXPECT_EQ(line["strategy"], "RECEIVE_ONLY");
+  EXPECT_EQ(line["hash"], hash);
+  // The survivors' entries came with the fetch; the killed source's now.
+  const auto received = line["bytes_received"].get<uint64_t>();
+  EXPECT_GT(received, 0u);
+  EXPECT_LT(received, 64u << 20);
+  EXPECT_EQ(received, line["entries_fixed"].get<uint64_t>() << 20);
 }
 
 }  // namespace

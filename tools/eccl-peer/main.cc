@@ -33,6 +33,7 @@ struct Arguments {
   uint32_t state_entries = 4;
   uint64_t state_seed = 1;
   bool state_receive = false;
+  std::optional<uint64_t> state_fetch_mbit;
   std::string die_at;
 };
 
@@ -81,6 +82,9 @@ void addOptions(CLI::App& app, Arguments& args) {
       ->capture_default_str();
   app.add_flag("--state-receive", args.state_receive,
                "Start from zeros and sync RECEIVE_ONLY until the first sync succeeds (a joiner)");
+  app.add_option("--state-fetch-mbit", args.state_fetch_mbit,
+                 "With --state-receive: fetch the group's state while pending, paced at this "
+                 "many Mbit/s (0: unpaced), before admission (ecclCommConnectWithState)");
   // Hidden: tests kill a peer at a named point of its work (src/comm/communicator.h FaultHook).
   app.add_option("--die-at", args.die_at, "SIGKILL this process at this fault point")
       ->check(CLI::IsMember({"state-serve", "data-complete", "lap-start"}))
@@ -159,6 +163,16 @@ int main(int argc, char** argv) {
     options.state_entries = args.state_entries;
     options.state_seed = args.state_seed;
     options.state_receive = args.state_receive;
+    if (args.state_fetch_mbit) {
+      if (!args.state_receive) {
+        std::fprintf(stderr, "eccl-peer: --state-fetch-mbit needs --state-receive\n");
+        return 1;
+      }
+      options.state_fetch_bytes_per_s = *args.state_fetch_mbit * 1'000'000 / 8;
+    }
+  } else if (args.state_fetch_mbit) {
+    std::fprintf(stderr, "eccl-peer: --state-fetch-mbit needs --state-size\n");
+    return 1;
   }
   if (!args.die_at.empty()) {
     comm.fault_hook = [point = args.die_at](std::string_view at, const EndpointId&) {

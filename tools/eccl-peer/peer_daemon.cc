@@ -234,7 +234,16 @@ int PeerDaemon::run() {
 
   int exit_code = kExitOk;
   std::thread events;
-  if (Status connected = comm->connect(options_.comm.timeout); !connected) {
+  if (options_.state_bytes > 0) {
+    tensors_ = std::make_unique<SharedTensors>(options_.state_bytes, options_.state_entries,
+                                               options_.state_seed, options_.state_receive);
+  }
+  const bool fetching = tensors_ && options_.state_fetch_bytes_per_s.has_value();
+  if (Status connected =
+          fetching ? comm->connectWithState(tensors_->state(), *options_.state_fetch_bytes_per_s,
+                                            options_.comm.timeout, nullptr)
+                   : comm->connect(options_.comm.timeout);
+      !connected) {
     if (!stopping()) {
       printError("cannot join the group", connected);
       exit_code = kExitFailed;
@@ -245,10 +254,6 @@ int PeerDaemon::run() {
     uint64_t last_revision = comm->revision();
     uint64_t steps = 0;
     std::vector<float> data(options_.allreduce_bytes / sizeof(float));
-    if (options_.state_bytes > 0) {
-      tensors_ = std::make_unique<SharedTensors>(options_.state_bytes, options_.state_entries,
-                                                 options_.state_seed, options_.state_receive);
-    }
     // Wait first: right after an update the group's pending count is still the old one.
     while (waitStep()) {
       if (!data.empty() || tensors_) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "src/comm/communicator.h"
@@ -41,6 +42,10 @@ struct PeerDaemonOptions {
   uint32_t state_entries = 4;
   uint64_t state_seed = 1;
   bool state_receive = false;
+  // With state_receive: fetch the group's state while pending, at this many
+  // bytes/s (0: unpaced), with ecclCommConnectWithState; the first sync after
+  // admission then brings only what changed since.
+  std::optional<uint64_t> state_fetch_bytes_per_s;
 };
 
 // Process exit codes.

@@ -8,50 +8,12 @@
 
 #include "src/state/content_hash.h"
 #include "tests/unit/membership/inprocess_fixture.h"
+#include "tests/unit/membership/state_tensors.h"
 
 namespace eccl::test {
 namespace {
 
 using state::SyncStrategy;
-
-struct Spec {
-  std::string name;
-  size_t count;
-  reduce::DType dtype;
-};
-
-// One peer's tensors: the memory behind its SharedState.
-struct Tensors {
-  std::vector<std::vector<uint8_t>> memory;
-  state::SharedState shared;
-
-  std::vector<state::Hash128> hashes() const {
-    std::vector<state::Hash128> out;
-    for (const auto& entry : shared.entries)
-      out.push_back(state::contentHash(entry.span()));
-    return out;
-  }
-  uint8_t* bytes(size_t entry) { return memory[entry].data(); }
-};
-
-// Every entry's bytes depend on (entry, variant): equal variants, equal content.
-Tensors makeTensors(const std::vector<Spec>& specs, uint64_t variant, uint64_t revision = 0) {
-  Tensors t;
-  t.shared.revision = revision;
-  t.memory.resize(specs.size());
-  for (size_t e = 0; e < specs.size(); ++e) {
-    auto& memory = t.memory[e];
-    memory.resize(specs[e].count * reduce::dtypeSize(specs[e].dtype));
-    uint64_t x = (e + 1) * 0x9E3779B97F4A7C15ull ^ (variant * 0xBF58476D1CE4E5B9ull);
-    for (auto& byte : memory) {
-      x = x * 6364136223846793005ull + 1442695040888963407ull;
-      byte = static_cast<uint8_t>(x >> 56);
-    }
-    t.shared.entries.push_back(
-        {specs[e].name, memory.data(), specs[e].count, specs[e].dtype, false});
-  }
-  return t;
-}
 
 std::vector<Spec> everyDtype() {
   std::vector<Spec> specs;
