@@ -10,6 +10,7 @@
 #include "tools/eccl-bench/netlab_session.h"
 #include "tools/eccl-bench/p2p.h"
 #include "tools/eccl-bench/size_parse.h"
+#include "tools/eccl-bench/state_join.h"
 #include "tools/eccl-bench/state_sync.h"
 
 namespace {
@@ -270,6 +271,76 @@ CLI::App* addStateSyncWorker(CLI::App& app, eccl::tools::bench::StateSyncWorkerO
   return worker;
 }
 
+struct StateJoinArguments {
+  std::string size = "1G";
+  std::string step_size = "16M";
+  uint64_t fetch_mbit = 300;
+  double joiner_delay_s = 30;
+  int timeout_s = 300;
+  eccl::tools::bench::StateJoinOptions options;
+};
+
+CLI::App* addStateJoin(CLI::App& app, StateJoinArguments& args) {
+  auto* cmd = app.add_subcommand(
+      "state-join",
+      "What a joiner's background state fetch (ecclCommConnectWithState) costs the members: "
+      "their all-reduce step time before and during the fetch");
+  auto& options = args.options;
+  cmd->add_option("--size", args.size, "Bytes of shared state (K/M/G suffixes: binary units)")
+      ->check(kSizeValidator)
+      ->capture_default_str();
+  cmd->add_option("--entries", options.entries, "f32 entries the state is split into")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--members", options.members, "Members training when the joiner comes")
+      ->check(CLI::Range(2, 64))
+      ->capture_default_str();
+  cmd->add_option("--step-size", args.step_size, "Bytes each all-reduce step moves")
+      ->check(kSizeValidator)
+      ->capture_default_str();
+  cmd->add_option("--steps-per-round", options.steps_per_round, "All-reduce steps between syncs")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  cmd->add_option("--fetch-mbit", args.fetch_mbit,
+                  "The fetch's pace in Mbit/s, all sources together (0: unpaced)")
+      ->capture_default_str();
+  cmd->add_option("--joiner-delay", args.joiner_delay_s,
+                  "Seconds before the joiner starts (the baseline steps run meanwhile)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--connections", options.connections, "TCP connections per channel (K)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--netlab", options.netlab,
+                  "Run in an eccl-netlab lab brought up for the run (root): lan:RATE or "
+                  "wan:RATE:RTT; member i on host i, the joiner on the last host");
+  cmd->add_option("--timeout", args.timeout_s, "Seconds any single call may take")
+      ->check(CLI::Range(1, 86'400))
+      ->capture_default_str();
+  cmd->add_flag("--json", options.json, "One JSON object per line instead of a table");
+  return cmd;
+}
+
+CLI::App* addStateJoinWorker(CLI::App& app, eccl::tools::bench::StateJoinWorkerOptions& options,
+                             long long& delay_ms, long long& timeout_ms) {
+  auto* worker = app.add_subcommand("state-join-worker", "Peer process of state-join (internal)");
+  worker->group("");
+  worker->add_option("--master-host", options.master_host);
+  worker->add_option("--master-port", options.master_port)->required();
+  worker->add_option("--host", options.host);
+  worker->add_option("--members", options.members)->required();
+  worker->add_option("--bytes", options.bytes)->required();
+  worker->add_option("--entries", options.entries)->required();
+  worker->add_option("--step-bytes", options.step_bytes)->required();
+  worker->add_option("--steps-per-round", options.steps_per_round)->required();
+  worker->add_option("--fetch-rate", options.fetch_bytes_per_s)->required();
+  worker->add_option("--joiner-delay-ms", delay_ms)->required();
+  worker->add_option("--connections", options.connections)->required();
+  worker->add_option("--timeout-ms", timeout_ms)->required();
+  worker->add_flag("--joiner", options.joiner);
+  return worker;
+}
+
 // What mpirun runs in place of ssh inside a lab (netlab_session.h); hidden.
 CLI::App* addNetnsRsh(CLI::App& app, std::string& prefix) {
   auto* rsh = app.add_subcommand("netns-rsh", "Enter a lab host for mpirun (internal)");
@@ -304,6 +375,13 @@ int main(int argc, char** argv) {
   eccl::tools::bench::StateSyncWorkerOptions state_worker_options;
   long long state_worker_timeout_ms = 0;
   CLI::App* state_worker = addStateSyncWorker(app, state_worker_options, state_worker_timeout_ms);
+  StateJoinArguments join_args;
+  CLI::App* state_join = addStateJoin(app, join_args);
+  eccl::tools::bench::StateJoinWorkerOptions join_worker_options;
+  long long join_worker_delay_ms = 0;
+  long long join_worker_timeout_ms = 0;
+  CLI::App* join_worker =
+      addStateJoinWorker(app, join_worker_options, join_worker_delay_ms, join_worker_timeout_ms);
   std::string rsh_prefix;
   CLI::App* rsh = addNetnsRsh(app, rsh_prefix);
   CLI11_PARSE(app, argc, argv);
@@ -328,6 +406,25 @@ int main(int argc, char** argv) {
   if (*state_worker) {
     state_worker_options.timeout = std::chrono::milliseconds(state_worker_timeout_ms);
     return eccl::tools::bench::runStateSyncWorker(state_worker_options);
+  }
+  if (*join_worker) {
+    join_worker_options.joiner_delay = std::chrono::milliseconds(join_worker_delay_ms);
+    join_worker_options.timeout = std::chrono::milliseconds(join_worker_timeout_ms);
+    return eccl::tools::bench::runStateJoinWorker(join_worker_options);
+  }
+  if (*state_join) {
+    auto& options = join_args.options;
+    options.bytes = *parseSize(join_args.size);
+    options.step_bytes = *parseSize(join_args.step_size);
+    if (options.bytes / sizeof(float) < options.entries || options.step_bytes < sizeof(float)) {
+      std::fprintf(stderr, "eccl-bench state-join: --size or --step-size below one f32 each\n");
+      return 2;
+    }
+    options.fetch_bytes_per_s = join_args.fetch_mbit * 1'000'000 / 8;
+    options.joiner_delay =
+        std::chrono::milliseconds(static_cast<int64_t>(join_args.joiner_delay_s * 1000));
+    options.timeout = std::chrono::seconds(join_args.timeout_s);
+    return eccl::tools::bench::runStateJoin(options);
   }
   if (*state_sync) {
     auto& options = state_args.options;

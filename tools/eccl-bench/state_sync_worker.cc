@@ -14,54 +14,14 @@
 #include "src/comm/communicator.h"
 #include "tools/eccl-bench/master_thread.h"
 #include "tools/eccl-bench/state_sync.h"
+#include "tools/eccl-bench/state_tensors.h"
 
 namespace eccl::tools::bench {
 namespace {
 
-// Entry e, element i: the same on every holder, incompressible (zstd finds
-// nothing), or with sparse mostly zeros (1 element in 64 set).
-float holderValue(uint32_t e, uint64_t i, bool sparse) {
-  uint64_t x = (uint64_t{e} << 40 | i) + 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  x ^= x >> 31;
-  if (sparse && x % 64 != 0) return 0.0f;
-  return static_cast<float>(static_cast<int32_t>(x >> 32) >> 4) + 0.5f;
-}
-
-struct Tensors {
-  std::vector<std::vector<float>> memory;
-  state::SharedState state;
-  bool sparse;
-
-  Tensors(uint64_t bytes, uint32_t entries, bool zero, bool sparse) : sparse(sparse) {
-    const uint64_t per_entry = bytes / sizeof(float) / entries;
-    memory.resize(entries);
-    for (uint32_t e = 0; e < entries; ++e) {
-      memory[e].resize(per_entry);
-      for (uint64_t i = 0; i < per_entry; ++i)
-        memory[e][i] = zero ? 0.0f : holderValue(e, i, sparse);
-      state.entries.push_back(
-          {"entry." + std::to_string(e), memory[e].data(), per_entry, reduce::DType::kF32, false});
-    }
-  }
-  void zero() {
-    for (auto& m : memory)
-      std::fill(m.begin(), m.end(), 0.0f);
-  }
-  bool holdsHolderBytes() const {
-    for (uint32_t e = 0; e < memory.size(); ++e) {
-      for (uint64_t i = 0; i < memory[e].size(); ++i) {
-        if (memory[e][i] != holderValue(e, i, sparse)) return false;
-      }
-    }
-    return true;
-  }
-};
-
 Status runSyncs(comm::Communicator& comm, const StateSyncWorkerOptions& options,
                 nlohmann::ordered_json& row) {
-  Tensors tensors(options.bytes, options.entries, options.receiver, options.sparse);
+  BenchState tensors(options.bytes, options.entries, options.receiver, options.sparse);
   std::vector<double> seconds;
   uint64_t received = 0;
   uint64_t wire = 0;
@@ -69,11 +29,11 @@ Status runSyncs(comm::Communicator& comm, const StateSyncWorkerOptions& options,
     if (options.receiver) {
       tensors.zero();
     } else {
-      ++tensors.state.revision;
+      ++tensors.state().revision;
     }
     state::SyncInfo info;
     ECCL_RETURN_IF_ERROR(comm.syncSharedState(
-        tensors.state,
+        tensors.state(),
         options.receiver ? state::SyncStrategy::kReceiveOnly : state::SyncStrategy::kEnforcePopular,
         options.timeout, &info));
     if (!options.receiver) continue;
