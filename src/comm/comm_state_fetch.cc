@@ -134,7 +134,6 @@ Status Communicator::runFetch(const protocol::StateFetchPlan& plan,
                               Clock::time_point deadline, state::SyncInfo& report,
                               protocol::StateFetchDone& done) {
   std::map<EndpointId, std::vector<StateTransfer>> by_source;
-  std::set<uint32_t> incomplete;
   for (const StateTransfer& t : plan.transfers) {
     if (t.entry >= entries.size() || t.offset > entries[t.entry]->bytes() ||
         t.bytes > entries[t.entry]->bytes() - t.offset) {
@@ -176,20 +175,12 @@ Status Communicator::runFetch(const protocol::StateFetchPlan& plan,
           id_.shortHex(), result.reason);
     }
   }
+  std::set<uint32_t> incomplete;
   for (const StateTransfer& t : plan.transfers) {
     if (failed.count(t.id) > 0) incomplete.insert(t.entry);
   }
-  std::vector<const protocol::StateExpectation*> complete;
-  std::vector<std::span<const uint8_t>> buffers;
-  for (const auto& expectation : plan.receive) {
-    if (expectation.entry < entries.size() && incomplete.count(expectation.entry) == 0) {
-      complete.push_back(&expectation);
-      buffers.push_back(entries[expectation.entry]->span());
-    }
-  }
-  const auto hashes = state::contentHashes(buffers);
-  for (size_t i = 0; i < complete.size(); ++i) {
-    if (hashes[i] == complete[i]->hash) ++done.entries_verified;
+  for (const auto& [expectation, hash] : state::rehashArrived(plan.receive, incomplete, entries)) {
+    if (hash == expectation->hash) ++done.entries_verified;
   }
   done.entries_missing = static_cast<uint32_t>(plan.receive.size()) - done.entries_verified;
   report.entries_fixed = done.entries_verified;

@@ -189,24 +189,15 @@ protocol::StateDone Communicator::runStateRound(const protocol::StatePlan& plan,
   for (const StateTransfer& t : plan.transfers) {
     if (t.to == id_ && failed_ids.count(t.id) > 0) incomplete.insert(t.entry);
   }
-  std::vector<const protocol::StateExpectation*> complete;
-  std::vector<std::span<const uint8_t>> buffers;
-  for (const auto& expectation : plan.receive) {
-    if (expectation.entry < entries.size() && incomplete.count(expectation.entry) == 0) {
-      complete.push_back(&expectation);
-      buffers.push_back(entries[expectation.entry]->span());
-    }
-  }
-  const auto hashes = state::contentHashes(buffers);
-  for (size_t i = 0; i < complete.size(); ++i) {
-    const uint32_t entry = complete[i]->entry;
-    if (hashes[i] == complete[i]->hash) {
+  for (const auto& [expectation, hash] : state::rehashArrived(plan.receive, incomplete, entries)) {
+    const uint32_t entry = expectation->entry;
+    if (hash == expectation->hash) {
       verified.insert(entry);
     } else {
       done.bad_entries.push_back(entry);
       if (done.reason.empty()) {
         done.reason = "entry '" + entries[entry]->name + "' arrived with hash " +
-                      state::hashHex(hashes[i]) + ", expected " + state::hashHex(complete[i]->hash);
+                      state::hashHex(hash) + ", expected " + state::hashHex(expectation->hash);
       }
     }
   }

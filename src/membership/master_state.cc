@@ -452,13 +452,13 @@ Status MasterState::onStateFetchRequest(const EndpointId& id,
   return Status::ok();
 }
 
-Status MasterState::onStateFetchDone(const EndpointId& id, const protocol::StateFetchDone& done,
+Status MasterState::onStateFetchDone(const EndpointId& id,
+                                     const protocol::StateFetchDone& /*done: the server logs it*/,
                                      Clock::time_point now, Outbox& out) {
   auto it = peers_.find(id);
   if (it == peers_.end()) return Status::ok();
   Group& group = groupOf(it->second);
   if (!contains(group.fetching, id)) return Status::ok();
-  (void)done;  // its counts are for the master's log
   erase(group.fetching, id);
   group.state_sync.onFetcherGone(id);
   group.pending.push_back(id);

@@ -35,4 +35,23 @@ std::vector<protocol::StateEntrySummary> summarizeEntries(const std::vector<cons
   return summaries;
 }
 
+std::vector<std::pair<const protocol::StateExpectation*, Hash128>> rehashArrived(
+    const std::vector<protocol::StateExpectation>& expected, const std::set<uint32_t>& incomplete,
+    const std::vector<const Entry*>& entries) {
+  std::vector<const protocol::StateExpectation*> arrived;
+  std::vector<std::span<const uint8_t>> buffers;
+  for (const auto& expectation : expected) {
+    if (expectation.entry < entries.size() && incomplete.count(expectation.entry) == 0) {
+      arrived.push_back(&expectation);
+      buffers.push_back(entries[expectation.entry]->span());
+    }
+  }
+  const auto hashes = contentHashes(buffers);
+  std::vector<std::pair<const protocol::StateExpectation*, Hash128>> out;
+  out.reserve(arrived.size());
+  for (size_t i = 0; i < arrived.size(); ++i)
+    out.emplace_back(arrived[i], hashes[i]);
+  return out;
+}
+
 }  // namespace eccl::state

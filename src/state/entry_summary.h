@@ -1,7 +1,10 @@
 // What a peer tells the master about its entries (a sync's vote, a fetch
-// request): name, shape and content hash of each, in name order.
+// request): name, shape and content hash of each, in name order; and the
+// check of what it received against the master's expected hashes.
 #pragma once
 
+#include <set>
+#include <utility>
 #include <vector>
 
 #include "src/protocol/state_messages.h"
@@ -18,5 +21,11 @@ std::vector<Hash128> hashEntries(const std::vector<const Entry*>& entries);
 std::vector<protocol::StateEntrySummary> summarizeEntries(const std::vector<const Entry*>& entries,
                                                           const std::vector<Hash128>& hashes,
                                                           bool sample_compression);
+
+// Received entries hashed again: each expectation whose entry arrived whole
+// (not in `incomplete`), with the hash the entry has now.
+std::vector<std::pair<const protocol::StateExpectation*, Hash128>> rehashArrived(
+    const std::vector<protocol::StateExpectation>& expected, const std::set<uint32_t>& incomplete,
+    const std::vector<const Entry*>& entries);
 
 }  // namespace eccl::state
