@@ -1,8 +1,10 @@
-/*
+/**
+ * @file
  * ECCL: the Elastic Collective Communications Library. C99 API.
  *
  * Conventions, which every function follows:
- *  - Every function returns an ecclResult_t; ecclSuccess is 0.
+ *  - Every function but ecclGetErrorString and ecclGetLastError returns an
+ *    ecclResult_t; ecclSuccess is 0.
  *  - On failure, ecclGetLastError() returns a text naming what failed and why
  *    (which peer, which operation, which field). The text is per thread and is
  *    replaced by the next failing call on the same thread.
@@ -16,6 +18,7 @@
  * that the caller owns from Create to Destroy. Which calls may run at the same
  * time on ONE handle (different handles are independent):
  *
+ * <pre>
  *   call (on one handle)     | may overlap with
  *   -------------------------+------------------------------------------------
  *   ecclCommAbort            | any call on the comm but ecclCommDestroy, from
@@ -37,6 +40,7 @@
  *   ecclMasterRun            | Stop, GetPort, Destroy; not a second Run
  *   ecclMasterDestroy        | a Run on another thread only (Destroy stops the
  *                            |   master and waits for that Run to return)
+ * </pre>
  *
  *  - Blocking calls: every call that waits for the network takes a timeout in
  *    milliseconds; a negative timeout means the default of the handle's config
@@ -87,79 +91,82 @@
 extern "C" {
 #endif
 
-#define ECCL_VERSION_MAJOR 0
-#define ECCL_VERSION_MINOR 1
-#define ECCL_VERSION_PATCH 0
-/* One integer that orders versions: 10000*major + 100*minor + patch. */
+#define ECCL_VERSION_MAJOR 0 /**< This header's major version. */
+#define ECCL_VERSION_MINOR 1 /**< This header's minor version. */
+#define ECCL_VERSION_PATCH 0 /**< This header's patch version. */
+/** One integer that orders versions: 10000*major + 100*minor + patch. */
 #define ECCL_VERSION_CODE \
   (ECCL_VERSION_MAJOR * 10000 + ECCL_VERSION_MINOR * 100 + ECCL_VERSION_PATCH)
 
+/** Marks the functions the library exports (default symbol visibility with GCC
+ * and Clang; nothing elsewhere). */
 #if defined(__GNUC__)
 #define ECCL_API __attribute__((visibility("default")))
 #else
 #define ECCL_API
 #endif
 
+/** The result codes of the API's functions; ecclGetErrorString names each. */
 typedef enum {
-  ecclSuccess = 0,
-  ecclInvalidArgument = 1, /* an argument is unusable: null, wrong size, unknown enum */
-  ecclInvalidUsage = 2,    /* wrong state, or peers disagree on an operation */
-  ecclSystemError = 3,     /* the operating system refused (sockets, memory, threads) */
-  ecclInternalError = 4,   /* a broken invariant inside ECCL: please report it */
-  ecclConnectionError = 5, /* a connection failed, closed or timed out */
-  ecclProtocolError = 6,   /* a peer sent bytes that are not valid ECCL protocol */
-  ecclTimeout = 7,         /* a deadline passed */
-  ecclPeerLost = 8,        /* a peer of the group is gone */
-  ecclAborted = 9,         /* the operation was cancelled locally */
-  ecclOutOfMemory = 10,
-  ecclUnsupported = 11, /* a feature or protocol version this build lacks */
-  ecclNumResults = 12
+  ecclSuccess = 0,         /**< no error */
+  ecclInvalidArgument = 1, /**< an argument is unusable: null, wrong size, unknown enum */
+  ecclInvalidUsage = 2,    /**< wrong state, or peers disagree on an operation */
+  ecclSystemError = 3,     /**< the operating system refused (sockets, memory, threads) */
+  ecclInternalError = 4,   /**< a broken invariant inside ECCL: please report it */
+  ecclConnectionError = 5, /**< a connection failed, closed or timed out */
+  ecclProtocolError = 6,   /**< a peer sent bytes that are not valid ECCL protocol */
+  ecclTimeout = 7,         /**< a deadline passed */
+  ecclPeerLost = 8,        /**< a peer of the group is gone */
+  ecclAborted = 9,         /**< the operation was cancelled locally */
+  ecclOutOfMemory = 10,    /**< a memory allocation failed */
+  ecclUnsupported = 11,    /**< a feature or protocol version this build lacks */
+  ecclNumResults = 12      /**< the number of result codes above (not a result) */
 } ecclResult_t;
 
-/* The library's version as ECCL_VERSION_CODE computes it. Lets a program check
+/** The library's version as ECCL_VERSION_CODE computes it. Lets a program check
  * that the library it loaded matches the header it was compiled against. */
 ECCL_API ecclResult_t ecclGetVersion(int* version);
 
-/* A static, human-readable name for a result code ("ecclPeerLost: a peer ..."). Never NULL. */
+/** A static, human-readable name for a result code ("ecclPeerLost: a peer ..."). Never NULL. */
 ECCL_API const char* ecclGetErrorString(ecclResult_t result);
 
-/* The detail of the last failing call on this thread, or "" if none failed. The
+/** The detail of the last failing call on this thread, or "" if none failed. The
  * pointer stays valid until the next ECCL call on this thread. Never NULL. */
 ECCL_API const char* ecclGetLastError(void);
 
 /* ---- Library ------------------------------------------------------------- */
 
-/* Initialises the library: sets the log level from ECCL_LOG
+/** Initialises the library: sets the log level from ECCL_LOG
  * (trace|debug|info|warn|error|off; default warn). Idempotent and thread-safe;
  * every function below that creates or uses a handle calls it implicitly. */
 ECCL_API ecclResult_t ecclInit(void);
 
 /* ---- Master ---------------------------------------------------------------- */
 
-/* A master: the membership service of a cluster (one per cluster). Opaque. */
+/** A master: the membership service of a cluster (one per cluster). Opaque. */
 typedef struct ecclMaster* ecclMaster_t;
 
-/* A master's settings. Fill with ecclMasterConfigInit, then change fields. */
+/** A master's settings. Fill with ecclMasterConfigInit, then change fields. */
 typedef struct {
-  /* sizeof(ecclMasterConfig_t); set by ecclMasterConfigInit. */
+  /** sizeof(ecclMasterConfig_t); set by ecclMasterConfigInit. */
   size_t struct_size;
-  /* Control listener, "HOST:PORT" or "[V6ADDR]:PORT". Default "0.0.0.0:0" (port 0:
+  /** Control listener, "HOST:PORT" or "[V6ADDR]:PORT". Default "0.0.0.0:0" (port 0:
    * a free port, see ecclMasterGetPort). Env ECCL_MASTER_LISTEN. */
   const char* listen_addr;
-  /* Peers' heartbeat interval, > 0. Default 250. Env ECCL_HEARTBEAT_MS. */
+  /** Peers' heartbeat interval, > 0. Default 250. Env ECCL_HEARTBEAT_MS. */
   uint32_t heartbeat_ms;
-  /* Missed heartbeats after which a peer is lost, 1..65535. Default 4. Env ECCL_MISS_LIMIT. */
+  /** Missed heartbeats after which a peer is lost, 1..65535. Default 4. Env ECCL_MISS_LIMIT. */
   uint32_t miss_limit;
-  /* Time the members of a new ring get to connect their channels, > 0. Default 10000. */
+  /** Time the members of a new ring get to connect their channels, > 0. Default 10000. */
   uint32_t channel_setup_timeout_ms;
-  /* A new connection must register within this, > 0. Default 5000. */
+  /** A new connection must register within this, > 0. Default 5000. */
   uint32_t register_timeout_ms;
-  /* NULL or "": a random key, so peers' tokens do not survive a master restart.
+  /** NULL or "": a random key, so peers' tokens do not survive a master restart.
    * Else a 32-byte key file, created (mode 0600) if absent. Env ECCL_TOKEN_KEY_FILE. */
   const char* token_key_file;
 } ecclMasterConfig_t;
 
-/* Fills *config with the defaults, then applies the environment variables
+/** Fills *config with the defaults, then applies the environment variables
  * named above. Strings it stores point to library-owned memory that lives
  * until the process exits (a later setenv does not change them); strings the
  * caller puts there are only read during ecclMasterCreate.
@@ -168,7 +175,7 @@ typedef struct {
  * Thread-safe; does not block. */
 ECCL_API ecclResult_t ecclMasterConfigInit(ecclMasterConfig_t* config);
 
-/* Creates a master and binds its listening socket; it serves nothing before
+/** Creates a master and binds its listening socket; it serves nothing before
  * ecclMasterRun. On success *master is a new handle the caller owns (free it
  * with ecclMasterDestroy); on failure *master is NULL.
  * Errors: ecclInvalidArgument (NULL pointers, bad struct_size, bad field: the
@@ -176,24 +183,24 @@ ECCL_API ecclResult_t ecclMasterConfigInit(ecclMasterConfig_t* config);
  * Thread-safe; does not block beyond resolving listen_addr. */
 ECCL_API ecclResult_t ecclMasterCreate(const ecclMasterConfig_t* config, ecclMaster_t* master);
 
-/* The port the master listens on (useful with port 0 in listen_addr).
+/** The port the master listens on (useful with port 0 in listen_addr).
  * Errors: ecclInvalidArgument for NULL arguments. Any thread; does not block. */
 ECCL_API ecclResult_t ecclMasterGetPort(ecclMaster_t master, uint16_t* port);
 
-/* Serves peers on the calling thread until ecclMasterStop; returns ecclSuccess
+/** Serves peers on the calling thread until ecclMasterStop; returns ecclSuccess
  * then. Returns at once if the master was stopped before. Blocks with no
  * deadline: its end is ecclMasterStop. At most one Run per master at a time
  * (a second concurrent one is ecclInvalidUsage).
  * Errors: ecclInvalidArgument (NULL), ecclInvalidUsage, ecclInternalError. */
 ECCL_API ecclResult_t ecclMasterRun(ecclMaster_t master);
 
-/* Closes every connection and makes ecclMasterRun return. Any thread, any
+/** Closes every connection and makes ecclMasterRun return. Any thread, any
  * number of times, until ecclMasterDestroy is called; does not block. Not
  * async-signal-safe (from a signal handler, wake a thread that calls it).
  * Errors: ecclInvalidArgument (NULL). */
 ECCL_API ecclResult_t ecclMasterStop(ecclMaster_t master);
 
-/* Stops the master, waits until an ecclMasterRun in progress on another thread
+/** Stops the master, waits until an ecclMasterRun in progress on another thread
  * has returned, and frees the handle. The rule: no call on the master may start
  * once Destroy has begun (join the thread that ran Run before reusing anything
  * it shared). NULL is a no-op. Blocks until Run has returned (a few
@@ -202,38 +209,38 @@ ECCL_API ecclResult_t ecclMasterDestroy(ecclMaster_t master);
 
 /* ---- Communicator ------------------------------------------------------------ */
 
-/* A peer's membership in a group. Opaque. */
+/** A peer's membership in a group. Opaque. */
 typedef struct ecclComm* ecclComm_t;
 
-/* A peer's identifier: 16 random bytes, unique in the cluster. */
+/** A peer's identifier: 16 random bytes, unique in the cluster. */
 typedef struct {
-  unsigned char bytes[16];
+  unsigned char bytes[16]; /**< the id's 16 bytes */
 } ecclPeerId_t;
 
-/* A communicator's settings. Fill with ecclCommConfigInit, then change fields. */
+/** A communicator's settings. Fill with ecclCommConfigInit, then change fields. */
 typedef struct {
-  /* sizeof(ecclCommConfig_t); set by ecclCommConfigInit. */
+  /** sizeof(ecclCommConfig_t); set by ecclCommConfigInit. */
   size_t struct_size;
-  /* The master's "HOST:PORT" (port > 0). Required. Env ECCL_MASTER. */
+  /** The master's "HOST:PORT" (port > 0). Required. Env ECCL_MASTER. */
   const char* master;
-  /* The group to join, 1..128 bytes. Default "default". Env ECCL_GROUP. */
+  /** The group to join, 1..128 bytes. Default "default". Env ECCL_GROUP. */
   const char* group;
-  /* Data listener "HOST:PORT". Default "0.0.0.0:0" (a free port). Env ECCL_LISTEN_ADDR. */
+  /** Data listener "HOST:PORT". Default "0.0.0.0:0" (a free port). Env ECCL_LISTEN_ADDR. */
   const char* listen_addr;
-  /* What other peers connect to: NULL or "" = the address the master sees this
+  /** What other peers connect to: NULL or "" = the address the master sees this
    * peer at; "HOST" (with the listener's port) or "HOST:PORT". Env ECCL_ADVERTISE_ADDR. */
   const char* advertise_addr;
-  /* TCP connections per data channel, 1..256. Default 4. Env ECCL_CONNECTIONS. */
+  /** TCP connections per data channel, 1..256. Default 4. Env ECCL_CONNECTIONS. */
   uint32_t connections_per_peer;
-  /* Default deadline of blocking calls, > 0. Default 30000. Env ECCL_TIMEOUT_MS. */
+  /** Default deadline of blocking calls, > 0. Default 30000. Env ECCL_TIMEOUT_MS. */
   uint32_t timeout_ms;
-  /* 1: an in-place ecclAllReduce that fails puts the caller's input back in
+  /** 1: an in-place ecclAllReduce that fails puts the caller's input back in
    * its buffer (it keeps a copy of the buffer from the op's start: that much
    * memory and one memcpy per op); 0 (default): the buffer is undefined after
    * a failure. Env ECCL_PRESERVE_INPUT (0 or 1). A struct_size that ends
    * before it (a caller built against an older header) means 0. */
   uint32_t preserve_input;
-  /* All-reduces of at most this many bytes run by recursive doubling between
+  /** All-reduces of at most this many bytes run by recursive doubling between
    * partners (about log2(N) exchanges: latency-bound sizes); larger ones by
    * the pipelined ring (2(N-1) steps: bandwidth-bound sizes). Default 65536;
    * 0: always the ring; 4294967295: always recursive doubling. Every peer of a
@@ -244,19 +251,19 @@ typedef struct {
   uint32_t small_allreduce_bytes;
 } ecclCommConfig_t;
 
-/* Fills *config with the defaults (master NULL), then applies the environment
+/** Fills *config with the defaults (master NULL), then applies the environment
  * variables named above; same string ownership, errors and thread-safety as
  * ecclMasterConfigInit. */
 ECCL_API ecclResult_t ecclCommConfigInit(ecclCommConfig_t* config);
 
-/* Creates a communicator: opens its data listener; says nothing to the master
+/** Creates a communicator: opens its data listener; says nothing to the master
  * until ecclCommConnect. The config's strings are copied. On success *comm is
  * a new handle the caller owns (free it with ecclCommDestroy); on failure NULL.
  * Errors: ecclInvalidArgument (NULL pointers, bad struct_size, bad field: the
  * text names it), ecclSystemError (cannot listen). Thread-safe; does not block. */
 ECCL_API ecclResult_t ecclCommCreate(const ecclCommConfig_t* config, ecclComm_t* comm);
 
-/* Registers with the master and blocks until this peer is accepted into its
+/** Registers with the master and blocks until this peer is accepted into its
  * group: at once in an empty group, else at the next ecclCommUpdateTopology of
  * the accepted peers. timeout_ms < 0: the config's timeout_ms. Once per comm.
  * An unreachable master is retried with back-off until the deadline.
@@ -266,7 +273,7 @@ ECCL_API ecclResult_t ecclCommCreate(const ecclCommConfig_t* config, ecclComm_t*
  * ecclInvalidUsage (called twice), ecclPeerLost (removed by the master). */
 ECCL_API ecclResult_t ecclCommConnect(ecclComm_t comm, int64_t timeout_ms);
 
-/* A collective point of the accepted peers of the group: every accepted peer
+/** A collective point of the accepted peers of the group: every accepted peer
  * calls it; it admits the pending peers, settles departures, and returns once
  * the new ring's data channels are up (rank, world size and revision are then
  * the new ring's). timeout_ms < 0: the config's timeout_ms.
@@ -274,27 +281,27 @@ ECCL_API ecclResult_t ecclCommConnect(ecclComm_t comm, int64_t timeout_ms);
  * ecclPeerLost, ecclConnectionError. */
 ECCL_API ecclResult_t ecclCommUpdateTopology(ecclComm_t comm, int64_t timeout_ms);
 
-/* How many peers wait for admission at the next ecclCommUpdateTopology, as the
+/** How many peers wait for admission at the next ecclCommUpdateTopology, as the
  * master last said. The count trails the master by one message: read just after
  * ecclCommConnect returns, it may still count this peer; a peer's
  * ECCL_EVENT_PEER_JOINED arrives before the count that includes it.
  * Any thread, at any time; does not block. Errors: ecclInvalidArgument (NULL). */
 ECCL_API ecclResult_t ecclCommPeersPending(ecclComm_t comm, int* pending);
 
-/* Attributes readable with ecclCommGetAttr; the comment gives the value's type. */
+/** Attributes readable with ecclCommGetAttr; the comment gives the value's type. */
 typedef enum {
-  ECCL_ATTR_RANK = 1,          /* int32_t: this peer's rank in the ring; -1 until accepted */
-  ECCL_ATTR_WORLD_SIZE = 2,    /* int32_t: peers in the ring; 0 until accepted */
-  ECCL_ATTR_GROUP = 3,         /* char[]: the group name, NUL-terminated */
-  ECCL_ATTR_PEER_ID = 4,       /* ecclPeerId_t: this peer's id */
-  ECCL_ATTR_REVISION = 5,      /* uint64_t: revision of the committed ring; 0 until accepted */
-  ECCL_ATTR_PEERS_PENDING = 6, /* int32_t: as ecclCommPeersPending */
-  /* int32_t: shared-state fetches of joining peers (ecclCommConnectWithState)
+  ECCL_ATTR_RANK = 1,          /**< int32_t: this peer's rank in the ring; -1 until accepted */
+  ECCL_ATTR_WORLD_SIZE = 2,    /**< int32_t: peers in the ring; 0 until accepted */
+  ECCL_ATTR_GROUP = 3,         /**< char[]: the group name, NUL-terminated */
+  ECCL_ATTR_PEER_ID = 4,       /**< ecclPeerId_t: this peer's id */
+  ECCL_ATTR_REVISION = 5,      /**< uint64_t: revision of the committed ring; 0 until accepted */
+  ECCL_ATTR_PEERS_PENDING = 6, /**< int32_t: as ecclCommPeersPending */
+  /** int32_t: shared-state fetches of joining peers (ecclCommConnectWithState)
    * this member is serving in the background right now */
   ECCL_ATTR_FETCHES_SERVING = 7
 } ecclCommAttr_t;
 
-/* Copies an attribute into value, which has room for size bytes. size must be
+/** Copies an attribute into value, which has room for size bytes. size must be
  * the attribute's size exactly, except for ECCL_ATTR_GROUP: at least the name's
  * length + 1. Any thread, at any time; does not block.
  * Errors: ecclInvalidArgument (NULL, unknown attr, wrong size: the text gives
@@ -302,24 +309,24 @@ typedef enum {
 ECCL_API ecclResult_t ecclCommGetAttr(ecclComm_t comm, ecclCommAttr_t attr, void* value,
                                       size_t size);
 
-/* Membership events, as ecclCommPollEvent reports them. */
+/** Membership events, as ecclCommPollEvent reports them. */
 typedef enum {
-  ECCL_EVENT_NONE = 0,        /* no event was queued */
-  ECCL_EVENT_PEER_JOINED = 1, /* a peer registered in the group (pending until admitted) */
-  ECCL_EVENT_PEER_LEFT = 2,   /* a peer left gracefully (ecclCommDestroy) */
-  ECCL_EVENT_PEER_LOST = 3,   /* a peer stopped answering or closed its connection */
-  ECCL_EVENT_PEER_EVICTED = 4 /* the master removed a misbehaving peer */
+  ECCL_EVENT_NONE = 0,        /**< no event was queued */
+  ECCL_EVENT_PEER_JOINED = 1, /**< a peer registered in the group (pending until admitted) */
+  ECCL_EVENT_PEER_LEFT = 2,   /**< a peer left gracefully (ecclCommDestroy) */
+  ECCL_EVENT_PEER_LOST = 3,   /**< a peer stopped answering or closed its connection */
+  ECCL_EVENT_PEER_EVICTED = 4 /**< the master removed a misbehaving peer */
 } ecclEventKind_t;
 
-/* A membership event (a versioned struct: the caller sets struct_size). */
+/** A membership event (a versioned struct: the caller sets struct_size). */
 typedef struct {
-  size_t struct_size;   /* set by the caller: sizeof(ecclEvent_t) */
-  ecclEventKind_t kind; /* ECCL_EVENT_NONE when the queue was empty */
-  ecclPeerId_t peer;    /* the peer the event is about */
-  uint64_t revision;    /* the group's revision when the master announced it */
+  size_t struct_size;   /**< set by the caller: sizeof(ecclEvent_t) */
+  ecclEventKind_t kind; /**< ECCL_EVENT_NONE when the queue was empty */
+  ecclPeerId_t peer;    /**< the peer the event is about */
+  uint64_t revision;    /**< the group's revision when the master announced it */
 } ecclEvent_t;
 
-/* Takes the oldest queued membership event of the comm's group. Events are
+/** Takes the oldest queued membership event of the comm's group. Events are
  * sent to accepted peers (the ones that vote on admissions): a pending peer
  * learns of the group's changes from the ring it is admitted into. (The queue holds
  * 4096 events; older ones are dropped if nobody polls). Never blocks; kind is ECCL_EVENT_NONE
@@ -327,79 +334,87 @@ typedef struct {
  * Any thread, at any time. Errors: ecclInvalidArgument (NULL, bad struct_size). */
 ECCL_API ecclResult_t ecclCommPollEvent(ecclComm_t comm, ecclEvent_t* event);
 
-/* Ends every outstanding blocking call of the comm at once with ecclAborted;
+/** Ends every outstanding blocking call of the comm at once with ecclAborted;
  * later blocking calls fail the same way: the comm is unusable afterwards
  * (destroy it). Any thread, at any time, idempotent; does not block.
  * Errors: ecclInvalidArgument (NULL). */
 ECCL_API ecclResult_t ecclCommAbort(ecclComm_t comm);
 
-/* Leaves the group gracefully (the master tells the other peers) and frees the
+/** Leaves the group gracefully (the master tells the other peers) and frees the
  * comm. Must not race with any other call on the same comm. NULL is a no-op.
  * Blocks at most about a second to hand the leave to the master. */
 ECCL_API ecclResult_t ecclCommDestroy(ecclComm_t comm);
 
-/* Writes the id as 32 lowercase hex digits and a NUL; size must be at least 33.
+/** Writes the id as 32 lowercase hex digits and a NUL; size must be at least 33.
  * Thread-safe. Errors: ecclInvalidArgument (NULL, size too small). */
 ECCL_API ecclResult_t ecclPeerIdToString(const ecclPeerId_t* id, char* buffer, size_t size);
 
 /* ---- Collectives ---------------------------------------------------------------- */
 
-/* Element types of collective buffers. */
+/** Element types of collective buffers. */
 typedef enum {
-  ecclInt8 = 0,
-  ecclUint8 = 1,
-  ecclInt16 = 2,
-  ecclUint16 = 3,
-  ecclInt32 = 4,
-  ecclUint32 = 5,
-  ecclInt64 = 6,
-  ecclUint64 = 7,
-  ecclFloat16 = 8,  /* IEEE binary16, as uint16_t bits */
-  ecclBfloat16 = 9, /* bfloat16, as uint16_t bits */
-  ecclFloat32 = 10,
-  ecclFloat64 = 11
+  ecclInt8 = 0,     /**< int8_t */
+  ecclUint8 = 1,    /**< uint8_t */
+  ecclInt16 = 2,    /**< int16_t */
+  ecclUint16 = 3,   /**< uint16_t */
+  ecclInt32 = 4,    /**< int32_t */
+  ecclUint32 = 5,   /**< uint32_t */
+  ecclInt64 = 6,    /**< int64_t */
+  ecclUint64 = 7,   /**< uint64_t */
+  ecclFloat16 = 8,  /**< IEEE binary16, as uint16_t bits */
+  ecclBfloat16 = 9, /**< bfloat16, as uint16_t bits */
+  ecclFloat32 = 10, /**< float: IEEE binary32 */
+  ecclFloat64 = 11  /**< double: IEEE binary64 */
 } ecclDataType_t;
 
-/* Reductions. Integer sums and products wrap (two's complement); ecclAvg sums,
+/** Reductions. Integer sums and products wrap (two's complement); ecclAvg sums,
  * then divides by the world size (integers truncate toward zero; f16/bf16 go
  * through f32). */
-typedef enum { ecclSum = 0, ecclAvg = 1, ecclProd = 2, ecclMin = 3, ecclMax = 4 } ecclRedOp_t;
+typedef enum {
+  ecclSum = 0,  /**< the sum */
+  ecclAvg = 1,  /**< the sum divided by the world size */
+  ecclProd = 2, /**< the product */
+  ecclMin = 3,  /**< the minimum */
+  ecclMax = 4   /**< the maximum */
+} ecclRedOp_t;
 
-/* What one collective did (a versioned struct: the caller sets struct_size). */
+/** What one collective did (a versioned struct: the caller sets struct_size). */
 typedef struct {
-  size_t struct_size;      /* set by the caller: sizeof(ecclOpInfo_t) */
-  uint64_t bytes_sent;     /* payload this peer sent: op headers and data */
-  uint64_t bytes_received; /* payload this peer received */
-  uint64_t wall_time_ns;   /* from the call to its return */
-  int32_t world_size;      /* peers that took part */
+  size_t struct_size;      /**< set by the caller: sizeof(ecclOpInfo_t) */
+  uint64_t bytes_sent;     /**< payload this peer sent: op headers and data */
+  uint64_t bytes_received; /**< payload this peer received */
+  uint64_t wall_time_ns;   /**< from the call to its return */
+  int32_t world_size;      /**< peers that took part */
 } ecclOpInfo_t;
 
 /* ---- Quantized all-reduce ---------------------------------------------------- */
 
-/* How an all-reduce quantizes the data it sends. ecclQuantNone sends the data
+/** How an all-reduce quantizes the data it sends. ecclQuantNone sends the data
  * as it is (like quant = NULL). ecclQuantMinMax: per block, the block's min and
  * max map linearly onto the wire type's integers (round to nearest).
  * ecclQuantZeroPointScale: per block, a scale and an integer zero point, with
  * the range widened to include 0 so that zeros stay exactly 0. */
 typedef enum {
-  ecclQuantNone = 0,
-  ecclQuantMinMax = 1,
-  ecclQuantZeroPointScale = 2
+  ecclQuantNone = 0,          /**< sends the data as it is (like quant = NULL) */
+  ecclQuantMinMax = 1,        /**< per block, the block's min and max map linearly onto the
+                                   wire type's integers (round to nearest) */
+  ecclQuantZeroPointScale = 2 /**< per block, a scale and an integer zero point, with the
+                                   range widened to include 0 so that zeros stay exactly 0 */
 } ecclQuantAlgorithm_t;
 
-/* What each element becomes on the wire. The integer wires (ecclWireUint8,
+/** What each element becomes on the wire. The integer wires (ecclWireUint8,
  * ecclWireInt8, ecclWireUint16) carry per-block statistics; ecclWireFloat16
  * and ecclWireBfloat16 are a plain round-to-nearest-even conversion of each
  * element (no blocks; the algorithm only has to be other than ecclQuantNone). */
 typedef enum {
-  ecclWireUint8 = 0,
-  ecclWireInt8 = 1,
-  ecclWireUint16 = 2,
-  ecclWireFloat16 = 3,
-  ecclWireBfloat16 = 4
+  ecclWireUint8 = 0,   /**< uint8_t per element, with per-block statistics */
+  ecclWireInt8 = 1,    /**< int8_t per element, with per-block statistics */
+  ecclWireUint16 = 2,  /**< uint16_t per element, with per-block statistics */
+  ecclWireFloat16 = 3, /**< IEEE binary16 per element (round-to-nearest-even, no blocks) */
+  ecclWireBfloat16 = 4 /**< bfloat16 per element (round-to-nearest-even, no blocks) */
 } ecclWireType_t;
 
-/* A quantization config for the all-reduce calls (their `quant` argument); the
+/** A quantization config for the all-reduce calls (their `quant` argument); the
  * caller owns it and it is only read during the call (an ...Async call copies
  * it before returning).
  *
@@ -437,20 +452,21 @@ typedef enum {
  * configs. A quantized all-reduce always runs on the ring, whatever
  * small_allreduce_bytes says. */
 typedef struct {
-  /* sizeof(ecclQuantConfig_t), set by the caller; anything else is
+  /** sizeof(ecclQuantConfig_t), set by the caller; anything else is
    * ecclInvalidArgument. */
   size_t struct_size;
-  /* ecclQuantNone: not quantized (the other fields are then not read). */
+  /** ecclQuantNone: not quantized (the other fields are then not read). */
   ecclQuantAlgorithm_t algorithm;
+  /** What each element becomes on the wire (see ecclWireType_t). */
   ecclWireType_t wire_type;
-  /* Elements per block of statistics: 16..1048576 (2^20), a multiple of 16;
+  /** Elements per block of statistics: 16..1048576 (2^20), a multiple of 16;
    * checked for every wire type, although only the integer wires have blocks.
    * Smaller blocks track the data's range closer (smaller error) at more
    * bytes of records (a u8 block of 1024 f32 elements: 1024 + 8 bytes). */
   uint32_t block_size;
 } ecclQuantConfig_t;
 
-/* All-reduce among the accepted peers of the comm's ring: on return every
+/** All-reduce among the accepted peers of the comm's ring: on return every
  * peer's recvbuf[i] = op over all peers of sendbuf[i], bit-identical on every
  * peer (each element's reduction runs in one fixed order and its result is
  * copied from one peer). sendbuf == recvbuf is in place; otherwise the two
@@ -507,7 +523,7 @@ ECCL_API ecclResult_t ecclAllReduce(ecclComm_t comm, const void* sendbuf, void* 
                                     const ecclQuantConfig_t* quant, uint64_t tag,
                                     int64_t timeout_ms, ecclOpInfo_t* info);
 
-/* ecclAllReduce that carries on through failures: when an attempt fails with
+/** ecclAllReduce that carries on through failures: when an attempt fails with
  * ecclPeerLost, ecclTimeout or ecclConnectionError (every survivor gets such
  * an error: they agree on the outcome), it calls ecclCommUpdateTopology and
  * tries again on the new ring, at most max_attempts times in all (>= 1).
@@ -527,13 +543,15 @@ ECCL_API ecclResult_t ecclAllReduceWithRetry(ecclComm_t comm, const void* sendbu
                                              int64_t timeout_ms, uint32_t max_attempts,
                                              uint32_t* attempts, ecclOpInfo_t* info);
 
-/* The other collectives follow ecclAllReduce's rules: every ring member calls
+/** @name Other collectives
+ * The other collectives follow ecclAllReduce's rules: every ring member calls
  * them in the same order with the same tag and arguments (peers check the
  * arguments among themselves and fail with ecclInvalidUsage naming the peer
  * and field), the same threads rules ("Operations"), timeout, abort and
  * failure semantics and errors, and bit-identical results on every peer. */
+/** @{ */
 
-/* Copies `count` elements of the ring member of rank `root` into buf on every
+/** Copies `count` elements of the ring member of rank `root` into buf on every
  * member (in place: buf is the root's input and every other member's output).
  * A pipelined chain along the ring. Extra error: ecclInvalidArgument when
  * root is not a rank of the ring. */
@@ -541,49 +559,50 @@ ECCL_API ecclResult_t ecclBroadcast(ecclComm_t comm, void* buf, size_t count, ec
                                     int32_t root, uint64_t tag, int64_t timeout_ms,
                                     ecclOpInfo_t* info);
 
-/* Every member contributes sendcount elements; recvbuf (world size x
+/** Every member contributes sendcount elements; recvbuf (world size x
  * sendcount elements) receives them in rank order. In place when sendbuf is
  * this rank's block of recvbuf (recvbuf + rank x sendcount). */
 ECCL_API ecclResult_t ecclAllGather(ecclComm_t comm, const void* sendbuf, void* recvbuf,
                                     size_t sendcount, ecclDataType_t dtype, uint64_t tag,
                                     int64_t timeout_ms, ecclOpInfo_t* info);
 
-/* ecclAllGather with one count per rank (counts[r] elements from rank r, 0
+/** ecclAllGather with one count per rank (counts[r] elements from rank r, 0
  * allowed; ncounts must be the world size): blocks become uneven when the
  * world size changes. Every member passes the same counts. */
 ECCL_API ecclResult_t ecclAllGatherV(ecclComm_t comm, const void* sendbuf, void* recvbuf,
                                      const size_t* counts, size_t ncounts, ecclDataType_t dtype,
                                      uint64_t tag, int64_t timeout_ms, ecclOpInfo_t* info);
 
-/* sendbuf holds world size x recvcount elements, block r for rank r; recvbuf
+/** sendbuf holds world size x recvcount elements, block r for rank r; recvbuf
  * receives op over every member of this rank's block. In place when recvbuf
  * is this rank's block of sendbuf. */
 ECCL_API ecclResult_t ecclReduceScatter(ecclComm_t comm, const void* sendbuf, void* recvbuf,
                                         size_t recvcount, ecclDataType_t dtype, ecclRedOp_t op,
                                         uint64_t tag, int64_t timeout_ms, ecclOpInfo_t* info);
 
-/* ecclReduceScatter with one count per rank (counts[r] elements for rank r). */
+/** ecclReduceScatter with one count per rank (counts[r] elements for rank r). */
 ECCL_API ecclResult_t ecclReduceScatterV(ecclComm_t comm, const void* sendbuf, void* recvbuf,
                                          const size_t* counts, size_t ncounts, ecclDataType_t dtype,
                                          ecclRedOp_t op, uint64_t tag, int64_t timeout_ms,
                                          ecclOpInfo_t* info);
 
-/* Block j (count elements) of sendbuf goes to the member of rank j, which
+/** Block j (count elements) of sendbuf goes to the member of rank j, which
  * receives it at block `this rank` of recvbuf; both buffers hold world size x
  * count elements and must not overlap. Every pair exchanges directly over its
  * own channel (opened on first use and kept, like ecclSend's). */
 ECCL_API ecclResult_t ecclAllToAll(ecclComm_t comm, const void* sendbuf, void* recvbuf,
                                    size_t count, ecclDataType_t dtype, uint64_t tag,
                                    int64_t timeout_ms, ecclOpInfo_t* info);
+/** @} */
 
-/* One tensor of ecclAllReduceBatch: sendbuf == recvbuf is in place. */
+/** One tensor of ecclAllReduceBatch: sendbuf == recvbuf is in place. */
 typedef struct {
-  const void* sendbuf;
-  void* recvbuf;
-  size_t count; /* elements */
+  const void* sendbuf; /**< this member's input: count elements */
+  void* recvbuf;       /**< where the result goes: count elements */
+  size_t count;        /**< elements */
 } ecclTensor_t;
 
-/* All-reduces ntensors tensors of one dtype (e.g. every gradient of a model)
+/** All-reduces ntensors tensors of one dtype (e.g.\ every gradient of a model)
  * as ONE all-reduce of their concatenation: one header, one pipelined stream,
  * without the caller packing them (ECCL packs them into a staging buffer of
  * their total size, unless there is one tensor). Every member passes the same
@@ -596,15 +615,15 @@ ECCL_API ecclResult_t ecclAllReduceBatch(ecclComm_t comm, const ecclTensor_t* te
                                          const ecclQuantConfig_t* quant, uint64_t tag,
                                          int64_t timeout_ms, ecclOpInfo_t* info);
 
-/* Returns once every ring member has entered it (a one-byte all-reduce). */
+/** Returns once every ring member has entered it (a one-byte all-reduce). */
 ECCL_API ecclResult_t ecclBarrier(ecclComm_t comm, uint64_t tag, int64_t timeout_ms,
                                   ecclOpInfo_t* info);
 
-/* An asynchronous operation in progress or completed. Opaque; the caller owns
+/** An asynchronous operation in progress or completed. Opaque; the caller owns
  * it until ecclRequestFree. */
 typedef struct ecclRequest* ecclRequest_t;
 
-/* ecclAllReduce, queued (see "Operations"): returns at once with *request set.
+/** ecclAllReduce, queued (see "Operations"): returns at once with *request set.
  * The op starts when the ops called before it on the comm have completed; its
  * timeout counts from its start. sendbuf and recvbuf must stay valid, and
  * recvbuf unread, until the request completes.
@@ -617,25 +636,25 @@ ECCL_API ecclResult_t ecclAllReduceAsync(ecclComm_t comm, const void* sendbuf, v
                                          const ecclQuantConfig_t* quant, uint64_t tag,
                                          int64_t timeout_ms, ecclRequest_t* request);
 
-/* Whether the request has completed: *done = 1 and the op's result (and its
+/** Whether the request has completed: *done = 1 and the op's result (and its
  * report in info, as for ecclAllReduce), else *done = 0 and ecclSuccess.
  * Never blocks. Any thread. Errors: ecclInvalidArgument (NULL request or
  * done, bad info->struct_size), or the op's error once done. */
 ECCL_API ecclResult_t ecclTest(ecclRequest_t request, int* done, ecclOpInfo_t* info);
 
-/* Blocks until the request has completed; returns the op's result. Bounded:
+/** Blocks until the request has completed; returns the op's result. Bounded:
  * the op ends at its timeout, on ecclCommAbort, or when ecclCommDestroy
  * aborts it. Any thread; several may wait on one request. */
 ECCL_API ecclResult_t ecclWait(ecclRequest_t request, ecclOpInfo_t* info);
 
-/* Frees a completed request (its comm may already be destroyed). NULL is a
+/** Frees a completed request (its comm may already be destroyed). NULL is a
  * no-op. A request still running is ecclInvalidUsage (wait for it first: it
  * still uses the caller's buffers). */
 ECCL_API ecclResult_t ecclRequestFree(ecclRequest_t request);
 
 /* ---- Point-to-point -------------------------------------------------------------- */
 
-/* The id of the accepted peer at `rank` of `group` (NULL: this comm's group,
+/** The id of the accepted peer at `rank` of `group` (NULL: this comm's group,
  * answered from the committed ring without asking the master). Any group of
  * the cluster: pipeline stages find their neighbours' peers this way. Asks the
  * master otherwise (one round trip). timeout_ms < 0: the config's timeout_ms.
@@ -647,7 +666,7 @@ ECCL_API ecclResult_t ecclRequestFree(ecclRequest_t request);
 ECCL_API ecclResult_t ecclCommLookupPeer(ecclComm_t comm, const char* group, int32_t rank,
                                          ecclPeerId_t* peer, int64_t timeout_ms);
 
-/* Sends count elements of dtype to `peer`, an accepted peer of any group of
+/** Sends count elements of dtype to `peer`, an accepted peer of any group of
  * the cluster, which receives them with ecclRecv naming this peer, the same
  * tag (< 2^32), count and dtype. Returns once the receiver holds the whole
  * message in its buffer (synchronous: two peers that both send to each other
@@ -681,7 +700,7 @@ ECCL_API ecclResult_t ecclSend(ecclComm_t comm, const void* buf, size_t count, e
                                ecclPeerId_t peer, uint64_t tag, int64_t timeout_ms,
                                ecclOpInfo_t* info);
 
-/* Receives count elements of dtype from `peer` into buf (see ecclSend). buf
+/** Receives count elements of dtype from `peer` into buf (see ecclSend). buf
  * is undefined after a failure. */
 ECCL_API ecclResult_t ecclRecv(ecclComm_t comm, void* buf, size_t count, ecclDataType_t dtype,
                                ecclPeerId_t peer, uint64_t tag, int64_t timeout_ms,
@@ -689,56 +708,59 @@ ECCL_API ecclResult_t ecclRecv(ecclComm_t comm, void* buf, size_t count, ecclDat
 
 /* ---- Shared state ------------------------------------------------------------- */
 
-/* How a peer takes part in ecclSyncSharedState. */
+/** How a peer takes part in ecclSyncSharedState. */
 typedef enum {
-  /* Take the popular copy of every entry that differs (the default). */
+  /** Take the popular copy of every entry that differs (the default). */
   ecclSyncEnforcePopular = 0,
-  /* This peer's copy is authoritative (e.g. it loaded a checkpoint): the
+  /** This peer's copy is authoritative (e.g.\ it loaded a checkpoint): the
    * group takes its content and revision. Several SEND_ONLY peers must hold
    * the same content and revision. */
   ecclSyncSendOnly = 1,
-  /* A fresh joiner: its content never counts and its revision may be anything;
+  /** A fresh joiner: its content never counts and its revision may be anything;
    * it receives every entry whose hash differs from the popular one. */
   ecclSyncReceiveOnly = 2
 } ecclSyncStrategy_t;
 
-/* One named tensor of the shared state. The caller owns the memory. */
+/** One named tensor of the shared state. The caller owns the memory. */
 typedef struct {
-  const char* name; /* 1..255 bytes, unique in the state */
-  void* data;       /* count elements of dtype; not NULL unless count is 0 */
-  size_t count;
-  ecclDataType_t dtype;
-  /* Non-zero: peers may hold different content (e.g. a per-peer RNG state);
+  const char* name;     /**< 1..255 bytes, unique in the state */
+  void* data;           /**< count elements of dtype; not NULL unless count is 0 */
+  size_t count;         /**< elements of dtype in data */
+  ecclDataType_t dtype; /**< the element type of data */
+  /** Non-zero: peers may hold different content (e.g.\ a per-peer RNG state);
    * only the name, count and dtype must agree and nothing is sent. */
   int allow_content_inequality;
 } ecclSharedStateEntry_t;
 
-/* The shared state of one peer (a versioned struct: the caller sets struct_size). */
+/** The shared state of one peer (a versioned struct: the caller sets struct_size). */
 typedef struct {
-  size_t struct_size; /* sizeof(ecclSharedState_t) */
-  /* In: this peer's revision. Out, on success: the group's new revision. */
+  size_t struct_size; /**< sizeof(ecclSharedState_t) */
+  /** In: this peer's revision. Out, on success: the group's new revision. */
   uint64_t revision;
+  /** The state's entries: nentries of them. */
   const ecclSharedStateEntry_t* entries;
-  size_t nentries; /* at most 4096; entries must not overlap in memory */
+  size_t nentries; /**< at most 4096; entries must not overlap in memory */
 } ecclSharedState_t;
 
-/* What a sync did on this peer (a versioned struct: the caller sets struct_size). */
+/** What a sync did on this peer (a versioned struct: the caller sets struct_size). */
 typedef struct {
-  size_t struct_size;      /* sizeof(ecclSyncInfo_t) */
-  uint64_t bytes_sent;     /* entry bytes this peer served to others */
-  uint64_t bytes_received; /* entry bytes it received */
-  uint32_t entries_fixed;  /* entries it received (its content differed) */
-  uint32_t rounds;         /* transfer rounds it took part in (> 1 after a failed source) */
-  uint64_t revision;       /* the group's revision after the sync */
-  uint64_t wall_time_ns;   /* from the call to its return */
-  /* What crossed the wire for bytes_sent and bytes_received: less where
+  size_t struct_size;      /**< sizeof(ecclSyncInfo_t) */
+  uint64_t bytes_sent;     /**< entry bytes this peer served to others */
+  uint64_t bytes_received; /**< entry bytes it received */
+  uint32_t entries_fixed;  /**< entries it received (its content differed) */
+  uint32_t rounds;         /**< transfer rounds it took part in (> 1 after a failed source) */
+  uint64_t revision;       /**< the group's revision after the sync */
+  uint64_t wall_time_ns;   /**< from the call to its return */
+  /** @{ */
+  /** What crossed the wire for bytes_sent and bytes_received: less where
    * transfers were zstd-compressed (an entry of at least 1 MiB whose sample
    * compresses to 80 % or less, with zstd faster than a 10 Gbit/s link). */
   uint64_t wire_bytes_sent;
   uint64_t wire_bytes_received;
+  /** @} */
 } ecclSyncInfo_t;
 
-/* Makes every accepted member's shared state identical, bit for bit. A
+/** Makes every accepted member's shared state identical, bit for bit. A
  * collective of the comm's ring: every member calls it (like
  * ecclCommUpdateTopology, it runs after the ops called before it and before
  * those called after it). Each peer hashes its entries (XXH3-128, on several
@@ -780,7 +802,7 @@ ECCL_API ecclResult_t ecclSyncSharedState(ecclComm_t comm, ecclSharedState_t* st
                                           ecclSyncStrategy_t strategy, int64_t timeout_ms,
                                           ecclSyncInfo_t* info);
 
-/* ecclCommConnect for a peer joining a group that keeps shared state, without
+/** ecclCommConnect for a peer joining a group that keeps shared state, without
  * stalling the group: while pending, this peer fetches a snapshot of the
  * state in the background, and is admitted only once it has it.
  *
@@ -798,7 +820,7 @@ ECCL_API ecclResult_t ecclSyncSharedState(ecclComm_t comm, ecclSharedState_t* st
  * their next ecclCommUpdateTopology, and the call returns once accepted.
  *
  * Afterwards the peer takes part in the group's next sync with
- * ECCL_SYNC_RECEIVE_ONLY: it receives only the entries that changed since the
+ * ecclSyncReceiveOnly: it receives only the entries that changed since the
  * snapshot (and any whose fetch failed, e.g. because a source was lost).
  *
  * state: as for ecclSyncSharedState; on success state->revision is the
