@@ -10,7 +10,9 @@ packages=(
   libasio-dev libssl-dev libzstd-dev libxxhash-dev libspdlog-dev nlohmann-json3-dev
   libcli11-dev libcpp-httplib-dev libibverbs-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev python3 iperf3
+  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-numpy python3-pytest iperf3
+  # API reference, man pages, Debian packages (CPack's dpkg-shlibdeps runs file)
+  doxygen help2man dpkg-dev file
   # eccl-netlab (namespaces, tc, its readiness ping)
   iproute2 iputils-ping
   # benchmark comparators (eccl-bench --compare gloo,mpi)
