@@ -3,8 +3,69 @@
 A thin ctypes layer over the C API (include/eccl/eccl.h); no compiled
 extension. The library is found through ECCL_LIBRARY (a path to libeccl.so),
 else by the system's library search.
+
+    import numpy as np, eccl
+    with eccl.Communicator("master-host:29500") as comm:
+        comm.connect()
+        grads = np.ones(1024, dtype=np.float32)
+        comm.all_reduce(grads, op="avg")      # in place, zero-copy
+
+Arrays are numpy arrays or torch CPU tensors, used in place (C-contiguous;
+outputs writable). Failing calls raise a subclass of eccl.EcclError named
+after the result code (eccl.Timeout, eccl.PeerLost, eccl.InvalidUsage, ...).
 """
 
-from eccl._library import EcclError, error_string, library_path, version
+from eccl._communicator import Communicator
+from eccl._errors import (
+    Aborted,
+    EcclConnectionError,
+    EcclError,
+    EcclSystemError,
+    InternalError,
+    InvalidArgument,
+    InvalidUsage,
+    OutOfMemory,
+    PeerLost,
+    ProtocolError,
+    Timeout,
+    Unsupported,
+    error_string,
+)
+from eccl._info import version
+from eccl._library import library_path
+from eccl._master import Master
+from eccl._quant import QuantConfig
+from eccl._request import Request
+from eccl._types import Event, EventKind, OpInfo, PeerId, SyncInfo
 
-__all__ = ["EcclError", "error_string", "library_path", "version"]
+# The short names of the two errors whose names are Python builtins. Not in
+# __all__, so that "from eccl import *" does not shadow the builtins.
+ConnectionError = EcclConnectionError  # noqa: A001
+SystemError = EcclSystemError  # noqa: A001
+
+__all__ = [
+    "Aborted",
+    "Communicator",
+    "EcclConnectionError",
+    "EcclError",
+    "EcclSystemError",
+    "Event",
+    "EventKind",
+    "InternalError",
+    "InvalidArgument",
+    "InvalidUsage",
+    "Master",
+    "OpInfo",
+    "OutOfMemory",
+    "PeerId",
+    "PeerLost",
+    "ProtocolError",
+    "QuantConfig",
+    "Request",
+    "SyncInfo",
+    "Timeout",
+    "Unsupported",
+    "error_string",
+    "library_path",
+    "version",
+]

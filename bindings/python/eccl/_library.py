@@ -1,62 +1,44 @@
-"""Loading libeccl and mapping its result codes to Python."""
+"""Loading libeccl: the one shared ctypes.CDLL handle of the package."""
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import os
+import threading
 from typing import Optional
+
+from eccl import _ctypes_api
 
 _lib: Optional[ctypes.CDLL] = None
 _path: Optional[str] = None
+_lock = threading.Lock()
 
 
-class EcclError(RuntimeError):
-    """A failing ECCL call: the ecclResult_t code and the library's detail text."""
+def lib() -> ctypes.CDLL:
+    """The loaded library, with every prototype of _ctypes_api declared.
 
-    def __init__(self, code: int, detail: str) -> None:
-        super().__init__(f"{error_string(code)}: {detail}" if detail else error_string(code))
-        self.code = code
-        self.detail = detail
-
-
-def _load() -> ctypes.CDLL:
+    Loaded on first use from $ECCL_LIBRARY (a path to libeccl.so), else from
+    the system's library search (ctypes.util.find_library("eccl")).
+    Raises OSError when neither finds it.
+    """
     global _lib, _path
     if _lib is not None:
         return _lib
-    path = os.environ.get("ECCL_LIBRARY") or ctypes.util.find_library("eccl")
-    if not path:
-        raise OSError("libeccl not found: set ECCL_LIBRARY to the path of libeccl.so")
-    lib = ctypes.CDLL(path)
-    lib.ecclGetVersion.argtypes = [ctypes.POINTER(ctypes.c_int)]
-    lib.ecclGetVersion.restype = ctypes.c_int
-    lib.ecclGetErrorString.argtypes = [ctypes.c_int]
-    lib.ecclGetErrorString.restype = ctypes.c_char_p
-    lib.ecclGetLastError.argtypes = []
-    lib.ecclGetLastError.restype = ctypes.c_char_p
-    _lib, _path = lib, path
-    return lib
-
-
-def _check(code: int) -> None:
-    if code != 0:
-        raise EcclError(code, _load().ecclGetLastError().decode("utf-8", "replace"))
+    with _lock:
+        if _lib is None:
+            path = os.environ.get("ECCL_LIBRARY") or ctypes.util.find_library("eccl")
+            if not path:
+                raise OSError("libeccl not found: set ECCL_LIBRARY to the path of libeccl.so")
+            loaded = ctypes.CDLL(path)
+            _ctypes_api.declare(loaded)
+            _path = path
+            _lib = loaded
+    return _lib
 
 
 def library_path() -> str:
     """The path the library was loaded from."""
-    _load()
+    lib()
     assert _path is not None
     return _path
-
-
-def version() -> tuple[int, int, int]:
-    """The loaded library's version as (major, minor, patch)."""
-    value = ctypes.c_int()
-    _check(_load().ecclGetVersion(ctypes.byref(value)))
-    return (value.value // 10000, value.value // 100 % 100, value.value % 100)
-
-
-def error_string(code: int) -> str:
-    """The library's name and meaning of a result code."""
-    return _load().ecclGetErrorString(code).decode("utf-8", "replace")

@@ -1,0 +1,185 @@
+"""eccl.Communicator: a peer's membership in a group, and its lifecycle."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import weakref
+from types import TracebackType
+from typing import Iterator, Optional, Union
+
+from eccl import _args, _library
+from eccl._collectives import CollectivesMixin
+from eccl._ctypes_api import (
+    ecclComm_t,
+    ecclCommAttr_t,
+    ecclCommConfig_t,
+    ecclEvent_t,
+    ecclEventKind_t,
+    ecclPeerId_t,
+    init_versioned,
+    versioned,
+)
+from eccl._errors import check
+from eccl._handle import CommHandle
+from eccl._master import Master
+from eccl._state import StateMixin
+from eccl._types import Event, EventKind, PeerId
+
+_GROUP_MAX = 128  # bytes of a group name (eccl.h: ecclCommConfig_t.group)
+
+
+class Communicator(CollectivesMixin, StateMixin):
+    """A peer of a group: connect, take part in collectives, leave on close().
+
+    Creating it opens its data listener only; connect() joins the group.
+    close() (or leaving a with block, or garbage collection) leaves the group
+    gracefully; calls still running on other threads are aborted first.
+
+    Threads: events(), abort(), the attributes, send/recv and request waits
+    may run on any thread at any time; collectives and update_topology of one
+    communicator start in call order, which every peer must make the same.
+    """
+
+    def __init__(self, master: Union[str, Master, None] = None, group: Optional[str] = None,
+                 *, listen: Optional[str] = None, advertise: Optional[str] = None,
+                 connections: Optional[int] = None, timeout_ms: Optional[int] = None,
+                 preserve_input: Optional[bool] = None,
+                 small_allreduce_bytes: Optional[int] = None) -> None:
+        """master: "HOST:PORT" or an eccl.Master (None: $ECCL_MASTER). group: the
+        group to join (None: $ECCL_GROUP or "default"). listen: the data
+        listener "HOST:PORT" (None: "0.0.0.0:0"). advertise: what other peers
+        connect to. connections: TCP connections per data channel.
+        timeout_ms: default deadline of blocking calls (library default 30000).
+        preserve_input: a failed in-place all_reduce restores its input.
+        small_allreduce_bytes: all-reduces up to this size use recursive
+        doubling (the same on every peer). None keeps the library's default or
+        its environment variable. Raises eccl.InvalidArgument for a bad field."""
+        lib = _library.lib()
+        code, config = init_versioned(ecclCommConfig_t, lib.ecclCommConfigInit)
+        check(code)
+        if isinstance(master, Master):
+            master = master.address
+        for field, text in (("master", master), ("group", group), ("listen_addr", listen),
+                            ("advertise_addr", advertise)):
+            if text is not None:
+                setattr(config, field, text.encode())
+        for field, value in (("connections_per_peer", connections), ("timeout_ms", timeout_ms),
+                             ("small_allreduce_bytes", small_allreduce_bytes)):
+            value = _args.optional_uint32(value, field)
+            if value is not None:
+                setattr(config, field, value)
+        if preserve_input is not None:
+            config.preserve_input = 1 if preserve_input else 0
+        handle = ecclComm_t()
+        check(lib.ecclCommCreate(ctypes.byref(config), ctypes.byref(handle)))
+        self._h = CommHandle(handle)
+        self._local = threading.local()
+        self._finalizer = weakref.finalize(self, self._h.close)
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    def connect(self, timeout_ms: Optional[float] = None) -> "Communicator":
+        """Registers with the master and blocks until admitted: at once in an empty
+        group, else at the members' next update_topology. Once per communicator.
+        Raises eccl.Timeout (then close it: it cannot connect again),
+        eccl.ConnectionError, eccl.Aborted, eccl.InvalidUsage (called twice)."""
+        self._h.call("ecclCommConnect", _args.timeout(timeout_ms))
+        return self
+
+    def update_topology(self, timeout_ms: Optional[float] = None) -> None:
+        """A collective point of the members: admits pending peers, settles
+        departures, and returns once the new ring is up (rank, world_size and
+        revision are then the new ring's). Also needed after a failed collective."""
+        self._h.call("ecclCommUpdateTopology", _args.timeout(timeout_ms))
+
+    def abort(self) -> None:
+        """Ends every blocking call and request of this communicator at once with
+        eccl.Aborted, and every later one too; then only close() is useful.
+        Any thread, any time, idempotent."""
+        self._h.abort()
+
+    def close(self) -> None:
+        """Leaves the group (the others see EventKind.PEER_LEFT) and frees the
+        communicator; calls running on other threads are aborted first. Idempotent."""
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        """Whether close() has been called."""
+        return self._h.closed
+
+    def __enter__(self) -> "Communicator":
+        return self
+
+    def __exit__(self, exc_type: Optional[type[BaseException]],
+                 exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
+        self.close()
+
+    # ---- attributes -------------------------------------------------------------------
+
+    @property
+    def rank(self) -> int:
+        """This peer's rank in the ring; -1 until admitted."""
+        return int(self._h.get_attr(ecclCommAttr_t.ECCL_ATTR_RANK, ctypes.c_int32()).value)
+
+    @property
+    def world_size(self) -> int:
+        """Peers in the ring; 0 until admitted."""
+        return int(self._h.get_attr(ecclCommAttr_t.ECCL_ATTR_WORLD_SIZE, ctypes.c_int32()).value)
+
+    @property
+    def revision(self) -> int:
+        """Revision of the committed ring; 0 until admitted."""
+        return int(self._h.get_attr(ecclCommAttr_t.ECCL_ATTR_REVISION, ctypes.c_uint64()).value)
+
+    @property
+    def group(self) -> str:
+        """The group's name."""
+        value = self._h.get_attr(ecclCommAttr_t.ECCL_ATTR_GROUP,
+                                 ctypes.create_string_buffer(_GROUP_MAX + 1))
+        return bytes(value.value).decode()
+
+    @property
+    def peer_id(self) -> PeerId:
+        """This peer's id."""
+        return PeerId.from_c(self._h.get_attr(ecclCommAttr_t.ECCL_ATTR_PEER_ID, ecclPeerId_t()))
+
+    @property
+    def peers_pending(self) -> int:
+        """Peers waiting for admission at the next update_topology, as the master
+        last said (it trails the master by one message)."""
+        pending = ctypes.c_int()
+        self._h.call("ecclCommPeersPending", ctypes.byref(pending))
+        return int(pending.value)
+
+    @property
+    def fetches_serving(self) -> int:
+        """Joiners' state fetches (connect_with_state) this member serves right now."""
+        return int(self._h.get_attr(ecclCommAttr_t.ECCL_ATTR_FETCHES_SERVING, ctypes.c_int32()).value)
+
+    # ---- events -----------------------------------------------------------------------
+
+    def poll_event(self) -> Optional[Event]:
+        """The oldest queued membership event, or None. Never blocks."""
+        event = versioned(ecclEvent_t)
+        self._h.call("ecclCommPollEvent", ctypes.byref(event))
+        if event.kind == ecclEventKind_t.ECCL_EVENT_NONE:
+            return None
+        return Event(kind=EventKind(event.kind), peer=PeerId.from_c(event.peer),
+                     revision=int(event.revision))
+
+    def events(self) -> Iterator[Event]:
+        """Yields the queued membership events, oldest first, until the queue is
+        empty (it does not wait for new ones). Only members receive events."""
+        while True:
+            event = self.poll_event()
+            if event is None:
+                return
+            yield event
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<eccl.Communicator closed>"
+        return (f"<eccl.Communicator group={self.group!r} rank={self.rank} "
+                f"world_size={self.world_size} peer={self.peer_id.short}>")

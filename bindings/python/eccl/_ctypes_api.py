@@ -1,0 +1,413 @@
+"""ctypes mirrors of the C API's structs and enums, and the functions' prototypes.
+
+Everything here follows include/eccl/eccl.h literally (C names included), so
+that tests/test_layout.py can compare it with what a C compiler makes of the
+header: every struct's size and field offsets, every enum's values. The rest
+of the package uses these mirrors and never spells a C type itself.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+from ctypes import (
+    POINTER,
+    Structure,
+    c_char,
+    c_char_p,
+    c_int,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_ubyte,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from typing import Any, Sequence, TypeVar
+
+# C enums are int-sized on every ABI ECCL supports; fields of an enum type are c_int.
+c_enum = c_int
+
+# ---- Enums ---------------------------------------------------------------------------
+
+
+class ecclResult_t(enum.IntEnum):
+    """The result codes of the API's functions."""
+
+    ecclSuccess = 0
+    ecclInvalidArgument = 1
+    ecclInvalidUsage = 2
+    ecclSystemError = 3
+    ecclInternalError = 4
+    ecclConnectionError = 5
+    ecclProtocolError = 6
+    ecclTimeout = 7
+    ecclPeerLost = 8
+    ecclAborted = 9
+    ecclOutOfMemory = 10
+    ecclUnsupported = 11
+    ecclNumResults = 12
+
+
+class ecclCommAttr_t(enum.IntEnum):
+    """Attributes readable with ecclCommGetAttr."""
+
+    ECCL_ATTR_RANK = 1
+    ECCL_ATTR_WORLD_SIZE = 2
+    ECCL_ATTR_GROUP = 3
+    ECCL_ATTR_PEER_ID = 4
+    ECCL_ATTR_REVISION = 5
+    ECCL_ATTR_PEERS_PENDING = 6
+    ECCL_ATTR_FETCHES_SERVING = 7
+
+
+class ecclEventKind_t(enum.IntEnum):
+    """Membership events, as ecclCommPollEvent reports them."""
+
+    ECCL_EVENT_NONE = 0
+    ECCL_EVENT_PEER_JOINED = 1
+    ECCL_EVENT_PEER_LEFT = 2
+    ECCL_EVENT_PEER_LOST = 3
+    ECCL_EVENT_PEER_EVICTED = 4
+
+
+class ecclDataType_t(enum.IntEnum):
+    """Element types of collective buffers."""
+
+    ecclInt8 = 0
+    ecclUint8 = 1
+    ecclInt16 = 2
+    ecclUint16 = 3
+    ecclInt32 = 4
+    ecclUint32 = 5
+    ecclInt64 = 6
+    ecclUint64 = 7
+    ecclFloat16 = 8
+    ecclBfloat16 = 9
+    ecclFloat32 = 10
+    ecclFloat64 = 11
+
+
+class ecclRedOp_t(enum.IntEnum):
+    """Reductions."""
+
+    ecclSum = 0
+    ecclAvg = 1
+    ecclProd = 2
+    ecclMin = 3
+    ecclMax = 4
+
+
+class ecclQuantAlgorithm_t(enum.IntEnum):
+    """How an all-reduce quantizes the data it sends."""
+
+    ecclQuantNone = 0
+    ecclQuantMinMax = 1
+    ecclQuantZeroPointScale = 2
+
+
+class ecclWireType_t(enum.IntEnum):
+    """What each element becomes on the wire."""
+
+    ecclWireUint8 = 0
+    ecclWireInt8 = 1
+    ecclWireUint16 = 2
+    ecclWireFloat16 = 3
+    ecclWireBfloat16 = 4
+
+
+class ecclSyncStrategy_t(enum.IntEnum):
+    """How a peer takes part in ecclSyncSharedState."""
+
+    ecclSyncEnforcePopular = 0
+    ecclSyncSendOnly = 1
+    ecclSyncReceiveOnly = 2
+
+
+#: Every mirrored enum, by its C name (the layout test walks this).
+ENUMS: dict[str, type[enum.IntEnum]] = {
+    cls.__name__: cls
+    for cls in (
+        ecclResult_t,
+        ecclCommAttr_t,
+        ecclEventKind_t,
+        ecclDataType_t,
+        ecclRedOp_t,
+        ecclQuantAlgorithm_t,
+        ecclWireType_t,
+        ecclSyncStrategy_t,
+    )
+}
+
+# ---- Structs -------------------------------------------------------------------------
+
+# Opaque handles: ecclMaster_t, ecclComm_t, ecclRequest_t.
+ecclMaster_t = c_void_p
+ecclComm_t = c_void_p
+ecclRequest_t = c_void_p
+
+
+class ecclMasterConfig_t(Structure):
+    """A master's settings (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("listen_addr", c_char_p),
+        ("heartbeat_ms", c_uint32),
+        ("miss_limit", c_uint32),
+        ("channel_setup_timeout_ms", c_uint32),
+        ("register_timeout_ms", c_uint32),
+        ("token_key_file", c_char_p),
+    ]
+
+
+class ecclPeerId_t(Structure):
+    """A peer's identifier: 16 random bytes."""
+
+    _fields_ = [("bytes", c_ubyte * 16)]
+
+
+class ecclCommConfig_t(Structure):
+    """A communicator's settings (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("master", c_char_p),
+        ("group", c_char_p),
+        ("listen_addr", c_char_p),
+        ("advertise_addr", c_char_p),
+        ("connections_per_peer", c_uint32),
+        ("timeout_ms", c_uint32),
+        ("preserve_input", c_uint32),
+        ("small_allreduce_bytes", c_uint32),
+    ]
+
+
+class ecclEvent_t(Structure):
+    """A membership event (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("kind", c_enum),
+        ("peer", ecclPeerId_t),
+        ("revision", c_uint64),
+    ]
+
+
+class ecclOpInfo_t(Structure):
+    """What one collective did (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("bytes_sent", c_uint64),
+        ("bytes_received", c_uint64),
+        ("wall_time_ns", c_uint64),
+        ("world_size", c_int32),
+    ]
+
+
+class ecclQuantConfig_t(Structure):
+    """A quantization config for the all-reduce calls (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("algorithm", c_enum),
+        ("wire_type", c_enum),
+        ("block_size", c_uint32),
+    ]
+
+
+class ecclTensor_t(Structure):
+    """One tensor of ecclAllReduceBatch."""
+
+    _fields_ = [
+        ("sendbuf", c_void_p),
+        ("recvbuf", c_void_p),
+        ("count", c_size_t),
+    ]
+
+
+class ecclSharedStateEntry_t(Structure):
+    """One named tensor of the shared state."""
+
+    _fields_ = [
+        ("name", c_char_p),
+        ("data", c_void_p),
+        ("count", c_size_t),
+        ("dtype", c_enum),
+        ("allow_content_inequality", c_int),
+    ]
+
+
+class ecclSharedState_t(Structure):
+    """The shared state of one peer (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("revision", c_uint64),
+        ("entries", POINTER(ecclSharedStateEntry_t)),
+        ("nentries", c_size_t),
+    ]
+
+
+class ecclSyncInfo_t(Structure):
+    """What a sync did on this peer (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("bytes_sent", c_uint64),
+        ("bytes_received", c_uint64),
+        ("entries_fixed", c_uint32),
+        ("rounds", c_uint32),
+        ("revision", c_uint64),
+        ("wall_time_ns", c_uint64),
+        ("wire_bytes_sent", c_uint64),
+        ("wire_bytes_received", c_uint64),
+    ]
+
+
+#: Every mirrored struct, by its C name (the layout test walks this).
+STRUCTS: dict[str, type[Structure]] = {
+    cls.__name__: cls
+    for cls in (
+        ecclMasterConfig_t,
+        ecclPeerId_t,
+        ecclCommConfig_t,
+        ecclEvent_t,
+        ecclOpInfo_t,
+        ecclQuantConfig_t,
+        ecclTensor_t,
+        ecclSharedStateEntry_t,
+        ecclSharedState_t,
+        ecclSyncInfo_t,
+    )
+}
+
+#: The structs that begin with struct_size (eccl.h, "Versioned structs").
+VERSIONED = (
+    ecclMasterConfig_t,
+    ecclCommConfig_t,
+    ecclEvent_t,
+    ecclOpInfo_t,
+    ecclQuantConfig_t,
+    ecclSharedState_t,
+    ecclSyncInfo_t,
+)
+
+
+_S = TypeVar("_S", bound=Structure)
+
+
+def versioned(cls: type[_S], **fields: Any) -> _S:
+    """A zeroed instance of a versioned struct with struct_size = its ctypes size."""
+    if cls not in VERSIONED:
+        raise TypeError(f"{cls.__name__} is not a versioned struct")
+    return cls(struct_size=ctypes.sizeof(cls), **fields)
+
+
+# ---- Functions -----------------------------------------------------------------------
+
+_R = c_int  # ecclResult_t
+_P = POINTER
+
+#: name -> (restype, argtypes), for every function the package calls.
+PROTOTYPES: dict[str, tuple[Any, Sequence[Any]]] = {
+    "ecclGetVersion": (_R, [_P(c_int)]),
+    "ecclGetErrorString": (c_char_p, [c_enum]),
+    "ecclGetLastError": (c_char_p, []),
+    "ecclInit": (_R, []),
+    # Master
+    "ecclMasterConfigInit": (_R, [_P(ecclMasterConfig_t)]),
+    "ecclMasterCreate": (_R, [_P(ecclMasterConfig_t), _P(ecclMaster_t)]),
+    "ecclMasterGetPort": (_R, [ecclMaster_t, _P(c_uint16)]),
+    "ecclMasterRun": (_R, [ecclMaster_t]),
+    "ecclMasterStop": (_R, [ecclMaster_t]),
+    "ecclMasterDestroy": (_R, [ecclMaster_t]),
+    # Communicator
+    "ecclCommConfigInit": (_R, [_P(ecclCommConfig_t)]),
+    "ecclCommCreate": (_R, [_P(ecclCommConfig_t), _P(ecclComm_t)]),
+    "ecclCommConnect": (_R, [ecclComm_t, c_int64]),
+    "ecclCommUpdateTopology": (_R, [ecclComm_t, c_int64]),
+    "ecclCommPeersPending": (_R, [ecclComm_t, _P(c_int)]),
+    "ecclCommGetAttr": (_R, [ecclComm_t, c_enum, c_void_p, c_size_t]),
+    "ecclCommPollEvent": (_R, [ecclComm_t, _P(ecclEvent_t)]),
+    "ecclCommAbort": (_R, [ecclComm_t]),
+    "ecclCommDestroy": (_R, [ecclComm_t]),
+    "ecclPeerIdToString": (_R, [_P(ecclPeerId_t), _P(c_char), c_size_t]),
+    "ecclCommLookupPeer": (_R, [ecclComm_t, c_char_p, c_int32, _P(ecclPeerId_t), c_int64]),
+    # Collectives
+    "ecclAllReduce": (
+        _R,
+        [ecclComm_t, c_void_p, c_void_p, c_size_t, c_enum, c_enum, _P(ecclQuantConfig_t),
+         c_uint64, c_int64, _P(ecclOpInfo_t)],
+    ),
+    "ecclAllReduceBatch": (
+        _R,
+        [ecclComm_t, _P(ecclTensor_t), c_size_t, c_enum, c_enum, _P(ecclQuantConfig_t),
+         c_uint64, c_int64, _P(ecclOpInfo_t)],
+    ),
+    "ecclBroadcast": (
+        _R, [ecclComm_t, c_void_p, c_size_t, c_enum, c_int32, c_uint64, c_int64, _P(ecclOpInfo_t)]
+    ),
+    "ecclAllGather": (
+        _R, [ecclComm_t, c_void_p, c_void_p, c_size_t, c_enum, c_uint64, c_int64, _P(ecclOpInfo_t)]
+    ),
+    "ecclReduceScatter": (
+        _R,
+        [ecclComm_t, c_void_p, c_void_p, c_size_t, c_enum, c_enum, c_uint64, c_int64,
+         _P(ecclOpInfo_t)],
+    ),
+    "ecclAllToAll": (
+        _R, [ecclComm_t, c_void_p, c_void_p, c_size_t, c_enum, c_uint64, c_int64, _P(ecclOpInfo_t)]
+    ),
+    "ecclBarrier": (_R, [ecclComm_t, c_uint64, c_int64, _P(ecclOpInfo_t)]),
+    # Requests
+    "ecclAllReduceAsync": (
+        _R,
+        [ecclComm_t, c_void_p, c_void_p, c_size_t, c_enum, c_enum, _P(ecclQuantConfig_t),
+         c_uint64, c_int64, _P(ecclRequest_t)],
+    ),
+    "ecclTest": (_R, [ecclRequest_t, _P(c_int), _P(ecclOpInfo_t)]),
+    "ecclWait": (_R, [ecclRequest_t, _P(ecclOpInfo_t)]),
+    "ecclRequestFree": (_R, [ecclRequest_t]),
+    # Point-to-point
+    "ecclSend": (
+        _R,
+        [ecclComm_t, c_void_p, c_size_t, c_enum, ecclPeerId_t, c_uint64, c_int64, _P(ecclOpInfo_t)],
+    ),
+    "ecclRecv": (
+        _R,
+        [ecclComm_t, c_void_p, c_size_t, c_enum, ecclPeerId_t, c_uint64, c_int64, _P(ecclOpInfo_t)],
+    ),
+    # Shared state
+    "ecclSyncSharedState": (
+        _R, [ecclComm_t, _P(ecclSharedState_t), c_enum, c_int64, _P(ecclSyncInfo_t)]
+    ),
+    "ecclCommConnectWithState": (
+        _R, [ecclComm_t, _P(ecclSharedState_t), c_uint64, c_int64, _P(ecclSyncInfo_t)]
+    ),
+}
+
+
+def declare(lib: ctypes.CDLL) -> None:
+    """Sets restype and argtypes of every function in PROTOTYPES on lib."""
+    for name, (restype, argtypes) in PROTOTYPES.items():
+        function = getattr(lib, name)
+        function.restype = restype
+        function.argtypes = list(argtypes)
+
+
+def init_versioned(cls: type[_S], init: Any) -> tuple[int, _S]:
+    """(result code, config) of a config's ...ConfigInit, struct_size = ctypes.sizeof(cls).
+
+    ...ConfigInit writes the library's sizeof of the struct, which a newer
+    library than this mirror may make larger: it fills a scratch buffer with
+    room to spare, and only this mirror's prefix is kept.
+    """
+    scratch = (ctypes.c_ubyte * (ctypes.sizeof(cls) + 4096))()
+    code = int(init(ctypes.cast(scratch, POINTER(cls))))
+    config = cls.from_buffer_copy(scratch)
+    config.struct_size = ctypes.sizeof(cls)
+    return code, config

@@ -1,0 +1,88 @@
+"""The ecclComm_t handle of a Communicator and the rule that Destroy races with nothing.
+
+Every call on the handle goes through CommHandle.call, which counts the calls
+in flight; close() refuses new calls, aborts the ones in flight (their
+threads get eccl.Aborted) and destroys the comm only once they have returned.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import Any, Optional, TypeVar
+
+from eccl import _library
+from eccl._ctypes_api import ecclComm_t, ecclCommAttr_t, ecclResult_t
+from eccl._errors import InvalidUsage, check
+
+_V = TypeVar("_V", bound="ctypes._CData")
+
+
+class CommHandle:
+    """An owned ecclComm_t. Holds no reference to its Communicator (it is the finalizer)."""
+
+    def __init__(self, handle: ecclComm_t) -> None:
+        self._handle: Optional[ecclComm_t] = handle
+        self._busy = 0
+        self._closing = False
+        self._idle = threading.Condition(threading.Lock())
+
+    @property
+    def closed(self) -> bool:
+        """Whether close() has begun."""
+        return self._closing
+
+    def acquire(self) -> ecclComm_t:
+        """The handle, counted as in use until release(); eccl.InvalidUsage once closing."""
+        with self._idle:
+            if self._closing or self._handle is None:
+                raise InvalidUsage(ecclResult_t.ecclInvalidUsage, "the communicator is closed")
+            self._busy += 1
+            return self._handle
+
+    def release(self) -> None:
+        """Ends a use begun by acquire()."""
+        with self._idle:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.notify_all()
+
+    def call(self, function: str, *args: Any) -> None:
+        """lib.function(handle, *args); raises the mapped error of a failing result."""
+        lib = _library.lib()
+        handle = self.acquire()
+        try:
+            code = getattr(lib, function)(handle, *args)
+        finally:
+            self.release()
+        check(code)
+
+    def get_attr(self, attr: ecclCommAttr_t, value: _V) -> _V:
+        """ecclCommGetAttr into value (a ctypes object of the attribute's size); returns it."""
+        self.call("ecclCommGetAttr", attr, ctypes.byref(value), ctypes.sizeof(value))
+        return value
+
+    def abort(self) -> None:
+        """ecclCommAbort: outstanding and later blocking calls end with eccl.Aborted."""
+        with self._idle:
+            if self._handle is not None:
+                check(_library.lib().ecclCommAbort(self._handle))
+
+    def close(self) -> None:
+        """Aborts the calls in flight (if any), waits for them, then ecclCommDestroy.
+
+        Idempotent. Without calls in flight this is a graceful leave: the other
+        peers see eccl.EventKind.PEER_LEFT.
+        """
+        lib = _library.lib()
+        with self._idle:
+            if self._closing:
+                return
+            self._closing = True
+            if self._busy and self._handle is not None:
+                lib.ecclCommAbort(self._handle)
+            while self._busy:
+                self._idle.wait()
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            check(lib.ecclCommDestroy(handle))

@@ -1,0 +1,98 @@
+"""Plain Python values the API returns: PeerId, Event, OpInfo, SyncInfo."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from eccl._ctypes_api import ecclEventKind_t, ecclOpInfo_t, ecclPeerId_t, ecclSyncInfo_t
+
+
+@dataclass(frozen=True)
+class PeerId:
+    """A peer's identifier: 16 bytes, unique in the cluster. str() gives 32 hex digits."""
+
+    raw: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.raw) != 16:
+            raise ValueError(f"a peer id has 16 bytes, not {len(self.raw)}")
+
+    def __str__(self) -> str:
+        return self.raw.hex()
+
+    def __repr__(self) -> str:
+        return f"PeerId('{self.raw.hex()}')"
+
+    @property
+    def short(self) -> str:
+        """The first 8 hex digits, as ECCL's error texts name peers."""
+        return self.raw.hex()[:8]
+
+    @classmethod
+    def from_c(cls, value: ecclPeerId_t) -> "PeerId":
+        """The PeerId of a C ecclPeerId_t."""
+        return cls(bytes(value.bytes))
+
+    def to_c(self) -> ecclPeerId_t:
+        """This id as a C ecclPeerId_t."""
+        value = ecclPeerId_t()
+        value.bytes[:] = list(self.raw)
+        return value
+
+
+class EventKind(enum.IntEnum):
+    """What a membership event says about its peer."""
+
+    PEER_JOINED = ecclEventKind_t.ECCL_EVENT_PEER_JOINED  #: registered (pending until admitted)
+    PEER_LEFT = ecclEventKind_t.ECCL_EVENT_PEER_LEFT      #: left gracefully (closed its comm)
+    PEER_LOST = ecclEventKind_t.ECCL_EVENT_PEER_LOST      #: stopped answering
+    PEER_EVICTED = ecclEventKind_t.ECCL_EVENT_PEER_EVICTED  #: removed by the master
+
+
+@dataclass(frozen=True)
+class Event:
+    """A membership event of the communicator's group."""
+
+    kind: EventKind  #: what happened
+    peer: PeerId     #: the peer it happened to
+    revision: int    #: the group's revision when the master announced it (0: another group)
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """What one collective or point-to-point call did on this peer."""
+
+    bytes_sent: int      #: payload sent: op headers and data
+    bytes_received: int  #: payload received
+    wall_time_ns: int    #: from the call to its return
+    world_size: int      #: peers that took part
+
+    @classmethod
+    def from_c(cls, info: ecclOpInfo_t) -> "OpInfo":
+        """The OpInfo of a filled ecclOpInfo_t."""
+        return cls(bytes_sent=info.bytes_sent, bytes_received=info.bytes_received,
+                   wall_time_ns=info.wall_time_ns, world_size=info.world_size)
+
+
+@dataclass(frozen=True)
+class SyncInfo:
+    """What a shared-state sync (or a connect with state) did on this peer."""
+
+    revision: int             #: the group's revision after the sync
+    bytes_sent: int           #: entry bytes this peer served to others
+    bytes_received: int       #: entry bytes it received
+    entries_fixed: int        #: entries it received (its content differed)
+    rounds: int               #: transfer rounds it took part in
+    wall_time_ns: int         #: from the call to its return
+    wire_bytes_sent: int      #: what crossed the wire for bytes_sent (less when compressed)
+    wire_bytes_received: int  #: what crossed the wire for bytes_received
+
+    @classmethod
+    def from_c(cls, info: ecclSyncInfo_t) -> "SyncInfo":
+        """The SyncInfo of a filled ecclSyncInfo_t."""
+        return cls(revision=info.revision, bytes_sent=info.bytes_sent,
+                   bytes_received=info.bytes_received, entries_fixed=info.entries_fixed,
+                   rounds=info.rounds, wall_time_ns=info.wall_time_ns,
+                   wire_bytes_sent=info.wire_bytes_sent,
+                   wire_bytes_received=info.wire_bytes_received)

@@ -1,0 +1,223 @@
+/* Prints, as JSON, what the C compiler makes of include/eccl/eccl.h for the
+ * Python bindings: of each struct they mirror its size, every field's offset
+ * ("fields") and size ("field_sizes"); of each enum they mirror its size and
+ * values. test_layout.py compares that with eccl/_ctypes_api.py. Links
+ * nothing: it only includes the header.
+ *
+ *   {"structs": {NAME: {"size": N, "fields": {FIELD: OFFSET}, "field_sizes": {FIELD: N}}},
+ *    "enums": {NAME: {"size": N, "values": {ENUMERATOR: VALUE}}}} */
+#include <eccl/eccl.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Commas between items: the first item of a list prints none. */
+static int first_item;
+static int first_member;
+/* Each struct's field sizes, printed after its offsets. */
+static char sizes[2048];
+static size_t sizes_used;
+
+static void item(const char* name, const char* size_key, size_t size, const char* list_key) {
+  printf("%s\n    \"%s\": {\"%s\": %zu, \"%s\": {", first_item ? "" : ",", name, size_key, size,
+         list_key);
+  first_item = 0;
+  first_member = 1;
+  sizes_used = 0;
+  sizes[0] = '\0';
+}
+
+static void member(const char* name, long long value) {
+  printf("%s\"%s\": %lld", first_member ? "" : ", ", name, value);
+  first_member = 0;
+}
+
+static void field(const char* name, size_t offset, size_t size) {
+  int n = snprintf(sizes + sizes_used, sizeof(sizes) - sizes_used, "%s\"%s\": %zu",
+                   first_member ? "" : ", ", name, size);
+  if (n > 0 && (size_t)n < sizeof(sizes) - sizes_used) sizes_used += (size_t)n;
+  member(name, (long long)offset);
+}
+
+static void itemEnd(void) {
+  printf("}}");
+}
+
+static void structEnd(void) {
+  printf("}, \"field_sizes\": {%s}}", sizes);
+}
+
+#define STRUCT_BEGIN(type) item(#type, "size", sizeof(type), "fields")
+#define FIELD(type, f) field(#f, offsetof(type, f), sizeof(((type*)0)->f))
+#define STRUCT_END() structEnd()
+#define ENUM_BEGIN(type) item(#type, "size", sizeof(type), "values")
+#define VALUE(name) member(#name, (long long)(name))
+#define ENUM_END() itemEnd()
+
+int main(void) {
+  printf("{\n  \"structs\": {");
+  first_item = 1;
+
+  STRUCT_BEGIN(ecclMasterConfig_t);
+  FIELD(ecclMasterConfig_t, struct_size);
+  FIELD(ecclMasterConfig_t, listen_addr);
+  FIELD(ecclMasterConfig_t, heartbeat_ms);
+  FIELD(ecclMasterConfig_t, miss_limit);
+  FIELD(ecclMasterConfig_t, channel_setup_timeout_ms);
+  FIELD(ecclMasterConfig_t, register_timeout_ms);
+  FIELD(ecclMasterConfig_t, token_key_file);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclPeerId_t);
+  FIELD(ecclPeerId_t, bytes);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclCommConfig_t);
+  FIELD(ecclCommConfig_t, struct_size);
+  FIELD(ecclCommConfig_t, master);
+  FIELD(ecclCommConfig_t, group);
+  FIELD(ecclCommConfig_t, listen_addr);
+  FIELD(ecclCommConfig_t, advertise_addr);
+  FIELD(ecclCommConfig_t, connections_per_peer);
+  FIELD(ecclCommConfig_t, timeout_ms);
+  FIELD(ecclCommConfig_t, preserve_input);
+  FIELD(ecclCommConfig_t, small_allreduce_bytes);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclEvent_t);
+  FIELD(ecclEvent_t, struct_size);
+  FIELD(ecclEvent_t, kind);
+  FIELD(ecclEvent_t, peer);
+  FIELD(ecclEvent_t, revision);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclOpInfo_t);
+  FIELD(ecclOpInfo_t, struct_size);
+  FIELD(ecclOpInfo_t, bytes_sent);
+  FIELD(ecclOpInfo_t, bytes_received);
+  FIELD(ecclOpInfo_t, wall_time_ns);
+  FIELD(ecclOpInfo_t, world_size);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclQuantConfig_t);
+  FIELD(ecclQuantConfig_t, struct_size);
+  FIELD(ecclQuantConfig_t, algorithm);
+  FIELD(ecclQuantConfig_t, wire_type);
+  FIELD(ecclQuantConfig_t, block_size);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclTensor_t);
+  FIELD(ecclTensor_t, sendbuf);
+  FIELD(ecclTensor_t, recvbuf);
+  FIELD(ecclTensor_t, count);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclSharedStateEntry_t);
+  FIELD(ecclSharedStateEntry_t, name);
+  FIELD(ecclSharedStateEntry_t, data);
+  FIELD(ecclSharedStateEntry_t, count);
+  FIELD(ecclSharedStateEntry_t, dtype);
+  FIELD(ecclSharedStateEntry_t, allow_content_inequality);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclSharedState_t);
+  FIELD(ecclSharedState_t, struct_size);
+  FIELD(ecclSharedState_t, revision);
+  FIELD(ecclSharedState_t, entries);
+  FIELD(ecclSharedState_t, nentries);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclSyncInfo_t);
+  FIELD(ecclSyncInfo_t, struct_size);
+  FIELD(ecclSyncInfo_t, bytes_sent);
+  FIELD(ecclSyncInfo_t, bytes_received);
+  FIELD(ecclSyncInfo_t, entries_fixed);
+  FIELD(ecclSyncInfo_t, rounds);
+  FIELD(ecclSyncInfo_t, revision);
+  FIELD(ecclSyncInfo_t, wall_time_ns);
+  FIELD(ecclSyncInfo_t, wire_bytes_sent);
+  FIELD(ecclSyncInfo_t, wire_bytes_received);
+  STRUCT_END();
+
+  printf("\n  },\n  \"enums\": {");
+  first_item = 1;
+
+  ENUM_BEGIN(ecclResult_t);
+  VALUE(ecclSuccess);
+  VALUE(ecclInvalidArgument);
+  VALUE(ecclInvalidUsage);
+  VALUE(ecclSystemError);
+  VALUE(ecclInternalError);
+  VALUE(ecclConnectionError);
+  VALUE(ecclProtocolError);
+  VALUE(ecclTimeout);
+  VALUE(ecclPeerLost);
+  VALUE(ecclAborted);
+  VALUE(ecclOutOfMemory);
+  VALUE(ecclUnsupported);
+  VALUE(ecclNumResults);
+  ENUM_END();
+
+  ENUM_BEGIN(ecclCommAttr_t);
+  VALUE(ECCL_ATTR_RANK);
+  VALUE(ECCL_ATTR_WORLD_SIZE);
+  VALUE(ECCL_ATTR_GROUP);
+  VALUE(ECCL_ATTR_PEER_ID);
+  VALUE(ECCL_ATTR_REVISION);
+  VALUE(ECCL_ATTR_PEERS_PENDING);
+  VALUE(ECCL_ATTR_FETCHES_SERVING);
+  ENUM_END();
+
+  ENUM_BEGIN(ecclEventKind_t);
+  VALUE(ECCL_EVENT_NONE);
+  VALUE(ECCL_EVENT_PEER_JOINED);
+  VALUE(ECCL_EVENT_PEER_LEFT);
+  VALUE(ECCL_EVENT_PEER_LOST);
+  VALUE(ECCL_EVENT_PEER_EVICTED);
+  ENUM_END();
+
+  ENUM_BEGIN(ecclDataType_t);
+  VALUE(ecclInt8);
+  VALUE(ecclUint8);
+  VALUE(ecclInt16);
+  VALUE(ecclUint16);
+  VALUE(ecclInt32);
+  VALUE(ecclUint32);
+  VALUE(ecclInt64);
+  VALUE(ecclUint64);
+  VALUE(ecclFloat16);
+  VALUE(ecclBfloat16);
+  VALUE(ecclFloat32);
+  VALUE(ecclFloat64);
+  ENUM_END();
+
+  ENUM_BEGIN(ecclRedOp_t);
+  VALUE(ecclSum);
+  VALUE(ecclAvg);
+  VALUE(ecclProd);
+  VALUE(ecclMin);
+  VALUE(ecclMax);
+  ENUM_END();
+
+  ENUM_BEGIN(ecclQuantAlgorithm_t);
+  VALUE(ecclQuantNone);
+  VALUE(ecclQuantMinMax);
+  VALUE(ecclQuantZeroPointScale);
+  ENUM_END();
+
+  ENUM_BEGIN(ecclWireType_t);
+  VALUE(ecclWireUint8);
+  VALUE(ecclWireInt8);
+  VALUE(ecclWireUint16);
+  VALUE(ecclWireFloat16);
+  VALUE(ecclWireBfloat16);
+  ENUM_END();
+
+  ENUM_BEGIN(ecclSyncStrategy_t);
+  VALUE(ecclSyncEnforcePopular);
+  VALUE(ecclSyncSendOnly);
+  VALUE(ecclSyncReceiveOnly);
+  ENUM_END();
+
+  printf("\n  }\n}\n");
+  return 0;
+}
