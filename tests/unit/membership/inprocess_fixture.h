@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <thread>
@@ -70,6 +71,15 @@ class InProcessCluster : public ::testing::Test {
 
   void admit(std::vector<comm::Communicator*> accepted, std::vector<comm::Communicator*> joiners) {
     test::admit(accepted, joiners, deadline(10s));
+  }
+
+  // peers[0] connects, the others are admitted; returned in rank order, so
+  // that tests can say which rank does what.
+  std::vector<comm::Communicator*> rankedRing(std::vector<comm::Communicator*> peers) {
+    EXPECT_TRUE(peers[0]->connect(deadline(10s)).isOk());
+    admit({peers[0]}, {peers.begin() + 1, peers.end()});
+    std::sort(peers.begin(), peers.end(), [](auto* a, auto* b) { return a->rank() < b->rank(); });
+    return peers;
   }
 
   membership::MasterOptions master_options_;

@@ -19,11 +19,6 @@ using state::SyncStrategy;
 
 constexpr size_t kMiB = size_t{1} << 20;
 
-struct Outcome {
-  Status status;
-  state::SyncInfo info;
-};
-
 class StateFetch : public InProcessCluster {
  protected:
   // n accepted members in rank order.
@@ -31,29 +26,19 @@ class StateFetch : public InProcessCluster {
     std::vector<comm::Communicator*> peers;
     for (int i = 0; i < n; ++i)
       peers.push_back(&addPeer());
-    EXPECT_TRUE(peers[0]->connect(deadline(10s)).isOk());
-    admit({peers[0]}, {peers.begin() + 1, peers.end()});
-    std::sort(peers.begin(), peers.end(), [](auto* a, auto* b) { return a->rank() < b->rank(); });
-    return peers;
+    return rankedRing(peers);
   }
 
-  std::vector<Outcome> syncAll(const std::vector<comm::Communicator*>& peers,
-                               std::vector<Tensors*> tensors,
-                               std::vector<SyncStrategy> strategies = {}) {
-    strategies.resize(peers.size(), SyncStrategy::kEnforcePopular);
-    std::vector<std::future<Outcome>> running;
-    for (size_t i = 0; i < peers.size(); ++i) {
-      running.push_back(std::async(std::launch::async, [&, i] {
-        Outcome out;
-        out.status =
-            peers[i]->syncSharedState(tensors[i]->shared, strategies[i], deadline(20s), &out.info);
-        return out;
-      }));
+  // One round of the members: revision + 1, a sync that must succeed.
+  static void syncRound(const std::vector<comm::Communicator*>& peers,
+                        std::vector<Tensors>& tensors) {
+    std::vector<Tensors*> all;
+    for (auto& t : tensors) {
+      t.shared.revision += 1;
+      all.push_back(&t);
     }
-    std::vector<Outcome> outcomes;
-    for (auto& r : running)
-      outcomes.push_back(r.get());
-    return outcomes;
+    for (const SyncOutcome& o : syncAll(peers, all))
+      EXPECT_TRUE(o.status.isOk()) << o.status.toString();
   }
 
   static int serving(const std::vector<comm::Communicator*>& peers) {
@@ -69,13 +54,7 @@ class StateFetch : public InProcessCluster {
   uint64_t syncUntilServing(const std::vector<comm::Communicator*>& peers,
                             std::vector<Tensors>& tensors) {
     for (int round = 0; round < 50; ++round) {
-      std::vector<Tensors*> all;
-      for (auto& t : tensors) {
-        t.shared.revision += 1;
-        all.push_back(&t);
-      }
-      for (const Outcome& o : syncAll(peers, all))
-        EXPECT_TRUE(o.status.isOk()) << o.status.toString();
+      syncRound(peers, tensors);
       if (serving(peers) > 0) return tensors[0].shared.revision;
       // A small fetch may already be over: the joiner then becomes pending.
       const auto until = std::chrono::steady_clock::now() + 300ms;
@@ -86,6 +65,29 @@ class StateFetch : public InProcessCluster {
     }
     ADD_FAILURE() << "no sync became the joiner's snapshot";
     return 0;
+  }
+
+  // The first sync after the admission: the members at revision + 1, the
+  // joiner RECEIVE_ONLY. Empty when a sync failed (a test failure).
+  static std::vector<SyncOutcome> catchUp(const std::vector<comm::Communicator*>& peers,
+                                          std::vector<Tensors>& tensors, comm::Communicator& joiner,
+                                          Tensors& joined) {
+    std::vector<comm::Communicator*> ring = peers;
+    std::vector<Tensors*> all;
+    for (auto& t : tensors) {
+      t.shared.revision += 1;
+      all.push_back(&t);
+    }
+    ring.push_back(&joiner);
+    all.push_back(&joined);
+    std::vector<SyncStrategy> strategies(peers.size(), SyncStrategy::kEnforcePopular);
+    strategies.push_back(SyncStrategy::kReceiveOnly);
+    auto outcomes = syncAll(ring, all, strategies);
+    for (const SyncOutcome& o : outcomes) {
+      EXPECT_TRUE(o.status.isOk()) << o.status.toString();
+      if (!o.status.isOk()) return {};
+    }
+    return outcomes;
   }
 
   // Waits until every member counts the joiner as pending, then admits it.
@@ -105,10 +107,10 @@ class StateFetch : public InProcessCluster {
       EXPECT_TRUE(u.get().isOk());
   }
 
-  std::future<Outcome> startJoiner(comm::Communicator& joiner, Tensors& tensors,
-                                   uint64_t bytes_per_s) {
+  std::future<SyncOutcome> startJoiner(comm::Communicator& joiner, Tensors& tensors,
+                                       uint64_t bytes_per_s) {
     return std::async(std::launch::async, [&joiner, &tensors, bytes_per_s] {
-      Outcome out;
+      SyncOutcome out;
       out.status = joiner.connectWithState(tensors.shared, bytes_per_s, deadline(60s), &out.info);
       return out;
     });
@@ -142,7 +144,7 @@ TEST_F(StateFetch, SnapshotArrivesWhileMembersTrainAndTheCatchUpSendsOnlyWhatCha
     t.bytes(3)[0] += 1;
   }
   admitPending(peers);
-  Outcome fetched = joining.get();
+  SyncOutcome fetched = joining.get();
   ASSERT_TRUE(fetched.status.isOk()) << fetched.status.toString();
   EXPECT_EQ(fetched.info.bytes_received, 5 * kMiB + 8);  // all but the frozen entry
   EXPECT_EQ(fetched.info.entries_fixed, 3u);
@@ -152,14 +154,8 @@ TEST_F(StateFetch, SnapshotArrivesWhileMembersTrainAndTheCatchUpSendsOnlyWhatCha
   EXPECT_EQ(joiner.worldSize(), 3);
 
   // The catch-up: the joiner receives the two entries that changed, nothing else.
-  std::vector<comm::Communicator*> ring = {peers[0], peers[1], &joiner};
-  for (auto& t : tensors)
-    t.shared.revision += 1;
-  auto outcomes = syncAll(
-      ring, {&tensors[0], &tensors[1], &joined},
-      {SyncStrategy::kEnforcePopular, SyncStrategy::kEnforcePopular, SyncStrategy::kReceiveOnly});
-  for (const Outcome& o : outcomes)
-    ASSERT_TRUE(o.status.isOk()) << o.status.toString();
+  auto outcomes = catchUp(peers, tensors, joiner, joined);
+  ASSERT_EQ(outcomes.size(), 3u);
   EXPECT_EQ(outcomes[2].info.bytes_received, 3 * kMiB + 8);
   EXPECT_EQ(outcomes[2].info.entries_fixed, 2u);
   EXPECT_EQ(joined.hashes(), tensors[0].hashes());
@@ -186,7 +182,7 @@ TEST_F(StateFetch, ThePaceBoundsTheFetch) {
   // A lower bound cannot fail on a slow machine: 80 % of the paced time.
   EXPECT_GE(seconds, 0.8 * 6.0 * kMiB / kPace);
   admitPending(peers);
-  Outcome fetched = joining.get();
+  SyncOutcome fetched = joining.get();
   ASSERT_TRUE(fetched.status.isOk()) << fetched.status.toString();
   EXPECT_EQ(fetched.info.bytes_received, 6 * kMiB);
   EXPECT_EQ(joined.hashes(), tensors[0].hashes());
@@ -213,20 +209,14 @@ TEST_F(StateFetch, ASourceLostMidFetchOnlyEnlargesTheCatchUp) {
   peers.pop_back();
   tensors.pop_back();
   admitPending(peers);
-  Outcome fetched = joining.get();
+  SyncOutcome fetched = joining.get();
   ASSERT_TRUE(fetched.status.isOk()) << fetched.status.toString();
   EXPECT_LT(fetched.info.entries_fixed, 3u);
   EXPECT_LT(fetched.info.bytes_received, 18 * kMiB);
   EXPECT_GE(fetched.info.bytes_received, 12 * kMiB);  // what the others sent
 
-  std::vector<comm::Communicator*> ring = {peers[0], peers[1], &joiner};
-  for (auto& t : tensors)
-    t.shared.revision += 1;
-  auto outcomes = syncAll(
-      ring, {&tensors[0], &tensors[1], &joined},
-      {SyncStrategy::kEnforcePopular, SyncStrategy::kEnforcePopular, SyncStrategy::kReceiveOnly});
-  for (const Outcome& o : outcomes)
-    ASSERT_TRUE(o.status.isOk()) << o.status.toString();
+  auto outcomes = catchUp(peers, tensors, joiner, joined);
+  ASSERT_EQ(outcomes.size(), 3u);
   EXPECT_EQ(outcomes[2].info.entries_fixed, 3u - fetched.info.entries_fixed);
   EXPECT_EQ(joined.hashes(), tensors[0].hashes());
 }
@@ -242,15 +232,9 @@ TEST_F(StateFetch, EntriesThatDoNotMatchFailTheJoinerAlone) {
   Tensors joined = makeTensors(other, 1);
   comm::Communicator& joiner = addPeer();
   auto joining = startJoiner(joiner, joined, 0);
-  Outcome fetched;
+  SyncOutcome fetched;
   for (int round = 0; round < 50; ++round) {
-    std::vector<Tensors*> all;
-    for (auto& t : tensors) {
-      t.shared.revision += 1;
-      all.push_back(&t);
-    }
-    for (const Outcome& o : syncAll(peers, all))
-      ASSERT_TRUE(o.status.isOk()) << o.status.toString();
+    syncRound(peers, tensors);
     if (joining.wait_for(200ms) == std::future_status::ready) break;
   }
   ASSERT_EQ(joining.wait_for(0s), std::future_status::ready);
@@ -265,7 +249,7 @@ TEST_F(StateFetch, EntriesThatDoNotMatchFailTheJoinerAlone) {
 TEST_F(StateFetch, InAnEmptyGroupTheJoinerIsAdmittedAtOnce) {
   comm::Communicator& joiner = addPeer();
   Tensors joined = makeTensors(modelSpecs(), 3, 4);
-  Outcome fetched;
+  SyncOutcome fetched;
   fetched.status = joiner.connectWithState(joined.shared, 0, deadline(10s), &fetched.info);
   ASSERT_TRUE(fetched.status.isOk()) << fetched.status.toString();
   EXPECT_EQ(fetched.info.bytes_received, 0u);

@@ -50,37 +50,19 @@ class SharedStateSync : public InProcessCluster {
     std::vector<comm::Communicator*> peers;
     for (int i = 0; i < n; ++i)
       peers.push_back(&addHookedPeer());
-    EXPECT_TRUE(peers[0]->connect(deadline(10s)).isOk());
-    admit({peers[0]}, {peers.begin() + 1, peers.end()});
-    // Rank order, so that tests can say which rank's content wins.
-    std::sort(peers.begin(), peers.end(), [](auto* a, auto* b) { return a->rank() < b->rank(); });
-    return peers;
+    return rankedRing(peers);
   }
 
-  struct Outcome {
-    Status status;
-    state::SyncInfo info;
-  };
-  // Every peer syncs at once with its own strategy.
   std::atomic<comm::Communicator*> victim_{nullptr};
 
-  std::vector<Outcome> syncAll(const std::vector<comm::Communicator*>& peers,
-                               std::vector<Tensors>& tensors,
-                               std::vector<SyncStrategy> strategies = {}) {
-    strategies.resize(peers.size(), SyncStrategy::kEnforcePopular);
-    std::vector<std::future<Outcome>> running;
-    for (size_t i = 0; i < peers.size(); ++i) {
-      running.push_back(std::async(std::launch::async, [&, i] {
-        Outcome out;
-        out.status =
-            peers[i]->syncSharedState(tensors[i].shared, strategies[i], deadline(20s), &out.info);
-        return out;
-      }));
-    }
-    std::vector<Outcome> outcomes;
-    for (auto& r : running)
-      outcomes.push_back(r.get());
-    return outcomes;
+  // Every peer syncs at once with its own strategy.
+  std::vector<SyncOutcome> syncAll(const std::vector<comm::Communicator*>& peers,
+                                   std::vector<Tensors>& tensors,
+                                   std::vector<SyncStrategy> strategies = {}) {
+    std::vector<Tensors*> each;
+    for (auto& t : tensors)
+      each.push_back(&t);
+    return test::syncAll(peers, each, std::move(strategies));
   }
 };
 

@@ -4,11 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <string>
 #include <vector>
 
+#include "src/comm/communicator.h"
 #include "src/state/content_hash.h"
 #include "src/state/shared_state.h"
+#include "tests/support/test_env.h"
 
 namespace eccl::test {
 
@@ -52,6 +55,33 @@ inline Tensors makeTensors(const std::vector<Spec>& specs, uint64_t variant,
         {specs[e].name, memory.data(), specs[e].count, specs[e].dtype, false});
   }
   return t;
+}
+
+struct SyncOutcome {
+  Status status;
+  state::SyncInfo info;
+};
+
+// Every peer syncs its tensors at once (threads), each with its strategy
+// (default ENFORCE_POPULAR).
+inline std::vector<SyncOutcome> syncAll(const std::vector<comm::Communicator*>& peers,
+                                        const std::vector<Tensors*>& tensors,
+                                        std::vector<state::SyncStrategy> strategies = {}) {
+  using namespace std::chrono_literals;
+  strategies.resize(peers.size(), state::SyncStrategy::kEnforcePopular);
+  std::vector<std::future<SyncOutcome>> running;
+  for (size_t i = 0; i < peers.size(); ++i) {
+    running.push_back(std::async(std::launch::async, [&, i] {
+      SyncOutcome out;
+      out.status =
+          peers[i]->syncSharedState(tensors[i]->shared, strategies[i], deadline(20s), &out.info);
+      return out;
+    }));
+  }
+  std::vector<SyncOutcome> outcomes;
+  for (auto& r : running)
+    outcomes.push_back(r.get());
+  return outcomes;
 }
 
 }  // namespace eccl::test
