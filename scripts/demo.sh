@@ -160,8 +160,9 @@ kill -TERM "$pid_t1" "$pid_t2" "$pid_t4" "$pid_t5"
 for pid in "$pid_t1" "$pid_t2" "$pid_t4" "$pid_t5"; do wait "$pid" 2>/dev/null || true; done
 echo "summary (steps with an exactly checked all-reduce, per peer; no wrong result was seen):"
 for name in t1 t2 t3 t4 t5; do
-  printf '  %s: %4d steps ok, world sizes %s\n' "$name" "$(grep -c ' ok$' "$work/$name.log")" \
-    "$(grep -o 'world=[0-9]* .* ok$' "$work/$name.log" | cut -d' ' -f1 | sort -u | tr '\n' ' ')"
+  # Step lines end in "ok hash=..." (the result's hash, equal on every peer).
+  printf '  %s: %4d steps ok, world sizes %s\n' "$name" "$(grep -cE ' ok( hash=|$)' "$work/$name.log")" \
+    "$(grep -oE 'world=[0-9]* .* ok( hash=|$)' "$work/$name.log" | cut -d' ' -f1 | sort -u | tr '\n' ' ')"
 done
 if grep -q "result wrong" "$work/train-errors.log"; then
   echo "demo: an all-reduce gave a wrong result" >&2
