@@ -485,6 +485,7 @@ void MasterState::sendStatePlans(Group& group, std::vector<StateSyncArbiter::Mes
   for (auto& fetch : group.state_sync.takeFetchPlans()) {
     auto to = peers_.find(fetch.to);
     if (to == peers_.end()) continue;
+    if (fetch.to == fetch.plan.fetcher && fetch.plan.code == Code::kOk) ++counters_.state_fetches;
     std::set<EndpointId> involved{fetch.plan.fetcher};
     for (const auto& t : fetch.plan.transfers)
       involved.insert(t.from);
@@ -643,7 +644,8 @@ MasterSnapshot MasterState::snapshot(Clock::time_point now) const {
   }
   for (const auto& [name, group] : groups_) {
     snapshot.groups.push_back({name, group.revision, group.accepted.size(), group.pending.size(),
-                               group.votes.size(), group.reconfiguration.has_value()});
+                               group.votes.size(), group.reconfiguration.has_value(),
+                               group.fetching.size()});
   }
   return snapshot;
 }

@@ -80,6 +80,7 @@ struct GroupView {
   size_t pending = 0;
   size_t votes = 0;
   bool reconfiguring = false;
+  size_t fetching = 0;  // registered, fetching the shared state before admission
 };
 
 struct MasterCounters {
@@ -95,6 +96,7 @@ struct MasterCounters {
   uint64_t op_reports = 0;          // agreement on a collective's outcome (after a failure)
   uint64_t state_syncs = 0;         // shared-state syncs that succeeded
   uint64_t state_syncs_failed = 0;  // ... and that ended with an error on every member
+  uint64_t state_fetches = 0;       // snapshots planned for joiners (their fetch plans sent)
 };
 
 struct MasterSnapshot {

@@ -27,8 +27,8 @@ membership::MasterSnapshot sampleSnapshot() {
       {idFilledWith(0xcc), "g", "10.0.0.3:5000", protocol::PeerState::kPending, -1, 30ms, 2, 0});
   s.peers.push_back(
       {idFilledWith(0xaa), "g", "10.0.0.1:5000", protocol::PeerState::kAccepted, 0, 1250ms, 41, 7});
-  s.groups.push_back({"g", 3, 2, 1, 1, false});
-  s.counters = {4, 1, 83, 5, 3, 1, 2, 0, 6, 9};
+  s.groups.push_back({"g", 3, 2, 1, 1, false, 2});
+  s.counters = {4, 1, 83, 5, 3, 1, 2, 0, 6, 9, 0, 0, 5};
   return s;
 }
 
@@ -61,6 +61,8 @@ TEST(MasterMetricsText, RendersEveryFamilyWithExactValues) {
            "eccl_master_evictions_total 0",
            "eccl_master_peer_lookups_total 6",
            "eccl_master_op_reports_total 9",
+           "eccl_master_group_fetching{group=\"g\"} 2",
+           "eccl_master_state_fetches_total 5",
        }) {
     EXPECT_TRUE(hasLine(text, line)) << "missing: " << line << "\n" << text;
   }
@@ -106,9 +108,11 @@ TEST(MasterStatusJson, ListsPeersInRingOrderThenPending) {
                                                {"accepted", 2},
                                                {"pending", 1},
                                                {"votes", 1},
-                                               {"reconfiguring", false}}));
+                                               {"reconfiguring", false},
+                                               {"fetching", 2}}));
   EXPECT_EQ(json["counters"]["heartbeats"], 83);
   EXPECT_EQ(json["counters"]["leaves"], 2);
+  EXPECT_EQ(json["counters"]["state_fetches"], 5);
 }
 
 TEST(PeerEventLine, JsonAndHumanForms) {

@@ -83,6 +83,9 @@ std::string renderMetrics(const membership::MasterSnapshot& snapshot) {
            [](const membership::GroupView& g) { return uint64_t{g.accepted}; });
   perGroup(out, snapshot, "eccl_master_group_pending", "Peers waiting to be admitted to a group.",
            [](const membership::GroupView& g) { return uint64_t{g.pending}; });
+  perGroup(out, snapshot, "eccl_master_group_fetching",
+           "Joiners fetching a group's shared state before their admission.",
+           [](const membership::GroupView& g) { return uint64_t{g.fetching}; });
   perGroup(out, snapshot, "eccl_master_group_reconfiguring",
            "1 while a new ring of the group is being set up.",
            [](const membership::GroupView& g) { return uint64_t{g.reconfiguring}; });
@@ -118,6 +121,9 @@ std::string renderMetrics(const membership::MasterSnapshot& snapshot) {
           c.state_syncs);
   counter(out, "eccl_master_state_syncs_failed_total",
           "Shared-state syncs that ended with an error on every member.", c.state_syncs_failed);
+  counter(out, "eccl_master_state_fetches_total",
+          "Shared-state snapshots planned for joiners (ecclCommConnectWithState).",
+          c.state_fetches);
   return out;
 }
 

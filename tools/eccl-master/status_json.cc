@@ -18,7 +18,8 @@ nlohmann::json peerJson(const membership::PeerView& peer) {
 nlohmann::json groupJson(const membership::GroupView& group) {
   return {{"name", group.name},         {"revision", group.revision},
           {"accepted", group.accepted}, {"pending", group.pending},
-          {"votes", group.votes},       {"reconfiguring", group.reconfiguring}};
+          {"votes", group.votes},       {"reconfiguring", group.reconfiguring},
+          {"fetching", group.fetching}};
 }
 
 nlohmann::json countersJson(const membership::MasterCounters& c) {
@@ -33,7 +34,8 @@ nlohmann::json countersJson(const membership::MasterCounters& c) {
           {"peer_lookups", c.lookups},
           {"op_reports", c.op_reports},
           {"state_syncs", c.state_syncs},
-          {"state_syncs_failed", c.state_syncs_failed}};
+          {"state_syncs_failed", c.state_syncs_failed},
+          {"state_fetches", c.state_fetches}};
 }
 
 }  // namespace

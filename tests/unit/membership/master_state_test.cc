@@ -657,6 +657,9 @@ TEST(MasterState, AFetchingJoinerIsNeitherCountedNorAdmittedUntilItsFetchEnds) {
   const auto b = c.join("g", kFetch);
   c.tick();
   EXPECT_EQ(c.inbox(a).statuses.back().pending, 0u);
+  ASSERT_EQ(c.snapshot().groups.size(), 1u);
+  EXPECT_EQ(c.snapshot().groups[0].fetching, 1u);
+  EXPECT_EQ(c.snapshot().groups[0].pending, 0u);
   // An update of the members meanwhile does not take it in.
   ASSERT_TRUE(c.vote(a, 1).isOk());
   ASSERT_EQ(c.inbox(a).topologies.size(), 2u);
@@ -669,6 +672,7 @@ TEST(MasterState, AFetchingJoinerIsNeitherCountedNorAdmittedUntilItsFetchEnds) {
   c.fetchDone(b);
   c.tick();
   EXPECT_EQ(c.inbox(a).statuses.back().pending, 1u);
+  EXPECT_EQ(c.snapshot().groups[0].fetching, 0u);
   ASSERT_TRUE(c.vote(a, 2).isOk());
   EXPECT_EQ(ids(c.inbox(b).topologies.back()), (std::vector<EndpointId>{a, b}));
 }
