@@ -15,12 +15,14 @@ from eccl import _args
 from eccl._buffers import Buffer, as_buffer, output, same_type
 from eccl._ctypes_api import (
     ecclCommAttr_t,
+    ecclDataType_t,
     ecclOpInfo_t,
     ecclPeerId_t,
     ecclRequest_t,
     ecclTensor_t,
     versioned,
 )
+from eccl._errors import EcclConnectionError, PeerLost, Timeout
 from eccl._handle import CommHandle
 from eccl._ops import ReduceOp, reduce_op
 from eccl._quant import Quant, quant_config
@@ -186,6 +188,25 @@ class CollectivesMixin:
     def barrier(self, *, tag: int = 0, timeout_ms: Optional[float] = None) -> None:
         """Returns once every peer of the ring has entered it."""
         self._run("ecclBarrier", _args.tag(tag), _args.timeout(timeout_ms))
+
+    def should_commit(self, ok: bool, *, tag: int = 0, timeout_ms: Optional[float] = None) -> bool:
+        """Per-step agreement (as torchft offers): every peer of the ring votes
+        whether its step succeeded; True on every peer only if all voted True.
+
+        A vote that cannot complete because a peer was lost, the deadline passed
+        or a channel failed counts as a failed step: every survivor gets such an
+        error for the same op (they agree on a failed op's outcome), so every
+        survivor returns False and none applies the step; call update_topology()
+        before the next one. Other errors (eccl.InvalidUsage, eccl.Aborted, ...)
+        are raised."""
+        vote = (ctypes.c_int32 * 1)(1 if ok else 0)
+        try:
+            self._run("ecclAllReduce", ctypes.addressof(vote), ctypes.addressof(vote), 1,
+                      ecclDataType_t.ecclInt32, reduce_op("min"), None, _args.tag(tag),
+                      _args.timeout(timeout_ms))
+        except (PeerLost, Timeout, EcclConnectionError):
+            return False
+        return vote[0] == 1
 
     # ---- point-to-point ---------------------------------------------------------------
 

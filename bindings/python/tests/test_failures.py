@@ -123,3 +123,18 @@ def test_connect_times_out_without_a_master(master: eccl.Master) -> None:
     with eccl.Communicator(address, "nowhere", listen="127.0.0.1:0") as comm:
         with pytest.raises((eccl.Timeout, eccl.EcclConnectionError)):
             comm.connect(timeout_ms=300)
+
+
+def test_should_commit_agrees_on_every_vote(ring_factory: Ring) -> None:
+    comms = ring_factory("commit")
+    assert ok(on_all(comms, lambda c: c.should_commit(True))) == [True] * 3
+    assert ok(on_all(comms, lambda c: c.should_commit(c.rank != 1))) == [False] * 3
+    assert ok(on_all(comms, lambda c: c.should_commit(True))) == [True] * 3
+
+
+def test_should_commit_is_false_on_the_survivors_of_a_departure(ring_factory: Ring) -> None:
+    comms = ring_factory("commit-departure")
+    comms[2].close()  # its step never ends: the others must not apply theirs
+    assert ok(on_all(comms[:2], lambda c: c.should_commit(True, timeout_ms=10_000))) == [False] * 2
+    ok(on_all(comms[:2], lambda c: c.update_topology()))
+    assert ok(on_all(comms[:2], lambda c: c.should_commit(True))) == [True] * 2
