@@ -135,36 +135,16 @@ Status Communicator::runFetch(const protocol::StateFetchPlan& plan,
                               protocol::StateFetchDone& done) {
   std::map<EndpointId, std::vector<StateTransfer>> by_source;
   for (const StateTransfer& t : plan.transfers) {
-    if (t.entry >= entries.size() || t.offset > entries[t.entry]->bytes() ||
-        t.bytes > entries[t.entry]->bytes() - t.offset) {
+    if (!transferFits(t, entries)) {
       return protocolError("the master's fetch plan has a transfer outside entry " +
                            std::to_string(t.entry));
     }
     by_source[t.from].push_back(t);
   }
-  {
-    std::lock_guard lock(mu_);
-    for (const protocol::Member& address : plan.addresses) {
-      if (address.peer != id_) {
-        p2p_addresses_[address.peer] =
-            PeerLocation{address.peer, options_.group, 0, address.host, address.port};
-      }
-    }
-  }
-  std::vector<StateExchange> results(by_source.size());
-  std::vector<std::thread> workers;
-  size_t index = 0;
-  for (const auto& source : by_source) {
-    workers.emplace_back([&, &source = source, &result = results[index++]] {
-      Status status =
-          exchangeState(source.first, plan.sync, source.second, entries, deadline, result);
-      if (!status.isOk()) result.reason = status.toString();
-    });
-  }
-  for (auto& worker : workers)
-    worker.join();
+  rememberAddresses(plan);
   std::set<uint32_t> failed;
-  for (const StateExchange& result : results) {
+  for (const StateExchange& result :
+       exchangeWithPartners(plan.sync, by_source, entries, deadline)) {
     failed.insert(result.failed.begin(), result.failed.end());
     report.bytes_received += result.bytes_received;
     report.wire_bytes_received += result.wire_received;
@@ -210,8 +190,7 @@ void Communicator::startFetchServers(uint64_t sync,
     auto pinned = std::make_shared<PinnedRanges>();
     std::vector<const StateTransfer*> mine;
     for (const StateTransfer& t : order.transfers) {
-      if (t.from != id_ || t.entry >= entries.size() || t.offset > entries[t.entry]->bytes() ||
-          t.bytes > entries[t.entry]->bytes() - t.offset) {
+      if (t.from != id_ || !transferFits(t, entries)) {
         ECCL_LOG_WARN("peer {}: fetch plan of sync {} has an invalid transfer {}", id_.shortHex(),
                       sync, t.id);
         continue;
@@ -263,15 +242,7 @@ void Communicator::startFetchServers(uint64_t sync,
 void Communicator::serveFetch(const protocol::StateFetchPlan& plan, const PinnedRanges& pinned) {
   const auto started = Clock::now();
   const auto deadline = started + serveTime(pinned.bytes, plan.bytes_per_s, options_.timeout);
-  {
-    std::lock_guard lock(mu_);
-    for (const protocol::Member& address : plan.addresses) {
-      if (address.peer == plan.fetcher) {
-        p2p_addresses_[address.peer] =
-            PeerLocation{address.peer, options_.group, 0, address.host, address.port};
-      }
-    }
-  }
+  rememberAddresses(plan);
   auto channel = p2pChannel(plan.fetcher, deadline);
   if (channel) (*channel)->setPacingRate(plan.bytes_per_s);
   std::vector<const state::Entry*> entries;
@@ -292,6 +263,16 @@ void Communicator::serveFetch(const protocol::StateFetchPlan& plan, const Pinned
   } else {
     ECCL_LOG_WARN("peer {}: serving the shared state to peer {} failed after {:.2f} s: {}",
                   id_.shortHex(), plan.fetcher.shortHex(), seconds, status.toString());
+  }
+}
+
+void Communicator::rememberAddresses(const protocol::StateFetchPlan& plan) {
+  std::lock_guard lock(mu_);
+  for (const protocol::Member& address : plan.addresses) {
+    if (address.peer != id_) {
+      p2p_addresses_[address.peer] =
+          PeerLocation{address.peer, options_.group, 0, address.host, address.port};
+    }
   }
 }
 

@@ -40,6 +40,28 @@ protocol::StateVote makeVote(uint64_t group_revision, const state::SharedState& 
 
 }  // namespace
 
+bool transferFits(const StateTransfer& t, const std::vector<const state::Entry*>& entries) {
+  return t.entry < entries.size() && t.offset <= entries[t.entry]->bytes() &&
+         t.bytes <= entries[t.entry]->bytes() - t.offset;
+}
+
+std::vector<Communicator::StateExchange> Communicator::exchangeWithPartners(
+    uint64_t sync, const std::map<EndpointId, std::vector<StateTransfer>>& by_partner,
+    const std::vector<const state::Entry*>& entries, Clock::time_point deadline) {
+  std::vector<StateExchange> results(by_partner.size());
+  std::vector<std::thread> workers;
+  size_t index = 0;
+  for (const auto& partner : by_partner) {
+    workers.emplace_back([&, &partner = partner, &result = results[index++]] {
+      Status status = exchangeState(partner.first, sync, partner.second, entries, deadline, result);
+      if (!status.isOk()) result.reason = status.toString();
+    });
+  }
+  for (auto& worker : workers)
+    worker.join();
+  return results;
+}
+
 Status Communicator::syncSharedState(state::SharedState& shared, state::SyncStrategy strategy,
                                      std::chrono::milliseconds timeout, state::SyncInfo* info) {
   if (info != nullptr) *info = state::SyncInfo{};
@@ -149,8 +171,7 @@ protocol::StateDone Communicator::runStateRound(const protocol::StatePlan& plan,
   std::map<EndpointId, std::vector<StateTransfer>> by_partner;
   for (const StateTransfer& t : plan.transfers) {
     const bool mine = t.from == id_ || t.to == id_;
-    if (!mine || t.entry >= entries.size() || t.offset > entries[t.entry]->bytes() ||
-        t.bytes > entries[t.entry]->bytes() - t.offset) {
+    if (!mine || !transferFits(t, entries)) {
       ECCL_LOG_WARN("peer {}: shared state plan {} round {} has an invalid transfer {}",
                     id_.shortHex(), plan.sync, plan.round, t.id);
       if (t.to == id_) done.failed_transfers.push_back(t.id);
@@ -159,19 +180,8 @@ protocol::StateDone Communicator::runStateRound(const protocol::StatePlan& plan,
     by_partner[t.from == id_ ? t.to : t.from].push_back(t);
   }
 
-  std::vector<StateExchange> results(by_partner.size());
-  std::vector<std::thread> workers;
-  size_t index = 0;
-  for (const auto& partner : by_partner) {
-    workers.emplace_back([&, &partner = partner, &result = results[index++]] {
-      Status status =
-          exchangeState(partner.first, plan.sync, partner.second, entries, deadline, result);
-      if (!status.isOk()) result.reason = status.toString();
-    });
-  }
-  for (auto& worker : workers)
-    worker.join();
-  for (const StateExchange& result : results) {
+  for (const StateExchange& result :
+       exchangeWithPartners(plan.sync, by_partner, entries, deadline)) {
     done.failed_transfers.insert(done.failed_transfers.end(), result.failed.begin(),
                                  result.failed.end());
     report.bytes_sent += result.bytes_sent;

@@ -95,6 +95,11 @@ struct TensorRef {
 };
 
 // Where an accepted peer of the cluster is.
+// Whether a shared-state plan's transfer lies inside its entry (every plan
+// is checked before any byte moves; comm_state_sync.cc).
+bool transferFits(const protocol::StateTransfer& t,
+                  const std::vector<const state::Entry*>& entries);
+
 struct PeerLocation {
   EndpointId id;
   std::string group;
@@ -354,6 +359,11 @@ class Communicator final : private membership::ControlClient::Owner {
     uint64_t wire_received = 0;
     std::string reason;
   };
+  // One exchangeState per partner, each on a thread of its own (a dead or
+  // slow partner fails only its own transfers); their results, in map order.
+  std::vector<StateExchange> exchangeWithPartners(
+      uint64_t sync, const std::map<EndpointId, std::vector<protocol::StateTransfer>>& by_partner,
+      const std::vector<const state::Entry*>& entries, Clock::time_point deadline);
   Status exchangeState(const EndpointId& partner, uint64_t sync,
                        const std::vector<protocol::StateTransfer>& transfers,
                        const std::vector<const state::Entry*>& entries, Clock::time_point deadline,
@@ -369,6 +379,9 @@ class Communicator final : private membership::ControlClient::Owner {
                   const std::vector<const state::Entry*>& entries, Clock::time_point deadline,
                   state::SyncInfo& report, protocol::StateFetchDone& done);
   void joinFetchServers(bool all);
+  // The data addresses a fetch plan names (the fetcher is no ring member,
+  // nor are its sources to it), for p2pChannel.
+  void rememberAddresses(const protocol::StateFetchPlan& plan);
   // The all-reduce algorithm for the op's size: the ring, or for small
   // buffers recursive doubling (comm_rd_allreduce.cc).
   Status runAllReduce(const coll::RingView& view, const coll::AllReduceArgs& args,
