@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "src/comm/communicator.h"
+#include "src/diloco/outer_loop.h"
 #include "src/membership/master_server.h"
 
 struct ecclMaster {
@@ -23,4 +24,8 @@ struct ecclComm {
 
 struct ecclRequest {
   std::shared_ptr<eccl::comm::Request> impl;  // outlives the comm if need be
+};
+
+struct ecclDiloco {
+  std::unique_ptr<eccl::diloco::OuterLoop> impl;
 };

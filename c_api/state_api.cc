@@ -4,6 +4,7 @@
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
 #include "c_api/handles.h"
+#include "c_api/state_entries.h"
 #include "c_api/struct_size.h"
 #include "eccl/eccl.h"
 #include "src/state/shared_state.h"
@@ -20,30 +21,11 @@ constexpr size_t kStateMinSize = ECCL_CAPI_FIELD_END(ecclSharedState_t, nentries
 constexpr size_t kInfoMinSize = ECCL_CAPI_FIELD_END(ecclSyncInfo_t, wall_time_ns);
 
 Result<eccl::state::SharedState> toSharedState(const ecclSharedState_t& in, const char* kFn) {
-  if (in.nentries > eccl::state::kMaxEntries) {
-    return invalidArgument(std::string(kFn) + ": " + std::to_string(in.nentries) +
-                           " entries, limit " + std::to_string(eccl::state::kMaxEntries));
-  }
-  if (in.entries == nullptr && in.nentries > 0) {
-    return invalidArgument(std::string(kFn) + ": state->entries is NULL");
-  }
+  auto entries = eccl::capi::toStateEntries(in.entries, in.nentries, kFn);
+  if (!entries) return entries.status();
   eccl::state::SharedState out;
   out.revision = in.revision;
-  for (size_t i = 0; i < in.nentries; ++i) {
-    const ecclSharedStateEntry_t& entry = in.entries[i];
-    const std::string which = std::string(kFn) + ": entry " + std::to_string(i);
-    if (entry.name == nullptr) return invalidArgument(which + " has a NULL name");
-    const size_t length = strnlen(entry.name, eccl::state::kMaxEntryName + 1);
-    auto dtype = eccl::capi::dtypeOf(entry.dtype, which.c_str());
-    if (!dtype) return dtype.status();
-    eccl::state::Entry e;
-    e.name.assign(entry.name, length);  // validateState refuses an overlong name
-    e.data = entry.data;
-    e.count = entry.count;
-    e.dtype = *dtype;
-    e.allow_content_inequality = entry.allow_content_inequality != 0;
-    out.entries.push_back(std::move(e));
-  }
+  out.entries = std::move(*entries);
   return out;
 }
 

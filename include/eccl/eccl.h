@@ -839,6 +839,129 @@ ECCL_API ecclResult_t ecclCommConnectWithState(ecclComm_t comm, ecclSharedState_
                                                uint64_t fetch_bytes_per_s, int64_t timeout_ms,
                                                ecclSyncInfo_t* info);
 
+/* ---- DiLoCo outer loop ------------------------------------------------------------- */
+
+/** DiLoCo's outer loop over a comm's ring: every H inner steps (the caller's
+ * own optimiser, on its own parameters) each member calls ecclDilocoStep,
+ * which all-reduces the pseudo-gradient (the round's start minus the
+ * parameters), averages it over the peers that trained, takes a Nesterov
+ * momentum step on the outer parameters (m = mu*m + g; outer -= lr*(g +
+ * mu*m), as torch.optim.SGD with nesterov), and moves the parameters onto
+ * them. Opaque; destroy it before its comm. */
+typedef struct ecclDiloco* ecclDiloco_t;
+
+/** When a round's average is applied. */
+typedef enum {
+  /** At the end of the same round: ecclDilocoStep waits for the all-reduce. */
+  ecclDilocoSync = 0,
+  /** One round late: ecclDilocoStep launches the round's all-reduce and
+   * returns; the next ecclDilocoStep applies it, carrying the progress of the
+   * round in between over onto the new outer parameters. The link works
+   * while the next round computes (needs round compute >= all-reduce time
+   * to hide it entirely). */
+  ecclDilocoAsync = 1
+} ecclDilocoMode_t;
+
+/** One tensor of the parameters, updated in place by the caller's inner steps. */
+typedef struct {
+  void* data;   /**< count elements of the loop's dtype */
+  size_t count; /**< elements */
+} ecclDilocoParam_t;
+
+/** Options of a DiLoCo loop (a versioned struct: fill it with ecclDilocoConfigInit). */
+typedef struct {
+  size_t struct_size;    /**< sizeof(ecclDilocoConfig_t) */
+  float outer_lr;        /**< outer learning rate, > 0 (default 0.7) */
+  float outer_momentum;  /**< Nesterov momentum in [0, 1) (default 0.9) */
+  ecclDilocoMode_t mode; /**< default ecclDilocoSync */
+  /** The tag of the loop's all-reduces (< 2^32; no other op of the comm may
+   * use it while the loop lives). Default 0x44694c6f. */
+  uint64_t tag;
+  int64_t timeout_ms;    /**< each all-reduce, update and sync; < 0: the comm's (default -1) */
+  uint32_t max_attempts; /**< tries of a round's collectives through failures, >= 1 (default 4) */
+  /** The caller's own shared-state entries (e.g.\ the inner optimiser's state,
+   * a data cursor), synced with the loop's whenever a peer joins: a joiner
+   * receives them with the outer state. Names must not start with
+   * "eccl.diloco.". NULL when nextra is 0. The memory stays the caller's and
+   * must outlive the loop. */
+  const ecclSharedStateEntry_t* extra_state;
+  size_t nextra;
+  /** The group's shared-state revision before the loop's first sync: 0 for
+   * a group that never ran ecclSyncSharedState, else its last revision. */
+  uint64_t state_revision;
+} ecclDilocoConfig_t;
+
+/** What one ecclDilocoStep or ecclDilocoFlush did (a versioned struct: the caller sets
+ * struct_size). */
+typedef struct {
+  size_t struct_size;    /**< sizeof(ecclDilocoInfo_t) */
+  uint64_t round;        /**< rounds launched so far (this one included) */
+  uint64_t applied;      /**< rounds applied to the outer parameters so far */
+  uint32_t contributors; /**< peers averaged in the last round applied by this call (0: none) */
+  uint32_t attempts;     /**< all-reduces this call ran (more than 1 after a failure) */
+  int synced;            /**< 1: a peer joined and the state was synced during this call */
+  uint64_t blocked_ns;   /**< time spent waiting for the network (0 when hidden) */
+  uint64_t wall_time_ns; /**< from the call to its return */
+} ecclDilocoInfo_t;
+
+/** Fills *config with the defaults (struct_size included).
+ * Errors: ecclInvalidArgument (NULL). */
+ECCL_API ecclResult_t ecclDilocoConfigInit(ecclDilocoConfig_t* config);
+
+/** Starts the loop on a member of the ring (an accepted comm). A collective:
+ * every member calls it with the same counts and config; the members'
+ * parameters are made identical (the most common content wins, a
+ * shared-state sync) and become the outer parameters. The loop keeps seven
+ * buffers of the parameters' total size (outer parameters, momentum, round
+ * start, two all-reduce slots each way). Between two steps the comm may run
+ * other ops, but not ecclCommUpdateTopology or ecclSyncSharedState (the loop
+ * admits joiners itself; see ecclDilocoJoin).
+ * Errors: ecclInvalidArgument (NULL or empty params, a NULL tensor, a dtype
+ * other than f32/bf16, a bad config or extra entry), ecclInvalidUsage (the
+ * comm is not a ring member; members disagree: the sync's rules), and the
+ * sync's errors. */
+ECCL_API ecclResult_t ecclDilocoCreate(ecclComm_t comm, const ecclDilocoParam_t* params,
+                                       size_t nparams, ecclDataType_t dtype,
+                                       const ecclDilocoConfig_t* config, ecclDiloco_t* diloco);
+
+/** A new peer joins a running loop: comm is created and not connected. It
+ * connects, waits to be admitted (the members admit a waiting peer at the
+ * round boundary after one of them notices it: one or two rounds), receives
+ * the outer parameters, momentum, round counters and extra entries, takes
+ * part in the rounds still in flight with no weight, and returns with its
+ * parameters on the outer parameters, in step with the members: its next
+ * call is ecclDilocoStep after its first H inner steps. config: as the
+ * members'. Errors: those of ecclCommConnect and ecclDilocoCreate; the comm
+ * is then unusable. */
+ECCL_API ecclResult_t ecclDilocoJoin(ecclComm_t comm, const ecclDilocoParam_t* params,
+                                     size_t nparams, ecclDataType_t dtype,
+                                     const ecclDilocoConfig_t* config, ecclDiloco_t* diloco);
+
+/** The round boundary, after the inner steps; a collective of the ring.
+ * A failed all-reduce (every survivor gets the error, as for ecclAllReduce)
+ * is retried on the survivors' ring with the same pseudo-gradients, so no
+ * round is lost or applied twice; a departed peer's round is simply not in
+ * the average. info: NULL, or filled if info->struct_size is
+ * sizeof(ecclDilocoInfo_t). Errors: what max_attempts retries did not
+ * overcome (ecclPeerLost, ecclTimeout, ecclConnectionError), or at once
+ * ecclInvalidUsage (peers disagree), ecclAborted; after an error the loop is
+ * unusable (ecclInvalidUsage): destroy it. */
+ECCL_API ecclResult_t ecclDilocoStep(ecclDiloco_t diloco, ecclDilocoInfo_t* info);
+
+/** Applies the round in flight (ecclDilocoAsync) so that the parameters hold
+ * every launched round's average, keeping the progress made since the last
+ * step: before an evaluation, a checkpoint, or the end of training. A
+ * collective (every member calls it at the same boundary); ecclDilocoSync
+ * has nothing in flight and returns at once. Errors: as ecclDilocoStep. */
+ECCL_API ecclResult_t ecclDilocoFlush(ecclDiloco_t diloco, ecclDilocoInfo_t* info);
+
+/** Rounds launched and rounds applied to the outer parameters so far. */
+ECCL_API ecclResult_t ecclDilocoRounds(ecclDiloco_t diloco, uint64_t* launched, uint64_t* applied);
+
+/** Frees the loop, first waiting for its all-reduce in flight (bounded by its
+ * timeout; ecclDilocoFlush first to apply it). NULL is a no-op. */
+ECCL_API ecclResult_t ecclDilocoDestroy(ecclDiloco_t diloco);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

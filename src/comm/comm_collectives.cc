@@ -265,13 +265,9 @@ Status Communicator::allReduce(const void* send, void* recv, size_t count, reduc
   return waitForRequest(allReduceAsync(send, recv, count, dtype, op, tag, timeout, quant), info);
 }
 
-namespace {
-
-bool retryable(Code code) {
+bool retryableFailure(Code code) {
   return code == Code::kPeerLost || code == Code::kTimeout || code == Code::kConnectionError;
 }
-
-}  // namespace
 
 Status Communicator::allReduceWithRetry(const void* send, void* recv, size_t count,
                                         reduce::DType dtype, reduce::ReduceOp op, uint64_t tag,
@@ -291,7 +287,7 @@ Status Communicator::allReduceWithRetry(const void* send, void* recv, size_t cou
   for (uint32_t attempt = 1;; ++attempt) {
     if (attempts != nullptr) *attempts = attempt;
     Status status = allReduce(send, recv, count, dtype, op, tag, timeout, info, quant);
-    if (status.isOk() || attempt == max_attempts || !retryable(status.code())) {
+    if (status.isOk() || attempt == max_attempts || !retryableFailure(status.code())) {
       return attempt == 1 || status.isOk()
                  ? status
                  : status.withContext("allReduceWithRetry: attempt " + std::to_string(attempt) +

@@ -100,6 +100,11 @@ struct TensorRef {
 bool transferFits(const protocol::StateTransfer& t,
                   const std::vector<const state::Entry*>& entries);
 
+// The failures after which the survivors of a ring can carry on together:
+// every survivor gets one (they agree), and updateTopology() then forms the
+// ring of the survivors (kPeerLost, kTimeout, kConnectionError).
+bool retryableFailure(Code code);
+
 struct PeerLocation {
   EndpointId id;
   std::string group;
