@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ECCL needs to build, test and benchmark.
 # Idempotent: prints nothing and touches nothing when everything is present.
+# --tests adds what only the test suite needs (python3-torch: the DDP hook's
+# tests, 600 MiB that the demo does without).
 set -euo pipefail
 
 packages=(
@@ -18,6 +20,10 @@ packages=(
   # benchmark comparators (eccl-bench --compare gloo,mpi)
   openmpi-bin libopenmpi-dev libgloo-dev
 )
+
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(python3-torch)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

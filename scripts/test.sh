@@ -25,7 +25,7 @@ build() {
 }
 
 total=$SECONDS
-stage "packages" ./scripts/install-deps.sh
+stage "packages" ./scripts/install-deps.sh --tests
 stage "release: build" build release
 stage "release: tests" ctest --preset release -j "$jobs"
 stage "release: Debian packages" ./packaging/tests/test-deb.sh build/release
