@@ -94,6 +94,9 @@ class OuterLoop {
 
   uint64_t applied() const { return state_.applied(); }
   uint64_t launched() const { return state_.launched(); }
+  // The group's shared-state revision after the loop's last sync (a later
+  // loop or sync of the group starts from it).
+  uint64_t stateRevision() const { return revision_; }
   const OuterOptions& options() const { return options_; }
 
  private:

@@ -7,6 +7,7 @@
 #include "src/common/log.h"
 #include "tools/common/child_process.h"
 #include "tools/eccl-bench/allreduce.h"
+#include "tools/eccl-bench/diloco_cli.h"
 #include "tools/eccl-bench/netlab_session.h"
 #include "tools/eccl-bench/p2p.h"
 #include "tools/eccl-bench/size_parse.h"
@@ -382,6 +383,7 @@ int main(int argc, char** argv) {
   long long join_worker_timeout_ms = 0;
   CLI::App* join_worker =
       addStateJoinWorker(app, join_worker_options, join_worker_delay_ms, join_worker_timeout_ms);
+  eccl::tools::bench::DilocoCommands diloco(app);
   std::string rsh_prefix;
   CLI::App* rsh = addNetnsRsh(app, rsh_prefix);
   CLI11_PARSE(app, argc, argv);
@@ -390,6 +392,7 @@ int main(int argc, char** argv) {
   // Children (receivers, comparators) die with this process, whatever ends it.
   eccl::tools::installChildCleanupOnSignals();
 
+  if (diloco.chosen()) return diloco.run();
   if (*receiver) {
     receiver_options.timeout = std::chrono::milliseconds(receiver_timeout_ms);
     return eccl::tools::bench::runP2pReceiver(receiver_options);
