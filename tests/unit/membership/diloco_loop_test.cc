@@ -307,18 +307,22 @@ TEST_F(DilocoLoop, SurvivorsCarryOnAfterAPeerIsLostBetweenRounds) {
 TEST_F(DilocoLoop, DelayedRoundSurvivesAPeerLostInTheMiddleOfItsAllReduce) {
   // Peer 2 aborts itself once its data of the 3rd loop all-reduce is complete,
   // before the ring agreed on the outcome.
+  // The hook runs on every peer's threads, also after the victim is gone: it
+  // compares ids, and touches the victim only on the victim's own threads.
+  // Both are set before the first collective.
   std::atomic<int> completions{0};
-  std::atomic<comm::Communicator*> victim{nullptr};
+  EndpointId victim_id;
+  comm::Communicator* victim = nullptr;
   auto hook = [&](std::string_view point, const EndpointId& self) {
-    comm::Communicator* v = victim.load();
-    if (point == "data-complete" && v != nullptr && v->peerId() == self && ++completions == 3) {
-      v->abort("the test kills this peer mid-op");
+    if (point == "data-complete" && self == victim_id && ++completions == 3) {
+      victim->abort("the test kills this peer mid-op");
     }
   };
   auto ring = rankedRing({&addPeerWithHook(hook), &addPeerWithHook(hook), &addPeerWithHook(hook)});
+  victim = ring[2];
+  victim_id = ring[2]->peerId();
   std::vector<Model> models(3);
   auto loops = startAll(ring, models, options(Mode::kAsync, 1.0f, 0.0f));
-  victim = ring[2];
   roundOn({0, 1, 2}, loops, models, unitStep, 1);  // launches round 1 (the 1st all-reduce)
   roundOn({0, 1, 2}, loops, models, unitStep, 1);  // round 2
   // Round 3's all-reduce is the one peer 2 dies in; its step returns at once.
