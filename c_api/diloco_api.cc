@@ -104,6 +104,9 @@ void fillInfo(const eccl::diloco::StepReport& report, ecclDilocoInfo_t* info) {
   info->synced = report.synced ? 1 : 0;
   info->blocked_ns = static_cast<uint64_t>(report.blocked.count());
   info->wall_time_ns = static_cast<uint64_t>(report.wall_time.count());
+  if (ECCL_CAPI_HAS_FIELD(info, ecclDilocoInfo_t, state_revision)) {
+    info->state_revision = report.state_revision;
+  }
 }
 
 }  // namespace

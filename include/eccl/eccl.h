@@ -877,7 +877,8 @@ typedef struct {
   /** The tag of the loop's all-reduces (< 2^32; no other op of the comm may
    * use it while the loop lives). Default 0x44694c6f. */
   uint64_t tag;
-  int64_t timeout_ms;    /**< each all-reduce, update and sync; < 0: the comm's (default -1) */
+  /** Each all-reduce, update and sync: > 0, or < 0 for the comm's (default -1); 0 is refused. */
+  int64_t timeout_ms;
   uint32_t max_attempts; /**< tries of a round's collectives through failures, >= 1 (default 4) */
   /** The caller's own shared-state entries (e.g.\ the inner optimiser's state,
    * a data cursor), synced with the loop's whenever a peer joins: a joiner
@@ -898,10 +899,16 @@ typedef struct {
   uint64_t round;        /**< rounds launched so far (this one included) */
   uint64_t applied;      /**< rounds applied to the outer parameters so far */
   uint32_t contributors; /**< peers averaged in the last round applied by this call (0: none) */
-  uint32_t attempts;     /**< all-reduces this call ran (more than 1 after a failure) */
+  /** All-reduces this call started: re-runs after a failure and the launch of
+   * the round (ecclDilocoAsync) included; 0 for a flush that only waited. */
+  uint32_t attempts;
   int synced;            /**< 1: a peer joined and the state was synced during this call */
   uint64_t blocked_ns;   /**< time spent waiting for the network (0 when hidden) */
   uint64_t wall_time_ns; /**< from the call to its return */
+  /** The group's shared-state revision after the call: the loop's syncs move
+   * it (at the start and when peers join); a later ecclSyncSharedState or loop
+   * of the group starts from it. */
+  uint64_t state_revision;
 } ecclDilocoInfo_t;
 
 /** Fills *config with the defaults (struct_size included).
@@ -913,7 +920,9 @@ ECCL_API ecclResult_t ecclDilocoConfigInit(ecclDilocoConfig_t* config);
  * parameters are made identical (the most common content wins, a
  * shared-state sync) and become the outer parameters. The loop keeps seven
  * buffers of the parameters' total size (outer parameters, momentum, round
- * start, two all-reduce slots each way). Between two steps the comm may run
+ * start, two all-reduce slots each way). Members whose outer_lr,
+ * outer_momentum or mode differ all fail with ecclInvalidUsage (one small
+ * all-reduce compares them). Between two steps the comm may run
  * other ops, but not ecclCommUpdateTopology or ecclSyncSharedState (the loop
  * admits joiners itself; see ecclDilocoJoin).
  * Errors: ecclInvalidArgument (NULL or empty params, a NULL tensor, a dtype
@@ -931,8 +940,10 @@ ECCL_API ecclResult_t ecclDilocoCreate(ecclComm_t comm, const ecclDilocoParam_t*
  * part in the rounds still in flight with no weight, and returns with its
  * parameters on the outer parameters, in step with the members: its next
  * call is ecclDilocoStep after its first H inner steps. config: as the
- * members'. Errors: those of ecclCommConnect and ecclDilocoCreate; the comm
- * is then unusable. */
+ * members' (outer_lr, outer_momentum and mode are compared with theirs:
+ * ecclInvalidUsage). Errors: those of ecclCommConnect and ecclDilocoCreate;
+ * the comm is then unusable: destroy it at once (the members wait for it in
+ * their next round until it leaves). */
 ECCL_API ecclResult_t ecclDilocoJoin(ecclComm_t comm, const ecclDilocoParam_t* params,
                                      size_t nparams, ecclDataType_t dtype,
                                      const ecclDilocoConfig_t* config, ecclDiloco_t* diloco);
@@ -955,7 +966,8 @@ ECCL_API ecclResult_t ecclDilocoStep(ecclDiloco_t diloco, ecclDilocoInfo_t* info
  * has nothing in flight and returns at once. Errors: as ecclDilocoStep. */
 ECCL_API ecclResult_t ecclDilocoFlush(ecclDiloco_t diloco, ecclDilocoInfo_t* info);
 
-/** Rounds launched and rounds applied to the outer parameters so far. */
+/** Rounds launched and rounds applied to the outer parameters so far. Not
+ * while ecclDilocoStep or ecclDilocoFlush runs on another thread. */
 ECCL_API ecclResult_t ecclDilocoRounds(ecclDiloco_t diloco, uint64_t* launched, uint64_t* applied);
 
 /** Frees the loop, first waiting for its all-reduce in flight (bounded by its

@@ -1,5 +1,6 @@
 #include "src/diloco/outer_loop.h"
 
+#include <bit>
 #include <cmath>
 #include <utility>
 
@@ -24,6 +25,14 @@ class BlockedTimer {
   Clock::time_point start_;
 };
 
+// lr, momentum and mode, mixed so that peers with different ones differ here.
+uint64_t fingerprintOf(const OuterOptions& options) {
+  const auto lr = std::bit_cast<uint32_t>(options.lr);
+  const auto mu = std::bit_cast<uint32_t>(options.momentum);
+  return lr * 0x9E3779B97F4A7C15ull ^ (mu + 1) * 0xC2B2AE3D27D4EB4Full ^
+         (static_cast<uint64_t>(options.mode) + 1) * 0x165667B19E3779F9ull;
+}
+
 }  // namespace
 
 OuterLoop::OuterLoop(comm::Communicator& comm, std::vector<Param> params, reduce::DType dtype,
@@ -31,7 +40,9 @@ OuterLoop::OuterLoop(comm::Communicator& comm, std::vector<Param> params, reduce
     : comm_(comm),
       options_(std::move(options)),
       state_(std::move(params), dtype),
-      revision_(options_.state_revision) {}
+      revision_(options_.state_revision),
+      synced_fingerprint_(fingerprintOf(options_)),
+      fingerprint_(synced_fingerprint_) {}
 
 OuterLoop::~OuterLoop() {
   // The all-reduce writes into this loop's buffers until it ends (at its timeout at the latest).
@@ -84,6 +95,7 @@ Result<std::unique_ptr<OuterLoop>> OuterLoop::start(comm::Communicator& comm,
   std::unique_ptr<OuterLoop> loop(
       new OuterLoop(comm, std::move(params), dtype, std::move(options)));
   loop->members_ = loop->ringMembers();
+  ECCL_RETURN_IF_ERROR(loop->checkMembersAgree().withContext("DiLoCo start"));
   // The members agree on where they start: the popular parameters win.
   ECCL_RETURN_IF_ERROR(
       loop->syncState(state::SyncStrategy::kEnforcePopular, nullptr).withContext("DiLoCo start"));
@@ -118,6 +130,18 @@ Trailer OuterLoop::localTrailer() const {
   return Trailer{joining_ ? 0.0f : 1.0f, comm_.peersPending() > 0 ? 1.0f : 0.0f};
 }
 
+Status OuterLoop::checkMembersAgree() {
+  uint64_t both[2] = {fingerprint_, ~fingerprint_};
+  ECCL_RETURN_IF_ERROR(comm_.allReduce(both, both, 2, reduce::DType::kU64, reduce::ReduceOp::kMax,
+                                       options_.tag, options_.timeout, nullptr));
+  if (both[0] != ~both[1]) {
+    return invalidUsage(
+        "DiLoCo: the members' options differ (outer lr, momentum or mode): every member must "
+        "start the loop with the same");
+  }
+  return Status::ok();
+}
+
 Status OuterLoop::step(StepReport* report) {
   StepReport local;
   if (report == nullptr) report = &local;
@@ -139,6 +163,7 @@ Status OuterLoop::step(StepReport* report) {
   Status status = settle(failed || admit_, options_.mode == Mode::kAsync, report);
   report->round = state_.launched();
   report->applied = state_.applied();
+  report->state_revision = revision_;
   report->wall_time = Clock::now() - started;
   if (!status.isOk()) broken_ = true;
   return status;
@@ -163,6 +188,7 @@ Status OuterLoop::flush(StepReport* report) {
   if (failed || state_.applied() < state_.launched()) status = settle(failed, false, report);
   report->round = state_.launched();
   report->applied = state_.applied();
+  report->state_revision = revision_;
   report->wall_time = Clock::now() - started;
   if (!status.isOk()) broken_ = true;
   return status;
@@ -215,6 +241,12 @@ Status OuterLoop::syncState(state::SyncStrategy strategy, StepReport* report) {
   state::SharedState shared;
   shared.revision = joining_ ? 0 : revision_ + 1;
   shared.entries = state_.entries(kStatePrefix);
+  state::Entry options;
+  options.name = std::string(kStatePrefix) + "options";
+  options.data = &synced_fingerprint_;
+  options.count = 1;
+  options.dtype = reduce::DType::kU64;
+  shared.entries.push_back(std::move(options));
   shared.entries.insert(shared.entries.end(), options_.extra_state.begin(),
                         options_.extra_state.end());
   ECCL_RETURN_IF_ERROR(comm_.syncSharedState(shared, strategy, options_.timeout, nullptr));
@@ -222,6 +254,11 @@ Status OuterLoop::syncState(state::SyncStrategy strategy, StepReport* report) {
   needs_sync_ = false;
   if (report != nullptr) report->synced = true;
   if (joining_) {
+    if (synced_fingerprint_ != fingerprint_) {
+      return invalidUsage(
+          "DiLoCo join: this peer's options (outer lr, momentum or mode) differ from the "
+          "members'");
+    }
     // The rounds in flight at the members are taken part in with no progress and no weight.
     joining_ = false;
     state_.adoptOuter();

@@ -53,11 +53,12 @@ struct OuterOptions {
 inline constexpr const char* kStatePrefix = "eccl.diloco.";
 
 struct StepReport {
-  uint64_t round = 0;                   // rounds whose pseudo-gradients were launched so far
-  uint64_t applied = 0;                 // rounds applied to the outer parameters so far
-  uint32_t contributors = 0;            // peers in the last applied average (0: none applied now)
-  uint32_t attempts = 0;                // all-reduce attempts this call made (> 1 after failures)
-  bool synced = false;                  // a joiner arrived and the state was synced
+  uint64_t round = 0;           // rounds whose pseudo-gradients were launched so far
+  uint64_t applied = 0;         // rounds applied to the outer parameters so far
+  uint32_t contributors = 0;    // peers in the last applied average (0: none applied now)
+  uint32_t attempts = 0;        // all-reduces this call started (re-runs and a launch included)
+  bool synced = false;          // a joiner arrived and the state was synced
+  uint64_t state_revision = 0;  // the group's shared-state revision after the call
   std::chrono::nanoseconds blocked{0};  // waiting for the network (0 when fully hidden)
   std::chrono::nanoseconds wall_time{0};
 };
@@ -117,6 +118,9 @@ class OuterLoop {
   Status syncState(state::SyncStrategy strategy, StepReport* report);
   void apply(uint64_t round, StepReport* report);
   Trailer localTrailer() const;
+  // Every member runs the loop with the same lr, momentum and mode: an
+  // all-reduce (max) of the options' fingerprint and its complement.
+  Status checkMembersAgree();
   std::set<EndpointId> ringMembers() const;
 
   comm::Communicator& comm_;
@@ -125,10 +129,14 @@ class OuterLoop {
   std::shared_ptr<comm::Request> in_flight_;  // the round launched - 1, asynchronous mode
   std::set<EndpointId> members_;              // the ring at the last sync or update
   uint64_t revision_ = 0;                     // the group's shared-state revision, last sync
-  bool needs_sync_ = false;                   // a joiner arrived and no sync succeeded since
-  bool joining_ = false;                      // this peer has not received the state yet
-  bool admit_ = false;                        // some peer saw a joiner waiting
-  bool broken_ = false;                       // an unrecoverable error ended the loop
+  // The options' fingerprint: synced (a joiner receives the members' and
+  // compares it with its own), and what this peer expects.
+  uint64_t synced_fingerprint_ = 0;
+  uint64_t fingerprint_ = 0;
+  bool needs_sync_ = false;  // a joiner arrived and no sync succeeded since
+  bool joining_ = false;     // this peer has not received the state yet
+  bool admit_ = false;       // some peer saw a joiner waiting
+  bool broken_ = false;      // an unrecoverable error ended the loop
 };
 
 }  // namespace eccl::diloco

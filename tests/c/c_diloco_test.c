@@ -167,8 +167,10 @@ static void synchronousWithAJoiner(const TestMaster* m) {
   pthread_join(joiner, NULL);
   CHECK_OK(peers[3].result);
   CHECK(onAll(peers, 4, stepRun));
-  for (i = 0; i < 4; ++i)
+  for (i = 0; i < 4; ++i) {
     CHECK(peers[i].info.contributors == 4);
+    CHECK(peers[i].info.state_revision == 2); /* the start's sync, then the join's */
+  }
   CHECK_OK(ecclDilocoRounds(peers[0].loop, &launched, &applied));
   CHECK(launched == applied);
   for (i = 0; i < 4; ++i) {

@@ -371,6 +371,73 @@ TEST_F(DilocoLoop, JoinerReceivesTheOuterStateDelayed) {
   joinWhileTraining(loops, models, addPeer(), o, true);
 }
 
+TEST_F(DilocoLoop, MembersWithDifferentOptionsAllFailAndAMismatchedJoinerIsRefused) {
+  auto ring = rankedRing({&addPeer(), &addPeer()});
+  std::vector<Model> models(3);
+  OuterOptions other = options(Mode::kSync);
+  other.lr = 0.5f;
+  auto first = std::async(std::launch::async, [&] {
+    return OuterLoop::start(*ring[0], models[0].params(), reduce::DType::kF32,
+                            options(Mode::kSync));
+  });
+  auto second = OuterLoop::start(*ring[1], models[1].params(), reduce::DType::kF32, other);
+  auto first_result = first.get();
+  ASSERT_FALSE(first_result);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(first_result.status().code(), Code::kInvalidUsage) << first_result.status().toString();
+  EXPECT_EQ(second.status().code(), Code::kInvalidUsage) << second.status().toString();
+  EXPECT_NE(second.status().message().find("options differ"), std::string::npos);
+
+  // Same options: the loop runs; a joiner with another mode is refused and
+  // leaves, and the members carry on without it.
+  const OuterOptions o = options(Mode::kSync, 1.0f, 0.0f);
+  std::vector<std::unique_ptr<OuterLoop>> loops = startAll(ring, models, o);
+  loops.resize(3);
+  auto& joiner = addPeer();
+  auto joined = std::async(std::launch::async, [&] {
+    return OuterLoop::join(joiner, models[2].params(), reduce::DType::kF32,
+                           options(Mode::kAsync, 1.0f, 0.0f));
+  });
+  // The members admit it at a boundary, sync, and then wait in that round
+  // for the refused joiner until it leaves; then the round is retried without it.
+  std::atomic<bool> admitted{false};
+  bool refused = false;
+  for (int round = 0; round < 30 && !admitted; ++round) {
+    std::vector<std::future<Status>> steps;
+    for (int p = 0; p < 2; ++p) {
+      steps.push_back(std::async(std::launch::async, [&, p] {
+        unitStep(models[p], p, 1);
+        StepReport report;
+        Status status = loops[p]->step(&report);
+        if (report.synced) admitted = true;
+        return status;
+      }));
+    }
+    const auto until = std::chrono::steady_clock::now() + deadline(30s);
+    while (steps[0].wait_for(5ms) != std::future_status::ready ||
+           steps[1].wait_for(0ms) != std::future_status::ready) {
+      ASSERT_LT(std::chrono::steady_clock::now(), until) << "the members' round did not end";
+      if (!refused && joined.wait_for(0ms) == std::future_status::ready) {
+        auto result = joined.get();
+        ASSERT_FALSE(result);
+        EXPECT_EQ(result.status().code(), Code::kInvalidUsage) << result.status().toString();
+        EXPECT_NE(result.status().message().find("differ from the members'"), std::string::npos);
+        refused = true;
+        kill(&joiner);
+      }
+    }
+    for (auto& step : steps) {
+      Status status = step.get();
+      EXPECT_TRUE(status.isOk()) << status.toString();
+    }
+  }
+  EXPECT_TRUE(refused);
+  ASSERT_TRUE(admitted);
+  roundOn({0, 1}, loops, models, unitStep, 1);
+  expectParity(models, {0, 1});
+  expectRoundsCounted(models[0], loops[0]->applied());
+}
+
 TEST_F(DilocoLoop, RefusesBadArguments) {
   auto ring = rankedRing({&addPeer()});
   Model model;
