@@ -13,6 +13,7 @@ else by the system's library search.
 Arrays are numpy arrays or torch CPU tensors, used in place (C-contiguous;
 outputs writable). Failing calls raise a subclass of eccl.EcclError named
 after the result code (eccl.Timeout, eccl.PeerLost, eccl.InvalidUsage, ...).
+eccl.DiLoCo (module eccl.diloco) runs DiLoCo's outer loop over a ring.
 """
 
 from eccl._communicator import Communicator
@@ -37,6 +38,7 @@ from eccl._master import Master
 from eccl._quant import QuantConfig
 from eccl._request import Request
 from eccl._types import Event, EventKind, OpInfo, PeerId, SyncInfo
+from eccl.diloco import DiLoCo
 
 # The short names of the two errors whose names are Python builtins. Not in
 # __all__, so that "from eccl import *" does not shadow the builtins.
@@ -46,6 +48,7 @@ SystemError = EcclSystemError  # noqa: A001
 __all__ = [
     "Aborted",
     "Communicator",
+    "DiLoCo",
     "EcclConnectionError",
     "EcclError",
     "EcclSystemError",

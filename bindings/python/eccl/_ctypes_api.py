@@ -15,6 +15,7 @@ from ctypes import (
     Structure,
     c_char,
     c_char_p,
+    c_float,
     c_int,
     c_int32,
     c_int64,
@@ -126,6 +127,13 @@ class ecclSyncStrategy_t(enum.IntEnum):
     ecclSyncReceiveOnly = 2
 
 
+class ecclDilocoMode_t(enum.IntEnum):
+    """When a DiLoCo round's average is applied."""
+
+    ecclDilocoSync = 0
+    ecclDilocoAsync = 1
+
+
 #: Every mirrored enum, by its C name (the layout test walks this).
 ENUMS: dict[str, type[enum.IntEnum]] = {
     cls.__name__: cls
@@ -138,15 +146,17 @@ ENUMS: dict[str, type[enum.IntEnum]] = {
         ecclQuantAlgorithm_t,
         ecclWireType_t,
         ecclSyncStrategy_t,
+        ecclDilocoMode_t,
     )
 }
 
 # ---- Structs -------------------------------------------------------------------------
 
-# Opaque handles: ecclMaster_t, ecclComm_t, ecclRequest_t.
+# Opaque handles: ecclMaster_t, ecclComm_t, ecclRequest_t, ecclDiloco_t.
 ecclMaster_t = c_void_p
 ecclComm_t = c_void_p
 ecclRequest_t = c_void_p
+ecclDiloco_t = c_void_p
 
 
 class ecclMasterConfig_t(Structure):
@@ -268,6 +278,48 @@ class ecclSyncInfo_t(Structure):
     ]
 
 
+class ecclDilocoParam_t(Structure):
+    """One tensor of a DiLoCo loop's parameters."""
+
+    _fields_ = [
+        ("data", c_void_p),
+        ("count", c_size_t),
+    ]
+
+
+class ecclDilocoConfig_t(Structure):
+    """Options of a DiLoCo loop (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("outer_lr", c_float),
+        ("outer_momentum", c_float),
+        ("mode", c_enum),
+        ("tag", c_uint64),
+        ("timeout_ms", c_int64),
+        ("max_attempts", c_uint32),
+        ("extra_state", POINTER(ecclSharedStateEntry_t)),
+        ("nextra", c_size_t),
+        ("state_revision", c_uint64),
+    ]
+
+
+class ecclDilocoInfo_t(Structure):
+    """What one ecclDilocoStep or ecclDilocoFlush did (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("round", c_uint64),
+        ("applied", c_uint64),
+        ("contributors", c_uint32),
+        ("attempts", c_uint32),
+        ("synced", c_int),
+        ("blocked_ns", c_uint64),
+        ("wall_time_ns", c_uint64),
+        ("state_revision", c_uint64),
+    ]
+
+
 #: Every mirrored struct, by its C name (the layout test walks this).
 STRUCTS: dict[str, type[Structure]] = {
     cls.__name__: cls
@@ -282,6 +334,9 @@ STRUCTS: dict[str, type[Structure]] = {
         ecclSharedStateEntry_t,
         ecclSharedState_t,
         ecclSyncInfo_t,
+        ecclDilocoParam_t,
+        ecclDilocoConfig_t,
+        ecclDilocoInfo_t,
     )
 }
 
@@ -294,6 +349,8 @@ VERSIONED = (
     ecclQuantConfig_t,
     ecclSharedState_t,
     ecclSyncInfo_t,
+    ecclDilocoConfig_t,
+    ecclDilocoInfo_t,
 )
 
 
@@ -388,6 +445,22 @@ PROTOTYPES: dict[str, tuple[Any, Sequence[Any]]] = {
     "ecclCommConnectWithState": (
         _R, [ecclComm_t, _P(ecclSharedState_t), c_uint64, c_int64, _P(ecclSyncInfo_t)]
     ),
+    # DiLoCo outer loop
+    "ecclDilocoConfigInit": (_R, [_P(ecclDilocoConfig_t)]),
+    "ecclDilocoCreate": (
+        _R,
+        [ecclComm_t, _P(ecclDilocoParam_t), c_size_t, c_enum, _P(ecclDilocoConfig_t),
+         _P(ecclDiloco_t)],
+    ),
+    "ecclDilocoJoin": (
+        _R,
+        [ecclComm_t, _P(ecclDilocoParam_t), c_size_t, c_enum, _P(ecclDilocoConfig_t),
+         _P(ecclDiloco_t)],
+    ),
+    "ecclDilocoStep": (_R, [ecclDiloco_t, _P(ecclDilocoInfo_t)]),
+    "ecclDilocoFlush": (_R, [ecclDiloco_t, _P(ecclDilocoInfo_t)]),
+    "ecclDilocoRounds": (_R, [ecclDiloco_t, _P(c_uint64), _P(c_uint64)]),
+    "ecclDilocoDestroy": (_R, [ecclDiloco_t]),
 }
 
 

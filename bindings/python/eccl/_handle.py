@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from typing import Any, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 from eccl import _library
 from eccl._ctypes_api import ecclComm_t, ecclCommAttr_t, ecclResult_t
@@ -26,6 +26,7 @@ class CommHandle:
         self._busy = 0
         self._closing = False
         self._idle = threading.Condition(threading.Lock())
+        self._before_close: list[Callable[[], None]] = []
 
     @property
     def closed(self) -> bool:
@@ -46,6 +47,14 @@ class CommHandle:
             self._busy -= 1
             if self._busy == 0:
                 self._idle.notify_all()
+
+    def before_close(self, callback: Callable[[], None]) -> None:
+        """Runs callback once at the start of close(), before the comm is destroyed:
+        what lives on the comm (a DiLoCo loop) goes first. eccl.InvalidUsage once closing."""
+        with self._idle:
+            if self._closing or self._handle is None:
+                raise InvalidUsage(ecclResult_t.ecclInvalidUsage, "the communicator is closed")
+            self._before_close.append(callback)
 
     def call(self, function: str, *args: Any) -> None:
         """lib.function(handle, *args); raises the mapped error of a failing result."""
@@ -75,6 +84,15 @@ class CommHandle:
         peers see eccl.EventKind.PEER_LEFT.
         """
         lib = _library.lib()
+        with self._idle:
+            if self._closing:
+                return
+            callbacks, self._before_close = self._before_close, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - the communicator must close all the same
+                pass
         with self._idle:
             if self._closing:
                 return

@@ -138,6 +138,36 @@ int main(void) {
   FIELD(ecclSyncInfo_t, wire_bytes_received);
   STRUCT_END();
 
+  STRUCT_BEGIN(ecclDilocoParam_t);
+  FIELD(ecclDilocoParam_t, data);
+  FIELD(ecclDilocoParam_t, count);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclDilocoConfig_t);
+  FIELD(ecclDilocoConfig_t, struct_size);
+  FIELD(ecclDilocoConfig_t, outer_lr);
+  FIELD(ecclDilocoConfig_t, outer_momentum);
+  FIELD(ecclDilocoConfig_t, mode);
+  FIELD(ecclDilocoConfig_t, tag);
+  FIELD(ecclDilocoConfig_t, timeout_ms);
+  FIELD(ecclDilocoConfig_t, max_attempts);
+  FIELD(ecclDilocoConfig_t, extra_state);
+  FIELD(ecclDilocoConfig_t, nextra);
+  FIELD(ecclDilocoConfig_t, state_revision);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclDilocoInfo_t);
+  FIELD(ecclDilocoInfo_t, struct_size);
+  FIELD(ecclDilocoInfo_t, round);
+  FIELD(ecclDilocoInfo_t, applied);
+  FIELD(ecclDilocoInfo_t, contributors);
+  FIELD(ecclDilocoInfo_t, attempts);
+  FIELD(ecclDilocoInfo_t, synced);
+  FIELD(ecclDilocoInfo_t, blocked_ns);
+  FIELD(ecclDilocoInfo_t, wall_time_ns);
+  FIELD(ecclDilocoInfo_t, state_revision);
+  STRUCT_END();
+
   printf("\n  },\n  \"enums\": {");
   first_item = 1;
 
@@ -216,6 +246,11 @@ int main(void) {
   VALUE(ecclSyncEnforcePopular);
   VALUE(ecclSyncSendOnly);
   VALUE(ecclSyncReceiveOnly);
+  ENUM_END();
+
+  ENUM_BEGIN(ecclDilocoMode_t);
+  VALUE(ecclDilocoSync);
+  VALUE(ecclDilocoAsync);
   ENUM_END();
 
   printf("\n  }\n}\n");

@@ -106,7 +106,8 @@ def test_every_versioned_struct_is_marked() -> None:
 def test_config_init_gets_the_mirror_size() -> None:
     lib = _library.lib()
     for cls, init in ((api.ecclMasterConfig_t, lib.ecclMasterConfigInit),
-                      (api.ecclCommConfig_t, lib.ecclCommConfigInit)):
+                      (api.ecclCommConfig_t, lib.ecclCommConfigInit),
+                      (api.ecclDilocoConfig_t, lib.ecclDilocoConfigInit)):
         code, config = api.init_versioned(cls, init)
         assert code == 0 and config.struct_size == ctypes.sizeof(cls)
 
@@ -148,7 +149,7 @@ def _ctype_of(c_type: str) -> Any:
         "int": ctypes.c_int, "int32_t": ctypes.c_int32, "int64_t": ctypes.c_int64,
         "uint16_t": ctypes.c_uint16, "uint32_t": ctypes.c_uint32, "uint64_t": ctypes.c_uint64,
         "ecclMaster_t": api.ecclMaster_t, "ecclComm_t": api.ecclComm_t,
-        "ecclRequest_t": api.ecclRequest_t,
+        "ecclRequest_t": api.ecclRequest_t, "ecclDiloco_t": api.ecclDiloco_t,
     }
     if c_type in scalars:
         return scalars[c_type]
