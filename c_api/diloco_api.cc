@@ -109,6 +109,17 @@ void fillInfo(const eccl::diloco::StepReport& report, ecclDilocoInfo_t* info) {
   }
 }
 
+// ecclDilocoStep and ecclDilocoFlush: the loop's call, its report copied out.
+Status boundary(const char* fn, Status (eccl::diloco::OuterLoop::*call)(eccl::diloco::StepReport*),
+                ecclDiloco_t diloco, ecclDilocoInfo_t* info) {
+  if (diloco == nullptr) return invalidArgument(std::string(fn) + ": diloco is NULL");
+  ECCL_RETURN_IF_ERROR(checkInfo(info, fn));
+  eccl::diloco::StepReport report;
+  Status status = (diloco->impl.get()->*call)(&report);
+  fillInfo(report, info);
+  return status.withContext(fn);
+}
+
 }  // namespace
 
 extern "C" {
@@ -140,25 +151,13 @@ ECCL_API ecclResult_t ecclDilocoJoin(ecclComm_t comm, const ecclDilocoParam_t* p
 }
 
 ECCL_API ecclResult_t ecclDilocoStep(ecclDiloco_t diloco, ecclDilocoInfo_t* info) {
-  return guarded([&]() -> Status {
-    if (diloco == nullptr) return invalidArgument("ecclDilocoStep: diloco is NULL");
-    ECCL_RETURN_IF_ERROR(checkInfo(info, "ecclDilocoStep"));
-    eccl::diloco::StepReport report;
-    Status status = diloco->impl->step(&report);
-    fillInfo(report, info);
-    return status.withContext("ecclDilocoStep");
-  });
+  return guarded(
+      [&] { return boundary("ecclDilocoStep", &eccl::diloco::OuterLoop::step, diloco, info); });
 }
 
 ECCL_API ecclResult_t ecclDilocoFlush(ecclDiloco_t diloco, ecclDilocoInfo_t* info) {
-  return guarded([&]() -> Status {
-    if (diloco == nullptr) return invalidArgument("ecclDilocoFlush: diloco is NULL");
-    ECCL_RETURN_IF_ERROR(checkInfo(info, "ecclDilocoFlush"));
-    eccl::diloco::StepReport report;
-    Status status = diloco->impl->flush(&report);
-    fillInfo(report, info);
-    return status.withContext("ecclDilocoFlush");
-  });
+  return guarded(
+      [&] { return boundary("ecclDilocoFlush", &eccl::diloco::OuterLoop::flush, diloco, info); });
 }
 
 ECCL_API ecclResult_t ecclDilocoRounds(ecclDiloco_t diloco, uint64_t* launched, uint64_t* applied) {

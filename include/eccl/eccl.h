@@ -886,7 +886,7 @@ typedef struct {
    * "eccl.diloco.". NULL when nextra is 0. The memory stays the caller's and
    * must outlive the loop. */
   const ecclSharedStateEntry_t* extra_state;
-  size_t nextra;
+  size_t nextra; /**< entries in extra_state, at most 4096 less the loop's own 4 */
   /** The group's shared-state revision before the loop's first sync: 0 for
    * a group that never ran ecclSyncSharedState, else its last revision. */
   uint64_t state_revision;

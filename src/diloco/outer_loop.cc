@@ -143,49 +143,34 @@ Status OuterLoop::checkMembersAgree() {
 }
 
 Status OuterLoop::step(StepReport* report) {
-  StepReport local;
-  if (report == nullptr) report = &local;
-  *report = StepReport{};
-  if (broken_) return invalidUsage("DiLoCo: the loop ended with an error earlier");
-  const auto started = Clock::now();
-  const uint64_t round = state_.launched();
-  state_.pack(static_cast<int>(round % 2), localTrailer());
-  state_.setLaunched(round + 1);
-  bool failed = false;
-  if (in_flight_) {
-    Status status = finishInFlight(report);
-    if (!status.isOk() && !comm::retryableFailure(status.code())) {
-      broken_ = true;
-      return status.withContext("DiLoCo round " + std::to_string(round - 1));
-    }
-    failed = !status.isOk();
-  }
-  Status status = settle(failed || admit_, options_.mode == Mode::kAsync, report);
-  report->round = state_.launched();
-  report->applied = state_.applied();
-  report->state_revision = revision_;
-  report->wall_time = Clock::now() - started;
-  if (!status.isOk()) broken_ = true;
-  return status;
+  return boundary(/*new_round=*/true, report);
 }
 
 Status OuterLoop::flush(StepReport* report) {
+  return boundary(/*new_round=*/false, report);
+}
+
+Status OuterLoop::boundary(bool new_round, StepReport* report) {
   StepReport local;
   if (report == nullptr) report = &local;
   *report = StepReport{};
   if (broken_) return invalidUsage("DiLoCo: the loop ended with an error earlier");
   const auto started = Clock::now();
-  bool failed = false;
-  if (in_flight_) {
-    Status status = finishInFlight(report);
-    if (!status.isOk() && !comm::retryableFailure(status.code())) {
-      broken_ = true;
-      return status.withContext("DiLoCo flush");
-    }
-    failed = !status.isOk();
+  if (new_round) {
+    const uint64_t round = state_.launched();
+    state_.pack(static_cast<int>(round % 2), localTrailer());
+    state_.setLaunched(round + 1);
   }
   Status status = Status::ok();
-  if (failed || state_.applied() < state_.launched()) status = settle(failed, false, report);
+  if (in_flight_) status = finishInFlight(report);
+  const bool failed = !status.isOk();
+  if (failed && !comm::retryableFailure(status.code())) {
+    status = status.withContext("DiLoCo round " + std::to_string(state_.applied()));
+  } else if (new_round) {
+    status = settle(failed || admit_, options_.mode == Mode::kAsync, report);
+  } else if (failed || state_.applied() < state_.launched()) {
+    status = settle(failed, /*launch_last=*/false, report);
+  }
   report->round = state_.launched();
   report->applied = state_.applied();
   report->state_revision = revision_;

@@ -104,6 +104,8 @@ class OuterLoop {
   OuterLoop(comm::Communicator& comm, std::vector<Param> params, reduce::DType dtype,
             OuterOptions options);
 
+  // step() (new_round: pack this round's progress first) and flush().
+  Status boundary(bool new_round, StepReport* report);
   static Status validate(const comm::Communicator& comm, const std::vector<Param>& params,
                          reduce::DType dtype, const OuterOptions& options);
   // Runs the rounds launched and not applied, in order: blocking, except the

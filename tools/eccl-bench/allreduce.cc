@@ -331,15 +331,7 @@ void printTable(const std::vector<std::vector<AllreduceRow>>& rows, const Netlab
 int runAllreduce(const AllreduceOptions& options) {
   std::unique_ptr<NetlabSession> lab;
   if (!options.netlab.empty()) {
-    auto spec = parseNetlabSpec(options.netlab);
-    const std::string tool = besideSelf("eccl-netlab");
-    if (!spec || tool.empty()) {
-      std::fprintf(stderr, "eccl-bench allreduce: %s\n",
-                   !spec ? spec.status().toString().c_str()
-                         : "--netlab needs eccl-netlab, built next to eccl-bench");
-      return 2;
-    }
-    auto session = NetlabSession::create(tool, *spec, options.peers);
+    auto session = openNetlab(options.netlab, options.peers);
     if (!session) {
       std::fprintf(stderr, "eccl-bench allreduce: --netlab %s: %s\n", options.netlab.c_str(),
                    session.status().toString().c_str());

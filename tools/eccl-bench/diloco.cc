@@ -39,15 +39,7 @@ void printTable(const DilocoOptions& options, const NetlabSession* lab, const nl
 int runDiloco(const DilocoOptions& options) {
   std::unique_ptr<NetlabSession> lab;
   if (!options.netlab.empty()) {
-    auto spec = parseNetlabSpec(options.netlab);
-    const std::string tool = besideSelf("eccl-netlab");
-    if (!spec || tool.empty()) {
-      std::fprintf(stderr, "eccl-bench diloco: %s\n",
-                   !spec ? spec.status().toString().c_str()
-                         : "--netlab needs eccl-netlab, built next to eccl-bench");
-      return 2;
-    }
-    auto session = NetlabSession::create(tool, *spec, options.members);
+    auto session = openNetlab(options.netlab, options.members);
     if (!session) {
       std::fprintf(stderr, "eccl-bench diloco: --netlab %s: %s\n", options.netlab.c_str(),
                    session.status().toString().c_str());

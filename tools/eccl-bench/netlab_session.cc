@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/common/child_process.h"
+#include "tools/eccl-bench/master_thread.h"
 #include "tools/eccl-netlab/lab_spec.h"
 #include "tools/eccl-netlab/quantity_parse.h"
 #include "tools/eccl-netlab/system_command.h"
@@ -21,6 +22,14 @@ namespace {
 using namespace std::chrono_literals;
 
 }  // namespace
+
+Result<std::unique_ptr<NetlabSession>> openNetlab(const std::string& text, int hosts) {
+  auto spec = parseNetlabSpec(text);
+  if (!spec) return spec.status();
+  const std::string tool = besideSelf("eccl-netlab");
+  if (tool.empty()) return invalidArgument("--netlab needs eccl-netlab, built next to eccl-bench");
+  return NetlabSession::create(tool, *spec, hosts);
+}
 
 Result<NetlabSpec> parseNetlabSpec(std::string_view text) {
   const auto bad = [&](const std::string& why) {

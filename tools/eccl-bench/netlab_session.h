@@ -26,6 +26,13 @@ struct NetlabSpec {
 // 1gbit, 50ms; the RTT an even number of milliseconds, at least 2).
 Result<NetlabSpec> parseNetlabSpec(std::string_view text);
 
+class NetlabSession;
+
+// The lab a benchmark's --netlab asked for (`text`, as parseNetlabSpec reads
+// it), brought up with `hosts` hosts by the eccl-netlab installed next to
+// eccl-bench; the error says what was wrong.
+Result<std::unique_ptr<NetlabSession>> openNetlab(const std::string& text, int hosts);
+
 // A lab of `hosts` namespaces, up from create() until destruction (down, even
 // when a benchmark failed).
 class NetlabSession {

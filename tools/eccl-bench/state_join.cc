@@ -52,15 +52,7 @@ void printTable(const StateJoinOptions& options, const NetlabSession* lab,
 int runStateJoin(const StateJoinOptions& options) {
   std::unique_ptr<NetlabSession> lab;
   if (!options.netlab.empty()) {
-    auto spec = parseNetlabSpec(options.netlab);
-    const std::string tool = besideSelf("eccl-netlab");
-    if (!spec || tool.empty()) {
-      std::fprintf(stderr, "eccl-bench state-join: %s\n",
-                   !spec ? spec.status().toString().c_str()
-                         : "--netlab needs eccl-netlab, built next to eccl-bench");
-      return 2;
-    }
-    auto session = NetlabSession::create(tool, *spec, options.members + 1);
+    auto session = openNetlab(options.netlab, options.members + 1);
     if (!session) {
       std::fprintf(stderr, "eccl-bench state-join: --netlab %s: %s\n", options.netlab.c_str(),
                    session.status().toString().c_str());

@@ -107,16 +107,8 @@ int runStateSync(const StateSyncOptions& options) {
                    "lab the rows show the link percentage\n");
       return 2;
     }
-    auto spec = parseNetlabSpec(options.netlab);
-    const std::string tool = besideSelf("eccl-netlab");
-    if (!spec || tool.empty()) {
-      std::fprintf(stderr, "eccl-bench state-sync: %s\n",
-                   !spec ? spec.status().toString().c_str()
-                         : "--netlab needs eccl-netlab, built next to eccl-bench");
-      return 2;
-    }
     const int hosts = 1 + *std::max_element(options.sources.begin(), options.sources.end());
-    auto session = NetlabSession::create(tool, *spec, hosts);
+    auto session = openNetlab(options.netlab, hosts);
     if (!session) {
       std::fprintf(stderr, "eccl-bench state-sync: --netlab %s: %s\n", options.netlab.c_str(),
                    session.status().toString().c_str());

@@ -85,21 +85,6 @@ void expectRoundsCounted(const Model& model, uint64_t rounds) {
 
 class DilocoLoop : public InProcessCluster {
  protected:
-  comm::Communicator& addPeerWithHook(
-      std::function<void(std::string_view, const EndpointId&)> hook) {
-    comm::CommOptions options;
-    options.master_host = "127.0.0.1";
-    options.master_port = master_options_.listen_port;
-    options.group = "g";
-    options.listen_host = "127.0.0.1";
-    options.channel.connections = 2;
-    options.fault_hook = std::move(hook);
-    auto comm = comm::Communicator::create(options);
-    EXPECT_TRUE(comm) << comm.status().toString();
-    peers_.push_back(std::move(*comm));
-    return *peers_.back();
-  }
-
   // As a crash looks to the others: its ops end, then its connections close.
   void kill(comm::Communicator* victim) {
     victim->abort("the test kills this peer");
@@ -318,7 +303,7 @@ TEST_F(DilocoLoop, DelayedRoundSurvivesAPeerLostInTheMiddleOfItsAllReduce) {
       victim->abort("the test kills this peer mid-op");
     }
   };
-  auto ring = rankedRing({&addPeerWithHook(hook), &addPeerWithHook(hook), &addPeerWithHook(hook)});
+  auto ring = rankedRing({&addPeer("g", hook), &addPeer("g", hook), &addPeer("g", hook)});
   victim = ring[2];
   victim_id = ring[2]->peerId();
   std::vector<Model> models(3);

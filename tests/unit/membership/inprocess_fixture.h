@@ -56,13 +56,16 @@ class InProcessCluster : public ::testing::Test {
     startMaster();
   }
 
-  comm::Communicator& addPeer(const std::string& group = "g") {
+  // hook: the peer's CommOptions::fault_hook (tests fail it at a named point).
+  comm::Communicator& addPeer(const std::string& group = "g",
+                              comm::FaultHook hook = comm::FaultHook()) {
     comm::CommOptions options;
     options.master_host = "127.0.0.1";
     options.master_port = master_options_.listen_port;
     options.group = group;
     options.listen_host = "127.0.0.1";
     options.channel.connections = 2;
+    options.fault_hook = std::move(hook);
     auto comm = comm::Communicator::create(options);
     EXPECT_TRUE(comm) << comm.status().toString();
     peers_.push_back(std::move(*comm));

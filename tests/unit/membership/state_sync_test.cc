@@ -28,22 +28,12 @@ class SharedStateSync : public InProcessCluster {
  protected:
   // A peer whose fault hook aborts it at "state-serve" when it is victim_.
   comm::Communicator& addHookedPeer() {
-    comm::CommOptions options;
-    options.master_host = "127.0.0.1";
-    options.master_port = master_options_.listen_port;
-    options.group = "g";
-    options.listen_host = "127.0.0.1";
-    options.channel.connections = 2;
-    options.fault_hook = [this](std::string_view point, const EndpointId& self) {
+    return addPeer("g", [this](std::string_view point, const EndpointId& self) {
       comm::Communicator* victim = victim_.load();
       if (point == "state-serve" && victim != nullptr && victim->peerId() == self) {
         victim->abort("the test fails this holder while it serves");
       }
-    };
-    auto comm = comm::Communicator::create(options);
-    EXPECT_TRUE(comm) << comm.status().toString();
-    peers_.push_back(std::move(*comm));
-    return *peers_.back();
+    });
   }
 
   std::vector<comm::Communicator*> ring(int n) {
