@@ -49,9 +49,8 @@ OuterLoop::~OuterLoop() {
   if (in_flight_) (void)in_flight_->wait();
 }
 
-Status OuterLoop::validate(const comm::Communicator& comm, const std::vector<Param>& params,
-                           reduce::DType dtype, const OuterOptions& options) {
-  (void)comm;
+Status OuterLoop::validate(const std::vector<Param>& params, reduce::DType dtype,
+                           const OuterOptions& options) {
   if (!isOuterDType(dtype)) {
     return invalidArgument(std::string("DiLoCo: dtype ") + reduce::dtypeName(dtype) +
                            " is not supported (f32 or bf16)");
@@ -88,7 +87,7 @@ Status OuterLoop::validate(const comm::Communicator& comm, const std::vector<Par
 Result<std::unique_ptr<OuterLoop>> OuterLoop::start(comm::Communicator& comm,
                                                     std::vector<Param> params, reduce::DType dtype,
                                                     OuterOptions options) {
-  ECCL_RETURN_IF_ERROR(validate(comm, params, dtype, options));
+  ECCL_RETURN_IF_ERROR(validate(params, dtype, options));
   if (comm.rank() < 0) {
     return invalidUsage("DiLoCo: the communicator is not a ring member yet (a new peer joins)");
   }
@@ -106,7 +105,7 @@ Result<std::unique_ptr<OuterLoop>> OuterLoop::start(comm::Communicator& comm,
 Result<std::unique_ptr<OuterLoop>> OuterLoop::join(comm::Communicator& comm,
                                                    std::vector<Param> params, reduce::DType dtype,
                                                    OuterOptions options) {
-  ECCL_RETURN_IF_ERROR(validate(comm, params, dtype, options));
+  ECCL_RETURN_IF_ERROR(validate(params, dtype, options));
   std::unique_ptr<OuterLoop> loop(
       new OuterLoop(comm, std::move(params), dtype, std::move(options)));
   loop->joining_ = true;

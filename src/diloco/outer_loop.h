@@ -106,8 +106,8 @@ class OuterLoop {
 
   // step() (new_round: pack this round's progress first) and flush().
   Status boundary(bool new_round, StepReport* report);
-  static Status validate(const comm::Communicator& comm, const std::vector<Param>& params,
-                         reduce::DType dtype, const OuterOptions& options);
+  static Status validate(const std::vector<Param>& params, reduce::DType dtype,
+                         const OuterOptions& options);
   // Runs the rounds launched and not applied, in order: blocking, except the
   // last one in asynchronous mode when `launch_last` (launched, not waited).
   Status runOutstanding(bool launch_last, StepReport* report);
