@@ -3,8 +3,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 
 #include "src/common/status.h"
+#include "transport/fault_spec.h"
 
 namespace eccl::transport {
 
@@ -31,8 +33,15 @@ struct ChannelOptions {
   // message is written and at least this much of it is still unwritten.
   bool hedge_tail_chunks = true;
   uint32_t hedge_min_bytes = 128u << 10;
-  // XXH3-64 checksum on every frame (data-plane integrity without TLS).
+  // XXH3-64 checksum on every frame (data-plane integrity without TLS): on
+  // every channel with `checksum`, on channels to a peer beyond the loopback
+  // interface with `checksum_beyond_loopback` (a bit flipped by a router or a
+  // bad NIC fails the op instead of changing the sum). A bad frame fails its
+  // connection, so the op ends with an error on every member.
   bool checksum = false;
+  bool checksum_beyond_loopback = true;
+  // Faults injected into the data plane (ECCL_FAULTS); null: none.
+  std::shared_ptr<const FaultSpec> faults;
   // Threads running the endpoint's I/O. Two let the kernel's copies of
   // different connections overlap (loopback, 16 connections: 34 -> 42 Gbit/s).
   int io_threads = 2;

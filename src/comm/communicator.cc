@@ -5,6 +5,7 @@
 #include "src/comm/recursive_doubling.h"
 #include "src/common/log.h"
 #include "src/protocol/messages.h"
+#include "transport/channel_env.h"
 
 namespace eccl::comm {
 
@@ -59,6 +60,7 @@ Status CommOptions::validate() const {
 }
 
 Result<std::unique_ptr<Communicator>> Communicator::create(CommOptions options) {
+  ECCL_RETURN_IF_ERROR(transport::applyChannelEnvironment(options.channel));
   ECCL_RETURN_IF_ERROR(options.validate());
   auto comm = std::unique_ptr<Communicator>(new Communicator(std::move(options)));
   ECCL_RETURN_IF_ERROR(comm->open());

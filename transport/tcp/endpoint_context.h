@@ -11,6 +11,7 @@
 #include "src/common/endpoint_id.h"
 #include "src/common/status.h"
 #include "transport/channel_options.h"
+#include "transport/tcp/faulty_stream.h"
 
 namespace eccl::transport::tcp {
 
@@ -25,7 +26,16 @@ class Stoppable {
 
 struct EndpointContext {
   EndpointContext(asio::io_context& io_context, ChannelOptions channel_options, EndpointId endpoint)
-      : io(io_context), options(std::move(channel_options)), id(endpoint) {}
+      : io(io_context), options(std::move(channel_options)), id(endpoint) {
+    if (options.faults && options.faults->any()) {
+      faults = std::make_shared<FaultInjector>(*options.faults);
+    }
+  }
+
+  // The stream a new connection uses: the socket's, behind the fault injector if any.
+  std::unique_ptr<ByteStream> stream(std::unique_ptr<ByteStream> socket_stream) {
+    return faults ? faults->wrap(std::move(socket_stream)) : std::move(socket_stream);
+  }
 
   void track(const std::shared_ptr<Stoppable>& object) {
     std::lock_guard lock(mu);
@@ -45,6 +55,7 @@ struct EndpointContext {
   asio::io_context& io;
   const ChannelOptions options;
   const EndpointId id;
+  std::shared_ptr<FaultInjector> faults;  // null unless options.faults has a rule
   std::mutex mu;
   std::vector<std::weak_ptr<Stoppable>> live;
 };

@@ -72,31 +72,32 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
     if (finished_) return;
     sockets_[index] = socket;
   }
-  asio::async_connect(*socket, endpoints,
-                      [self = shared_from_this(), index, socket](std::error_code ec,
-                                                                 const asio::ip::tcp::endpoint&) {
-                        if (ec) {
-                          self->failAll(connectionError("cannot connect to " + self->target() +
-                                                        ": " + ec.message()));
-                          return;
-                        }
-                        std::shared_ptr<FrameConnection> connection;
-                        {
-                          std::lock_guard lock(self->mu_);
-                          if (self->finished_) {
-                            std::error_code ignored;
-                            socket->close(ignored);
-                            return;
-                          }
-                          applySocketOptions(*socket, self->context_->options, self->target());
-                          connection = std::make_shared<FrameConnection>(
-                              std::make_unique<TcpStream>(std::move(*socket)), index);
-                          self->connections_[index] = connection;
-                          self->sockets_[index].reset();
-                          ++self->started_;
-                        }
-                        connection->start(self);
-                      });
+  asio::async_connect(
+      *socket, endpoints,
+      [self = shared_from_this(), index, socket](std::error_code ec,
+                                                 const asio::ip::tcp::endpoint&) {
+        if (ec) {
+          self->failAll(
+              connectionError("cannot connect to " + self->target() + ": " + ec.message()));
+          return;
+        }
+        std::shared_ptr<FrameConnection> connection;
+        {
+          std::lock_guard lock(self->mu_);
+          if (self->finished_) {
+            std::error_code ignored;
+            socket->close(ignored);
+            return;
+          }
+          applySocketOptions(*socket, self->context_->options, self->target());
+          connection = std::make_shared<FrameConnection>(
+              self->context_->stream(std::make_unique<TcpStream>(std::move(*socket))), index);
+          self->connections_[index] = connection;
+          self->sockets_[index].reset();
+          ++self->started_;
+        }
+        connection->start(self);
+      });
 }
 
 bool Connector::quiesced() const {
@@ -388,7 +389,7 @@ void Acceptor::acceptNext() {
           } else {
             applySocketOptions(socket, self->context_->options, remote_text);
             auto connection = std::make_shared<FrameConnection>(
-                std::make_unique<TcpStream>(std::move(socket)), -1);
+                self->context_->stream(std::make_unique<TcpStream>(std::move(socket))), -1);
             handshake = std::make_shared<InboundHandshake>(self, std::move(connection));
             self->pending_.emplace(handshake.get(), handshake);
           }

@@ -1,6 +1,7 @@
 #include "transport/tcp/striped_channel.h"
 
 #include <algorithm>
+#include <asio/ip/address.hpp>
 #include <asio/post.hpp>
 
 #include "src/common/log.h"
@@ -19,10 +20,26 @@ std::chrono::milliseconds pingInterval(const ChannelOptions& options) {
   return std::max(std::chrono::milliseconds(5), options.idle_timeout / 4);
 }
 
+// "ip:port" or "[ip]:port" of the loopback interface (127.0.0.0/8, ::1).
+bool isLoopback(const std::string& address) {
+  std::string host = address.substr(0, address.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  std::error_code ec;
+  const asio::ip::address ip = asio::ip::make_address(host, ec);
+  return !ec && ip.is_loopback();
+}
+
+// The channel's own options: checksums resolved for this peer's address.
+ChannelOptions forPeer(ChannelOptions options, const PeerInfo& peer) {
+  options.checksum =
+      options.checksum || (options.checksum_beyond_loopback && !isLoopback(peer.address));
+  return options;
+}
+
 }  // namespace
 
 StripedChannelCore::StripedChannelCore(asio::io_context& io, ChannelSetup setup)
-    : options_(setup.options),
+    : options_(forPeer(setup.options, setup.peer)),
       peer_(setup.peer),
       connection_count_(static_cast<int>(setup.connections.size())),
       connections_(std::move(setup.connections)),

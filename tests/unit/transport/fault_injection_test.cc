@@ -1,0 +1,218 @@
+// ECCL_FAULTS: the rules' parser, the injector's seeded schedule, and each
+// fault on a real channel over loopback: a flipped payload bit is caught by
+// the frame checksum (or, without it, really arrives), a dropped connection
+// fails both ends, a delayed chunk arrives intact and late.
+#include <gtest/gtest.h>
+
+#include <asio/io_context.hpp>
+#include <bit>
+#include <chrono>
+
+#include "tests/support/channel_pair.h"
+#include "transport/channel_env.h"
+#include "transport/fault_spec.h"
+#include "transport/tcp/faulty_stream.h"
+
+namespace eccl::test {
+namespace {
+
+using namespace std::chrono_literals;
+using transport::ChannelOptions;
+using transport::FaultSpec;
+using transport::parseFaultSpec;
+
+TEST(FaultSpec, ParsesEveryRule) {
+  auto spec = parseFaultSpec(
+      "drop_conn:p=0.001; delay:ms=200,p=0.01;corrupt:p=1e-5;stall:ms=3000,p=0.5;seed=42");
+  ASSERT_TRUE(spec) << spec.status().toString();
+  EXPECT_DOUBLE_EQ(spec->drop_p, 0.001);
+  EXPECT_DOUBLE_EQ(spec->delay_p, 0.01);
+  EXPECT_EQ(spec->delay, 200ms);
+  EXPECT_DOUBLE_EQ(spec->corrupt_p, 1e-5);
+  EXPECT_DOUBLE_EQ(spec->stall_p, 0.5);
+  EXPECT_EQ(spec->stall, 3000ms);
+  EXPECT_EQ(spec->seed, 42u);
+  EXPECT_TRUE(spec->any());
+  auto again = parseFaultSpec(spec->toString());
+  ASSERT_TRUE(again) << spec->toString();
+  EXPECT_EQ(again->toString(), spec->toString());
+  auto empty = parseFaultSpec("");
+  ASSERT_TRUE(empty);
+  EXPECT_FALSE(empty->any());
+}
+
+TEST(FaultSpec, RefusesBadRules) {
+  for (const char* text : {"explode:p=0.1", "drop_conn", "drop_conn:p=2", "drop_conn:p=-0.1",
+                           "drop_conn:p=abc", "drop_conn:p=nan", "delay:p=0.1", "delay:ms=-5,p=0.1",
+                           "delay:ms=10,p=0.1,x=1", "corrupt:p=0.1,p=0.2", "seed=x", "corrupt:q"}) {
+    auto spec = parseFaultSpec(text);
+    EXPECT_FALSE(spec) << text;
+    if (!spec) {
+      EXPECT_EQ(spec.status().code(), Code::kInvalidArgument);
+      EXPECT_NE(spec.status().message().find("ECCL_FAULTS"), std::string::npos);
+    }
+  }
+}
+
+TEST(FaultSpec, EnvironmentSetsChecksumsAndFaults) {
+  ChannelOptions options;
+  ::setenv("ECCL_CHECKSUM", "off", 1);
+  ::setenv("ECCL_FAULTS", "corrupt:p=0.5;seed=7", 1);
+  ASSERT_TRUE(transport::applyChannelEnvironment(options).isOk());
+  EXPECT_FALSE(options.checksum);
+  EXPECT_FALSE(options.checksum_beyond_loopback);
+  ASSERT_TRUE(options.faults);
+  EXPECT_DOUBLE_EQ(options.faults->corrupt_p, 0.5);
+  ::setenv("ECCL_CHECKSUM", "sometimes", 1);
+  EXPECT_EQ(transport::applyChannelEnvironment(options).code(), Code::kInvalidArgument);
+  ::setenv("ECCL_CHECKSUM", "on", 1);
+  ::setenv("ECCL_FAULTS", "corrupt:p=7", 1);
+  EXPECT_EQ(transport::applyChannelEnvironment(options).code(), Code::kInvalidArgument);
+  ::unsetenv("ECCL_CHECKSUM");
+  ::unsetenv("ECCL_FAULTS");
+}
+
+// A stream that takes every write whole and remembers it.
+class RecordingStream final : public transport::ByteStream {
+ public:
+  explicit RecordingStream(asio::io_context& io) : executor_(io.get_executor()) {}
+  size_t readSome(std::span<uint8_t>, std::error_code& ec) override {
+    ec = asio::error::would_block;
+    return 0;
+  }
+  size_t writeSome(std::span<const uint8_t> first, std::span<const uint8_t> second,
+                   std::error_code&) override {
+    written.insert(written.end(), first.begin(), first.end());
+    written.insert(written.end(), second.begin(), second.end());
+    return first.size() + second.size();
+  }
+  void waitReadable(WaitHandler) override {}
+  void waitWritable(WaitHandler) override {}
+  void close() override {}
+  void abort() override { aborted = true; }
+  void setPacingRate(uint64_t) override {}
+  asio::any_io_executor executor() override { return executor_; }
+  const std::string& remoteAddress() const override { return address_; }
+
+  std::vector<uint8_t> written;
+  bool aborted = false;
+
+ private:
+  asio::any_io_executor executor_;
+  std::string address_ = "127.0.0.1:1";
+};
+
+// Each write's outcome through one wrapped stream: 'w' written, 'x' reset,
+// 'h' held back, then the bytes that went out.
+std::string schedule(const FaultSpec& spec, std::vector<uint8_t>& out) {
+  asio::io_context io;
+  auto injector = std::make_shared<transport::tcp::FaultInjector>(spec);
+  auto inner = std::make_unique<RecordingStream>(io);
+  RecordingStream* recording = inner.get();
+  auto stream = injector->wrap(std::move(inner));
+  const std::vector<uint8_t> head(8, 0xAA), payload(64, 0x55);
+  std::string outcomes;
+  for (int i = 0; i < 400; ++i) {
+    std::error_code ec;
+    const size_t n = stream->writeSome(head, payload, ec);
+    outcomes += ec == asio::error::connection_reset ? 'x' : n > 0 ? 'w' : 'h';
+  }
+  out = recording->written;
+  return outcomes;
+}
+
+TEST(FaultInjector, TheSameSeedGivesTheSameScheduleAndAnotherSeedAnother) {
+  auto spec = parseFaultSpec("drop_conn:p=0.05;delay:ms=0,p=0.1;corrupt:p=0.2;seed=11");
+  ASSERT_TRUE(spec);
+  std::vector<uint8_t> a, b, c;
+  const std::string first = schedule(*spec, a), second = schedule(*spec, b);
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(first.find('x'), std::string::npos);
+  EXPECT_NE(first.find('h'), std::string::npos);
+  spec->seed = 12;
+  EXPECT_NE(schedule(*spec, c), first);
+  // Corrupted writes flip exactly one payload bit; the heads go out untouched.
+  size_t flipped = 0;
+  for (size_t at = 0; at + 72 <= a.size(); at += 72) {
+    for (size_t i = 0; i < 8; ++i)
+      EXPECT_EQ(a[at + i], 0xAA);
+    for (size_t i = 8; i < 72; ++i)
+      flipped += std::popcount(static_cast<unsigned>(a[at + i] ^ 0x55));
+  }
+  EXPECT_GT(flipped, 0u);
+  EXPECT_EQ(a.size() % 72, 0u);
+}
+
+ChannelOptions faultyOptions(const char* rules) {
+  ChannelOptions options;
+  options.connections = 2;
+  options.chunk_bytes = 64 << 10;
+  options.pool_bytes = 1 << 20;
+  auto spec = parseFaultSpec(rules);
+  EXPECT_TRUE(spec) << rules;
+  options.faults = std::make_shared<const FaultSpec>(*spec);
+  return options;
+}
+
+TEST(FaultInjection, AFlippedBitFailsTheChecksumOnBothEnds) {
+  ChannelOptions options = faultyOptions("corrupt:p=1;seed=3");
+  options.checksum = true;
+  auto pair = ChannelPair::make(options);
+  ASSERT_TRUE(pair);
+  Transfer transfer(1 << 20, 5);
+  transfer.start(*pair->client, *pair->server, 1);
+  auto [sent, got] = transfer.wait(deadline(10s));
+  ASSERT_TRUE(sent && got);
+  EXPECT_EQ(got->code(), Code::kProtocolError) << got->toString();
+  EXPECT_NE(got->message().find("checksum"), std::string::npos) << got->message();
+  EXPECT_EQ(sent->code(), Code::kConnectionError) << sent->toString();
+}
+
+TEST(FaultInjection, WithoutTheChecksumAFlippedBitArrives) {
+  // Why checksums are on beyond loopback: the bytes change and nothing notices.
+  ChannelOptions options = faultyOptions("corrupt:p=1;seed=3");
+  options.checksum = false;
+  auto pair = ChannelPair::make(options);
+  ASSERT_TRUE(pair);
+  Transfer transfer(1 << 20, 5);
+  transfer.start(*pair->client, *pair->server, 1);
+  auto [sent, got] = transfer.wait(deadline(10s));
+  ASSERT_TRUE(sent && got);
+  ASSERT_TRUE(sent->isOk()) << sent->toString();
+  ASSERT_TRUE(got->isOk()) << got->toString();
+  size_t flipped = 0;
+  for (size_t i = 0; i < transfer.data.size(); ++i)
+    flipped += std::popcount(static_cast<unsigned>(transfer.data[i] ^ transfer.received[i]));
+  EXPECT_GE(flipped, 1u);
+  EXPECT_LE(flipped, 16u + 16u);  // at most one per chunk (16), hedged copies included
+}
+
+TEST(FaultInjection, ADroppedConnectionFailsBothEnds) {
+  auto pair = ChannelPair::make(faultyOptions("drop_conn:p=1"));
+  ASSERT_TRUE(pair);
+  Transfer transfer(1 << 20, 6);
+  transfer.start(*pair->client, *pair->server, 1);
+  auto [sent, got] = transfer.wait(deadline(10s));
+  ASSERT_TRUE(sent && got) << "an end did not finish: the fault must not hang anyone";
+  EXPECT_FALSE(sent->isOk());
+  EXPECT_FALSE(got->isOk());
+  EXPECT_EQ(sent->code(), Code::kConnectionError) << sent->toString();
+}
+
+TEST(FaultInjection, ADelayedChunkArrivesIntactAfterTheDelay) {
+  auto pair = ChannelPair::make(faultyOptions("delay:ms=300,p=1"));
+  ASSERT_TRUE(pair);
+  Transfer transfer(32 << 10, 7);  // one chunk
+  const auto started = std::chrono::steady_clock::now();
+  transfer.start(*pair->client, *pair->server, 1);
+  auto [sent, got] = transfer.wait(deadline(10s));
+  ASSERT_TRUE(sent && got);
+  EXPECT_TRUE(sent->isOk()) << sent->toString();
+  EXPECT_TRUE(got->isOk()) << got->toString();
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 300ms);
+  EXPECT_EQ(transfer.received, transfer.data);
+}
+
+}  // namespace
+}  // namespace eccl::test

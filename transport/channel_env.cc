@@ -1,0 +1,34 @@
+#include "transport/channel_env.h"
+
+#include <cstdlib>
+#include <string>
+
+#include "src/common/log.h"
+
+namespace eccl::transport {
+
+Status applyChannelEnvironment(ChannelOptions& options) {
+  if (const char* checksum = std::getenv("ECCL_CHECKSUM"); checksum != nullptr && *checksum) {
+    const std::string value = checksum;
+    if (value == "on") {
+      options.checksum = true;
+    } else if (value == "off") {
+      options.checksum = false;
+      options.checksum_beyond_loopback = false;
+    } else if (value == "auto") {
+      options.checksum = false;
+      options.checksum_beyond_loopback = true;
+    } else {
+      return invalidArgument("ECCL_CHECKSUM must be on, off or auto, got '" + value + "'");
+    }
+  }
+  if (const char* faults = std::getenv("ECCL_FAULTS"); faults != nullptr && *faults) {
+    auto spec = parseFaultSpec(faults);
+    if (!spec) return spec.status();
+    ECCL_LOG_WARN("ECCL_FAULTS: injecting faults into the data plane: {}", spec->toString());
+    options.faults = std::make_shared<const FaultSpec>(*spec);
+  }
+  return Status::ok();
+}
+
+}  // namespace eccl::transport

@@ -1,0 +1,15 @@
+// The data plane's environment switches, read when a communicator is created:
+//   ECCL_CHECKSUM=on|off|auto   frame checksums on every channel, on none, or
+//                               on channels beyond loopback (auto, the default)
+//   ECCL_FAULTS=RULES           fault injection (transport/fault_spec.h)
+#pragma once
+
+#include "src/common/status.h"
+#include "transport/channel_options.h"
+
+namespace eccl::transport {
+
+// Applies the variables that are set; kInvalidArgument names a bad value.
+Status applyChannelEnvironment(ChannelOptions& options);
+
+}  // namespace eccl::transport
