@@ -13,6 +13,7 @@
 #include "tools/common/child_process.h"
 #include "tools/eccl-bench/size_parse.h"
 #include "tools/eccl-stress/soak.h"
+#include "transport/fault_spec.h"
 
 namespace {
 
@@ -31,6 +32,7 @@ struct Arguments {
   double progress_s = 5;
   bool json = false;
   std::string logs;
+  std::string link_faults;
   uint64_t corrupt_step = 0;
 };
 
@@ -74,6 +76,10 @@ void addOptions(CLI::App& app, Arguments& args) {
   app.add_option("--progress-s", args.progress_s, "Seconds between progress lines")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
+  app.add_option("--link-faults", args.link_faults,
+                 "ECCL_FAULTS rules every peer's data plane suffers (e.g. "
+                 "\"drop_conn:p=0.001;corrupt:p=0.001;delay:ms=100,p=0.01\"), with frame "
+                 "checksums on; the checks must still find no wrong result");
   app.add_flag("--json", args.json, "Print the summary as one JSON object on the last line");
   app.add_option("--logs", args.logs,
                  "Directory in which the run's log directory (the master's and every peer's "
@@ -126,6 +132,17 @@ int main(int argc, char** argv) {
   options.progress_every = std::chrono::milliseconds(static_cast<int64_t>(args.progress_s * 1000));
   options.json = args.json;
   options.corrupt_step = args.corrupt_step;
+  if (!args.link_faults.empty()) {
+    // The peers inherit the environment: each reads it when it creates its communicator.
+    auto spec = transport::parseFaultSpec(args.link_faults);
+    if (!spec) {
+      std::fprintf(stderr, "eccl-stress: --link-faults: %s\n", spec.status().message().c_str());
+      return 2;
+    }
+    setenv("ECCL_FAULTS", args.link_faults.c_str(), 1);
+    setenv("ECCL_CHECKSUM", "on", 1);
+    std::printf("eccl-stress: link faults %s, frame checksums on\n", spec->toString().c_str());
+  }
 
   // Ctrl-C or a SIGTERM kills every peer and the master before this process dies.
   tools::installChildCleanupOnSignals();
