@@ -155,63 +155,70 @@ ChannelOptions faultyOptions(const char* rules) {
   return options;
 }
 
+// One message of `size` bytes from client to server through a faulty channel;
+// both ends' outcomes (the test fails if either does not finish in time).
+struct Outcome {
+  // The transfer outlives the channels (destroyed in reverse order): an end
+  // that did not finish may still use its buffers until its channel closes.
+  std::unique_ptr<Transfer> transfer;
+  std::unique_ptr<ChannelPair> pair;
+  Status sent, got;
+  std::chrono::steady_clock::duration took{};
+};
+
+Outcome sendThrough(const ChannelOptions& options, size_t size, uint64_t seed) {
+  Outcome out;
+  out.pair = ChannelPair::make(options);
+  EXPECT_TRUE(out.pair);
+  if (!out.pair) return out;
+  out.transfer = std::make_unique<Transfer>(size, seed);
+  const auto started = std::chrono::steady_clock::now();
+  out.transfer->start(*out.pair->client, *out.pair->server, 1);
+  auto [sent, got] = out.transfer->wait(deadline(10s));
+  out.took = std::chrono::steady_clock::now() - started;
+  EXPECT_TRUE(sent && got) << "an end did not finish: a fault must not hang anyone";
+  out.sent = sent.value_or(internalError("did not finish"));
+  out.got = got.value_or(internalError("did not finish"));
+  return out;
+}
+
 TEST(FaultInjection, AFlippedBitFailsTheChecksumOnBothEnds) {
   ChannelOptions options = faultyOptions("corrupt:p=1;seed=3");
   options.checksum = true;
-  auto pair = ChannelPair::make(options);
-  ASSERT_TRUE(pair);
-  Transfer transfer(1 << 20, 5);
-  transfer.start(*pair->client, *pair->server, 1);
-  auto [sent, got] = transfer.wait(deadline(10s));
-  ASSERT_TRUE(sent && got);
-  EXPECT_EQ(got->code(), Code::kProtocolError) << got->toString();
-  EXPECT_NE(got->message().find("checksum"), std::string::npos) << got->message();
-  EXPECT_EQ(sent->code(), Code::kConnectionError) << sent->toString();
+  Outcome out = sendThrough(options, 1 << 20, 5);
+  EXPECT_EQ(out.got.code(), Code::kProtocolError) << out.got.toString();
+  EXPECT_NE(out.got.message().find("checksum"), std::string::npos) << out.got.message();
+  EXPECT_EQ(out.sent.code(), Code::kConnectionError) << out.sent.toString();
 }
 
 TEST(FaultInjection, WithoutTheChecksumAFlippedBitArrives) {
   // Why checksums are on beyond loopback: the bytes change and nothing notices.
   ChannelOptions options = faultyOptions("corrupt:p=1;seed=3");
   options.checksum = false;
-  auto pair = ChannelPair::make(options);
-  ASSERT_TRUE(pair);
-  Transfer transfer(1 << 20, 5);
-  transfer.start(*pair->client, *pair->server, 1);
-  auto [sent, got] = transfer.wait(deadline(10s));
-  ASSERT_TRUE(sent && got);
-  ASSERT_TRUE(sent->isOk()) << sent->toString();
-  ASSERT_TRUE(got->isOk()) << got->toString();
+  Outcome out = sendThrough(options, 1 << 20, 5);
+  ASSERT_TRUE(out.sent.isOk()) << out.sent.toString();
+  ASSERT_TRUE(out.got.isOk()) << out.got.toString();
   size_t flipped = 0;
-  for (size_t i = 0; i < transfer.data.size(); ++i)
-    flipped += std::popcount(static_cast<unsigned>(transfer.data[i] ^ transfer.received[i]));
+  for (size_t i = 0; i < out.transfer->data.size(); ++i) {
+    flipped +=
+        std::popcount(static_cast<unsigned>(out.transfer->data[i] ^ out.transfer->received[i]));
+  }
   EXPECT_GE(flipped, 1u);
   EXPECT_LE(flipped, 16u + 16u);  // at most one per chunk (16), hedged copies included
 }
 
 TEST(FaultInjection, ADroppedConnectionFailsBothEnds) {
-  auto pair = ChannelPair::make(faultyOptions("drop_conn:p=1"));
-  ASSERT_TRUE(pair);
-  Transfer transfer(1 << 20, 6);
-  transfer.start(*pair->client, *pair->server, 1);
-  auto [sent, got] = transfer.wait(deadline(10s));
-  ASSERT_TRUE(sent && got) << "an end did not finish: the fault must not hang anyone";
-  EXPECT_FALSE(sent->isOk());
-  EXPECT_FALSE(got->isOk());
-  EXPECT_EQ(sent->code(), Code::kConnectionError) << sent->toString();
+  Outcome out = sendThrough(faultyOptions("drop_conn:p=1"), 1 << 20, 6);
+  EXPECT_FALSE(out.got.isOk());
+  EXPECT_EQ(out.sent.code(), Code::kConnectionError) << out.sent.toString();
 }
 
 TEST(FaultInjection, ADelayedChunkArrivesIntactAfterTheDelay) {
-  auto pair = ChannelPair::make(faultyOptions("delay:ms=300,p=1"));
-  ASSERT_TRUE(pair);
-  Transfer transfer(32 << 10, 7);  // one chunk
-  const auto started = std::chrono::steady_clock::now();
-  transfer.start(*pair->client, *pair->server, 1);
-  auto [sent, got] = transfer.wait(deadline(10s));
-  ASSERT_TRUE(sent && got);
-  EXPECT_TRUE(sent->isOk()) << sent->toString();
-  EXPECT_TRUE(got->isOk()) << got->toString();
-  EXPECT_GE(std::chrono::steady_clock::now() - started, 300ms);
-  EXPECT_EQ(transfer.received, transfer.data);
+  Outcome out = sendThrough(faultyOptions("delay:ms=300,p=1"), 32 << 10, 7);  // one chunk
+  EXPECT_TRUE(out.sent.isOk()) << out.sent.toString();
+  EXPECT_TRUE(out.got.isOk()) << out.got.toString();
+  EXPECT_GE(out.took, 300ms);
+  EXPECT_EQ(out.transfer->received, out.transfer->data);
 }
 
 }  // namespace
