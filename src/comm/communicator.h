@@ -341,11 +341,6 @@ class Communicator final : private membership::ControlClient::Owner {
                       Clock::time_point deadline);
   // Ends every collective in progress with `why`; failAllOpsLocked also the
   // point-to-point ones (abort, this peer's removal).
-  // The working channels to this peer's ring neighbours.
-  std::vector<std::shared_ptr<transport::Channel>> ringChannelsLocked() const;
-  // Closes them with `why` (not under mu_: a close may call failure handlers).
-  static void closeChannels(const std::vector<std::shared_ptr<transport::Channel>>& channels,
-                            const std::string& why);
   void failActiveOpsLocked(const Status& why);
   void failAllOpsLocked(const Status& why);
   Status runUpdateTopology(std::chrono::milliseconds timeout, uint64_t sequence);
