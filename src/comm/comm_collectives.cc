@@ -58,6 +58,24 @@ Status Communicator::ringViewLocked(const std::string& name, coll::RingView& vie
   return neighbour((view.rank + 1) % n, view.next);
 }
 
+std::vector<std::shared_ptr<transport::Channel>> Communicator::ringChannelsLocked() const {
+  std::vector<std::shared_ptr<transport::Channel>> open;
+  const auto n = static_cast<uint32_t>(members_.size());
+  if (rank_ < 0 || n < 2) return open;
+  const auto rank = static_cast<uint32_t>(rank_);
+  for (uint32_t neighbour : {(rank + n - 1) % n, (rank + 1) % n}) {
+    auto it = channels_.find(members_[neighbour].peer);
+    if (it != channels_.end() && it->second->status().isOk()) open.push_back(it->second);
+  }
+  return open;
+}
+
+void Communicator::closeChannels(const std::vector<std::shared_ptr<transport::Channel>>& channels,
+                                 const std::string& why) {
+  for (const auto& channel : channels)
+    channel->close(why);
+}
+
 // ---- Running ops -----------------------------------------------------------------------
 
 namespace {
@@ -132,16 +150,30 @@ Status Communicator::runRingOp(const std::string& name, uint64_t tag,
   coll::RingView view;
   std::shared_ptr<coll::OpState> state = coll::OpState::create();
   protocol::OpRef ref;
+  Status viewed;
+  std::vector<std::shared_ptr<transport::Channel>> still_open;
   {
     std::lock_guard lock(mu_);
-    ECCL_RETURN_IF_ERROR(ringViewLocked(name, view));
-    ref = {revision_, tag, static_cast<uint32_t>(sequence - first_sequence_)};
-    if (!outcomes_.begin(ref)) {
-      Status doomed = doomedOpError(name, "before it started here");
-      op_failed_ = doomed;
-      return doomed;
+    viewed = ringViewLocked(name, view);
+    if (viewed.code() == Code::kConnectionError) still_open = ringChannelsLocked();
+    if (viewed.isOk()) {
+      ref = {revision_, tag, static_cast<uint32_t>(sequence - first_sequence_)};
+      if (!outcomes_.begin(ref)) {
+        Status doomed = doomedOpError(name, "before it started here");
+        op_failed_ = doomed;
+        return doomed;
+      }
+      active_ops_.push_back({ref, state});
     }
-    active_ops_.push_back({ref, state});
+  }
+  if (!viewed.isOk()) {
+    // A neighbour's channel is gone, so this op fails here before it sends a
+    // byte; the other neighbour would wait for it until its deadline. Closing
+    // this peer's other ring channels fails their ops at once, as any failed
+    // op does, and every member reaches the next update together.
+    closeChannels(still_open,
+                  name + " failed on peer " + id_.shortHex() + ": " + viewed.toString());
+    return viewed;
   }
   view.header_turns = &header_turns_;
   view.ticket = sequence;

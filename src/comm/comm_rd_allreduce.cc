@@ -54,6 +54,7 @@ Status Communicator::runSmallAllReduce(const coll::RingView& view, const coll::A
   auto describe = [&](uint32_t rank) {
     return "peer " + members[rank].peer.shortHex() + " (rank " + std::to_string(rank) + ")";
   };
+  Status missing;
   {
     // The ring's set-up opened every partner's channel; one that is gone
     // (a failed op closed it) waits for the next topology update.
@@ -63,12 +64,24 @@ Status Communicator::runSmallAllReduce(const coll::RingView& view, const coll::A
     for (const Exchange& x : exchanges) {
       auto it = channels_.find(members[x.partner].peer);
       if (it == channels_.end() || !it->second->status().isOk()) {
-        return connectionError("allReduce: no working channel to " + describe(x.partner) +
-                               " (it failed, or an earlier op failed and closed it): call "
-                               "updateTopology first");
+        if (missing.isOk()) {
+          missing = connectionError("allReduce: no working channel to " + describe(x.partner) +
+                                    " (it failed, or an earlier op failed and closed it): call "
+                                    "updateTopology first");
+        }
+        continue;
       }
       channels[x.partner] = it->second;
     }
+  }
+  if (!missing.isOk()) {
+    // The partners would wait for this peer until their deadline: closing the
+    // channels it still has fails their ops at once, as any failed op does.
+    std::vector<std::shared_ptr<transport::Channel>> open;
+    for (const auto& channel : channels)
+      if (channel) open.push_back(channel);
+    closeChannels(open, "allReduce failed on peer " + id_.shortHex() + ": " + missing.toString());
+    return missing;
   }
 
   coll::OpDigest digest =

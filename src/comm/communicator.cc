@@ -117,6 +117,7 @@ Communicator::~Communicator() {
   {
     std::lock_guard lock(mu_);
     setup_.reset();  // a channel failing from here on does not reconnect
+    destroying_ = true;
     channels.swap(channels_);
   }
   for (auto& [peer, channel] : channels)
@@ -312,7 +313,9 @@ void Communicator::adoptChannel(std::unique_ptr<transport::Channel> channel) {
   std::vector<std::function<void()>> actions;
   {
     std::lock_guard lock(mu_);
-    if (phase_ == Phase::kAborted || phase_ == Phase::kRemoved) return;
+    // A connect or accept that completes during destruction must not outlive
+    // the transport in channels_.
+    if (destroying_ || phase_ == Phase::kAborted || phase_ == Phase::kRemoved) return;
     auto& slot = channels_[peer];
     replaced = std::move(slot);  // a channel the peer has given up on
     slot = std::move(channel);

@@ -339,6 +339,11 @@ class Communicator final : private membership::ControlClient::Owner {
                         Clock::time_point deadline);
   Status awaitVerdict(const std::string& name, const protocol::OpRef& ref, const Status& why,
                       Clock::time_point deadline);
+  // The working channels to this peer's ring neighbours.
+  std::vector<std::shared_ptr<transport::Channel>> ringChannelsLocked() const;
+  // Closes them with `why` (not under mu_: a close may call failure handlers).
+  static void closeChannels(const std::vector<std::shared_ptr<transport::Channel>>& channels,
+                            const std::string& why);
   // Ends every collective in progress with `why`; failAllOpsLocked also the
   // point-to-point ones (abort, this peer's removal).
   void failActiveOpsLocked(const Status& why);
@@ -436,6 +441,8 @@ class Communicator final : private membership::ControlClient::Owner {
   Phase phase_ = Phase::kCreated;
   Status terminal_;  // why the communicator stopped (kRemoved, kAborted)
   bool ever_registered_ = false;
+  // The destructor took the channels: a channel that comes up later is closed, not pooled.
+  bool destroying_ = false;
   protocol::PeerToken token_{};
   uint64_t revision_ = 0;
   std::vector<protocol::Member> members_;  // the committed ring

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <thread>
 
 #include "tests/unit/membership/inprocess_fixture.h"
 #include "transport/fault_spec.h"
@@ -80,6 +81,49 @@ TEST_F(FaultyAllReduce, CorruptedChunksFailTheOpOnEveryMemberNeverTheSum) {
   }
   EXPECT_GT(failed, 0) << "no corruption reached a chunk: the test proved nothing";
   EXPECT_GT(succeeded, 0);
+}
+
+TEST_F(FaultyAllReduce, APeerThatCannotStartTheOpFailsItsNeighboursAtOnce) {
+  // One peer resets the connection of the first chunk it sends (its op header
+  // to the next rank). That next rank starts the op only afterwards: it finds
+  // no channel to its left and fails before sending a byte. Its right
+  // neighbour, waiting for its header, must fail at once too (the channel
+  // between them is closed with the reason), not at its 20 s deadline, and so
+  // must everyone else; then they all update together.
+  std::vector<comm::Communicator*> peers = {&addFaultyPeer(nullptr),
+                                            &addFaultyPeer("drop_conn:p=1"),
+                                            &addFaultyPeer(nullptr), &addFaultyPeer(nullptr)};
+  comm::Communicator* faulty = peers[1];
+  auto ring = rankedRing(peers);
+  const int f = faulty->rank();
+  const int late = (f + 1) % 4;
+  constexpr size_t kCount = 1 << 18;  // the pipelined ring, not recursive doubling
+  std::vector<std::vector<float>> data(4, std::vector<float>(kCount, 1.0f));
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::future<std::pair<Status, std::chrono::steady_clock::duration>>> calls;
+  for (int r = 0; r < 4; ++r) {
+    calls.push_back(std::async(std::launch::async, [&, r] {
+      if (r == late) std::this_thread::sleep_for(500ms);
+      Status status =
+          ring[r]->allReduce(data[r].data(), data[r].data(), kCount, reduce::DType::kF32,
+                             reduce::ReduceOp::kSum, 3, deadline(20s), nullptr);
+      return std::make_pair(status, std::chrono::steady_clock::now() - started);
+    }));
+  }
+  for (int r = 0; r < 4; ++r) {
+    auto [status, took] = calls[r].get();
+    EXPECT_FALSE(status.isOk()) << "rank " << r;
+    EXPECT_LT(took, deadline(5s)) << "rank " << r
+                                  << " waited for its deadline: " << status.toString();
+  }
+  std::vector<std::future<Status>> updates;
+  for (int r = 0; r < 4; ++r)
+    updates.push_back(
+        std::async(std::launch::async, [&, r] { return ring[r]->updateTopology(deadline(20s)); }));
+  for (auto& update : updates) {
+    Status status = update.get();
+    EXPECT_TRUE(status.isOk()) << status.toString();
+  }
 }
 
 }  // namespace
