@@ -265,5 +265,53 @@ TEST_F(NetlabLabTest, BenchRunsEveryImplementationInsideALab) {
 }
 #endif
 
+#ifdef ECCL_STRESS_BIN
+// `eccl-stress --netlab wan:...`: the master and the peers in the hosts of a
+// WAN lab the soak brings up and takes down itself; a kill and joins on the
+// way, every step still exactly checked.
+TEST_F(NetlabLabTest, StressSoakRunsInsideAWanLab) {
+  const std::vector<std::string> argv = {ECCL_STRESS_BIN,
+                                         "--peers",
+                                         "3",
+                                         "--max-peers",
+                                         "4",
+                                         "--duration",
+                                         "12",
+                                         "--seed",
+                                         "5",
+                                         "--kill-rate",
+                                         "0.1",
+                                         "--join-rate",
+                                         "0.2",
+                                         "--size",
+                                         "256K",
+                                         "--netlab",
+                                         "wan:1gbit:50ms",
+                                         "--json"};
+  auto stress = ChildProcess::spawn({.argv = argv, .stdout_to = ChildOutput::kPipe});
+  ASSERT_TRUE(stress) << stress.status().toString();
+  const std::string lab = "eb" + std::to_string((*stress)->pid());
+  auto output = (*stress)->readAll(180s);
+  ASSERT_TRUE(output) << output.status().toString();
+  auto exited = (*stress)->wait(30s);
+  ASSERT_TRUE(exited);
+  EXPECT_TRUE(ChildProcess::exitedCleanly(*exited)) << *output;
+  const size_t last_start = output->rfind('\n', output->size() - 2);
+  const auto summary = nlohmann::json::parse(
+      output->substr(last_start == std::string::npos ? 0 : last_start + 1), nullptr, false);
+  ASSERT_TRUE(summary.is_object()) << *output;
+  EXPECT_EQ(summary.value("netlab", ""), "wan:1gbit:50ms");
+  EXPECT_TRUE(summary.value("ok", false)) << *output;
+  EXPECT_GT(summary.value("steps", 0), 5) << *output;
+  EXPECT_EQ(summary.value("wrong_results", 1), 0);
+  EXPECT_EQ(summary.value("parity_failures", 1), 0);
+  EXPECT_NE(output->find("ceiling (iperf3"), std::string::npos) << *output;
+  // The peers ran inside the lab: they listened on its addresses, not loopback.
+  EXPECT_NE(output->find("eccl-master on 10.213.0.1:"), std::string::npos) << *output;
+  for (const std::string& name : listNamespaces())
+    EXPECT_NE(name.rfind(lab + "-", 0), 0u) << "the soak left " << name << " behind";
+}
+#endif
+
 }  // namespace
 }  // namespace eccl::tools::netlab

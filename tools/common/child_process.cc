@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 namespace eccl::tools {
@@ -77,6 +78,14 @@ int childTarget(ChildOutput output, int pipe_write, int null_fd, int file_fd) {
 }
 
 }  // namespace
+
+std::string besideSelf(const std::string& name) {
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink(kSelfExecutable, error);
+  if (error) return "";
+  const auto path = self.parent_path() / name;
+  return access(path.c_str(), X_OK) == 0 ? path.string() : "";
+}
 
 std::string findOnPath(std::string_view name) {
   const char* path = std::getenv("PATH");

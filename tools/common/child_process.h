@@ -22,6 +22,10 @@ std::string findOnPath(std::string_view name);
 // kernel's link to this very binary, valid even if the file was replaced since.
 inline constexpr const char* kSelfExecutable = "/proc/self/exe";
 
+// The path of an executable installed next to this one (the tools are built
+// and installed side by side); "" when there is none.
+std::string besideSelf(const std::string& name);
+
 // Kills every live child before the tool dies of SIGINT or SIGTERM. Call once, early.
 void installChildCleanupOnSignals();
 

@@ -54,14 +54,6 @@ std::string selfPath() {
   return error ? std::string(kSelfExecutable) : self.string();
 }
 
-std::string besideSelf(const std::string& name) {
-  std::error_code error;
-  auto self = std::filesystem::read_symlink(kSelfExecutable, error);
-  if (error) return "";
-  auto path = self.parent_path() / name;
-  return access(path.c_str(), X_OK) == 0 ? path.string() : "";
-}
-
 Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds timeout) {
   const auto until = Clock::now() + timeout;
   while (comm.worldSize() < peers) {

@@ -38,10 +38,6 @@ class MasterThread {
 // /proc/self/exe: that would name ip).
 std::string selfPath();
 
-// A program installed next to eccl-bench (a comparator, eccl-netlab); "" when
-// it was not built.
-std::string besideSelf(const std::string& name);
-
 // Run by every worker after connect(): the accepted peers update until all
 // `peers` are in one ring (the others are admitted by those updates).
 Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds timeout);

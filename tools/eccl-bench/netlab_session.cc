@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/common/child_process.h"
-#include "tools/eccl-bench/master_thread.h"
 #include "tools/eccl-netlab/lab_spec.h"
 #include "tools/eccl-netlab/quantity_parse.h"
 #include "tools/eccl-netlab/system_command.h"
@@ -27,7 +26,8 @@ Result<std::unique_ptr<NetlabSession>> openNetlab(const std::string& text, int h
   auto spec = parseNetlabSpec(text);
   if (!spec) return spec.status();
   const std::string tool = besideSelf("eccl-netlab");
-  if (tool.empty()) return invalidArgument("--netlab needs eccl-netlab, built next to eccl-bench");
+  if (tool.empty())
+    return invalidArgument("--netlab needs eccl-netlab, installed next to this tool");
   return NetlabSession::create(tool, *spec, hosts);
 }
 
@@ -86,8 +86,9 @@ Status NetlabSession::up(int hosts) {
     (void)netlab::runCommand({tool_, "down", "--prefix", prefix_}, 60s);
     return up.status().withContext("bringing the lab up");
   }
+  hosts_ = hosts;
   std::fprintf(stderr,
-               "eccl-bench: lab %s is up (%s); if this run is killed: eccl-netlab down "
+               "eccl-netlab lab %s is up (%s); if this run is killed: eccl-netlab down "
                "--prefix %s\n",
                prefix_.c_str(), spec_.text.c_str(), prefix_.c_str());
   return Status::ok();
@@ -96,7 +97,7 @@ Status NetlabSession::up(int hosts) {
 NetlabSession::~NetlabSession() {
   auto down = netlab::runCommand({tool_, "down", "--prefix", prefix_}, 60s);
   if (!down) {
-    std::fprintf(stderr, "eccl-bench: taking the lab %s down: %s\n", prefix_.c_str(),
+    std::fprintf(stderr, "taking the eccl-netlab lab %s down: %s\n", prefix_.c_str(),
                  down.status().toString().c_str());
   }
 }
@@ -128,7 +129,10 @@ Status NetlabSession::measureCeiling(int streams, int seconds) {
 }
 
 std::vector<std::string> NetlabSession::inside(int host, std::vector<std::string> argv) const {
-  return netlab::inNamespace(namespaceOf(host), std::move(argv));
+  auto wrapped = netlab::inNamespace(namespaceOf(host), std::move(argv));
+  // A path, as ChildProcess::spawn wants argv[0] to be when no program is given.
+  if (const std::string ip = findOnPath("ip"); !ip.empty()) wrapped.front() = ip;
+  return wrapped;
 }
 
 int runNetnsRsh(const std::string& prefix, const std::vector<std::string>& args) {

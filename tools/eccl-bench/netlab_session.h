@@ -1,6 +1,6 @@
-// `eccl-bench ... --netlab lan:1gbit | wan:1gbit:50ms`: the benchmark's ranks
-// run one per network namespace of an eccl-netlab lab that the benchmark
-// brings up for itself (a prefix of its own) and takes down at the end.
+// `eccl-bench ... --netlab lan:1gbit | wan:1gbit:50ms` (and eccl-stress's):
+// the tool's ranks run one per network namespace of an eccl-netlab lab that
+// the tool brings up for itself (a prefix of its own) and takes down at the end.
 #pragma once
 
 #include <chrono>
@@ -30,7 +30,7 @@ class NetlabSession;
 
 // The lab a benchmark's --netlab asked for (`text`, as parseNetlabSpec reads
 // it), brought up with `hosts` hosts by the eccl-netlab installed next to
-// eccl-bench; the error says what was wrong.
+// this tool; the error says what was wrong.
 Result<std::unique_ptr<NetlabSession>> openNetlab(const std::string& text, int hosts);
 
 // A lab of `hosts` namespaces, up from create() until destruction (down, even
@@ -46,9 +46,11 @@ class NetlabSession {
 
   const NetlabSpec& spec() const { return spec_; }
   const std::string& prefix() const { return prefix_; }
+  int hosts() const { return hosts_; }
   std::string namespaceOf(int host) const;
   std::string addressOf(int host) const;
-  // argv run inside the host's namespace (argv[0] must be a full path).
+  // argv run inside the host's namespace (argv[0] must be a full path); the
+  // result starts with the path of `ip`.
   std::vector<std::string> inside(int host, std::vector<std::string> argv) const;
   // The lab's network, "10.213.0.0/24".
   std::string subnet() const;
@@ -82,6 +84,7 @@ class NetlabSession {
   const std::string tool_;
   const NetlabSpec spec_;
   const std::string prefix_;
+  int hosts_ = 0;
   Ceiling ceiling_;
 };
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "tools/common/child_process.h"
+#include "tools/eccl-bench/netlab_session.h"
 #include "tools/eccl-bench/size_parse.h"
 #include "tools/eccl-stress/soak.h"
 #include "transport/fault_spec.h"
@@ -33,6 +34,7 @@ struct Arguments {
   bool json = false;
   std::string logs;
   std::string link_faults;
+  std::string netlab;
   uint64_t corrupt_step = 0;
 };
 
@@ -80,6 +82,10 @@ void addOptions(CLI::App& app, Arguments& args) {
                  "ECCL_FAULTS rules every peer's data plane suffers (e.g. "
                  "\"drop_conn:p=0.001;corrupt:p=0.001;delay:ms=100,p=0.01\"), with frame "
                  "checksums on; the checks must still find no wrong result");
+  app.add_option("--netlab", args.netlab,
+                 "Run in an eccl-netlab lab brought up for the run (root): lan:RATE or "
+                 "wan:RATE:RTT, e.g. wan:1gbit:50ms; the master in host 0, each peer in the host "
+                 "with the fewest running peers (as many hosts as --max-peers)");
   app.add_flag("--json", args.json, "Print the summary as one JSON object on the last line");
   app.add_option("--logs", args.logs,
                  "Directory in which the run's log directory (the master's and every peer's "
@@ -96,6 +102,21 @@ std::string binaryDirectory() {
   std::error_code error;
   const auto self = std::filesystem::read_symlink(tools::kSelfExecutable, error);
   return error ? std::string(".") : self.parent_path().string();
+}
+
+// The lab of --netlab, up until the soak ends; its ceiling printed beside the soak.
+Result<std::unique_ptr<tools::bench::NetlabSession>> openLab(const std::string& spec, int hosts) {
+  auto lab = tools::bench::openNetlab(spec, hosts);
+  if (!lab) return lab.status();
+  constexpr int kStreams = 8;
+  constexpr int kSeconds = 3;
+  if (Status measured = (*lab)->measureCeiling(kStreams, kSeconds); !measured) return measured;
+  const auto& ceiling = (*lab)->ceiling();
+  std::printf(
+      "eccl-stress: lab %s, %d hosts; ceiling (iperf3, %d streams each way): %.3f / %.3f "
+      "Gbit/s\n",
+      spec.c_str(), hosts, kStreams, ceiling.forward_gbps, ceiling.backward_gbps);
+  return lab;
 }
 
 }  // namespace
@@ -146,6 +167,16 @@ int main(int argc, char** argv) {
 
   // Ctrl-C or a SIGTERM kills every peer and the master before this process dies.
   tools::installChildCleanupOnSignals();
+  std::unique_ptr<tools::bench::NetlabSession> lab;
+  if (!args.netlab.empty()) {
+    const int hosts = options.max_peers > 0 ? options.max_peers : 2 * options.peers;
+    auto opened = openLab(args.netlab, hosts);
+    if (!opened) {
+      std::fprintf(stderr, "eccl-stress: --netlab: %s\n", opened.status().toString().c_str());
+      return 2;
+    }
+    lab = std::move(*opened);
+  }
   std::string work_dir = logsParent(args.logs) + "/eccl-stress.XXXXXX";
   if (mkdtemp(work_dir.data()) == nullptr) {
     std::perror("eccl-stress: mkdtemp");
@@ -164,7 +195,7 @@ int main(int argc, char** argv) {
       static_cast<long long>(detection.op_timeout.count()),
       static_cast<long long>(detection.margin.count()));
 
-  Soak soak(options, binaryDirectory(), work_dir);
+  Soak soak(options, binaryDirectory(), work_dir, lab.get());
   const int code = soak.run();
   std::error_code ignored;
   if (code == 0) {

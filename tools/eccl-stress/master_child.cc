@@ -11,14 +11,26 @@ constexpr auto kStartTimeout = std::chrono::seconds(10);
 
 Result<std::unique_ptr<MasterChild>> MasterChild::start(const std::string& binary,
                                                         const std::string& work_dir,
-                                                        const Detection& detection) {
+                                                        const Detection& detection,
+                                                        const bench::NetlabSession* lab) {
   std::unique_ptr<MasterChild> master(new MasterChild);
   const std::string port_file = work_dir + "/master.port";
   master->log_path_ = work_dir + "/master.log";
+  master->host_ = lab != nullptr ? lab->addressOf(0) : "127.0.0.1";
+  std::vector<std::string> argv = {binary,
+                                   "--listen",
+                                   master->host_ + ":0",
+                                   "--port-file",
+                                   port_file,
+                                   "--heartbeat-ms",
+                                   std::to_string(detection.heartbeat.count()),
+                                   "--miss-limit",
+                                   std::to_string(detection.miss_limit),
+                                   "--log-level",
+                                   "warn"};
+  if (lab != nullptr) argv = lab->inside(0, std::move(argv));
   auto child = ChildProcess::spawn({
-      .argv = {binary, "--listen", "127.0.0.1:0", "--port-file", port_file, "--heartbeat-ms",
-               std::to_string(detection.heartbeat.count()), "--miss-limit",
-               std::to_string(detection.miss_limit), "--log-level", "warn"},
+      .argv = std::move(argv),
       .name = "eccl-master",
       .stdout_to = ChildOutput::kDevNull,
       .stderr_to = ChildOutput::kFile,

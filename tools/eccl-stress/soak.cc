@@ -30,11 +30,14 @@ Clock::time_point fromSteadyNs(int64_t t_ns) {
 
 }  // namespace
 
-Soak::Soak(StressOptions options, std::string bin_dir, std::string work_dir)
+Soak::Soak(StressOptions options, std::string bin_dir, std::string work_dir,
+           const bench::NetlabSession* lab)
     : options_(std::move(options)),
       work_dir_(std::move(work_dir)),
-      master_binary_(bin_dir + "/eccl-master") {
+      master_binary_(bin_dir + "/eccl-master"),
+      lab_(lab) {
   launch_.binary = bin_dir + "/eccl-peer";
+  launch_.lab = lab;
   launch_.work_dir = work_dir_;
   launch_.size_bytes = options_.size_bytes;
   launch_.step = options_.step;
@@ -44,6 +47,7 @@ Soak::Soak(StressOptions options, std::string bin_dir, std::string work_dir)
   summary_.seed = options_.seed;
   summary_.peers = options_.peers;
   summary_.stuck_bound_ms = options_.detection.stuckBound().count();
+  if (lab != nullptr) summary_.netlab = lab->spec().text;
 }
 
 void Soak::say(const char* format, ...) {
@@ -101,7 +105,7 @@ int Soak::run() {
 }
 
 Status Soak::startFleet() {
-  auto master = MasterChild::start(master_binary_, work_dir_, options_.detection);
+  auto master = MasterChild::start(master_binary_, work_dir_, options_.detection, lab_);
   if (!master) return master.status();
   master_ = std::move(*master);
   launch_.master = master_->address();
@@ -133,10 +137,18 @@ Status Soak::spawnPeer() {
   std::vector<std::string> extra;
   if (index == 0 && options_.corrupt_step != 0)
     extra = {"--corrupt-step", std::to_string(options_.corrupt_step)};
-  auto peer = StressPeer::spawn(index, launch_, extra);
+  auto peer = StressPeer::spawn(index, lab_ != nullptr ? leastBusyHost() : -1, launch_, extra);
   if (!peer) return peer.status();
   peers_.push_back(std::move(*peer));
   return Status::ok();
+}
+
+int Soak::leastBusyHost() const {
+  std::vector<int> running(static_cast<size_t>(lab_->hosts()), 0);
+  for (const auto& peer : peers_) {
+    if (!peer->gone() && !peer->killed && peer->host >= 0) ++running[peer->host];
+  }
+  return static_cast<int>(std::min_element(running.begin(), running.end()) - running.begin());
 }
 
 std::vector<StressPeer*> Soak::healthyPeers() const {

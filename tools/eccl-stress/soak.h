@@ -21,8 +21,11 @@ namespace eccl::tools::stress {
 
 class Soak {
  public:
-  // bin_dir holds eccl-master and eccl-peer; work_dir takes their logs.
-  Soak(StressOptions options, std::string bin_dir, std::string work_dir);
+  // bin_dir holds eccl-master and eccl-peer; work_dir takes their logs. With
+  // a lab (outliving the soak) the master runs in host 0 and every peer in
+  // the host with the fewest running peers.
+  Soak(StressOptions options, std::string bin_dir, std::string work_dir,
+       const bench::NetlabSession* lab = nullptr);
 
   // The process's exit code: 0 passed, 1 a check failed, 2 it could not run.
   int run();
@@ -34,6 +37,7 @@ class Soak {
   Summary summarize() const;
 
   Status spawnPeer();
+  int leastBusyHost() const;
   void applyFault(const FaultEvent& fault);
   void endDueHangs();
   // Reads every peer's output so far; reaps and judges those that exited.
@@ -55,6 +59,7 @@ class Soak {
   const StressOptions options_;
   const std::string work_dir_;
   const std::string master_binary_;
+  const bench::NetlabSession* const lab_;
   PeerLaunch launch_;
   std::unique_ptr<MasterChild> master_;
   std::vector<std::unique_ptr<StressPeer>> peers_;

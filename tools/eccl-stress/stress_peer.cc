@@ -14,10 +14,13 @@ constexpr int kExitRemoved = 3;
 
 }  // namespace
 
-Result<std::unique_ptr<StressPeer>> StressPeer::spawn(int index, const PeerLaunch& launch,
+Result<std::unique_ptr<StressPeer>> StressPeer::spawn(int index, int host, const PeerLaunch& launch,
                                                       const std::vector<std::string>& extra_args) {
   auto peer = std::make_unique<StressPeer>();
   peer->index = index;
+  peer->host = launch.lab != nullptr ? host : -1;
+  const std::string listen =
+      (launch.lab != nullptr ? launch.lab->addressOf(host) : std::string("127.0.0.1")) + ":0";
   peer->log_path = launch.work_dir + "/peer-" + std::to_string(index) + ".log";
   std::vector<std::string> argv = {launch.binary,
                                    "--master",
@@ -25,7 +28,7 @@ Result<std::unique_ptr<StressPeer>> StressPeer::spawn(int index, const PeerLaunc
                                    "--group",
                                    "stress",
                                    "--listen",
-                                   "127.0.0.1:0",
+                                   listen,
                                    "--connections",
                                    "1",
                                    "--timeout-ms",
@@ -38,6 +41,8 @@ Result<std::unique_ptr<StressPeer>> StressPeer::spawn(int index, const PeerLaunc
                                    std::to_string(launch.input_seed),
                                    "--json"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  // `ip netns exec` execs the peer in place: signals reach the peer itself.
+  if (launch.lab != nullptr) argv = launch.lab->inside(host, std::move(argv));
   auto child = ChildProcess::spawn({.argv = argv,
                                     .name = "peer " + std::to_string(index),
                                     .stdout_to = ChildOutput::kPipe,

@@ -11,6 +11,7 @@
 
 #include "src/common/status.h"
 #include "tools/common/child_process.h"
+#include "tools/eccl-bench/netlab_session.h"
 
 namespace eccl::tools::stress {
 
@@ -25,10 +26,13 @@ struct PeerLaunch {
   std::chrono::milliseconds step{50};
   std::chrono::milliseconds op_timeout{5000};
   uint64_t input_seed = 1;
+  // With --netlab: every peer runs in a host of this lab; else on 127.0.0.1.
+  const bench::NetlabSession* lab = nullptr;
 };
 
 struct StressPeer {
-  static Result<std::unique_ptr<StressPeer>> spawn(int index, const PeerLaunch& launch,
+  // `host`: the lab host it runs in (ignored without a lab).
+  static Result<std::unique_ptr<StressPeer>> spawn(int index, int host, const PeerLaunch& launch,
                                                    const std::vector<std::string>& extra_args);
 
   bool gone() const { return child->reaped(); }
@@ -40,6 +44,7 @@ struct StressPeer {
   std::string logTail(size_t lines) const;
 
   int index = 0;
+  int host = -1;  // its lab host; -1 on loopback
   std::unique_ptr<ChildProcess> child;
   std::string log_path;
   Clock::time_point spawned;

@@ -10,10 +10,11 @@ std::string formatSummaryText(const Summary& s) {
   for (const auto& [code, count] : s.failures_by_code)
     codes += (codes.empty() ? " (" : ", ") + code + " " + std::to_string(count);
   if (!codes.empty()) codes += ")";
+  const std::string where = s.netlab.empty() ? "" : " in lab " + s.netlab;
   char text[2048];
   std::snprintf(
       text, sizeof text,
-      "summary: seed %llu, %d peers, %.1f s: %s\n"
+      "summary: seed %llu, %d peers, %.1f s%s: %s\n"
       "  steps        %llu ops completed (most by one peer: %llu; %llu ok step lines)\n"
       "  faults       joins %llu, kills %llu, hangs %llu (%llu resumed), leaves %llu, "
       "skipped %llu\n"
@@ -22,7 +23,7 @@ std::string formatSummaryText(const Summary& s) {
       "  parity       %llu checks, %llu failures\n"
       "  failures     wrong results %llu, crashes %llu, stuck %llu, bad lines %llu\n"
       "  peers at end %d\n",
-      static_cast<unsigned long long>(s.seed), s.peers, s.duration_s,
+      static_cast<unsigned long long>(s.seed), s.peers, s.duration_s, where.c_str(),
       s.passed() ? "PASSED" : "FAILED", static_cast<unsigned long long>(s.steps),
       static_cast<unsigned long long>(s.max_peer_steps),
       static_cast<unsigned long long>(s.ok_step_lines), static_cast<unsigned long long>(s.joins),
@@ -64,6 +65,7 @@ std::string formatSummaryJson(const Summary& s) {
                         {"stuck", s.stuck},
                         {"bad_lines", s.bad_lines},
                         {"peers_at_end", s.peers_at_end},
+                        {"netlab", s.netlab},
                         {"ok", s.passed()}}
       .dump();
 }

@@ -31,6 +31,7 @@ struct Summary {
   uint64_t stuck = 0;
   uint64_t bad_lines = 0;  // output that is not a JSON line
   int peers_at_end = 0;
+  std::string netlab;  // the --netlab lab the soak ran in; empty on loopback
 
   bool passed() const {
     return parity_failures == 0 && wrong_results == 0 && crashes == 0 && stuck == 0 &&
