@@ -290,8 +290,11 @@ TEST_F(DilocoLoop, SurvivorsCarryOnAfterAPeerIsLostBetweenRounds) {
 }
 
 TEST_F(DilocoLoop, DelayedRoundSurvivesAPeerLostInTheMiddleOfItsAllReduce) {
-  // Peer 2 aborts itself once its data of the 3rd loop all-reduce is complete,
-  // before the ring agreed on the outcome.
+  // Peer 2 aborts itself once its data of round 3's all-reduce is complete,
+  // before the ring agreed on the outcome: its 4th completed op (the start's
+  // options check is the 1st). An abort in round 2's would surface at the
+  // survivors' 3rd boundary, while peer 2, aborted but not yet killed, still
+  // holds its place in the ring: their topology updates would wait for it.
   // The hook runs on every peer's threads, also after the victim is gone: it
   // compares ids, and touches the victim only on the victim's own threads.
   // Both are set before the first collective.
@@ -299,7 +302,7 @@ TEST_F(DilocoLoop, DelayedRoundSurvivesAPeerLostInTheMiddleOfItsAllReduce) {
   EndpointId victim_id;
   comm::Communicator* victim = nullptr;
   auto hook = [&](std::string_view point, const EndpointId& self) {
-    if (point == "data-complete" && self == victim_id && ++completions == 3) {
+    if (point == "data-complete" && self == victim_id && ++completions == 4) {
       victim->abort("the test kills this peer mid-op");
     }
   };
