@@ -43,6 +43,10 @@ ecclEventKind_t toEventKind(eccl::comm::EventKind kind) {
       return ECCL_EVENT_PEER_LOST;
     case eccl::comm::EventKind::kEvicted:
       return ECCL_EVENT_PEER_EVICTED;
+    case eccl::comm::EventKind::kStageLost:
+      return ECCL_EVENT_STAGE_LOST;
+    case eccl::comm::EventKind::kStageRestored:
+      return ECCL_EVENT_STAGE_RESTORED;
   }
   return ECCL_EVENT_NONE;
 }
@@ -93,6 +97,8 @@ ECCL_API ecclResult_t ecclCommGetAttr(ecclComm_t comm, ecclCommAttr_t attr, void
       case ECCL_ATTR_FETCHES_SERVING:
         return copyOut(static_cast<int32_t>(impl.fetchesServing()), value, size,
                        "ECCL_ATTR_FETCHES_SERVING");
+      case ECCL_ATTR_STAGE:
+        return copyOut(static_cast<int32_t>(impl.options().stage), value, size, "ECCL_ATTR_STAGE");
     }
     return eccl::invalidArgument("ecclCommGetAttr: unknown attribute " + std::to_string(code));
   });
@@ -109,6 +115,7 @@ ECCL_API ecclResult_t ecclCommPollEvent(ecclComm_t comm, ecclEvent_t* event) {
     event->kind = polled ? toEventKind(polled->kind) : ECCL_EVENT_NONE;
     event->peer = polled ? eccl::capi::peerIdOf(polled->peer) : ecclPeerId_t{};
     event->revision = polled ? polled->revision : 0;
+    if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, stage)) event->stage = polled ? polled->stage : -1;
     return Status::ok();
   });
 }

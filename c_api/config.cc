@@ -37,6 +37,8 @@ ecclCommConfig_t commDefaults() {
   config.timeout_ms = 30'000;
   config.preserve_input = 0;
   config.small_allreduce_bytes = 65536;
+  config.stage = -1;
+  config.num_stages = 0;
   return config;
 }
 
@@ -48,7 +50,9 @@ Status commFromEnvironment(ecclCommConfig_t& config) {
   ECCL_RETURN_IF_ERROR(envUint32("ECCL_CONNECTIONS", config.connections_per_peer));
   ECCL_RETURN_IF_ERROR(envUint32("ECCL_TIMEOUT_MS", config.timeout_ms));
   ECCL_RETURN_IF_ERROR(envUint32("ECCL_PRESERVE_INPUT", config.preserve_input));
-  return envUint32("ECCL_SMALL_ALLREDUCE_BYTES", config.small_allreduce_bytes);
+  ECCL_RETURN_IF_ERROR(envUint32("ECCL_SMALL_ALLREDUCE_BYTES", config.small_allreduce_bytes));
+  ECCL_RETURN_IF_ERROR(envInt32("ECCL_STAGE", config.stage));
+  return envInt32("ECCL_NUM_STAGES", config.num_stages);
 }
 
 // Writes the defaults even when the environment is malformed, so that the

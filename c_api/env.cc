@@ -39,6 +39,23 @@ Status envUint32(const char* name, uint32_t& out) {
   return Status::ok();
 }
 
+Status envInt32(const char* name, int32_t& out) {
+  auto value = envString(name);
+  if (!value) return Status::ok();
+  const bool negative = !value->empty() && (*value)[0] == '-';
+  const std::string digits = negative ? value->substr(1) : *value;
+  const bool ok = !digits.empty() && digits.size() <= 10 &&
+                  digits.find_first_not_of("0123456789") == std::string::npos;
+  const long long parsed = ok ? std::strtoll(digits.c_str(), nullptr, 10) : 0;
+  const long long signed_value = negative ? -parsed : parsed;
+  if (!ok || signed_value < INT32_MIN || signed_value > INT32_MAX) {
+    return invalidArgument("environment variable " + std::string(name) + "=\"" + *value +
+                           "\": expected a decimal number -2147483648..2147483647");
+  }
+  out = static_cast<int32_t>(signed_value);
+  return Status::ok();
+}
+
 Status envAddress(const char* name, bool port_optional, bool empty_ok, const char*& out) {
   auto value = envString(name);
   if (!value) return Status::ok();

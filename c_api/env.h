@@ -21,6 +21,8 @@ std::optional<std::string> envString(const char* name);
 // Each leaves `out` alone when the variable is unset; a malformed value is
 // kInvalidArgument naming the variable.
 Status envUint32(const char* name, uint32_t& out);
+// A decimal integer with an optional '-', in the int32_t range.
+Status envInt32(const char* name, int32_t& out);
 // "HOST:PORT" (or, with port_optional, "HOST" too); "" stores "" when empty_ok.
 Status envAddress(const char* name, bool port_optional, bool empty_ok, const char*& out);
 // Any non-empty text; "" stores nullptr when empty_is_null, else is an error.

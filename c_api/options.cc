@@ -23,6 +23,28 @@ Status positive(uint32_t value, const std::string& field) {
   return invalidArgument(field + " must be > 0");
 }
 
+// ecclCommConfig_t.stage and num_stages, with the C field names in the text.
+Status stageFields(int32_t stage, int32_t num_stages, const std::string& prefix) {
+  const std::string values =
+      " (stage " + std::to_string(stage) + ", num_stages " + std::to_string(num_stages) + ")";
+  if (stage == -1) {
+    if (num_stages == 0) return Status::ok();
+    return invalidArgument(prefix + "->num_stages must be 0 when stage is -1 (no pipeline stage)" +
+                           values);
+  }
+  if (stage < 0) {
+    return invalidArgument(prefix + "->stage must be -1 (none) or 0..num_stages-1" + values);
+  }
+  if (num_stages < 1 || num_stages > static_cast<int32_t>(protocol::kMaxStages)) {
+    return invalidArgument(prefix + "->num_stages must be 1.." +
+                           std::to_string(protocol::kMaxStages) + " with a stage" + values);
+  }
+  if (stage >= num_stages) {
+    return invalidArgument(prefix + "->stage must be below num_stages" + values);
+  }
+  return Status::ok();
+}
+
 Result<HostPort> address(const char* text, bool port_optional, const std::string& field) {
   if (text == nullptr) return invalidArgument(field + " is NULL");
   return parseHostPort(text, port_optional, field);
@@ -134,6 +156,12 @@ Result<comm::CommOptions> toCommOptions(const ecclCommConfig_t& config, const ch
   if (ECCL_CAPI_HAS_FIELD(&config, ecclCommConfig_t, small_allreduce_bytes)) {
     options.collectives.small_allreduce_bytes =
         config.small_allreduce_bytes == UINT32_MAX ? SIZE_MAX : config.small_allreduce_bytes;
+  }
+  // The two came in one version: a struct with one has the other.
+  if (ECCL_CAPI_HAS_FIELD(&config, ecclCommConfig_t, num_stages)) {
+    ECCL_RETURN_IF_ERROR(stageFields(config.stage, config.num_stages, prefix));
+    options.stage = config.stage;
+    options.num_stages = static_cast<uint32_t>(config.num_stages);
   }
   ECCL_RETURN_IF_ERROR(options.validate().withContext(fn));
   return options;

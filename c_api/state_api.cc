@@ -17,6 +17,7 @@ using eccl::Status;
 
 constexpr const char* kSyncFn = "ecclSyncSharedState";
 constexpr const char* kConnectFn = "ecclCommConnectWithState";
+constexpr const char* kFetchFn = "ecclCommFetchGroupState";
 constexpr size_t kStateMinSize = ECCL_CAPI_FIELD_END(ecclSharedState_t, nentries);
 constexpr size_t kInfoMinSize = ECCL_CAPI_FIELD_END(ecclSyncInfo_t, wall_time_ns);
 
@@ -98,6 +99,24 @@ ECCL_API ecclResult_t ecclCommConnectWithState(ecclComm_t comm, ecclSharedState_
     Status status = comm->impl->connectWithState(*shared, fetch_bytes_per_s,
                                                  eccl::capi::timeoutOf(*comm, timeout_ms), &report);
     if (!status.isOk()) return status.withContext(kConnectFn);
+    state->revision = shared->revision;
+    copyInfo(report, info);
+    return Status::ok();
+  });
+}
+
+ECCL_API ecclResult_t ecclCommFetchGroupState(ecclComm_t comm, const char* group,
+                                              ecclSharedState_t* state, uint64_t fetch_bytes_per_s,
+                                              int64_t timeout_ms, ecclSyncInfo_t* info) {
+  return eccl::capi::guarded([&]() -> Status {
+    ECCL_RETURN_IF_ERROR(checkArgs(kFetchFn, comm, state, info));
+    if (group == nullptr) return invalidArgument(std::string(kFetchFn) + ": group is NULL");
+    auto shared = toSharedState(*state, kFetchFn);
+    if (!shared) return shared.status();
+    eccl::state::SyncInfo report;
+    Status status = comm->impl->fetchGroupState(group, *shared, fetch_bytes_per_s,
+                                                eccl::capi::timeoutOf(*comm, timeout_ms), &report);
+    if (!status.isOk()) return status.withContext(kFetchFn);
     state->revision = shared->revision;
     copyInfo(report, info);
     return Status::ok();

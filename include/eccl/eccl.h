@@ -26,12 +26,16 @@
  *   ecclCommGetAttr          |
  *   ecclCommPeersPending     |
  *   ecclCommLookupPeer       |
+ *   ecclCommReportMetric     |
+ *   ecclCommGetStageInfo     |
  *   ecclSend, ecclRecv       |
  *   ecclTest, ecclWait       |   (on a request of the comm)
  *   ecclCommUpdateTopology   | the calls above and each other: collectives
  *   collectives (and Async)  |   and updates start in call order on the
  *                            |   comm's op threads (see "Operations")
  *   ecclCommConnect          | the calls above but not Update or collectives
+ *   ecclCommFetchGroupState  | the calls above but ecclCommConnect; not a
+ *                            |   second fetch (one at a time per comm)
  *   ecclCommDestroy          | nothing: every other call on the comm has
  *                            |   returned, and none starts after it; requests
  *                            |   still outstanding end with ecclAborted
@@ -249,6 +253,16 @@ typedef struct {
    * log2(N)+1 partners besides its ring neighbours. Env
    * ECCL_SMALL_ALLREDUCE_BYTES. A struct_size that ends before it means 65536. */
   uint32_t small_allreduce_bytes;
+  /** The pipeline stage this peer's group holds (CheckFree recovery: see
+   * "Pipeline stages"): 0..num_stages-1, or -1 (default) for a group that is
+   * no pipeline stage. Every peer of a group passes the same stage; the master
+   * refuses a registration whose group, stage or num_stages conflicts with
+   * the pipeline's (ecclCommConnect fails with ecclInvalidUsage naming the
+   * conflict). Env ECCL_STAGE. A struct_size that ends before it means -1. */
+  int32_t stage;
+  /** The pipeline's number of stages, 1..4096 with a stage; 0 (default)
+   * without one. Env ECCL_NUM_STAGES. A struct_size that ends before it means 0. */
+  int32_t num_stages;
 } ecclCommConfig_t;
 
 /** Fills *config with the defaults (master NULL), then applies the environment
@@ -297,8 +311,11 @@ typedef enum {
   ECCL_ATTR_REVISION = 5,      /**< uint64_t: revision of the committed ring; 0 until accepted */
   ECCL_ATTR_PEERS_PENDING = 6, /**< int32_t: as ecclCommPeersPending */
   /** int32_t: shared-state fetches of joining peers (ecclCommConnectWithState)
-   * this member is serving in the background right now */
-  ECCL_ATTR_FETCHES_SERVING = 7
+   * or of other groups' peers (ecclCommFetchGroupState) this member is
+   * serving in the background right now */
+  ECCL_ATTR_FETCHES_SERVING = 7,
+  /** int32_t: the pipeline stage of the comm's config; -1 when it has none */
+  ECCL_ATTR_STAGE = 8
 } ecclCommAttr_t;
 
 /** Copies an attribute into value, which has room for size bytes. size must be
@@ -311,19 +328,30 @@ ECCL_API ecclResult_t ecclCommGetAttr(ecclComm_t comm, ecclCommAttr_t attr, void
 
 /** Membership events, as ecclCommPollEvent reports them. */
 typedef enum {
-  ECCL_EVENT_NONE = 0,        /**< no event was queued */
-  ECCL_EVENT_PEER_JOINED = 1, /**< a peer registered in the group (pending until admitted) */
-  ECCL_EVENT_PEER_LEFT = 2,   /**< a peer left gracefully (ecclCommDestroy) */
-  ECCL_EVENT_PEER_LOST = 3,   /**< a peer stopped answering or closed its connection */
-  ECCL_EVENT_PEER_EVICTED = 4 /**< the master removed a misbehaving peer */
+  ECCL_EVENT_NONE = 0,         /**< no event was queued */
+  ECCL_EVENT_PEER_JOINED = 1,  /**< a peer registered in the group (pending until admitted) */
+  ECCL_EVENT_PEER_LEFT = 2,    /**< a peer left gracefully (ecclCommDestroy) */
+  ECCL_EVENT_PEER_LOST = 3,    /**< a peer stopped answering or closed its connection */
+  ECCL_EVENT_PEER_EVICTED = 4, /**< the master removed a misbehaving peer */
+  /** the last peer of a pipeline stage's group is gone (left, lost or
+   * evicted), and the stage had had an accepted peer: its weights are gone
+   * (see "Pipeline stages"); every comm with a stage hears of it, pending
+   * ones included, and no other comm */
+  ECCL_EVENT_STAGE_LOST = 5,
+  /** a peer of a lost stage's group was accepted: the stage is held again */
+  ECCL_EVENT_STAGE_RESTORED = 6
 } ecclEventKind_t;
 
 /** A membership event (a versioned struct: the caller sets struct_size). */
 typedef struct {
   size_t struct_size;   /**< set by the caller: sizeof(ecclEvent_t) */
   ecclEventKind_t kind; /**< ECCL_EVENT_NONE when the queue was empty */
-  ecclPeerId_t peer;    /**< the peer the event is about */
-  uint64_t revision;    /**< the group's revision when the master announced it */
+  ecclPeerId_t peer;    /**< the peer the event is about (all zero for stage events) */
+  /** The group's revision when the master announced it (0 for stage events). */
+  uint64_t revision;
+  /** The stage of ECCL_EVENT_STAGE_LOST and ECCL_EVENT_STAGE_RESTORED, -1
+   * for the others; written only when struct_size covers it. */
+  int32_t stage;
 } ecclEvent_t;
 
 /** Takes the oldest queued membership event of the comm's group. Events are
@@ -348,6 +376,60 @@ ECCL_API ecclResult_t ecclCommDestroy(ecclComm_t comm);
 /** Writes the id as 32 lowercase hex digits and a NUL; size must be at least 33.
  * Thread-safe. Errors: ecclInvalidArgument (NULL, size too small). */
 ECCL_API ecclResult_t ecclPeerIdToString(const ecclPeerId_t* id, char* buffer, size_t size);
+
+/* ---- Pipeline stages ----------------------------------------------------------- */
+
+/* In pipeline-parallel training each stage of the model is held by a group;
+ * a comm joins one with ecclCommConfig_t.stage and num_stages. The master
+ * binds each stage to one group, raises ECCL_EVENT_STAGE_LOST on every comm
+ * of every stage group when the last peer of a stage is gone, and
+ * ECCL_EVENT_STAGE_RESTORED when a replacement is accepted. Peers report a
+ * scalar per round (CheckFree: the L2 norm of the stage's gradient), and
+ * anyone may read a stage's latest one, so that a replacement can weigh its
+ * neighbours' weights. A lost stage keeps its group and last metric; the
+ * pipeline is forgotten once no stage peer is registered. The master keeps
+ * all this in memory only: a restarted master rebuilds the stages from the
+ * peers that register again and forgets lost flags and metrics. */
+
+/** What the master knows about a stage (ecclStageInfo_t.state). */
+typedef enum {
+  ECCL_STAGE_UNKNOWN = 0, /**< no group holds the stage */
+  ECCL_STAGE_ACTIVE = 1,  /**< a group holds it and it is not lost */
+  ECCL_STAGE_LOST = 2     /**< every peer of its group is gone; group and metric are kept */
+} ecclStageState_t;
+
+/** A stage as the master knows it (a versioned struct: the caller sets struct_size). */
+typedef struct {
+  size_t struct_size;       /**< set by the caller: sizeof(ecclStageInfo_t) */
+  int32_t stage;            /**< the stage asked about */
+  ecclStageState_t state;   /**< see ecclStageState_t */
+  char group[129];          /**< the group holding it, NUL-terminated; "" when unknown */
+  int32_t accepted;         /**< accepted peers of that group now */
+  int32_t has_metric;       /**< 1: the three fields below hold its latest metric; 0: none yet */
+  uint64_t metric_round;    /**< the round of that metric (the highest reported) */
+  double metric;            /**< its value; at equal rounds the later report wins */
+  ecclPeerId_t metric_peer; /**< the peer that reported it */
+} ecclStageInfo_t;
+
+/** Reports this stage's metric for `round` (e.g. the L2 norm of its averaged,
+ * clipped gradient) to the master, which keeps the latest per stage: the
+ * highest round, and at equal rounds the later report. Does not block: the
+ * report is queued, and one made while the master is unreachable is lost
+ * (report every round). Any thread, at any time.
+ * Errors: ecclInvalidArgument (NULL comm, value NaN, infinite or negative),
+ * ecclInvalidUsage (the comm has no stage, or is not accepted yet),
+ * ecclAborted, ecclPeerLost (this peer was removed). */
+ECCL_API ecclResult_t ecclCommReportMetric(ecclComm_t comm, uint64_t round, double value);
+
+/** Asks the master about any stage of the pipeline (0..4095) and blocks for
+ * its answer (one round trip) until timeout_ms (< 0: the config's). Any comm
+ * may ask, with a stage or without; any thread once ecclCommConnect has
+ * started. On success *info is filled (struct_size must be sizeof(ecclStageInfo_t)).
+ * Errors: ecclInvalidArgument (NULL, bad struct_size, stage out of range),
+ * ecclInvalidUsage (not connected), ecclTimeout (the master did not answer),
+ * ecclAborted, ecclPeerLost (this peer was removed). */
+ECCL_API ecclResult_t ecclCommGetStageInfo(ecclComm_t comm, int32_t stage, ecclStageInfo_t* info,
+                                           int64_t timeout_ms);
 
 /* ---- Collectives ---------------------------------------------------------------- */
 
@@ -839,6 +921,41 @@ ECCL_API ecclResult_t ecclCommConnectWithState(ecclComm_t comm, ecclSharedState_
                                                uint64_t fetch_bytes_per_s, int64_t timeout_ms,
                                                ecclSyncInfo_t* info);
 
+/** Fetches a snapshot of ANOTHER group's shared state without joining it or
+ * stalling it (e.g. a pipeline stage's replacement fetching its neighbour
+ * stages' weights: ecclCommGetStageInfo names their groups). Any connected
+ * peer may call it, pending or accepted, of any group.
+ *
+ * The snapshot is the result of that group's next successful
+ * ecclSyncSharedState after this call: its members then copy the ranges they
+ * serve and send them from background threads, striped across the members
+ * and paced (as for ecclCommConnectWithState) so that together they move at
+ * most fetch_bytes_per_s (0: unpaced) while their training goes on. Entries
+ * whose hash already matches are not sent; entries that allow unequal content
+ * are not fetched. Every received entry is hashed again and compared with the
+ * snapshot's hash.
+ *
+ * group: the group whose state to fetch (1..128 bytes; this peer's own group
+ * only while it is pending). state: as for ecclSyncSharedState, with the same
+ * entry names, counts, dtypes and flags as that group's; on success every
+ * entry holds the snapshot's bytes and state->revision is its revision.
+ * timeout_ms (< 0: the config's) covers the wait for the group's next sync and
+ * the transfer. info: NULL, or filled on success as by
+ * ecclCommConnectWithState.
+ * Errors: ecclInvalidArgument (a NULL or bad argument or state; no group of
+ * that name is registered); ecclInvalidUsage (the comm is not connected,
+ * another fetch of this comm is running, the entries differ from the
+ * group's: the text names the entry, or it is this peer's own group while it
+ * is a member); ecclPeerLost (the group has no accepted members, or lost its
+ * last one before its sync; or entries did not arrive whole and verified
+ * because a source was lost: the text says how many; their bytes may be
+ * partly written: fetch again); ecclTimeout (no sync of the group in time,
+ * or the transfer did not end in time); ecclAborted.
+ * Blocking; one fetch at a time per comm (see the thread table above). */
+ECCL_API ecclResult_t ecclCommFetchGroupState(ecclComm_t comm, const char* group,
+                                              ecclSharedState_t* state, uint64_t fetch_bytes_per_s,
+                                              int64_t timeout_ms, ecclSyncInfo_t* info);
+
 /* ---- DiLoCo outer loop ------------------------------------------------------------- */
 
 /** DiLoCo's outer loop over a comm's ring: every H inner steps (the caller's
@@ -973,6 +1090,42 @@ ECCL_API ecclResult_t ecclDilocoRounds(ecclDiloco_t diloco, uint64_t* launched, 
 /** Frees the loop, first waiting for its all-reduce in flight (bounded by its
  * timeout; ecclDilocoFlush first to apply it). NULL is a no-op. */
 ECCL_API ecclResult_t ecclDilocoDestroy(ecclDiloco_t diloco);
+
+/* ---- CheckFree stage recovery ----------------------------------------------------- */
+
+/** The epsilon that ecclStageRecover's callers should pass unless they have
+ * reason not to: it keeps a neighbour whose gradient norm is 0 weighing. */
+#define ECCL_STAGE_RECOVER_DEFAULT_EPSILON 1e-6
+
+/** Rebuilds the weights of a pipeline stage whose peers are all lost from
+ * its neighbours' weights (CheckFree): prev holds stage s-1's, next stage
+ * s+1's, each count elements of dtype, with their reported gradient norms.
+ * Exactly, per element, in T = float for ecclFloat32, ecclFloat16 and
+ * ecclBfloat16 and double for ecclFloat64, with no fused multiply-add:
+ *
+ * <pre>
+ *   w_prev = (T)(prev_norm + epsilon)    (the sum in double)
+ *   w_next = (T)(next_norm + epsilon)
+ *   out[i] = (w_next * next[i] + w_prev * prev[i]) / (w_next + w_prev)
+ * </pre>
+ *
+ * f16/bf16 elements are widened to float exactly and the result rounded back
+ * to nearest, ties to even. A NaN result is written as the canonical quiet
+ * NaN (float 0x7FC00000, double 0x7FF8000000000000, f16 0x7E00, bf16
+ * 0x7FC0); infinities follow IEEE arithmetic. For the first or last stage
+ * pass NULL for the missing neighbour: out becomes a byte copy of the other
+ * (CheckFree+). out may be exactly prev or next (in place), and must not
+ * otherwise overlap them. Buffers need no alignment.
+ *
+ * Pure computation: any thread, any time; does not block.
+ * Errors: ecclInvalidArgument (prev and next both NULL; out NULL with
+ * count > 0; a norm or epsilon negative, NaN or infinite; with both
+ * neighbours, a weight too large for T or weights summing to 0; a dtype other
+ * than the four floating-point ones; out partially overlapping a
+ * neighbour); out is untouched then. */
+ECCL_API ecclResult_t ecclStageRecover(const void* prev, double prev_norm, const void* next,
+                                       double next_norm, void* out, size_t count,
+                                       ecclDataType_t dtype, double epsilon);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -150,8 +150,8 @@ Status Communicator::runFetch(const protocol::StateFetchPlan& plan,
     report.wire_bytes_received += result.wire_received;
     if (!result.reason.empty()) {
       ECCL_LOG_WARN(
-          "peer {}: part of the state fetch failed (the first sync after admission "
-          "brings it): {}",
+          "peer {}: part of the state fetch failed (a joiner's first sync brings it; "
+          "a fetch of another group reports it): {}",
           id_.shortHex(), result.reason);
     }
   }
@@ -296,7 +296,10 @@ void Communicator::joinFetchServers(bool all) {
 void Communicator::onStateFetchPlan(const protocol::StateFetchPlan& plan) {
   std::lock_guard lock(mu_);
   if (plan.fetcher == id_) {
-    if (fetch_state_ && !fetch_plan_) {
+    if (group_fetching_ && !group_fetch_plan_) {
+      group_fetch_plan_ = plan;
+      changed_.notify_all();
+    } else if (fetch_state_ && !fetch_plan_) {
       fetch_plan_ = plan;
       changed_.notify_all();
     }

@@ -55,6 +55,7 @@ Status CommOptions::validate() const {
     return invalidArgument("communicator: advertised host name too long");
   }
   if (timeout.count() <= 0) return invalidArgument("communicator: timeout must be positive");
+  ECCL_RETURN_IF_ERROR(validateStage(stage, num_stages));
   ECCL_RETURN_IF_ERROR(collectives.validate());
   return channel.validate();
 }
@@ -372,6 +373,8 @@ protocol::Register Communicator::makeRegister(const std::string& local_ip) {
   request.host = options_.advertise_host.empty() ? local_ip : options_.advertise_host;
   request.data_port = options_.advertise_port != 0 ? options_.advertise_port : listener_->port();
   if (fetch_state_) request.flags |= protocol::Register::kFlagFetchState;
+  request.stage = options_.stage;
+  request.num_stages = options_.num_stages;
   if (ever_registered_) {
     request.state = phase_ == Phase::kAccepted ? PeerState::kAccepted : PeerState::kPending;
     request.revision = revision_;

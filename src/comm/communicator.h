@@ -64,16 +64,33 @@ struct CommOptions {
   coll::CollOptions collectives;
   std::chrono::milliseconds timeout{30'000};  // default deadline of blocking calls
   FaultHook fault_hook;                       // none by default
+  // The pipeline stage this peer's group holds (CheckFree recovery): -1 with
+  // num_stages 0 (not a stage), or 0 <= stage < num_stages <= 4096.
+  int32_t stage = -1;
+  uint32_t num_stages = 0;
 
   Status validate() const;
 };
 
-enum class EventKind { kJoined = 1, kLeft = 2, kLost = 3, kEvicted = 4 };
+// The stage fields of CommOptions, checked (comm_stages.cc).
+Status validateStage(int32_t stage, uint32_t num_stages);
+
+// kStageLost, kStageRestored: a pipeline stage lost its last peer, or a lost
+// one has an accepted peer again (only peers with a stage hear of them).
+enum class EventKind {
+  kJoined = 1,
+  kLeft = 2,
+  kLost = 3,
+  kEvicted = 4,
+  kStageLost = 5,
+  kStageRestored = 6
+};
 
 struct Event {
   EventKind kind = EventKind::kJoined;
-  EndpointId peer;
-  uint64_t revision = 0;  // 0: a peer of another group (a point-to-point partner)
+  EndpointId peer;        // zero for stage events
+  uint64_t revision = 0;  // 0: a peer of another group (a point-to-point partner), a stage event
+  int32_t stage = -1;     // the stage of a stage event; -1 otherwise
 };
 
 // "left the group", "was lost", "was evicted": how errors describe a departure.
@@ -238,6 +255,19 @@ class Communicator final : private membership::ControlClient::Owner {
   // match the group's (names, counts, dtypes, flags).
   Status connectWithState(state::SharedState& shared, uint64_t bytes_per_s,
                           std::chrono::milliseconds timeout, state::SyncInfo* info);
+  // Fetches a snapshot of another group's shared state (comm_group_fetch.cc)
+  // without joining it: the result of that group's next successful sync,
+  // sent by its members (striped, at bytes_per_s in total, 0: unpaced) while
+  // they go on; every entry is rehashed on arrival. Any connected peer
+  // (pending or accepted) may ask, one fetch at a time; the deadline covers
+  // the wait for that sync. On success every entry holds the snapshot's bytes
+  // and shared.revision is its revision. Errors: kInvalidArgument (a bad
+  // state or name; no such group), kInvalidUsage (not connected, another
+  // fetch runs, the entries do not match the group's, the own group while a
+  // member), kPeerLost (the group has no members; entries did not arrive:
+  // fetch again), kTimeout, kAborted.
+  Status fetchGroupState(const std::string& group, state::SharedState& shared, uint64_t bytes_per_s,
+                         std::chrono::milliseconds timeout, state::SyncInfo* info);
   // Fetches of other peers this member is serving now (in the background).
   int fetchesServing() const { return fetches_serving_.load(); }
 
@@ -280,6 +310,18 @@ class Communicator final : private membership::ControlClient::Owner {
   std::optional<Event> pollEvent();
   // How many events were dropped because nobody polled (the queue is bounded).
   uint64_t eventsDropped() const;
+
+  // Pipeline stages (comm_stages.cc). Queues this stage's metric for a round
+  // (e.g. its gradient norm) to the master without waiting; a report made
+  // while the master is unreachable is lost (report every round). Errors:
+  // kInvalidArgument (not finite, or < 0), kInvalidUsage (this comm has no
+  // stage, or is not accepted yet), the comm's terminal error.
+  Status reportMetric(uint64_t round, double value);
+  // What the master knows about any stage of the pipeline: its group, state,
+  // accepted peers and latest metric. Blocks for the answer. Errors:
+  // kInvalidArgument (stage >= 4096), kInvalidUsage (not connected), kTimeout,
+  // kAborted, kPeerLost (this peer was removed).
+  Result<protocol::StageInfo> stageInfo(uint32_t stage, std::chrono::milliseconds timeout);
 
  private:
   enum class Phase { kCreated, kConnecting, kPending, kAccepted, kRemoved, kAborted };
@@ -424,6 +466,8 @@ class Communicator final : private membership::ControlClient::Owner {
   void onOpVerdict(const protocol::OpVerdict& verdict) override;
   void onStatePlan(const protocol::StatePlan& plan) override;
   void onStateFetchPlan(const protocol::StateFetchPlan& plan) override;
+  void onStageInfo(const protocol::StageInfo& info) override;
+  void onStageEvent(const protocol::StageEvent& event) override;
   void onMasterLost(const Status& why) override;
   uint64_t opsCompleted() const override { return ops_completed_.load(); }
 
@@ -494,6 +538,9 @@ class Communicator final : private membership::ControlClient::Owner {
   bool fetch_state_ = false;
   std::optional<protocol::StateFetchRequest> fetch_request_;
   std::optional<protocol::StateFetchPlan> fetch_plan_;
+  // Fetching another group's state (exclusive with the above): the master's answer.
+  bool group_fetching_ = false;
+  std::optional<protocol::StateFetchPlan> group_fetch_plan_;
   // A source's orders, by sync, until that sync's final plan (bounded).
   std::map<uint64_t, std::vector<protocol::StateFetchPlan>> serve_orders_;
   struct FetchServer {
@@ -503,6 +550,9 @@ class Communicator final : private membership::ControlClient::Owner {
   std::vector<FetchServer> fetch_servers_;  // guarded by fetch_servers_mu_
   std::mutex fetch_servers_mu_;
   std::atomic<int> fetches_serving_{0};
+  // Stage queries waiting for the master's StageInfo, by request number.
+  std::map<uint64_t, std::optional<protocol::StageInfo>> stage_queries_;
+  uint64_t next_stage_query_ = 0;
   // Last member: its threads stop before anything they use is destroyed.
   OpQueue ops_{options_.collectives.max_ops_in_flight};
 };

@@ -52,6 +52,8 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
         case MessageType::kOpVerdict:
         case MessageType::kStatePlan:
         case MessageType::kStateFetchPlan:
+        case MessageType::kStageInfo:
+        case MessageType::kStageEvent:
           return true;
         default:
           return false;
@@ -342,6 +344,18 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
         auto plan = decode<protocol::StateFetchPlan>(payload);
         if (!plan) return plan.status();
         withOwner([&](Owner& owner) { owner.onStateFetchPlan(*plan); });
+        return Status::ok();
+      }
+      case MessageType::kStageInfo: {
+        auto info = decode<protocol::StageInfo>(payload);
+        if (!info) return info.status();
+        withOwner([&](Owner& owner) { owner.onStageInfo(*info); });
+        return Status::ok();
+      }
+      case MessageType::kStageEvent: {
+        auto event = decode<protocol::StageEvent>(payload);
+        if (!event) return event.status();
+        withOwner([&](Owner& owner) { owner.onStageEvent(*event); });
         return Status::ok();
       }
       default:

@@ -12,6 +12,7 @@
 
 #include "src/common/status.h"
 #include "src/protocol/control_messages.h"
+#include "src/protocol/stage_messages.h"
 #include "src/protocol/state_messages.h"
 
 namespace eccl::membership {
@@ -35,6 +36,9 @@ class ControlClient {
     // A shared-state sync's transfer round, or its outcome.
     virtual void onStatePlan(const protocol::StatePlan& plan) = 0;
     virtual void onStateFetchPlan(const protocol::StateFetchPlan& plan) = 0;
+    // Pipeline stages: the answer to a StageQuery, and a stage lost or restored.
+    virtual void onStageInfo(const protocol::StageInfo& info) = 0;
+    virtual void onStageEvent(const protocol::StageEvent& event) = 0;
     // The connection is gone (the client reconnects on its own).
     virtual void onMasterLost(const Status& why) = 0;
     // Counted into heartbeats, so the master can tell a hung peer from an idle one.

@@ -84,7 +84,8 @@ class MasterServer::Impl {
              type == MessageType::kChannelsReady || type == MessageType::kLeave ||
              type == MessageType::kPeerLookup || type == MessageType::kOpReport ||
              type == MessageType::kStateVote || type == MessageType::kStateDone ||
-             type == MessageType::kStateFetchRequest || type == MessageType::kStateFetchDone;
+             type == MessageType::kStateFetchRequest || type == MessageType::kStateFetchDone ||
+             type == MessageType::kStageMetric || type == MessageType::kStageQuery;
     }
     Status onControlFrame(FrameConnection&, const protocol::FrameHeader& header,
                           std::span<const uint8_t> payload) override {
@@ -362,8 +363,10 @@ class MasterServer::Impl {
         case MessageType::kStateFetchRequest: {
           auto request = decode<protocol::StateFetchRequest>(link, payload);
           if (!request) return request.status();
-          ECCL_LOG_INFO("master {}: {} asks to fetch the shared state ({} entries, pace {} B/s)",
-                        address_, link.describe(), request->entries.size(), request->bytes_per_s);
+          ECCL_LOG_INFO("master {}: {} asks to fetch the shared state{} ({} entries, pace {} B/s)",
+                        address_, link.describe(),
+                        request->group.empty() ? "" : " of group '" + request->group + "'",
+                        request->entries.size(), request->bytes_per_s);
           verdict = state_.onStateFetchRequest(peer, *request, out);
           break;
         }
@@ -372,9 +375,21 @@ class MasterServer::Impl {
           if (!done) return done.status();
           ECCL_LOG_INFO(
               "master {}: {} fetched the shared state of sync {} ({} entries verified, "
-              "{} missing): pending",
+              "{} missing)",
               address_, link.describe(), done->sync, done->entries_verified, done->entries_missing);
           verdict = state_.onStateFetchDone(peer, *done, now, out);
+          break;
+        }
+        case MessageType::kStageMetric: {
+          auto metric = decode<protocol::StageMetric>(link, payload);
+          if (!metric) return metric.status();
+          verdict = state_.onStageMetric(peer, *metric, out);
+          break;
+        }
+        case MessageType::kStageQuery: {
+          auto query = decode<protocol::StageQuery>(link, payload);
+          if (!query) return query.status();
+          verdict = state_.onStageQuery(peer, *query, out);
           break;
         }
         case MessageType::kLeave: {

@@ -117,6 +117,10 @@ Result<EndpointId> MasterState::onRegister(ConnectionId connection,
     ++counters_.registrations;
     return peer.id;
   }
+  if (Status fits = checkStage(request); !fits.isOk()) {
+    ++counters_.rejected_registrations;
+    return fits;
+  }
 
   Peer peer;
   peer.id = request.peer;
@@ -126,7 +130,9 @@ Result<EndpointId> MasterState::onRegister(ConnectionId connection,
   peer.port = request.data_port;
   peer.state = PeerState::kPending;
   peer.last_heartbeat = now;
+  peer.stage = request.stage;
   auto& stored = peers_.emplace(peer.id, std::move(peer)).first->second;
+  stages_.add(stored.group, request.stage, request.num_stages);
   Group& group = groupOf(stored);
   const bool restored = rejoining && restoreAccepted(stored, request, now);
   // A fetcher of a group with members waits for its snapshot before it
@@ -153,6 +159,8 @@ Result<EndpointId> MasterState::onRegister(ConnectionId connection,
   if (!restored) {
     protocol::PeerEvent joined{PeerEventKind::kJoined, stored.id, group.revision};
     announce(out, group, protocol::encodeFrame(joined));
+  } else {
+    stageAccepted(group, out);
   }
   markStatusChanged(group);
   maybeReconfigure(group, now, out);
@@ -311,6 +319,7 @@ void MasterState::commit(Group& group, Outbox& out) {
   const auto frame = protocol::encodeFrame(protocol::TopologyCommit{group.revision});
   for (const EndpointId& id : group.accepted)
     send(out, peers_.at(id), frame);
+  stageAccepted(group, out);
 }
 
 void MasterState::onLeave(const EndpointId& id, Clock::time_point now, Outbox& out) {
@@ -328,6 +337,7 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   auto it = peers_.find(id);
   if (it == peers_.end()) return;
   const ConnectionId connection = it->second.connection;
+  dropGroupFetch(id);
   Group& group = groupOf(it->second);
   const bool was_accepted = contains(group.accepted, id);
   erase(group.accepted, id);
@@ -339,6 +349,7 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   if (group.rebuild) {
     std::erase_if(group.rebuild->ranks, [&](const auto& entry) { return entry.second == id; });
   }
+  const int32_t stage = it->second.stage;
   peers_.erase(it);
   rememberRemoved(id);
   PeerEventKind kind = PeerEventKind::kLost;
@@ -359,6 +370,7 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   if (why != Removal::kLeft) out.push_back({connection, {}, true});
   announce(out, group, protocol::encodeFrame(protocol::PeerEvent{kind, id, group.revision}));
   notifyWatchers(id, kind, out);
+  stagePeerRemoved(stage, group, out);
   markStatusChanged(group);
   std::vector<OutcomeArbiter::Message> verdicts;
   arbiter_.onDeparted(group.name, id, verdicts);
@@ -368,7 +380,10 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
     group.state_sync.onMemberGone(id, group.accepted, plans);
     sendStatePlans(group, plans, out);
   }
-  if (group.accepted.empty()) releaseFetchers(group, out);
+  if (group.accepted.empty()) {
+    releaseFetchers(group, out);
+    releaseGroupFetchers(group, out);
+  }
 
   if (group.reconfiguration && contains(group.reconfiguration->members, id)) {
     // The ring being set up lost a member: set up another without it (and with
@@ -440,6 +455,7 @@ Status MasterState::onStateFetchRequest(const EndpointId& id,
                                         const protocol::StateFetchRequest& request, Outbox& out) {
   auto it = peers_.find(id);
   if (it == peers_.end()) return Status::ok();
+  if (isGroupFetch(it->second, request)) return onGroupFetchRequest(it->second, request, out);
   Group& group = groupOf(it->second);
   if (!contains(group.fetching, id)) {
     // Pending or accepted already (its group had no members): nothing to fetch.
@@ -456,7 +472,7 @@ Status MasterState::onStateFetchDone(const EndpointId& id,
                                      const protocol::StateFetchDone& /*done: the server logs it*/,
                                      Clock::time_point now, Outbox& out) {
   auto it = peers_.find(id);
-  if (it == peers_.end()) return Status::ok();
+  if (it == peers_.end() || endGroupFetch(id)) return Status::ok();
   Group& group = groupOf(it->second);
   if (!contains(group.fetching, id)) return Status::ok();
   erase(group.fetching, id);
@@ -640,12 +656,29 @@ MasterSnapshot MasterState::snapshot(Clock::time_point now) const {
         std::chrono::duration_cast<std::chrono::milliseconds>(now - peer.last_heartbeat);
     view.heartbeats = peer.heartbeats;
     view.ops_completed = peer.ops_completed;
+    view.stage = peer.stage;
     snapshot.peers.push_back(std::move(view));
   }
   for (const auto& [name, group] : groups_) {
     snapshot.groups.push_back({name, group.revision, group.accepted.size(), group.pending.size(),
                                group.votes.size(), group.reconfiguration.has_value(),
                                group.fetching.size()});
+  }
+  snapshot.pipeline_stages = stages_.numStages();
+  for (const auto& [index, stage] : stages_.stages()) {
+    StageView view;
+    view.stage = index;
+    view.group = stage.group;
+    view.lost = stage.lost;
+    auto group = groups_.find(stage.group);
+    view.accepted = group == groups_.end() ? 0 : group->second.accepted.size();
+    view.has_metric = stage.metric.has_value();
+    if (stage.metric) {
+      view.metric_round = stage.metric->round;
+      view.metric = stage.metric->value;
+      view.metric_peer = stage.metric->peer;
+    }
+    snapshot.stages.push_back(std::move(view));
   }
   return snapshot;
 }

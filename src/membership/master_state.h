@@ -10,6 +10,13 @@
 // A group without accepted peers admits its pending peers at once. A peer that
 // misses miss_limit heartbeats, closes its connection or fails to bring its
 // channels up in time is removed, and every other peer of its group is told.
+//
+// Pipeline stages (stage_book.h): a group may hold one stage of a pipeline.
+// When the last peer of a stage that had an accepted peer is removed, every
+// registered stage peer (of every stage group) gets StageEvent{kLost}; when a
+// peer of a lost stage's group is accepted, StageEvent{kRestored}. Stages are
+// soft state too: a restarted master rebuilds them from re-registrations and
+// forgets lost flags and metrics.
 #pragma once
 
 #include <chrono>
@@ -27,8 +34,10 @@
 #include "src/common/status.h"
 #include "src/membership/outcome_arbiter.h"
 #include "src/membership/peer_token.h"
+#include "src/membership/stage_book.h"
 #include "src/membership/state_sync_arbiter.h"
 #include "src/protocol/control_messages.h"
+#include "src/protocol/stage_messages.h"
 #include "src/protocol/state_messages.h"
 
 namespace eccl::membership {
@@ -71,6 +80,7 @@ struct PeerView {
   std::chrono::milliseconds heartbeat_age{0};
   uint64_t heartbeats = 0;
   uint64_t ops_completed = 0;
+  int32_t stage = -1;  // the pipeline stage of its group; -1: none
 };
 
 struct GroupView {
@@ -81,6 +91,17 @@ struct GroupView {
   size_t votes = 0;
   bool reconfiguring = false;
   size_t fetching = 0;  // registered, fetching the shared state before admission
+};
+
+struct StageView {
+  uint32_t stage = 0;
+  std::string group;
+  bool lost = false;
+  size_t accepted = 0;  // accepted peers of its group
+  bool has_metric = false;
+  uint64_t metric_round = 0;
+  double metric = 0;
+  EndpointId metric_peer;
 };
 
 struct MasterCounters {
@@ -96,13 +117,19 @@ struct MasterCounters {
   uint64_t op_reports = 0;          // agreement on a collective's outcome (after a failure)
   uint64_t state_syncs = 0;         // shared-state syncs that succeeded
   uint64_t state_syncs_failed = 0;  // ... and that ended with an error on every member
-  uint64_t state_fetches = 0;       // snapshots planned for joiners (their fetch plans sent)
+  uint64_t state_fetches = 0;       // snapshots planned for joiners and other groups' fetchers
+  uint64_t stage_metrics = 0;       // metrics accepted from stage peers
+  uint64_t stage_queries = 0;
+  uint64_t stages_lost = 0;
+  uint64_t stages_restored = 0;
 };
 
 struct MasterSnapshot {
   uint64_t incarnation = 0;
   std::vector<PeerView> peers;
   std::vector<GroupView> groups;
+  uint32_t pipeline_stages = 0;   // the pipeline's size; 0: no stage peer registered
+  std::vector<StageView> stages;  // by stage
   MasterCounters counters;
 };
 
@@ -138,6 +165,10 @@ class MasterState {
                              Outbox& out);
   Status onStateFetchDone(const EndpointId& peer, const protocol::StateFetchDone& done,
                           Clock::time_point now, Outbox& out);
+  // A stage peer's metric for a round (misuse: the peer has no stage or is not
+  // accepted), and any registered peer's question about a stage.
+  Status onStageMetric(const EndpointId& peer, const protocol::StageMetric& metric, Outbox& out);
+  Status onStageQuery(const EndpointId& peer, const protocol::StageQuery& query, Outbox& out);
   // The connection closed without a Leave (a newer connection of the peer is not affected).
   void onConnectionClosed(const EndpointId& peer, ConnectionId connection, Clock::time_point now,
                           Outbox& out);
@@ -162,6 +193,7 @@ class MasterState {
     Clock::time_point last_heartbeat;
     uint64_t heartbeats = 0;
     uint64_t ops_completed = 0;
+    int32_t stage = -1;
   };
   struct Reconfiguration {
     uint64_t revision = 0;
@@ -219,6 +251,26 @@ class MasterState {
   // A group without members has nothing to fetch: its fetchers become pending
   // (each told by an empty fetch plan).
   void releaseFetchers(Group& group, Outbox& out);
+  // Fetches of another group's state (master_group_fetch.cc): whether a
+  // request is one; its handling (immediate refusals as failed fetch plans);
+  // forgetting a fetcher (replaced, departed; endGroupFetch: its
+  // StateFetchDone, false when it had no such fetch); the waiting fetchers of
+  // a group that lost its last member, refused.
+  bool isGroupFetch(const Peer& peer, const protocol::StateFetchRequest& request) const;
+  Status onGroupFetchRequest(const Peer& peer, const protocol::StateFetchRequest& request,
+                             Outbox& out);
+  void refuseFetch(const Peer& peer, Code code, std::string text, Outbox& out) const;
+  void dropGroupFetch(const EndpointId& id);
+  bool endGroupFetch(const EndpointId& id);
+  void releaseGroupFetchers(Group& group, Outbox& out);
+  // Stages (master_stages.cc): whether a registration fits the pipeline; the
+  // bookkeeping of a removed peer and of a group whose peers were accepted;
+  // an event to every registered stage peer.
+  Status checkStage(const protocol::Register& request) const;
+  void stagePeerRemoved(int32_t stage, const Group& group, Outbox& out);
+  void stageAccepted(const Group& group, Outbox& out);
+  void sendStageEvent(protocol::StageEventKind kind, uint32_t stage, const std::string& group,
+                      Outbox& out) const;
 
   MasterSettings settings_;
   std::unordered_map<EndpointId, Peer, EndpointIdHash> peers_;
@@ -229,6 +281,7 @@ class MasterState {
   std::unordered_set<EndpointId, EndpointIdHash> removed_;
   std::deque<EndpointId> removed_order_;
   MasterCounters counters_;
+  StageBook stages_;
   OutcomeArbiter arbiter_;
   // Point-to-point watches: watched peer -> askers, and the reverse, so that
   // the departure of either side drops its entries.
@@ -236,6 +289,8 @@ class MasterState {
       watchers_;
   std::unordered_map<EndpointId, std::unordered_set<EndpointId, EndpointIdHash>, EndpointIdHash>
       watching_;
+  // Fetchers of another group's state -> that group, until their StateFetchDone.
+  std::map<EndpointId, std::string> group_fetches_;
 };
 
 }  // namespace eccl::membership

@@ -15,6 +15,8 @@
 // sync that succeeds is its snapshot. The arbiter splits the bytes the peer
 // lacks across that sync's members and hands out fetch plans (to the peer
 // and to each source) that the caller delivers before the sync's final plans.
+// A peer of another group may fetch the same way (the caller keeps it out of
+// this group's membership).
 #pragma once
 
 #include <cstdint>
@@ -80,6 +82,7 @@ class StateSyncArbiter {
   // request replaces its first.
   void onFetchRequest(const EndpointId& peer, protocol::StateFetchRequest request);
   void onFetcherGone(const EndpointId& peer) { fetch_requests_.erase(peer); }
+  bool fetchWaiting(const EndpointId& peer) const { return fetch_requests_.count(peer) > 0; }
   // The fetch plans made when a sync succeeded: deliver them before its final plans.
   std::vector<FetchMessage> takeFetchPlans() { return std::exchange(fetch_plans_, {}); }
   size_t fetchesWaiting() const { return fetch_requests_.size(); }

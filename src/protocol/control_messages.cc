@@ -38,6 +38,8 @@ void Register::encode(ByteWriter& out) const {
   out.put<uint32_t>(rank);
   out.put<uint32_t>(world_size);
   out.put<uint8_t>(flags);
+  out.put<uint32_t>(stage < 0 ? kNoStage : static_cast<uint32_t>(stage));
+  out.put<uint32_t>(num_stages);
 }
 
 Register Register::decode(ByteReader& in) {
@@ -52,6 +54,8 @@ Register Register::decode(ByteReader& in) {
   m.rank = in.get<uint32_t>("rank");
   m.world_size = in.get<uint32_t>("world_size");
   m.flags = in.get<uint8_t>("flags");
+  const uint32_t stage = in.get<uint32_t>("stage");
+  m.num_stages = in.get<uint32_t>("num_stages");
   if (!in.ok()) return m;
   if ((m.flags & ~kFlagFetchState) != 0) {
     in.fail("unknown registration flags " + std::to_string(m.flags));
@@ -62,7 +66,16 @@ Register Register::decode(ByteReader& in) {
   } else if (m.world_size > kMaxGroupMembers || (m.world_size > 0 && m.rank >= m.world_size)) {
     in.fail("rank " + std::to_string(m.rank) + " outside a group of " +
             std::to_string(m.world_size));
+  } else if (stage == kNoStage && m.num_stages != 0) {
+    in.fail("a pipeline of " + std::to_string(m.num_stages) + " stages without a stage");
+  } else if (stage != kNoStage && (m.num_stages == 0 || m.num_stages > kMaxStages)) {
+    in.fail("a pipeline of " + std::to_string(m.num_stages) + " stages (must be 1.." +
+            std::to_string(kMaxStages) + ")");
+  } else if (stage != kNoStage && stage >= m.num_stages) {
+    in.fail("stage " + std::to_string(stage) + " outside a pipeline of " +
+            std::to_string(m.num_stages) + " stages");
   } else {
+    m.stage = stage == kNoStage ? -1 : static_cast<int32_t>(stage);
     m.state = static_cast<PeerState>(state);
     if (m.state != PeerState::kNew && m.peer.isZero()) in.fail("a rejoining peer needs its id");
   }

@@ -24,6 +24,10 @@ inline constexpr size_t kMaxHostName = 255;
 inline constexpr size_t kMaxReason = 1024;
 // Largest group a Topology message can describe.
 inline constexpr size_t kMaxGroupMembers = 4096;
+// Largest pipeline (stages 0..kMaxStages-1) a Register may describe.
+inline constexpr uint32_t kMaxStages = 4096;
+// The wire value of Register::stage for a peer that is not a pipeline stage.
+inline constexpr uint32_t kNoStage = 0xffffffffu;
 
 enum class PeerState : uint8_t {
   kNew = 0,       // never admitted (a first registration)
@@ -34,7 +38,7 @@ enum class PeerState : uint8_t {
 struct Register {
   static constexpr MessageType kType = MessageType::kRegister;
   static constexpr size_t kMaxEncodedSize =
-      16 + 32 + (2 + kMaxGroupName) + (2 + kMaxHostName) + 2 + 1 + 8 + 4 + 4 + 1;
+      16 + 32 + (2 + kMaxGroupName) + (2 + kMaxHostName) + 2 + 1 + 8 + 4 + 4 + 1 + 4 + 4;
   // flags: the peer fetches the group's shared state before it may be admitted
   // (it is not counted as pending until its StateFetchDone).
   static constexpr uint8_t kFlagFetchState = 1u << 0;
@@ -50,6 +54,10 @@ struct Register {
   uint32_t rank = 0;
   uint32_t world_size = 0;
   uint8_t flags = 0;  // kFlag*
+  // The pipeline stage its group holds (CheckFree recovery): -1 (kNoStage on
+  // the wire) with num_stages 0, or 0 <= stage < num_stages <= kMaxStages.
+  int32_t stage = -1;
+  uint32_t num_stages = 0;
 
   void encode(ByteWriter& out) const;
   static Register decode(ByteReader& in);

@@ -4,6 +4,7 @@
 
 #include "src/protocol/control_messages.h"
 #include "src/protocol/messages.h"
+#include "src/protocol/stage_messages.h"
 #include "src/protocol/state_messages.h"
 #include "src/protocol/wire.h"
 
@@ -73,6 +74,14 @@ std::string_view messageTypeName(MessageType type) {
       return "StateFetchPlan";
     case MessageType::kStateFetchDone:
       return "StateFetchDone";
+    case MessageType::kStageMetric:
+      return "StageMetric";
+    case MessageType::kStageQuery:
+      return "StageQuery";
+    case MessageType::kStageInfo:
+      return "StageInfo";
+    case MessageType::kStageEvent:
+      return "StageEvent";
   }
   return "Unknown";
 }
@@ -81,7 +90,7 @@ bool isKnownMessageType(uint8_t type) {
   return (type >= static_cast<uint8_t>(MessageType::kHello) &&
           type <= static_cast<uint8_t>(MessageType::kDelivered)) ||
          (type >= static_cast<uint8_t>(MessageType::kRegister) &&
-          type <= static_cast<uint8_t>(MessageType::kStateFetchDone));
+          type <= static_cast<uint8_t>(MessageType::kStageEvent));
 }
 
 uint16_t allowedFlags(MessageType type) {
@@ -157,6 +166,14 @@ uint32_t maxPayloadLength(MessageType type) {
       return StateFetchPlan::kMaxEncodedSize;
     case MessageType::kStateFetchDone:
       return StateFetchDone::kEncodedSize;
+    case MessageType::kStageMetric:
+      return StageMetric::kEncodedSize;
+    case MessageType::kStageQuery:
+      return StageQuery::kEncodedSize;
+    case MessageType::kStageInfo:
+      return StageInfo::kMaxEncodedSize;
+    case MessageType::kStageEvent:
+      return StageEvent::kMaxEncodedSize;
   }
   return 0;
 }

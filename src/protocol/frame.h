@@ -66,6 +66,10 @@ enum class MessageType : uint8_t {
   kStateFetchRequest = 51,  // pending peer -> master: fetch the state before admission
   kStateFetchPlan = 52,     // master -> fetcher and its sources: the snapshot's transfers
   kStateFetchDone = 53,     // fetcher -> master: the fetch ended; admit it
+  kStageMetric = 54,        // peer -> master: its stage's metric for a round (stage_messages.h)
+  kStageQuery = 55,         // peer -> master: what is known about a pipeline stage
+  kStageInfo = 56,          // master -> peer: the answer to a StageQuery
+  kStageEvent = 57,         // master -> stage peers: a stage was lost or restored
 };
 
 // True for the types above: the wire may carry any other byte value.

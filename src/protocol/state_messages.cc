@@ -231,12 +231,14 @@ StateDone StateDone::decode(ByteReader& in) {
 void StateFetchRequest::encode(ByteWriter& out) const {
   out.put<uint64_t>(bytes_per_s);
   putEntries(out, entries);
+  out.putString(group);
 }
 
 StateFetchRequest StateFetchRequest::decode(ByteReader& in) {
   StateFetchRequest m;
   m.bytes_per_s = in.get<uint64_t>("pace");
   m.entries = getEntries(in);
+  m.group = in.getString("group", kMaxGroupName);
   return m;
 }
 

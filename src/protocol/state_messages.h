@@ -126,13 +126,18 @@ struct StateDone {
 // that failed, entries changed since) the first sync after its admission brings.
 
 // peer -> master: the entries it holds (name order; their hashes: what it
-// already has is not sent) and the pace of the whole fetch.
+// already has is not sent) and the pace of the whole fetch. A request that
+// names a group fetches that group's state without joining it (any
+// registered peer; ecclCommFetchGroupState): the snapshot is that group's
+// next successful sync, and its StateFetchDone only ends the fetch.
 struct StateFetchRequest {
   static constexpr MessageType kType = MessageType::kStateFetchRequest;
-  static constexpr size_t kMaxEncodedSize = 8 + 4 + kMaxStateEntries * StateVote::kMaxEntrySize;
+  static constexpr size_t kMaxEncodedSize =
+      8 + 4 + kMaxStateEntries * StateVote::kMaxEntrySize + 2 + kMaxGroupName;
 
   uint64_t bytes_per_s = 0;  // 0: unpaced
   std::vector<StateEntrySummary> entries;
+  std::string group;  // whose state; empty: the peer's own group (a joiner's fetch)
 
   void encode(ByteWriter& out) const;
   static StateFetchRequest decode(ByteReader& in);
@@ -160,7 +165,8 @@ struct StateFetchPlan {
   static StateFetchPlan decode(ByteReader& in);
 };
 
-// fetching peer -> master: the fetch ended; admit it.
+// fetching peer -> master: the fetch ended; admit it (a joiner), or forget
+// it (a fetch of another group's state; sync 0: given up before its plan).
 struct StateFetchDone {
   static constexpr MessageType kType = MessageType::kStateFetchDone;
   static constexpr size_t kEncodedSize = 8 + 4 + 4;

@@ -1,8 +1,9 @@
 /* ecclSyncSharedState from strict C99: three peers on pthreads, one of them a
  * RECEIVE_ONLY joiner with zeros and one with a flipped bit: every peer ends
  * with the majority's bytes and revision; a fourth peer then joins with
- * ecclCommConnectWithState, fetching the state before its admission; and
- * argument errors. Only 127.0.0.1 and ephemeral ports; every wait is bounded. */
+ * ecclCommConnectWithState, fetching the state before its admission; a peer
+ * of another group fetches it with ecclCommFetchGroupState; and argument
+ * errors. Only 127.0.0.1 and ephemeral ports; every wait is bounded. */
 #define _POSIX_C_SOURCE 200809L
 #include <eccl/eccl.h>
 #include <pthread.h>
@@ -68,6 +69,19 @@ static void* runPeer(void* arg) {
 static void* runFetchingJoiner(void* arg) {
   Peer* p = (Peer*)arg;
   p->result = ecclCommConnectWithState(p->comm, &p->state, 0, -1, &p->info);
+  return NULL;
+}
+
+static pthread_mutex_t fetch_mu = PTHREAD_MUTEX_INITIALIZER;
+static int fetch_over = 0;
+
+static void* runGroupFetch(void* arg) {
+  Peer* p = (Peer*)arg;
+  ecclResult_t result = ecclCommFetchGroupState(p->comm, "cstate", &p->state, 0, -1, &p->info);
+  pthread_mutex_lock(&fetch_mu);
+  p->result = result;
+  fetch_over = 1;
+  pthread_mutex_unlock(&fetch_mu);
   return NULL;
 }
 
@@ -177,6 +191,48 @@ static void checkErrors(ecclComm_t comm) {
   CHECK(strstr(ecclGetLastError(), "overlap") != NULL);
 }
 
+/* A peer of group "cother" fetches the members' state without joining them:
+ * the members' next sync is its snapshot; they stay PEERS. */
+static void fetchFromAnotherGroup(const TestMaster* master, Peer* peers) {
+  static Peer other;
+  pthread_t fetching;
+  int round, over = 0, world = 0;
+  other.comm = makeTestComm(master, "cother", TIMEOUT_MS);
+  if (other.comm == NULL) return;
+  fill(&other, 1);
+  CHECK(ecclCommFetchGroupState(other.comm, "cstate", &other.state, 0, 100, NULL) ==
+        ecclInvalidUsage); /* not connected yet */
+  CHECK_OK(ecclCommConnect(other.comm, TIMEOUT_MS));
+  CHECK(ecclCommFetchGroupState(NULL, "cstate", &other.state, 0, 100, NULL) == ecclInvalidArgument);
+  CHECK(ecclCommFetchGroupState(other.comm, NULL, &other.state, 0, 100, NULL) ==
+        ecclInvalidArgument);
+  CHECK(ecclCommFetchGroupState(other.comm, "cstate", NULL, 0, 100, NULL) == ecclInvalidArgument);
+  CHECK(ecclCommFetchGroupState(other.comm, "nosuch", &other.state, 0, 5000, NULL) ==
+        ecclInvalidArgument);
+  CHECK(strstr(ecclGetLastError(), "no group 'nosuch'") != NULL);
+  CHECK(pthread_create(&fetching, NULL, runGroupFetch, &other) == 0);
+  for (round = 0; round < 40 && !over; ++round) {
+    struct timespec ts = {0, 100000000L};
+    syncMembers(peers, PEERS);
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&fetch_mu);
+    over = fetch_over;
+    pthread_mutex_unlock(&fetch_mu);
+  }
+  CHECK(pthread_join(fetching, NULL) == 0);
+  CHECK(other.result == ecclSuccess);
+  CHECK(memcmp(other.weights, peers[0].weights, sizeof(other.weights)) == 0);
+  CHECK(memcmp(other.halves, peers[0].halves, sizeof(other.halves)) == 0);
+  CHECK(other.step == 1234);
+  CHECK(other.info.bytes_received == sizeof(other.weights) + 8 + 14);
+  CHECK(other.info.entries_fixed == 3);
+  CHECK(other.state.revision == other.info.revision);
+  CHECK(other.info.revision > 4 && other.info.revision <= peers[0].state.revision);
+  CHECK_OK(ecclCommGetAttr(peers[0].comm, ECCL_ATTR_WORLD_SIZE, &world, sizeof(world)));
+  CHECK(world == PEERS); /* the fetcher is not a member */
+  CHECK_OK(ecclCommDestroy(other.comm));
+}
+
 int main(void) {
   static TestMaster master;
   static Peer peers[PEERS];
@@ -234,6 +290,7 @@ int main(void) {
   CHECK(peers[1].info.entries_fixed == 1);
   CHECK(peers[1].info.bytes_received == sizeof(peers[0].weights));
 
+  fetchFromAnotherGroup(&master, peers);
   joinWithState(&master, peers);
 
   for (r = 0; r < PEERS; ++r)

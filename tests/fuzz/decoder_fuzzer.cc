@@ -1,5 +1,6 @@
 // One libFuzzer target per wire decoder, data plane (messages.h), membership
-// control plane (control_messages.h) and shared-state sync (state_messages.h);
+// control plane (control_messages.h), shared-state sync (state_messages.h)
+// and pipeline stages (stage_messages.h);
 // ECCL_FUZZ_DECODER (set per target in CMakeLists.txt) names the decoder,
 // e.g. -DECCL_FUZZ_DECODER=kHello.
 //
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <span>
 #include <string>
 #include <tuple>
@@ -23,6 +25,7 @@
 #include "src/protocol/control_messages.h"
 #include "src/protocol/frame.h"
 #include "src/protocol/messages.h"
+#include "src/protocol/stage_messages.h"
 #include "src/protocol/state_messages.h"
 
 namespace eccl::protocol {
@@ -63,6 +66,11 @@ enum class Decoder {
   kStateFetchRequest,
   kStateFetchPlan,
   kStateFetchDone,
+  // Pipeline stages.
+  kStageMetric,
+  kStageQuery,
+  kStageInfo,
+  kStageEvent,
 };
 constexpr Decoder kDecoder = Decoder::ECCL_FUZZ_DECODER;
 
@@ -114,7 +122,7 @@ auto fields(const Delivered& m) {
 }
 auto fields(const Register& m) {
   return std::tie(m.peer, m.token, m.group, m.host, m.data_port, m.state, m.revision, m.rank,
-                  m.world_size, m.flags);
+                  m.world_size, m.flags, m.stage, m.num_stages);
 }
 auto fields(const Registered& m) {
   return std::tie(m.peer, m.token, m.incarnation, m.heartbeat_ms, m.miss_limit, m.state,
@@ -173,7 +181,7 @@ auto fields(const StateDone& m) {
   return std::tie(m.sync, m.round, m.failed_transfers, m.bad_entries, m.reason);
 }
 auto fields(const StateFetchRequest& m) {
-  return std::tie(m.bytes_per_s, m.entries);
+  return std::tie(m.bytes_per_s, m.entries, m.group);
 }
 auto fields(const StateFetchPlan& m) {
   return std::tie(m.sync, m.state_revision, m.fetcher, m.bytes_per_s, m.code, m.text, m.receive,
@@ -181,6 +189,19 @@ auto fields(const StateFetchPlan& m) {
 }
 auto fields(const StateFetchDone& m) {
   return std::tie(m.sync, m.entries_verified, m.entries_missing);
+}
+auto fields(const StageMetric& m) {
+  return std::tie(m.round, m.value);
+}
+auto fields(const StageQuery& m) {
+  return std::tie(m.request, m.stage);
+}
+auto fields(const StageInfo& m) {
+  return std::tie(m.request, m.stage, m.state, m.group, m.accepted, m.has_metric, m.metric_round,
+                  m.metric, m.metric_peer);
+}
+auto fields(const StageEvent& m) {
+  return std::tie(m.kind, m.stage, m.group);
 }
 auto fields(const FrameHeader& m) {
   return std::tie(m.type, m.flags, m.length, m.checksum);
@@ -246,6 +267,10 @@ void checkAccepted(const Register& m) {
   check(m.world_size == 0 || m.rank < m.world_size, "Register rank below world_size");
   check(m.state == PeerState::kNew || !m.peer.isZero(), "rejoining Register carries its id");
   check((m.flags & ~Register::kFlagFetchState) == 0, "Register flags known");
+  check(m.stage == -1 ? m.num_stages == 0
+                      : m.stage >= 0 && m.num_stages >= 1 && m.num_stages <= kMaxStages &&
+                            static_cast<uint32_t>(m.stage) < m.num_stages,
+        "Register stage below num_stages <= kMaxStages, or no stage and no pipeline");
   checkPrintable(m.group);
   checkPrintable(m.host);
 }
@@ -368,6 +393,7 @@ void checkAccepted(const StateDone& m) {
 }
 void checkAccepted(const StateFetchRequest& m) {
   checkEntries(m.entries);
+  check(m.group.size() <= kMaxGroupName, "StateFetchRequest group within limit");
 }
 void checkAccepted(const StateFetchPlan& m) {
   check(!m.fetcher.isZero(), "StateFetchPlan names its fetcher");
@@ -391,6 +417,37 @@ void checkAccepted(const StateFetchPlan& m) {
 void checkAccepted(const StateFetchDone& m) {
   check(m.entries_verified <= kMaxStateEntries && m.entries_missing <= kMaxStateEntries,
         "StateFetchDone counts within the entry limit");
+}
+
+bool finiteMetric(double value) {
+  return value == value && value >= 0 && value <= std::numeric_limits<double>::max();
+}
+void checkAccepted(const StageMetric& m) {
+  check(finiteMetric(m.value), "StageMetric value finite and >= 0");
+}
+void checkAccepted(const StageQuery& m) {
+  check(m.stage < kMaxStages, "StageQuery stage below kMaxStages");
+}
+void checkAccepted(const StageInfo& m) {
+  check(m.stage < kMaxStages, "StageInfo stage below kMaxStages");
+  check(m.state <= StageState::kLost, "StageInfo state known");
+  check((m.state == StageState::kUnknown) == m.group.empty(), "StageInfo group iff known");
+  check(m.group.size() <= kMaxGroupName, "StageInfo group within limit");
+  check(m.accepted <= kMaxGroupMembers, "StageInfo accepted within the group limit");
+  if (m.has_metric) {
+    check(finiteMetric(m.metric) && !m.metric_peer.isZero(), "StageInfo metric valid");
+  } else {
+    check(m.metric_round == 0 && m.metric == 0 && m.metric_peer.isZero(),
+          "StageInfo without a metric has zero metric fields");
+  }
+  checkPrintable(m.group);
+}
+void checkAccepted(const StageEvent& m) {
+  check(m.kind == StageEventKind::kLost || m.kind == StageEventKind::kRestored,
+        "StageEvent kind known");
+  check(m.stage < kMaxStages, "StageEvent stage below kMaxStages");
+  check(!m.group.empty() && m.group.size() <= kMaxGroupName, "StageEvent group 1..kMaxGroupName");
+  checkPrintable(m.group);
 }
 
 template <typename Message>
@@ -526,6 +583,14 @@ void fuzzOne(std::span<const uint8_t> input) {
       return fuzzControlMessage<StateFetchPlan>(input);
     case Decoder::kStateFetchDone:
       return fuzzControlMessage<StateFetchDone>(input);
+    case Decoder::kStageMetric:
+      return fuzzControlMessage<StageMetric>(input);
+    case Decoder::kStageQuery:
+      return fuzzControlMessage<StageQuery>(input);
+    case Decoder::kStageInfo:
+      return fuzzControlMessage<StageInfo>(input);
+    case Decoder::kStageEvent:
+      return fuzzControlMessage<StageEvent>(input);
   }
 }
 

@@ -43,6 +43,31 @@ void perGroup(std::string& out, const membership::MasterSnapshot& snapshot, cons
     sample(out, name, groupLabel(group.name), field(group));
 }
 
+std::string stageLabel(const membership::StageView& stage) {
+  return "{stage=\"" + std::to_string(stage.stage) + "\",group=\"" + escapeLabelValue(stage.group) +
+         "\"}";
+}
+
+// Pipeline stages: one sample per stage the master knows (stage_book.h).
+void stages(std::string& out, const membership::MasterSnapshot& snapshot) {
+  gauge(out, "eccl_master_pipeline_stages",
+        "Stages of the pipeline (0: no peer with a stage is registered).",
+        snapshot.pipeline_stages);
+  header(out, "eccl_master_stage_lost", "gauge",
+         "1 while every peer of a pipeline stage's group is gone.");
+  for (const auto& stage : snapshot.stages)
+    sample(out, "eccl_master_stage_lost", stageLabel(stage), stage.lost ? 1 : 0);
+  header(out, "eccl_master_stage_metric", "gauge",
+         "The latest metric reported for a stage (e.g. its gradient norm).");
+  for (const auto& stage : snapshot.stages) {
+    if (!stage.has_metric) continue;
+    char value[64];
+    std::snprintf(value, sizeof value, "%.17g", stage.metric);
+    out.append("eccl_master_stage_metric").append(stageLabel(stage)).append(" ").append(value);
+    out.append("\n");
+  }
+}
+
 }  // namespace
 
 std::string escapeLabelValue(std::string_view value) {
@@ -89,6 +114,7 @@ std::string renderMetrics(const membership::MasterSnapshot& snapshot) {
   perGroup(out, snapshot, "eccl_master_group_reconfiguring",
            "1 while a new ring of the group is being set up.",
            [](const membership::GroupView& g) { return uint64_t{g.reconfiguring}; });
+  stages(out, snapshot);
 
   // The oldest heartbeat: the peer closest to being declared lost.
   std::chrono::milliseconds oldest{0};
@@ -124,6 +150,14 @@ std::string renderMetrics(const membership::MasterSnapshot& snapshot) {
   counter(out, "eccl_master_state_fetches_total",
           "Shared-state snapshots planned for joiners (ecclCommConnectWithState).",
           c.state_fetches);
+  counter(out, "eccl_master_stage_metrics_total", "Metrics reported by pipeline stage peers.",
+          c.stage_metrics);
+  counter(out, "eccl_master_stage_queries_total", "Pipeline stage queries answered.",
+          c.stage_queries);
+  counter(out, "eccl_master_stages_lost_total", "Pipeline stages that lost their last peer.",
+          c.stages_lost);
+  counter(out, "eccl_master_stages_restored_total",
+          "Lost pipeline stages whose group had a peer accepted again.", c.stages_restored);
   return out;
 }
 

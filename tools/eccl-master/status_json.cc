@@ -9,10 +9,15 @@ namespace eccl::tools::master {
 namespace {
 
 nlohmann::json peerJson(const membership::PeerView& peer) {
-  return {{"id", peer.id.toHex()},         {"state", peerStateName(peer.state)},
-          {"group", peer.group},           {"rank", peer.rank},
-          {"address", peer.address},       {"heartbeat_age_ms", peer.heartbeat_age.count()},
-          {"heartbeats", peer.heartbeats}, {"ops_completed", peer.ops_completed}};
+  return {{"id", peer.id.toHex()},
+          {"state", peerStateName(peer.state)},
+          {"group", peer.group},
+          {"rank", peer.rank},
+          {"address", peer.address},
+          {"heartbeat_age_ms", peer.heartbeat_age.count()},
+          {"heartbeats", peer.heartbeats},
+          {"ops_completed", peer.ops_completed},
+          {"stage", peer.stage}};
 }
 
 nlohmann::json groupJson(const membership::GroupView& group) {
@@ -20,6 +25,21 @@ nlohmann::json groupJson(const membership::GroupView& group) {
           {"accepted", group.accepted}, {"pending", group.pending},
           {"votes", group.votes},       {"reconfiguring", group.reconfiguring},
           {"fetching", group.fetching}};
+}
+
+// A stage's latest metric is null until one was reported.
+nlohmann::json stageJson(const membership::StageView& stage) {
+  nlohmann::json metric = nullptr;
+  if (stage.has_metric) {
+    metric = {{"round", stage.metric_round},
+              {"value", stage.metric},
+              {"peer", stage.metric_peer.toHex()}};
+  }
+  return {{"stage", stage.stage},
+          {"group", stage.group},
+          {"lost", stage.lost},
+          {"accepted", stage.accepted},
+          {"metric", metric}};
 }
 
 nlohmann::json countersJson(const membership::MasterCounters& c) {
@@ -35,7 +55,11 @@ nlohmann::json countersJson(const membership::MasterCounters& c) {
           {"op_reports", c.op_reports},
           {"state_syncs", c.state_syncs},
           {"state_syncs_failed", c.state_syncs_failed},
-          {"state_fetches", c.state_fetches}};
+          {"state_fetches", c.state_fetches},
+          {"stage_metrics", c.stage_metrics},
+          {"stage_queries", c.stage_queries},
+          {"stages_lost", c.stages_lost},
+          {"stages_restored", c.stages_restored}};
 }
 
 }  // namespace
@@ -49,14 +73,16 @@ nlohmann::json statusJson(const membership::MasterSnapshot& snapshot) {
     return std::tuple(a->group, static_cast<unsigned>(a->rank), a->id) <
            std::tuple(b->group, static_cast<unsigned>(b->rank), b->id);
   });
-  nlohmann::json out = {{"incarnation", snapshot.incarnation},
-                        {"peers", nlohmann::json::array()},
-                        {"groups", nlohmann::json::array()},
-                        {"counters", countersJson(snapshot.counters)}};
+  nlohmann::json out = {
+      {"incarnation", snapshot.incarnation}, {"peers", nlohmann::json::array()},
+      {"groups", nlohmann::json::array()},   {"pipeline_stages", snapshot.pipeline_stages},
+      {"stages", nlohmann::json::array()},   {"counters", countersJson(snapshot.counters)}};
   for (const auto* peer : peers)
     out["peers"].push_back(peerJson(*peer));
   for (const auto& group : snapshot.groups)
     out["groups"].push_back(groupJson(group));
+  for (const auto& stage : snapshot.stages)
+    out["stages"].push_back(stageJson(stage));
   return out;
 }
 

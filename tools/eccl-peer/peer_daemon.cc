@@ -26,6 +26,10 @@ const char* eventName(comm::EventKind kind) {
       return "lost";
     case comm::EventKind::kEvicted:
       return "evicted";
+    case comm::EventKind::kStageLost:
+      return "stage_lost";
+    case comm::EventKind::kStageRestored:
+      return "stage_restored";
   }
   return "unknown";
 }

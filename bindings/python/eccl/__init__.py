@@ -14,8 +14,10 @@ Arrays are numpy arrays or torch CPU tensors, used in place (C-contiguous;
 outputs writable). Failing calls raise a subclass of eccl.EcclError named
 after the result code (eccl.Timeout, eccl.PeerLost, eccl.InvalidUsage, ...).
 eccl.DiLoCo (module eccl.diloco) runs DiLoCo's outer loop over a ring.
+eccl.checkfree rebuilds a lost pipeline stage from its neighbours' weights.
 """
 
+from eccl import checkfree
 from eccl._communicator import Communicator
 from eccl._errors import (
     Aborted,
@@ -37,7 +39,7 @@ from eccl._library import library_path
 from eccl._master import Master
 from eccl._quant import QuantConfig
 from eccl._request import Request
-from eccl._types import Event, EventKind, OpInfo, PeerId, SyncInfo
+from eccl._types import Event, EventKind, OpInfo, PeerId, StageInfo, StageState, SyncInfo
 from eccl.diloco import DiLoCo
 
 # The short names of the two errors whose names are Python builtins. Not in
@@ -65,9 +67,12 @@ __all__ = [
     "ProtocolError",
     "QuantConfig",
     "Request",
+    "StageInfo",
+    "StageState",
     "SyncInfo",
     "Timeout",
     "Unsupported",
+    "checkfree",
     "error_string",
     "library_path",
     "version",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import operator
 import threading
 import weakref
 from types import TracebackType
@@ -17,6 +18,7 @@ from eccl._ctypes_api import (
     ecclEvent_t,
     ecclEventKind_t,
     ecclPeerId_t,
+    ecclStageInfo_t,
     init_versioned,
     versioned,
 )
@@ -24,7 +26,7 @@ from eccl._errors import check
 from eccl._handle import CommHandle
 from eccl._master import Master
 from eccl._state import StateMixin
-from eccl._types import Event, EventKind, PeerId
+from eccl._types import Event, EventKind, PeerId, StageInfo
 
 _GROUP_MAX = 128  # bytes of a group name (eccl.h: ecclCommConfig_t.group)
 
@@ -45,7 +47,8 @@ class Communicator(CollectivesMixin, StateMixin):
                  *, listen: Optional[str] = None, advertise: Optional[str] = None,
                  connections: Optional[int] = None, timeout_ms: Optional[int] = None,
                  preserve_input: Optional[bool] = None,
-                 small_allreduce_bytes: Optional[int] = None) -> None:
+                 small_allreduce_bytes: Optional[int] = None,
+                 stage: Optional[int] = None, num_stages: Optional[int] = None) -> None:
         """master: "HOST:PORT" or an eccl.Master (None: $ECCL_MASTER). group: the
         group to join (None: $ECCL_GROUP or "default"). listen: the data
         listener "HOST:PORT" (None: "0.0.0.0:0"). advertise: what other peers
@@ -53,8 +56,11 @@ class Communicator(CollectivesMixin, StateMixin):
         timeout_ms: default deadline of blocking calls (library default 30000).
         preserve_input: a failed in-place all_reduce restores its input.
         small_allreduce_bytes: all-reduces up to this size use recursive
-        doubling (the same on every peer). None keeps the library's default or
-        its environment variable. Raises eccl.InvalidArgument for a bad field."""
+        doubling (the same on every peer). stage, num_stages: the pipeline
+        stage this peer's group holds, 0 <= stage < num_stages <= 4096 (see
+        report_metric, stage_info, EventKind.STAGE_LOST). None keeps the
+        library's default or its environment variable. Raises
+        eccl.InvalidArgument for a bad field."""
         lib = _library.lib()
         code, config = init_versioned(ecclCommConfig_t, lib.ecclCommConfigInit)
         check(code)
@@ -71,6 +77,12 @@ class Communicator(CollectivesMixin, StateMixin):
                 setattr(config, field, value)
         if preserve_input is not None:
             config.preserve_input = 1 if preserve_input else 0
+        for field, number in (("stage", stage), ("num_stages", num_stages)):
+            if number is not None:
+                number = operator.index(number)
+                if not -(1 << 31) <= number < (1 << 31):
+                    raise ValueError(f"{field}={number} does not fit an int32")
+                setattr(config, field, number)
         handle = ecclComm_t()
         check(lib.ecclCommCreate(ctypes.byref(config), ctypes.byref(handle)))
         self._h = CommHandle(handle)
@@ -154,6 +166,11 @@ class Communicator(CollectivesMixin, StateMixin):
         return int(pending.value)
 
     @property
+    def stage(self) -> int:
+        """The pipeline stage this peer's group holds; -1 when none."""
+        return int(self._h.get_attr(ecclCommAttr_t.ECCL_ATTR_STAGE, ctypes.c_int32()).value)
+
+    @property
     def fetches_serving(self) -> int:
         """Joiners' state fetches (connect_with_state) this member serves right now."""
         return int(self._h.get_attr(ecclCommAttr_t.ECCL_ATTR_FETCHES_SERVING, ctypes.c_int32()).value)
@@ -167,7 +184,7 @@ class Communicator(CollectivesMixin, StateMixin):
         if event.kind == ecclEventKind_t.ECCL_EVENT_NONE:
             return None
         return Event(kind=EventKind(event.kind), peer=PeerId.from_c(event.peer),
-                     revision=int(event.revision))
+                     revision=int(event.revision), stage=int(event.stage))
 
     def events(self) -> Iterator[Event]:
         """Yields the queued membership events, oldest first, until the queue is
@@ -177,6 +194,30 @@ class Communicator(CollectivesMixin, StateMixin):
             if event is None:
                 return
             yield event
+
+    # ---- pipeline stages --------------------------------------------------------------
+
+    def report_metric(self, round: int, value: float) -> None:  # noqa: A002 - the C name
+        """Reports this stage's metric for a round (e.g. its gradient norm) to the
+        master, which keeps the latest per stage. Does not block; a report made
+        while the master is unreachable is lost. Raises eccl.InvalidArgument
+        (NaN, infinite or negative value), eccl.InvalidUsage (no stage, not
+        accepted yet)."""
+        round = operator.index(round)
+        if not 0 <= round < (1 << 64):
+            raise ValueError(f"round={round} does not fit 0 .. 2**64 - 1")
+        self._h.call("ecclCommReportMetric", round, float(value))
+
+    def stage_info(self, stage: int, timeout_ms: Optional[float] = None) -> StageInfo:
+        """What the master knows about a stage of the pipeline (0..4095): its
+        group, state, accepted peers and latest metric. Blocks for the answer.
+        Raises eccl.InvalidArgument (stage out of range), eccl.Timeout."""
+        stage = operator.index(stage)
+        if not 0 <= stage < 4096:
+            raise ValueError(f"stage={stage} is outside 0 .. 4095")
+        info = versioned(ecclStageInfo_t)
+        self._h.call("ecclCommGetStageInfo", stage, ctypes.byref(info), _args.timeout(timeout_ms))
+        return StageInfo.from_c(info)
 
     def __repr__(self) -> str:
         if self.closed:

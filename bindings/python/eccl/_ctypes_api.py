@@ -15,6 +15,7 @@ from ctypes import (
     Structure,
     c_char,
     c_char_p,
+    c_double,
     c_float,
     c_int,
     c_int32,
@@ -62,6 +63,7 @@ class ecclCommAttr_t(enum.IntEnum):
     ECCL_ATTR_REVISION = 5
     ECCL_ATTR_PEERS_PENDING = 6
     ECCL_ATTR_FETCHES_SERVING = 7
+    ECCL_ATTR_STAGE = 8
 
 
 class ecclEventKind_t(enum.IntEnum):
@@ -72,6 +74,16 @@ class ecclEventKind_t(enum.IntEnum):
     ECCL_EVENT_PEER_LEFT = 2
     ECCL_EVENT_PEER_LOST = 3
     ECCL_EVENT_PEER_EVICTED = 4
+    ECCL_EVENT_STAGE_LOST = 5
+    ECCL_EVENT_STAGE_RESTORED = 6
+
+
+class ecclStageState_t(enum.IntEnum):
+    """What the master knows about a pipeline stage."""
+
+    ECCL_STAGE_UNKNOWN = 0
+    ECCL_STAGE_ACTIVE = 1
+    ECCL_STAGE_LOST = 2
 
 
 class ecclDataType_t(enum.IntEnum):
@@ -141,6 +153,7 @@ ENUMS: dict[str, type[enum.IntEnum]] = {
         ecclResult_t,
         ecclCommAttr_t,
         ecclEventKind_t,
+        ecclStageState_t,
         ecclDataType_t,
         ecclRedOp_t,
         ecclQuantAlgorithm_t,
@@ -192,6 +205,8 @@ class ecclCommConfig_t(Structure):
         ("timeout_ms", c_uint32),
         ("preserve_input", c_uint32),
         ("small_allreduce_bytes", c_uint32),
+        ("stage", c_int32),
+        ("num_stages", c_int32),
     ]
 
 
@@ -203,6 +218,23 @@ class ecclEvent_t(Structure):
         ("kind", c_enum),
         ("peer", ecclPeerId_t),
         ("revision", c_uint64),
+        ("stage", c_int32),
+    ]
+
+
+class ecclStageInfo_t(Structure):
+    """A pipeline stage as the master knows it (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("stage", c_int32),
+        ("state", c_enum),
+        ("group", c_char * 129),
+        ("accepted", c_int32),
+        ("has_metric", c_int32),
+        ("metric_round", c_uint64),
+        ("metric", c_double),
+        ("metric_peer", ecclPeerId_t),
     ]
 
 
@@ -328,6 +360,7 @@ STRUCTS: dict[str, type[Structure]] = {
         ecclPeerId_t,
         ecclCommConfig_t,
         ecclEvent_t,
+        ecclStageInfo_t,
         ecclOpInfo_t,
         ecclQuantConfig_t,
         ecclTensor_t,
@@ -345,6 +378,7 @@ VERSIONED = (
     ecclMasterConfig_t,
     ecclCommConfig_t,
     ecclEvent_t,
+    ecclStageInfo_t,
     ecclOpInfo_t,
     ecclQuantConfig_t,
     ecclSharedState_t,
@@ -394,6 +428,9 @@ PROTOTYPES: dict[str, tuple[Any, Sequence[Any]]] = {
     "ecclCommDestroy": (_R, [ecclComm_t]),
     "ecclPeerIdToString": (_R, [_P(ecclPeerId_t), _P(c_char), c_size_t]),
     "ecclCommLookupPeer": (_R, [ecclComm_t, c_char_p, c_int32, _P(ecclPeerId_t), c_int64]),
+    # Pipeline stages
+    "ecclCommReportMetric": (_R, [ecclComm_t, c_uint64, c_double]),
+    "ecclCommGetStageInfo": (_R, [ecclComm_t, c_int32, _P(ecclStageInfo_t), c_int64]),
     # Collectives
     "ecclAllReduce": (
         _R,
@@ -445,6 +482,9 @@ PROTOTYPES: dict[str, tuple[Any, Sequence[Any]]] = {
     "ecclCommConnectWithState": (
         _R, [ecclComm_t, _P(ecclSharedState_t), c_uint64, c_int64, _P(ecclSyncInfo_t)]
     ),
+    "ecclCommFetchGroupState": (
+        _R, [ecclComm_t, c_char_p, _P(ecclSharedState_t), c_uint64, c_int64, _P(ecclSyncInfo_t)]
+    ),
     # DiLoCo outer loop
     "ecclDilocoConfigInit": (_R, [_P(ecclDilocoConfig_t)]),
     "ecclDilocoCreate": (
@@ -461,6 +501,10 @@ PROTOTYPES: dict[str, tuple[Any, Sequence[Any]]] = {
     "ecclDilocoFlush": (_R, [ecclDiloco_t, _P(ecclDilocoInfo_t)]),
     "ecclDilocoRounds": (_R, [ecclDiloco_t, _P(c_uint64), _P(c_uint64)]),
     "ecclDilocoDestroy": (_R, [ecclDiloco_t]),
+    # CheckFree stage recovery
+    "ecclStageRecover": (
+        _R, [c_void_p, c_double, c_void_p, c_double, c_void_p, c_size_t, c_enum, c_double]
+    ),
 }
 
 

@@ -84,7 +84,7 @@ class _CState:
 
 
 class StateMixin:
-    """sync_state and connect_with_state of eccl.Communicator."""
+    """sync_state, connect_with_state and fetch_group_state of eccl.Communicator."""
 
     _h: CommHandle
 
@@ -130,4 +130,33 @@ class StateMixin:
         info = versioned(ecclSyncInfo_t)
         self._h.call("ecclCommConnectWithState", ctypes.byref(cstate.c),
                      int(fetch_mbit * 125_000), _args.timeout(timeout_ms), ctypes.byref(info))
+        return dataclasses.replace(SyncInfo.from_c(info), revision=cstate.c.revision)
+
+    def fetch_group_state(self, group: str, tensors: Mapping[str, Any], bytes_per_s: int = 0,
+                          timeout_ms: Optional[float] = None, *,
+                          allow_unequal: Iterable[str] = ()) -> SyncInfo:
+        """Fetches into tensors a snapshot of ANOTHER group's shared state.
+
+        The snapshot is that group's next successful sync; its members send it
+        striped and paced at bytes_per_s in total (0: unpaced) while they go
+        on, and every entry is verified by its hash. This peer joins nothing
+        (pending or accepted, of any group). tensors: name -> array with the
+        group's names, dtypes and sizes. Returns a SyncInfo whose revision is
+        the snapshot's. Raises eccl.InvalidArgument (no such group),
+        eccl.InvalidUsage (entries differ from the group's: the text names the
+        entry; another fetch runs; not connected), eccl.PeerLost (the group has
+        no members, or entries did not arrive: fetch again), eccl.Timeout.
+        """
+        if not isinstance(group, str):
+            raise TypeError(f"group must be a str, not {type(group).__name__}")
+        encoded = group.encode()
+        if not 1 <= len(encoded) <= 128:
+            raise ValueError(f"group name is {len(encoded)} bytes; it must be 1..128")
+        bytes_per_s = operator.index(bytes_per_s)
+        if not 0 <= bytes_per_s < (1 << 64):
+            raise ValueError(f"bytes_per_s={bytes_per_s} is outside 0 .. 2**64 - 1 (0: unpaced)")
+        cstate = _CState(tensors, 0, allow_unequal)
+        info = versioned(ecclSyncInfo_t)
+        self._h.call("ecclCommFetchGroupState", encoded, ctypes.byref(cstate.c), bytes_per_s,
+                     _args.timeout(timeout_ms), ctypes.byref(info))
         return dataclasses.replace(SyncInfo.from_c(info), revision=cstate.c.revision)

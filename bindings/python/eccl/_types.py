@@ -1,11 +1,19 @@
-"""Plain Python values the API returns: PeerId, Event, OpInfo, SyncInfo."""
+"""Plain Python values the API returns: PeerId, Event, OpInfo, SyncInfo, StageInfo."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Optional
 
-from eccl._ctypes_api import ecclEventKind_t, ecclOpInfo_t, ecclPeerId_t, ecclSyncInfo_t
+from eccl._ctypes_api import (
+    ecclEventKind_t,
+    ecclOpInfo_t,
+    ecclPeerId_t,
+    ecclStageInfo_t,
+    ecclStageState_t,
+    ecclSyncInfo_t,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,10 @@ class EventKind(enum.IntEnum):
     PEER_LEFT = ecclEventKind_t.ECCL_EVENT_PEER_LEFT      #: left gracefully (closed its comm)
     PEER_LOST = ecclEventKind_t.ECCL_EVENT_PEER_LOST      #: stopped answering
     PEER_EVICTED = ecclEventKind_t.ECCL_EVENT_PEER_EVICTED  #: removed by the master
+    #: the last peer of a pipeline stage's group is gone (only stage comms hear it)
+    STAGE_LOST = ecclEventKind_t.ECCL_EVENT_STAGE_LOST
+    #: a peer of a lost stage's group was accepted
+    STAGE_RESTORED = ecclEventKind_t.ECCL_EVENT_STAGE_RESTORED
 
 
 @dataclass(frozen=True)
@@ -55,8 +67,41 @@ class Event:
     """A membership event of the communicator's group."""
 
     kind: EventKind  #: what happened
-    peer: PeerId     #: the peer it happened to
+    peer: PeerId     #: the peer it happened to (all zero for stage events)
     revision: int    #: the group's revision when the master announced it (0: another group)
+    stage: int = -1  #: the stage of STAGE_LOST / STAGE_RESTORED; -1 otherwise
+
+
+class StageState(enum.IntEnum):
+    """What the master knows about a pipeline stage."""
+
+    UNKNOWN = ecclStageState_t.ECCL_STAGE_UNKNOWN  #: no group holds it
+    ACTIVE = ecclStageState_t.ECCL_STAGE_ACTIVE    #: a group holds it, not lost
+    LOST = ecclStageState_t.ECCL_STAGE_LOST        #: every peer of its group is gone
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """A pipeline stage as the master knows it (Communicator.stage_info)."""
+
+    stage: int                     #: the stage asked about
+    state: StageState              #: unknown, active or lost
+    group: str                     #: the group holding it ("" when unknown)
+    accepted: int                  #: accepted peers of that group now
+    metric_round: Optional[int]    #: the round of its latest metric (None: no metric yet)
+    metric: Optional[float]        #: that metric's value
+    metric_peer: Optional[PeerId]  #: the peer that reported it
+
+    @classmethod
+    def from_c(cls, info: ecclStageInfo_t) -> "StageInfo":
+        """The StageInfo of a filled ecclStageInfo_t."""
+        has = bool(info.has_metric)
+        return cls(stage=int(info.stage), state=StageState(info.state),
+                   group=bytes(info.group).split(b"\0", 1)[0].decode(),
+                   accepted=int(info.accepted),
+                   metric_round=int(info.metric_round) if has else None,
+                   metric=float(info.metric) if has else None,
+                   metric_peer=PeerId.from_c(info.metric_peer) if has else None)
 
 
 @dataclass(frozen=True)

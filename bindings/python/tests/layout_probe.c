@@ -81,6 +81,8 @@ int main(void) {
   FIELD(ecclCommConfig_t, timeout_ms);
   FIELD(ecclCommConfig_t, preserve_input);
   FIELD(ecclCommConfig_t, small_allreduce_bytes);
+  FIELD(ecclCommConfig_t, stage);
+  FIELD(ecclCommConfig_t, num_stages);
   STRUCT_END();
 
   STRUCT_BEGIN(ecclEvent_t);
@@ -88,6 +90,19 @@ int main(void) {
   FIELD(ecclEvent_t, kind);
   FIELD(ecclEvent_t, peer);
   FIELD(ecclEvent_t, revision);
+  FIELD(ecclEvent_t, stage);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclStageInfo_t);
+  FIELD(ecclStageInfo_t, struct_size);
+  FIELD(ecclStageInfo_t, stage);
+  FIELD(ecclStageInfo_t, state);
+  FIELD(ecclStageInfo_t, group);
+  FIELD(ecclStageInfo_t, accepted);
+  FIELD(ecclStageInfo_t, has_metric);
+  FIELD(ecclStageInfo_t, metric_round);
+  FIELD(ecclStageInfo_t, metric);
+  FIELD(ecclStageInfo_t, metric_peer);
   STRUCT_END();
 
   STRUCT_BEGIN(ecclOpInfo_t);
@@ -195,6 +210,7 @@ int main(void) {
   VALUE(ECCL_ATTR_REVISION);
   VALUE(ECCL_ATTR_PEERS_PENDING);
   VALUE(ECCL_ATTR_FETCHES_SERVING);
+  VALUE(ECCL_ATTR_STAGE);
   ENUM_END();
 
   ENUM_BEGIN(ecclEventKind_t);
@@ -203,6 +219,14 @@ int main(void) {
   VALUE(ECCL_EVENT_PEER_LEFT);
   VALUE(ECCL_EVENT_PEER_LOST);
   VALUE(ECCL_EVENT_PEER_EVICTED);
+  VALUE(ECCL_EVENT_STAGE_LOST);
+  VALUE(ECCL_EVENT_STAGE_RESTORED);
+  ENUM_END();
+
+  ENUM_BEGIN(ecclStageState_t);
+  VALUE(ECCL_STAGE_UNKNOWN);
+  VALUE(ECCL_STAGE_ACTIVE);
+  VALUE(ECCL_STAGE_LOST);
   ENUM_END();
 
   ENUM_BEGIN(ecclDataType_t);

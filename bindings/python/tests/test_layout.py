@@ -146,6 +146,7 @@ def _ctype_of(c_type: str) -> Any:
     c_type = re.sub(r"\s+", "", c_type)
     scalars = {
         "void*": ctypes.c_void_p, "char*": ctypes.c_char_p, "size_t": ctypes.c_size_t,
+        "double": ctypes.c_double,
         "int": ctypes.c_int, "int32_t": ctypes.c_int32, "int64_t": ctypes.c_int64,
         "uint16_t": ctypes.c_uint16, "uint32_t": ctypes.c_uint32, "uint64_t": ctypes.c_uint64,
         "ecclMaster_t": api.ecclMaster_t, "ecclComm_t": api.ecclComm_t,

@@ -1,4 +1,4 @@
-"""sync_state and connect_with_state among communicators of one process."""
+"""sync_state, connect_with_state and fetch_group_state among communicators of one process."""
 
 from __future__ import annotations
 
@@ -101,5 +101,56 @@ def test_connect_with_state_fetches_before_admission(master: eccl.Master) -> Non
             np.testing.assert_array_equal(joined[name], array)
     finally:
         joiner.close()
+        for member in members:
+            member.close()
+
+
+def test_fetch_group_state_fetches_another_groups_state(master: eccl.Master) -> None:
+    members = form_ring(master, "state-source", 2)
+    fetcher = make_comm(master, "state-fetcher")
+    try:
+        fetcher.connect()
+        states = [fresh_state() for _ in members]
+        fetched = fresh_state(zero=True)
+        with np.testing.assert_raises(eccl.InvalidArgument):
+            fetcher.fetch_group_state("no-such-group", fetched, timeout_ms=OP_TIMEOUT_MS)
+        with np.testing.assert_raises(ValueError):
+            fetcher.fetch_group_state("", fetched)
+        with np.testing.assert_raises(ValueError):
+            fetcher.fetch_group_state("state-source", fetched, bytes_per_s=-1)
+        outcome: list[object] = []
+
+        def fetch() -> None:
+            try:
+                outcome.append(fetcher.fetch_group_state("state-source", fetched,
+                                                         bytes_per_s=50_000_000,
+                                                         timeout_ms=OP_TIMEOUT_MS))
+            except eccl.EcclError as error:
+                outcome.append(error)
+
+        thread = threading.Thread(target=fetch, daemon=True)
+        thread.start()
+        # The members sync round after round; one of those syncs is the snapshot.
+        revision = 0
+        deadline = time.monotonic() + 20
+        while thread.is_alive():
+            assert time.monotonic() < deadline, "the fetch never ended"
+            revision += 1
+            states[0]["step"][0] = states[1]["step"][0] = revision
+            ok(on_all(members, lambda c: c.sync_state(states[c.rank], revision)))
+            time.sleep(0.05)
+        thread.join(30)
+        info = outcome[0]
+        assert isinstance(info, eccl.SyncInfo), info
+        assert 1 <= info.revision <= revision
+        assert info.entries_fixed == 3
+        assert info.bytes_received == WEIGHTS * 4 + 8 + 14
+        # The snapshot is exactly the members' state of its revision.
+        assert fetched["step"][0] == info.revision
+        np.testing.assert_array_equal(fetched["weights"], states[0]["weights"])
+        np.testing.assert_array_equal(fetched["halves"], states[0]["halves"])
+        assert fetcher.world_size == 1 and members[0].world_size == 2
+    finally:
+        fetcher.close()
         for member in members:
             member.close()

@@ -17,7 +17,8 @@ namespace {
 const char* const kVariables[] = {
     "ECCL_MASTER_LISTEN", "ECCL_HEARTBEAT_MS", "ECCL_MISS_LIMIT",     "ECCL_TOKEN_KEY_FILE",
     "ECCL_MASTER",        "ECCL_GROUP",        "ECCL_LISTEN_ADDR",    "ECCL_ADVERTISE_ADDR",
-    "ECCL_CONNECTIONS",   "ECCL_TIMEOUT_MS",   "ECCL_PRESERVE_INPUT", "ECCL_SMALL_ALLREDUCE_BYTES"};
+    "ECCL_CONNECTIONS",   "ECCL_TIMEOUT_MS",   "ECCL_PRESERVE_INPUT", "ECCL_SMALL_ALLREDUCE_BYTES",
+    "ECCL_STAGE",         "ECCL_NUM_STAGES"};
 
 // Clears the variables the configs read, and puts the caller's values back afterwards.
 class CApiConfig : public ::testing::Test {
@@ -70,6 +71,8 @@ TEST_F(CApiConfig, CommDefaults) {
   EXPECT_EQ(config.timeout_ms, 30'000u);
   EXPECT_EQ(config.preserve_input, 0u);
   EXPECT_EQ(config.small_allreduce_bytes, 65'536u);
+  EXPECT_EQ(config.stage, -1);
+  EXPECT_EQ(config.num_stages, 0);
 }
 
 TEST_F(CApiConfig, EnvironmentOverridesDefaults) {
@@ -85,6 +88,8 @@ TEST_F(CApiConfig, EnvironmentOverridesDefaults) {
   setenv("ECCL_TIMEOUT_MS", "1234", 1);
   setenv("ECCL_PRESERVE_INPUT", "1", 1);
   setenv("ECCL_SMALL_ALLREDUCE_BYTES", "0", 1);
+  setenv("ECCL_STAGE", "3", 1);
+  setenv("ECCL_NUM_STAGES", "4096", 1);
   ecclMasterConfig_t master;
   ASSERT_EQ(ecclMasterConfigInit(&master), ecclSuccess) << lastError();
   ecclCommConfig_t comm;
@@ -106,6 +111,8 @@ TEST_F(CApiConfig, EnvironmentOverridesDefaults) {
   EXPECT_EQ(comm.timeout_ms, 1234u);
   EXPECT_EQ(comm.preserve_input, 1u);
   EXPECT_EQ(comm.small_allreduce_bytes, 0u);
+  EXPECT_EQ(comm.stage, 3);
+  EXPECT_EQ(comm.num_stages, 4096);
 }
 
 TEST_F(CApiConfig, EmptyTokenKeyFileMeansARandomKey) {
@@ -136,6 +143,10 @@ TEST_F(CApiConfig, MalformedEnvironmentValueNamesTheVariable) {
       {"ECCL_ADVERTISE_ADDR", "h:port", false},
       {"ECCL_PRESERVE_INPUT", "yes", false},
       {"ECCL_SMALL_ALLREDUCE_BYTES", "64K", false},
+      {"ECCL_STAGE", "1.5", false},
+      {"ECCL_STAGE", "--1", false},
+      {"ECCL_STAGE", "2147483648", false},
+      {"ECCL_NUM_STAGES", "", false},
   };
   for (const auto& bad : cases) {
     SCOPED_TRACE(std::string(bad.name) + "=" + bad.value);
@@ -250,6 +261,17 @@ TEST_F(CApiConfig, BadFieldsAreNamed) {
       {[](ecclCommConfig_t& c) { c.connections_per_peer = 0; }, "connections_per_peer"},
       {[](ecclCommConfig_t& c) { c.connections_per_peer = 100'000; }, "connections_per_peer"},
       {[](ecclCommConfig_t& c) { c.timeout_ms = 0; }, "timeout_ms"},
+      {[](ecclCommConfig_t& c) { c.num_stages = 2; },
+       "config->num_stages must be 0 when stage is -1 (no pipeline stage) (stage -1, "
+       "num_stages 2)"},
+      {[](ecclCommConfig_t& c) { c.stage = -2; },
+       "config->stage must be -1 (none) or 0..num_stages-1 (stage -2, num_stages 0)"},
+      {[](ecclCommConfig_t& c) { c.stage = 0; },
+       "config->num_stages must be 1..4096 with a stage (stage 0, num_stages 0)"},
+      {[](ecclCommConfig_t& c) { c.stage = 1, c.num_stages = 4097; },
+       "config->num_stages must be 1..4096 with a stage (stage 1, num_stages 4097)"},
+      {[](ecclCommConfig_t& c) { c.stage = 4, c.num_stages = 4; },
+       "config->stage must be below num_stages (stage 4, num_stages 4)"},
   };
   for (const auto& bad : comm_cases) {
     ecclCommConfig_t config;

@@ -25,6 +25,7 @@ struct Inbox {
   std::vector<protocol::GroupStatus> statuses;
   std::vector<protocol::PeerAddress> addresses;
   std::vector<protocol::StateFetchPlan> fetch_plans;
+  std::vector<protocol::StatePlan> state_plans;
   int heartbeat_acks = 0;
   bool closed = false;
 };
@@ -126,6 +127,19 @@ class Cluster {
     EXPECT_TRUE(state_.onStateFetchDone(peer, {1, 0, 0}, now, out_).isOk());
     deliver();
   }
+  void fetchRequest(const EndpointId& peer, const protocol::StateFetchRequest& request) {
+    EXPECT_TRUE(state_.onStateFetchRequest(peer, request, out_).isOk());
+    deliver();
+  }
+  // `peer`'s vote for a shared-state sync at its group's current ring.
+  void stateVote(const EndpointId& peer, const std::vector<protocol::StateEntrySummary>& entries) {
+    protocol::StateVote vote;
+    vote.group_revision = inbox(peer).commits.back().revision;
+    vote.state_revision = ++state_revisions_[peer];
+    vote.entries = entries;
+    EXPECT_TRUE(state_.onStateVote(peer, vote, out_).isOk());
+    deliver();
+  }
   // Every member of the latest topology reports its channels up.
   void allReady(const std::vector<EndpointId>& peers) {
     const uint64_t revision = inbox(peers.front()).topologies.back().revision;
@@ -183,6 +197,9 @@ class Cluster {
       case MessageType::kStateFetchPlan:
         box.fetch_plans.push_back(*protocol::decodeMessage<protocol::StateFetchPlan>(payload));
         break;
+      case MessageType::kStatePlan:
+        box.state_plans.push_back(*protocol::decodeMessage<protocol::StatePlan>(payload));
+        break;
       case MessageType::kHeartbeatAck:
         ++box.heartbeat_acks;
         break;
@@ -195,6 +212,7 @@ class Cluster {
   Outbox out_;
   ConnectionId last_connection_ = 0;
   uint64_t last_request_ = 0;
+  std::map<EndpointId, uint64_t> state_revisions_;
   std::map<EndpointId, ConnectionId> connections_;
   std::map<ConnectionId, Inbox> inboxes_;
 };
@@ -713,6 +731,154 @@ TEST(MasterState, AFetchingJoinerThatLeavesIsForgotten) {
   c.tick();
   EXPECT_EQ(c.inbox(a).statuses.back().pending, 0u);
   EXPECT_FALSE(c.view(b));
+}
+
+// ---- Fetches of another group's shared state ------------------------------------------
+
+protocol::StateEntrySummary weights(uint64_t count, uint8_t content) {
+  protocol::StateEntrySummary entry;
+  entry.name = "w";
+  entry.count = count;
+  entry.dtype = 10;  // f32
+  entry.hash.fill(content);
+  return entry;
+}
+
+protocol::StateFetchRequest groupFetch(const std::string& group, uint64_t count = 1 << 20) {
+  protocol::StateFetchRequest request;
+  request.group = group;
+  request.entries = {weights(count, 9)};
+  return request;
+}
+
+// "a" holds stage-a's ring alone, "b" stage-b's.
+struct TwoGroups {
+  Cluster c;
+  EndpointId a = c.join("stage-a");
+  EndpointId b = c.join("stage-b");
+  TwoGroups() {
+    c.allReady({a});
+    c.allReady({b});
+  }
+  GroupView group(const std::string& name) {
+    for (const GroupView& g : c.snapshot().groups) {
+      if (g.name == name) return g;
+    }
+    ADD_FAILURE() << "no group " << name;
+    return {};
+  }
+};
+
+TEST(GroupFetch, TheTargetGroupsNextSyncIsTheSnapshotAndTheFetcherJoinsNothing) {
+  TwoGroups t;
+  t.c.fetchRequest(t.b, groupFetch("stage-a"));
+  EXPECT_TRUE(t.c.inbox(t.b).fetch_plans.empty()) << "served by stage-a's next sync";
+  EXPECT_EQ(t.group("stage-a").fetching, 0u);
+  t.c.stateVote(t.a, {weights(1 << 20, 1)});
+  ASSERT_EQ(t.c.inbox(t.a).state_plans.size(), 1u);
+  EXPECT_EQ(t.c.inbox(t.a).state_plans[0].kind, protocol::PlanKind::kSucceeded);
+  // The fetcher's plan: 4 MiB from a, with both data addresses.
+  ASSERT_EQ(t.c.inbox(t.b).fetch_plans.size(), 1u);
+  const protocol::StateFetchPlan& plan = t.c.inbox(t.b).fetch_plans[0];
+  EXPECT_EQ(plan.code, Code::kOk);
+  EXPECT_EQ(plan.fetcher, t.b);
+  ASSERT_EQ(plan.transfers.size(), 1u);
+  EXPECT_EQ(plan.transfers[0].from, t.a);
+  EXPECT_EQ(plan.transfers[0].bytes, uint64_t{4} << 20);
+  EXPECT_EQ(plan.addresses.size(), 2u);
+  ASSERT_EQ(t.c.inbox(t.a).fetch_plans.size(), 1u);  // the source's order
+  EXPECT_EQ(t.c.inbox(t.a).fetch_plans[0].fetcher, t.b);
+  t.c.fetchDone(t.b);
+  t.c.tick();
+  // b stays a member of stage-b only; stage-a neither counts nor admits it.
+  EXPECT_EQ(t.group("stage-a").accepted, 1u);
+  EXPECT_EQ(t.group("stage-a").pending, 0u);
+  EXPECT_EQ(t.group("stage-b").accepted, 1u);
+  EXPECT_EQ(t.group("stage-b").pending, 0u);
+  t.c.stateVote(t.a, {weights(1 << 20, 2)});
+  EXPECT_EQ(t.c.inbox(t.b).fetch_plans.size(), 1u) << "one snapshot per request";
+  EXPECT_EQ(t.c.inbox(t.a).fetch_plans.size(), 1u);
+}
+
+TEST(GroupFetch, RequestsThatCannotBeServedAreRefusedAtOnce) {
+  TwoGroups t;
+  const auto lonely = t.c.join("stage-c");  // its ring is not set up: no accepted member
+  auto refusal = [&](const protocol::StateFetchRequest& request) {
+    const size_t before = t.c.inbox(t.b).fetch_plans.size();
+    t.c.fetchRequest(t.b, request);
+    EXPECT_EQ(t.c.inbox(t.b).fetch_plans.size(), before + 1);
+    return t.c.inbox(t.b).fetch_plans.back();
+  };
+  auto plan = refusal(groupFetch("stage-x"));
+  EXPECT_EQ(plan.code, Code::kInvalidArgument);
+  EXPECT_EQ(plan.text, "no group 'stage-x': no peer of it is registered");
+  plan = refusal(groupFetch("stage-c"));
+  EXPECT_EQ(plan.code, Code::kPeerLost);
+  EXPECT_EQ(plan.text, "group 'stage-c' has no accepted members: nobody holds its shared state");
+  plan = refusal(groupFetch("stage-b"));
+  EXPECT_EQ(plan.code, Code::kInvalidUsage);
+  EXPECT_NE(plan.text.find("is a member of group 'stage-b'"), std::string::npos) << plan.text;
+  protocol::StateFetchRequest empty = groupFetch("stage-a");
+  empty.entries.clear();
+  plan = refusal(empty);
+  EXPECT_EQ(plan.code, Code::kInvalidArgument);
+  EXPECT_EQ(plan.text, "a fetch of group 'stage-a's shared state names no entries");
+  EXPECT_TRUE(plan.transfers.empty());
+  // None of them waits for a sync.
+  t.c.stateVote(t.a, {weights(1 << 20, 1)});
+  EXPECT_EQ(t.c.inbox(t.b).fetch_plans.size(), 4u);
+  EXPECT_TRUE(t.c.inbox(lonely).fetch_plans.empty());
+}
+
+TEST(GroupFetch, OtherEntriesThanTheGroupsGetTheJoinersError) {
+  TwoGroups t;
+  t.c.fetchRequest(t.b, groupFetch("stage-a", 1000));
+  t.c.stateVote(t.a, {weights(1 << 20, 1)});
+  EXPECT_EQ(t.c.inbox(t.a).state_plans.back().kind, protocol::PlanKind::kSucceeded);
+  ASSERT_EQ(t.c.inbox(t.b).fetch_plans.size(), 1u);
+  const protocol::StateFetchPlan& plan = t.c.inbox(t.b).fetch_plans[0];
+  EXPECT_EQ(plan.code, Code::kInvalidUsage);
+  EXPECT_NE(plan.text.find("does not match the group's: shared state entry 'w'"), std::string::npos)
+      << plan.text;
+  EXPECT_TRUE(t.c.inbox(t.a).fetch_plans.empty());
+}
+
+TEST(GroupFetch, ASecondRequestReplacesTheFirst) {
+  TwoGroups t;
+  const auto d = t.c.join("stage-d");
+  t.c.allReady({d});
+  t.c.fetchRequest(t.b, groupFetch("stage-a"));
+  t.c.fetchRequest(t.b, groupFetch("stage-d"));
+  t.c.stateVote(t.a, {weights(1 << 20, 1)});
+  EXPECT_TRUE(t.c.inbox(t.b).fetch_plans.empty()) << "the request to stage-a was replaced";
+  t.c.stateVote(d, {weights(1 << 20, 1)});
+  ASSERT_EQ(t.c.inbox(t.b).fetch_plans.size(), 1u);
+  EXPECT_EQ(t.c.inbox(t.b).fetch_plans[0].transfers.at(0).from, d);
+}
+
+TEST(GroupFetch, AFetcherThatGaveUpOrLeftIsForgotten) {
+  TwoGroups t;
+  t.c.fetchRequest(t.b, groupFetch("stage-a"));
+  t.c.fetchDone(t.b);  // given up before its plan: ends the fetch, admits nothing
+  t.c.stateVote(t.a, {weights(1 << 20, 1)});
+  EXPECT_TRUE(t.c.inbox(t.b).fetch_plans.empty());
+  EXPECT_EQ(t.group("stage-b").pending, 0u);
+  t.c.fetchRequest(t.b, groupFetch("stage-a"));
+  t.c.leave(t.b);
+  t.c.stateVote(t.a, {weights(1 << 20, 2)});
+  EXPECT_TRUE(t.c.inbox(t.a).fetch_plans.empty()) << "no order to serve a departed fetcher";
+}
+
+TEST(GroupFetch, AGroupThatLosesItsLastMemberRefusesItsWaitingFetchers) {
+  TwoGroups t;
+  t.c.fetchRequest(t.b, groupFetch("stage-a"));
+  t.c.disconnect(t.a);
+  ASSERT_EQ(t.c.inbox(t.b).fetch_plans.size(), 1u);
+  EXPECT_EQ(t.c.inbox(t.b).fetch_plans[0].code, Code::kPeerLost);
+  EXPECT_EQ(t.c.inbox(t.b).fetch_plans[0].text,
+            "group 'stage-a' lost its last member before its next shared-state sync");
+  t.c.fetchDone(t.b);  // harmless after the refusal
+  EXPECT_EQ(t.group("stage-b").accepted, 1u);
 }
 
 }  // namespace

@@ -770,5 +770,22 @@ TEST_F(StateSyncArbiterTest, AFetcherThatLeftGetsNothing) {
   EXPECT_TRUE(arbiter_.takeFetchPlans().empty());
 }
 
+TEST_F(StateSyncArbiterTest, AFetchersSecondRequestReplacesItsFirst) {
+  // (A fetcher of another group is planned the same way: the arbiter never
+  // admits anybody.)
+  arbiter_.onFetchRequest(id(8), fetchRequest({entry("w", 128, 9)}, 0));
+  arbiter_.onFetchRequest(id(8), fetchRequest({entry("w", 64, 9)}, 7));
+  EXPECT_EQ(arbiter_.fetchesWaiting(), 1u);
+  EXPECT_TRUE(arbiter_.fetchWaiting(id(8)));
+  EXPECT_FALSE(arbiter_.fetchWaiting(id(9)));
+  for (uint8_t peer : {1, 2, 3})
+    ASSERT_TRUE(cast(peer, vote(4, {entry("w", 64, 1)})).isOk());
+  const auto plans = byRecipient(arbiter_.takeFetchPlans());
+  ASSERT_EQ(plans.size(), 2u);
+  EXPECT_EQ(plans.at(id(8)).code, Code::kOk) << "the second request's entries match";
+  EXPECT_EQ(plans.at(id(8)).bytes_per_s, 7u);
+  EXPECT_FALSE(arbiter_.fetchWaiting(id(8))) << "planned: no longer waiting";
+}
+
 }  // namespace
 }  // namespace eccl::membership

@@ -23,7 +23,9 @@ TEST(ControlMessageGolden, Register) {
   appendLe<uint64_t>(expected, 0x3132333435363738ULL);
   appendLe<uint32_t>(expected, 5);
   appendLe<uint32_t>(expected, 8);
-  appendLe<uint8_t>(expected, 1);  // kFlagFetchState
+  appendLe<uint8_t>(expected, 1);   // kFlagFetchState
+  appendLe<uint32_t>(expected, 2);  // stage
+  appendLe<uint32_t>(expected, 5);  // num_stages
   EXPECT_EQ(encodePayload(m), expected);
   // Spot checks of the layout itself: the token follows the 16-byte id, the
   // group's u16 length follows the token.
@@ -31,7 +33,7 @@ TEST(ControlMessageGolden, Register) {
   EXPECT_EQ(expected[47], static_cast<uint8_t>(0x90 + 2 * 31));
   EXPECT_EQ(expected[48], 8);
   EXPECT_EQ(expected[49], 0);
-  EXPECT_EQ(expected.size(), 16u + 32 + 2 + 8 + 2 + 14 + 2 + 1 + 8 + 4 + 4 + 1);
+  EXPECT_EQ(expected.size(), 16u + 32 + 2 + 8 + 2 + 14 + 2 + 1 + 8 + 4 + 4 + 1 + 4 + 4);
 }
 
 TEST(ControlMessageGolden, RegisterOfANewPeer) {
@@ -46,6 +48,8 @@ TEST(ControlMessageGolden, RegisterOfANewPeer) {
   const std::vector<uint8_t> port_and_state = {0x02, 0x01, 0};  // data_port, PeerState::kNew
   appendBytes(expected, port_and_state);
   expected.resize(expected.size() + 8 + 4 + 4 + 1, 0);  // revision, rank, world_size, flags
+  appendLe<uint32_t>(expected, 0xffffffffu);            // stage: kNoStage
+  appendLe<uint32_t>(expected, 0);                      // num_stages
   EXPECT_EQ(encodePayload(m), expected);
 }
 
@@ -54,7 +58,7 @@ TEST(ControlMessageGolden, RegisterWithLongestStringsIsTheDeclaredMaximum) {
   m.group = std::string(kMaxGroupName, 'g');
   m.host = std::string(kMaxHostName, 'h');
   EXPECT_EQ(encodePayload(m).size(), Register::kMaxEncodedSize);
-  EXPECT_EQ(Register::kMaxEncodedSize, 455u);
+  EXPECT_EQ(Register::kMaxEncodedSize, 463u);
 }
 
 TEST(ControlMessageGolden, Registered) {

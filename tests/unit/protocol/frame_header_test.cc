@@ -44,7 +44,11 @@ const std::vector<MessageType> kAllTypes = {MessageType::kHello,
                                             MessageType::kStateDone,
                                             MessageType::kStateFetchRequest,
                                             MessageType::kStateFetchPlan,
-                                            MessageType::kStateFetchDone};
+                                            MessageType::kStateFetchDone,
+                                            MessageType::kStageMetric,
+                                            MessageType::kStageQuery,
+                                            MessageType::kStageInfo,
+                                            MessageType::kStageEvent};
 
 HeaderBytes encode(const FrameHeader& header) {
   HeaderBytes bytes{};
@@ -102,8 +106,12 @@ TEST(FrameHeader, TypeNumbersAreStable) {
   EXPECT_EQ(static_cast<int>(MessageType::kStateFetchRequest), 51);
   EXPECT_EQ(static_cast<int>(MessageType::kStateFetchPlan), 52);
   EXPECT_EQ(static_cast<int>(MessageType::kStateFetchDone), 53);
+  EXPECT_EQ(static_cast<int>(MessageType::kStageMetric), 54);
+  EXPECT_EQ(static_cast<int>(MessageType::kStageQuery), 55);
+  EXPECT_EQ(static_cast<int>(MessageType::kStageInfo), 56);
+  EXPECT_EQ(static_cast<int>(MessageType::kStageEvent), 57);
   for (int type = 0; type < 256; ++type) {
-    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 53);
+    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 57);
     EXPECT_EQ(isKnownMessageType(static_cast<uint8_t>(type)), known) << type;
   }
 }
@@ -154,7 +162,7 @@ TEST(FrameHeader, LengthLimitsPerType) {
 
 TEST(FrameHeader, ControlPlaneLengthLimits) {
   // Pinned as numbers: a limit that shrinks refuses frames that peers built to the old one.
-  EXPECT_EQ(maxPayloadLength(MessageType::kRegister), 455u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kRegister), 463u);
   EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), 71u);
   EXPECT_EQ(maxPayloadLength(MessageType::kHeartbeat), 16u);
   EXPECT_EQ(maxPayloadLength(MessageType::kHeartbeatAck), 8u);
@@ -173,9 +181,13 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kStateVote), 1183765u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStatePlan), 3818529u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStateDone), 279574u);
-  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchRequest), 1183756u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchRequest), 1183886u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchPlan), 4944952u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchDone), 16u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStageMetric), 16u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStageQuery), 12u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStageInfo), 180u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStageEvent), 135u);
   // ... and they are the messages' own declared sizes.
   EXPECT_EQ(maxPayloadLength(MessageType::kRegister), Register::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), Registered::kEncodedSize);
@@ -199,6 +211,10 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchRequest), StateFetchRequest::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchPlan), StateFetchPlan::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchDone), StateFetchDone::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStageMetric), StageMetric::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStageQuery), StageQuery::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStageInfo), StageInfo::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStageEvent), StageEvent::kMaxEncodedSize);
 }
 
 TEST(FrameHeader, EveryTruncation) {
@@ -241,7 +257,7 @@ TEST(FrameHeader, WrongVersionIsUnsupported) {
 }
 
 TEST(FrameHeader, UnknownMessageType) {
-  for (uint8_t type : {0, 10, 31, 54, 255}) {
+  for (uint8_t type : {0, 10, 31, 58, 255}) {
     HeaderBytes bytes = validCreditHeader();
     bytes[5] = type;
     EXPECT_EQ(verdict(bytes), "ProtocolError: unknown message type " + std::to_string(type));
@@ -371,7 +387,11 @@ TEST(FrameHeader, MessageTypeNames) {
   EXPECT_EQ(messageTypeName(MessageType::kStateFetchRequest), "StateFetchRequest");
   EXPECT_EQ(messageTypeName(MessageType::kStateFetchPlan), "StateFetchPlan");
   EXPECT_EQ(messageTypeName(MessageType::kStateFetchDone), "StateFetchDone");
-  EXPECT_EQ(messageTypeName(static_cast<MessageType>(54)), "Unknown");
+  EXPECT_EQ(messageTypeName(MessageType::kStageMetric), "StageMetric");
+  EXPECT_EQ(messageTypeName(MessageType::kStageQuery), "StageQuery");
+  EXPECT_EQ(messageTypeName(MessageType::kStageInfo), "StageInfo");
+  EXPECT_EQ(messageTypeName(MessageType::kStageEvent), "StageEvent");
+  EXPECT_EQ(messageTypeName(static_cast<MessageType>(58)), "Unknown");
   EXPECT_EQ(messageTypeName(static_cast<MessageType>(0)), "Unknown");
 }
 

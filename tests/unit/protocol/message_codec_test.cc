@@ -18,13 +18,15 @@ class MessageCodecTest : public ::testing::Test {
   static std::string typeName() { return std::string(messageTypeName(Message::kType)); }
 };
 
-// Every message with encode()/decode(): the data plane (messages.h), then the
-// membership control plane (control_messages.h).
+// Every message with encode()/decode(): the data plane (messages.h), the
+// membership control plane (control_messages.h), then the pipeline stages
+// (stage_messages.h).
 using Messages =
     ::testing::Types<Hello, HelloAck, Credit, PoolCredit, StreamError, Ping, Goodbye, Delivered,
                      Register, Registered, Heartbeat, HeartbeatAck, TopologyVote, Topology,
                      ChannelsReady, TopologyCommit, PeerEvent, GroupStatus, Leave, ControlError,
-                     PeerLookup, PeerAddress, OpReport, OpVerdict>;
+                     PeerLookup, PeerAddress, OpReport, OpVerdict, StageMetric, StageQuery,
+                     StageInfo, StageEvent>;
 TYPED_TEST_SUITE(MessageCodecTest, Messages);
 
 // Encodes a frame, checks its header and checksum, and decodes its payload.

@@ -1,7 +1,8 @@
 // Per-message test knowledge: a sample with distinct values in every field,
 // a field-by-field comparison, and the wire layout (field names and sizes in
 // encoding order) that the truncation tests walk. Covers the data-plane
-// messages (messages.h) and the membership control plane (control_messages.h).
+// messages (messages.h), the membership control plane (control_messages.h)
+// and the pipeline-stage messages (stage_messages.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 
 #include "src/protocol/control_messages.h"
 #include "src/protocol/messages.h"
+#include "src/protocol/stage_messages.h"
 
 namespace eccl::protocol::test {
 
@@ -224,6 +226,8 @@ struct MessageTraits<Register> {
     m.rank = 5;
     m.world_size = 8;
     m.flags = Register::kFlagFetchState;
+    m.stage = 2;
+    m.num_stages = 5;
     return m;
   }
   static void expectSame(const Register& a, const Register& b) {
@@ -237,6 +241,8 @@ struct MessageTraits<Register> {
     EXPECT_EQ(a.rank, b.rank);
     EXPECT_EQ(a.world_size, b.world_size);
     EXPECT_EQ(a.flags, b.flags);
+    EXPECT_EQ(a.stage, b.stage);
+    EXPECT_EQ(a.num_stages, b.num_stages);
   }
   static std::vector<WireField> layout(const Register& m) {
     return {{"peer", 16},      {"token", 32},
@@ -244,7 +250,8 @@ struct MessageTraits<Register> {
             {"host", 2},       {"host", m.host.size()},
             {"data_port", 2},  {"state", 1},
             {"revision", 8},   {"rank", 4},
-            {"world_size", 4}, {"flags", 1}};
+            {"world_size", 4}, {"flags", 1},
+            {"stage", 4},      {"num_stages", 4}};
   }
 };
 
@@ -497,6 +504,87 @@ struct MessageTraits<OpVerdict> {
   }
   static std::vector<WireField> layout(const OpVerdict&) {
     return {{"revision", 8}, {"tag", 8}, {"index", 4}, {"op decision", 1}};
+  }
+};
+
+// ---- Pipeline stages ------------------------------------------------------------
+
+template <>
+struct MessageTraits<StageMetric> {
+  static StageMetric sample() { return StageMetric{0x0102030405060708ULL, 12.375}; }
+  static void expectSame(const StageMetric& a, const StageMetric& b) {
+    EXPECT_EQ(a.round, b.round);
+    EXPECT_EQ(a.value, b.value);
+  }
+  static std::vector<WireField> layout(const StageMetric&) { return {{"round", 8}, {"value", 8}}; }
+};
+
+template <>
+struct MessageTraits<StageQuery> {
+  static StageQuery sample() { return StageQuery{0x1112131415161718ULL, 4095}; }
+  static void expectSame(const StageQuery& a, const StageQuery& b) {
+    EXPECT_EQ(a.request, b.request);
+    EXPECT_EQ(a.stage, b.stage);
+  }
+  static std::vector<WireField> layout(const StageQuery&) { return {{"request", 8}, {"stage", 4}}; }
+};
+
+template <>
+struct MessageTraits<StageInfo> {
+  static StageInfo sample() {
+    StageInfo m;
+    m.request = 0x2122232425262728ULL;
+    m.stage = 3;
+    m.state = StageState::kLost;
+    m.group = "stage-3";
+    m.accepted = 0;
+    m.has_metric = true;
+    m.metric_round = 0x3132333435363738ULL;
+    m.metric = 0.5;
+    m.metric_peer = sampleId(0x55);
+    return m;
+  }
+  static void expectSame(const StageInfo& a, const StageInfo& b) {
+    EXPECT_EQ(a.request, b.request);
+    EXPECT_EQ(a.stage, b.stage);
+    EXPECT_EQ(a.state, b.state);
+    EXPECT_EQ(a.group, b.group);
+    EXPECT_EQ(a.accepted, b.accepted);
+    EXPECT_EQ(a.has_metric, b.has_metric);
+    EXPECT_EQ(a.metric_round, b.metric_round);
+    EXPECT_EQ(a.metric, b.metric);
+    EXPECT_EQ(a.metric_peer, b.metric_peer);
+  }
+  static std::vector<WireField> layout(const StageInfo& m) {
+    return {{"request", 8},
+            {"stage", 4},
+            {"state", 1},
+            {"group", 2},
+            {"group", m.group.size()},
+            {"accepted", 4},
+            {"has_metric", 1},
+            {"metric_round", 8},
+            {"metric", 8},
+            {"metric_peer", 16}};
+  }
+};
+
+template <>
+struct MessageTraits<StageEvent> {
+  static StageEvent sample() {
+    StageEvent m;
+    m.kind = StageEventKind::kRestored;
+    m.stage = 0x0a0b;
+    m.group = "pipe-stage";
+    return m;
+  }
+  static void expectSame(const StageEvent& a, const StageEvent& b) {
+    EXPECT_EQ(a.kind, b.kind);
+    EXPECT_EQ(a.stage, b.stage);
+    EXPECT_EQ(a.group, b.group);
+  }
+  static std::vector<WireField> layout(const StageEvent& m) {
+    return {{"kind", 1}, {"stage", 4}, {"group", 2}, {"group", m.group.size()}};
   }
 };
 

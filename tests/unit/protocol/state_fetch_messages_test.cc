@@ -29,6 +29,7 @@ StateFetchRequest sampleRequest() {
   m.bytes_per_s = 0x0102030405060708ULL;
   m.entries = {{"step", 1, 6, 0, sampleHash(0x10)},
                {"weights", 0x2122232425ULL, 10, kStateFlagAllowInequality, sampleHash(0x40)}};
+  m.group = "stage-2";
   return m;
 }
 
@@ -50,6 +51,7 @@ StateFetchPlan samplePlan() {
 void expectSame(const StateFetchRequest& a, const StateFetchRequest& b) {
   EXPECT_EQ(a.bytes_per_s, b.bytes_per_s);
   EXPECT_EQ(a.entries, b.entries);
+  EXPECT_EQ(a.group, b.group);
 }
 
 void expectSame(const StateFetchPlan& a, const StateFetchPlan& b) {
@@ -93,8 +95,14 @@ TEST(StateFetchGolden, Request) {
     appendLe<uint16_t>(expected, e.zstd_permille);
     appendLe<uint32_t>(expected, e.zstd_mbps);
   }
+  appendString(expected, "stage-2");
   EXPECT_EQ(encodePayload(m), expected);
-  EXPECT_EQ(expected.size(), 12u + (2 + 4 + 32) + (2 + 7 + 32));
+  EXPECT_EQ(expected.size(), 12u + (2 + 4 + 32) + (2 + 7 + 32) + (2 + 7));
+}
+
+TEST(StateFetchGolden, RequestOfTheOwnGroupEndsWithAnEmptyName) {
+  const std::vector<uint8_t> expected = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  EXPECT_EQ(encodePayload(StateFetchRequest{}), expected);
 }
 
 TEST(StateFetchGolden, Plan) {
@@ -146,6 +154,9 @@ TEST(StateFetchGolden, Done) {
 TEST(StateFetchRoundTrip, EveryMessage) {
   expectRoundTrip(sampleRequest());
   expectRoundTrip(StateFetchRequest{});
+  StateFetchRequest longest_group = sampleRequest();
+  longest_group.group = std::string(kMaxGroupName, 'g');
+  expectRoundTrip(longest_group);
   expectRoundTrip(samplePlan());
   expectRoundTrip(StateFetchDone{3, 2, 1});
 }
@@ -178,6 +189,7 @@ TEST(StateFetchLimits, LargestRequestIsTheDeclaredMaximum) {
   StateFetchRequest m;
   for (size_t i = 0; i < kMaxStateEntries; ++i)
     m.entries.push_back({entryName(i), i, 10, 1, sampleHash(1)});
+  m.group = std::string(kMaxGroupName, 'g');
   const auto payload = encodePayload(m);
   EXPECT_EQ(payload.size(), StateFetchRequest::kMaxEncodedSize);
   EXPECT_EQ(verdict<StateFetchRequest>(payload), "accepted");
@@ -212,6 +224,19 @@ TEST(StateFetchValidation, RequestEntriesAreCheckedLikeAVote) {
   appendLe<uint32_t>(payload, 4097);
   EXPECT_EQ(verdict<StateFetchRequest>(payload),
             refused("StateFetchRequest", "entry count 4097 exceeds 4096"));
+}
+
+TEST(StateFetchValidation, RequestGroupNameIsBounded) {
+  StateFetchRequest m = sampleRequest();
+  m.group = std::string(kMaxGroupName + 1, 'g');
+  EXPECT_EQ(verdict(m), refused("StateFetchRequest", "group is 129 bytes, limit 128"));
+  auto payload = encodePayload(sampleRequest());
+  payload.resize(payload.size() - 3);  // the name cut short
+  EXPECT_EQ(verdict<StateFetchRequest>(payload),
+            refused("StateFetchRequest", "truncated at group: need 7 bytes, have 4"));
+  payload.resize(payload.size() - 5);  // no name at all (an old encoding)
+  EXPECT_EQ(verdict<StateFetchRequest>(payload),
+            refused("StateFetchRequest", "truncated at group: need 2 bytes, have 1"));
 }
 
 TEST(StateFetchValidation, PlanWithoutFetcher) {
