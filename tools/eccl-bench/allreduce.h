@@ -13,6 +13,7 @@
 
 #include "src/common/status.h"
 #include "src/quant/quant.h"
+#include "tools/common/quant_spec.h"
 
 namespace eccl::tools::bench {
 
@@ -35,14 +36,6 @@ struct AllreduceOptions {
   // exact (the comparison the table reports).
   std::optional<quant::QuantConfig> quant;
 };
-
-// --quant ALGO:WIRE[:BLOCK]: ALGO minmax or zps (zero_point_scale), WIRE u8,
-// i8, u16, f16 or bf16, BLOCK elements per block (default 1024). The config
-// must suit f32 data (quant::validate); the error names what is wrong.
-Result<quant::QuantConfig> parseQuantSpec(std::string_view spec);
-// The spec's canonical text, e.g. "minmax:u8" or "zps:i8:256" (BLOCK only
-// when it is not 1024): what the rows' "quant" field holds.
-std::string quantSpecText(const quant::QuantConfig& config);
 
 int runAllreduce(const AllreduceOptions& options);
 

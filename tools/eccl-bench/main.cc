@@ -16,7 +16,7 @@
 
 namespace {
 
-using eccl::tools::bench::parseQuantSpec;
+using eccl::tools::parseQuantSpec;
 using eccl::tools::bench::parseSize;
 using eccl::tools::bench::parseSizeList;
 
