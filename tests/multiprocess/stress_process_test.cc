@@ -123,6 +123,37 @@ StressRun runStress(const TempDir& logs, std::vector<std::string> args,
   return run;
 }
 
+Json stateLine(uint64_t revision, bool ok, const std::string& hash) {
+  Json line{{"event", "state"}, {"revision", revision}, {"ok", ok}};
+  if (ok) {
+    line["hash"] = hash;
+  } else {
+    line["code"] = "PeerLost";
+    line["error"] = "a member was lost";
+  }
+  return line;
+}
+
+TEST(StressChecker, StateSyncsAreComparedByStateRevision) {
+  StepChecker checker;
+  std::string detail;
+  EXPECT_EQ(checker.onLine(0, stateLine(4, true, "s4"), &detail), StepVerdict::kStateOk);
+  EXPECT_EQ(checker.onLine(1, stateLine(4, true, "s4"), &detail), StepVerdict::kStateOk);
+  EXPECT_EQ(checker.onLine(2, stateLine(4, true, "xx"), &detail), StepVerdict::kParityFailure);
+  EXPECT_NE(detail.find("state revision 4: peers disagree"), std::string::npos) << detail;
+  EXPECT_EQ(checker.onLine(0, stateLine(5, false, ""), &detail), StepVerdict::kStateFailed);
+  // A step line at the same number is another namespace: no parity with states.
+  EXPECT_EQ(checker.onLine(0, stepLine(4, 3, "s5"), &detail), StepVerdict::kOk);
+  const auto& counts = checker.counts();
+  EXPECT_EQ(counts.state_syncs, 3u);
+  EXPECT_EQ(counts.state_parity_checks, 2u);
+  EXPECT_EQ(counts.failed_state_syncs, 1u);
+  EXPECT_EQ(counts.parity_failures, 1u);
+  EXPECT_EQ(counts.ok_steps, 1u);
+  EXPECT_EQ(checker.stateRevisions(), 1u);
+  EXPECT_EQ(checker.opsCompleted(), 1u);
+}
+
 TEST(StressProcess, ShortSoakWithKillsHangsAndJoinsPasses) {
   TempDir logs;
   ASSERT_FALSE(logs.path().empty());
@@ -146,6 +177,31 @@ TEST(StressProcess, ShortSoakWithKillsHangsAndJoinsPasses) {
   EXPECT_GT(s["steps"].get<int>(), 50) << run.output;
   EXPECT_GT(s["parity_checks"].get<int>(), s["steps"].get<int>()) << run.output;
   EXPECT_LT(s["max_stall_ms"].get<int>(), s["stuck_bound_ms"].get<int>());
+}
+
+// The full soak: quantized all-reduces (checked against the codec's
+// bound, hashes across peers) and a shared state synced every few steps
+// (joiners start from zeros), under kills and joins.
+TEST(StressProcess, QuantizedSoakWithSharedStatePasses) {
+  TempDir logs;
+  ASSERT_FALSE(logs.path().empty());
+  const auto run = runStress(
+      logs,
+      {"--peers", "4", "--duration", "12", "--seed", "6", "--kill-rate", "0.1", "--join-rate",
+       "0.2", "--quant", "minmax:u8", "--state-size", "64K", "--state-every", "3"},
+      deadline(40s));
+  ASSERT_TRUE(run.summary.is_object());
+  const Json& s = run.summary;
+  EXPECT_EQ(run.wait_status, 0) << run.output;
+  EXPECT_TRUE(s["ok"].get<bool>()) << run.output;
+  EXPECT_EQ(s["quant"], "minmax:u8");
+  EXPECT_EQ(s["wrong_results"], 0) << run.output;
+  EXPECT_EQ(s["parity_failures"], 0) << run.output;
+  EXPECT_GT(s["steps"].get<int>(), 30) << run.output;
+  // Syncs ran about every 3rd step, and peers compared their states.
+  EXPECT_GT(s["state_revisions"].get<int>(), 5) << run.output;
+  EXPECT_LT(s["state_revisions"].get<int>(), s["steps"].get<int>()) << run.output;
+  EXPECT_GT(s["state_parity_checks"].get<int>(), s["state_revisions"].get<int>()) << run.output;
 }
 
 TEST(StressProcess, CorruptedResultIsAParityFailure) {

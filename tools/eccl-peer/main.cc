@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "src/common/host_port.h"
+#include "tools/common/quant_spec.h"
 #include "tools/eccl-bench/size_parse.h"
 #include "tools/eccl-master/host_port_option.h"
 #include "tools/eccl-master/shutdown_signals.h"
@@ -34,6 +35,8 @@ struct Arguments {
   uint64_t state_seed = 1;
   bool state_receive = false;
   std::optional<uint64_t> state_fetch_mbit;
+  uint32_t state_every = 1;
+  std::string quant;
   std::string die_at;
 };
 
@@ -82,6 +85,15 @@ void addOptions(CLI::App& app, Arguments& args) {
       ->capture_default_str();
   app.add_flag("--state-receive", args.state_receive,
                "Start from zeros and sync RECEIVE_ONLY until the first sync succeeds (a joiner)");
+  app.add_option("--state-every", args.state_every,
+                 "Sync the shared state at the steps whose ring revision is a multiple of this "
+                 "(about every this many steps; every member agrees which)")
+      ->check(CLI::Range(1u, 1'000'000u))
+      ->capture_default_str();
+  app.add_option("--quant", args.quant,
+                 "Quantize the workload's all-reduce on the wire (ALGO:WIRE[:BLOCK], e.g. "
+                 "minmax:u8): every element is then checked against the codec's error bound "
+                 "instead of exactly");
   app.add_option("--state-fetch-mbit", args.state_fetch_mbit,
                  "With --state-receive: fetch the group's state while pending, paced at this "
                  "many Mbit/s (0: unpaced), before admission (ecclCommConnectWithState)");
@@ -150,6 +162,14 @@ int main(int argc, char** argv) {
     }
     options.allreduce_bytes = *bytes;
   }
+  if (!args.quant.empty()) {
+    auto config = tools::parseQuantSpec(args.quant);
+    if (!config) {
+      std::fprintf(stderr, "eccl-peer: --quant %s\n", config.status().message().c_str());
+      return 1;
+    }
+    options.quant = *config;
+  }
 
   if (!args.state_size.empty()) {
     auto bytes = tools::bench::parseSize(args.state_size);
@@ -163,6 +183,7 @@ int main(int argc, char** argv) {
     options.state_entries = args.state_entries;
     options.state_seed = args.state_seed;
     options.state_receive = args.state_receive;
+    options.state_every = args.state_every;
     if (args.state_fetch_mbit) {
       if (!args.state_receive) {
         std::fprintf(stderr, "eccl-peer: --state-fetch-mbit needs --state-receive\n");

@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <thread>
 
@@ -128,7 +129,11 @@ Status PeerDaemon::workloadStep(comm::Communicator& comm, uint64_t step, std::ve
       return updated;
     }
   }
-  if (tensors_) ECCL_RETURN_IF_ERROR(stateStep(comm, step));
+  // A sync is a collective of the ring: every member must make the same
+  // choice, so the cadence follows the ring's revision (the same on every
+  // member after this step's update), not this peer's own step count.
+  const bool sync_due = comm.revision() % options_.state_every == 0;
+  if (tensors_ && sync_due) ECCL_RETURN_IF_ERROR(stateStep(comm, step));
   if (options_.allreduce_bytes == 0) return Status::ok();
   // The op's identity, read before it runs: its line names it even when it fails.
   StepLine line;
@@ -188,13 +193,23 @@ Status PeerDaemon::checkedAllReduce(comm::Communicator& comm, StepLine& line,
   pattern.fill(data, line.rank);
   coll::OpInfo info;
   const uint64_t tag = line.revision & 0xffff'ffffu;
+  const quant::QuantConfig* quant = options_.quant ? &*options_.quant : nullptr;
   ECCL_RETURN_IF_ERROR(comm.allReduce(data.data(), data.data(), data.size(), reduce::DType::kF32,
-                                      reduce::ReduceOp::kSum, tag, options_.comm.timeout, &info));
+                                      reduce::ReduceOp::kSum, tag, options_.comm.timeout, &info,
+                                      quant));
+  // Exact without quantization; else within the ring's a-priori bound.
+  const double bound =
+      quant == nullptr
+          ? 0.0
+          : quant::ringErrorBound(*quant, reduce::DType::kF32,
+                                  static_cast<uint32_t>(line.world_size), pattern.maxAbsInput());
   for (uint64_t i = 0; i < data.size(); ++i) {
-    if (data[i] != pattern.expected(i)) {
+    const double error = std::abs(static_cast<double>(data[i]) - pattern.expected(i));
+    if (!(error <= bound)) {
       return internalError("all-reduce result wrong at element " + std::to_string(i) + ": " +
                            std::to_string(data[i]) + " instead of " +
-                           std::to_string(pattern.expected(i)));
+                           std::to_string(pattern.expected(i)) +
+                           (quant != nullptr ? " (bound " + std::to_string(bound) + ")" : ""));
     }
   }
   if (line.step == options_.corrupt_step && !data.empty()) data[0] += 1.0f;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "src/comm/communicator.h"
+#include "src/quant/quant.h"
 #include "tools/eccl-peer/event_line.h"
 #include "tools/eccl-peer/shared_tensors.h"
 
@@ -28,6 +29,10 @@ struct PeerDaemonOptions {
   std::chrono::milliseconds step{100};
   // Workload: every step all-reduces this many bytes of f32 (0: membership only).
   uint64_t allreduce_bytes = 0;
+  // Quantized on the wire: each element is checked against the ring's error
+  // bound (quant::ringErrorBound) instead of exactly; the hash still must be
+  // equal on every peer.
+  std::optional<quant::QuantConfig> quant;
   // The workload's inputs (see InputPattern): 0 is every rank's rank + 1.
   uint64_t input_seed = 0;
   // Testing the checkers downstream: at this step (0: never), the result is
@@ -42,6 +47,9 @@ struct PeerDaemonOptions {
   uint32_t state_entries = 4;
   uint64_t state_seed = 1;
   bool state_receive = false;
+  // A sync at the steps whose ring revision is a multiple of this (every
+  // member of the ring agrees which: the revision moves once per step).
+  uint32_t state_every = 1;
   // With state_receive: fetch the group's state while pending, at this many
   // bytes/s (0: unpaced), with ecclCommConnectWithState; the first sync after
   // admission then brings only what changed since.

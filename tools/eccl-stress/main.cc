@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "tools/common/child_process.h"
+#include "tools/common/quant_spec.h"
 #include "tools/eccl-bench/netlab_session.h"
 #include "tools/eccl-bench/size_parse.h"
 #include "tools/eccl-stress/soak.h"
@@ -35,6 +36,9 @@ struct Arguments {
   std::string logs;
   std::string link_faults;
   std::string netlab;
+  std::string state_size;
+  uint32_t state_every = 5;
+  std::string quant;
   uint64_t corrupt_step = 0;
 };
 
@@ -82,6 +86,16 @@ void addOptions(CLI::App& app, Arguments& args) {
                  "ECCL_FAULTS rules every peer's data plane suffers (e.g. "
                  "\"drop_conn:p=0.001;corrupt:p=0.001;delay:ms=100,p=0.01\"), with frame "
                  "checksums on; the checks must still find no wrong result");
+  app.add_option("--state-size", args.state_size,
+                 "Bytes of shared state (f32) every peer syncs with ecclSyncSharedState every "
+                 "--state-every steps (joiners start from zeros); every sync's hash is compared "
+                 "across peers (default none)");
+  app.add_option("--state-every", args.state_every, "Steps between shared-state syncs")
+      ->check(CLI::Range(1u, 1'000'000u))
+      ->capture_default_str();
+  app.add_option("--quant", args.quant,
+                 "Quantize every all-reduce on the wire (ALGO:WIRE[:BLOCK], e.g. minmax:u8): "
+                 "results are checked against the codec's error bound, hashes across peers");
   app.add_option("--netlab", args.netlab,
                  "Run in an eccl-netlab lab brought up for the run (root): lan:RATE or "
                  "wan:RATE:RTT, e.g. wan:1gbit:50ms; the master in host 0, each peer in the host "
@@ -148,6 +162,24 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.size_bytes = *bytes;
+  if (!args.state_size.empty()) {
+    auto state = tools::bench::parseSize(args.state_size);
+    if (!state || *state == 0 || *state % (4 * sizeof(float)) != 0) {
+      std::fprintf(stderr, "eccl-stress: --state-size %s: %s\n", args.state_size.c_str(),
+                   state ? "must be a positive multiple of 16 bytes (4 entries of f32)"
+                         : state.status().message().c_str());
+      return 2;
+    }
+    options.state_bytes = *state;
+  }
+  options.state_every = args.state_every;
+  if (!args.quant.empty()) {
+    if (auto config = tools::parseQuantSpec(args.quant); !config) {
+      std::fprintf(stderr, "eccl-stress: --quant %s\n", config.status().message().c_str());
+      return 2;
+    }
+    options.quant = args.quant;
+  }
   options.step = std::chrono::milliseconds(args.step_ms);
   options.detection.op_timeout = std::chrono::milliseconds(args.op_timeout_ms);
   options.progress_every = std::chrono::milliseconds(static_cast<int64_t>(args.progress_s * 1000));

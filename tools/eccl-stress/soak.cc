@@ -44,6 +44,13 @@ Soak::Soak(StressOptions options, std::string bin_dir, std::string work_dir,
   launch_.op_timeout = options_.detection.op_timeout;
   // Never 0 (that is eccl-peer's uniform pattern): the inputs vary with the seed.
   launch_.input_seed = options_.seed * 2 + 1;
+  if (options_.state_bytes > 0) {
+    launch_.workload_args = {"--state-size", std::to_string(options_.state_bytes), "--state-every",
+                             std::to_string(options_.state_every)};
+  }
+  if (!options_.quant.empty()) {
+    launch_.workload_args.insert(launch_.workload_args.end(), {"--quant", options_.quant});
+  }
   summary_.seed = options_.seed;
   summary_.peers = options_.peers;
   summary_.stuck_bound_ms = options_.detection.stuckBound().count();
@@ -137,6 +144,8 @@ Status Soak::spawnPeer() {
   std::vector<std::string> extra;
   if (index == 0 && options_.corrupt_step != 0)
     extra = {"--corrupt-step", std::to_string(options_.corrupt_step)};
+  // A joiner starts from zeros and takes the group's state at its first sync.
+  if (index >= options_.peers && options_.state_bytes > 0) extra.push_back("--state-receive");
   auto peer = StressPeer::spawn(index, lab_ != nullptr ? leastBusyHost() : -1, launch_, extra);
   if (!peer) return peer.status();
   peers_.push_back(std::move(*peer));
@@ -298,6 +307,9 @@ void Soak::onLine(StressPeer& peer, const std::string& text) {
     case StepVerdict::kParityFailure:
       say("PARITY FAILURE at %s", detail.c_str());
       break;
+    case StepVerdict::kStateOk:
+    case StepVerdict::kStateFailed:  // counted; the next step's update settles the fault
+      break;
     case StepVerdict::kNotAStep:
       if (line.value("event", "") == "admitted" && !peer.admitted) {
         peer.admitted = true;
@@ -419,6 +431,11 @@ Summary Soak::summarize() const {
   summary.parity_checks = counts.parity_checks;
   summary.parity_failures = counts.parity_failures;
   summary.wrong_results = counts.wrong_results;
+  summary.state_syncs = counts.state_syncs;
+  summary.failed_state_syncs = counts.failed_state_syncs;
+  summary.state_parity_checks = counts.state_parity_checks;
+  summary.state_revisions = checker_.stateRevisions();
+  summary.quant = options_.quant;
   for (const auto& peer : peers_)
     summary.max_peer_steps = std::max(summary.max_peer_steps, peer->ok_steps);
   return summary;

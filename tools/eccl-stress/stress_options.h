@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 #include "tools/eccl-stress/detection.h"
 #include "tools/eccl-stress/fault_schedule.h"
@@ -16,6 +17,10 @@ struct StressOptions {
   uint64_t seed = 1;
   FaultRates rates;
   uint64_t size_bytes = 1 << 20;
+  // Shared state every peer syncs every state_every steps (0 bytes: none).
+  uint64_t state_bytes = 0;
+  uint32_t state_every = 5;
+  std::string quant;  // the all-reduce's --quant spec; empty: exact
   std::chrono::milliseconds step{50};
   std::chrono::milliseconds progress_every{5'000};
   bool json = false;

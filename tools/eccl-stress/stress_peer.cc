@@ -40,6 +40,7 @@ Result<std::unique_ptr<StressPeer>> StressPeer::spawn(int index, int host, const
                                    "--input-seed",
                                    std::to_string(launch.input_seed),
                                    "--json"};
+  argv.insert(argv.end(), launch.workload_args.begin(), launch.workload_args.end());
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   // `ip netns exec` execs the peer in place: signals reach the peer itself.
   if (launch.lab != nullptr) argv = launch.lab->inside(host, std::move(argv));

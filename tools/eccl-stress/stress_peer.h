@@ -26,6 +26,8 @@ struct PeerLaunch {
   std::chrono::milliseconds step{50};
   std::chrono::milliseconds op_timeout{5000};
   uint64_t input_seed = 1;
+  // --state-size/--state-every and --quant, as every peer gets them.
+  std::vector<std::string> workload_args;
   // With --netlab: every peer runs in a host of this lab; else on 127.0.0.1.
   const bench::NetlabSession* lab = nullptr;
 };

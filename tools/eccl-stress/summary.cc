@@ -10,7 +10,8 @@ std::string formatSummaryText(const Summary& s) {
   for (const auto& [code, count] : s.failures_by_code)
     codes += (codes.empty() ? " (" : ", ") + code + " " + std::to_string(count);
   if (!codes.empty()) codes += ")";
-  const std::string where = s.netlab.empty() ? "" : " in lab " + s.netlab;
+  std::string where = s.netlab.empty() ? "" : " in lab " + s.netlab;
+  if (!s.quant.empty()) where += ", quant " + s.quant;
   char text[2048];
   std::snprintf(
       text, sizeof text,
@@ -20,7 +21,8 @@ std::string formatSummaryText(const Summary& s) {
       "skipped %llu\n"
       "  failed steps %llu%s\n"
       "  max stall    %lld ms (stuck bound %lld ms)\n"
-      "  parity       %llu checks, %llu failures\n"
+      "  parity       %llu checks, %llu failures (state: %llu syncs of %llu revisions, %llu "
+      "checks, %llu failed syncs)\n"
       "  failures     wrong results %llu, crashes %llu, stuck %llu, bad lines %llu\n"
       "  peers at end %d\n",
       static_cast<unsigned long long>(s.seed), s.peers, s.duration_s, where.c_str(),
@@ -34,6 +36,10 @@ std::string formatSummaryText(const Summary& s) {
       static_cast<long long>(s.max_stall_ms), static_cast<long long>(s.stuck_bound_ms),
       static_cast<unsigned long long>(s.parity_checks),
       static_cast<unsigned long long>(s.parity_failures),
+      static_cast<unsigned long long>(s.state_syncs),
+      static_cast<unsigned long long>(s.state_revisions),
+      static_cast<unsigned long long>(s.state_parity_checks),
+      static_cast<unsigned long long>(s.failed_state_syncs),
       static_cast<unsigned long long>(s.wrong_results), static_cast<unsigned long long>(s.crashes),
       static_cast<unsigned long long>(s.stuck), static_cast<unsigned long long>(s.bad_lines),
       s.peers_at_end);
@@ -66,6 +72,11 @@ std::string formatSummaryJson(const Summary& s) {
                         {"bad_lines", s.bad_lines},
                         {"peers_at_end", s.peers_at_end},
                         {"netlab", s.netlab},
+                        {"quant", s.quant},
+                        {"state_syncs", s.state_syncs},
+                        {"failed_state_syncs", s.failed_state_syncs},
+                        {"state_parity_checks", s.state_parity_checks},
+                        {"state_revisions", s.state_revisions},
                         {"ok", s.passed()}}
       .dump();
 }

@@ -27,7 +27,12 @@ struct Summary {
   uint64_t parity_checks = 0;
   uint64_t parity_failures = 0;
   uint64_t wrong_results = 0;
-  uint64_t crashes = 0;  // exits nothing the soak did explains (the master's too)
+  uint64_t state_syncs = 0;  // ok shared-state syncs, over all peers
+  uint64_t failed_state_syncs = 0;
+  uint64_t state_parity_checks = 0;
+  uint64_t state_revisions = 0;  // distinct state revisions synced
+  std::string quant;             // the all-reduce's quantization; empty: exact
+  uint64_t crashes = 0;          // exits nothing the soak did explains (the master's too)
   uint64_t stuck = 0;
   uint64_t bad_lines = 0;  // output that is not a JSON line
   int peers_at_end = 0;
