@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace eccl::coll {
@@ -138,43 +139,175 @@ Result<OpDigest> decodeOpHeader(const OpHeaderBytes& in) {
   return d;
 }
 
-Status compareDigests(const OpDigest& mine, const OpDigest& theirs, uint32_t expected_rank,
-                      const std::string& peer) {
-  using std::to_string;
+namespace {
+
+uint64_t packQuant(const quant::QuantConfig& q) {
+  if (q.algo == quant::QuantAlgo::kNone) return 0;
+  return (uint64_t{static_cast<uint8_t>(q.algo)} << 40) |
+         (uint64_t{static_cast<uint8_t>(q.wire)} << 32) | q.block_elems;
+}
+
+quant::QuantConfig unpackQuant(uint64_t v) {
+  return {static_cast<quant::QuantAlgo>(static_cast<uint8_t>(v >> 40)),
+          static_cast<quant::WireType>(static_cast<uint8_t>(v >> 32)), static_cast<uint32_t>(v)};
+}
+
+// How the error texts name a field ("count", "topology revision", ...).
+const char* fieldName(DigestField field) {
+  switch (field) {
+    case DigestField::kCollective:
+      return "collective";
+    case DigestField::kTag:
+      return "tag";
+    case DigestField::kCount:
+      return "count";
+    case DigestField::kDtype:
+      return "dtype";
+    case DigestField::kOp:
+      return "op";
+    case DigestField::kQuant:
+      return "quantization";
+    case DigestField::kRevision:
+      return "topology revision";
+    case DigestField::kWorldSize:
+      return "world size";
+    case DigestField::kRoot:
+      return "root";
+    case DigestField::kCountsHash:
+      return "counts hash";
+    case DigestField::kRank:
+      return "rank";
+  }
+  return "field";
+}
+
+bool knownField(uint8_t code) {
+  return code >= static_cast<uint8_t>(DigestField::kCollective) &&
+         code <= static_cast<uint8_t>(DigestField::kRank);
+}
+
+// A field's value (as DigestMismatch holds it) as the error texts show it.
+std::string valueText(DigestField field, uint64_t v) {
+  switch (field) {
+    case DigestField::kCollective:
+      return collectiveName(static_cast<Collective>(static_cast<uint8_t>(v)));
+    case DigestField::kDtype:
+      return dtypeText(static_cast<reduce::DType>(static_cast<uint8_t>(v)));
+    case DigestField::kOp:
+      return opText(static_cast<reduce::ReduceOp>(static_cast<uint8_t>(v)));
+    case DigestField::kQuant:
+      return quantText(unpackQuant(v));
+    case DigestField::kCountsHash:
+      return hex(v);
+    default:
+      return std::to_string(v);
+  }
+}
+
+}  // namespace
+
+std::optional<DigestMismatch> firstMismatch(const OpDigest& mine, const OpDigest& theirs,
+                                            uint32_t expected_rank) {
+  auto at = [](DigestField field, uint64_t t, uint64_t m) {
+    return std::optional<DigestMismatch>(DigestMismatch{field, t, m});
+  };
   if (theirs.collective != mine.collective) {
-    return differs(peer, "collective", collectiveName(theirs.collective),
-                   collectiveName(mine.collective));
+    return at(DigestField::kCollective, static_cast<uint8_t>(theirs.collective),
+              static_cast<uint8_t>(mine.collective));
   }
-  if (theirs.tag != mine.tag)
-    return differs(peer, "tag", to_string(theirs.tag), to_string(mine.tag));
-  if (theirs.count != mine.count) {
-    return differs(peer, "count", to_string(theirs.count), to_string(mine.count));
-  }
+  if (theirs.tag != mine.tag) return at(DigestField::kTag, theirs.tag, mine.tag);
+  if (theirs.count != mine.count) return at(DigestField::kCount, theirs.count, mine.count);
   if (theirs.dtype != mine.dtype) {
-    return differs(peer, "dtype", dtypeText(theirs.dtype), dtypeText(mine.dtype));
+    return at(DigestField::kDtype, static_cast<uint8_t>(theirs.dtype),
+              static_cast<uint8_t>(mine.dtype));
   }
-  if (theirs.op != mine.op) return differs(peer, "op", opText(theirs.op), opText(mine.op));
+  if (theirs.op != mine.op) {
+    return at(DigestField::kOp, static_cast<uint8_t>(theirs.op), static_cast<uint8_t>(mine.op));
+  }
   if (theirs.quant.algo != mine.quant.algo || theirs.quant.wire != mine.quant.wire ||
       theirs.quant.block_elems != mine.quant.block_elems) {
-    return differs(peer, "quantization", quantText(theirs.quant), quantText(mine.quant));
+    return at(DigestField::kQuant, packQuant(theirs.quant), packQuant(mine.quant));
   }
   if (theirs.revision != mine.revision) {
-    return differs(peer, "topology revision", to_string(theirs.revision), to_string(mine.revision));
+    return at(DigestField::kRevision, theirs.revision, mine.revision);
   }
   if (theirs.world_size != mine.world_size) {
-    return differs(peer, "world size", to_string(theirs.world_size), to_string(mine.world_size));
+    return at(DigestField::kWorldSize, theirs.world_size, mine.world_size);
   }
-  if (theirs.root != mine.root) {
-    return differs(peer, "root", to_string(theirs.root), to_string(mine.root));
-  }
+  if (theirs.root != mine.root) return at(DigestField::kRoot, theirs.root, mine.root);
   if (theirs.counts_hash != mine.counts_hash) {
-    return differs(peer, "counts hash", hex(theirs.counts_hash), hex(mine.counts_hash));
+    return at(DigestField::kCountsHash, theirs.counts_hash, mine.counts_hash);
   }
-  if (theirs.rank != expected_rank) {
-    return invalidUsage(peer + " says it has rank " + to_string(theirs.rank) +
-                        ", this peer's ring puts it at rank " + to_string(expected_rank));
+  if (theirs.rank != expected_rank) return at(DigestField::kRank, theirs.rank, expected_rank);
+  return std::nullopt;
+}
+
+Status compareDigests(const OpDigest& mine, const OpDigest& theirs, uint32_t expected_rank,
+                      const std::string& peer) {
+  const std::optional<DigestMismatch> m = firstMismatch(mine, theirs, expected_rank);
+  if (!m) return Status::ok();
+  if (m->field == DigestField::kRank) {
+    return invalidUsage(peer + " says it has rank " + std::to_string(m->theirs) +
+                        ", this peer's ring puts it at rank " + std::to_string(m->mine));
   }
-  return Status::ok();
+  return differs(peer, fieldName(m->field), valueText(m->field, m->theirs),
+                 valueText(m->field, m->mine));
+}
+
+MismatchNotice mismatchNotice(const DigestMismatch& mismatch, uint32_t sender, uint32_t receiver) {
+  return {mismatch.field, sender, receiver, mismatch.theirs, mismatch.mine};
+}
+
+OpHeaderBytes encodeMismatchNotice(const MismatchNotice& n) {
+  OpHeaderBytes out{};
+  put<uint32_t>(out, 0, kMismatchNoticeMagic);
+  put<uint16_t>(out, 4, kMismatchNoticeVersion);
+  put<uint8_t>(out, 6, static_cast<uint8_t>(n.field));
+  put<uint32_t>(out, 8, n.rank_a);
+  put<uint32_t>(out, 12, n.rank_b);
+  put<uint64_t>(out, 16, n.value_a);
+  put<uint64_t>(out, 24, n.value_b);
+  return out;
+}
+
+bool isMismatchNotice(const OpHeaderBytes& bytes) {
+  return get<uint32_t>(bytes, 0) == kMismatchNoticeMagic;
+}
+
+Result<MismatchNotice> decodeMismatchNotice(const OpHeaderBytes& in) {
+  if (!isMismatchNotice(in)) return protocolError("mismatch notice has a bad magic number");
+  if (const auto version = get<uint16_t>(in, 4); version != kMismatchNoticeVersion) {
+    return unsupportedError("mismatch notice version " + std::to_string(version) +
+                            " (this build speaks " + std::to_string(kMismatchNoticeVersion) + ")");
+  }
+  const auto field = get<uint8_t>(in, 6);
+  if (!knownField(field)) {
+    return protocolError("mismatch notice names field #" + std::to_string(field));
+  }
+  if (in[7] != 0) return protocolError("mismatch notice has a nonzero reserved byte");
+  for (size_t i = 32; i < kOpHeaderSize; ++i) {
+    if (in[i] != 0) return protocolError("mismatch notice has nonzero padding");
+  }
+  MismatchNotice n;
+  n.field = static_cast<DigestField>(field);
+  n.rank_a = get<uint32_t>(in, 8);
+  n.rank_b = get<uint32_t>(in, 12);
+  n.value_a = get<uint64_t>(in, 16);
+  n.value_b = get<uint64_t>(in, 24);
+  return n;
+}
+
+Status noticeStatus(const MismatchNotice& n, const std::string& from) {
+  using std::to_string;
+  const std::string a = "rank " + to_string(n.rank_a);
+  const std::string b = "rank " + to_string(n.rank_b);
+  if (n.field == DigestField::kRank) {
+    return invalidUsage(from + " reports that the peers disagree: the peer that " + b +
+                        "'s ring puts at " + a + " says it has rank " + to_string(n.value_a));
+  }
+  return invalidUsage(from + " reports that the peers disagree: " + a + " has " +
+                      fieldName(n.field) + " " + valueText(n.field, n.value_a) + ", " + b + " " +
+                      valueText(n.field, n.value_b));
 }
 
 }  // namespace eccl::coll

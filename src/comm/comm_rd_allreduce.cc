@@ -11,6 +11,17 @@
 // on both sides naming each other and the field. A failure, an abort or the
 // deadline closes every channel the op used (the only way to end transfers
 // that hold its buffers) and returns once none does.
+//
+// A peer that learns of a disagreement (from a partner's header, or from a
+// notice) sends a mismatch notice (op_header.h) in place of its header to
+// every partner it has yet to send to, and lets those notices and its other
+// sends arrive (at most 2 s) before it closes. A rank moves to its next
+// exchange only once the partner's header checked out, so whatever a rank
+// learns reaches, through the notices, every rank its data would have reached:
+// all of them. So every peer of an op whose peers disagree fails with
+// kInvalidUsage naming the field, not only the partners of the peer that
+// differs (the others would see their channels close: kPeerLost). The success
+// path sends and waits for nothing more than before.
 #include <algorithm>
 #include <cstring>
 #include <functional>
@@ -100,7 +111,12 @@ Status Communicator::runSmallAllReduce(const coll::RingView& view, const coll::A
   int sends_in_flight[3] = {0, 0, 0};
   std::vector<int> sent_from(exchanges.size(), 0);
   std::vector<bool> arrived(exchanges.size(), false);
-  std::vector<bool> checked(exchanges.size(), false);  // the partner's header matched ours
+  std::vector<bool> checked(exchanges.size(), false);  // the partner's header arrived
+  // The partner's header was a notice: it never reads what this peer sent it.
+  std::vector<bool> notified(exchanges.size(), false);
+  std::vector<uint32_t> sends_pending(exchanges.size(), 0);  // headers, notices and data
+  size_t next_exchange = 0;  // the first exchange whose transfers are not posted yet
+  std::optional<coll::OpHeaderBytes> notice_out;  // what this peer forwards once it knows
   std::vector<std::optional<Status>> refused(exchanges.size());
   size_t last_reduce = exchanges.size();
   for (size_t i = 0; i < exchanges.size(); ++i) {
@@ -123,22 +139,49 @@ Status Communicator::runSmallAllReduce(const coll::RingView& view, const coll::A
       }
     }
   };
+  // After a mismatch this peer first lets what it sent reach partners that
+  // still read it (at most 2 s): its headers, so that both sides name the
+  // mismatch, its notices, and its data, whose receives a close would fail
+  // before a notice arrives.
+  auto lingering = [&] {
+    if (!notice_out) return header_sends > 0;
+    for (size_t j = 0; j < exchanges.size(); ++j) {
+      if (sends_pending[j] > 0 && !notified[j]) return true;
+    }
+    return false;
+  };
   // Closing ends the transfers that hold the op's buffers and tells the
   // partners at once (after a timeout only channels with transfers in flight:
-  // the other partners reach their own deadlines). After a mismatch, first let
-  // this peer's headers reach them (at most 2 s), so that both sides name it.
-  auto fail = [&](Status why) {
+  // the other partners reach their own deadlines); after a mismatch, once
+  // lingering() ends.
+  auto fail = [&](Status why, std::optional<coll::OpHeaderBytes> notice = std::nullopt) {
     if (cause) return;
     cause = std::move(why);
     linger_until = std::min(deadline, Clock::now() + std::chrono::seconds(2));
-    if (cause->code() != Code::kInvalidUsage || header_sends == 0) closeAll();
+    if (notice) {
+      // The partners this peer has yet to send to would otherwise wait for its
+      // header until its channels close: they get the notice in its place.
+      notice_out = *notice;
+      for (size_t j = next_exchange; j < exchanges.size(); ++j) {
+        const Exchange& x = exchanges[j];
+        if (!x.send) continue;
+        outstanding += 1;
+        pending[x.partner] += 1;
+        sends_pending[j] += 1;
+        ++header_sends;
+        channels[x.partner]->send(
+            smallAllReduceStreamId(view.revision, args.tag, static_cast<uint16_t>(2 * x.id)),
+            *notice_out, state.callback(token(static_cast<uint32_t>(j), kSendHeader)));
+      }
+    }
+    if (cause->code() != Code::kInvalidUsage || !lingering()) closeAll();
   };
   // Handles completions until `done()` holds; after a failure, until every
   // transfer has ended (they hold `scratch` and `headers`).
   std::vector<coll::Completion> batch;
   auto progress = [&](const std::function<bool()>& done) {
     while (cause ? outstanding > 0 : !done()) {
-      if (cause && !closed && (header_sends == 0 || Clock::now() >= linger_until)) closeAll();
+      if (cause && !closed && (!lingering() || Clock::now() >= linger_until)) closeAll();
       batch.clear();
       const auto until = !cause   ? deadline
                          : closed ? Clock::now() + std::chrono::seconds(1)
@@ -152,6 +195,7 @@ Status Communicator::runSmallAllReduce(const coll::RingView& view, const coll::A
         --pending[x.partner];
         if (what == kSendData) --sends_in_flight[sent_from[index]];
         if (what == kSendHeader) --header_sends;
+        if (what == kSendHeader || what == kSendData) --sends_pending[index];
         if (!completion.status.isOk()) {
           Status failed(coll::transferFailureCode(completion.status.code()),
                         "allReduce: transfer with " + describe(x.partner) +
@@ -168,11 +212,29 @@ Status Communicator::runSmallAllReduce(const coll::RingView& view, const coll::A
         if (what == kRecvHeader) {
           checked[index] = true;
           received += coll::kOpHeaderSize;
+          if (coll::isMismatchNotice(headers[index])) {
+            // The partner learned that two peers disagree: so does this one,
+            // and it tells its own later partners (the same notice).
+            notified[index] = true;
+            auto notice = coll::decodeMismatchNotice(headers[index]);
+            if (!notice) {
+              fail(notice.status().withContext("allReduce: notice from " + describe(x.partner)));
+            } else {
+              fail(coll::noticeStatus(*notice, describe(x.partner)).withContext("allReduce"),
+                   headers[index]);
+            }
+            continue;
+          }
           auto theirs = coll::decodeOpHeader(headers[index]);
-          Status verdict =
-              theirs ? coll::compareDigests(digest, *theirs, x.partner, describe(x.partner))
-                     : theirs.status();
-          if (!verdict.isOk()) fail(verdict.withContext("allReduce"));
+          std::optional<coll::DigestMismatch> mismatch;
+          if (theirs) mismatch = coll::firstMismatch(digest, *theirs, x.partner);
+          if (!theirs) {
+            fail(theirs.status().withContext("allReduce"));
+          } else if (mismatch) {
+            fail(coll::compareDigests(digest, *theirs, x.partner, describe(x.partner))
+                     .withContext("allReduce"),
+                 coll::encodeMismatchNotice(coll::mismatchNotice(*mismatch, x.partner, view.rank)));
+          }
           if (refused[index]) fail(*refused[index]);
         } else if (what == kRecvData) {
           arrived[index] = true;
@@ -213,14 +275,18 @@ Status Communicator::runSmallAllReduce(const coll::RingView& view, const coll::A
     if (x.send) {
       outstanding += 2;
       pending[x.partner] += 2;
+      sends_pending[i] += 2;
       ++sends_in_flight[acc];
       ++header_sends;
       sent_from[i] = acc;
       channel.send(header_stream, header, state.callback(token(i, kSendHeader)));
       channel.send(data_stream, {buffer(acc), bytes}, state.callback(token(i, kSendData)));
     }
+    next_exchange = i + 1;
     if (!x.recv) continue;
-    progress([&] { return static_cast<bool>(arrived[i]); });
+    // The header too: a mismatch it shows must be known before this peer
+    // sends its next header (then a notice instead).
+    progress([&] { return arrived[i] && checked[i]; });
     if (cause) break;
     if (x.reduce) reduce::reduceInto(buffer(into), buffer(acc), args.count, args.dtype, args.op);
     acc = into;

@@ -15,17 +15,10 @@ from conftest import make_comm, ok, on_all, parallel, wait_until
 Ring = Callable[..., list[eccl.Communicator]]
 
 
-# Small all-reduces run by recursive doubling, where (libeccl 0.1.0) only the
-# peer that sees the other's header fails with ecclInvalidUsage; the others get
-# ecclPeerLost when it closes its channels, against eccl.h's "fail on both sides
-# with ecclInvalidUsage". The pipelined ring (large counts) agrees with eccl.h.
-DOUBLING_MISMATCH = pytest.mark.xfail(
-    reason="recursive-doubling all-reduce: a count mismatch is ecclPeerLost on the peers "
-           "that did not see the mismatching header (C library)", strict=False)
-
-
-@pytest.mark.parametrize("big", [pytest.param(False, marks=DOUBLING_MISMATCH), True],
-                         ids=["doubling", "ring"])
+# Small all-reduces run by recursive doubling (a peer that sees another's header
+# passes a mismatch notice on to its later partners), large ones by the pipelined
+# ring: every peer fails with ecclInvalidUsage naming the count either way.
+@pytest.mark.parametrize("big", [False, True], ids=["doubling", "ring"])
 def test_mismatched_count_is_invalid_usage_on_every_peer(ring_factory: Ring, big: bool) -> None:
     comms = ring_factory(f"mismatch-{big}")
     base = 40_000 if big else 8

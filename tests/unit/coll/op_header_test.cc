@@ -180,5 +180,108 @@ TEST(OpHeader, UnknownEnumValuesAreNamedNotUsed) {
             "p has collective collective #99, this peer allReduce");
 }
 
+TEST(MismatchNotice, FirstMismatchFollowsCompareDigests) {
+  EXPECT_FALSE(firstMismatch(sample(), sample(), 2).has_value());
+  OpDigest theirs = sample();
+  theirs.count = 1000;
+  theirs.op = reduce::ReduceOp::kSum;  // after the count: not the first
+  auto m = firstMismatch(sample(), theirs, 2);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->field, DigestField::kCount);
+  EXPECT_EQ(m->theirs, 1000u);
+  EXPECT_EQ(m->mine, 1024u);
+  m = firstMismatch(sample(), sample(), 3);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->field, DigestField::kRank);
+  EXPECT_EQ(m->theirs, 2u);
+  EXPECT_EQ(m->mine, 3u);
+}
+
+TEST(MismatchNotice, RoundTripsAndNamesBothRanksTheFieldAndBothValues) {
+  OpDigest theirs = sample();
+  theirs.count = 16;
+  const MismatchNotice n = mismatchNotice(*firstMismatch(sample(), theirs, 0), 0, 2);
+  const OpHeaderBytes bytes = encodeMismatchNotice(n);
+  EXPECT_EQ(bytes[0], 'E');
+  EXPECT_EQ(bytes[3], 'N');
+  EXPECT_EQ(bytes[4], kMismatchNoticeVersion);
+  EXPECT_EQ(bytes[6], static_cast<uint8_t>(DigestField::kCount));
+  EXPECT_EQ(bytes[8], 0);    // rank a: whose header differed
+  EXPECT_EQ(bytes[12], 2);   // rank b: who found it
+  EXPECT_EQ(bytes[16], 16);  // rank a's count
+  EXPECT_EQ(bytes[24], 0x00);
+  EXPECT_EQ(bytes[25], 0x04);  // rank b's: 1024
+  EXPECT_TRUE(isMismatchNotice(bytes));
+  EXPECT_FALSE(isMismatchNotice(encodeOpHeader(sample())));
+  EXPECT_EQ(decodeOpHeader(bytes).status().code(), Code::kProtocolError);
+  auto decoded = decodeMismatchNotice(bytes);
+  ASSERT_TRUE(decoded) << decoded.status().toString();
+  const Status s = noticeStatus(*decoded, "peer 3f2a9c01 (rank 1)");
+  EXPECT_EQ(s.code(), Code::kInvalidUsage);
+  EXPECT_EQ(s.message(),
+            "peer 3f2a9c01 (rank 1) reports that the peers disagree: rank 0 has count 16, "
+            "rank 2 1024");
+}
+
+TEST(MismatchNotice, NamesEveryFieldAsCompareDigestsDoes) {
+  auto text = [](OpDigest theirs, uint32_t expected_rank = 2) {
+    const auto m = firstMismatch(sample(), theirs, expected_rank);
+    EXPECT_TRUE(m.has_value());
+    auto n = decodeMismatchNotice(encodeMismatchNotice(mismatchNotice(*m, 5, 6)));
+    EXPECT_TRUE(n) << n.status().toString();
+    return noticeStatus(*n, "p").message();
+  };
+  OpDigest d = sample();
+  d.dtype = reduce::DType::kF32;
+  EXPECT_EQ(text(d), "p reports that the peers disagree: rank 5 has dtype f32, rank 6 bf16");
+  d = sample();
+  d.op = reduce::ReduceOp::kSum;
+  EXPECT_EQ(text(d), "p reports that the peers disagree: rank 5 has op sum, rank 6 max");
+  d = sample();
+  d.quant = {quant::QuantAlgo::kZeroPointScale, quant::WireType::kU16, 1u << 20};
+  EXPECT_EQ(text(d),
+            "p reports that the peers disagree: rank 5 has quantization "
+            "zero_point_scale/u16/block 1048576, rank 6 none");
+  d = sample();
+  d.collective = Collective::kBroadcast;
+  EXPECT_EQ(text(d),
+            "p reports that the peers disagree: rank 5 has collective broadcast, rank 6 "
+            "allReduce");
+  d = sample();
+  d.counts_hash = 0xabcdef;
+  EXPECT_EQ(text(d),
+            "p reports that the peers disagree: rank 5 has counts hash 0000000000abcdef, "
+            "rank 6 0000000000000000");
+  d = sample();
+  d.revision = 11;
+  EXPECT_NE(text(d).find("rank 5 has topology revision 11, rank 6 12"), std::string::npos);
+  EXPECT_EQ(text(sample(), 3),
+            "p reports that the peers disagree: the peer that rank 6's ring puts at rank 5 "
+            "says it has rank 2");
+}
+
+TEST(MismatchNotice, BadBytesAreRefused) {
+  OpDigest theirs = sample();
+  theirs.tag = 1;
+  const OpHeaderBytes good =
+      encodeMismatchNotice(mismatchNotice(*firstMismatch(sample(), theirs, 2), 1, 2));
+  ASSERT_TRUE(decodeMismatchNotice(good));
+  OpHeaderBytes bytes = good;
+  bytes[4] = 2;
+  EXPECT_EQ(decodeMismatchNotice(bytes).status().code(), Code::kUnsupported);
+  bytes = good;
+  bytes[6] = 0;  // no field
+  EXPECT_EQ(decodeMismatchNotice(bytes).status().code(), Code::kProtocolError);
+  bytes[6] = 12;
+  EXPECT_EQ(decodeMismatchNotice(bytes).status().code(), Code::kProtocolError);
+  bytes = good;
+  bytes[7] = 1;
+  EXPECT_EQ(decodeMismatchNotice(bytes).status().code(), Code::kProtocolError);
+  bytes = good;
+  bytes[55] = 1;
+  EXPECT_EQ(decodeMismatchNotice(bytes).status().code(), Code::kProtocolError);
+  EXPECT_EQ(decodeMismatchNotice(encodeOpHeader(sample())).status().code(), Code::kProtocolError);
+}
+
 }  // namespace
 }  // namespace eccl::coll

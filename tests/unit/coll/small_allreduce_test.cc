@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <regex>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "tests/support/test_env.h"
@@ -32,18 +35,69 @@ TEST(SmallAllReduce, DtypeMismatchFailsEveryPeerWithoutHanging) {
   });
   EXPECT_LT(Clock::now() - started, deadline(5s));
   // Rank 3 meets rank 2 first (round 0): both name the dtype. Ranks 0 and 1
-  // see their exchanges with those two break.
+  // learn of it from the notices ranks 2 and 3 send them in round 1.
   for (int r : {2, 3}) {
     EXPECT_EQ(statuses[static_cast<size_t>(r)].code(), Code::kInvalidUsage)
         << r << ": " << statuses[static_cast<size_t>(r)].toString();
     EXPECT_TRUE(contains(statuses[static_cast<size_t>(r)], "has dtype"))
         << statuses[static_cast<size_t>(r)].toString();
   }
-  for (int r : {0, 1})
-    EXPECT_FALSE(statuses[static_cast<size_t>(r)].isOk());
+  for (int r : {0, 1}) {
+    EXPECT_EQ(statuses[static_cast<size_t>(r)].code(), Code::kInvalidUsage)
+        << r << ": " << statuses[static_cast<size_t>(r)].toString();
+    EXPECT_TRUE(contains(statuses[static_cast<size_t>(r)], "reports that the peers disagree"))
+        << statuses[static_cast<size_t>(r)].toString();
+    EXPECT_TRUE(contains(statuses[static_cast<size_t>(r)], "has dtype"))
+        << statuses[static_cast<size_t>(r)].toString();
+  }
   cluster.update();
   expectSumWorks(cluster, 64, 2);
 }
+
+// (world size, the rank whose count differs)
+class SmallCountMismatch : public ::testing::TestWithParam<std::tuple<int, int>> {};
+
+// Only the partners of the peer that differs read its header; every other
+// peer learns of the mismatch from the notices that travel in place of the
+// headers of later exchanges, so that none reports a lost peer.
+TEST_P(SmallCountMismatch, FailsEveryPeerWithInvalidUsageNamingTheCount) {
+  const auto [n, odd] = GetParam();
+  RingCluster cluster;
+  cluster.grow(n);
+  const auto started = Clock::now();
+  auto statuses = cluster.runEach([&, odd = odd](int r) {
+    std::vector<float> buf(16, 1.0f);
+    return cluster.peer(r).allReduce(buf.data(), buf.data(), r == odd ? 16 : 8, DType::kF32,
+                                     ReduceOp::kSum, 9, deadline(20s), nullptr);
+  });
+  EXPECT_LT(Clock::now() - started, deadline(5s));
+  // "... has count 8, this peer 16" where the header arrived, "... rank 0 has
+  // count 16, rank 1 8" where a notice did.
+  const std::regex names_count(R"(has count (8|16), (this peer|rank [0-9]+) (8|16))");
+  for (int r = 0; r < n; ++r) {
+    const Status& s = statuses[static_cast<size_t>(r)];
+    EXPECT_EQ(s.code(), Code::kInvalidUsage) << "rank " << r << ": " << s.toString();
+    std::smatch m;
+    const std::string text = s.message();
+    EXPECT_TRUE(std::regex_search(text, m, names_count) && m[1] != m[3])
+        << "rank " << r << ": " << s.toString();
+  }
+  cluster.update();
+  expectSumWorks(cluster, 8, 10);
+}
+
+INSTANTIATE_TEST_SUITE_P(SmallAllReduce, SmallCountMismatch,
+                         ::testing::Values(std::make_tuple(2, 0), std::make_tuple(2, 1),
+                                           std::make_tuple(3, 0), std::make_tuple(3, 1),
+                                           std::make_tuple(3, 2), std::make_tuple(4, 0),
+                                           std::make_tuple(4, 2), std::make_tuple(4, 3),
+                                           std::make_tuple(5, 0), std::make_tuple(5, 2),
+                                           std::make_tuple(5, 4), std::make_tuple(6, 5),
+                                           std::make_tuple(7, 3), std::make_tuple(8, 6)),
+                         [](const auto& param_info) {
+                           return "World" + std::to_string(std::get<0>(param_info.param)) + "Rank" +
+                                  std::to_string(std::get<1>(param_info.param));
+                         });
 
 TEST(SmallAllReduce, APeerThatNeverCallsTimesOutItsPartners) {
   RingCluster cluster;
