@@ -191,6 +191,9 @@ Status Communicator::runRingOp(const std::string& name, uint64_t tag,
   {
     std::lock_guard lock(mu_);
     std::erase_if(active_ops_, [&](const RingOpInProgress& op) { return op.state == state; });
+    // An abort closes the channels under the ops it ends, so an op may see its
+    // channel fail (kPeerLost) before it sees the abort: the caller asked for it.
+    if (!status.isOk() && phase_ == Phase::kAborted) status = terminal_;
     if (!status.isOk()) outcomes_.failed(ref);
     // Argument errors (kInvalidArgument) end an op before any message.
     if (!status.isOk() && status.code() != Code::kInvalidArgument) op_failed_ = status;
