@@ -1,4 +1,5 @@
-// Pipeline stages: a stage's metric reports and the master's view of a stage.
+// Pipeline stages: a stage's metric reports, the master's view of a stage, and
+// a recovering stage's announcement that it holds its weights again.
 #include <cstring>
 #include <string>
 
@@ -21,6 +22,8 @@ ecclStageState_t toStageState(eccl::protocol::StageState state) {
       return ECCL_STAGE_ACTIVE;
     case eccl::protocol::StageState::kLost:
       return ECCL_STAGE_LOST;
+    case eccl::protocol::StageState::kRecovering:
+      return ECCL_STAGE_RECOVERING;
     case eccl::protocol::StageState::kUnknown:
       break;
   }
@@ -68,6 +71,24 @@ ECCL_API ecclResult_t ecclCommGetStageInfo(ecclComm_t comm, int32_t stage, ecclS
                                         eccl::capi::timeoutOf(*comm, timeout_ms));
     if (!answer) return answer.status().withContext(fn);
     fillStageInfo(*answer, *info);
+    return Status::ok();
+  });
+}
+
+ECCL_API ecclResult_t ecclCommAnnounceStageRecovered(ecclComm_t comm, uint64_t round,
+                                                     int64_t timeout_ms, ecclStageInfo_t* info) {
+  return guarded([&]() -> Status {
+    const char* fn = "ecclCommAnnounceStageRecovered";
+    if (comm == nullptr) return eccl::invalidArgument(std::string(fn) + ": comm is NULL");
+    if (info != nullptr) {
+      ECCL_RETURN_IF_ERROR(eccl::capi::checkStructSize(info->struct_size, sizeof(ecclStageInfo_t),
+                                                       sizeof(ecclStageInfo_t),
+                                                       std::string(fn) + ": info"));
+    }
+    auto answer =
+        comm->impl->announceStageRecovered(round, eccl::capi::timeoutOf(*comm, timeout_ms));
+    if (!answer) return answer.status().withContext(fn);
+    if (info != nullptr) fillStageInfo(*answer, *info);
     return Status::ok();
   });
 }

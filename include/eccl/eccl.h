@@ -19,31 +19,32 @@
  * time on ONE handle (different handles are independent):
  *
  * <pre>
- *   call (on one handle)     | may overlap with
- *   -------------------------+------------------------------------------------
- *   ecclCommAbort            | any call on the comm but ecclCommDestroy, from
- *   ecclCommPollEvent        |   any thread, at any time
- *   ecclCommGetAttr          |
- *   ecclCommPeersPending     |
- *   ecclCommLookupPeer       |
- *   ecclCommReportMetric     |
- *   ecclCommGetStageInfo     |
- *   ecclSend, ecclRecv       |
- *   ecclTest, ecclWait       |   (on a request of the comm)
- *   ecclCommUpdateTopology   | the calls above and each other: collectives
- *   collectives (and Async)  |   and updates start in call order on the
- *                            |   comm's op threads (see "Operations")
- *   ecclCommConnect          | the calls above but not Update or collectives
- *   ecclCommFetchGroupState  | the calls above but ecclCommConnect; not a
- *                            |   second fetch (one at a time per comm)
- *   ecclCommDestroy          | nothing: every other call on the comm has
- *                            |   returned, and none starts after it; requests
- *                            |   still outstanding end with ecclAborted
- *   ecclMasterStop           | any call on the master but ecclMasterDestroy
- *   ecclMasterGetPort        |
- *   ecclMasterRun            | Stop, GetPort, Destroy; not a second Run
- *   ecclMasterDestroy        | a Run on another thread only (Destroy stops the
- *                            |   master and waits for that Run to return)
+ *   call (on one handle)           | may overlap with
+ *   -------------------------------+------------------------------------------
+ *   ecclCommAbort                  | any call on the comm but ecclCommDestroy, from
+ *   ecclCommPollEvent              |   any thread, at any time
+ *   ecclCommGetAttr                |
+ *   ecclCommPeersPending           |
+ *   ecclCommLookupPeer             |
+ *   ecclCommReportMetric           |
+ *   ecclCommGetStageInfo           |
+ *   ecclCommAnnounceStageRecovered |
+ *   ecclSend, ecclRecv             |
+ *   ecclTest, ecclWait             |   (on a request of the comm)
+ *   ecclCommUpdateTopology         | the calls above and each other: collectives
+ *   collectives (and Async)        |   and updates start in call order on the
+ *                                  |   comm's op threads (see "Operations")
+ *   ecclCommConnect                | the calls above but not Update or collectives
+ *   ecclCommFetchGroupState        | the calls above but ecclCommConnect; not a
+ *                                  |   second fetch (one at a time per comm)
+ *   ecclCommDestroy                | nothing: every other call on the comm has
+ *                                  |   returned, and none starts after it; requests
+ *                                  |   still outstanding end with ecclAborted
+ *   ecclMasterStop                 | any call on the master but ecclMasterDestroy
+ *   ecclMasterGetPort              |
+ *   ecclMasterRun                  | Stop, GetPort, Destroy; not a second Run
+ *   ecclMasterDestroy              | a Run on another thread only (Destroy stops the
+ *                                  |   master and waits for that Run to return)
  * </pre>
  *
  *  - Blocking calls: every call that waits for the network takes a timeout in
@@ -338,7 +339,11 @@ typedef enum {
    * (see "Pipeline stages"); every comm with a stage hears of it, pending
    * ones included, and no other comm */
   ECCL_EVENT_STAGE_LOST = 5,
-  /** a peer of a lost stage's group was accepted: the stage is held again */
+  /** a lost stage is held again: an accepted peer of its group rebuilt the
+   * stage's weights and said so with ecclCommAnnounceStageRecovered (its
+   * admission alone does not raise it); revision is the round it passed, from
+   * which the stage trains again. Every comm with a stage hears of it, as of
+   * ECCL_EVENT_STAGE_LOST */
   ECCL_EVENT_STAGE_RESTORED = 6
 } ecclEventKind_t;
 
@@ -347,7 +352,9 @@ typedef struct {
   size_t struct_size;   /**< set by the caller: sizeof(ecclEvent_t) */
   ecclEventKind_t kind; /**< ECCL_EVENT_NONE when the queue was empty */
   ecclPeerId_t peer;    /**< the peer the event is about (all zero for stage events) */
-  /** The group's revision when the master announced it (0 for stage events). */
+  /** The group's revision when the master announced it. For
+   * ECCL_EVENT_STAGE_RESTORED: the round the announcer passed to
+   * ecclCommAnnounceStageRecovered; 0 for ECCL_EVENT_STAGE_LOST. */
   uint64_t revision;
   /** The stage of ECCL_EVENT_STAGE_LOST and ECCL_EVENT_STAGE_RESTORED, -1
    * for the others; written only when struct_size covers it. */
@@ -381,21 +388,37 @@ ECCL_API ecclResult_t ecclPeerIdToString(const ecclPeerId_t* id, char* buffer, s
 
 /* In pipeline-parallel training each stage of the model is held by a group;
  * a comm joins one with ecclCommConfig_t.stage and num_stages. The master
- * binds each stage to one group, raises ECCL_EVENT_STAGE_LOST on every comm
- * of every stage group when the last peer of a stage is gone, and
- * ECCL_EVENT_STAGE_RESTORED when a replacement is accepted. Peers report a
+ * binds each stage to one group and raises ECCL_EVENT_STAGE_LOST on every comm
+ * of every stage group when the last peer of a stage is gone. Peers report a
  * scalar per round (CheckFree: the L2 norm of the stage's gradient), and
  * anyone may read a stage's latest one, so that a replacement can weigh its
- * neighbours' weights. A lost stage keeps its group and last metric; the
- * pipeline is forgotten once no stage peer is registered. The master keeps
- * all this in memory only: a restarted master rebuilds the stages from the
- * peers that register again and forgets lost flags and metrics. */
+ * neighbours' weights. A lost stage keeps its group and last metric.
+ *
+ * Recovery: a replacement registers for the lost stage's group; once it is
+ * accepted the stage is ECCL_STAGE_RECOVERING (no event yet). It reads its
+ * neighbours' metrics (ecclCommGetStageInfo) and shared state
+ * (ecclCommFetchGroupState; the neighbours keep syncing meanwhile), rebuilds
+ * the weights (ecclStageRecover), then calls ecclCommAnnounceStageRecovered
+ * with the round from which the stage trains again: the stage is
+ * ECCL_STAGE_ACTIVE, and every stage comm gets ECCL_EVENT_STAGE_RESTORED with
+ * that round (ecclEvent_t.revision), so that all stages resume at the same
+ * round. If the replacement is gone before it announces, the stage is lost
+ * again (ECCL_EVENT_STAGE_LOST once more). A stage that was never lost needs
+ * no announcement (one changes nothing).
+ *
+ * The pipeline is forgotten once no stage peer is registered. The master
+ * keeps all this in memory only: a restarted master rebuilds the stages from
+ * the peers that register again and forgets lost and recovering states and
+ * metrics. */
 
 /** What the master knows about a stage (ecclStageInfo_t.state). */
 typedef enum {
   ECCL_STAGE_UNKNOWN = 0, /**< no group holds the stage */
-  ECCL_STAGE_ACTIVE = 1,  /**< a group holds it and it is not lost */
-  ECCL_STAGE_LOST = 2     /**< every peer of its group is gone; group and metric are kept */
+  ECCL_STAGE_ACTIVE = 1,  /**< a group holds it and it is neither lost nor recovering */
+  ECCL_STAGE_LOST = 2,    /**< every peer of its group is gone; group and metric are kept */
+  /** it was lost, then a peer of its group was accepted, and no peer has
+   * announced the stage's weights rebuilt yet (ecclCommAnnounceStageRecovered) */
+  ECCL_STAGE_RECOVERING = 3
 } ecclStageState_t;
 
 /** A stage as the master knows it (a versioned struct: the caller sets struct_size). */
@@ -430,6 +453,23 @@ ECCL_API ecclResult_t ecclCommReportMetric(ecclComm_t comm, uint64_t round, doub
  * ecclAborted, ecclPeerLost (this peer was removed). */
 ECCL_API ecclResult_t ecclCommGetStageInfo(ecclComm_t comm, int32_t stage, ecclStageInfo_t* info,
                                            int64_t timeout_ms);
+
+/** Announces that this comm holds its stage's weights again (a replacement
+ * that rebuilt them from its neighbours'): a recovering stage becomes active,
+ * and every comm with a stage gets ECCL_EVENT_STAGE_RESTORED whose revision is
+ * `round`, the training round from which the stage trains again (the
+ * announcer's choice). Announcing a stage that is active already (another
+ * peer of its group announced first, or it was never lost) succeeds and
+ * changes nothing. Blocks for the master's answer (one round trip) until
+ * timeout_ms (< 0: the config's); then, if info is not NULL, fills *info with
+ * this comm's stage as the master sees it after the announcement
+ * (struct_size must be sizeof(ecclStageInfo_t)). Any thread once accepted.
+ * Errors: ecclInvalidArgument (NULL comm, bad struct_size),
+ * ecclInvalidUsage (the comm has no stage, or is not accepted yet),
+ * ecclTimeout (the master did not answer), ecclAborted, ecclPeerLost (this
+ * peer was removed). */
+ECCL_API ecclResult_t ecclCommAnnounceStageRecovered(ecclComm_t comm, uint64_t round,
+                                                     int64_t timeout_ms, ecclStageInfo_t* info);
 
 /* ---- Collectives ---------------------------------------------------------------- */
 
@@ -558,7 +598,11 @@ typedef struct {
  * peers check that among themselves, without the master: a neighbour that
  * disagrees makes the call fail on both sides with ecclInvalidUsage, the text
  * naming that peer (short id and rank) and the field, e.g. "peer 3f2a9c01
- * (rank 2) has count 1000, this peer 1024". tag: < 2^32, names the op in
+ * (rank 2) has count 1000, this peer 1024". A small all-reduce (recursive
+ * doubling, see small_allreduce_bytes) fails that way on every peer: the
+ * disagreement travels with its exchanges. In the ring, peers that are not
+ * neighbours of the one that differs may get ecclPeerLost instead (their
+ * ring broke). tag: < 2^32, names the op in
  * errors and on the wire; reusing a tag for the next op is fine.
  * quant: NULL (or algorithm ecclQuantNone): exact; else the data travel
  * quantized (see ecclQuantConfig_t for its rules, errors and error bound) and
@@ -951,6 +995,10 @@ ECCL_API ecclResult_t ecclCommConnectWithState(ecclComm_t comm, ecclSharedState_
  * because a source was lost: the text says how many; their bytes may be
  * partly written: fetch again); ecclTimeout (no sync of the group in time,
  * or the transfer did not end in time); ecclAborted.
+ * A fetch that returned is over, an ecclTimeout included: each fetch of a comm
+ * is numbered and the master's answer names its number, so a later fetch
+ * (of the same group or another) never takes the snapshot of one that gave
+ * up: its snapshot is a sync of the named group after its own call.
  * Blocking; one fetch at a time per comm (see the thread table above). */
 ECCL_API ecclResult_t ecclCommFetchGroupState(ecclComm_t comm, const char* group,
                                               ecclSharedState_t* state, uint64_t fetch_bytes_per_s,

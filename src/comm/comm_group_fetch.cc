@@ -3,6 +3,13 @@
 // transfer as a joiner's fetch (comm_state_fetch.cc: runFetch, the sources'
 // serving), but the fetcher joins nothing, and since no later sync repairs
 // what did not arrive, a missing entry is the caller's error.
+//
+// Each fetch has a number of its own (group_fetch_id_: 1, 2, ... per comm)
+// that its request, its plan and its StateFetchDone carry: a fetch that gave
+// up waiting (timeout) ends with a StateFetchDone, but the master may have
+// sent its plan already; that late plan names the old number and is dropped
+// (onStateFetchPlan), so the comm's next fetch waits for its own plan, of a
+// sync after its own request.
 #include <algorithm>
 
 #include "src/comm/communicator.h"
@@ -42,8 +49,10 @@ Status Communicator::fetchGroupState(const std::string& group, state::SharedStat
     }
     group_fetching_ = true;
     group_fetch_plan_.reset();
+    request.fetch = ++group_fetch_id_;
   }
-  // Ends the fetch on this side (a late plan is dropped) and on the master's.
+  // Ends the fetch on this side (a late plan of it names a number no longer running:
+  // dropped) and on the master's (a Done names the fetch it ends).
   auto finish = [&](uint64_t sync, const protocol::StateFetchDone* done) {
     {
       std::lock_guard lock(mu_);
@@ -51,10 +60,12 @@ Status Communicator::fetchGroupState(const std::string& group, state::SharedStat
       group_fetch_plan_.reset();
     }
     protocol::StateFetchDone end = done != nullptr ? *done : protocol::StateFetchDone{};
+    end.fetch = request.fetch;
     end.sync = sync;
     sendControl(MessageType::kStateFetchDone, protocol::encodeFrame(end));
   };
   sendControl(MessageType::kStateFetchRequest, protocol::encodeFrame(request));
+  if (options_.fault_hook) options_.fault_hook("group-fetch-requested", id_);
   protocol::StateFetchPlan plan;
   {
     std::unique_lock lock(mu_);
@@ -67,7 +78,7 @@ Status Communicator::fetchGroupState(const std::string& group, state::SharedStat
       finish(0, nullptr);  // the master forgets the request
       return waited.withContext("fetching group '" + group + "'s shared state");
     }
-    plan = *group_fetch_plan_;
+    plan = *group_fetch_plan_;  // onStateFetchPlan checked plan.fetch == request.fetch
   }
   if (plan.code != Code::kOk) {
     finish(plan.sync, nullptr);

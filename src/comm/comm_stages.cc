@@ -1,6 +1,7 @@
 // Pipeline stages on the peer side (CheckFree recovery): metric reports, stage
-// queries (the StageQuery/StageInfo round trip, like a peer lookup) and the
-// master's stage events, queued with the membership events.
+// queries (the StageQuery/StageInfo round trip, like a peer lookup), recovery
+// announcements (StageAnnounce, answered the same way) and the master's stage
+// events, queued with the membership events.
 #include <cmath>
 
 #include "src/comm/communicator.h"
@@ -85,6 +86,43 @@ Result<protocol::StageInfo> Communicator::stageInfo(uint32_t stage,
   return std::move(*answer);
 }
 
+Result<protocol::StageInfo> Communicator::announceStageRecovered(
+    uint64_t round, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
+  if (options_.stage < 0) {
+    return invalidUsage("announceStageRecovered: group '" + options_.group +
+                        "' is not a pipeline stage (the comm's config has no stage)");
+  }
+  if (phase_ != Phase::kAccepted) {
+    return invalidUsage("announceStageRecovered: this peer is not accepted into its group yet");
+  }
+  // Numbered and answered like a stage query. The master checks what was
+  // checked here (the two differ only in a race with this peer's removal);
+  // its refusal, a ControlError, is not waited for: the call then ends with
+  // the comm's terminal error or its timeout, and the control errors that
+  // other blocking calls wait for are left alone.
+  const uint64_t id = ++next_stage_query_;
+  stage_queries_[id];
+  const auto deadline = Clock::now() + timeout;
+  lock.unlock();
+  sendControl(MessageType::kStageAnnounce,
+              protocol::encodeFrame(protocol::StageAnnounce{id, round}));
+  lock.lock();
+  changed_.wait_until(lock, deadline, [&] {
+    return stage_queries_[id].has_value() || !terminalStatusLocked().isOk();
+  });
+  std::optional<protocol::StageInfo> answer = std::move(stage_queries_[id]);
+  stage_queries_.erase(id);
+  if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
+  if (!answer) {
+    return timeoutError("announcing pipeline stage " + std::to_string(options_.stage) +
+                        " recovered from round " + std::to_string(round) +
+                        ": the master did not answer in time");
+  }
+  return std::move(*answer);
+}
+
 void Communicator::onStageInfo(const protocol::StageInfo& info) {
   std::lock_guard lock(mu_);
   auto it = stage_queries_.find(info.request);
@@ -103,6 +141,7 @@ void Communicator::onStageEvent(const protocol::StageEvent& event) {
   queued.kind = event.kind == protocol::StageEventKind::kLost ? EventKind::kStageLost
                                                               : EventKind::kStageRestored;
   queued.stage = static_cast<int32_t>(event.stage);
+  queued.revision = event.kind == protocol::StageEventKind::kRestored ? event.round : 0;
   events_.push_back(queued);
   changed_.notify_all();
 }

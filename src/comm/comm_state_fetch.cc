@@ -105,6 +105,7 @@ Status Communicator::connectWithState(state::SharedState& shared, uint64_t bytes
   }
   state::SyncInfo report;
   protocol::StateFetchDone done;
+  done.fetch = plan.fetch;  // 0: a joiner's fetch
   done.sync = plan.sync;
   if (plan.sync != 0) {
     ECCL_LOG_INFO("peer {}: fetching {} entries of shared state revision {} from {} transfers",
@@ -294,11 +295,21 @@ void Communicator::joinFetchServers(bool all) {
 }
 
 void Communicator::onStateFetchPlan(const protocol::StateFetchPlan& plan) {
+  if (plan.fetcher == id_ && options_.fault_hook) options_.fault_hook("fetch-plan", id_);
   std::lock_guard lock(mu_);
   if (plan.fetcher == id_) {
-    if (group_fetching_ && !group_fetch_plan_) {
-      group_fetch_plan_ = plan;
-      changed_.notify_all();
+    // The plan of which fetch: 0 is the joiner's (connectWithState), any
+    // other number one of another group's (fetchGroupState); a plan of a
+    // fetch that is no longer running (given up on, its plan crossed its
+    // StateFetchDone) is dropped.
+    if (plan.fetch != 0) {
+      if (group_fetching_ && plan.fetch == group_fetch_id_ && !group_fetch_plan_) {
+        group_fetch_plan_ = plan;
+        changed_.notify_all();
+      } else {
+        ECCL_LOG_INFO("peer {}: drops the plan of fetch {} (sync {}): not the running fetch",
+                      id_.shortHex(), plan.fetch, plan.sync);
+      }
     } else if (fetch_state_ && !fetch_plan_) {
       fetch_plan_ = plan;
       changed_.notify_all();

@@ -44,11 +44,16 @@
 
 namespace eccl::comm {
 
-// Fault injection for tests and the stress tool: called on a collective's
-// thread at named points, with this peer's id. Points: "data-complete" (the
-// op's data is complete here; it is not yet marked so for the agreement on its
-// outcome), "lap-start" (marked complete; its completion lap starts next) and
-// "state-serve" (a shared-state sync's sends to one partner are posted).
+// Fault injection for tests and the stress tool: called at named points, with
+// this peer's id. On a collective's thread: "data-complete" (the op's data is
+// complete here; it is not yet marked so for the agreement on its outcome),
+// "lap-start" (marked complete; its completion lap starts next) and
+// "state-serve" (a shared-state sync's sends to one partner are posted). On
+// the fetchGroupState caller's thread: "group-fetch-requested" (its
+// StateFetchRequest is queued to the master). On the control connection's
+// thread (blocking there holds back every later control message):
+// "fetch-plan" (a StateFetchPlan for this peer as the fetcher arrived, before
+// it is taken or dropped).
 using FaultHook = std::function<void(std::string_view point, const EndpointId& self)>;
 
 struct CommOptions {
@@ -75,8 +80,9 @@ struct CommOptions {
 // The stage fields of CommOptions, checked (comm_stages.cc).
 Status validateStage(int32_t stage, uint32_t num_stages);
 
-// kStageLost, kStageRestored: a pipeline stage lost its last peer, or a lost
-// one has an accepted peer again (only peers with a stage hear of them).
+// kStageLost, kStageRestored: a pipeline stage lost its last peer, or a peer
+// of a lost one announced that it holds the stage's weights again (only peers
+// with a stage hear of them).
 enum class EventKind {
   kJoined = 1,
   kLeft = 2,
@@ -88,9 +94,11 @@ enum class EventKind {
 
 struct Event {
   EventKind kind = EventKind::kJoined;
-  EndpointId peer;        // zero for stage events
-  uint64_t revision = 0;  // 0: a peer of another group (a point-to-point partner), a stage event
-  int32_t stage = -1;     // the stage of a stage event; -1 otherwise
+  EndpointId peer;  // zero for stage events
+  // The group's revision; 0 for a peer of another group (a point-to-point
+  // partner) and for kStageLost; kStageRestored: the round the announcer passed.
+  uint64_t revision = 0;
+  int32_t stage = -1;  // the stage of a stage event; -1 otherwise
 };
 
 // "left the group", "was lost", "was evicted": how errors describe a departure.
@@ -265,7 +273,9 @@ class Communicator final : private membership::ControlClient::Owner {
   // state or name; no such group), kInvalidUsage (not connected, another
   // fetch runs, the entries do not match the group's, the own group while a
   // member), kPeerLost (the group has no members; entries did not arrive:
-  // fetch again), kTimeout, kAborted.
+  // fetch again), kTimeout, kAborted. A fetch that returned is over (a
+  // timeout too): each fetch has a number of its own that the master's plan
+  // echoes, so a late plan of an earlier fetch is never this one's.
   Status fetchGroupState(const std::string& group, state::SharedState& shared, uint64_t bytes_per_s,
                          std::chrono::milliseconds timeout, state::SyncInfo* info);
   // Fetches of other peers this member is serving now (in the background).
@@ -322,6 +332,15 @@ class Communicator final : private membership::ControlClient::Owner {
   // kInvalidArgument (stage >= 4096), kInvalidUsage (not connected), kTimeout,
   // kAborted, kPeerLost (this peer was removed).
   Result<protocol::StageInfo> stageInfo(uint32_t stage, std::chrono::milliseconds timeout);
+  // This accepted stage peer holds its stage's weights again (rebuilt from
+  // its neighbours): a recovering stage becomes active, and every stage peer
+  // hears kStageRestored with `round` (the round from which the stage trains
+  // again). Announcing an active stage changes nothing. Blocks for the
+  // master's answer: its view of this peer's stage afterwards. Errors:
+  // kInvalidUsage (no stage, not accepted yet), kTimeout, kAborted, kPeerLost
+  // (this peer was removed).
+  Result<protocol::StageInfo> announceStageRecovered(uint64_t round,
+                                                     std::chrono::milliseconds timeout);
 
  private:
   enum class Phase { kCreated, kConnecting, kPending, kAccepted, kRemoved, kAborted };
@@ -538,8 +557,12 @@ class Communicator final : private membership::ControlClient::Owner {
   bool fetch_state_ = false;
   std::optional<protocol::StateFetchRequest> fetch_request_;
   std::optional<protocol::StateFetchPlan> fetch_plan_;
-  // Fetching another group's state (exclusive with the above): the master's answer.
+  // Fetching another group's state (exclusive with the above): the running
+  // fetch's number (StateFetchRequest::fetch: 1, 2, ... per comm; the last
+  // one used while none runs) and the master's answer, taken only when it
+  // echoes that number (a late plan of an abandoned fetch is dropped).
   bool group_fetching_ = false;
+  uint64_t group_fetch_id_ = 0;
   std::optional<protocol::StateFetchPlan> group_fetch_plan_;
   // A source's orders, by sync, until that sync's final plan (bounded).
   std::map<uint64_t, std::vector<protocol::StateFetchPlan>> serve_orders_;

@@ -85,7 +85,8 @@ class MasterServer::Impl {
              type == MessageType::kPeerLookup || type == MessageType::kOpReport ||
              type == MessageType::kStateVote || type == MessageType::kStateDone ||
              type == MessageType::kStateFetchRequest || type == MessageType::kStateFetchDone ||
-             type == MessageType::kStageMetric || type == MessageType::kStageQuery;
+             type == MessageType::kStageMetric || type == MessageType::kStageQuery ||
+             type == MessageType::kStageAnnounce;
     }
     Status onControlFrame(FrameConnection&, const protocol::FrameHeader& header,
                           std::span<const uint8_t> payload) override {
@@ -363,10 +364,11 @@ class MasterServer::Impl {
         case MessageType::kStateFetchRequest: {
           auto request = decode<protocol::StateFetchRequest>(link, payload);
           if (!request) return request.status();
-          ECCL_LOG_INFO("master {}: {} asks to fetch the shared state{} ({} entries, pace {} B/s)",
-                        address_, link.describe(),
-                        request->group.empty() ? "" : " of group '" + request->group + "'",
-                        request->entries.size(), request->bytes_per_s);
+          ECCL_LOG_INFO(
+              "master {}: {} asks to fetch the shared state{} (fetch {}, {} entries, pace {} B/s)",
+              address_, link.describe(),
+              request->group.empty() ? "" : " of group '" + request->group + "'", request->fetch,
+              request->entries.size(), request->bytes_per_s);
           verdict = state_.onStateFetchRequest(peer, *request, out);
           break;
         }
@@ -374,9 +376,10 @@ class MasterServer::Impl {
           auto done = decode<protocol::StateFetchDone>(link, payload);
           if (!done) return done.status();
           ECCL_LOG_INFO(
-              "master {}: {} fetched the shared state of sync {} ({} entries verified, "
+              "master {}: {} fetched the shared state of sync {} (fetch {}, {} entries verified, "
               "{} missing)",
-              address_, link.describe(), done->sync, done->entries_verified, done->entries_missing);
+              address_, link.describe(), done->sync, done->fetch, done->entries_verified,
+              done->entries_missing);
           verdict = state_.onStateFetchDone(peer, *done, now, out);
           break;
         }
@@ -390,6 +393,14 @@ class MasterServer::Impl {
           auto query = decode<protocol::StageQuery>(link, payload);
           if (!query) return query.status();
           verdict = state_.onStageQuery(peer, *query, out);
+          break;
+        }
+        case MessageType::kStageAnnounce: {
+          auto announce = decode<protocol::StageAnnounce>(link, payload);
+          if (!announce) return announce.status();
+          ECCL_LOG_INFO("master {}: {} announces its stage recovered from round {}", address_,
+                        link.describe(), announce->round);
+          verdict = state_.onStageAnnounce(peer, *announce, out);
           break;
         }
         case MessageType::kLeave: {

@@ -160,7 +160,7 @@ Result<EndpointId> MasterState::onRegister(ConnectionId connection,
     protocol::PeerEvent joined{PeerEventKind::kJoined, stored.id, group.revision};
     announce(out, group, protocol::encodeFrame(joined));
   } else {
-    stageAccepted(group, out);
+    stageAccepted(group);
   }
   markStatusChanged(group);
   maybeReconfigure(group, now, out);
@@ -319,7 +319,7 @@ void MasterState::commit(Group& group, Outbox& out) {
   const auto frame = protocol::encodeFrame(protocol::TopologyCommit{group.revision});
   for (const EndpointId& id : group.accepted)
     send(out, peers_.at(id), frame);
-  stageAccepted(group, out);
+  stageAccepted(group);
 }
 
 void MasterState::onLeave(const EndpointId& id, Clock::time_point now, Outbox& out) {
@@ -461,6 +461,7 @@ Status MasterState::onStateFetchRequest(const EndpointId& id,
     // Pending or accepted already (its group had no members): nothing to fetch.
     protocol::StateFetchPlan empty;
     empty.fetcher = id;
+    empty.fetch = request.fetch;
     send(out, it->second, protocol::encodeFrame(empty));
     return Status::ok();
   }
@@ -468,11 +469,15 @@ Status MasterState::onStateFetchRequest(const EndpointId& id,
   return Status::ok();
 }
 
-Status MasterState::onStateFetchDone(const EndpointId& id,
-                                     const protocol::StateFetchDone& /*done: the server logs it*/,
+Status MasterState::onStateFetchDone(const EndpointId& id, const protocol::StateFetchDone& done,
                                      Clock::time_point now, Outbox& out) {
   auto it = peers_.find(id);
-  if (it == peers_.end() || endGroupFetch(id)) return Status::ok();
+  if (it == peers_.end()) return Status::ok();
+  // A fetch of another group's state (numbered from 1) ends; it admits nothing.
+  if (done.fetch != 0) {
+    endGroupFetch(id, done.fetch);
+    return Status::ok();
+  }
   Group& group = groupOf(it->second);
   if (!contains(group.fetching, id)) return Status::ok();
   erase(group.fetching, id);
@@ -489,7 +494,7 @@ void MasterState::releaseFetchers(Group& group, Outbox& out) {
     group.state_sync.onFetcherGone(id);
     group.pending.push_back(id);
     protocol::StateFetchPlan empty;
-    empty.fetcher = id;
+    empty.fetcher = id;  // fetch 0: a joiner's fetch
     send(out, peers_.at(id), protocol::encodeFrame(empty));
   }
   if (!group.fetching.empty()) markStatusChanged(group);
@@ -669,7 +674,7 @@ MasterSnapshot MasterState::snapshot(Clock::time_point now) const {
     StageView view;
     view.stage = index;
     view.group = stage.group;
-    view.lost = stage.lost;
+    view.state = stage.state;
     auto group = groups_.find(stage.group);
     view.accepted = group == groups_.end() ? 0 : group->second.accepted.size();
     view.has_metric = stage.metric.has_value();

@@ -14,9 +14,11 @@
 // Pipeline stages (stage_book.h): a group may hold one stage of a pipeline.
 // When the last peer of a stage that had an accepted peer is removed, every
 // registered stage peer (of every stage group) gets StageEvent{kLost}; when a
-// peer of a lost stage's group is accepted, StageEvent{kRestored}. Stages are
-// soft state too: a restarted master rebuilds them from re-registrations and
-// forgets lost flags and metrics.
+// peer of a lost stage's group is accepted the stage is recovering, and when
+// an accepted peer of a recovering stage announces its weights rebuilt
+// (StageAnnounce), every stage peer gets StageEvent{kRestored} with the
+// announced round. Stages are soft state too: a restarted master rebuilds
+// them from re-registrations and forgets lost flags and metrics.
 #pragma once
 
 #include <chrono>
@@ -96,7 +98,7 @@ struct GroupView {
 struct StageView {
   uint32_t stage = 0;
   std::string group;
-  bool lost = false;
+  StageBook::State state = StageBook::State::kActive;
   size_t accepted = 0;  // accepted peers of its group
   bool has_metric = false;
   uint64_t metric_round = 0;
@@ -121,7 +123,8 @@ struct MasterCounters {
   uint64_t stage_metrics = 0;       // metrics accepted from stage peers
   uint64_t stage_queries = 0;
   uint64_t stages_lost = 0;
-  uint64_t stages_restored = 0;
+  uint64_t stages_restored = 0;      // recovering stages made active by an announcement
+  uint64_t stage_announcements = 0;  // announcements accepted (restoring or not)
 };
 
 struct MasterSnapshot {
@@ -169,6 +172,11 @@ class MasterState {
   // accepted), and any registered peer's question about a stage.
   Status onStageMetric(const EndpointId& peer, const protocol::StageMetric& metric, Outbox& out);
   Status onStageQuery(const EndpointId& peer, const protocol::StageQuery& query, Outbox& out);
+  // An accepted stage peer holds its stage's weights again: a recovering stage
+  // is restored (StageEvent{kRestored} with the round to every stage peer).
+  // Answered with a StageInfo of the peer's stage. Misuse: no stage, not accepted.
+  Status onStageAnnounce(const EndpointId& peer, const protocol::StageAnnounce& announce,
+                         Outbox& out);
   // The connection closed without a Leave (a newer connection of the peer is not affected).
   void onConnectionClosed(const EndpointId& peer, ConnectionId connection, Clock::time_point now,
                           Outbox& out);
@@ -252,25 +260,28 @@ class MasterState {
   // (each told by an empty fetch plan).
   void releaseFetchers(Group& group, Outbox& out);
   // Fetches of another group's state (master_group_fetch.cc): whether a
-  // request is one; its handling (immediate refusals as failed fetch plans);
-  // forgetting a fetcher (replaced, departed; endGroupFetch: its
-  // StateFetchDone, false when it had no such fetch); the waiting fetchers of
-  // a group that lost its last member, refused.
+  // request is one; its handling (immediate refusals as failed fetch plans
+  // that echo the request's fetch number); forgetting a fetcher's fetch
+  // (replaced, departed; endGroupFetch: its StateFetchDone, only when it
+  // names the kept fetch's number); the waiting fetchers of a group that
+  // lost its last member, refused.
   bool isGroupFetch(const Peer& peer, const protocol::StateFetchRequest& request) const;
   Status onGroupFetchRequest(const Peer& peer, const protocol::StateFetchRequest& request,
                              Outbox& out);
-  void refuseFetch(const Peer& peer, Code code, std::string text, Outbox& out) const;
+  void refuseFetch(const Peer& peer, uint64_t fetch, Code code, std::string text,
+                   Outbox& out) const;
   void dropGroupFetch(const EndpointId& id);
-  bool endGroupFetch(const EndpointId& id);
+  void endGroupFetch(const EndpointId& id, uint64_t fetch);
   void releaseGroupFetchers(Group& group, Outbox& out);
   // Stages (master_stages.cc): whether a registration fits the pipeline; the
   // bookkeeping of a removed peer and of a group whose peers were accepted;
-  // an event to every registered stage peer.
+  // an event to every registered stage peer; the answer about a stage.
   Status checkStage(const protocol::Register& request) const;
   void stagePeerRemoved(int32_t stage, const Group& group, Outbox& out);
-  void stageAccepted(const Group& group, Outbox& out);
-  void sendStageEvent(protocol::StageEventKind kind, uint32_t stage, const std::string& group,
-                      Outbox& out) const;
+  void stageAccepted(const Group& group);
+  void sendStageEvent(protocol::StageEventKind kind, uint32_t stage, uint64_t round,
+                      const std::string& group, Outbox& out) const;
+  protocol::StageInfo stageInfo(uint64_t request, uint32_t stage) const;
 
   MasterSettings settings_;
   std::unordered_map<EndpointId, Peer, EndpointIdHash> peers_;
@@ -289,8 +300,13 @@ class MasterState {
       watchers_;
   std::unordered_map<EndpointId, std::unordered_set<EndpointId, EndpointIdHash>, EndpointIdHash>
       watching_;
-  // Fetchers of another group's state -> that group, until their StateFetchDone.
-  std::map<EndpointId, std::string> group_fetches_;
+  // Fetchers of another group's state -> that group and the fetch's number,
+  // until their StateFetchDone (one fetch per fetcher: a request replaces it).
+  struct GroupFetch {
+    std::string group;
+    uint64_t fetch = 0;
+  };
+  std::map<EndpointId, GroupFetch> group_fetches_;
 };
 
 }  // namespace eccl::membership

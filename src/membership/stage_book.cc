@@ -49,8 +49,9 @@ std::optional<uint32_t> StageBook::remove(int32_t stage, bool group_empty) {
   const auto index = static_cast<uint32_t>(stage);
   std::optional<uint32_t> lost;
   auto it = stages_.find(index);
-  if (it != stages_.end() && group_empty && it->second.had_accepted && !it->second.lost) {
-    it->second.lost = true;
+  if (it != stages_.end() && group_empty && it->second.had_accepted &&
+      it->second.state != State::kLost) {
+    it->second.state = State::kLost;
     it->second.had_accepted = false;
     lost = index;
   }
@@ -68,9 +69,18 @@ bool StageBook::accepted(const std::string& group) {
   if (bound == by_group_.end()) return false;
   Stage& stage = stages_.at(bound->second);
   stage.had_accepted = true;
-  const bool restored = stage.lost;
-  stage.lost = false;
-  return restored;
+  if (stage.state != State::kLost) return false;
+  stage.state = State::kRecovering;
+  return true;
+}
+
+bool StageBook::announce(int32_t stage) {
+  auto it = stages_.find(static_cast<uint32_t>(stage));
+  if (stage < 0 || it == stages_.end() || it->second.state != State::kRecovering) {
+    return false;
+  }
+  it->second.state = State::kActive;
+  return true;
 }
 
 void StageBook::report(int32_t stage, const EndpointId& peer, uint64_t round, double value) {
@@ -78,6 +88,18 @@ void StageBook::report(int32_t stage, const EndpointId& peer, uint64_t round, do
   if (stage < 0 || it == stages_.end()) return;
   auto& metric = it->second.metric;
   if (!metric || round >= metric->round) metric = Metric{round, value, peer};
+}
+
+const char* StageBook::stateName(State state) {
+  switch (state) {
+    case State::kActive:
+      return "active";
+    case State::kLost:
+      return "lost";
+    case State::kRecovering:
+      return "recovering";
+  }
+  return "unknown";
 }
 
 const StageBook::Stage* StageBook::find(uint32_t stage) const {

@@ -274,6 +274,7 @@ void StateSyncArbiter::planFetches(const std::vector<EndpointId>& members) {
     plan.sync = sync.id;
     plan.state_revision = sync.decision.revision;
     plan.fetcher = fetcher;
+    plan.fetch = request.fetch;  // echoed: the fetcher takes only its running fetch's plan
     protocol::StateVote wanted;
     wanted.entries = request.entries;
     const state::Voter pair[] = {{sources.front(), &reference, false}, {fetcher, &wanted, false}};

@@ -78,8 +78,9 @@ class StateSyncArbiter {
   void onMemberGone(const EndpointId& peer, const std::vector<EndpointId>& members,
                     std::vector<Message>& out);
 
-  // A pending peer (Register::kFlagFetchState) asks for the state; a second
-  // request replaces its first.
+  // A pending peer (Register::kFlagFetchState) asks for the state, or a peer
+  // of another group (master_group_fetch.cc); a second request replaces its
+  // first. Each plan made for it echoes the request's fetch number.
   void onFetchRequest(const EndpointId& peer, protocol::StateFetchRequest request);
   void onFetcherGone(const EndpointId& peer) { fetch_requests_.erase(peer); }
   bool fetchWaiting(const EndpointId& peer) const { return fetch_requests_.count(peer) > 0; }

@@ -82,6 +82,8 @@ std::string_view messageTypeName(MessageType type) {
       return "StageInfo";
     case MessageType::kStageEvent:
       return "StageEvent";
+    case MessageType::kStageAnnounce:
+      return "StageAnnounce";
   }
   return "Unknown";
 }
@@ -90,7 +92,7 @@ bool isKnownMessageType(uint8_t type) {
   return (type >= static_cast<uint8_t>(MessageType::kHello) &&
           type <= static_cast<uint8_t>(MessageType::kDelivered)) ||
          (type >= static_cast<uint8_t>(MessageType::kRegister) &&
-          type <= static_cast<uint8_t>(MessageType::kStageEvent));
+          type <= static_cast<uint8_t>(MessageType::kStageAnnounce));
 }
 
 uint16_t allowedFlags(MessageType type) {
@@ -174,6 +176,8 @@ uint32_t maxPayloadLength(MessageType type) {
       return StageInfo::kMaxEncodedSize;
     case MessageType::kStageEvent:
       return StageEvent::kMaxEncodedSize;
+    case MessageType::kStageAnnounce:
+      return StageAnnounce::kEncodedSize;
   }
   return 0;
 }

@@ -70,6 +70,7 @@ enum class MessageType : uint8_t {
   kStageQuery = 55,         // peer -> master: what is known about a pipeline stage
   kStageInfo = 56,          // master -> peer: the answer to a StageQuery
   kStageEvent = 57,         // master -> stage peers: a stage was lost or restored
+  kStageAnnounce = 58,      // peer -> master: its recovering stage holds its weights again
 };
 
 // True for the types above: the wire may carry any other byte value.

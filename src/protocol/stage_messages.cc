@@ -56,6 +56,18 @@ StageQuery StageQuery::decode(ByteReader& in) {
   return m;
 }
 
+void StageAnnounce::encode(ByteWriter& out) const {
+  out.put<uint64_t>(request);
+  out.put<uint64_t>(round);
+}
+
+StageAnnounce StageAnnounce::decode(ByteReader& in) {
+  StageAnnounce m;
+  m.request = in.get<uint64_t>("request");
+  m.round = in.get<uint64_t>("round");
+  return m;
+}
+
 void StageInfo::encode(ByteWriter& out) const {
   out.put<uint64_t>(request);
   out.put<uint32_t>(stage);
@@ -81,7 +93,7 @@ StageInfo StageInfo::decode(ByteReader& in) {
   m.metric_peer.bytes = in.getArray<16>("metric_peer");
   checkStage(in, m.stage);
   if (!in.ok()) return m;
-  if (state > static_cast<uint8_t>(StageState::kLost)) {
+  if (state > static_cast<uint8_t>(StageState::kRecovering)) {
     in.fail("unknown stage state " + std::to_string(state));
     return m;
   }
@@ -107,6 +119,7 @@ StageInfo StageInfo::decode(ByteReader& in) {
 void StageEvent::encode(ByteWriter& out) const {
   out.put<uint8_t>(static_cast<uint8_t>(kind));
   out.put<uint32_t>(stage);
+  out.put<uint64_t>(round);
   out.putString(group);
 }
 
@@ -114,6 +127,7 @@ StageEvent StageEvent::decode(ByteReader& in) {
   StageEvent m;
   const uint8_t kind = in.get<uint8_t>("kind");
   m.stage = in.get<uint32_t>("stage");
+  m.round = in.get<uint64_t>("round");
   m.group = in.getString("group", kMaxGroupName);
   checkStage(in, m.stage);
   if (!in.ok()) return m;
@@ -122,6 +136,8 @@ StageEvent StageEvent::decode(ByteReader& in) {
     in.fail("unknown stage event kind " + std::to_string(kind));
   } else if (m.group.empty()) {
     in.fail("a stage event names the stage's group");
+  } else if (kind == static_cast<uint8_t>(StageEventKind::kLost) && m.round != 0) {
+    in.fail("a lost stage has no round, got " + std::to_string(m.round));
   } else {
     m.kind = static_cast<StageEventKind>(kind);
   }

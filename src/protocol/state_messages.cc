@@ -229,6 +229,7 @@ StateDone StateDone::decode(ByteReader& in) {
 }
 
 void StateFetchRequest::encode(ByteWriter& out) const {
+  out.put<uint64_t>(fetch);
   out.put<uint64_t>(bytes_per_s);
   putEntries(out, entries);
   out.putString(group);
@@ -236,6 +237,7 @@ void StateFetchRequest::encode(ByteWriter& out) const {
 
 StateFetchRequest StateFetchRequest::decode(ByteReader& in) {
   StateFetchRequest m;
+  m.fetch = in.get<uint64_t>("fetch");
   m.bytes_per_s = in.get<uint64_t>("pace");
   m.entries = getEntries(in);
   m.group = in.getString("group", kMaxGroupName);
@@ -246,6 +248,7 @@ void StateFetchPlan::encode(ByteWriter& out) const {
   out.put<uint64_t>(sync);
   out.put<uint64_t>(state_revision);
   putId(out, fetcher);
+  out.put<uint64_t>(fetch);
   out.put<uint64_t>(bytes_per_s);
   out.put<uint16_t>(static_cast<uint16_t>(code));
   out.putString(text);
@@ -264,6 +267,7 @@ StateFetchPlan StateFetchPlan::decode(ByteReader& in) {
   m.sync = in.get<uint64_t>("sync");
   m.state_revision = in.get<uint64_t>("state revision");
   m.fetcher = getId(in, "fetcher");
+  m.fetch = in.get<uint64_t>("fetch");
   m.bytes_per_s = in.get<uint64_t>("pace");
   m.code = getCode(in, "code");
   m.text = in.getString("text", kMaxReason);
@@ -295,6 +299,7 @@ StateFetchPlan StateFetchPlan::decode(ByteReader& in) {
 }
 
 void StateFetchDone::encode(ByteWriter& out) const {
+  out.put<uint64_t>(fetch);
   out.put<uint64_t>(sync);
   out.put<uint32_t>(entries_verified);
   out.put<uint32_t>(entries_missing);
@@ -302,6 +307,7 @@ void StateFetchDone::encode(ByteWriter& out) const {
 
 StateFetchDone StateFetchDone::decode(ByteReader& in) {
   StateFetchDone m;
+  m.fetch = in.get<uint64_t>("fetch");
   m.sync = in.get<uint64_t>("sync");
   m.entries_verified = in.get<uint32_t>("entries verified");
   m.entries_missing = in.get<uint32_t>("entries missing");

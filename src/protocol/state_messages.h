@@ -130,11 +130,21 @@ struct StateDone {
 // names a group fetches that group's state without joining it (any
 // registered peer; ecclCommFetchGroupState): the snapshot is that group's
 // next successful sync, and its StateFetchDone only ends the fetch.
+//
+// `fetch` numbers the fetches of one peer, and the plan and the done of a
+// fetch echo it: a joiner's fetch is 0 (one per connection); a peer numbers
+// its fetches of other groups from 1, a new number per fetch, so that the
+// late plan of a fetch it gave up on (its plan crossed its StateFetchDone)
+// is never taken for the plan of its next one. The master keeps one fetch of
+// another group per peer: a request replaces the peer's earlier one (never
+// planned from then on), and a StateFetchDone ends the fetch only when it
+// names the fetch the master keeps.
 struct StateFetchRequest {
   static constexpr MessageType kType = MessageType::kStateFetchRequest;
   static constexpr size_t kMaxEncodedSize =
-      8 + 4 + kMaxStateEntries * StateVote::kMaxEntrySize + 2 + kMaxGroupName;
+      8 + 8 + 4 + kMaxStateEntries * StateVote::kMaxEntrySize + 2 + kMaxGroupName;
 
+  uint64_t fetch = 0;        // this fetch's number (above); 0: a joiner's
   uint64_t bytes_per_s = 0;  // 0: unpaced
   std::vector<StateEntrySummary> entries;
   std::string group;  // whose state; empty: the peer's own group (a joiner's fetch)
@@ -143,17 +153,19 @@ struct StateFetchRequest {
   static StateFetchRequest decode(ByteReader& in);
 };
 
-// master -> the fetching peer and each member that serves it.
+// master -> the fetching peer and each member that serves it. The fetcher
+// takes a plan only when `fetch` is its running fetch's number.
 struct StateFetchPlan {
   static constexpr MessageType kType = MessageType::kStateFetchPlan;
   static constexpr size_t kMaxAddressSize = 16 + 2 + kMaxHostName + 2;
   static constexpr size_t kMaxEncodedSize =
-      8 + 8 + 16 + 8 + 2 + (2 + kMaxReason) + 4 + kMaxStateEntries * (4 + 16) + 4 +
+      8 + 8 + 16 + 8 + 8 + 2 + (2 + kMaxReason) + 4 + kMaxStateEntries * (4 + 16) + 4 +
       kMaxPlanTransfers * StatePlan::kTransferSize + 4 + kMaxGroupMembers * kMaxAddressSize;
 
   uint64_t sync = 0;            // the sync whose result is the snapshot
   uint64_t state_revision = 0;  // its revision
   EndpointId fetcher;
+  uint64_t fetch = 0;        // the fetcher's request's number (StateFetchRequest::fetch)
   uint64_t bytes_per_s = 0;  // each source's pace; 0: unpaced
   Code code = Code::kOk;     // not ok: no fetch (entries that do not match); to the fetcher
   std::string text;
@@ -165,12 +177,15 @@ struct StateFetchPlan {
   static StateFetchPlan decode(ByteReader& in);
 };
 
-// fetching peer -> master: the fetch ended; admit it (a joiner), or forget
-// it (a fetch of another group's state; sync 0: given up before its plan).
+// fetching peer -> master: the fetch ended; admit it (a joiner: fetch 0), or
+// forget it (a fetch of another group's state, fetch >= 1: the master forgets
+// it only when it is the peer's fetch that it keeps; sync 0: given up
+// without a plan, which may still be on its way).
 struct StateFetchDone {
   static constexpr MessageType kType = MessageType::kStateFetchDone;
-  static constexpr size_t kEncodedSize = 8 + 4 + 4;
+  static constexpr size_t kEncodedSize = 8 + 8 + 4 + 4;
 
+  uint64_t fetch = 0;  // the request's number (StateFetchRequest::fetch)
   uint64_t sync = 0;
   uint32_t entries_verified = 0;  // entries that arrived with the snapshot's hash
   uint32_t entries_missing =

@@ -47,16 +47,22 @@ static inline void stopTestMaster(TestMaster* m) {
   CHECK_OK(ecclMasterDestroy(m->master));
 }
 
+/* The config of makeTestComm, for a test that sets more fields before ecclCommCreate. */
+static inline void initTestConfig(const TestMaster* m, const char* group, uint32_t timeout_ms,
+                                  ecclCommConfig_t* config) {
+  CHECK_OK(ecclCommConfigInit(config));
+  config->master = m->addr;
+  config->group = group;
+  config->listen_addr = "127.0.0.1:0";
+  config->connections_per_peer = 2;
+  config->timeout_ms = timeout_ms;
+}
+
 /* A communicator of `group` (2 connections per peer); NULL on failure. */
 static inline ecclComm_t makeTestComm(const TestMaster* m, const char* group, uint32_t timeout_ms) {
   ecclCommConfig_t config;
   ecclComm_t comm = NULL;
-  CHECK_OK(ecclCommConfigInit(&config));
-  config.master = m->addr;
-  config.group = group;
-  config.listen_addr = "127.0.0.1:0";
-  config.connections_per_peer = 2;
-  config.timeout_ms = timeout_ms;
+  initTestConfig(m, group, timeout_ms, &config);
   CHECK_OK(ecclCommCreate(&config, &comm));
   return comm;
 }

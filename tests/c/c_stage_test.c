@@ -1,6 +1,8 @@
 /* Pipeline stages through the C API, from strict C99: the config fields and
  * their environment variables, ECCL_ATTR_STAGE, metric reports, stage queries,
- * and STAGE_LOST / STAGE_RESTORED events (with an older ecclEvent_t too).
+ * STAGE_LOST events (with an older ecclEvent_t too), a replacement's
+ * RECOVERING stage and its announcement (ecclCommAnnounceStageRecovered),
+ * which brings STAGE_RESTORED with the announced round.
  * Only 127.0.0.1 and ephemeral ports; every wait is bounded. */
 #define _POSIX_C_SOURCE 200809L
 #include <eccl/eccl.h>
@@ -22,16 +24,12 @@ static void sleepMs(long ms) {
   nanosleep(&ts, NULL);
 }
 
+/* makeTestComm's communicator, holding `stage` of a pipeline of `num_stages`. */
 static ecclComm_t makeStageComm(const TestMaster* m, const char* group, int32_t stage,
                                 int32_t num_stages) {
   ecclCommConfig_t config;
   ecclComm_t comm = NULL;
-  CHECK_OK(ecclCommConfigInit(&config));
-  config.master = m->addr;
-  config.group = group;
-  config.listen_addr = "127.0.0.1:0";
-  config.connections_per_peer = 1;
-  config.timeout_ms = TIMEOUT_MS;
+  initTestConfig(m, group, TIMEOUT_MS, &config);
   config.stage = stage;
   config.num_stages = num_stages;
   CHECK_OK(ecclCommCreate(&config, &comm));
@@ -182,13 +180,59 @@ int main(void) {
   CHECK(event.revision == 0);
   checkQuery(plain, 1, ECCL_STAGE_LOST, "s1", 0);
 
-  /* A replacement is accepted at once: STAGE_RESTORED(1), with the stage. */
+  /* A replacement is accepted at once: the stage is RECOVERING, and nobody
+   * hears STAGE_RESTORED before it announces (an event sent at its admission
+   * would precede the answer to s0's own query on s0's connection). */
   replacement = makeStageComm(&m, "s1", 1, 2);
+  CHECK(ecclCommAnnounceStageRecovered(replacement, 1, -1, NULL) == ecclInvalidUsage);
+  CHECK(strstr(ecclGetLastError(), "not accepted") != NULL);
   CHECK_OK(ecclCommConnect(replacement, -1));
+  checkQuery(replacement, 1, ECCL_STAGE_RECOVERING, "s1", 1);
+  checkQuery(s0, 1, ECCL_STAGE_RECOVERING, "s1", 1);
   event.struct_size = sizeof(event);
+  for (;;) {
+    CHECK_OK(ecclCommPollEvent(s0, &event));
+    if (event.kind == ECCL_EVENT_NONE) break;
+    CHECK(event.kind != ECCL_EVENT_STAGE_RESTORED);
+  }
+
+  /* Misuse of the announcement. */
+  memset(&info, 0, sizeof(info));
+  info.struct_size = sizeof(info);
+  CHECK(ecclCommAnnounceStageRecovered(NULL, 7, -1, &info) == ecclInvalidArgument);
+  CHECK(ecclCommAnnounceStageRecovered(plain, 7, -1, &info) == ecclInvalidUsage);
+  CHECK(strstr(ecclGetLastError(), "not a pipeline stage") != NULL);
+  info.struct_size = sizeof(info) + 1;
+  CHECK(ecclCommAnnounceStageRecovered(replacement, 7, -1, &info) == ecclInvalidArgument);
+  CHECK(strstr(ecclGetLastError(), "struct_size") != NULL);
+  checkQuery(plain, 1, ECCL_STAGE_RECOVERING, "s1", 1);
+
+  /* Its weights rebuilt, the replacement announces round 7: the stage is
+   * ACTIVE, and s0 hears STAGE_RESTORED(1) with revision 7. */
+  memset(&info, 0xab, sizeof(info));
+  info.struct_size = sizeof(info);
+  CHECK_OK(ecclCommAnnounceStageRecovered(replacement, 7, -1, &info));
+  CHECK(info.stage == 1);
+  CHECK(info.state == ECCL_STAGE_ACTIVE);
+  CHECK(strcmp(info.group, "s1") == 0);
+  CHECK(info.accepted == 1);
   CHECK(awaitEvent(s0, ECCL_EVENT_STAGE_RESTORED, &event));
   CHECK(event.stage == 1);
-  checkQuery(replacement, 1, ECCL_STAGE_ACTIVE, "s1", 1);
+  CHECK(event.revision == 7);
+  CHECK(allZero(&event.peer));
+  CHECK(awaitEvent(replacement, ECCL_EVENT_STAGE_RESTORED, &event));
+  CHECK(event.revision == 7);
+
+  /* Announcing an active stage (again, or one never lost) changes nothing. */
+  CHECK_OK(ecclCommAnnounceStageRecovered(replacement, 8, -1, NULL));
+  CHECK_OK(ecclCommAnnounceStageRecovered(s0, 9, -1, NULL));
+  checkQuery(s0, 1, ECCL_STAGE_ACTIVE, "s1", 1);
+  checkQuery(s0, 0, ECCL_STAGE_ACTIVE, "s0", 1);
+  for (;;) {
+    CHECK_OK(ecclCommPollEvent(s0, &event));
+    if (event.kind == ECCL_EVENT_NONE) break;
+    CHECK(event.kind != ECCL_EVENT_STAGE_RESTORED);
+  }
 
   /* The group without a stage heard of none of it. */
   for (;;) {

@@ -71,6 +71,7 @@ enum class Decoder {
   kStageQuery,
   kStageInfo,
   kStageEvent,
+  kStageAnnounce,
 };
 constexpr Decoder kDecoder = Decoder::ECCL_FUZZ_DECODER;
 
@@ -181,14 +182,14 @@ auto fields(const StateDone& m) {
   return std::tie(m.sync, m.round, m.failed_transfers, m.bad_entries, m.reason);
 }
 auto fields(const StateFetchRequest& m) {
-  return std::tie(m.bytes_per_s, m.entries, m.group);
+  return std::tie(m.fetch, m.bytes_per_s, m.entries, m.group);
 }
 auto fields(const StateFetchPlan& m) {
-  return std::tie(m.sync, m.state_revision, m.fetcher, m.bytes_per_s, m.code, m.text, m.receive,
-                  m.transfers, m.addresses);
+  return std::tie(m.sync, m.state_revision, m.fetcher, m.fetch, m.bytes_per_s, m.code, m.text,
+                  m.receive, m.transfers, m.addresses);
 }
 auto fields(const StateFetchDone& m) {
-  return std::tie(m.sync, m.entries_verified, m.entries_missing);
+  return std::tie(m.fetch, m.sync, m.entries_verified, m.entries_missing);
 }
 auto fields(const StageMetric& m) {
   return std::tie(m.round, m.value);
@@ -201,7 +202,10 @@ auto fields(const StageInfo& m) {
                   m.metric, m.metric_peer);
 }
 auto fields(const StageEvent& m) {
-  return std::tie(m.kind, m.stage, m.group);
+  return std::tie(m.kind, m.stage, m.round, m.group);
+}
+auto fields(const StageAnnounce& m) {
+  return std::tie(m.request, m.round);
 }
 auto fields(const FrameHeader& m) {
   return std::tie(m.type, m.flags, m.length, m.checksum);
@@ -430,7 +434,7 @@ void checkAccepted(const StageQuery& m) {
 }
 void checkAccepted(const StageInfo& m) {
   check(m.stage < kMaxStages, "StageInfo stage below kMaxStages");
-  check(m.state <= StageState::kLost, "StageInfo state known");
+  check(m.state <= StageState::kRecovering, "StageInfo state known");
   check((m.state == StageState::kUnknown) == m.group.empty(), "StageInfo group iff known");
   check(m.group.size() <= kMaxGroupName, "StageInfo group within limit");
   check(m.accepted <= kMaxGroupMembers, "StageInfo accepted within the group limit");
@@ -447,8 +451,10 @@ void checkAccepted(const StageEvent& m) {
         "StageEvent kind known");
   check(m.stage < kMaxStages, "StageEvent stage below kMaxStages");
   check(!m.group.empty() && m.group.size() <= kMaxGroupName, "StageEvent group 1..kMaxGroupName");
+  check(m.kind != StageEventKind::kLost || m.round == 0, "StageEvent lost without a round");
   checkPrintable(m.group);
 }
+void checkAccepted(const StageAnnounce&) {}  // any request and round
 
 template <typename Message>
 void fuzzControlMessage(std::span<const uint8_t> input) {
@@ -591,6 +597,8 @@ void fuzzOne(std::span<const uint8_t> input) {
       return fuzzControlMessage<StageInfo>(input);
     case Decoder::kStageEvent:
       return fuzzControlMessage<StageEvent>(input);
+    case Decoder::kStageAnnounce:
+      return fuzzControlMessage<StageAnnounce>(input);
   }
 }
 

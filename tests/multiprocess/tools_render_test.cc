@@ -28,10 +28,14 @@ membership::MasterSnapshot sampleSnapshot() {
   s.peers.push_back(
       {idFilledWith(0xaa), "g", "10.0.0.1:5000", protocol::PeerState::kAccepted, 0, 1250ms, 41, 7});
   s.groups.push_back({"g", 3, 2, 1, 1, false, 2});
-  s.counters = {4, 1, 83, 5, 3, 1, 2, 0, 6, 9, 0, 0, 5, 11, 12, 1, 2};
+  s.counters = {4, 1, 83, 5, 3, 1, 2, 0, 6, 9, 0, 0, 5, 11, 12, 1, 2, 3};
   s.pipeline_stages = 3;
-  s.stages.push_back({0, "g", false, 2, false, 0, 0.0, EndpointId()});
-  s.stages.push_back({1, "s\"1", true, 0, true, 9, 0.1, idFilledWith(0xdd)});
+  s.stages.push_back(
+      {0, "g", membership::StageBook::State::kActive, 2, false, 0, 0.0, EndpointId()});
+  s.stages.push_back(
+      {1, "s\"1", membership::StageBook::State::kLost, 0, true, 9, 0.1, idFilledWith(0xdd)});
+  s.stages.push_back(
+      {2, "s2", membership::StageBook::State::kRecovering, 1, false, 0, 0.0, EndpointId()});
   return s;
 }
 
@@ -69,11 +73,16 @@ TEST(MasterMetricsText, RendersEveryFamilyWithExactValues) {
            "eccl_master_pipeline_stages 3",
            "eccl_master_stage_lost{stage=\"0\",group=\"g\"} 0",
            "eccl_master_stage_lost{stage=\"1\",group=\"s\\\"1\"} 1",
+           "eccl_master_stage_lost{stage=\"2\",group=\"s2\"} 0",
+           "eccl_master_stage_recovering{stage=\"0\",group=\"g\"} 0",
+           "eccl_master_stage_recovering{stage=\"1\",group=\"s\\\"1\"} 0",
+           "eccl_master_stage_recovering{stage=\"2\",group=\"s2\"} 1",
            "eccl_master_stage_metric{stage=\"1\",group=\"s\\\"1\"} 0.10000000000000001",
            "eccl_master_stage_metrics_total 11",
            "eccl_master_stage_queries_total 12",
            "eccl_master_stages_lost_total 1",
            "eccl_master_stages_restored_total 2",
+           "eccl_master_stage_announcements_total 3",
        }) {
     EXPECT_TRUE(hasLine(text, line)) << "missing: " << line << "\n" << text;
   }
@@ -126,13 +135,20 @@ TEST(MasterStatusJson, ListsPeersInRingOrderThenPending) {
   EXPECT_EQ(json["counters"]["leaves"], 2);
   EXPECT_EQ(json["counters"]["state_fetches"], 5);
   EXPECT_EQ(json["counters"]["stages_restored"], 2);
+  EXPECT_EQ(json["counters"]["stage_announcements"], 3);
   EXPECT_EQ(json["pipeline_stages"], 3);
-  ASSERT_EQ(json["stages"].size(), 2u);
-  EXPECT_EQ(
-      json["stages"][0],
-      (nlohmann::json{
-          {"stage", 0}, {"group", "g"}, {"lost", false}, {"accepted", 2}, {"metric", nullptr}}));
+  ASSERT_EQ(json["stages"].size(), 3u);
+  EXPECT_EQ(json["stages"][0], (nlohmann::json{{"stage", 0},
+                                               {"group", "g"},
+                                               {"state", "active"},
+                                               {"lost", false},
+                                               {"accepted", 2},
+                                               {"metric", nullptr}}));
+  EXPECT_EQ(json["stages"][1]["state"], "lost");
   EXPECT_EQ(json["stages"][1]["lost"], true);
+  EXPECT_EQ(json["stages"][2]["state"], "recovering");
+  EXPECT_EQ(json["stages"][2]["lost"], false);
+  EXPECT_EQ(json["stages"][2]["accepted"], 1);
   EXPECT_EQ(json["stages"][1]["metric"],
             (nlohmann::json{{"round", 9}, {"value", 0.1}, {"peer", std::string(32, 'd')}}));
 }

@@ -56,7 +56,15 @@ void stages(std::string& out, const membership::MasterSnapshot& snapshot) {
   header(out, "eccl_master_stage_lost", "gauge",
          "1 while every peer of a pipeline stage's group is gone.");
   for (const auto& stage : snapshot.stages)
-    sample(out, "eccl_master_stage_lost", stageLabel(stage), stage.lost ? 1 : 0);
+    sample(out, "eccl_master_stage_lost", stageLabel(stage),
+           stage.state == membership::StageBook::State::kLost ? 1 : 0);
+  header(out, "eccl_master_stage_recovering", "gauge",
+         "1 while a lost pipeline stage has an accepted replacement that has not announced its "
+         "weights rebuilt.");
+  for (const auto& stage : snapshot.stages) {
+    sample(out, "eccl_master_stage_recovering", stageLabel(stage),
+           stage.state == membership::StageBook::State::kRecovering ? 1 : 0);
+  }
   header(out, "eccl_master_stage_metric", "gauge",
          "The latest metric reported for a stage (e.g. its gradient norm).");
   for (const auto& stage : snapshot.stages) {
@@ -157,7 +165,10 @@ std::string renderMetrics(const membership::MasterSnapshot& snapshot) {
   counter(out, "eccl_master_stages_lost_total", "Pipeline stages that lost their last peer.",
           c.stages_lost);
   counter(out, "eccl_master_stages_restored_total",
-          "Lost pipeline stages whose group had a peer accepted again.", c.stages_restored);
+          "Recovering pipeline stages restored by a peer's announcement.", c.stages_restored);
+  counter(out, "eccl_master_stage_announcements_total",
+          "Announcements of pipeline stage peers that they hold their stage's weights again.",
+          c.stage_announcements);
   return out;
 }
 

@@ -27,7 +27,8 @@ nlohmann::json groupJson(const membership::GroupView& group) {
           {"fetching", group.fetching}};
 }
 
-// A stage's latest metric is null until one was reported.
+// A stage's state ("active", "lost" or "recovering"; "lost" is true in the
+// second only); its latest metric is null until one was reported.
 nlohmann::json stageJson(const membership::StageView& stage) {
   nlohmann::json metric = nullptr;
   if (stage.has_metric) {
@@ -37,7 +38,8 @@ nlohmann::json stageJson(const membership::StageView& stage) {
   }
   return {{"stage", stage.stage},
           {"group", stage.group},
-          {"lost", stage.lost},
+          {"state", membership::StageBook::stateName(stage.state)},
+          {"lost", stage.state == membership::StageBook::State::kLost},
           {"accepted", stage.accepted},
           {"metric", metric}};
 }
@@ -59,7 +61,8 @@ nlohmann::json countersJson(const membership::MasterCounters& c) {
           {"stage_metrics", c.stage_metrics},
           {"stage_queries", c.stage_queries},
           {"stages_lost", c.stages_lost},
-          {"stages_restored", c.stages_restored}};
+          {"stages_restored", c.stages_restored},
+          {"stage_announcements", c.stage_announcements}};
 }
 
 }  // namespace

@@ -58,8 +58,8 @@ class Communicator(CollectivesMixin, StateMixin):
         small_allreduce_bytes: all-reduces up to this size use recursive
         doubling (the same on every peer). stage, num_stages: the pipeline
         stage this peer's group holds, 0 <= stage < num_stages <= 4096 (see
-        report_metric, stage_info, EventKind.STAGE_LOST). None keeps the
-        library's default or its environment variable. Raises
+        report_metric, stage_info, announce_recovered, EventKind.STAGE_LOST).
+        None keeps the library's default or its environment variable. Raises
         eccl.InvalidArgument for a bad field."""
         lib = _library.lib()
         code, config = init_versioned(ecclCommConfig_t, lib.ecclCommConfigInit)
@@ -217,6 +217,23 @@ class Communicator(CollectivesMixin, StateMixin):
             raise ValueError(f"stage={stage} is outside 0 .. 4095")
         info = versioned(ecclStageInfo_t)
         self._h.call("ecclCommGetStageInfo", stage, ctypes.byref(info), _args.timeout(timeout_ms))
+        return StageInfo.from_c(info)
+
+    def announce_recovered(self, round: int,  # noqa: A002 - the C name
+                           timeout_ms: Optional[float] = None) -> StageInfo:
+        """Announces that this peer holds its stage's weights again (a replacement
+        that rebuilt them from its neighbours'): a recovering stage becomes
+        active, and every stage peer gets a STAGE_RESTORED event whose revision
+        is `round`, the training round from which the stage trains again.
+        Announcing an active stage changes nothing. Blocks for the master's
+        answer and returns this peer's stage as the master sees it afterwards.
+        Raises eccl.InvalidUsage (no stage, not accepted yet), eccl.Timeout."""
+        round = operator.index(round)
+        if not 0 <= round < (1 << 64):
+            raise ValueError(f"round={round} does not fit 0 .. 2**64 - 1")
+        info = versioned(ecclStageInfo_t)
+        self._h.call("ecclCommAnnounceStageRecovered", round, _args.timeout(timeout_ms),
+                     ctypes.byref(info))
         return StageInfo.from_c(info)
 
     def __repr__(self) -> str:

@@ -84,6 +84,7 @@ class ecclStageState_t(enum.IntEnum):
     ECCL_STAGE_UNKNOWN = 0
     ECCL_STAGE_ACTIVE = 1
     ECCL_STAGE_LOST = 2
+    ECCL_STAGE_RECOVERING = 3
 
 
 class ecclDataType_t(enum.IntEnum):
@@ -431,6 +432,7 @@ PROTOTYPES: dict[str, tuple[Any, Sequence[Any]]] = {
     # Pipeline stages
     "ecclCommReportMetric": (_R, [ecclComm_t, c_uint64, c_double]),
     "ecclCommGetStageInfo": (_R, [ecclComm_t, c_int32, _P(ecclStageInfo_t), c_int64]),
+    "ecclCommAnnounceStageRecovered": (_R, [ecclComm_t, c_uint64, c_int64, _P(ecclStageInfo_t)]),
     # Collectives
     "ecclAllReduce": (
         _R,

@@ -58,7 +58,8 @@ class EventKind(enum.IntEnum):
     PEER_EVICTED = ecclEventKind_t.ECCL_EVENT_PEER_EVICTED  #: removed by the master
     #: the last peer of a pipeline stage's group is gone (only stage comms hear it)
     STAGE_LOST = ecclEventKind_t.ECCL_EVENT_STAGE_LOST
-    #: a peer of a lost stage's group was accepted
+    #: a peer of a lost stage rebuilt its weights and announced it (announce_recovered);
+    #: the event's revision is the round it passed
     STAGE_RESTORED = ecclEventKind_t.ECCL_EVENT_STAGE_RESTORED
 
 
@@ -68,7 +69,9 @@ class Event:
 
     kind: EventKind  #: what happened
     peer: PeerId     #: the peer it happened to (all zero for stage events)
-    revision: int    #: the group's revision when the master announced it (0: another group)
+    #: the group's revision when the master announced it (0: another group, STAGE_LOST);
+    #: for STAGE_RESTORED the round the announcer passed to announce_recovered
+    revision: int
     stage: int = -1  #: the stage of STAGE_LOST / STAGE_RESTORED; -1 otherwise
 
 
@@ -76,8 +79,10 @@ class StageState(enum.IntEnum):
     """What the master knows about a pipeline stage."""
 
     UNKNOWN = ecclStageState_t.ECCL_STAGE_UNKNOWN  #: no group holds it
-    ACTIVE = ecclStageState_t.ECCL_STAGE_ACTIVE    #: a group holds it, not lost
+    ACTIVE = ecclStageState_t.ECCL_STAGE_ACTIVE    #: a group holds it, not lost nor recovering
     LOST = ecclStageState_t.ECCL_STAGE_LOST        #: every peer of its group is gone
+    #: lost, then a replacement was accepted; nobody announced the weights rebuilt yet
+    RECOVERING = ecclStageState_t.ECCL_STAGE_RECOVERING
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class StageInfo:
     """A pipeline stage as the master knows it (Communicator.stage_info)."""
 
     stage: int                     #: the stage asked about
-    state: StageState              #: unknown, active or lost
+    state: StageState              #: unknown, active, lost or recovering
     group: str                     #: the group holding it ("" when unknown)
     accepted: int                  #: accepted peers of that group now
     metric_round: Optional[int]    #: the round of its latest metric (None: no metric yet)

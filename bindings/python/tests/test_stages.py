@@ -1,6 +1,7 @@
-"""Pipeline stages from Python: stage config, report_metric, stage_info and the
-STAGE_LOST / STAGE_RESTORED events (a master of its own: the pipeline is the
-master's, and the session master's other groups have no stage)."""
+"""Pipeline stages from Python: stage config, report_metric, stage_info,
+announce_recovered and the STAGE_LOST / STAGE_RESTORED events (a master of its
+own: the pipeline is the master's, and the session master's other groups have
+no stage)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def test_stage_config_is_checked(pipeline_master: eccl.Master) -> None:
         make_comm(pipeline_master, "bad", stage=1 << 31, num_stages=2)
 
 
-def test_a_lost_stage_is_announced_restored_and_keeps_its_metric(
+def test_a_lost_stage_recovers_is_announced_restored_and_keeps_its_metric(
         pipeline_master: eccl.Master) -> None:
     s0 = make_comm(pipeline_master, "py-s0", stage=0, num_stages=STAGES)
     s1 = make_comm(pipeline_master, "py-s1", stage=1, num_stages=STAGES)
@@ -77,9 +78,31 @@ def test_a_lost_stage_is_announced_restored_and_keeps_its_metric(
         assert (info.metric_round, info.metric, info.metric_peer) == (4, 0.75, lost_id)
 
         replacement = make_comm(pipeline_master, "py-s1", stage=1, num_stages=STAGES)
+        with pytest.raises(eccl.InvalidUsage, match="not accepted"):
+            replacement.announce_recovered(7)
         replacement.connect()
-        assert await_event(s0, eccl.EventKind.STAGE_RESTORED).stage == 1
+        # Accepted, but the weights are not rebuilt yet: RECOVERING, no event.
+        # (An event sent at the admission would precede s0's own answer.)
+        info = replacement.stage_info(1)
+        assert (info.state, info.group, info.accepted) == (eccl.StageState.RECOVERING, "py-s1", 1)
+        assert s0.stage_info(1).state == eccl.StageState.RECOVERING
+        assert all(e.kind != eccl.EventKind.STAGE_RESTORED for e in s0.events())
+
+        with pytest.raises(eccl.InvalidUsage, match="not a pipeline stage"):
+            plain.announce_recovered(7)
+        with pytest.raises(ValueError):
+            replacement.announce_recovered(-1)
+        info = replacement.announce_recovered(7)
+        assert (info.stage, info.state, info.group, info.accepted) == (
+            1, eccl.StageState.ACTIVE, "py-s1", 1)
+        event = await_event(s0, eccl.EventKind.STAGE_RESTORED)
+        assert (event.stage, event.revision, event.peer.raw) == (1, 7, bytes(16))
+        assert await_event(replacement, eccl.EventKind.STAGE_RESTORED).revision == 7
+        # Once active, an announcement changes nothing.
+        assert s0.announce_recovered(9, timeout_ms=5000).state == eccl.StageState.ACTIVE
         assert replacement.stage_info(1).state == eccl.StageState.ACTIVE
+        assert s0.stage_info(1).state == eccl.StageState.ACTIVE
+        assert all(e.kind != eccl.EventKind.STAGE_RESTORED for e in s0.events())
         stage_kinds = (eccl.EventKind.STAGE_LOST, eccl.EventKind.STAGE_RESTORED)
         assert all(e.kind not in stage_kinds and e.stage == -1 for e in plain.events())
     finally:

@@ -3,10 +3,12 @@
 // members that sync round after round, each round's content a function of
 // its revision) and gets exactly the bytes of the revision it reports,
 // striped across the members, while their syncs keep succeeding; refusals;
-// a source lost mid-fetch never yields wrong bytes, and a retry succeeds.
+// a source lost mid-fetch never yields wrong bytes, and a retry succeeds; the
+// late plan of a fetch that timed out is not taken by the next fetch.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <future>
 #include <set>
@@ -38,13 +40,18 @@ class GroupFetch : public InProcessCluster {
  protected:
   void SetUp() override {
     InProcessCluster::SetUp();
+    if (miss_limit_ != 0) {  // the master is not used yet: start it with the test's limit
+      stopMaster();
+      master_options_.settings.miss_limit = miss_limit_;
+      startMaster();
+    }
     std::vector<comm::Communicator*> peers;
     for (int i = 0; i < 3; ++i)
       peers.push_back(&addPeer("stage-a"));
     stage_a_ = rankedRing(peers);
     for (size_t i = 0; i < stage_a_.size(); ++i)
       tensors_.push_back(makeTensors(stageSpecs(), 0));
-    fetcher_ = &addPeer("stage-b");
+    fetcher_ = &addPeer("stage-b", fetcher_hook_);
     ASSERT_TRUE(fetcher_->connect(deadline(10s)).isOk());
   }
   void TearDown() override {
@@ -109,6 +116,10 @@ class GroupFetch : public InProcessCluster {
     }
   }
 
+  // Set by a derived fixture's constructor: the master's heartbeat miss
+  // limit (0: the cluster's), the fetcher's fault hook.
+  uint16_t miss_limit_ = 0;
+  comm::FaultHook fetcher_hook_;
   std::vector<comm::Communicator*> stage_a_;
   std::vector<Tensors> tensors_;
   comm::Communicator* fetcher_ = nullptr;
@@ -247,6 +258,125 @@ TEST_F(GroupFetch, ASourceLostMidFetchNeverGivesWrongBytesAndARetrySucceeds) {
   expectRevisionBytes(retried, again.info.revision);
   EXPECT_EQ(again.info.bytes_received, 9 * kMiB);
   stopSyncing();
+}
+
+// The fetcher's control thread holds the first fetch plan it gets until the
+// comm's second fetch has sent its request: the plan of the first fetch (it
+// times out meanwhile) arrives while the second one runs, as it does when
+// the master sent the plan before it saw the first fetch's StateFetchDone.
+class GroupFetchLatePlan : public GroupFetch {
+ protected:
+  GroupFetchLatePlan() {
+    // The held control thread sends no heartbeats meanwhile.
+    miss_limit_ = static_cast<uint16_t>(deadline(60s) / 100ms);
+    fetcher_hook_ = [this](std::string_view point, const EndpointId&) {
+      std::unique_lock lock(hook_mu_);
+      if (point == "group-fetch-requested") {
+        ++requests_;
+        hook_cv_.notify_all();
+      } else if (point == "fetch-plan" && ++plans_ == 1) {
+        held_ = true;
+        hook_cv_.notify_all();
+        hook_cv_.wait_for(lock, deadline(60s), [&] { return requests_ >= 2 || release_; });
+      }
+    };
+  }
+  void TearDown() override {
+    {
+      std::lock_guard lock(hook_mu_);
+      release_ = true;
+      hook_cv_.notify_all();
+    }
+    GroupFetch::TearDown();
+  }
+
+  std::mutex hook_mu_;
+  std::condition_variable hook_cv_;
+  int requests_ = 0;  // fetches that sent their request
+  int plans_ = 0;     // fetch plans for the fetcher that arrived
+  bool held_ = false;
+  bool release_ = false;
+};
+
+TEST_F(GroupFetchLatePlan, AFetchThatTimedOutLeavesItsLatePlanToNobody) {
+  // Stage-c: another group of the same entries, whose content at a revision
+  // is never stage-a's (its revisions start at 1000).
+  std::vector<comm::Communicator*> stage_c{&addPeer("stage-c")};
+  ASSERT_TRUE(stage_c[0]->connect(deadline(10s)).isOk());
+  Tensors c_tensors = makeTensors(stageSpecs(), 0);
+  fillRevision(c_tensors, 1000);
+
+  // Fetch 1 of stage-a; stage-a syncs until the plan of fetch 1 reached the
+  // fetcher (a sync before the request reached the master plans nothing).
+  Tensors fetched = makeTensors(stageSpecs(), 1'000'099);
+  auto first = std::async(std::launch::async, [&] {
+    return fetcher_->fetchGroupState("stage-a", fetched.shared, 0, deadline(3s), nullptr);
+  });
+  const auto until = std::chrono::steady_clock::now() + deadline(2s);
+  for (bool held = false; !held && std::chrono::steady_clock::now() < until;) {
+    std::vector<Tensors*> all;
+    for (Tensors& t : tensors_) {
+      fillRevision(t, t.shared.revision + 1);
+      all.push_back(&t);
+    }
+    for (const SyncOutcome& o : syncAll(stage_a_, all))
+      ASSERT_TRUE(o.status.isOk()) << o.status.toString();
+    std::unique_lock lock(hook_mu_);
+    held = hook_cv_.wait_for(lock, 50ms, [&] { return held_; });
+  }
+  {
+    std::lock_guard lock(hook_mu_);
+    ASSERT_TRUE(held_) << "stage-a's syncs did not plan fetch 1 in time";
+  }
+  // Its plan is held on the way: fetch 1 times out and ends.
+  Status timed_out = first.get();
+  EXPECT_EQ(timed_out.code(), Code::kTimeout) << timed_out.toString();
+  const uint64_t a_revision = tensors_[0].shared.revision;
+
+  // Fetch 2, of stage-c: its request releases fetch 1's plan (stage-a's, of
+  // an earlier sync), which must not become fetch 2's.
+  std::atomic<bool> stop{false};
+  std::atomic<int> c_syncs{0};
+  std::thread c_syncer([&] {
+    while (!stop) {
+      fillRevision(c_tensors, c_tensors.shared.revision + 1);
+      Status synced = stage_c[0]->syncSharedState(
+          c_tensors.shared, state::SyncStrategy::kEnforcePopular, deadline(20s), nullptr);
+      if (synced.isOk()) {
+        ++c_syncs;
+      } else {
+        ADD_FAILURE() << "stage-c sync: " << synced.toString();
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  Tensors second = makeTensors(stageSpecs(), 1'000'098);
+  SyncOutcome out;
+  out.status = fetcher_->fetchGroupState("stage-c", second.shared, 0, deadline(30s), &out.info);
+  stop = true;
+  c_syncer.join();
+  {
+    std::lock_guard lock(hook_mu_);
+    EXPECT_EQ(requests_, 2);
+    EXPECT_GE(plans_, 2) << "fetch 1's plan, then fetch 2's";
+  }
+  ASSERT_TRUE(out.status.isOk()) << out.status.toString();
+  EXPECT_GT(c_syncs.load(), 0);
+  EXPECT_GT(out.info.revision, 1000u)
+      << "a stage-c snapshot, not stage-a's (revision " << a_revision << ")";
+  EXPECT_EQ(second.shared.revision, out.info.revision);
+  expectRevisionBytes(second, out.info.revision);
+  EXPECT_EQ(out.info.bytes_received, 9 * kMiB);
+
+  // The comm goes on: a third fetch, of stage-a, gets stage-a's next sync.
+  startSyncing();
+  Tensors third = makeTensors(stageSpecs(), 1'000'097);
+  SyncOutcome again = fetchWatching(third, 0, nullptr);
+  stopSyncing();
+  ASSERT_TRUE(again.status.isOk()) << again.status.toString();
+  EXPECT_GT(again.info.revision, a_revision);
+  EXPECT_LT(again.info.revision, 1000u);
+  expectRevisionBytes(third, again.info.revision);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The master's pipeline stages (stage_book.h, master_stages.cc), driven frame
 // by frame with a fake clock: binding groups to stages, conflicts, STAGE_LOST
-// and STAGE_RESTORED events, metrics and stage queries.
+// events, recovering stages and the announcements that restore them
+// (STAGE_RESTORED with the announced round), metrics and stage queries.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -78,6 +79,12 @@ class Pipeline {
     }
     return ids;
   }
+  // The first accepted peer of `peer`'s group votes to admit the pending ones.
+  bool vote(const EndpointId& peer) {
+    Status status = state_.onVote(peer, {inbox(peer).topologies.back().revision}, now, out_);
+    deliver();
+    return status.isOk();
+  }
   void disconnect(const EndpointId& peer) {
     state_.onConnectionClosed(peer, connections_.at(peer), now, out_);
     deliver();
@@ -100,6 +107,23 @@ class Pipeline {
     Status status = state_.onStageMetric(peer, {round, value}, out_);
     deliver();
     return status;
+  }
+  // A stage peer's announcement that it holds its stage's weights again; the
+  // master's answer lands in its inbox (answer()).
+  Status announce(const EndpointId& peer, uint64_t round) {
+    const size_t answers = inbox(peer).infos.size();
+    Status status = state_.onStageAnnounce(peer, {++last_request_, round}, out_);
+    deliver();
+    EXPECT_EQ(inbox(peer).infos.size(), answers + (status.isOk() ? 1 : 0))
+        << "one answer to an accepted announcement, none to a refused one";
+    return status;
+  }
+  protocol::StageInfo answer(const EndpointId& peer) {
+    const auto& infos = inbox(peer).infos;
+    EXPECT_FALSE(infos.empty());
+    if (infos.empty()) return {};
+    EXPECT_EQ(infos.back().request, last_request_);
+    return infos.back();
   }
   protocol::StageInfo query(const EndpointId& asker, uint32_t stage) {
     EXPECT_TRUE(state_.onStageQuery(asker, {++last_request_, stage}, out_).isOk());
@@ -147,12 +171,18 @@ class Pipeline {
   std::map<ConnectionId, Inbox> inboxes_;
 };
 
-// The stage events a peer received, as "lost 1 s1" strings, in order.
+// The stage events a peer received, as "lost 1 s1" and "restored 1 s1 @7"
+// (the announced round) strings, in order.
 std::vector<std::string> events(Pipeline& p, const EndpointId& peer) {
   std::vector<std::string> out;
   for (const auto& e : p.inbox(peer).stage_events) {
-    out.push_back(std::string(e.kind == StageEventKind::kLost ? "lost " : "restored ") +
-                  std::to_string(e.stage) + " " + e.group);
+    if (e.kind == StageEventKind::kLost) {
+      EXPECT_EQ(e.round, 0u) << "a lost stage has no round";
+      out.push_back("lost " + std::to_string(e.stage) + " " + e.group);
+    } else {
+      out.push_back("restored " + std::to_string(e.stage) + " " + e.group + " @" +
+                    std::to_string(e.round));
+    }
   }
   return out;
 }
@@ -173,7 +203,7 @@ TEST(MasterStages, LostWhenTheLastPeerIsKilledNotBefore) {
   for (const auto& peer : t.neighbours())
     EXPECT_TRUE(events(t.p, peer).empty()) << "one peer of stage 1 remains";
   EXPECT_TRUE(events(t.p, t.s1[1]).empty());
-  EXPECT_FALSE(t.p.snapshot().stages[1].lost);
+  EXPECT_EQ(t.p.snapshot().stages[1].state, StageBook::State::kActive);
 
   t.p.silence({t.s1[1]});  // the last one stops beating: lost by the miss limit
   for (const auto& peer : t.neighbours())
@@ -184,9 +214,9 @@ TEST(MasterStages, LostWhenTheLastPeerIsKilledNotBefore) {
   EXPECT_EQ(s.pipeline_stages, 3u);
   ASSERT_EQ(s.stages.size(), 3u);
   EXPECT_EQ(s.stages[1].group, "s1");
-  EXPECT_TRUE(s.stages[1].lost);
+  EXPECT_EQ(s.stages[1].state, StageBook::State::kLost);
   EXPECT_EQ(s.stages[1].accepted, 0u);
-  EXPECT_FALSE(s.stages[0].lost);
+  EXPECT_EQ(s.stages[0].state, StageBook::State::kActive);
 }
 
 TEST(MasterStages, LostOnGracefulLeave) {
@@ -206,29 +236,128 @@ TEST(MasterStages, PendingStagePeersHearEventsToo) {
   EXPECT_EQ(events(t.p, waiting), std::vector<std::string>{"lost 1 s1"});
 }
 
-TEST(MasterStages, RestoredWhenAReplacementIsAccepted) {
+TEST(MasterStages, AnAcceptedReplacementMakesALostStageRecoveringNotRestored) {
   ThreeStages t;
   t.p.disconnect(t.s1[0]);
   t.p.disconnect(t.s1[1]);
   // A replacement registers: its empty group sets up a ring at once, but it
-  // is not accepted (nor the stage restored) until its channels are up.
+  // is not accepted (nor the stage recovering) until its channels are up.
   const EndpointId fresh = t.p.join("s1", 1, 3);
   EXPECT_EQ(events(t.p, t.s0[0]), std::vector<std::string>{"lost 1 s1"});
   EXPECT_EQ(t.p.query(t.other, 1).state, StageState::kLost);
   t.p.ready({fresh});
-  const std::vector<std::string> both = {"lost 1 s1", "restored 1 s1"};
+  // Accepted: no event yet, it has still to rebuild the stage's weights.
+  for (const auto& peer : t.neighbours())
+    EXPECT_EQ(events(t.p, peer), std::vector<std::string>{"lost 1 s1"});
+  EXPECT_TRUE(events(t.p, fresh).empty());
+  const auto info = t.p.query(t.s0[0], 1);
+  EXPECT_EQ(info.state, StageState::kRecovering);
+  EXPECT_EQ(info.group, "s1");
+  EXPECT_EQ(info.accepted, 1u);
+  const MasterSnapshot s = t.p.snapshot();
+  EXPECT_EQ(s.stages[1].state, StageBook::State::kRecovering);
+  EXPECT_EQ(s.stages[1].accepted, 1u);
+  EXPECT_EQ(s.counters.stages_restored, 0u);
+}
+
+TEST(MasterStages, TheReplacementsAnnouncementRestoresTheStageWithItsRound) {
+  ThreeStages t;
+  const EndpointId waiting = t.p.join("s2", 2, 3);  // pending in stage 2's group
+  t.p.disconnect(t.s1[0]);
+  t.p.disconnect(t.s1[1]);
+  const EndpointId fresh = t.p.join("s1", 1, 3);
+  t.p.ready({fresh});
+  ASSERT_TRUE(t.p.announce(fresh, 7).isOk());
+  const std::vector<std::string> both = {"lost 1 s1", "restored 1 s1 @7"};
   for (const auto& peer : t.neighbours())
     EXPECT_EQ(events(t.p, peer), both);
-  EXPECT_EQ(events(t.p, fresh), std::vector<std::string>{"restored 1 s1"});
-  EXPECT_TRUE(events(t.p, t.other).empty());
-  const auto info = t.p.query(fresh, 1);
-  EXPECT_EQ(info.state, StageState::kActive);
-  EXPECT_EQ(info.accepted, 1u);
-  EXPECT_EQ(t.p.snapshot().counters.stages_restored, 1u);
-  // Lost again once the replacement is gone too.
-  t.p.disconnect(fresh);
+  EXPECT_EQ(events(t.p, waiting), both) << "pending stage peers hear it too";
+  EXPECT_EQ(events(t.p, fresh), std::vector<std::string>{"restored 1 s1 @7"});
+  EXPECT_TRUE(events(t.p, t.other).empty()) << "a group without a stage hears nothing";
+  const auto answer = t.p.answer(fresh);
+  EXPECT_EQ(answer.stage, 1u);
+  EXPECT_EQ(answer.state, StageState::kActive);
+  EXPECT_EQ(answer.group, "s1");
+  EXPECT_EQ(answer.accepted, 1u);
+  EXPECT_EQ(t.p.query(t.other, 1).state, StageState::kActive);
+  MasterSnapshot s = t.p.snapshot();
+  EXPECT_EQ(s.stages[1].state, StageBook::State::kActive);
+  EXPECT_EQ(s.counters.stages_restored, 1u);
+  EXPECT_EQ(s.counters.stage_announcements, 1u);
+
+  // A second announcement (the same peer, or another of the group) changes nothing.
+  const EndpointId second = t.p.join("s1", 1, 3);
+  ASSERT_TRUE(t.p.vote(fresh));
+  t.p.ready({fresh, second});
+  ASSERT_TRUE(t.p.announce(fresh, 9).isOk());
+  ASSERT_TRUE(t.p.announce(second, 8).isOk());
+  EXPECT_EQ(t.p.answer(second).state, StageState::kActive);
+  EXPECT_EQ(t.p.answer(second).accepted, 2u);
+  for (const auto& peer : t.neighbours())
+    EXPECT_EQ(events(t.p, peer), both);
+  s = t.p.snapshot();
+  EXPECT_EQ(s.counters.stages_restored, 1u);
+  EXPECT_EQ(s.counters.stage_announcements, 3u);
+}
+
+TEST(MasterStages, AnnouncingAStageThatWasNeverLostChangesNothing) {
+  ThreeStages t;
+  ASSERT_TRUE(t.p.announce(t.s0[1], 4).isOk());
+  const auto answer = t.p.answer(t.s0[1]);
+  EXPECT_EQ(answer.stage, 0u);
+  EXPECT_EQ(answer.state, StageState::kActive);
+  EXPECT_EQ(answer.accepted, 2u);
+  for (const auto& peer : t.neighbours())
+    EXPECT_TRUE(events(t.p, peer).empty());
+  EXPECT_EQ(t.p.snapshot().counters.stages_restored, 0u);
+}
+
+TEST(MasterStages, AnnouncementsOfPeersWithoutAStageOrNotAcceptedAreMisuse) {
+  ThreeStages t;
+  t.p.disconnect(t.s1[0]);
+  t.p.disconnect(t.s1[1]);
+  Status plain = t.p.announce(t.other, 1);
+  EXPECT_EQ(plain.code(), Code::kInvalidUsage);
+  EXPECT_EQ(plain.message(), "peer " + t.other.shortHex() +
+                                 " of group 'other' is not a pipeline stage: it has no stage to "
+                                 "announce recovered");
+  // A replacement whose ring is set up but not committed is not accepted yet.
+  const EndpointId fresh = t.p.join("s1", 1, 3);
+  Status pending = t.p.announce(fresh, 1);
+  EXPECT_EQ(pending.code(), Code::kInvalidUsage);
+  EXPECT_EQ(pending.message(), "peer " + fresh.shortHex() +
+                                   " announced stage 1 recovered before it was accepted into "
+                                   "group 's1'");
+  EXPECT_EQ(t.p.query(t.other, 1).state, StageState::kLost);
+  for (const auto& peer : t.neighbours())
+    EXPECT_EQ(events(t.p, peer), std::vector<std::string>{"lost 1 s1"});
+  EXPECT_EQ(t.p.snapshot().counters.stage_announcements, 0u);
+  EXPECT_EQ(t.p.snapshot().peers.size(), 6u) << "both peers are kept";
+}
+
+TEST(MasterStages, ARecoveringStageWhoseReplacementIsGoneIsLostAgain) {
+  ThreeStages t;
+  t.p.disconnect(t.s1[0]);
+  t.p.disconnect(t.s1[1]);
+  const EndpointId fresh = t.p.join("s1", 1, 3);
+  t.p.ready({fresh});
+  EXPECT_EQ(t.p.query(t.other, 1).state, StageState::kRecovering);
+  t.p.disconnect(fresh);  // before it announced
+  const std::vector<std::string> twice = {"lost 1 s1", "lost 1 s1"};
+  for (const auto& peer : t.neighbours())
+    EXPECT_EQ(events(t.p, peer), twice);
+  EXPECT_EQ(t.p.query(t.other, 1).state, StageState::kLost);
+  EXPECT_EQ(t.p.snapshot().counters.stages_lost, 2u);
+  // The next replacement restores it with its own announcement.
+  const EndpointId next = t.p.join("s1", 1, 3);
+  t.p.ready({next});
+  ASSERT_TRUE(t.p.announce(next, 12).isOk());
   EXPECT_EQ(events(t.p, t.s2[1]),
-            (std::vector<std::string>{"lost 1 s1", "restored 1 s1", "lost 1 s1"}));
+            (std::vector<std::string>{"lost 1 s1", "lost 1 s1", "restored 1 s1 @12"}));
+  // ... and a restored stage is lost again once its peers are gone.
+  t.p.disconnect(next);
+  EXPECT_EQ(events(t.p, t.s0[0]),
+            (std::vector<std::string>{"lost 1 s1", "lost 1 s1", "restored 1 s1 @12", "lost 1 s1"}));
 }
 
 TEST(MasterStages, AStageThatNeverHadAnAcceptedPeerIsNotLost) {

@@ -1,8 +1,10 @@
 // Pipeline stages end to end, with a master and communicators in one process
 // over loopback: a whole stage falls silent (its control connections go
 // through a proxy that black-holes them: no Leave, no close), its neighbours
-// hear STAGE_LOST within the loss detection deadline, a replacement brings
-// STAGE_RESTORED, and reads the metrics its neighbours reported.
+// hear STAGE_LOST within the loss detection deadline, a replacement's
+// admission makes the stage RECOVERING (no event), it reads the metrics its
+// neighbours reported, and its announcement brings STAGE_RESTORED with the
+// announced round to every stage peer.
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -44,15 +46,18 @@ class StagePipeline : public InProcessCluster {
     return {&a, &b};
   }
 
-  // Waits for a stage event of `kind` (other events are skipped); when it came.
+  // Waits for a stage event of `kind` (other events are skipped); when it
+  // came. Its revision must be `revision` (the round of a restoration).
   static std::optional<SteadyClock::time_point> awaitStageEvent(comm::Communicator& comm,
                                                                 comm::EventKind kind, int32_t stage,
-                                                                SteadyClock::time_point until) {
+                                                                SteadyClock::time_point until,
+                                                                uint64_t revision = 0) {
     while (SteadyClock::now() < until) {
       while (auto event = comm.pollEvent()) {
         if (event->kind == kind) {
           EXPECT_EQ(event->stage, stage);
           EXPECT_TRUE(event->peer.isZero());
+          EXPECT_EQ(event->revision, revision);
           return SteadyClock::now();
         }
       }
@@ -103,16 +108,25 @@ TEST_F(StagePipeline, ASilentStageIsLostThenRestoredAndItsNeighboursMetricsAreKe
   EXPECT_EQ(info->group, "stage-1");
   EXPECT_EQ(info->accepted, 0u);
 
-  // A replacement for stage 1 joins its (now empty) group: accepted at once.
+  // A replacement for stage 1 joins its (now empty) group: accepted at once,
+  // which makes the stage recovering, not restored: no event yet.
   auto& fresh = addStagePeer("stage-1", 1, master_port);
-  const auto joined_at = SteadyClock::now();
   ASSERT_TRUE(fresh.connect(deadline(10s)).isOk());
+  auto recovering = fresh.stageInfo(1, deadline(5s));
+  ASSERT_TRUE(recovering) << recovering.status().toString();
+  EXPECT_EQ(recovering->state, protocol::StageState::kRecovering);
+  EXPECT_EQ(recovering->accepted, 1u);
   for (auto* peer : {stage0[0], stage0[1], stage2[0], stage2[1], &fresh}) {
-    EXPECT_TRUE(
-        awaitStageEvent(*peer, comm::EventKind::kStageRestored, 1, joined_at + deadline(10s)))
-        << "no STAGE_RESTORED(1) at peer " << peer->peerId().shortHex();
+    // An event sent at the admission would precede the answer to this
+    // peer's own query on its connection.
+    auto seen = peer->stageInfo(1, deadline(5s));
+    ASSERT_TRUE(seen) << seen.status().toString();
+    EXPECT_EQ(seen->state, protocol::StageState::kRecovering);
+    while (auto event = peer->pollEvent()) {
+      EXPECT_NE(event->kind, comm::EventKind::kStageRestored)
+          << "STAGE_RESTORED before any announcement, at peer " << peer->peerId().shortHex();
+    }
   }
-
   // It reads what its neighbours reported, and its own stage's last metric.
   auto prev = fresh.stageInfo(0, deadline(5s));
   auto next = fresh.stageInfo(2, deadline(5s));
@@ -127,11 +141,39 @@ TEST_F(StagePipeline, ASilentStageIsLostThenRestoredAndItsNeighboursMetricsAreKe
   EXPECT_EQ(prev->metric_peer, stage0[0]->peerId());
   EXPECT_EQ(next->metric, 3.5);
   EXPECT_EQ(next->metric_peer, stage2[1]->peerId());
-  EXPECT_EQ(self->state, protocol::StageState::kActive);
+  EXPECT_EQ(self->state, protocol::StageState::kRecovering);
   EXPECT_EQ(self->accepted, 1u);
   EXPECT_EQ(self->metric_round, 9u);
   EXPECT_EQ(self->metric, 7.0);
   EXPECT_EQ(self->metric_peer, lost_ids[1]);
+
+  // With the weights rebuilt, it announces the round the stage trains from:
+  // every stage peer hears STAGE_RESTORED(1) with that round.
+  const auto announced_at = SteadyClock::now();
+  auto restored = fresh.announceStageRecovered(7, deadline(5s));
+  ASSERT_TRUE(restored) << restored.status().toString();
+  EXPECT_EQ(restored->stage, 1u);
+  EXPECT_EQ(restored->state, protocol::StageState::kActive);
+  EXPECT_EQ(restored->group, "stage-1");
+  EXPECT_EQ(restored->accepted, 1u);
+  for (auto* peer : {stage0[0], stage0[1], stage2[0], stage2[1], &fresh}) {
+    EXPECT_TRUE(
+        awaitStageEvent(*peer, comm::EventKind::kStageRestored, 1, announced_at + deadline(10s), 7))
+        << "no STAGE_RESTORED(1) at peer " << peer->peerId().shortHex();
+  }
+  // Announcing again (the stage is active) changes nothing.
+  auto again = fresh.announceStageRecovered(8, deadline(5s));
+  ASSERT_TRUE(again) << again.status().toString();
+  EXPECT_EQ(again->state, protocol::StageState::kActive);
+  auto after = stage0[0]->stageInfo(1, deadline(5s));  // on the connection after any event
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->state, protocol::StageState::kActive);
+  while (auto event = stage0[0]->pollEvent())
+    EXPECT_NE(event->kind, comm::EventKind::kStageRestored) << "a second restoration";
+  // Misuse is refused before anything is sent.
+  auto no_stage = plain.announceStageRecovered(1, deadline(5s));
+  ASSERT_FALSE(no_stage);
+  EXPECT_EQ(no_stage.status().code(), Code::kInvalidUsage);
 
   while (auto event = plain.pollEvent()) {
     EXPECT_NE(event->kind, comm::EventKind::kStageLost);

@@ -655,8 +655,9 @@ TEST_F(StateSyncArbiterTest, ReceiveOnlyPreviousMemberIsNotBound) {
 // ---- Fetches before admission ----------------------------------------------------------
 
 protocol::StateFetchRequest fetchRequest(std::vector<StateEntrySummary> entries,
-                                         uint64_t bytes_per_s) {
+                                         uint64_t bytes_per_s, uint64_t fetch = 0) {
   protocol::StateFetchRequest request;
+  request.fetch = fetch;
   request.entries = std::move(entries);
   request.bytes_per_s = bytes_per_s;
   return request;
@@ -675,8 +676,8 @@ std::map<EndpointId, protocol::StateFetchPlan> byRecipient(
 
 TEST_F(StateSyncArbiterTest, TheNextSuccessfulSyncIsTheFetchersSnapshot) {
   // The fetcher (peer 8) already holds entry "a"; "b" is split across the three members.
-  arbiter_.onFetchRequest(id(8),
-                          fetchRequest({entry("a", 64, 1), entry("b", 4 * kMiB, 9)}, 30'000'000));
+  arbiter_.onFetchRequest(
+      id(8), fetchRequest({entry("a", 64, 1), entry("b", 4 * kMiB, 9)}, 30'000'000, /*fetch=*/6));
   EXPECT_EQ(arbiter_.fetchesWaiting(), 1u);
   for (uint8_t peer : {1, 2, 3})
     ASSERT_TRUE(cast(peer, vote(4, {entry("a", 64, 1), entry("b", 4 * kMiB, 2)})).isOk());
@@ -689,6 +690,7 @@ TEST_F(StateSyncArbiterTest, TheNextSuccessfulSyncIsTheFetchersSnapshot) {
   EXPECT_EQ(fetcher.sync, 1u);
   EXPECT_EQ(fetcher.state_revision, 4u);
   EXPECT_EQ(fetcher.fetcher, id(8));
+  EXPECT_EQ(fetcher.fetch, 6u) << "the plan echoes the request's fetch number";
   EXPECT_EQ(fetcher.code, Code::kOk);
   EXPECT_EQ(fetcher.receive, (std::vector<StateExpectation>{{1, hash(2)}}));
   // [0, 4 MiB) of entry 1, covered once, from three different members.
@@ -709,6 +711,7 @@ TEST_F(StateSyncArbiterTest, TheNextSuccessfulSyncIsTheFetchersSnapshot) {
   for (uint8_t member : {1, 2, 3}) {
     const protocol::StateFetchPlan& source = plans.at(id(member));
     EXPECT_EQ(source.fetcher, id(8));
+    EXPECT_EQ(source.fetch, 6u);
     EXPECT_EQ(source.bytes_per_s, 10'000'000u);
     EXPECT_TRUE(source.receive.empty());
     ASSERT_EQ(source.transfers.size(), 1u);
@@ -773,8 +776,8 @@ TEST_F(StateSyncArbiterTest, AFetcherThatLeftGetsNothing) {
 TEST_F(StateSyncArbiterTest, AFetchersSecondRequestReplacesItsFirst) {
   // (A fetcher of another group is planned the same way: the arbiter never
   // admits anybody.)
-  arbiter_.onFetchRequest(id(8), fetchRequest({entry("w", 128, 9)}, 0));
-  arbiter_.onFetchRequest(id(8), fetchRequest({entry("w", 64, 9)}, 7));
+  arbiter_.onFetchRequest(id(8), fetchRequest({entry("w", 128, 9)}, 0, /*fetch=*/1));
+  arbiter_.onFetchRequest(id(8), fetchRequest({entry("w", 64, 9)}, 7, /*fetch=*/2));
   EXPECT_EQ(arbiter_.fetchesWaiting(), 1u);
   EXPECT_TRUE(arbiter_.fetchWaiting(id(8)));
   EXPECT_FALSE(arbiter_.fetchWaiting(id(9)));
@@ -784,6 +787,7 @@ TEST_F(StateSyncArbiterTest, AFetchersSecondRequestReplacesItsFirst) {
   ASSERT_EQ(plans.size(), 2u);
   EXPECT_EQ(plans.at(id(8)).code, Code::kOk) << "the second request's entries match";
   EXPECT_EQ(plans.at(id(8)).bytes_per_s, 7u);
+  EXPECT_EQ(plans.at(id(8)).fetch, 2u) << "the plan is the second request's";
   EXPECT_FALSE(arbiter_.fetchWaiting(id(8))) << "planned: no longer waiting";
 }
 

@@ -48,7 +48,8 @@ const std::vector<MessageType> kAllTypes = {MessageType::kHello,
                                             MessageType::kStageMetric,
                                             MessageType::kStageQuery,
                                             MessageType::kStageInfo,
-                                            MessageType::kStageEvent};
+                                            MessageType::kStageEvent,
+                                            MessageType::kStageAnnounce};
 
 HeaderBytes encode(const FrameHeader& header) {
   HeaderBytes bytes{};
@@ -110,8 +111,9 @@ TEST(FrameHeader, TypeNumbersAreStable) {
   EXPECT_EQ(static_cast<int>(MessageType::kStageQuery), 55);
   EXPECT_EQ(static_cast<int>(MessageType::kStageInfo), 56);
   EXPECT_EQ(static_cast<int>(MessageType::kStageEvent), 57);
+  EXPECT_EQ(static_cast<int>(MessageType::kStageAnnounce), 58);
   for (int type = 0; type < 256; ++type) {
-    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 57);
+    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 58);
     EXPECT_EQ(isKnownMessageType(static_cast<uint8_t>(type)), known) << type;
   }
 }
@@ -181,13 +183,14 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kStateVote), 1183765u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStatePlan), 3818529u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStateDone), 279574u);
-  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchRequest), 1183886u);
-  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchPlan), 4944952u);
-  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchDone), 16u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchRequest), 1183894u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchPlan), 4944960u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStateFetchDone), 24u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageMetric), 16u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageQuery), 12u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageInfo), 180u);
-  EXPECT_EQ(maxPayloadLength(MessageType::kStageEvent), 135u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStageEvent), 143u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStageAnnounce), 16u);
   // ... and they are the messages' own declared sizes.
   EXPECT_EQ(maxPayloadLength(MessageType::kRegister), Register::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), Registered::kEncodedSize);
@@ -215,6 +218,7 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kStageQuery), StageQuery::kEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageInfo), StageInfo::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageEvent), StageEvent::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kStageAnnounce), StageAnnounce::kEncodedSize);
 }
 
 TEST(FrameHeader, EveryTruncation) {
@@ -257,7 +261,7 @@ TEST(FrameHeader, WrongVersionIsUnsupported) {
 }
 
 TEST(FrameHeader, UnknownMessageType) {
-  for (uint8_t type : {0, 10, 31, 58, 255}) {
+  for (uint8_t type : {0, 10, 31, 59, 255}) {
     HeaderBytes bytes = validCreditHeader();
     bytes[5] = type;
     EXPECT_EQ(verdict(bytes), "ProtocolError: unknown message type " + std::to_string(type));
@@ -391,7 +395,8 @@ TEST(FrameHeader, MessageTypeNames) {
   EXPECT_EQ(messageTypeName(MessageType::kStageQuery), "StageQuery");
   EXPECT_EQ(messageTypeName(MessageType::kStageInfo), "StageInfo");
   EXPECT_EQ(messageTypeName(MessageType::kStageEvent), "StageEvent");
-  EXPECT_EQ(messageTypeName(static_cast<MessageType>(58)), "Unknown");
+  EXPECT_EQ(messageTypeName(MessageType::kStageAnnounce), "StageAnnounce");
+  EXPECT_EQ(messageTypeName(static_cast<MessageType>(59)), "Unknown");
   EXPECT_EQ(messageTypeName(static_cast<MessageType>(0)), "Unknown");
 }
 

@@ -26,7 +26,7 @@ using Messages =
                      Register, Registered, Heartbeat, HeartbeatAck, TopologyVote, Topology,
                      ChannelsReady, TopologyCommit, PeerEvent, GroupStatus, Leave, ControlError,
                      PeerLookup, PeerAddress, OpReport, OpVerdict, StageMetric, StageQuery,
-                     StageInfo, StageEvent>;
+                     StageInfo, StageEvent, StageAnnounce>;
 TYPED_TEST_SUITE(MessageCodecTest, Messages);
 
 // Encodes a frame, checks its header and checksum, and decodes its payload.

@@ -575,16 +575,32 @@ struct MessageTraits<StageEvent> {
     StageEvent m;
     m.kind = StageEventKind::kRestored;
     m.stage = 0x0a0b;
+    m.round = 0x4142434445464748ULL;
     m.group = "pipe-stage";
     return m;
   }
   static void expectSame(const StageEvent& a, const StageEvent& b) {
     EXPECT_EQ(a.kind, b.kind);
     EXPECT_EQ(a.stage, b.stage);
+    EXPECT_EQ(a.round, b.round);
     EXPECT_EQ(a.group, b.group);
   }
   static std::vector<WireField> layout(const StageEvent& m) {
-    return {{"kind", 1}, {"stage", 4}, {"group", 2}, {"group", m.group.size()}};
+    return {{"kind", 1}, {"stage", 4}, {"round", 8}, {"group", 2}, {"group", m.group.size()}};
+  }
+};
+
+template <>
+struct MessageTraits<StageAnnounce> {
+  static StageAnnounce sample() {
+    return StageAnnounce{0x5152535455565758ULL, 0x0102030405060708ULL};
+  }
+  static void expectSame(const StageAnnounce& a, const StageAnnounce& b) {
+    EXPECT_EQ(a.request, b.request);
+    EXPECT_EQ(a.round, b.round);
+  }
+  static std::vector<WireField> layout(const StageAnnounce&) {
+    return {{"request", 8}, {"round", 8}};
   }
 };
 

@@ -140,6 +140,12 @@ TEST(StageInfoValidation, EveryStateDecodes) {
   StageInfo unknown;
   unknown.stage = 9;
   EXPECT_EQ(verdict(unknown), "accepted");
+  StageInfo recovering = MessageTraits<StageInfo>::sample();
+  recovering.state = StageState::kRecovering;
+  recovering.accepted = 1;
+  EXPECT_EQ(verdict(recovering), "accepted");
+  std::vector<uint8_t> payload = encodePayload(recovering);
+  EXPECT_EQ(payload[8 + 4], 3) << "kRecovering on the wire";
   StageInfo active = MessageTraits<StageInfo>::sample();
   active.state = StageState::kActive;
   active.accepted = 4096;
@@ -156,8 +162,10 @@ TEST(StageInfoValidation, MalformedFieldsAreRefused) {
   const StageInfo sample = MessageTraits<StageInfo>::sample();
   const size_t state_at = 8 + 4;
   std::vector<uint8_t> bad_state = encodePayload(sample);
-  bad_state[state_at] = 3;
-  EXPECT_EQ(verdict<StageInfo>(bad_state), refused("StageInfo", "unknown stage state 3"));
+  bad_state[state_at] = 4;
+  EXPECT_EQ(verdict<StageInfo>(bad_state), refused("StageInfo", "unknown stage state 4"));
+  bad_state[state_at] = 255;
+  EXPECT_EQ(verdict<StageInfo>(bad_state), refused("StageInfo", "unknown stage state 255"));
   std::vector<uint8_t> bad_flag = encodePayload(sample);
   bad_flag[state_at + 1 + 2 + sample.group.size() + 4] = 2;
   EXPECT_EQ(verdict<StageInfo>(bad_flag), refused("StageInfo", "has_metric is 2, must be 0 or 1"));
@@ -179,6 +187,11 @@ TEST(StageInfoValidation, MalformedFieldsAreRefused) {
   m = StageInfo();
   m.accepted = 1;
   EXPECT_EQ(verdict(m), refused("StageInfo", "an unknown stage has no peers and no metric"));
+  m = sample;
+  m.state = StageState::kRecovering;
+  m.group.clear();
+  EXPECT_EQ(verdict(m),
+            refused("StageInfo", "a known stage needs its group, an unknown one has none"));
 }
 
 TEST(StageInfoValidation, MetricFieldsMatchHasMetric) {
@@ -204,16 +217,30 @@ TEST(StageInfoValidation, MetricFieldsMatchHasMetric) {
 
 // ---- StageEvent -------------------------------------------------------------------
 
-TEST(StageEventGolden, KindStageGroup) {
+TEST(StageEventGolden, KindStageRoundGroup) {
   std::vector<uint8_t> expected = {2, 0x0b, 0x0a, 0, 0};  // kRestored, stage 0x0a0b
+  appendLe<uint64_t>(expected, 0x4142434445464748ULL);    // the announced round
   appendString(expected, "pipe-stage");
   EXPECT_EQ(encodePayload(MessageTraits<StageEvent>::sample()), expected);
-  EXPECT_EQ(StageEvent::kMaxEncodedSize, 135u);
+  EXPECT_EQ(expected.size(), 1u + 4 + 8 + 2 + 10);
 }
 
-TEST(StageEventValidation, KindStageAndGroupAreChecked) {
+TEST(StageEventGolden, LongestGroupIsTheDeclaredMaximum) {
   StageEvent m = MessageTraits<StageEvent>::sample();
+  m.group = std::string(kMaxGroupName, 'g');
+  EXPECT_EQ(encodePayload(m).size(), StageEvent::kMaxEncodedSize);
+  EXPECT_EQ(StageEvent::kMaxEncodedSize, 143u);
+}
+
+TEST(StageEventValidation, KindStageRoundAndGroupAreChecked) {
+  StageEvent m = MessageTraits<StageEvent>::sample();
+  EXPECT_EQ(verdict(m), "accepted");
+  m.round = 0;
+  EXPECT_EQ(verdict(m), "accepted") << "a restoration from round 0";
+  m.round = 1;
   m.kind = StageEventKind::kLost;
+  EXPECT_EQ(verdict(m), refused("StageEvent", "a lost stage has no round, got 1"));
+  m.round = 0;
   EXPECT_EQ(verdict(m), "accepted");
   for (uint8_t kind : {0, 3, 255}) {
     std::vector<uint8_t> payload = encodePayload(m);
@@ -230,10 +257,28 @@ TEST(StageEventValidation, KindStageAndGroupAreChecked) {
   EXPECT_EQ(verdict(m), refused("StageEvent", "group is 129 bytes, limit 128"));
 }
 
+// ---- StageAnnounce ----------------------------------------------------------------
+
+TEST(StageAnnounceGolden, RequestThenRound) {
+  std::vector<uint8_t> expected = {0x58, 0x57, 0x56, 0x55, 0x54, 0x53, 0x52, 0x51};
+  appendLe<uint64_t>(expected, 0x0102030405060708ULL);
+  EXPECT_EQ(encodePayload(MessageTraits<StageAnnounce>::sample()), expected);
+  EXPECT_EQ(StageAnnounce::kEncodedSize, 16u);
+}
+
+TEST(StageAnnounceValidation, AnyRoundDecodes) {
+  EXPECT_EQ(verdict(StageAnnounce{0, 0}), "accepted");
+  EXPECT_EQ(verdict(StageAnnounce{~0ULL, ~0ULL}), "accepted");
+  std::vector<uint8_t> longer = encodePayload(MessageTraits<StageAnnounce>::sample());
+  longer.push_back(0);
+  EXPECT_NE(verdict<StageAnnounce>(longer), "accepted") << "bytes past the end";
+}
+
 TEST(StageMessages, EnumNumbersAreStableOnTheWire) {
   EXPECT_EQ(static_cast<uint8_t>(StageState::kUnknown), 0);
   EXPECT_EQ(static_cast<uint8_t>(StageState::kActive), 1);
   EXPECT_EQ(static_cast<uint8_t>(StageState::kLost), 2);
+  EXPECT_EQ(static_cast<uint8_t>(StageState::kRecovering), 3);
   EXPECT_EQ(static_cast<uint8_t>(StageEventKind::kLost), 1);
   EXPECT_EQ(static_cast<uint8_t>(StageEventKind::kRestored), 2);
   EXPECT_EQ(kNoStage, 0xffffffffu);

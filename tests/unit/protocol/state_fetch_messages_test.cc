@@ -26,6 +26,7 @@ std::string refused(std::string_view type, const std::string& message) {
 
 StateFetchRequest sampleRequest() {
   StateFetchRequest m;
+  m.fetch = 0x3132333435363738ULL;
   m.bytes_per_s = 0x0102030405060708ULL;
   m.entries = {{"step", 1, 6, 0, sampleHash(0x10)},
                {"weights", 0x2122232425ULL, 10, kStateFlagAllowInequality, sampleHash(0x40)}};
@@ -38,6 +39,7 @@ StateFetchPlan samplePlan() {
   m.sync = 0x1112131415161718ULL;
   m.state_revision = 0x2122232425262728ULL;
   m.fetcher = sampleId(0x30);
+  m.fetch = 0x4142434445464748ULL;
   m.bytes_per_s = 125'000'000;
   m.receive = {{1, sampleHash(0x70)}};
   m.transfers = {{9, 1, 0, 1 << 20, sampleId(0x10), sampleId(0x30), 0},
@@ -49,6 +51,7 @@ StateFetchPlan samplePlan() {
 }
 
 void expectSame(const StateFetchRequest& a, const StateFetchRequest& b) {
+  EXPECT_EQ(a.fetch, b.fetch);
   EXPECT_EQ(a.bytes_per_s, b.bytes_per_s);
   EXPECT_EQ(a.entries, b.entries);
   EXPECT_EQ(a.group, b.group);
@@ -58,6 +61,7 @@ void expectSame(const StateFetchPlan& a, const StateFetchPlan& b) {
   EXPECT_EQ(a.sync, b.sync);
   EXPECT_EQ(a.state_revision, b.state_revision);
   EXPECT_EQ(a.fetcher, b.fetcher);
+  EXPECT_EQ(a.fetch, b.fetch);
   EXPECT_EQ(a.bytes_per_s, b.bytes_per_s);
   EXPECT_EQ(a.code, b.code);
   EXPECT_EQ(a.text, b.text);
@@ -67,6 +71,7 @@ void expectSame(const StateFetchPlan& a, const StateFetchPlan& b) {
 }
 
 void expectSame(const StateFetchDone& a, const StateFetchDone& b) {
+  EXPECT_EQ(a.fetch, b.fetch);
   EXPECT_EQ(a.sync, b.sync);
   EXPECT_EQ(a.entries_verified, b.entries_verified);
   EXPECT_EQ(a.entries_missing, b.entries_missing);
@@ -84,6 +89,7 @@ void expectRoundTrip(const Message& m) {
 TEST(StateFetchGolden, Request) {
   const StateFetchRequest m = sampleRequest();
   std::vector<uint8_t> expected;
+  appendLe<uint64_t>(expected, m.fetch);
   appendLe<uint64_t>(expected, m.bytes_per_s);
   appendLe<uint32_t>(expected, 2);
   for (const StateEntrySummary& e : m.entries) {
@@ -97,12 +103,27 @@ TEST(StateFetchGolden, Request) {
   }
   appendString(expected, "stage-2");
   EXPECT_EQ(encodePayload(m), expected);
-  EXPECT_EQ(expected.size(), 12u + (2 + 4 + 32) + (2 + 7 + 32) + (2 + 7));
+  EXPECT_EQ(expected.size(), 20u + (2 + 4 + 32) + (2 + 7 + 32) + (2 + 7));
+  // The number leads, little-endian.
+  EXPECT_EQ(expected[0], 0x38);
+  EXPECT_EQ(expected[7], 0x31);
 }
 
 TEST(StateFetchGolden, RequestOfTheOwnGroupEndsWithAnEmptyName) {
-  const std::vector<uint8_t> expected = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  // A joiner's: fetch 0, unpaced, no entries, no group.
+  const std::vector<uint8_t> expected(8 + 8 + 4 + 2, 0);
   EXPECT_EQ(encodePayload(StateFetchRequest{}), expected);
+}
+
+TEST(StateFetchGolden, RequestOfAnotherGroupLeadsWithItsFetchNumber) {
+  StateFetchRequest m;
+  m.fetch = 2;
+  m.group = "a";
+  const std::vector<uint8_t> expected = {2, 0, 0,  0, 0, 0, 0, 0,  // fetch
+                                         0, 0, 0,  0, 0, 0, 0, 0,  // bytes_per_s
+                                         0, 0, 0,  0,              // entries
+                                         1, 0, 'a'};
+  EXPECT_EQ(encodePayload(m), expected);
 }
 
 TEST(StateFetchGolden, Plan) {
@@ -111,6 +132,7 @@ TEST(StateFetchGolden, Plan) {
   appendLe<uint64_t>(expected, m.sync);
   appendLe<uint64_t>(expected, m.state_revision);
   appendBytes(expected, m.fetcher.bytes);
+  appendLe<uint64_t>(expected, m.fetch);
   appendLe<uint64_t>(expected, m.bytes_per_s);
   appendLe<uint16_t>(expected, 0);
   appendString(expected, "");
@@ -136,12 +158,25 @@ TEST(StateFetchGolden, Plan) {
   EXPECT_EQ(encodePayload(m), expected);
 }
 
+TEST(StateFetchGolden, PlanEchoesTheFetchNumberAfterTheFetcher) {
+  StateFetchPlan m;
+  m.sync = 1;
+  m.fetcher = sampleId(0x30);
+  m.fetch = 3;
+  const auto payload = encodePayload(m);
+  ASSERT_GE(payload.size(), 8u + 8 + 16 + 8);
+  const std::vector<uint8_t> fetch(payload.begin() + 32, payload.begin() + 40);
+  EXPECT_EQ(fetch, (std::vector<uint8_t>{3, 0, 0, 0, 0, 0, 0, 0}));
+}
+
 TEST(StateFetchGolden, Done) {
   StateFetchDone m;
+  m.fetch = 0x1112131415161718ULL;
   m.sync = 0x0102030405060708ULL;
   m.entries_verified = 7;
   m.entries_missing = 4096;
   std::vector<uint8_t> expected;
+  appendLe<uint64_t>(expected, m.fetch);
   appendLe<uint64_t>(expected, m.sync);
   appendLe<uint32_t>(expected, 7);
   appendLe<uint32_t>(expected, 4096);
@@ -158,7 +193,11 @@ TEST(StateFetchRoundTrip, EveryMessage) {
   longest_group.group = std::string(kMaxGroupName, 'g');
   expectRoundTrip(longest_group);
   expectRoundTrip(samplePlan());
-  expectRoundTrip(StateFetchDone{3, 2, 1});
+  expectRoundTrip(StateFetchDone{4, 3, 2, 1});
+  expectRoundTrip(StateFetchDone{std::numeric_limits<uint64_t>::max(), 0, 0, 0});
+  StateFetchRequest largest_number = sampleRequest();
+  largest_number.fetch = std::numeric_limits<uint64_t>::max();
+  expectRoundTrip(largest_number);
 }
 
 TEST(StateFetchRoundTrip, EmptyPlanSaysThereIsNothingToFetch) {
@@ -187,6 +226,7 @@ std::string entryName(size_t i) {
 
 TEST(StateFetchLimits, LargestRequestIsTheDeclaredMaximum) {
   StateFetchRequest m;
+  m.fetch = std::numeric_limits<uint64_t>::max();
   for (size_t i = 0; i < kMaxStateEntries; ++i)
     m.entries.push_back({entryName(i), i, 10, 1, sampleHash(1)});
   m.group = std::string(kMaxGroupName, 'g');
@@ -198,6 +238,7 @@ TEST(StateFetchLimits, LargestRequestIsTheDeclaredMaximum) {
 TEST(StateFetchLimits, LargestPlanIsTheDeclaredMaximum) {
   StateFetchPlan m;
   m.fetcher = sampleId(0x30);
+  m.fetch = std::numeric_limits<uint64_t>::max();
   m.text = std::string(kMaxReason, 't');
   for (uint32_t e = 0; e < kMaxStateEntries; ++e)
     m.receive.push_back({e, sampleHash(2)});
@@ -220,7 +261,7 @@ TEST(StateFetchValidation, RequestEntriesAreCheckedLikeAVote) {
   m = sampleRequest();
   m.entries[0].dtype = 12;
   EXPECT_EQ(verdict(m), refused("StateFetchRequest", "unknown dtype 12"));
-  std::vector<uint8_t> payload(8, 0);
+  std::vector<uint8_t> payload(16, 0);  // fetch, pace
   appendLe<uint32_t>(payload, 4097);
   EXPECT_EQ(verdict<StateFetchRequest>(payload),
             refused("StateFetchRequest", "entry count 4097 exceeds 4096"));
@@ -282,10 +323,28 @@ TEST(StateFetchValidation, AddressCountOverTheLimit) {
 }
 
 TEST(StateFetchValidation, DoneCountsBeyondTheLimit) {
-  EXPECT_EQ(verdict(StateFetchDone{1, 4097, 0}),
+  EXPECT_EQ(verdict(StateFetchDone{1, 1, 4097, 0}),
             refused("StateFetchDone", "entry counts beyond the limit"));
-  EXPECT_EQ(verdict(StateFetchDone{1, 0, std::numeric_limits<uint32_t>::max()}),
+  EXPECT_EQ(verdict(StateFetchDone{1, 1, 0, std::numeric_limits<uint32_t>::max()}),
             refused("StateFetchDone", "entry counts beyond the limit"));
+}
+
+// Frames cut inside the fetch number (a peer of the encoding before it was
+// added sends 8 bytes fewer).
+TEST(StateFetchValidation, TruncatedFetchNumber) {
+  EXPECT_EQ(verdict<StateFetchRequest>(std::vector<uint8_t>(5, 0)),
+            refused("StateFetchRequest", "truncated at fetch: need 8 bytes, have 5"));
+  auto plan = encodePayload(samplePlan());
+  plan.resize(8 + 8 + 16 + 3);
+  EXPECT_EQ(verdict<StateFetchPlan>(plan),
+            refused("StateFetchPlan", "truncated at fetch: need 8 bytes, have 3"));
+  auto done = encodePayload(StateFetchDone{1, 2, 3, 4});
+  done.resize(StateFetchDone::kEncodedSize - 8);  // the old 16-byte encoding's length
+  EXPECT_EQ(verdict<StateFetchDone>(done),
+            refused("StateFetchDone", "truncated at entries verified: need 4 bytes, have 0"));
+  done.resize(6);
+  EXPECT_EQ(verdict<StateFetchDone>(done),
+            refused("StateFetchDone", "truncated at fetch: need 8 bytes, have 6"));
 }
 
 TEST(StateFetchValidation, TrailingBytes) {
