@@ -33,6 +33,38 @@ Status validateStage(int32_t stage, uint32_t num_stages) {
   return Status::ok();
 }
 
+Status Communicator::checkStagePeerLocked(const char* caller) const {
+  if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
+  if (options_.stage < 0) {
+    return invalidUsage(std::string(caller) + ": group '" + options_.group +
+                        "' is not a pipeline stage (the comm's config has no stage)");
+  }
+  // The master would refuse it (and checks the same).
+  if (phase_ != Phase::kAccepted) {
+    return invalidUsage(std::string(caller) + ": this peer is not accepted into its group yet");
+  }
+  return Status::ok();
+}
+
+Result<protocol::StageInfo> Communicator::askStageAnswer(
+    std::unique_lock<std::mutex>& lock, MessageType type,
+    const std::function<std::vector<uint8_t>(uint64_t)>& frame, Clock::time_point deadline,
+    const std::string& what) {
+  const uint64_t id = ++next_stage_query_;
+  stage_queries_[id];
+  lock.unlock();
+  sendControl(type, frame(id));
+  lock.lock();
+  changed_.wait_until(lock, deadline, [&] {
+    return stage_queries_[id].has_value() || !terminalStatusLocked().isOk();
+  });
+  std::optional<protocol::StageInfo> answer = std::move(stage_queries_[id]);
+  stage_queries_.erase(id);
+  if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
+  if (!answer) return timeoutError(what + ": the master did not answer in time");
+  return std::move(*answer);
+}
+
 Status Communicator::reportMetric(uint64_t round, double value) {
   if (!std::isfinite(value) || value < 0) {
     return invalidArgument("reportMetric: the metric must be finite and >= 0, got " +
@@ -40,15 +72,8 @@ Status Communicator::reportMetric(uint64_t round, double value) {
   }
   {
     std::lock_guard lock(mu_);
-    if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
-    if (options_.stage < 0) {
-      return invalidUsage("reportMetric: group '" + options_.group +
-                          "' is not a pipeline stage (the comm's config has no stage)");
-    }
-    // The master would refuse it, and its refusal would surface in the next blocking call.
-    if (phase_ != Phase::kAccepted) {
-      return invalidUsage("reportMetric: this peer is not accepted into its group yet");
-    }
+    // A refusal by the master would surface in the next blocking call.
+    ECCL_RETURN_IF_ERROR(checkStagePeerLocked("reportMetric"));
   }
   sendControl(MessageType::kStageMetric,
               protocol::encodeFrame(protocol::StageMetric{round, value}));
@@ -68,59 +93,32 @@ Result<protocol::StageInfo> Communicator::stageInfo(uint32_t stage,
   if (!ever_registered_) {
     return invalidUsage("stageInfo: this peer has not connected to the master");
   }
-  const uint64_t id = ++next_stage_query_;
-  stage_queries_[id];
-  lock.unlock();
-  sendControl(MessageType::kStageQuery, protocol::encodeFrame(protocol::StageQuery{id, stage}));
-  lock.lock();
-  const bool answered = changed_.wait_until(lock, deadline, [&] {
-    return stage_queries_[id].has_value() || !terminalStatusLocked().isOk();
-  });
-  std::optional<protocol::StageInfo> answer = std::move(stage_queries_[id]);
-  stage_queries_.erase(id);
-  if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
-  if (!answered || !answer) {
-    return timeoutError("query of pipeline stage " + std::to_string(stage) +
-                        ": the master did not answer in time");
-  }
-  return std::move(*answer);
+  return askStageAnswer(
+      lock, MessageType::kStageQuery,
+      [&](uint64_t id) {
+        return protocol::encodeFrame(protocol::StageQuery{id, stage});
+      },
+      deadline, "query of pipeline stage " + std::to_string(stage));
 }
 
 Result<protocol::StageInfo> Communicator::announceStageRecovered(
     uint64_t round, std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
-  if (options_.stage < 0) {
-    return invalidUsage("announceStageRecovered: group '" + options_.group +
-                        "' is not a pipeline stage (the comm's config has no stage)");
-  }
-  if (phase_ != Phase::kAccepted) {
-    return invalidUsage("announceStageRecovered: this peer is not accepted into its group yet");
-  }
-  // Numbered and answered like a stage query. The master checks what was
-  // checked here (the two differ only in a race with this peer's removal);
-  // its refusal, a ControlError, is not waited for: the call then ends with
-  // the comm's terminal error or its timeout, and the control errors that
-  // other blocking calls wait for are left alone.
-  const uint64_t id = ++next_stage_query_;
-  stage_queries_[id];
   const auto deadline = Clock::now() + timeout;
-  lock.unlock();
-  sendControl(MessageType::kStageAnnounce,
-              protocol::encodeFrame(protocol::StageAnnounce{id, round}));
-  lock.lock();
-  changed_.wait_until(lock, deadline, [&] {
-    return stage_queries_[id].has_value() || !terminalStatusLocked().isOk();
-  });
-  std::optional<protocol::StageInfo> answer = std::move(stage_queries_[id]);
-  stage_queries_.erase(id);
-  if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
-  if (!answer) {
-    return timeoutError("announcing pipeline stage " + std::to_string(options_.stage) +
-                        " recovered from round " + std::to_string(round) +
-                        ": the master did not answer in time");
-  }
-  return std::move(*answer);
+  std::unique_lock lock(mu_);
+  ECCL_RETURN_IF_ERROR(checkStagePeerLocked("announceStageRecovered"));
+  // Answered like a stage query. The master checks what was checked here (the
+  // two differ only in a race with this peer's removal); its refusal, a
+  // ControlError, is not waited for: the call then ends with the comm's
+  // terminal error or its timeout, and the control errors that other blocking
+  // calls wait for are left alone.
+  return askStageAnswer(
+      lock, MessageType::kStageAnnounce,
+      [&](uint64_t id) {
+        return protocol::encodeFrame(protocol::StageAnnounce{id, round});
+      },
+      deadline,
+      "announcing pipeline stage " + std::to_string(options_.stage) + " recovered from round " +
+          std::to_string(round));
 }
 
 void Communicator::onStageInfo(const protocol::StageInfo& info) {

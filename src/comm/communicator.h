@@ -377,6 +377,16 @@ class Communicator final : private membership::ControlClient::Owner {
   void progressSetupLocked(std::vector<std::function<void()>>& actions);
   // Sends to the master unless the communicator is being destroyed.
   void sendControl(protocol::MessageType type, std::vector<uint8_t> frame);
+  // reportMetric's and announceStageRecovered's precondition: an accepted
+  // peer of a stage, not ended. `caller` prefixes the error.
+  Status checkStagePeerLocked(const char* caller) const;
+  // A numbered request answered by the master with a StageInfo (a stage query
+  // or announcement): `frame(id)` encodes it. Called with `lock` held; kTimeout
+  // names `what`.
+  Result<protocol::StageInfo> askStageAnswer(
+      std::unique_lock<std::mutex>& lock, protocol::MessageType type,
+      const std::function<std::vector<uint8_t>(uint64_t)>& frame, Clock::time_point deadline,
+      const std::string& what);
   void runActions(std::vector<std::function<void()>>& actions);
   void adoptChannel(std::unique_ptr<transport::Channel> channel);
   void onConnectResult(const EndpointId& peer, Result<std::unique_ptr<transport::Channel>> result);
