@@ -198,6 +198,12 @@ Result<std::vector<AllreduceRow>> runMpi(const AllreduceOptions& options,
       {"oob_tcp_if_include", networks},
       {"pml", "ob1"},
       {"osc", "^ucx"},
+      // mpirun and its daemons map the hwloc topology at a fixed address in
+      // the "biggest" hole of their address space to share it with the ranks;
+      // orted crashed once writing it there (SIGSEGV in
+      // hwloc_shmem_topology_write). The ranks discover the topology
+      // themselves without it, at no cost to what is measured.
+      {"rtc_hwloc_vmhole", "none"},
   };
   for (const auto& [name, value] : mca)
     argv.insert(argv.end(), {"--mca", name, value});
