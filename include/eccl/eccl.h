@@ -29,6 +29,9 @@
  *   ecclCommReportMetric           |
  *   ecclCommGetStageInfo           |
  *   ecclCommAnnounceStageRecovered |
+ *   ecclCommGetOpStats             |
+ *   ecclCommGetLinkStats           |
+ *   ecclCommDumpState              |
  *   ecclSend, ecclRecv             |
  *   ecclTest, ecclWait             |   (on a request of the comm)
  *   ecclCommUpdateTopology         | the calls above and each other: collectives
@@ -470,6 +473,100 @@ ECCL_API ecclResult_t ecclCommGetStageInfo(ecclComm_t comm, int32_t stage, ecclS
  * peer was removed). */
 ECCL_API ecclResult_t ecclCommAnnounceStageRecovered(ecclComm_t comm, uint64_t round,
                                                      int64_t timeout_ms, ecclStageInfo_t* info);
+
+/* ---- Observability ---------------------------------------------------------------- */
+
+/** How far a collective got (ecclOpStats_t.phase). */
+typedef enum {
+  ECCL_OP_QUEUED = 0,     /**< submitted, waiting for its turn on the comm's op threads */
+  ECCL_OP_HEADERS = 1,    /**< exchanging op headers with its neighbours (the agreement check) */
+  ECCL_OP_DATA = 2,       /**< moving data */
+  ECCL_OP_COMPLETION = 3, /**< its data is complete here; agreeing on the outcome */
+  ECCL_OP_DONE = 4        /**< returned: see result */
+} ecclOpPhase_t;
+
+/** One collective in the comm's flight recorder (ecclCommGetOpStats). Wall
+ * times are nanoseconds since the Unix epoch (CLOCK_REALTIME), 0 when not
+ * reached yet. A versioned struct: see ecclCommGetOpStats for how to pass an
+ * array of them. */
+typedef struct {
+  size_t struct_size; /**< set by the caller: sizeof(ecclOpStats_t) */
+  /** The comm's op number, in the order ops started; UINT64_MAX while queued. */
+  uint64_t sequence;
+  char name[24];             /**< "allReduce", "broadcast", ... (NUL-terminated) */
+  uint64_t tag;              /**< the op's tag */
+  uint64_t revision;         /**< the ring's revision it ran at */
+  int32_t rank;              /**< this peer's rank in that ring; -1 if it never had one */
+  int32_t world_size;        /**< that ring's size; 0 if it never had one */
+  ecclPeerId_t prev;         /**< the peer it received from (all zero: none) */
+  ecclPeerId_t next;         /**< the peer it sent to (all zero: none) */
+  int64_t submitted_unix_ns; /**< when it was called */
+  int64_t started_unix_ns;   /**< when it left the queue */
+  int64_t finished_unix_ns;  /**< when it returned */
+  ecclOpPhase_t phase;       /**< how far it got; ECCL_OP_DONE once it returned */
+  ecclResult_t result;       /**< its outcome once done; ecclSuccess while running */
+  /** What it sent: its data so far while it runs; once done, as ecclOpInfo_t
+   * reports it (its op headers included). */
+  uint64_t bytes_sent;
+  uint64_t bytes_received; /**< as bytes_sent, for what it received */
+  /** Time its thread was blocked until a transfer from prev (to next) ended:
+   * a large share shows which neighbour it waited for (a straggler, a hung
+   * peer, a slow link). Ring collectives only; 0 for the small all-reduce. */
+  uint64_t wait_prev_ns;
+  uint64_t wait_next_ns; /**< as wait_prev_ns, for transfers to next */
+} ecclOpStats_t;
+
+/** The comm's flight recorder: its last 64 collectives (broadcast, all-gather,
+ * reduce-scatter, all-to-all, barrier, all-reduce and its batch form),
+ * oldest first, running and queued ones included with their progress so far.
+ * ops[0].struct_size, set by the caller, gives the size of each element of the
+ * array (every element has the same); each element written gets it too.
+ * *count: the ops written, at most capacity (the newest ones when there are
+ * more). ops may be NULL with capacity 0: *count is then how many there are.
+ * Any thread, any time. Errors: ecclInvalidArgument (NULL comm or count, NULL
+ * ops with capacity > 0, a bad struct_size). */
+ECCL_API ecclResult_t ecclCommGetOpStats(ecclComm_t comm, ecclOpStats_t* ops, size_t capacity,
+                                         size_t* count);
+
+/** A data channel of the comm to another peer (ecclCommGetLinkStats). */
+typedef struct {
+  size_t struct_size;         /**< set by the caller: sizeof(ecclLinkStats_t) */
+  ecclPeerId_t peer;          /**< the peer at the other end */
+  char address[64];           /**< its "ip:port" (NUL-terminated, cut if longer) */
+  int32_t rank;               /**< its rank in this comm's ring; -1 outside the ring */
+  int32_t open;               /**< 1 while the channel works, 0 once it failed or closed */
+  int32_t connections;        /**< TCP connections striped under it */
+  uint64_t bytes_sent;        /**< message bytes sent since it opened */
+  uint64_t bytes_received;    /**< message bytes received since it opened */
+  uint64_t messages_sent;     /**< messages (chunks and headers) sent */
+  uint64_t messages_received; /**< messages received */
+  uint64_t hedged_chunks;     /**< late chunks re-sent on another of its connections */
+  /** Bytes per second that the recorded ops which succeeded moved to (from)
+   * this peer as their next (previous) neighbour, over their durations: the
+   * link's rate as the collectives saw it; 0 when no recorded op used it. */
+  double send_bytes_per_s;
+  double recv_bytes_per_s; /**< as send_bytes_per_s, for the bytes received from the peer */
+} ecclLinkStats_t;
+
+/** The comm's data channels, ring neighbours first (by rank), then the
+ * others (recursive-doubling partners, point-to-point peers). Same array
+ * rules as ecclCommGetOpStats (links[0].struct_size sizes every element).
+ * Any thread, any time. Errors: as ecclCommGetOpStats. */
+ECCL_API ecclResult_t ecclCommGetLinkStats(ecclComm_t comm, ecclLinkStats_t* links, size_t capacity,
+                                           size_t* count);
+
+/** Writes the comm's state as text (membership, links, the flight recorder's
+ * ops with how far each got and which neighbour it waited for) to the log at
+ * warn level and, when text is not NULL, into text (NUL-terminated, cut to
+ * capacity - 1 bytes). *length (when not NULL): the text's full length
+ * without the NUL. The comm logs the same by itself when a collective times
+ * out, and when the process gets SIGUSR1 (ECCL_DUMP_SIGNAL=N picks another
+ * signal, 0 none; taking the signal replaces its default action, which for
+ * SIGUSR1 ends the process, and any handler the application set). Any
+ * thread, any time. Errors: ecclInvalidArgument (NULL comm; NULL text with
+ * capacity > 0). */
+ECCL_API ecclResult_t ecclCommDumpState(ecclComm_t comm, char* text, size_t capacity,
+                                        size_t* length);
 
 /* ---- Collectives ---------------------------------------------------------------- */
 

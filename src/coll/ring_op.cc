@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "src/coll/header_turns.h"
+#include "src/coll/op_progress.h"
 #include "src/common/log.h"
 
 namespace eccl::coll {
@@ -100,6 +101,7 @@ void RingOp::start() {
       return;
     }
   }
+  if (ring_.progress != nullptr) ring_.progress->setPhase(OpPhase::kHeaders);
   // Receives first, so that a neighbour's header lands in a posted buffer.
   auto& prev = *ring_.prev.channel;
   auto& next = *ring_.next.channel;
@@ -173,7 +175,9 @@ void RingOp::handle(const Completion& completion) {
     const bool usable = ok && !failed_;
     if (usable) {
       ++recvs_done_;
-      bytes_received_ += wireBytes(plan_.chunk(plan_.recvSegment(step), chunk));
+      const size_t bytes = wireBytes(plan_.chunk(plan_.recvSegment(step), chunk));
+      bytes_received_ += bytes;
+      if (ring_.progress != nullptr) ring_.progress->addReceived(bytes);
     }
     onReceived(step, chunk, usable);
   } else if (kind == Kind::kDataSend) {
@@ -181,7 +185,9 @@ void RingOp::handle(const Completion& completion) {
       setCause(channelFailure(ring_.next, completion.status, "sending to"), true);
     } else {
       ++sends_done_;
-      bytes_sent_ += wireBytes(plan_.chunk(plan_.sendSegment(step), chunk));
+      const size_t bytes = wireBytes(plan_.chunk(plan_.sendSegment(step), chunk));
+      bytes_sent_ += bytes;
+      if (ring_.progress != nullptr) ring_.progress->addSent(bytes);
     }
     onSent(step, chunk, ok);
   } else {
@@ -189,6 +195,9 @@ void RingOp::handle(const Completion& completion) {
       onHeaderSent(kind == Kind::kHeaderToPrev ? ring_.prev : ring_.next, completion.status);
     } else {
       onHeaderReceived(kind == Kind::kHeaderFromPrev, completion.status);
+      if (prev_checked_ && next_checked_ && ring_.progress != nullptr) {
+        ring_.progress->setPhase(OpPhase::kData);
+      }
     }
     if (--header_transfers_pending_ == 0) endHeaderTurn();
   }
@@ -205,6 +214,23 @@ std::string RingOp::waitingFor() const {
          std::to_string(sends_total_) + " chunks delivered)";
 }
 
+void RingOp::chargeWait(const std::vector<Completion>& woke_by,
+                        std::chrono::nanoseconds waited) const {
+  // The neighbour whose transfer ended the wait is the one waited for. A wait
+  // that nothing ended (a failure, the deadline) goes to the one waitingFor()
+  // names: a missing header first (a peer that never called the op holds up
+  // the others' data too), then data due from the previous peer.
+  bool on_prev;
+  if (!woke_by.empty()) {
+    on_prev = onPrevChannel(kindOf(woke_by.front().token));
+  } else if (!prev_checked_ || !next_checked_) {
+    on_prev = !prev_checked_;
+  } else {
+    on_prev = recvs_done_ < recvs_total_;
+  }
+  ring_.progress->addWait(on_prev, waited);
+}
+
 void RingOp::endHeaderTurn() {
   if (ring_.header_turns != nullptr) ring_.header_turns->done(ring_.ticket);
 }
@@ -215,7 +241,9 @@ Status RingOp::run() {
   std::vector<Completion> batch;
   while (!failed_ && !finished()) {
     batch.clear();
+    const auto waiting_since = Clock::now();
     std::optional<Status> external = state_.wait(deadline_, batch);
+    if (ring_.progress != nullptr) chargeWait(batch, Clock::now() - waiting_since);
     for (const Completion& completion : batch)
       handle(completion);
     if (external) setCause(*external, false);

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "src/coll/coll_options.h"
 #include "src/coll/op_header.h"
@@ -93,6 +94,8 @@ class RingOp {
   Status channelFailure(const RingNeighbour& who, const Status& status, const char* what) const;
   void setCause(Status cause, bool from_channel);
   std::string waitingFor() const;
+  // Adds a blocked wait to the progress's time waiting for a neighbour.
+  void chargeWait(const std::vector<Completion>& woke_by, std::chrono::nanoseconds waited) const;
   Status windDown();
 
   const Clock::time_point deadline_;

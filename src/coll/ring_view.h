@@ -22,6 +22,7 @@ struct RingNeighbour {
 };
 
 class HeaderTurns;
+struct OpProgress;
 
 struct RingView {
   EndpointId self;
@@ -34,6 +35,8 @@ struct RingView {
   // (header_turns.h). Null: this op is the only one.
   HeaderTurns* header_turns = nullptr;
   uint64_t ticket = 0;
+  // Where the op reports how far it got (op_progress.h); null: nowhere.
+  OpProgress* progress = nullptr;
 };
 
 }  // namespace eccl::coll

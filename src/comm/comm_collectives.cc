@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 
+#include "src/anomaly/flight_recorder.h"
 #include "src/coll/block_counts.h"
 #include "src/coll/completion_lap.h"
 #include "src/coll/ring_all_gather.h"
@@ -123,11 +124,25 @@ Result<std::shared_ptr<Request>> Communicator::submitRingOp(std::string name, ui
                                                             RingJob job,
                                                             std::span<uint8_t> preserve) {
   if (timeout.count() < 0) return invalidArgument(name + ": negative timeout");
+  // The recorder follows the op from here; an op the queue drops unstarted
+  // (a stop) is ended by the guard the job holds.
+  struct EndUnstarted {
+    anomaly::FlightRecorder& recorder;
+    std::shared_ptr<anomaly::FlightRecorder::Entry> entry;
+    ~EndUnstarted() { recorder.ended(*entry, abortedError("it never started")); }
+  };
+  auto recorded = std::make_shared<EndUnstarted>(recorder_, recorder_.submitted(name, tag));
   return ops_.submit(
-      [this, name = std::move(name), tag, timeout, job = std::move(job), preserve](
-          coll::OpInfo* info, uint64_t sequence) {
-        Status status = runRingOp(name, tag, timeout, job, info, sequence, preserve);
+      [this, name = std::move(name), tag, timeout, job = std::move(job), preserve,
+       recorded = std::move(recorded)](coll::OpInfo* info, uint64_t sequence) {
+        anomaly::FlightRecorder::Entry& entry = *recorded->entry;
+        recorder_.started(entry, sequence);
+        coll::OpInfo local;
+        coll::OpInfo* report = info != nullptr ? info : &local;
+        Status status = runRingOp(name, tag, timeout, job, report, sequence, preserve, entry);
         header_turns_.done(sequence);  // if the op ended before its headers did
+        recorder_.ended(entry, status, report->bytes_sent, report->bytes_received);
+        if (status.code() == Code::kTimeout) logState(name + " timed out");
         return status;
       },
       JobTraits{.tag = tag});
@@ -145,7 +160,8 @@ void Communicator::failAllOpsLocked(const Status& why) {
 
 Status Communicator::runRingOp(const std::string& name, uint64_t tag,
                                std::chrono::milliseconds timeout, const RingJob& job,
-                               coll::OpInfo* info, uint64_t sequence, std::span<uint8_t> preserve) {
+                               coll::OpInfo* info, uint64_t sequence, std::span<uint8_t> preserve,
+                               anomaly::FlightRecorder::Entry& recorded) {
   const auto deadline = Clock::now() + timeout;
   coll::RingView view;
   std::shared_ptr<coll::OpState> state = coll::OpState::create();
@@ -177,12 +193,15 @@ Status Communicator::runRingOp(const std::string& name, uint64_t tag,
   }
   view.header_turns = &header_turns_;
   view.ticket = sequence;
+  view.progress = &recorded.progress;
+  recorder_.ranOn(recorded, view.revision, static_cast<int32_t>(view.rank), view.world_size,
+                  view.prev.id, view.next.id);
   const std::vector<uint8_t> saved(preserve.begin(), preserve.end());
-  coll::OpInfo local;
-  coll::OpInfo* report = info != nullptr ? info : &local;
+  coll::OpInfo* report = info;
   Status status = job(view, *state, deadline, report);
   const bool exchanged = report->bytes_sent > 0 || report->bytes_received > 0;
   if (status.isOk() && exchanged) {
+    recorded.progress.setPhase(coll::OpPhase::kCompletion);
     const auto lap_started = Clock::now();
     status = agreeOnOutcome(name, view, ref, *state, deadline);
     report->wall_time += Clock::now() - lap_started;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "src/coll/op_header.h"
+#include "src/coll/op_progress.h"
 #include "src/coll/ring_op.h"
 #include "src/comm/communicator.h"
 #include "src/comm/p2p_stream.h"
@@ -59,6 +60,7 @@ Status Communicator::runSmallAllReduce(const coll::RingView& view, const coll::A
     return Status::ok();
   }
   const std::vector<Exchange> exchanges = recursiveDoublingPlan(n, view.rank);
+  if (view.progress != nullptr) view.progress->setPhase(coll::OpPhase::kData);
 
   std::vector<protocol::Member> members;
   std::vector<std::shared_ptr<transport::Channel>> channels(n);

@@ -56,12 +56,17 @@ Status CommOptions::validate() const {
   }
   if (timeout.count() <= 0) return invalidArgument("communicator: timeout must be positive");
   ECCL_RETURN_IF_ERROR(validateStage(stage, num_stages));
+  if (dump_signal < 0 || dump_signal >= NSIG || dump_signal == SIGKILL || dump_signal == SIGSTOP) {
+    return invalidArgument("communicator: dump_signal " + std::to_string(dump_signal) +
+                           " cannot be caught (0: no dump signal)");
+  }
   ECCL_RETURN_IF_ERROR(collectives.validate());
   return channel.validate();
 }
 
 Result<std::unique_ptr<Communicator>> Communicator::create(CommOptions options) {
   ECCL_RETURN_IF_ERROR(transport::applyChannelEnvironment(options.channel));
+  ECCL_RETURN_IF_ERROR(applyDumpSignalEnvironment(options));
   ECCL_RETURN_IF_ERROR(options.validate());
   auto comm = std::unique_ptr<Communicator>(new Communicator(std::move(options)));
   ECCL_RETURN_IF_ERROR(comm->open());
@@ -85,6 +90,13 @@ Status Communicator::open() {
   control.master_port = options_.master_port;
   membership::ControlClient::Owner& owner = *this;
   control_ = std::make_unique<membership::ControlClient>(control, owner);
+  if (options_.dump_signal != 0) {
+    auto registration = anomaly::dumpOnSignal(options_.dump_signal, [this] {
+      logState("signal " + std::to_string(options_.dump_signal) + " asked for a dump");
+    });
+    if (!registration) return registration.status().withContext("communicator dump_signal");
+    dump_registration_ = std::move(*registration);
+  }
   return Status::ok();
 }
 
@@ -94,6 +106,7 @@ void Communicator::sendControl(MessageType type, std::vector<uint8_t> frame) {
 }
 
 Communicator::~Communicator() {
+  dump_registration_.reset();  // no dump runs on a comm being taken apart
   // Outstanding collectives end at once with kAborted; nothing runs on the op
   // thread after this.
   if (ops_.outstanding() > 0) abort("the communicator was destroyed");

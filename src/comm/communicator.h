@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -26,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "src/anomaly/dump_signal.h"
+#include "src/anomaly/flight_recorder.h"
 #include "src/coll/allreduce_args.h"
 #include "src/coll/coll_options.h"
 #include "src/coll/header_turns.h"
@@ -73,9 +76,15 @@ struct CommOptions {
   // num_stages 0 (not a stage), or 0 <= stage < num_stages <= 4096.
   int32_t stage = -1;
   uint32_t num_stages = 0;
+  // The signal on which the comm logs its state (dumpState; 0: none). See
+  // src/anomaly/dump_signal.h: taking a signal replaces its default action.
+  int dump_signal = SIGUSR1;
 
   Status validate() const;
 };
+
+// ECCL_DUMP_SIGNAL (a signal number; 0: none), when set, into options.dump_signal.
+Status applyDumpSignalEnvironment(CommOptions& options);
 
 // The stage fields of CommOptions, checked (comm_stages.cc).
 Status validateStage(int32_t stage, uint32_t num_stages);
@@ -110,6 +119,20 @@ struct BlockCounts {
   std::vector<size_t> per_rank;
   size_t each = 0;
   std::vector<size_t> resolve(uint32_t world_size) const;
+};
+
+// A data channel to another peer as this peer sees it.
+struct LinkStats {
+  EndpointId peer;
+  std::string address;  // "ip:port" of its first connection
+  int32_t rank = -1;    // the peer's rank in this comm's ring; -1 outside it
+  bool open = false;    // the channel works
+  int connections = 0;
+  transport::ChannelStats channel;  // counters since the channel opened
+  // Bytes per second of the recorded ops that completed here sending to
+  // (receiving from) the peer as ring neighbour, over their durations; 0: none.
+  double send_bytes_per_s = 0;
+  double recv_bytes_per_s = 0;
 };
 
 // One tensor of a batched all-reduce; send == recv is in place.
@@ -321,6 +344,16 @@ class Communicator final : private membership::ControlClient::Owner {
   // How many events were dropped because nobody polled (the queue is bounded).
   uint64_t eventsDropped() const;
 
+  // Observability (comm_observe.cc). The flight recorder's collectives,
+  // oldest first, running ones included with their progress.
+  std::vector<anomaly::OpRecord> opStats() const;
+  // Every pooled data channel, ring neighbours first.
+  std::vector<LinkStats> linkStats() const;
+  // This peer's state as text: membership, links, the flight recorder.
+  std::string dumpState() const;
+  // Logs dumpState() at warn level, headed by `why`.
+  void logState(const std::string& why) const;
+
   // Pipeline stages (comm_stages.cc). Queues this stage's metric for a round
   // (e.g. its gradient norm) to the master without waiting; a report made
   // while the master is unreachable is lost (report every round). Errors:
@@ -402,7 +435,7 @@ class Communicator final : private membership::ControlClient::Owner {
                                                 std::span<uint8_t> preserve = {});
   Status runRingOp(const std::string& name, uint64_t tag, std::chrono::milliseconds timeout,
                    const RingJob& job, coll::OpInfo* info, uint64_t sequence,
-                   std::span<uint8_t> preserve);
+                   std::span<uint8_t> preserve, anomaly::FlightRecorder::Entry& recorded);
   // After an op's data completed here: the completion lap, and when it
   // breaks, the master's verdict (outcome_book.h). The op's final status.
   Status agreeOnOutcome(const std::string& name, const coll::RingView& view,
@@ -586,6 +619,8 @@ class Communicator final : private membership::ControlClient::Owner {
   // Stage queries waiting for the master's StageInfo, by request number.
   std::map<uint64_t, std::optional<protocol::StageInfo>> stage_queries_;
   uint64_t next_stage_query_ = 0;
+  anomaly::FlightRecorder recorder_;
+  std::unique_ptr<anomaly::DumpRegistration> dump_registration_;  // options_.dump_signal
   // Last member: its threads stop before anything they use is destroyed.
   OpQueue ops_{options_.collectives.max_ops_in_flight};
 };

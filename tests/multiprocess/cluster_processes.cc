@@ -67,7 +67,8 @@ std::unique_ptr<MasterProcess> MasterProcess::start(const TempDir& dir, uint16_t
 }
 
 std::unique_ptr<PeerProcess> PeerProcess::start(const std::string& master,
-                                                const std::vector<std::string>& extra_args) {
+                                                const std::vector<std::string>& extra_args,
+                                                const std::string& stderr_file) {
   std::vector<std::string> argv = {ECCL_PEER_BIN,
                                    "--master",
                                    master,
@@ -81,7 +82,11 @@ std::unique_ptr<PeerProcess> PeerProcess::start(const std::string& master,
                                    std::to_string(deadline(milliseconds(30'000)).count()),
                                    "--json"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  auto child = ChildProcess::spawn({.argv = argv, .stdout_to = tools::ChildOutput::kPipe});
+  auto child = ChildProcess::spawn(
+      {.argv = argv,
+       .stdout_to = tools::ChildOutput::kPipe,
+       .stderr_to = stderr_file.empty() ? tools::ChildOutput::kInherit : tools::ChildOutput::kFile,
+       .output_file = stderr_file});
   if (!child) return nullptr;
   auto peer = std::unique_ptr<PeerProcess>(new PeerProcess());
   peer->child_ = std::move(*child);

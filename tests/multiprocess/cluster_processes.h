@@ -55,9 +55,11 @@ using tools::readPortFile;
 
 class PeerProcess {
  public:
-  // eccl-peer --json in group "g"; returns before it is admitted.
+  // eccl-peer --json in group "g"; returns before it is admitted. Its stderr
+  // goes to the test's, or is appended to `stderr_file` when one is named.
   static std::unique_ptr<PeerProcess> start(const std::string& master,
-                                            const std::vector<std::string>& extra_args = {});
+                                            const std::vector<std::string>& extra_args = {},
+                                            const std::string& stderr_file = "");
   ChildProcess& process() { return *child_; }
 
   // The first line from index `from` on (older lines included) that matches;

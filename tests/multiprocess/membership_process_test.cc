@@ -5,6 +5,9 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <thread>
 
 #include "src/common/time_scale.h"
@@ -201,6 +204,40 @@ TEST_F(MembershipProcesses, PeersSurviveAMasterRestart) {
       EXPECT_NE(line["event"], "evicted") << line.dump();
     }
   }
+}
+
+// The flight recorder on demand: SIGUSR1 makes a training peer log its state
+// (its ring, its links, its recent all-reduces) and it trains on.
+TEST_F(MembershipProcesses, SigusrOneDumpsAPeersStateAndItCarriesOn) {
+  startMaster();
+  ASSERT_TRUE(master_ != nullptr);
+  const std::vector<std::string> trainer = {"--allreduce-size", "256K", "--step-ms", "20"};
+  const std::string log = dir_.file("peer0.stderr");
+  peers_.push_back(PeerProcess::start(master_->address(), trainer, log));
+  ASSERT_TRUE(peers_.back() != nullptr);
+  addPeer(trainer);
+  auto is_step = [](const nlohmann::json& l) {
+    return l.value("event", "") == "step" && l.value("world_size", 0) == 2 && l.value("ok", false);
+  };
+  for (auto* peer : peers())
+    ASSERT_TRUE(peer->waitFor(is_step, deadline(30s))) << peer->describe();
+  ASSERT_TRUE(peers_[0]->process().signal(SIGUSR1));
+  std::string text;
+  const auto until = std::chrono::steady_clock::now() + deadline(10s);
+  while (std::chrono::steady_clock::now() < until) {
+    std::ifstream in(log);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (text.find("ops (the last") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(text.find("signal " + std::to_string(SIGUSR1) + " asked for a dump"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("of group \"g\": accepted, rank"), std::string::npos) << text;
+  EXPECT_NE(text.find("rank 1 (prev and next) 127.0.0.1:"), std::string::npos) << text;
+  EXPECT_NE(text.find("allReduce tag"), std::string::npos) << text;
+  // It trains on: more steps after the dump.
+  const size_t seen = peers_[0]->lines().size();
+  EXPECT_TRUE(peers_[0]->waitFor(is_step, deadline(10s), seen)) << peers_[0]->describe();
 }
 
 }  // namespace

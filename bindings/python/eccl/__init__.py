@@ -39,7 +39,18 @@ from eccl._library import library_path
 from eccl._master import Master
 from eccl._quant import QuantConfig
 from eccl._request import Request
-from eccl._types import Event, EventKind, OpInfo, PeerId, StageInfo, StageState, SyncInfo
+from eccl._types import (
+    Event,
+    EventKind,
+    LinkStats,
+    OpInfo,
+    OpPhase,
+    OpStats,
+    PeerId,
+    StageInfo,
+    StageState,
+    SyncInfo,
+)
 from eccl.diloco import DiLoCo
 
 # The short names of the two errors whose names are Python builtins. Not in
@@ -59,8 +70,11 @@ __all__ = [
     "InternalError",
     "InvalidArgument",
     "InvalidUsage",
+    "LinkStats",
     "Master",
     "OpInfo",
+    "OpPhase",
+    "OpStats",
     "OutOfMemory",
     "PeerId",
     "PeerLost",

@@ -7,7 +7,7 @@ import operator
 import threading
 import weakref
 from types import TracebackType
-from typing import Iterator, Optional, Union
+from typing import Iterator, Optional, TypeVar, Union
 
 from eccl import _args, _library
 from eccl._collectives import CollectivesMixin
@@ -17,6 +17,8 @@ from eccl._ctypes_api import (
     ecclCommConfig_t,
     ecclEvent_t,
     ecclEventKind_t,
+    ecclLinkStats_t,
+    ecclOpStats_t,
     ecclPeerId_t,
     ecclStageInfo_t,
     init_versioned,
@@ -26,9 +28,12 @@ from eccl._errors import check
 from eccl._handle import CommHandle
 from eccl._master import Master
 from eccl._state import StateMixin
-from eccl._types import Event, EventKind, PeerId, StageInfo
+from eccl._types import Event, EventKind, LinkStats, OpStats, PeerId, StageInfo
 
 _GROUP_MAX = 128  # bytes of a group name (eccl.h: ecclCommConfig_t.group)
+_ATTEMPTS = 8  # reads of a list or text that grows between the count and the copy
+
+_S = TypeVar("_S", ecclOpStats_t, ecclLinkStats_t)
 
 
 class Communicator(CollectivesMixin, StateMixin):
@@ -235,6 +240,51 @@ class Communicator(CollectivesMixin, StateMixin):
         self._h.call("ecclCommAnnounceStageRecovered", round, _args.timeout(timeout_ms),
                      ctypes.byref(info))
         return StageInfo.from_c(info)
+
+    # ---- observability --------------------------------------------------------------
+
+    def _stats_array(self, function: str, cls: type[_S]) -> list[_S]:
+        """lib.function's array (ecclCommGetOpStats, ecclCommGetLinkStats): the count
+        first, then the copy, with one element to spare to see that none was cut."""
+        count = ctypes.c_size_t(0)
+        for _ in range(_ATTEMPTS):
+            self._h.call(function, None, 0, ctypes.byref(count))
+            capacity = count.value + 1
+            array = (cls * capacity)()
+            array[0].struct_size = ctypes.sizeof(cls)
+            self._h.call(function, array, capacity, ctypes.byref(count))
+            if count.value < capacity:
+                break
+        return list(array[:min(count.value, capacity)])
+
+    def op_stats(self) -> list[OpStats]:
+        """The flight recorder: the comm's last 64 collectives, oldest first, the
+        running and queued ones included with their progress so far. Any thread,
+        any time; never blocks."""
+        return [OpStats.from_c(op) for op in self._stats_array("ecclCommGetOpStats",
+                                                               ecclOpStats_t)]
+
+    def link_stats(self) -> list[LinkStats]:
+        """The comm's data channels: its ring neighbours first (by rank), then the
+        others (recursive-doubling partners, send/recv peers). Any thread, any time."""
+        return [LinkStats.from_c(link) for link in self._stats_array("ecclCommGetLinkStats",
+                                                                     ecclLinkStats_t)]
+
+    def dump_state(self) -> str:
+        """The comm's state as text: membership, links, and the flight recorder's ops
+        with how far each got and which neighbour it waited for. The library also
+        logs it (warn level), as it does by itself when a collective times out
+        and on SIGUSR1 ($ECCL_DUMP_SIGNAL). Any thread, any time."""
+        # Each call logs the state: a buffer that usually fits makes it one call.
+        length = ctypes.c_size_t(0)
+        capacity = 1 << 16
+        for _ in range(_ATTEMPTS):
+            text = ctypes.create_string_buffer(capacity)
+            self._h.call("ecclCommDumpState", text, capacity, ctypes.byref(length))
+            if length.value < capacity:
+                break
+            capacity = length.value + 1
+        return text.value.decode("utf-8", "replace")
 
     def __repr__(self) -> str:
         if self.closed:

@@ -87,6 +87,16 @@ class ecclStageState_t(enum.IntEnum):
     ECCL_STAGE_RECOVERING = 3
 
 
+class ecclOpPhase_t(enum.IntEnum):
+    """How far a collective got (ecclOpStats_t.phase)."""
+
+    ECCL_OP_QUEUED = 0
+    ECCL_OP_HEADERS = 1
+    ECCL_OP_DATA = 2
+    ECCL_OP_COMPLETION = 3
+    ECCL_OP_DONE = 4
+
+
 class ecclDataType_t(enum.IntEnum):
     """Element types of collective buffers."""
 
@@ -155,6 +165,7 @@ ENUMS: dict[str, type[enum.IntEnum]] = {
         ecclCommAttr_t,
         ecclEventKind_t,
         ecclStageState_t,
+        ecclOpPhase_t,
         ecclDataType_t,
         ecclRedOp_t,
         ecclQuantAlgorithm_t,
@@ -236,6 +247,51 @@ class ecclStageInfo_t(Structure):
         ("metric_round", c_uint64),
         ("metric", c_double),
         ("metric_peer", ecclPeerId_t),
+    ]
+
+
+class ecclOpStats_t(Structure):
+    """One collective in the comm's flight recorder (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("sequence", c_uint64),
+        ("name", c_char * 24),
+        ("tag", c_uint64),
+        ("revision", c_uint64),
+        ("rank", c_int32),
+        ("world_size", c_int32),
+        ("prev", ecclPeerId_t),
+        ("next", ecclPeerId_t),
+        ("submitted_unix_ns", c_int64),
+        ("started_unix_ns", c_int64),
+        ("finished_unix_ns", c_int64),
+        ("phase", c_enum),
+        ("result", c_enum),
+        ("bytes_sent", c_uint64),
+        ("bytes_received", c_uint64),
+        ("wait_prev_ns", c_uint64),
+        ("wait_next_ns", c_uint64),
+    ]
+
+
+class ecclLinkStats_t(Structure):
+    """A data channel of the comm to another peer (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("peer", ecclPeerId_t),
+        ("address", c_char * 64),
+        ("rank", c_int32),
+        ("open", c_int32),
+        ("connections", c_int32),
+        ("bytes_sent", c_uint64),
+        ("bytes_received", c_uint64),
+        ("messages_sent", c_uint64),
+        ("messages_received", c_uint64),
+        ("hedged_chunks", c_uint64),
+        ("send_bytes_per_s", c_double),
+        ("recv_bytes_per_s", c_double),
     ]
 
 
@@ -362,6 +418,8 @@ STRUCTS: dict[str, type[Structure]] = {
         ecclCommConfig_t,
         ecclEvent_t,
         ecclStageInfo_t,
+        ecclOpStats_t,
+        ecclLinkStats_t,
         ecclOpInfo_t,
         ecclQuantConfig_t,
         ecclTensor_t,
@@ -380,6 +438,8 @@ VERSIONED = (
     ecclCommConfig_t,
     ecclEvent_t,
     ecclStageInfo_t,
+    ecclOpStats_t,
+    ecclLinkStats_t,
     ecclOpInfo_t,
     ecclQuantConfig_t,
     ecclSharedState_t,
@@ -433,6 +493,10 @@ PROTOTYPES: dict[str, tuple[Any, Sequence[Any]]] = {
     "ecclCommReportMetric": (_R, [ecclComm_t, c_uint64, c_double]),
     "ecclCommGetStageInfo": (_R, [ecclComm_t, c_int32, _P(ecclStageInfo_t), c_int64]),
     "ecclCommAnnounceStageRecovered": (_R, [ecclComm_t, c_uint64, c_int64, _P(ecclStageInfo_t)]),
+    # Observability
+    "ecclCommGetOpStats": (_R, [ecclComm_t, _P(ecclOpStats_t), c_size_t, _P(c_size_t)]),
+    "ecclCommGetLinkStats": (_R, [ecclComm_t, _P(ecclLinkStats_t), c_size_t, _P(c_size_t)]),
+    "ecclCommDumpState": (_R, [ecclComm_t, _P(c_char), c_size_t, _P(c_size_t)]),
     # Collectives
     "ecclAllReduce": (
         _R,

@@ -1,4 +1,5 @@
-"""Plain Python values the API returns: PeerId, Event, OpInfo, SyncInfo, StageInfo."""
+"""Plain Python values the API returns: PeerId, Event, OpInfo, SyncInfo, StageInfo,
+OpStats and LinkStats."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from typing import Optional
 
 from eccl._ctypes_api import (
     ecclEventKind_t,
+    ecclLinkStats_t,
     ecclOpInfo_t,
+    ecclOpPhase_t,
+    ecclOpStats_t,
     ecclPeerId_t,
+    ecclResult_t,
     ecclStageInfo_t,
     ecclStageState_t,
     ecclSyncInfo_t,
 )
+from eccl._errors import EcclError, error_class
 
 
 @dataclass(frozen=True)
@@ -146,3 +152,119 @@ class SyncInfo:
                    rounds=info.rounds, wall_time_ns=info.wall_time_ns,
                    wire_bytes_sent=info.wire_bytes_sent,
                    wire_bytes_received=info.wire_bytes_received)
+
+
+def _peer_or_none(value: ecclPeerId_t) -> Optional[PeerId]:
+    """The PeerId of value, None when it is all zero (no peer)."""
+    raw = bytes(value.bytes)
+    return None if raw == bytes(16) else PeerId(raw)
+
+
+def _text(value: bytes) -> str:
+    """A NUL-terminated char array field as str."""
+    return value.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+#: The eccl exception classes by name (OpStats.result -> OpStats.error).
+_ERRORS_BY_NAME: dict[str, type[EcclError]] = {
+    error_class(code).__name__: error_class(code)
+    for code in ecclResult_t
+    if code not in (ecclResult_t.ecclSuccess, ecclResult_t.ecclNumResults)
+}
+
+
+class OpPhase(enum.IntEnum):
+    """How far a collective got (OpStats.phase)."""
+
+    QUEUED = ecclOpPhase_t.ECCL_OP_QUEUED    #: submitted, waiting for its turn on the comm
+    HEADERS = ecclOpPhase_t.ECCL_OP_HEADERS  #: exchanging op headers with its neighbours
+    DATA = ecclOpPhase_t.ECCL_OP_DATA        #: moving data
+    COMPLETION = ecclOpPhase_t.ECCL_OP_COMPLETION  #: its data is complete; agreeing on the outcome
+    DONE = ecclOpPhase_t.ECCL_OP_DONE        #: returned: see result
+
+
+@dataclass(frozen=True)
+class OpStats:
+    """One collective of the communicator's flight recorder (Communicator.op_stats).
+
+    Times are nanoseconds since the Unix epoch (time.time_ns()).
+    """
+
+    sequence: Optional[int]  #: the comm's op number, in start order (None: still queued)
+    name: str                #: "allReduce", "broadcast", ...
+    tag: int                 #: the op's tag
+    revision: int            #: the ring's revision it ran at
+    rank: int                #: this peer's rank in that ring; -1 if it never had one
+    world_size: int          #: that ring's size; 0 if it never had one
+    prev: Optional[PeerId]   #: the peer it received from (None: none)
+    next: Optional[PeerId]   #: the peer it sent to (None: none)
+    submitted_ns: int        #: when it was called
+    started_ns: Optional[int]   #: when it left the queue (None: not yet)
+    finished_ns: Optional[int]  #: when it returned (None: not yet)
+    phase: OpPhase           #: how far it got; DONE once it returned
+    #: None while it runs; then "ok", or the name of the eccl exception its
+    #: error raised ("Timeout", "PeerLost", ...), as repr(eccl.Request) shows it
+    result: Optional[str]
+    bytes_sent: int          #: data it sent (so far)
+    bytes_received: int      #: data it received (so far)
+    #: time its thread was blocked on a transfer from prev (to next): a large
+    #: share names the neighbour it waited for; 0 outside ring collectives
+    wait_prev_ns: int
+    wait_next_ns: int
+
+    @property
+    def error(self) -> Optional[type[EcclError]]:
+        """The eccl exception class of its failure; None while running or once it succeeded."""
+        return _ERRORS_BY_NAME.get(self.result) if self.result is not None else None
+
+    @classmethod
+    def from_c(cls, op: ecclOpStats_t) -> "OpStats":
+        """The OpStats of a filled ecclOpStats_t."""
+        phase = OpPhase(op.phase)
+        result: Optional[str] = None
+        if phase == OpPhase.DONE:
+            result = ("ok" if op.result == ecclResult_t.ecclSuccess
+                      else error_class(op.result).__name__)
+        return cls(sequence=None if op.sequence == (1 << 64) - 1 else int(op.sequence),
+                   name=_text(op.name), tag=int(op.tag), revision=int(op.revision),
+                   rank=int(op.rank), world_size=int(op.world_size),
+                   prev=_peer_or_none(op.prev), next=_peer_or_none(op.next),
+                   submitted_ns=int(op.submitted_unix_ns),
+                   started_ns=int(op.started_unix_ns) or None,
+                   finished_ns=int(op.finished_unix_ns) or None,
+                   phase=phase, result=result,
+                   bytes_sent=int(op.bytes_sent), bytes_received=int(op.bytes_received),
+                   wait_prev_ns=int(op.wait_prev_ns), wait_next_ns=int(op.wait_next_ns))
+
+
+@dataclass(frozen=True)
+class LinkStats:
+    """A data channel of the communicator to another peer (Communicator.link_stats)."""
+
+    peer: PeerId             #: the peer at the other end
+    address: str             #: its "ip:port"
+    rank: Optional[int]      #: its rank in this comm's ring (None: outside the ring)
+    open: bool               #: True while the channel works; False once it failed or closed
+    connections: int         #: TCP connections striped under it
+    bytes_sent: int          #: message bytes sent since it opened
+    bytes_received: int      #: message bytes received since it opened
+    messages_sent: int       #: messages (chunks and headers) sent
+    messages_received: int   #: messages received
+    hedged_chunks: int       #: late chunks re-sent on another of its connections
+    #: bytes per second the recorded successful ops moved to (from) this peer as
+    #: their next (prev) neighbour, over their durations; 0.0 when none used it
+    send_bytes_per_s: float
+    recv_bytes_per_s: float
+
+    @classmethod
+    def from_c(cls, link: ecclLinkStats_t) -> "LinkStats":
+        """The LinkStats of a filled ecclLinkStats_t."""
+        return cls(peer=PeerId.from_c(link.peer), address=_text(link.address),
+                   rank=None if link.rank < 0 else int(link.rank), open=bool(link.open),
+                   connections=int(link.connections), bytes_sent=int(link.bytes_sent),
+                   bytes_received=int(link.bytes_received),
+                   messages_sent=int(link.messages_sent),
+                   messages_received=int(link.messages_received),
+                   hedged_chunks=int(link.hedged_chunks),
+                   send_bytes_per_s=float(link.send_bytes_per_s),
+                   recv_bytes_per_s=float(link.recv_bytes_per_s))

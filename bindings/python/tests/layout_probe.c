@@ -105,6 +105,43 @@ int main(void) {
   FIELD(ecclStageInfo_t, metric_peer);
   STRUCT_END();
 
+  STRUCT_BEGIN(ecclOpStats_t);
+  FIELD(ecclOpStats_t, struct_size);
+  FIELD(ecclOpStats_t, sequence);
+  FIELD(ecclOpStats_t, name);
+  FIELD(ecclOpStats_t, tag);
+  FIELD(ecclOpStats_t, revision);
+  FIELD(ecclOpStats_t, rank);
+  FIELD(ecclOpStats_t, world_size);
+  FIELD(ecclOpStats_t, prev);
+  FIELD(ecclOpStats_t, next);
+  FIELD(ecclOpStats_t, submitted_unix_ns);
+  FIELD(ecclOpStats_t, started_unix_ns);
+  FIELD(ecclOpStats_t, finished_unix_ns);
+  FIELD(ecclOpStats_t, phase);
+  FIELD(ecclOpStats_t, result);
+  FIELD(ecclOpStats_t, bytes_sent);
+  FIELD(ecclOpStats_t, bytes_received);
+  FIELD(ecclOpStats_t, wait_prev_ns);
+  FIELD(ecclOpStats_t, wait_next_ns);
+  STRUCT_END();
+
+  STRUCT_BEGIN(ecclLinkStats_t);
+  FIELD(ecclLinkStats_t, struct_size);
+  FIELD(ecclLinkStats_t, peer);
+  FIELD(ecclLinkStats_t, address);
+  FIELD(ecclLinkStats_t, rank);
+  FIELD(ecclLinkStats_t, open);
+  FIELD(ecclLinkStats_t, connections);
+  FIELD(ecclLinkStats_t, bytes_sent);
+  FIELD(ecclLinkStats_t, bytes_received);
+  FIELD(ecclLinkStats_t, messages_sent);
+  FIELD(ecclLinkStats_t, messages_received);
+  FIELD(ecclLinkStats_t, hedged_chunks);
+  FIELD(ecclLinkStats_t, send_bytes_per_s);
+  FIELD(ecclLinkStats_t, recv_bytes_per_s);
+  STRUCT_END();
+
   STRUCT_BEGIN(ecclOpInfo_t);
   FIELD(ecclOpInfo_t, struct_size);
   FIELD(ecclOpInfo_t, bytes_sent);
@@ -228,6 +265,14 @@ int main(void) {
   VALUE(ECCL_STAGE_ACTIVE);
   VALUE(ECCL_STAGE_LOST);
   VALUE(ECCL_STAGE_RECOVERING);
+  ENUM_END();
+
+  ENUM_BEGIN(ecclOpPhase_t);
+  VALUE(ECCL_OP_QUEUED);
+  VALUE(ECCL_OP_HEADERS);
+  VALUE(ECCL_OP_DATA);
+  VALUE(ECCL_OP_COMPLETION);
+  VALUE(ECCL_OP_DONE);
   ENUM_END();
 
   ENUM_BEGIN(ecclDataType_t);
