@@ -57,6 +57,10 @@ std::string describeOp(const OpRecord& op, WallClock::time_point now) {
             std::to_string(millis(op.wait_prev)) + " ms on " + peerText(op.prev) + ", " +
             std::to_string(millis(op.wait_next)) + " ms on " + peerText(op.next);
   }
+  if (!op.blocked_on.isZero()) {
+    line += "; blocked on " + op.blocked_on.shortHex() + " for " +
+            std::to_string(millis(op.blocked_for)) + " ms";
+  }
   return line;
 }
 
@@ -114,6 +118,14 @@ OpRecord FlightRecorder::read(const Entry& entry) {
   op.bytes_received = std::max(op.bytes_received, p.bytes_received.load(std::memory_order_relaxed));
   op.wait_prev = std::chrono::nanoseconds(p.wait_prev_ns.load(std::memory_order_relaxed));
   op.wait_next = std::chrono::nanoseconds(p.wait_next_ns.load(std::memory_order_relaxed));
+  if (const uint8_t side = p.blocked_on.load(std::memory_order_relaxed); op.running() && side) {
+    op.blocked_on = side == 1 ? op.prev : op.next;
+    const auto since = std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(p.blocked_since_ns.load(std::memory_order_relaxed)));
+    op.blocked_for =
+        std::max(std::chrono::nanoseconds(0), std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                  std::chrono::steady_clock::now() - since));
+  }
   return op;
 }
 

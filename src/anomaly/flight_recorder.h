@@ -48,6 +48,9 @@ struct OpRecord {
   uint64_t bytes_received = 0;
   std::chrono::nanoseconds wait_prev{0};
   std::chrono::nanoseconds wait_next{0};
+  // The neighbour the running op is blocked on now (zero: none) and for how long.
+  EndpointId blocked_on;
+  std::chrono::nanoseconds blocked_for{0};
 
   bool running() const { return phase != coll::OpPhase::kDone; }
   // submitted..finished, or ..`now` while running.

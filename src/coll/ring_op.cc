@@ -214,21 +214,22 @@ std::string RingOp::waitingFor() const {
          std::to_string(sends_total_) + " chunks delivered)";
 }
 
-void RingOp::chargeWait(const std::vector<Completion>& woke_by,
-                        std::chrono::nanoseconds waited) const {
-  // The neighbour whose transfer ended the wait is the one waited for. A wait
-  // that nothing ended (a failure, the deadline) goes to the one waitingFor()
-  // names: a missing header first (a peer that never called the op holds up
-  // the others' data too), then data due from the previous peer.
-  bool on_prev;
-  if (!woke_by.empty()) {
-    on_prev = onPrevChannel(kindOf(woke_by.front().token));
-  } else if (!prev_checked_ || !next_checked_) {
-    on_prev = !prev_checked_;
-  } else {
-    on_prev = recvs_done_ < recvs_total_;
-  }
-  ring_.progress->addWait(on_prev, waited);
+void RingOp::chargeWait(const std::vector<Completion>& woke_by, std::chrono::nanoseconds waited,
+                        bool blocked_on_prev, bool for_header) const {
+  // A wait for a missing op header is the late neighbour's; any other, that
+  // of the neighbour whose transfer ended it (a wait that nothing ended: a
+  // failure, the deadline) or else of the one it was blocked on.
+  bool on_prev = blocked_on_prev;
+  if (!for_header && !woke_by.empty()) on_prev = onPrevChannel(kindOf(woke_by.front().token));
+  ring_.progress->addWait(on_prev, waited, for_header);
+}
+
+bool RingOp::waitingOnPrev() const {
+  // As waitingFor() names it: a missing header first (a peer that never
+  // called the op holds up the others' data too), then data due from the
+  // previous peer, then deliveries to the next.
+  if (!prev_checked_ || !next_checked_) return !prev_checked_;
+  return recvs_done_ < recvs_total_;
 }
 
 void RingOp::endHeaderTurn() {
@@ -242,8 +243,14 @@ Status RingOp::run() {
   while (!failed_ && !finished()) {
     batch.clear();
     const auto waiting_since = Clock::now();
+    const bool on_prev = waitingOnPrev();
+    const bool for_header = !prev_checked_ || !next_checked_;
+    if (ring_.progress != nullptr) ring_.progress->block(on_prev);
     std::optional<Status> external = state_.wait(deadline_, batch);
-    if (ring_.progress != nullptr) chargeWait(batch, Clock::now() - waiting_since);
+    if (ring_.progress != nullptr) {
+      ring_.progress->unblock();
+      chargeWait(batch, Clock::now() - waiting_since, on_prev, for_header);
+    }
     for (const Completion& completion : batch)
       handle(completion);
     if (external) setCause(*external, false);

@@ -94,8 +94,11 @@ class RingOp {
   Status channelFailure(const RingNeighbour& who, const Status& status, const char* what) const;
   void setCause(Status cause, bool from_channel);
   std::string waitingFor() const;
+  // Whether the op, blocked now, waits for the previous peer (else the next).
+  bool waitingOnPrev() const;
   // Adds a blocked wait to the progress's time waiting for a neighbour.
-  void chargeWait(const std::vector<Completion>& woke_by, std::chrono::nanoseconds waited) const;
+  void chargeWait(const std::vector<Completion>& woke_by, std::chrono::nanoseconds waited,
+                  bool blocked_on_prev, bool for_header) const;
   Status windDown();
 
   const Clock::time_point deadline_;

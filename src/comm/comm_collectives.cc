@@ -127,9 +127,11 @@ Result<std::shared_ptr<Request>> Communicator::submitRingOp(std::string name, ui
   // The recorder follows the op from here; an op the queue drops unstarted
   // (a stop) is ended by the guard the job holds.
   struct EndUnstarted {
+    EndUnstarted(anomaly::FlightRecorder& r, std::shared_ptr<anomaly::FlightRecorder::Entry> e)
+        : recorder(r), entry(std::move(e)) {}
+    ~EndUnstarted() { recorder.ended(*entry, abortedError("it never started")); }
     anomaly::FlightRecorder& recorder;
     std::shared_ptr<anomaly::FlightRecorder::Entry> entry;
-    ~EndUnstarted() { recorder.ended(*entry, abortedError("it never started")); }
   };
   auto recorded = std::make_shared<EndUnstarted>(recorder_, recorder_.submitted(name, tag));
   return ops_.submit(
@@ -214,10 +216,14 @@ Status Communicator::runRingOp(const std::string& name, uint64_t tag,
     // channel fail (kPeerLost) before it sees the abort: the caller asked for it.
     if (!status.isOk() && phase_ == Phase::kAborted) status = terminal_;
     if (!status.isOk()) outcomes_.failed(ref);
+    if (view.world_size > 1) {
+      link_late_ns_[view.prev.id] += recorded.progress.late_prev_ns.load(std::memory_order_relaxed);
+      link_late_ns_[view.next.id] += recorded.progress.late_next_ns.load(std::memory_order_relaxed);
+    }
     // Argument errors (kInvalidArgument) end an op before any message.
     if (!status.isOk() && status.code() != Code::kInvalidArgument) op_failed_ = status;
   }
-  if (status.isOk()) ops_completed_.fetch_add(1);
+  (status.isOk() ? ops_completed_ : ops_failed_).fetch_add(1);
   return status;
 }
 

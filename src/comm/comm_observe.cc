@@ -46,6 +46,11 @@ std::string linkLine(const LinkStats& link, const std::string& role) {
   return line;
 }
 
+uint32_t clampMillis(std::chrono::nanoseconds d) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  return static_cast<uint32_t>(std::clamp<int64_t>(ms, 0, UINT32_MAX));
+}
+
 }  // namespace
 
 Status applyDumpSignalEnvironment(CommOptions& options) {
@@ -141,6 +146,42 @@ std::string Communicator::dumpState() const {
   for (const anomaly::OpRecord& op : ops)
     text += "  " + anomaly::describeOp(op, now) + "\n";
   return text;
+}
+
+std::optional<protocol::PeerReport> Communicator::peerReport() {
+  protocol::PeerReport report;
+  {
+    std::lock_guard lock(mu_);
+    if (phase_ != Phase::kAccepted || rank_ < 0) return std::nullopt;
+    report.revision = revision_;
+    for (const auto& [peer, channel] : channels_) {
+      if (report.links.size() == protocol::PeerReport::kMaxLinks) break;
+      const transport::ChannelStats stats = channel->stats();
+      const auto late = link_late_ns_.find(peer);
+      report.links.push_back({peer, stats.payload_bytes_sent, stats.payload_bytes_received,
+                              late != link_late_ns_.end() ? late->second : 0});
+    }
+    // Peers whose channel went keep their totals only while they are members.
+    std::erase_if(link_late_ns_, [&](const auto& entry) {
+      return channels_.count(entry.first) == 0 &&
+             std::none_of(members_.begin(), members_.end(),
+                          [&](const protocol::Member& m) { return m.peer == entry.first; });
+    });
+  }
+  report.ops_completed = ops_completed_.load();
+  report.ops_failed = ops_failed_.load();
+  const auto now = anomaly::WallClock::now();
+  for (const anomaly::OpRecord& op : recorder_.snapshot()) {
+    if (!op.running() || op.sequence == anomaly::OpRecord::kNotStarted) continue;
+    // The oldest op that started: the one the others may be waiting for.
+    report.running_phase = static_cast<protocol::RunningPhase>(static_cast<int>(op.phase) + 1);
+    report.running_tag = op.tag;
+    report.running_ms = clampMillis(now - op.started);
+    report.waiting_on = op.blocked_on;
+    report.waiting_ms = op.blocked_on.isZero() ? 0 : clampMillis(op.blocked_for);
+    break;
+  }
+  return report;
 }
 
 void Communicator::logState(const std::string& why) const {

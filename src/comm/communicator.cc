@@ -15,6 +15,7 @@ using protocol::PeerState;
 namespace {
 
 constexpr auto kLeaveWait = std::chrono::seconds(1);
+constexpr auto kNoWait = std::chrono::milliseconds(0);
 
 EventKind toEventKind(protocol::PeerEventKind kind) {
   switch (kind) {
@@ -407,13 +408,17 @@ void Communicator::onRegistered(const protocol::Registered& registered) {
   const bool master_restarted = ever_registered_ && registered.incarnation != incarnation_;
   incarnation_ = registered.incarnation;
   bool revote = false;
+  bool leave = false;
   if (ever_registered_ && phase_ == Phase::kAccepted && registered.state != PeerState::kAccepted) {
     // The master no longer counts this peer in its ring (it was declared lost
-    // while cut off): this communicator's ring is gone for good.
+    // while cut off, or evicted): this communicator's ring is gone for good.
     phase_ = Phase::kRemoved;
     terminal_ = Status(Code::kPeerLost, "this peer was removed from group '" + options_.group +
                                             "' by the master while it was cut off");
     failAllOpsLocked(terminal_);
+    // The master took this registration for a newcomer's: leave, or the
+    // group's next ring would wait for a member that never sets it up.
+    leave = true;
   } else if (phase_ == Phase::kConnecting) {
     phase_ = Phase::kPending;
   } else if (master_restarted && phase_ == Phase::kAccepted) {
@@ -442,6 +447,12 @@ void Communicator::onRegistered(const protocol::Registered& registered) {
   if (master_restarted && fetch_state_ && !fetch_plan_) fetch = fetch_request_;
   changed_.notify_all();
   lock.unlock();
+  if (leave) {
+    std::lock_guard control(control_mu_);
+    // On the control thread this only queues the Leave (no wait).
+    if (control_open_) control_->leave("removed from its group while cut off", kNoWait);
+    return;
+  }
   if (fetch) sendControl(MessageType::kStateFetchRequest, protocol::encodeFrame(*fetch));
   if (revote) {
     sendControl(MessageType::kTopologyVote,

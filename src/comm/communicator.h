@@ -532,6 +532,7 @@ class Communicator final : private membership::ControlClient::Owner {
   void onStageEvent(const protocol::StageEvent& event) override;
   void onMasterLost(const Status& why) override;
   uint64_t opsCompleted() const override { return ops_completed_.load(); }
+  std::optional<protocol::PeerReport> peerReport() override;
 
   const CommOptions options_;
   const EndpointId id_;
@@ -589,6 +590,10 @@ class Communicator final : private membership::ControlClient::Owner {
   // a topology update (a new revision, re-validated channels).
   std::optional<Status> op_failed_;
   std::atomic<uint64_t> ops_completed_{0};
+  std::atomic<uint64_t> ops_failed_{0};
+  // Time the ended collectives waited for each peer's op header, in total:
+  // how late it entered them (PeerReport).
+  std::map<EndpointId, uint64_t> link_late_ns_;
   // The master's plans for the running shared-state sync; plans of a sync
   // this peer gave up on (abandoned_sync_ and older) are dropped.
   static constexpr size_t kMaxQueuedPlans = 64;

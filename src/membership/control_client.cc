@@ -265,8 +265,13 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
       if (ec || !self || !self->link_ || self->closed_) return;
       protocol::Heartbeat beat;
       beat.seq = ++self->heartbeat_seq_;
-      self->withOwner([&](Owner& owner) { beat.ops_completed = owner.opsCompleted(); });
+      std::optional<protocol::PeerReport> report;
+      self->withOwner([&](Owner& owner) {
+        beat.ops_completed = owner.opsCompleted();
+        report = owner.peerReport();
+      });
       self->link_->queue(MessageType::kHeartbeat, protocol::encodeFrame(beat));
+      if (report) self->link_->queue(MessageType::kPeerReport, protocol::encodeFrame(*report));
       self->connection_->wakeWriter();
       self->heartbeat();
     });

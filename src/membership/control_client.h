@@ -8,10 +8,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "src/common/status.h"
 #include "src/protocol/control_messages.h"
+#include "src/protocol/report_messages.h"
 #include "src/protocol/stage_messages.h"
 #include "src/protocol/state_messages.h"
 
@@ -43,6 +45,9 @@ class ControlClient {
     virtual void onMasterLost(const Status& why) = 0;
     // Counted into heartbeats, so the master can tell a hung peer from an idle one.
     virtual uint64_t opsCompleted() const = 0;
+    // Sent after each heartbeat when there is one (an accepted peer's
+    // collectives and links, for the master's anomaly detectors).
+    virtual std::optional<protocol::PeerReport> peerReport() { return std::nullopt; }
   };
 
   struct Options {

@@ -86,7 +86,7 @@ class MasterServer::Impl {
              type == MessageType::kStateVote || type == MessageType::kStateDone ||
              type == MessageType::kStateFetchRequest || type == MessageType::kStateFetchDone ||
              type == MessageType::kStageMetric || type == MessageType::kStageQuery ||
-             type == MessageType::kStageAnnounce;
+             type == MessageType::kStageAnnounce || type == MessageType::kPeerReport;
     }
     Status onControlFrame(FrameConnection&, const protocol::FrameHeader& header,
                           std::span<const uint8_t> payload) override {
@@ -393,6 +393,12 @@ class MasterServer::Impl {
           auto query = decode<protocol::StageQuery>(link, payload);
           if (!query) return query.status();
           verdict = state_.onStageQuery(peer, *query, out);
+          break;
+        }
+        case MessageType::kPeerReport: {
+          auto report = decode<protocol::PeerReport>(link, payload);
+          if (!report) return report.status();
+          verdict = state_.onPeerReport(peer, *report, now);
           break;
         }
         case MessageType::kStageAnnounce: {

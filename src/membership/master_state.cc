@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "src/common/log.h"
 #include "src/protocol/messages.h"
 
 namespace eccl::membership {
@@ -221,6 +222,43 @@ Status MasterState::onHeartbeat(const EndpointId& id, const protocol::Heartbeat&
   return Status::ok();
 }
 
+Status MasterState::onPeerReport(const EndpointId& id, const protocol::PeerReport& report,
+                                 Clock::time_point now) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return invalidUsage("peer report from an unknown peer");
+  const Peer& peer = it->second;
+  const Group& group = groupOf(peer);
+  // A report sent before the peer heard of its ring's newest revision describes the old one.
+  if (peer.state != protocol::PeerState::kAccepted || report.revision != group.revision) {
+    return Status::ok();
+  }
+  ++counters_.peer_reports;
+  monitor_.onReport(id, peer.group, report, now);
+  return Status::ok();
+}
+
+void MasterState::actOnAnomalies(Clock::time_point now, Outbox& out) {
+  for (const anomaly::Finding& finding : monitor_.check(now)) {
+    const bool hung = finding.kind == anomaly::AnomalyKind::kHungPeer;
+    ++(hung ? counters_.hung_peers : counters_.stragglers);
+    ECCL_LOG_WARN("anomaly: {}", finding.evidence);
+    if (!(hung ? settings_.evict_hung : settings_.evict_stragglers)) continue;
+    auto peer = peers_.find(finding.peer);
+    if (peer == peers_.end()) continue;
+    auto last = last_anomaly_eviction_.find(finding.group);
+    if (last != last_anomaly_eviction_.end() && now - last->second < settings_.eviction_cooldown) {
+      ECCL_LOG_WARN("anomaly: peer {} is not evicted: group \"{}\" evicted one less than {} ms ago",
+                    finding.peer.shortHex(), finding.group, settings_.eviction_cooldown.count());
+      continue;
+    }
+    last_anomaly_eviction_[finding.group] = now;
+    ++counters_.anomaly_evictions;
+    ECCL_LOG_WARN("anomaly: evicting peer {} ({})", finding.peer.shortHex(),
+                  anomaly::anomalyKindName(finding.kind));
+    remove(finding.peer, Removal::kEvicted, now, out);
+  }
+}
+
 Status MasterState::onVote(const EndpointId& id, const protocol::TopologyVote& vote,
                            Clock::time_point now, Outbox& out) {
   auto it = peers_.find(id);
@@ -351,6 +389,7 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
   }
   const int32_t stage = it->second.stage;
   peers_.erase(it);
+  monitor_.forget(id);
   rememberRemoved(id);
   PeerEventKind kind = PeerEventKind::kLost;
   switch (why) {
@@ -629,6 +668,8 @@ void MasterState::tick(Clock::time_point now, Outbox& out) {
   for (const EndpointId& id : evicted)
     remove(id, Removal::kEvicted, now, out);
 
+  actOnAnomalies(now, out);
+
   // Rings whose missing members did not come back in time carry on without
   // them; groups held at start-up may form their first ring now.
   std::vector<std::string> due;
@@ -669,6 +710,9 @@ MasterSnapshot MasterState::snapshot(Clock::time_point now) const {
                                group.votes.size(), group.reconfiguration.has_value(),
                                group.fetching.size()});
   }
+  snapshot.health = monitor_.peers(now);
+  snapshot.links = monitor_.links();
+  snapshot.findings.assign(monitor_.recent().begin(), monitor_.recent().end());
   snapshot.pipeline_stages = stages_.numStages();
   for (const auto& [index, stage] : stages_.stages()) {
     StageView view;

@@ -32,6 +32,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "src/anomaly/cluster_monitor.h"
 #include "src/common/endpoint_id.h"
 #include "src/common/status.h"
 #include "src/membership/outcome_arbiter.h"
@@ -39,6 +40,7 @@
 #include "src/membership/stage_book.h"
 #include "src/membership/state_sync_arbiter.h"
 #include "src/protocol/control_messages.h"
+#include "src/protocol/report_messages.h"
 #include "src/protocol/stage_messages.h"
 #include "src/protocol/state_messages.h"
 
@@ -63,6 +65,15 @@ struct MasterSettings {
   // The links shared-state transfers cross: zstd is used where it compresses
   // faster than this (state/compression.h); a WAN master sets it lower.
   double state_link_bytes_per_s = 1.25e9;
+  // Anomaly detection (src/anomaly/cluster_monitor.h) and what it may do:
+  // evict a hung peer (its ring would otherwise wait for it until the ops'
+  // deadlines), evict a straggler (off by default: report only). Evictions
+  // for either are at most one per group per eviction_cooldown, so that a
+  // noisy network cannot empty a ring.
+  anomaly::DetectorSettings detectors;
+  bool evict_hung = true;
+  bool evict_stragglers = false;
+  std::chrono::milliseconds eviction_cooldown{30'000};
 };
 
 // A frame for a connection; with close_after (or no frame) the connection is dropped.
@@ -125,6 +136,10 @@ struct MasterCounters {
   uint64_t stages_lost = 0;
   uint64_t stages_restored = 0;      // recovering stages made active by an announcement
   uint64_t stage_announcements = 0;  // announcements accepted (restoring or not)
+  uint64_t peer_reports = 0;         // PeerReports taken in by the anomaly detectors
+  uint64_t hung_peers = 0;           // findings of the detectors
+  uint64_t stragglers = 0;
+  uint64_t anomaly_evictions = 0;  // peers evicted for a finding (counted in evictions too)
 };
 
 struct MasterSnapshot {
@@ -134,6 +149,10 @@ struct MasterSnapshot {
   uint32_t pipeline_stages = 0;   // the pipeline's size; 0: no stage peer registered
   std::vector<StageView> stages;  // by stage
   MasterCounters counters;
+  // The anomaly detectors' view: accepted peers, link rates, latest findings.
+  std::vector<anomaly::PeerHealth> health;
+  std::vector<anomaly::LinkRate> links;
+  std::vector<anomaly::Finding> findings;
 };
 
 class MasterState {
@@ -177,6 +196,11 @@ class MasterState {
   // Answered with a StageInfo of the peer's stage. Misuse: no stage, not accepted.
   Status onStageAnnounce(const EndpointId& peer, const protocol::StageAnnounce& announce,
                          Outbox& out);
+  // An accepted peer's report on its collectives and links (with each
+  // heartbeat), for the anomaly detectors; a report of another revision than
+  // its group's, or of a peer that is not accepted, is dropped.
+  Status onPeerReport(const EndpointId& peer, const protocol::PeerReport& report,
+                      Clock::time_point now);
   // The connection closed without a Leave (a newer connection of the peer is not affected).
   void onConnectionClosed(const EndpointId& peer, ConnectionId connection, Clock::time_point now,
                           Outbox& out);
@@ -249,6 +273,9 @@ class MasterState {
                             Outbox& out);
   void commit(Group& group, Outbox& out);
   void remove(const EndpointId& id, Removal why, Clock::time_point now, Outbox& out);
+  // The detectors' new findings: logged, counted, and a peer evicted where
+  // the settings say so.
+  void actOnAnomalies(Clock::time_point now, Outbox& out);
   // Tells the peers of other groups that watch `id` that it departed; forgets its watches.
   void notifyWatchers(const EndpointId& id, protocol::PeerEventKind kind, Outbox& out);
   // Delivers the arbiter's questions and verdicts to the peers still connected.
@@ -293,6 +320,8 @@ class MasterState {
   std::deque<EndpointId> removed_order_;
   MasterCounters counters_;
   StageBook stages_;
+  anomaly::ClusterMonitor monitor_{settings_.detectors};
+  std::map<std::string, Clock::time_point> last_anomaly_eviction_;  // by group
   OutcomeArbiter arbiter_;
   // Point-to-point watches: watched peer -> askers, and the reverse, so that
   // the departure of either side drops its entries.

@@ -4,6 +4,7 @@
 
 #include "src/protocol/control_messages.h"
 #include "src/protocol/messages.h"
+#include "src/protocol/report_messages.h"
 #include "src/protocol/stage_messages.h"
 #include "src/protocol/state_messages.h"
 #include "src/protocol/wire.h"
@@ -84,6 +85,8 @@ std::string_view messageTypeName(MessageType type) {
       return "StageEvent";
     case MessageType::kStageAnnounce:
       return "StageAnnounce";
+    case MessageType::kPeerReport:
+      return "PeerReport";
   }
   return "Unknown";
 }
@@ -92,7 +95,7 @@ bool isKnownMessageType(uint8_t type) {
   return (type >= static_cast<uint8_t>(MessageType::kHello) &&
           type <= static_cast<uint8_t>(MessageType::kDelivered)) ||
          (type >= static_cast<uint8_t>(MessageType::kRegister) &&
-          type <= static_cast<uint8_t>(MessageType::kStageAnnounce));
+          type <= static_cast<uint8_t>(MessageType::kPeerReport));
 }
 
 uint16_t allowedFlags(MessageType type) {
@@ -178,6 +181,8 @@ uint32_t maxPayloadLength(MessageType type) {
       return StageEvent::kMaxEncodedSize;
     case MessageType::kStageAnnounce:
       return StageAnnounce::kEncodedSize;
+    case MessageType::kPeerReport:
+      return PeerReport::kMaxEncodedSize;
   }
   return 0;
 }

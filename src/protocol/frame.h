@@ -71,6 +71,7 @@ enum class MessageType : uint8_t {
   kStageInfo = 56,          // master -> peer: the answer to a StageQuery
   kStageEvent = 57,         // master -> stage peers: a stage was lost or restored
   kStageAnnounce = 58,      // peer -> master: its recovering stage holds its weights again
+  kPeerReport = 59,         // peer -> master: its collectives and links (report_messages.h)
 };
 
 // True for the types above: the wire may carry any other byte value.

@@ -1,6 +1,6 @@
 // One libFuzzer target per wire decoder, data plane (messages.h), membership
-// control plane (control_messages.h), shared-state sync (state_messages.h)
-// and pipeline stages (stage_messages.h);
+// control plane (control_messages.h), shared-state sync (state_messages.h),
+// pipeline stages (stage_messages.h) and peer reports (report_messages.h);
 // ECCL_FUZZ_DECODER (set per target in CMakeLists.txt) names the decoder,
 // e.g. -DECCL_FUZZ_DECODER=kHello.
 //
@@ -25,6 +25,7 @@
 #include "src/protocol/control_messages.h"
 #include "src/protocol/frame.h"
 #include "src/protocol/messages.h"
+#include "src/protocol/report_messages.h"
 #include "src/protocol/stage_messages.h"
 #include "src/protocol/state_messages.h"
 
@@ -72,6 +73,8 @@ enum class Decoder {
   kStageInfo,
   kStageEvent,
   kStageAnnounce,
+  // Peer reports.
+  kPeerReport,
 };
 constexpr Decoder kDecoder = Decoder::ECCL_FUZZ_DECODER;
 
@@ -206,6 +209,14 @@ auto fields(const StageEvent& m) {
 }
 auto fields(const StageAnnounce& m) {
   return std::tie(m.request, m.round);
+}
+// LinkReport has no operator==: its fields, compared as tuples.
+auto fields(const PeerReport& m) {
+  std::vector<std::tuple<EndpointId, uint64_t, uint64_t, uint64_t>> links;
+  for (const LinkReport& link : m.links)
+    links.emplace_back(link.peer, link.bytes_sent, link.bytes_received, link.wait_ns);
+  return std::make_tuple(m.revision, m.ops_completed, m.ops_failed, m.running_phase, m.running_tag,
+                         m.running_ms, m.waiting_on, m.waiting_ms, links);
 }
 auto fields(const FrameHeader& m) {
   return std::tie(m.type, m.flags, m.length, m.checksum);
@@ -455,6 +466,19 @@ void checkAccepted(const StageEvent& m) {
   checkPrintable(m.group);
 }
 void checkAccepted(const StageAnnounce&) {}  // any request and round
+void checkAccepted(const PeerReport& m) {
+  check(m.running_phase <= RunningPhase::kCompletion, "PeerReport running phase known");
+  check(m.running_phase != RunningPhase::kNone ||
+            (m.running_tag == 0 && m.running_ms == 0 && m.waiting_on.isZero() && m.waiting_ms == 0),
+        "PeerReport without a running op has zero running fields");
+  check(m.links.size() <= PeerReport::kMaxLinks, "PeerReport link count within limit");
+  check(!m.waiting_on.isZero() || m.waiting_ms == 0, "PeerReport blocked on nobody for no time");
+  for (size_t i = 0; i < m.links.size(); ++i) {
+    check(!m.links[i].peer.isZero(), "PeerReport link peer nonzero");
+    for (size_t j = 0; j < i; ++j)
+      check(m.links[i].peer != m.links[j].peer, "PeerReport links to distinct peers");
+  }
+}
 
 template <typename Message>
 void fuzzControlMessage(std::span<const uint8_t> input) {
@@ -599,6 +623,8 @@ void fuzzOne(std::span<const uint8_t> input) {
       return fuzzControlMessage<StageEvent>(input);
     case Decoder::kStageAnnounce:
       return fuzzControlMessage<StageAnnounce>(input);
+    case Decoder::kPeerReport:
+      return fuzzControlMessage<PeerReport>(input);
   }
 }
 

@@ -35,6 +35,16 @@ struct Arguments {
   std::string http_port_file;
   std::string log_level = "info";
   double state_link_mbit = 10'000;
+  // Anomaly detection (src/anomaly/cluster_monitor.h).
+  bool evict_hung = membership::MasterSettings{}.evict_hung;
+  bool evict_stragglers = membership::MasterSettings{}.evict_stragglers;
+  int hung_ms = static_cast<int>(anomaly::DetectorSettings{}.hung_after.count());
+  int anomaly_window_ms = static_cast<int>(anomaly::DetectorSettings{}.window.count());
+  double straggler_share = anomaly::DetectorSettings{}.min_late_share;
+  double straggler_factor = anomaly::DetectorSettings{}.late_factor;
+  int straggler_confirm_ms = static_cast<int>(anomaly::DetectorSettings{}.confirm_for.count());
+  int eviction_cooldown_ms =
+      static_cast<int>(membership::MasterSettings{}.eviction_cooldown.count());
 };
 
 void addOptions(CLI::App& app, Arguments& args) {
@@ -66,6 +76,39 @@ void addOptions(CLI::App& app, Arguments& args) {
          "Link rate (Mbit/s) shared-state transfers cross: an entry travels zstd-compressed "
          "when its sample compresses to 80 % or less at least this fast")
       ->check(CLI::Range(1.0, 1e7))
+      ->capture_default_str();
+  app.add_flag("--evict-hung,!--no-evict-hung", args.evict_hung,
+               "Evict a peer found hung (its ring neighbours blocked on it for --hung-ms while "
+               "it is in no collective): its ring's op then fails at once, not at its deadline")
+      ->capture_default_str();
+  app.add_flag("--evict-stragglers,!--no-evict-stragglers", args.evict_stragglers,
+               "Evict a peer found straggling (default: report it only)")
+      ->capture_default_str();
+  app.add_option("--hung-ms", args.hung_ms,
+                 "How long ring neighbours must be blocked on a peer for it to be hung")
+      ->check(CLI::Range(100, 3'600'000))
+      ->capture_default_str();
+  app.add_option("--anomaly-window-ms", args.anomaly_window_ms,
+                 "The window over which the detectors compare peers' lateness and link rates")
+      ->check(CLI::Range(500, 3'600'000))
+      ->capture_default_str();
+  app.add_option("--straggler-share", args.straggler_share,
+                 "A straggler's neighbours waited at least this share of the window for it to "
+                 "enter their collectives...")
+      ->check(CLI::Range(0.001, 10.0))
+      ->capture_default_str();
+  app.add_option("--straggler-factor", args.straggler_factor,
+                 "...and at least this many times the median of the other peers of its ring")
+      ->check(CLI::Range(1.0, 1000.0))
+      ->capture_default_str();
+  app.add_option("--straggler-confirm-ms", args.straggler_confirm_ms,
+                 "...without a break for this long")
+      ->check(CLI::Range(0, 3'600'000))
+      ->capture_default_str();
+  app.add_option("--eviction-cooldown-ms", args.eviction_cooldown_ms,
+                 "At most one eviction for an anomaly per group in this time, so that a noisy "
+                 "network cannot empty a ring")
+      ->check(CLI::Range(0, 86'400'000))
       ->capture_default_str();
   app.add_option("--log-level", args.log_level, "stderr log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
@@ -112,6 +155,14 @@ int main(int argc, char** argv) {
   // Peers compare incarnations to notice a restart: the start time differs between runs.
   settings.incarnation = wallClockMs();
   settings.state_link_bytes_per_s = args.state_link_mbit * 1e6 / 8;
+  settings.evict_hung = args.evict_hung;
+  settings.evict_stragglers = args.evict_stragglers;
+  settings.eviction_cooldown = std::chrono::milliseconds(args.eviction_cooldown_ms);
+  settings.detectors.hung_after = std::chrono::milliseconds(args.hung_ms);
+  settings.detectors.window = std::chrono::milliseconds(args.anomaly_window_ms);
+  settings.detectors.min_late_share = args.straggler_share;
+  settings.detectors.late_factor = args.straggler_factor;
+  settings.detectors.confirm_for = std::chrono::milliseconds(args.straggler_confirm_ms);
   if (args.token_key_file.empty()) {
     settings.token_key = membership::randomTokenKey();
   } else {

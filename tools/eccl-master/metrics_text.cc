@@ -43,6 +43,44 @@ void perGroup(std::string& out, const membership::MasterSnapshot& snapshot, cons
     sample(out, name, groupLabel(group.name), field(group));
 }
 
+// The anomaly detectors: their findings, and per peer and link what they see.
+void anomalies(std::string& out, const membership::MasterSnapshot& snapshot) {
+  const auto& c = snapshot.counters;
+  counter(out, "eccl_master_peer_reports_total",
+          "Reports of accepted peers on their collectives and links.", c.peer_reports);
+  header(out, "eccl_master_anomalies_total", "counter",
+         "Anomalies the detectors found, by kind (hung_peer, straggler).");
+  sample(out, "eccl_master_anomalies_total", "{kind=\"hung_peer\"}", c.hung_peers);
+  sample(out, "eccl_master_anomalies_total", "{kind=\"straggler\"}", c.stragglers);
+  counter(out, "eccl_master_anomaly_evictions_total",
+          "Peers evicted for an anomaly (also counted in eccl_master_evictions_total).",
+          c.anomaly_evictions);
+  header(out, "eccl_master_peer_late_ms", "gauge",
+         "How late a peer entered its ring neighbours' collectives over the detectors' window, "
+         "summed over the neighbours (ms).");
+  for (const anomaly::PeerHealth& p : snapshot.health) {
+    sample(out, "eccl_master_peer_late_ms",
+           "{group=\"" + escapeLabelValue(p.group) + "\",peer=\"" + p.peer.shortHex() + "\"}",
+           static_cast<uint64_t>(p.late_ms));
+  }
+  header(out, "eccl_master_peer_waiting_ms", "gauge",
+         "How long a peer's running collective has been blocked on a neighbour (ms; 0: not "
+         "blocked).");
+  for (const anomaly::PeerHealth& p : snapshot.health) {
+    sample(out, "eccl_master_peer_waiting_ms",
+           "{group=\"" + escapeLabelValue(p.group) + "\",peer=\"" + p.peer.shortHex() + "\"}",
+           p.waiting_ms);
+  }
+  header(out, "eccl_master_link_bytes_per_second", "gauge",
+         "What a peer sent to another over the detectors' window, per second.");
+  for (const anomaly::LinkRate& link : snapshot.links) {
+    sample(out, "eccl_master_link_bytes_per_second",
+           "{group=\"" + escapeLabelValue(link.group) + "\",from=\"" + link.from.shortHex() +
+               "\",to=\"" + link.to.shortHex() + "\"}",
+           static_cast<uint64_t>(link.bytes_per_s));
+  }
+}
+
 std::string stageLabel(const membership::StageView& stage) {
   return "{stage=\"" + std::to_string(stage.stage) + "\",group=\"" + escapeLabelValue(stage.group) +
          "\"}";
@@ -169,6 +207,7 @@ std::string renderMetrics(const membership::MasterSnapshot& snapshot) {
   counter(out, "eccl_master_stage_announcements_total",
           "Announcements of pipeline stage peers that they hold their stage's weights again.",
           c.stage_announcements);
+  anomalies(out, snapshot);
   return out;
 }
 

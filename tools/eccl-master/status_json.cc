@@ -62,7 +62,67 @@ nlohmann::json countersJson(const membership::MasterCounters& c) {
           {"stage_queries", c.stage_queries},
           {"stages_lost", c.stages_lost},
           {"stages_restored", c.stages_restored},
-          {"stage_announcements", c.stage_announcements}};
+          {"stage_announcements", c.stage_announcements},
+          {"peer_reports", c.peer_reports},
+          {"hung_peers", c.hung_peers},
+          {"stragglers", c.stragglers},
+          {"anomaly_evictions", c.anomaly_evictions}};
+}
+
+const char* runningPhaseName(protocol::RunningPhase phase) {
+  switch (phase) {
+    case protocol::RunningPhase::kNone:
+      return "none";
+    case protocol::RunningPhase::kQueued:
+      return "queued";
+    case protocol::RunningPhase::kHeaders:
+      return "headers";
+    case protocol::RunningPhase::kData:
+      return "data";
+    case protocol::RunningPhase::kCompletion:
+      return "completion";
+  }
+  return "unknown";
+}
+
+// What the anomaly detectors see of each accepted peer, the links' rates over
+// their window, and their latest findings (src/anomaly/cluster_monitor.h).
+nlohmann::json anomaliesJson(const membership::MasterSnapshot& snapshot) {
+  nlohmann::json out = {{"peers", nlohmann::json::array()},
+                        {"links", nlohmann::json::array()},
+                        {"findings", nlohmann::json::array()}};
+  for (const anomaly::PeerHealth& p : snapshot.health) {
+    out["peers"].push_back({{"id", p.peer.toHex()},
+                            {"group", p.group},
+                            {"ops_completed", p.ops_completed},
+                            {"ops_failed", p.ops_failed},
+                            {"running", runningPhaseName(p.running_phase)},
+                            {"running_tag", p.running_tag},
+                            {"running_ms", p.running_ms},
+                            {"waiting_on", p.waiting_on.isZero() ? "" : p.waiting_on.toHex()},
+                            {"waiting_ms", p.waiting_ms},
+                            {"late_ms", p.late_ms},
+                            {"hung", p.hung},
+                            {"straggler", p.straggler}});
+  }
+  for (const anomaly::LinkRate& link : snapshot.links) {
+    out["links"].push_back({{"from", link.from.toHex()},
+                            {"to", link.to.toHex()},
+                            {"group", link.group},
+                            {"bytes_per_s", link.bytes_per_s}});
+  }
+  const auto now = anomaly::MonitorClock::now();
+  for (const anomaly::Finding& f : snapshot.findings) {
+    out["findings"].push_back(
+        {{"kind", anomaly::anomalyKindName(f.kind)},
+         {"peer", f.peer.toHex()},
+         {"group", f.group},
+         {"value", f.value},
+         {"threshold", f.threshold},
+         {"evidence", f.evidence},
+         {"age_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now - f.at).count()}});
+  }
+  return out;
 }
 
 }  // namespace
@@ -79,7 +139,8 @@ nlohmann::json statusJson(const membership::MasterSnapshot& snapshot) {
   nlohmann::json out = {
       {"incarnation", snapshot.incarnation}, {"peers", nlohmann::json::array()},
       {"groups", nlohmann::json::array()},   {"pipeline_stages", snapshot.pipeline_stages},
-      {"stages", nlohmann::json::array()},   {"counters", countersJson(snapshot.counters)}};
+      {"stages", nlohmann::json::array()},   {"counters", countersJson(snapshot.counters)},
+      {"anomalies", anomaliesJson(snapshot)}};
   for (const auto* peer : peers)
     out["peers"].push_back(peerJson(*peer));
   for (const auto& group : snapshot.groups)

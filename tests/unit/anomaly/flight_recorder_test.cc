@@ -31,8 +31,8 @@ TEST(FlightRecorder, FollowsAnOpFromSubmissionToItsEnd) {
   op->progress.setPhase(OpPhase::kData);
   op->progress.addSent(1000);
   op->progress.addReceived(500);
-  op->progress.addWait(/*on_prev=*/true, std::chrono::milliseconds(30));
-  op->progress.addWait(/*on_prev=*/false, std::chrono::milliseconds(2));
+  op->progress.addWait(/*on_prev=*/true, std::chrono::milliseconds(30), /*for_header=*/false);
+  op->progress.addWait(/*on_prev=*/false, std::chrono::milliseconds(2), /*for_header=*/true);
   ops = recorder.snapshot();
   EXPECT_EQ(ops[0].sequence, 12u);
   EXPECT_EQ(ops[0].phase, OpPhase::kData);
@@ -94,7 +94,7 @@ TEST(FlightRecorder, DescribesAnOpOnOneLine) {
   recorder.ranOn(*op, 2, 0, 4, prev, next);
   op->progress.setPhase(OpPhase::kHeaders);
   op->progress.addSent(3 << 20);
-  op->progress.addWait(true, std::chrono::milliseconds(1500));
+  op->progress.addWait(true, std::chrono::milliseconds(1500), false);
   std::string line = describeOp(recorder.snapshot()[0], WallClock::now());
   EXPECT_NE(line.find("#5 allReduce tag 3 rev 2 rank 0/4 headers, running for"), std::string::npos)
       << line;

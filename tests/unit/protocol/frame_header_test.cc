@@ -49,7 +49,8 @@ const std::vector<MessageType> kAllTypes = {MessageType::kHello,
                                             MessageType::kStageQuery,
                                             MessageType::kStageInfo,
                                             MessageType::kStageEvent,
-                                            MessageType::kStageAnnounce};
+                                            MessageType::kStageAnnounce,
+                                            MessageType::kPeerReport};
 
 HeaderBytes encode(const FrameHeader& header) {
   HeaderBytes bytes{};
@@ -112,8 +113,9 @@ TEST(FrameHeader, TypeNumbersAreStable) {
   EXPECT_EQ(static_cast<int>(MessageType::kStageInfo), 56);
   EXPECT_EQ(static_cast<int>(MessageType::kStageEvent), 57);
   EXPECT_EQ(static_cast<int>(MessageType::kStageAnnounce), 58);
+  EXPECT_EQ(static_cast<int>(MessageType::kPeerReport), 59);
   for (int type = 0; type < 256; ++type) {
-    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 58);
+    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 59);
     EXPECT_EQ(isKnownMessageType(static_cast<uint8_t>(type)), known) << type;
   }
 }
@@ -191,6 +193,7 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kStageInfo), 180u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageEvent), 143u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageAnnounce), 16u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kPeerReport), 2619u);
   // ... and they are the messages' own declared sizes.
   EXPECT_EQ(maxPayloadLength(MessageType::kRegister), Register::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), Registered::kEncodedSize);
@@ -219,6 +222,7 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kStageInfo), StageInfo::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageEvent), StageEvent::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageAnnounce), StageAnnounce::kEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kPeerReport), PeerReport::kMaxEncodedSize);
 }
 
 TEST(FrameHeader, EveryTruncation) {
@@ -261,7 +265,7 @@ TEST(FrameHeader, WrongVersionIsUnsupported) {
 }
 
 TEST(FrameHeader, UnknownMessageType) {
-  for (uint8_t type : {0, 10, 31, 59, 255}) {
+  for (uint8_t type : {0, 10, 31, 60, 255}) {
     HeaderBytes bytes = validCreditHeader();
     bytes[5] = type;
     EXPECT_EQ(verdict(bytes), "ProtocolError: unknown message type " + std::to_string(type));
@@ -396,7 +400,8 @@ TEST(FrameHeader, MessageTypeNames) {
   EXPECT_EQ(messageTypeName(MessageType::kStageInfo), "StageInfo");
   EXPECT_EQ(messageTypeName(MessageType::kStageEvent), "StageEvent");
   EXPECT_EQ(messageTypeName(MessageType::kStageAnnounce), "StageAnnounce");
-  EXPECT_EQ(messageTypeName(static_cast<MessageType>(59)), "Unknown");
+  EXPECT_EQ(messageTypeName(MessageType::kPeerReport), "PeerReport");
+  EXPECT_EQ(messageTypeName(static_cast<MessageType>(60)), "Unknown");
   EXPECT_EQ(messageTypeName(static_cast<MessageType>(0)), "Unknown");
 }
 

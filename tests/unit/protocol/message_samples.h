@@ -1,8 +1,9 @@
 // Per-message test knowledge: a sample with distinct values in every field,
 // a field-by-field comparison, and the wire layout (field names and sizes in
 // encoding order) that the truncation tests walk. Covers the data-plane
-// messages (messages.h), the membership control plane (control_messages.h)
-// and the pipeline-stage messages (stage_messages.h).
+// messages (messages.h), the membership control plane (control_messages.h),
+// the pipeline-stage messages (stage_messages.h) and the peer reports
+// (report_messages.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 
 #include "src/protocol/control_messages.h"
 #include "src/protocol/messages.h"
+#include "src/protocol/report_messages.h"
 #include "src/protocol/stage_messages.h"
 
 namespace eccl::protocol::test {
@@ -601,6 +603,57 @@ struct MessageTraits<StageAnnounce> {
   }
   static std::vector<WireField> layout(const StageAnnounce&) {
     return {{"request", 8}, {"round", 8}};
+  }
+};
+
+// ---- Peer reports -----------------------------------------------------------------
+
+template <>
+struct MessageTraits<PeerReport> {
+  // A collective in its data phase, blocked on a neighbour, and two links.
+  static PeerReport sample() {
+    PeerReport m;
+    m.revision = 0x0102030405060708ULL;
+    m.ops_completed = 0x1112131415161718ULL;
+    m.ops_failed = 0x2122232425262728ULL;
+    m.running_phase = RunningPhase::kData;
+    m.running_tag = 0x3132333435363738ULL;
+    m.running_ms = 0x41424344;
+    m.waiting_on = sampleId(0x70);
+    m.waiting_ms = 0x51525354;
+    m.links = {
+        {sampleId(0x10), 0x6162636465666768ULL, 0x7172737475767778ULL, 0x8182838485868788ULL},
+        {sampleId(0x20), 0x9192939495969798ULL, 0xa1a2a3a4a5a6a7a8ULL, 0xb1b2b3b4b5b6b7b8ULL}};
+    return m;
+  }
+  static void expectSame(const PeerReport& a, const PeerReport& b) {
+    EXPECT_EQ(a.revision, b.revision);
+    EXPECT_EQ(a.ops_completed, b.ops_completed);
+    EXPECT_EQ(a.ops_failed, b.ops_failed);
+    EXPECT_EQ(a.running_phase, b.running_phase);
+    EXPECT_EQ(a.running_tag, b.running_tag);
+    EXPECT_EQ(a.running_ms, b.running_ms);
+    EXPECT_EQ(a.waiting_on, b.waiting_on);
+    EXPECT_EQ(a.waiting_ms, b.waiting_ms);
+    ASSERT_EQ(a.links.size(), b.links.size());
+    for (size_t i = 0; i < a.links.size(); ++i) {
+      EXPECT_EQ(a.links[i].peer, b.links[i].peer) << "link " << i;
+      EXPECT_EQ(a.links[i].bytes_sent, b.links[i].bytes_sent) << "link " << i;
+      EXPECT_EQ(a.links[i].bytes_received, b.links[i].bytes_received) << "link " << i;
+      EXPECT_EQ(a.links[i].wait_ns, b.links[i].wait_ns) << "link " << i;
+    }
+  }
+  static std::vector<WireField> layout(const PeerReport& m) {
+    std::vector<WireField> fields = {{"revision", 8},      {"ops_completed", 8}, {"ops_failed", 8},
+                                     {"running_phase", 1}, {"running_tag", 8},   {"running_ms", 4},
+                                     {"waiting_on", 16},   {"waiting_ms", 4},    {"link count", 2}};
+    for (size_t i = 0; i < m.links.size(); ++i) {
+      fields.push_back({"link peer", 16});
+      fields.push_back({"link bytes_sent", 8});
+      fields.push_back({"link bytes_received", 8});
+      fields.push_back({"link wait_ns", 8});
+    }
+    return fields;
   }
 };
 

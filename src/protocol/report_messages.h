@@ -1,0 +1,57 @@
+// What an accepted peer tells the master about its collectives and links, with
+// every heartbeat (src/anomaly): the master's detectors compare these across
+// the ring to find a hung peer, a straggler or a frozen link.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "src/common/endpoint_id.h"
+#include "src/protocol/frame.h"
+#include "src/protocol/wire.h"
+
+namespace eccl::protocol {
+
+// This peer's totals for its channel to one other peer. Counters only grow
+// while the channel lives; the master works on their differences.
+struct LinkReport {
+  static constexpr size_t kEncodedSize = 16 + 8 + 8 + 8;
+  EndpointId peer;
+  uint64_t bytes_sent = 0;      // on the channel since it opened
+  uint64_t bytes_received = 0;  // on the channel since it opened
+  // Time this peer's collectives that ended spent blocked on that peer's op
+  // header: how late it entered them, in total.
+  uint64_t wait_ns = 0;
+};
+
+enum class RunningPhase : uint8_t {
+  kNone = 0,  // no collective runs here
+  kQueued = 1,
+  kHeaders = 2,
+  kData = 3,
+  kCompletion = 4,
+};
+
+// peer -> master, after each heartbeat once accepted.
+struct PeerReport {
+  static constexpr MessageType kType = MessageType::kPeerReport;
+  // A peer with more channels reports 64 of them (the encoder writes what it
+  // is given: the sender keeps to this).
+  static constexpr size_t kMaxLinks = 64;
+  static constexpr size_t kFixedSize = 8 + 8 + 8 + 1 + 8 + 4 + 16 + 4 + 2;
+  static constexpr size_t kMaxEncodedSize = kFixedSize + kMaxLinks * LinkReport::kEncodedSize;
+  uint64_t revision = 0;       // the ring this peer is in
+  uint64_t ops_completed = 0;  // collectives that succeeded here
+  uint64_t ops_failed = 0;     // collectives that ended with an error here
+  // The oldest collective running here (phase kNone: none; the rest zero).
+  RunningPhase running_phase = RunningPhase::kNone;
+  uint64_t running_tag = 0;
+  uint32_t running_ms = 0;        // since it started (left the queue)
+  EndpointId waiting_on;          // the neighbour it is blocked on now (zero: not blocked)
+  uint32_t waiting_ms = 0;        // since when (0 when not blocked)
+  std::vector<LinkReport> links;  // one per peer
+  void encode(ByteWriter& out) const;
+  static PeerReport decode(ByteReader& in);
+};
+
+}  // namespace eccl::protocol

@@ -1,0 +1,218 @@
+// anomaly::ClusterMonitor on made-up reports: a hung peer is where the chain
+// of blocked peers ends, not a peer that is in the op or blocked itself; a
+// straggler is the peer its neighbours wait for to enter their ops, found once
+// the condition held for confirm_for, and found again only after it cleared;
+// an even ring, and a ring whose lateness is spread evenly, raise nothing.
+#include "src/anomaly/cluster_monitor.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <vector>
+
+namespace eccl::anomaly {
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::LinkReport;
+using protocol::PeerReport;
+using protocol::RunningPhase;
+
+class Ring {
+ public:
+  explicit Ring(size_t n, DetectorSettings settings = defaults()) : monitor(settings) {
+    for (size_t i = 0; i < n; ++i)
+      ids.push_back(EndpointId::random());
+    now = MonitorClock::time_point() + 1h;
+  }
+  static DetectorSettings defaults() {
+    DetectorSettings s;
+    s.hung_after = 1000ms;
+    s.window = 2000ms;
+    s.confirm_for = 500ms;
+    return s;
+  }
+  size_t prev(size_t r) const { return (r + ids.size() - 1) % ids.size(); }
+  size_t next(size_t r) const { return (r + 1) % ids.size(); }
+
+  // Every peer reports; `late_ns[r][q]`: how much more peer r waited for q's header.
+  void report(const std::map<size_t, std::map<size_t, uint64_t>>& more_late = {}) {
+    for (size_t r = 0; r < ids.size(); ++r) {
+      PeerReport rep = base(r);
+      for (size_t q : {prev(r), next(r)}) {
+        uint64_t& total = late[r][q];
+        auto row = more_late.find(r);
+        if (row != more_late.end() && row->second.count(q)) total += row->second.at(q);
+        rep.links.push_back({ids[q], 1000, 1000, total});
+      }
+      monitor.onReport(ids[r], "g", rep, now);
+    }
+  }
+  PeerReport base(size_t r) {
+    PeerReport rep;
+    rep.revision = 3;
+    rep.ops_completed = completed[r];
+    if (auto it = running.find(r); it != running.end()) rep = it->second;
+    rep.revision = 3;
+    return rep;
+  }
+  std::vector<Finding> advance(std::chrono::milliseconds by) {
+    now += by;
+    return monitor.check(now);
+  }
+
+  ClusterMonitor monitor;
+  std::vector<EndpointId> ids;
+  MonitorClock::time_point now;
+  std::map<size_t, std::map<size_t, uint64_t>> late;
+  std::map<size_t, uint64_t> completed;
+  std::map<size_t, PeerReport> running;  // the running part of a peer's reports
+};
+
+PeerReport blockedOn(const EndpointId& on, RunningPhase phase, uint64_t tag, uint32_t ms) {
+  PeerReport r;
+  r.running_phase = phase;
+  r.running_tag = tag;
+  r.running_ms = ms;
+  r.waiting_on = on;
+  r.waiting_ms = ms;
+  return r;
+}
+
+TEST(ClusterMonitorHung, ThePeerTheRingIsBlockedOnIsHungOnceItLasts) {
+  Ring ring(4);
+  // Ranks 1 and 3 wait for rank 2's header in op 7; rank 2 is in no op.
+  ring.running[1] = blockedOn(ring.ids[2], RunningPhase::kHeaders, 7, 400);
+  ring.running[3] = blockedOn(ring.ids[2], RunningPhase::kHeaders, 7, 400);
+  ring.report();
+  EXPECT_TRUE(ring.advance(100ms).empty());  // blocked 500 ms < 1000 ms
+  ring.running[1] = blockedOn(ring.ids[2], RunningPhase::kHeaders, 7, 900);
+  ring.running[3] = blockedOn(ring.ids[2], RunningPhase::kHeaders, 7, 950);
+  ring.report();
+  std::vector<Finding> found = ring.advance(100ms);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, AnomalyKind::kHungPeer);
+  EXPECT_EQ(found[0].peer, ring.ids[2]);
+  EXPECT_EQ(found[0].group, "g");
+  EXPECT_DOUBLE_EQ(found[0].value, 1050.0);  // 950 ms reported + 100 ms since
+  EXPECT_DOUBLE_EQ(found[0].threshold, 1000.0);
+  EXPECT_NE(found[0].evidence.find("is hung"), std::string::npos);
+  // Found once while it lasts.
+  EXPECT_TRUE(ring.advance(100ms).empty());
+  EXPECT_EQ(ring.monitor.found(AnomalyKind::kHungPeer), 1u);
+  bool flagged = false;
+  for (const PeerHealth& p : ring.monitor.peers(ring.now))
+    flagged = flagged || (p.peer == ring.ids[2] && p.hung);
+  EXPECT_TRUE(flagged);
+}
+
+TEST(ClusterMonitorHung, APeerInTheOpOrBlockedItselfIsNotHung) {
+  Ring ring(4);
+  ring.running[1] = blockedOn(ring.ids[2], RunningPhase::kHeaders, 7, 5000);
+  // Rank 2 is in op 7 (its header is on the way, say over a slow link).
+  ring.running[2] = blockedOn(EndpointId(), RunningPhase::kData, 7, 5000);
+  ring.running[2].waiting_ms = 0;
+  ring.report();
+  EXPECT_TRUE(ring.advance(10ms).empty());
+  // Rank 2 is in an earlier op, blocked on rank 3: the chain goes on to rank 3,
+  // which is in op 6 too: nobody is hung.
+  ring.running[2] = blockedOn(ring.ids[3], RunningPhase::kData, 6, 5000);
+  ring.running[3] = blockedOn(EndpointId(), RunningPhase::kData, 6, 5000);
+  ring.running[3].waiting_ms = 0;
+  ring.report();
+  EXPECT_TRUE(ring.advance(10ms).empty());
+  // A report that stopped coming (its peer may be gone) accuses nobody.
+  ring.running.erase(2);
+  ring.running.erase(3);
+  ring.report();
+  ring.now += 3000ms;  // every report is older than the window now
+  EXPECT_TRUE(ring.monitor.check(ring.now).empty());
+  EXPECT_EQ(ring.monitor.found(AnomalyKind::kHungPeer), 0u);
+}
+
+TEST(ClusterMonitorStraggler, ThePeerItsNeighboursWaitForIsFoundOnceConfirmed) {
+  Ring ring(4);
+  ring.report();
+  std::vector<Finding> found;
+  // Every 100 ms, ranks 0 and 2 each wait 40 ms for rank 1's header.
+  for (int i = 0; i < 30 && found.empty(); ++i) {
+    ring.report({{0, {{1, 40'000'000}}}, {2, {{1, 40'000'000}}}});
+    found = ring.advance(100ms);
+  }
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, AnomalyKind::kStraggler);
+  EXPECT_EQ(found[0].peer, ring.ids[1]);
+  EXPECT_GE(found[0].value, found[0].threshold);
+  EXPECT_NE(found[0].evidence.find("straggles"), std::string::npos);
+  // Reported once while it lasts...
+  for (int i = 0; i < 10; ++i) {
+    ring.report({{0, {{1, 40'000'000}}}, {2, {{1, 40'000'000}}}});
+    EXPECT_TRUE(ring.advance(100ms).empty());
+  }
+  // ...and again after it cleared and came back.
+  for (int i = 0; i < 30; ++i) {
+    ring.report();
+    EXPECT_TRUE(ring.advance(100ms).empty());
+  }
+  found.clear();
+  for (int i = 0; i < 30 && found.empty(); ++i) {
+    ring.report({{0, {{1, 40'000'000}}}, {2, {{1, 40'000'000}}}});
+    found = ring.advance(100ms);
+  }
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(ring.monitor.found(AnomalyKind::kStraggler), 2u);
+}
+
+TEST(ClusterMonitorStraggler, EvenRingsAndSpreadLatenessRaiseNothing) {
+  Ring ring(4);
+  for (int i = 0; i < 50; ++i) {
+    // Everybody waits a little for everybody: jitter, not a straggler.
+    std::map<size_t, std::map<size_t, uint64_t>> jitter;
+    for (size_t r = 0; r < 4; ++r)
+      jitter[r] = {{ring.prev(r), 5'000'000}, {ring.next(r), 5'000'000}};
+    ring.report(jitter);
+    EXPECT_TRUE(ring.advance(100ms).empty()) << "at check " << i;
+  }
+  // A short burst (shorter than confirm_for) is no straggler either.
+  for (int i = 0; i < 3; ++i) {
+    ring.report({{0, {{1, 80'000'000}}}, {2, {{1, 80'000'000}}}});
+    EXPECT_TRUE(ring.advance(100ms).empty());
+  }
+  EXPECT_EQ(ring.monitor.found(AnomalyKind::kStraggler), 0u);
+}
+
+TEST(ClusterMonitorStraggler, TwoPeersTellTheLateOneFromTheOther) {
+  Ring ring(2);
+  ring.report();
+  std::vector<Finding> found;
+  for (int i = 0; i < 30 && found.empty(); ++i) {
+    ring.report({{0, {{1, 30'000'000}}}});
+    found = ring.advance(100ms);
+  }
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].peer, ring.ids[1]);
+}
+
+TEST(ClusterMonitor, LinkRatesAndForgetting) {
+  Ring ring(3);
+  ring.report();
+  ring.now += 1000ms;
+  PeerReport rep;
+  rep.revision = 3;
+  rep.links.push_back({ring.ids[1], 1000 + 5'000'000, 0, 0});
+  ring.monitor.onReport(ring.ids[0], "g", rep, ring.now);
+  bool seen = false;
+  for (const LinkRate& link : ring.monitor.links()) {
+    if (link.from == ring.ids[0] && link.to == ring.ids[1]) {
+      seen = true;
+      EXPECT_DOUBLE_EQ(link.bytes_per_s, 5'000'000.0);
+    }
+  }
+  EXPECT_TRUE(seen);
+  ring.monitor.forget(ring.ids[0]);
+  for (const PeerHealth& p : ring.monitor.peers(ring.now))
+    EXPECT_NE(p.peer, ring.ids[0]);
+}
+
+}  // namespace
+}  // namespace eccl::anomaly
