@@ -47,6 +47,10 @@ ecclEventKind_t toEventKind(eccl::comm::EventKind kind) {
       return ECCL_EVENT_STAGE_LOST;
     case eccl::comm::EventKind::kStageRestored:
       return ECCL_EVENT_STAGE_RESTORED;
+    case eccl::comm::EventKind::kHungPeer:
+      return ECCL_EVENT_HUNG_PEER;
+    case eccl::comm::EventKind::kStraggler:
+      return ECCL_EVENT_STRAGGLER;
   }
   return ECCL_EVENT_NONE;
 }
@@ -116,6 +120,10 @@ ECCL_API ecclResult_t ecclCommPollEvent(ecclComm_t comm, ecclEvent_t* event) {
     event->peer = polled ? eccl::capi::peerIdOf(polled->peer) : ecclPeerId_t{};
     event->revision = polled ? polled->revision : 0;
     if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, stage)) event->stage = polled ? polled->stage : -1;
+    if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, value)) event->value = polled ? polled->value : 0;
+    if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, threshold)) {
+      event->threshold = polled ? polled->threshold : 0;
+    }
     return Status::ok();
   });
 }

@@ -347,7 +347,20 @@ typedef enum {
    * admission alone does not raise it); revision is the round it passed, from
    * which the stage trains again. Every comm with a stage hears of it, as of
    * ECCL_EVENT_STAGE_LOST */
-  ECCL_EVENT_STAGE_RESTORED = 6
+  ECCL_EVENT_STAGE_RESTORED = 6,
+  /** the master's detectors found a peer of the group hung: its ring
+   * neighbours have been blocked on it (waiting for it to enter their
+   * collective) for the master's --hung-ms while it is in no collective. By
+   * default the master evicts it next (ECCL_EVENT_PEER_EVICTED), which ends
+   * the ring's op with ecclPeerLost. value: how long they were blocked (ms);
+   * threshold: --hung-ms */
+  ECCL_EVENT_HUNG_PEER = 7,
+  /** the master's detectors found a peer of the group straggling: over the
+   * master's window its ring neighbours waited for it to enter their
+   * collectives far longer than for the ring's other peers. value: that time
+   * (ms, summed over its neighbours); threshold: what it had to reach.
+   * Reported only, unless the master evicts stragglers */
+  ECCL_EVENT_STRAGGLER = 8
 } ecclEventKind_t;
 
 /** A membership event (a versioned struct: the caller sets struct_size). */
@@ -362,6 +375,11 @@ typedef struct {
   /** The stage of ECCL_EVENT_STAGE_LOST and ECCL_EVENT_STAGE_RESTORED, -1
    * for the others; written only when struct_size covers it. */
   int32_t stage;
+  /** ECCL_EVENT_HUNG_PEER, ECCL_EVENT_STRAGGLER: the evidence (see them), 0
+   * for the others; written only when struct_size covers it. */
+  double value;
+  /** What value had to reach to raise the event; as value. */
+  double threshold;
 } ecclEvent_t;
 
 /** Takes the oldest queued membership event of the comm's group. Events are

@@ -184,6 +184,27 @@ std::optional<protocol::PeerReport> Communicator::peerReport() {
   return report;
 }
 
+void Communicator::queueEventLocked(Event event) {
+  if (events_.size() >= kMaxQueuedEvents) {
+    events_.pop_front();
+    ++events_dropped_;
+  }
+  events_.push_back(event);
+  changed_.notify_all();
+}
+
+void Communicator::onAnomalyEvent(const protocol::AnomalyEvent& event) {
+  Event queued;
+  queued.kind =
+      event.kind == protocol::AnomalyKind::kHungPeer ? EventKind::kHungPeer : EventKind::kStraggler;
+  queued.peer = event.peer;
+  queued.revision = event.revision;
+  queued.value = event.value;
+  queued.threshold = event.threshold;
+  std::lock_guard lock(mu_);
+  queueEventLocked(queued);
+}
+
 void Communicator::logState(const std::string& why) const {
   ECCL_LOG_WARN("{}; state of {}", why, dumpState());
 }

@@ -131,17 +131,12 @@ void Communicator::onStageInfo(const protocol::StageInfo& info) {
 
 void Communicator::onStageEvent(const protocol::StageEvent& event) {
   std::lock_guard lock(mu_);
-  if (events_.size() >= kMaxQueuedEvents) {
-    events_.pop_front();
-    ++events_dropped_;
-  }
   Event queued;
   queued.kind = event.kind == protocol::StageEventKind::kLost ? EventKind::kStageLost
                                                               : EventKind::kStageRestored;
   queued.stage = static_cast<int32_t>(event.stage);
   queued.revision = event.kind == protocol::StageEventKind::kRestored ? event.round : 0;
-  events_.push_back(queued);
-  changed_.notify_all();
+  queueEventLocked(queued);
 }
 
 }  // namespace eccl::comm

@@ -534,12 +534,7 @@ void Communicator::onPeerEvent(const protocol::PeerEvent& event) {
         }
       }
     }
-    if (events_.size() >= kMaxQueuedEvents) {
-      events_.pop_front();
-      ++events_dropped_;
-    }
-    events_.push_back({kind, event.peer, event.revision});
-    changed_.notify_all();
+    queueEventLocked({kind, event.peer, event.revision});
   }
   if (dead) dead->close("the master says this peer is gone");
 }

@@ -98,7 +98,9 @@ enum class EventKind {
   kLost = 3,
   kEvicted = 4,
   kStageLost = 5,
-  kStageRestored = 6
+  kStageRestored = 6,
+  kHungPeer = 7,   // the master found a peer of the group hung (it evicts it next, by default)
+  kStraggler = 8,  // the master found a peer of the group entering its ops late
 };
 
 struct Event {
@@ -108,6 +110,10 @@ struct Event {
   // partner) and for kStageLost; kStageRestored: the round the announcer passed.
   uint64_t revision = 0;
   int32_t stage = -1;  // the stage of a stage event; -1 otherwise
+  // kHungPeer, kStraggler: the evidence and what it had to reach
+  // (protocol::AnomalyEvent); 0 otherwise.
+  double value = 0;
+  double threshold = 0;
 };
 
 // "left the group", "was lost", "was evicted": how errors describe a departure.
@@ -533,6 +539,9 @@ class Communicator final : private membership::ControlClient::Owner {
   void onMasterLost(const Status& why) override;
   uint64_t opsCompleted() const override { return ops_completed_.load(); }
   std::optional<protocol::PeerReport> peerReport() override;
+  void onAnomalyEvent(const protocol::AnomalyEvent& event) override;
+  // Queues an event for pollEvent, dropping the oldest when the queue is full.
+  void queueEventLocked(Event event);
 
   const CommOptions options_;
   const EndpointId id_;

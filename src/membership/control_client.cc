@@ -54,6 +54,7 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
         case MessageType::kStateFetchPlan:
         case MessageType::kStageInfo:
         case MessageType::kStageEvent:
+        case MessageType::kAnomalyEvent:
           return true;
         default:
           return false;
@@ -361,6 +362,12 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
         auto event = decode<protocol::StageEvent>(payload);
         if (!event) return event.status();
         withOwner([&](Owner& owner) { owner.onStageEvent(*event); });
+        return Status::ok();
+      }
+      case MessageType::kAnomalyEvent: {
+        auto event = decode<protocol::AnomalyEvent>(payload);
+        if (!event) return event.status();
+        withOwner([&](Owner& owner) { owner.onAnomalyEvent(*event); });
         return Status::ok();
       }
       default:

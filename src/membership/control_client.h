@@ -48,6 +48,8 @@ class ControlClient {
     // Sent after each heartbeat when there is one (an accepted peer's
     // collectives and links, for the master's anomaly detectors).
     virtual std::optional<protocol::PeerReport> peerReport() { return std::nullopt; }
+    // The master found a hung peer or a straggler in this peer's group.
+    virtual void onAnomalyEvent(const protocol::AnomalyEvent&) {}
   };
 
   struct Options {

@@ -242,6 +242,16 @@ void MasterState::actOnAnomalies(Clock::time_point now, Outbox& out) {
     const bool hung = finding.kind == anomaly::AnomalyKind::kHungPeer;
     ++(hung ? counters_.hung_peers : counters_.stragglers);
     ECCL_LOG_WARN("anomaly: {}", finding.evidence);
+    // The group hears of it first (an eviction's PeerEvent comes after).
+    if (auto group = groups_.find(finding.group); group != groups_.end()) {
+      protocol::AnomalyEvent event;
+      event.kind = hung ? protocol::AnomalyKind::kHungPeer : protocol::AnomalyKind::kStraggler;
+      event.peer = finding.peer;
+      event.revision = group->second.revision;
+      event.value = finding.value;
+      event.threshold = finding.threshold;
+      announce(out, group->second, protocol::encodeFrame(event));
+    }
     if (!(hung ? settings_.evict_hung : settings_.evict_stragglers)) continue;
     auto peer = peers_.find(finding.peer);
     if (peer == peers_.end()) continue;

@@ -87,6 +87,8 @@ std::string_view messageTypeName(MessageType type) {
       return "StageAnnounce";
     case MessageType::kPeerReport:
       return "PeerReport";
+    case MessageType::kAnomalyEvent:
+      return "AnomalyEvent";
   }
   return "Unknown";
 }
@@ -95,7 +97,7 @@ bool isKnownMessageType(uint8_t type) {
   return (type >= static_cast<uint8_t>(MessageType::kHello) &&
           type <= static_cast<uint8_t>(MessageType::kDelivered)) ||
          (type >= static_cast<uint8_t>(MessageType::kRegister) &&
-          type <= static_cast<uint8_t>(MessageType::kPeerReport));
+          type <= static_cast<uint8_t>(MessageType::kAnomalyEvent));
 }
 
 uint16_t allowedFlags(MessageType type) {
@@ -183,6 +185,8 @@ uint32_t maxPayloadLength(MessageType type) {
       return StageAnnounce::kEncodedSize;
     case MessageType::kPeerReport:
       return PeerReport::kMaxEncodedSize;
+    case MessageType::kAnomalyEvent:
+      return AnomalyEvent::kEncodedSize;
   }
   return 0;
 }

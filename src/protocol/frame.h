@@ -72,6 +72,7 @@ enum class MessageType : uint8_t {
   kStageEvent = 57,         // master -> stage peers: a stage was lost or restored
   kStageAnnounce = 58,      // peer -> master: its recovering stage holds its weights again
   kPeerReport = 59,         // peer -> master: its collectives and links (report_messages.h)
+  kAnomalyEvent = 60,       // master -> group: a hung peer or a straggler was found
 };
 
 // True for the types above: the wire may carry any other byte value.

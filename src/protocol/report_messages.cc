@@ -1,5 +1,6 @@
 #include "src/protocol/report_messages.h"
 
+#include <cmath>
 #include <string>
 
 namespace eccl::protocol {
@@ -61,6 +62,35 @@ PeerReport PeerReport::decode(ByteReader& in) {
       if (in.ok() && earlier.peer == link.peer) in.fail("two links to one peer");
     }
     m.links.push_back(link);
+  }
+  return m;
+}
+
+void AnomalyEvent::encode(ByteWriter& out) const {
+  out.put<uint8_t>(static_cast<uint8_t>(kind));
+  out.putBytes(peer.bytes);
+  out.put<uint64_t>(revision);
+  putDouble(out, value);
+  putDouble(out, threshold);
+}
+
+AnomalyEvent AnomalyEvent::decode(ByteReader& in) {
+  AnomalyEvent m;
+  const auto kind = in.get<uint8_t>("kind");
+  if (in.ok() && kind != static_cast<uint8_t>(AnomalyKind::kHungPeer) &&
+      kind != static_cast<uint8_t>(AnomalyKind::kStraggler)) {
+    in.fail("unknown anomaly kind " + std::to_string(kind));
+  }
+  m.kind = static_cast<AnomalyKind>(kind);
+  m.peer.bytes = in.getArray<16>("peer");
+  m.revision = in.get<uint64_t>("revision");
+  m.value = getDouble(in, "value");
+  m.threshold = getDouble(in, "threshold");
+  if (in.ok() && m.peer.isZero()) in.fail("an anomaly about the zero peer id");
+  for (double number : {m.value, m.threshold}) {
+    if (in.ok() && !(std::isfinite(number) && number >= 0)) {
+      in.fail("anomaly evidence " + std::to_string(number) + " is not a finite value >= 0");
+    }
   }
   return m;
 }

@@ -32,6 +32,29 @@ enum class RunningPhase : uint8_t {
   kCompletion = 4,
 };
 
+// What the master's anomaly detectors found (src/anomaly/cluster_monitor.h).
+enum class AnomalyKind : uint8_t {
+  kHungPeer = 1,   // ring neighbours blocked on it while it is in no op
+  kStraggler = 2,  // it enters the ring's ops late, again and again
+};
+
+// master -> the accepted peers of the peer's group: a finding about one of
+// them. A hung peer is evicted right after (when the master's policy says so).
+struct AnomalyEvent {
+  static constexpr MessageType kType = MessageType::kAnomalyEvent;
+  static constexpr size_t kEncodedSize = 1 + 16 + 8 + 8 + 8;
+  AnomalyKind kind = AnomalyKind::kHungPeer;
+  EndpointId peer;        // whom it is about; never zero
+  uint64_t revision = 0;  // the group's revision when it was found
+  // The evidence (finite, >= 0): hung, how long the neighbours were blocked
+  // (ms); straggler, how late it was over the window (ms, summed over its
+  // neighbours). `threshold`: what the value had to reach.
+  double value = 0;
+  double threshold = 0;
+  void encode(ByteWriter& out) const;
+  static AnomalyEvent decode(ByteReader& in);
+};
+
 // peer -> master, after each heartbeat once accepted.
 struct PeerReport {
   static constexpr MessageType kType = MessageType::kPeerReport;

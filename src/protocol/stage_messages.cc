@@ -7,14 +7,6 @@
 namespace eccl::protocol {
 namespace {
 
-// Metrics travel as the bits of an IEEE binary64, little-endian.
-void putDouble(ByteWriter& out, double value) {
-  out.put<uint64_t>(std::bit_cast<uint64_t>(value));
-}
-double getDouble(ByteReader& in, const char* field) {
-  return std::bit_cast<double>(in.get<uint64_t>(field));
-}
-
 bool validMetric(double value) {
   return std::isfinite(value) && value >= 0;
 }

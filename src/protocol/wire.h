@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -117,6 +118,14 @@ inline bool ByteReader::need(size_t n, const char* field) {
     return false;
   }
   return true;
+}
+
+// Doubles travel as the bits of an IEEE binary64, little-endian.
+inline void putDouble(ByteWriter& out, double value) {
+  out.put<uint64_t>(std::bit_cast<uint64_t>(value));
+}
+inline double getDouble(ByteReader& in, const char* field) {
+  return std::bit_cast<double>(in.get<uint64_t>(field));
 }
 
 }  // namespace eccl::protocol

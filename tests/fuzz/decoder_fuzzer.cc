@@ -1,6 +1,7 @@
 // One libFuzzer target per wire decoder, data plane (messages.h), membership
 // control plane (control_messages.h), shared-state sync (state_messages.h),
-// pipeline stages (stage_messages.h) and peer reports (report_messages.h);
+// pipeline stages (stage_messages.h), peer reports and anomaly events
+// (report_messages.h);
 // ECCL_FUZZ_DECODER (set per target in CMakeLists.txt) names the decoder,
 // e.g. -DECCL_FUZZ_DECODER=kHello.
 //
@@ -73,8 +74,9 @@ enum class Decoder {
   kStageInfo,
   kStageEvent,
   kStageAnnounce,
-  // Peer reports.
+  // Peer reports and anomaly events.
   kPeerReport,
+  kAnomalyEvent,
 };
 constexpr Decoder kDecoder = Decoder::ECCL_FUZZ_DECODER;
 
@@ -217,6 +219,9 @@ auto fields(const PeerReport& m) {
     links.emplace_back(link.peer, link.bytes_sent, link.bytes_received, link.wait_ns);
   return std::make_tuple(m.revision, m.ops_completed, m.ops_failed, m.running_phase, m.running_tag,
                          m.running_ms, m.waiting_on, m.waiting_ms, links);
+}
+auto fields(const AnomalyEvent& m) {
+  return std::tie(m.kind, m.peer, m.revision, m.value, m.threshold);
 }
 auto fields(const FrameHeader& m) {
   return std::tie(m.type, m.flags, m.length, m.checksum);
@@ -479,6 +484,13 @@ void checkAccepted(const PeerReport& m) {
       check(m.links[i].peer != m.links[j].peer, "PeerReport links to distinct peers");
   }
 }
+void checkAccepted(const AnomalyEvent& m) {
+  check(m.kind == AnomalyKind::kHungPeer || m.kind == AnomalyKind::kStraggler,
+        "AnomalyEvent kind known");
+  check(!m.peer.isZero(), "AnomalyEvent peer nonzero");
+  check(finiteMetric(m.value) && finiteMetric(m.threshold),
+        "AnomalyEvent value and threshold finite and >= 0");
+}
 
 template <typename Message>
 void fuzzControlMessage(std::span<const uint8_t> input) {
@@ -625,6 +637,8 @@ void fuzzOne(std::span<const uint8_t> input) {
       return fuzzControlMessage<StageAnnounce>(input);
     case Decoder::kPeerReport:
       return fuzzControlMessage<PeerReport>(input);
+    case Decoder::kAnomalyEvent:
+      return fuzzControlMessage<AnomalyEvent>(input);
   }
 }
 

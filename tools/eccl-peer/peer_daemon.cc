@@ -31,6 +31,10 @@ const char* eventName(comm::EventKind kind) {
       return "stage_lost";
     case comm::EventKind::kStageRestored:
       return "stage_restored";
+    case comm::EventKind::kHungPeer:
+      return "hung_peer";
+    case comm::EventKind::kStraggler:
+      return "straggler";
   }
   return "unknown";
 }

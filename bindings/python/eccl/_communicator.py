@@ -183,13 +183,17 @@ class Communicator(CollectivesMixin, StateMixin):
     # ---- events -----------------------------------------------------------------------
 
     def poll_event(self) -> Optional[Event]:
-        """The oldest queued membership event, or None. Never blocks."""
+        """The oldest queued membership event, or None. Never blocks. Besides the
+        group's membership (PEER_*), events report lost and restored pipeline
+        stages (STAGE_*) and the master's detectors' findings (HUNG_PEER,
+        STRAGGLER: see Event.value and Event.threshold)."""
         event = versioned(ecclEvent_t)
         self._h.call("ecclCommPollEvent", ctypes.byref(event))
         if event.kind == ecclEventKind_t.ECCL_EVENT_NONE:
             return None
         return Event(kind=EventKind(event.kind), peer=PeerId.from_c(event.peer),
-                     revision=int(event.revision), stage=int(event.stage))
+                     revision=int(event.revision), stage=int(event.stage),
+                     value=float(event.value), threshold=float(event.threshold))
 
     def events(self) -> Iterator[Event]:
         """Yields the queued membership events, oldest first, until the queue is

@@ -76,6 +76,8 @@ class ecclEventKind_t(enum.IntEnum):
     ECCL_EVENT_PEER_EVICTED = 4
     ECCL_EVENT_STAGE_LOST = 5
     ECCL_EVENT_STAGE_RESTORED = 6
+    ECCL_EVENT_HUNG_PEER = 7
+    ECCL_EVENT_STRAGGLER = 8
 
 
 class ecclStageState_t(enum.IntEnum):
@@ -231,6 +233,8 @@ class ecclEvent_t(Structure):
         ("peer", ecclPeerId_t),
         ("revision", c_uint64),
         ("stage", c_int32),
+        ("value", c_double),
+        ("threshold", c_double),
     ]
 
 

@@ -56,7 +56,7 @@ class PeerId:
 
 
 class EventKind(enum.IntEnum):
-    """What a membership event says about its peer."""
+    """What a membership event says about its peer (or stage)."""
 
     PEER_JOINED = ecclEventKind_t.ECCL_EVENT_PEER_JOINED  #: registered (pending until admitted)
     PEER_LEFT = ecclEventKind_t.ECCL_EVENT_PEER_LEFT      #: left gracefully (closed its comm)
@@ -67,6 +67,15 @@ class EventKind(enum.IntEnum):
     #: a peer of a lost stage rebuilt its weights and announced it (announce_recovered);
     #: the event's revision is the round it passed
     STAGE_RESTORED = ecclEventKind_t.ECCL_EVENT_STAGE_RESTORED
+    #: the master's detectors found the peer hung: its ring neighbours were blocked on it
+    #: for the master's --hung-ms while it was in no collective (by default PEER_EVICTED
+    #: follows); value: how long they were blocked (ms), threshold: --hung-ms
+    HUNG_PEER = ecclEventKind_t.ECCL_EVENT_HUNG_PEER
+    #: the master's detectors found the peer straggling: over the master's window its
+    #: ring neighbours waited for it far longer than for the others (reported only,
+    #: unless the master evicts stragglers); value: that wait (ms, summed over its
+    #: neighbours), threshold: what it had to reach
+    STRAGGLER = ecclEventKind_t.ECCL_EVENT_STRAGGLER
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,10 @@ class Event:
     #: for STAGE_RESTORED the round the announcer passed to announce_recovered
     revision: int
     stage: int = -1  #: the stage of STAGE_LOST / STAGE_RESTORED; -1 otherwise
+    #: the evidence of HUNG_PEER / STRAGGLER (ms, see them); 0.0 otherwise
+    value: float = 0.0
+    #: what value had to reach to raise HUNG_PEER / STRAGGLER; 0.0 otherwise
+    threshold: float = 0.0
 
 
 class StageState(enum.IntEnum):

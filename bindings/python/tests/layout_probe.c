@@ -91,6 +91,8 @@ int main(void) {
   FIELD(ecclEvent_t, peer);
   FIELD(ecclEvent_t, revision);
   FIELD(ecclEvent_t, stage);
+  FIELD(ecclEvent_t, value);
+  FIELD(ecclEvent_t, threshold);
   STRUCT_END();
 
   STRUCT_BEGIN(ecclStageInfo_t);
@@ -258,6 +260,8 @@ int main(void) {
   VALUE(ECCL_EVENT_PEER_EVICTED);
   VALUE(ECCL_EVENT_STAGE_LOST);
   VALUE(ECCL_EVENT_STAGE_RESTORED);
+  VALUE(ECCL_EVENT_HUNG_PEER);
+  VALUE(ECCL_EVENT_STRAGGLER);
   ENUM_END();
 
   ENUM_BEGIN(ecclStageState_t);

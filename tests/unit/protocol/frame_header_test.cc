@@ -50,7 +50,8 @@ const std::vector<MessageType> kAllTypes = {MessageType::kHello,
                                             MessageType::kStageInfo,
                                             MessageType::kStageEvent,
                                             MessageType::kStageAnnounce,
-                                            MessageType::kPeerReport};
+                                            MessageType::kPeerReport,
+                                            MessageType::kAnomalyEvent};
 
 HeaderBytes encode(const FrameHeader& header) {
   HeaderBytes bytes{};
@@ -114,8 +115,9 @@ TEST(FrameHeader, TypeNumbersAreStable) {
   EXPECT_EQ(static_cast<int>(MessageType::kStageEvent), 57);
   EXPECT_EQ(static_cast<int>(MessageType::kStageAnnounce), 58);
   EXPECT_EQ(static_cast<int>(MessageType::kPeerReport), 59);
+  EXPECT_EQ(static_cast<int>(MessageType::kAnomalyEvent), 60);
   for (int type = 0; type < 256; ++type) {
-    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 59);
+    const bool known = (type >= 1 && type <= 9) || (type >= 32 && type <= 60);
     EXPECT_EQ(isKnownMessageType(static_cast<uint8_t>(type)), known) << type;
   }
 }
@@ -194,6 +196,7 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kStageEvent), 143u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageAnnounce), 16u);
   EXPECT_EQ(maxPayloadLength(MessageType::kPeerReport), 2619u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kAnomalyEvent), 41u);
   // ... and they are the messages' own declared sizes.
   EXPECT_EQ(maxPayloadLength(MessageType::kRegister), Register::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), Registered::kEncodedSize);
@@ -223,6 +226,7 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kStageEvent), StageEvent::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageAnnounce), StageAnnounce::kEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kPeerReport), PeerReport::kMaxEncodedSize);
+  EXPECT_EQ(maxPayloadLength(MessageType::kAnomalyEvent), AnomalyEvent::kEncodedSize);
 }
 
 TEST(FrameHeader, EveryTruncation) {
@@ -265,7 +269,7 @@ TEST(FrameHeader, WrongVersionIsUnsupported) {
 }
 
 TEST(FrameHeader, UnknownMessageType) {
-  for (uint8_t type : {0, 10, 31, 60, 255}) {
+  for (uint8_t type : {0, 10, 31, 61, 255}) {
     HeaderBytes bytes = validCreditHeader();
     bytes[5] = type;
     EXPECT_EQ(verdict(bytes), "ProtocolError: unknown message type " + std::to_string(type));
@@ -401,7 +405,8 @@ TEST(FrameHeader, MessageTypeNames) {
   EXPECT_EQ(messageTypeName(MessageType::kStageEvent), "StageEvent");
   EXPECT_EQ(messageTypeName(MessageType::kStageAnnounce), "StageAnnounce");
   EXPECT_EQ(messageTypeName(MessageType::kPeerReport), "PeerReport");
-  EXPECT_EQ(messageTypeName(static_cast<MessageType>(60)), "Unknown");
+  EXPECT_EQ(messageTypeName(MessageType::kAnomalyEvent), "AnomalyEvent");
+  EXPECT_EQ(messageTypeName(static_cast<MessageType>(61)), "Unknown");
   EXPECT_EQ(messageTypeName(static_cast<MessageType>(0)), "Unknown");
 }
 

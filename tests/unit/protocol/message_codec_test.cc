@@ -20,13 +20,13 @@ class MessageCodecTest : public ::testing::Test {
 
 // Every message with encode()/decode(): the data plane (messages.h), the
 // membership control plane (control_messages.h), then the pipeline stages
-// (stage_messages.h) and the peer reports (report_messages.h).
+// (stage_messages.h) and the peer reports and anomaly events (report_messages.h).
 using Messages =
     ::testing::Types<Hello, HelloAck, Credit, PoolCredit, StreamError, Ping, Goodbye, Delivered,
                      Register, Registered, Heartbeat, HeartbeatAck, TopologyVote, Topology,
                      ChannelsReady, TopologyCommit, PeerEvent, GroupStatus, Leave, ControlError,
                      PeerLookup, PeerAddress, OpReport, OpVerdict, StageMetric, StageQuery,
-                     StageInfo, StageEvent, StageAnnounce, PeerReport>;
+                     StageInfo, StageEvent, StageAnnounce, PeerReport, AnomalyEvent>;
 TYPED_TEST_SUITE(MessageCodecTest, Messages);
 
 // Encodes a frame, checks its header and checksum, and decodes its payload.

@@ -2,8 +2,8 @@
 // a field-by-field comparison, and the wire layout (field names and sizes in
 // encoding order) that the truncation tests walk. Covers the data-plane
 // messages (messages.h), the membership control plane (control_messages.h),
-// the pipeline-stage messages (stage_messages.h) and the peer reports
-// (report_messages.h).
+// the pipeline-stage messages (stage_messages.h), the peer reports and the
+// anomaly events (report_messages.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -654,6 +654,30 @@ struct MessageTraits<PeerReport> {
       fields.push_back({"link wait_ns", 8});
     }
     return fields;
+  }
+};
+
+template <>
+struct MessageTraits<AnomalyEvent> {
+  // A straggler, with evidence that is neither zero nor an integer.
+  static AnomalyEvent sample() {
+    AnomalyEvent m;
+    m.kind = AnomalyKind::kStraggler;
+    m.peer = sampleId(0x40);
+    m.revision = 0x0102030405060708ULL;
+    m.value = 12.375;
+    m.threshold = 0.5;
+    return m;
+  }
+  static void expectSame(const AnomalyEvent& a, const AnomalyEvent& b) {
+    EXPECT_EQ(a.kind, b.kind);
+    EXPECT_EQ(a.peer, b.peer);
+    EXPECT_EQ(a.revision, b.revision);
+    EXPECT_EQ(a.value, b.value);
+    EXPECT_EQ(a.threshold, b.threshold);
+  }
+  static std::vector<WireField> layout(const AnomalyEvent&) {
+    return {{"kind", 1}, {"peer", 16}, {"revision", 8}, {"value", 8}, {"threshold", 8}};
   }
 };
 

@@ -1,9 +1,15 @@
-// Peer reports on the wire (report_messages.h): the exact encoding, the
-// declared maximum, and every refusal of a malformed or inconsistent report.
+// Peer reports and anomaly events on the wire (report_messages.h): the exact
+// encoding, the declared maximum, and every refusal of a malformed or
+// inconsistent message.
 // Round trips and field-named truncations are covered with the other messages
 // in message_codec_test.cc.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -231,6 +237,192 @@ TEST(PeerReportMessages, EnumNumbersAreStableOnTheWire) {
   EXPECT_EQ(static_cast<uint8_t>(RunningPhase::kCompletion), 4);
   EXPECT_EQ(static_cast<int>(PeerReport::kType), 59);
   EXPECT_EQ(PeerReport::kMaxLinks, 64u);
+}
+
+// ---- Anomaly events ------------------------------------------------------------------
+
+std::string refusedEvent(const std::string& message) {
+  return "ProtocolError: AnomalyEvent: " + message;
+}
+
+// Where the fields start on the wire.
+constexpr size_t kEventPeerAt = 1;
+constexpr size_t kEventRevisionAt = kEventPeerAt + 16;
+constexpr size_t kEventValueAt = kEventRevisionAt + 8;
+constexpr size_t kEventThresholdAt = kEventValueAt + 8;
+
+// The sample with the 8 bytes at `at` replaced by `bits`, little-endian.
+std::vector<uint8_t> eventWithBits(size_t at, uint64_t bits) {
+  std::vector<uint8_t> payload = encodePayload(MessageTraits<AnomalyEvent>::sample());
+  for (size_t i = 0; i < 8; ++i)
+    payload[at + i] = static_cast<uint8_t>(bits >> (8 * i));
+  return payload;
+}
+
+TEST(AnomalyEventGolden, KindPeerRevisionThenTheTwoDoubles) {
+  const AnomalyEvent m = MessageTraits<AnomalyEvent>::sample();
+  std::vector<uint8_t> expected;
+  appendLe<uint8_t>(expected, 2);                       // AnomalyKind::kStraggler
+  appendBytes(expected, sampleId(0x40).bytes);          // peer
+  appendLe<uint64_t>(expected, 0x0102030405060708ULL);  // revision
+  appendLe<uint64_t>(expected, 0x4028c00000000000ULL);  // value 12.375 as binary64
+  appendLe<uint64_t>(expected, 0x3fe0000000000000ULL);  // threshold 0.5 as binary64
+  EXPECT_EQ(encodePayload(m), expected);
+  EXPECT_EQ(expected.size(), AnomalyEvent::kEncodedSize);
+  EXPECT_EQ(AnomalyEvent::kEncodedSize, 41u);
+  // The doubles spelled out, so a big-endian put or a value/threshold swap shows at once.
+  const std::vector<uint8_t> tail(expected.begin() + kEventValueAt, expected.end());
+  EXPECT_EQ(tail,
+            (std::vector<uint8_t>{0, 0, 0, 0, 0, 0xc0, 0x28, 0x40, 0, 0, 0, 0, 0, 0, 0xe0, 0x3f}));
+  EXPECT_EQ(expected[kEventPeerAt], 0x41) << "sampleId(0x40) starts at 0x41";
+  EXPECT_EQ(expected[kEventRevisionAt], 0x08);
+  EXPECT_EQ(encodeFrame(m).size(), kFrameHeaderSize + maxPayloadLength(MessageType::kAnomalyEvent));
+}
+
+TEST(AnomalyEventGolden, HungPeerWithZeroEvidence) {
+  AnomalyEvent m;
+  m.kind = AnomalyKind::kHungPeer;
+  m.peer = sampleId(0);
+  std::vector<uint8_t> expected = {1};
+  appendBytes(expected, sampleId(0).bytes);
+  expected.resize(AnomalyEvent::kEncodedSize, 0);  // revision, +0.0, +0.0
+  EXPECT_EQ(encodePayload(m), expected);
+  EXPECT_EQ(verdict(m), "accepted");
+}
+
+// ---- What decodes ----------------------------------------------------------------
+
+TEST(AnomalyEventValidation, BothKindsAndTheEdgesOfTheEvidenceDecode) {
+  for (AnomalyKind kind : {AnomalyKind::kHungPeer, AnomalyKind::kStraggler}) {
+    AnomalyEvent m = MessageTraits<AnomalyEvent>::sample();
+    m.kind = kind;
+    auto decoded = decodeMessage<AnomalyEvent>(encodePayload(m));
+    ASSERT_TRUE(decoded.isOk()) << static_cast<int>(kind) << ": " << decoded.status().toString();
+    MessageTraits<AnomalyEvent>::expectSame(*decoded, m);
+  }
+  // Finite and >= 0, from the smallest to the largest; revision 0 and ~0.
+  for (double number :
+       {0.0, std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::min(), 1.0,
+        std::numeric_limits<double>::max()}) {
+    AnomalyEvent m = MessageTraits<AnomalyEvent>::sample();
+    m.value = number;
+    m.threshold = number;
+    m.revision = number == 0.0 ? 0 : ~0ULL;
+    auto decoded = decodeMessage<AnomalyEvent>(encodePayload(m));
+    ASSERT_TRUE(decoded.isOk()) << number << ": " << decoded.status().toString();
+    MessageTraits<AnomalyEvent>::expectSame(*decoded, m);
+  }
+  // The value below its threshold is not the decoder's concern.
+  AnomalyEvent below = MessageTraits<AnomalyEvent>::sample();
+  below.value = 0.25;
+  EXPECT_EQ(verdict(below), "accepted");
+}
+
+// ---- What is refused ---------------------------------------------------------------
+
+TEST(AnomalyEventValidation, EveryTruncationIsRefused) {
+  AnomalyEvent hung = MessageTraits<AnomalyEvent>::sample();
+  hung.kind = AnomalyKind::kHungPeer;
+  for (const AnomalyEvent& m : {MessageTraits<AnomalyEvent>::sample(), hung}) {
+    const std::vector<uint8_t> payload = encodePayload(m);
+    for (size_t length = 0; length < payload.size(); ++length) {
+      auto decoded = decodeMessage<AnomalyEvent>(std::span(payload).first(length));
+      ASSERT_FALSE(decoded.isOk()) << "prefix of " << length << " bytes was accepted";
+      EXPECT_EQ(decoded.status().code(), Code::kProtocolError);
+      EXPECT_EQ(decoded.status().message().rfind("AnomalyEvent: truncated at ", 0), 0u)
+          << decoded.status().message();
+    }
+  }
+}
+
+TEST(AnomalyEventValidation, UnknownKind) {
+  for (uint8_t kind : {0, 3, 255}) {
+    std::vector<uint8_t> payload = encodePayload(MessageTraits<AnomalyEvent>::sample());
+    payload[0] = kind;
+    EXPECT_EQ(verdict<AnomalyEvent>(payload),
+              refusedEvent("unknown anomaly kind " + std::to_string(kind)));
+  }
+  // Reported before the zero peer and the evidence are looked at.
+  std::vector<uint8_t> payload(AnomalyEvent::kEncodedSize, 0xff);
+  std::fill(payload.begin() + kEventPeerAt, payload.begin() + kEventRevisionAt, 0);
+  EXPECT_EQ(verdict<AnomalyEvent>(payload), refusedEvent("unknown anomaly kind 255"));
+}
+
+TEST(AnomalyEventValidation, AboutTheZeroPeer) {
+  AnomalyEvent m = MessageTraits<AnomalyEvent>::sample();
+  m.peer = EndpointId();
+  EXPECT_EQ(verdict(m), refusedEvent("an anomaly about the zero peer id"));
+  m.kind = AnomalyKind::kHungPeer;
+  EXPECT_EQ(verdict(m), refusedEvent("an anomaly about the zero peer id"));
+  // Reported before the evidence is looked at.
+  m.value = -1.0;
+  EXPECT_EQ(verdict(m), refusedEvent("an anomaly about the zero peer id"));
+}
+
+TEST(AnomalyEventValidation, EvidenceThatIsNotAFiniteValueAtLeastZero) {
+  constexpr uint64_t kPlusInf = 0x7ff0000000000000ULL;
+  constexpr uint64_t kMinusInf = 0xfff0000000000000ULL;
+  constexpr uint64_t kQuietNaN = 0x7ff8000000000000ULL;
+  constexpr uint64_t kMinusOne = 0xbff0000000000000ULL;
+  for (size_t at : {kEventValueAt, kEventThresholdAt}) {
+    const std::string field = at == kEventValueAt ? "value" : "threshold";
+    EXPECT_EQ(verdict<AnomalyEvent>(eventWithBits(at, kQuietNaN)),
+              refusedEvent("anomaly evidence nan is not a finite value >= 0"))
+        << field;
+    EXPECT_EQ(verdict<AnomalyEvent>(eventWithBits(at, kPlusInf)),
+              refusedEvent("anomaly evidence inf is not a finite value >= 0"))
+        << field;
+    EXPECT_EQ(verdict<AnomalyEvent>(eventWithBits(at, kMinusOne)),
+              refusedEvent("anomaly evidence -1.000000 is not a finite value >= 0"))
+        << field;
+    // Whatever the spelling: -inf, a NaN with a payload or its sign set, the
+    // smallest negative number.
+    for (uint64_t bits :
+         std::initializer_list<uint64_t>{kMinusInf, 0x7ff0000000000001ULL, 0xfff8000000000000ULL,
+                                         0x7fffffffffffffffULL, 0x8000000000000001ULL}) {
+      const std::string why = verdict<AnomalyEvent>(eventWithBits(at, bits));
+      EXPECT_EQ(why.rfind("ProtocolError: AnomalyEvent: anomaly evidence ", 0), 0u)
+          << field << " " << std::hex << bits << ": " << why;
+      EXPECT_NE(why.find(" is not a finite value >= 0"), std::string::npos)
+          << field << " " << std::hex << bits << ": " << why;
+    }
+  }
+  // Through the encoder too: it writes what it is given, the decoder refuses it.
+  for (double bad :
+       {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(), -1.0}) {
+    AnomalyEvent value = MessageTraits<AnomalyEvent>::sample();
+    value.value = bad;
+    EXPECT_NE(verdict(value).find("is not a finite value >= 0"), std::string::npos) << bad;
+    AnomalyEvent threshold = MessageTraits<AnomalyEvent>::sample();
+    threshold.threshold = bad;
+    EXPECT_NE(verdict(threshold).find("is not a finite value >= 0"), std::string::npos) << bad;
+  }
+}
+
+TEST(AnomalyEventValidation, NegativeZeroIsAcceptedAndKeepsItsBits) {
+  // -0.0 >= 0 holds: accepted, and re-encoded as the same bits (one encoding per input).
+  const std::vector<uint8_t> payload = eventWithBits(kEventValueAt, 0x8000000000000000ULL);
+  auto decoded = decodeMessage<AnomalyEvent>(payload);
+  ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
+  EXPECT_TRUE(std::signbit(decoded->value));
+  EXPECT_EQ(encodePayload(*decoded), payload);
+}
+
+TEST(AnomalyEventValidation, TrailingBytesAreRefused) {
+  for (size_t extra : {1u, 8u, 41u}) {
+    std::vector<uint8_t> payload = encodePayload(MessageTraits<AnomalyEvent>::sample());
+    payload.resize(payload.size() + extra, 0x01);
+    EXPECT_EQ(verdict<AnomalyEvent>(payload),
+              refusedEvent(std::to_string(extra) + " trailing bytes"));
+  }
+}
+
+TEST(AnomalyEventMessages, EnumNumbersAreStableOnTheWire) {
+  EXPECT_EQ(static_cast<uint8_t>(AnomalyKind::kHungPeer), 1);
+  EXPECT_EQ(static_cast<uint8_t>(AnomalyKind::kStraggler), 2);
+  EXPECT_EQ(static_cast<int>(AnomalyEvent::kType), 60);
+  EXPECT_EQ(messageTypeName(AnomalyEvent::kType), "AnomalyEvent");
+  EXPECT_EQ(maxPayloadLength(AnomalyEvent::kType), AnomalyEvent::kEncodedSize);
 }
 
 }  // namespace
