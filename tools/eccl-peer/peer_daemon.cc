@@ -87,7 +87,12 @@ void PeerDaemon::eventLoop(comm::Communicator& comm) {
   while (true) {
     while (auto event = comm.pollEvent()) {
       printEvent(comm, *event);
-      if (event->peer == comm.peerId()) {
+      // Only a departure about this peer removes it: the master also names it
+      // in anomaly findings (a straggler is reported and stays).
+      const bool departure = event->kind == comm::EventKind::kLeft ||
+                             event->kind == comm::EventKind::kLost ||
+                             event->kind == comm::EventKind::kEvicted;
+      if (departure && event->peer == comm.peerId()) {
         removed_.store(true);
         notify();
         continue;
