@@ -2,6 +2,7 @@
 
 #include <asio/bind_executor.hpp>
 #include <asio/connect.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/post.hpp>
 #include <optional>
 
@@ -72,32 +73,42 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
     if (finished_) return;
     sockets_[index] = socket;
   }
-  asio::async_connect(
-      *socket, endpoints,
-      [self = shared_from_this(), index, socket](std::error_code ec,
-                                                 const asio::ip::tcp::endpoint&) {
-        if (ec) {
-          self->failAll(
-              connectionError("cannot connect to " + self->target() + ": " + ec.message()));
-          return;
-        }
-        std::shared_ptr<FrameConnection> connection;
-        {
-          std::lock_guard lock(self->mu_);
-          if (self->finished_) {
-            std::error_code ignored;
-            socket->close(ignored);
+  // Started on the socket's strand: failAll() closes registered sockets
+  // there, and a close racing with the connect's start on another I/O thread
+  // is a data race inside asio (TSan saw it once).
+  asio::dispatch(socket->get_executor(), [self = shared_from_this(), index, socket, endpoints] {
+    {
+      // A failAll() since then closes this socket on this strand after the
+      // start below, or has already: then the connect must not reopen it.
+      std::lock_guard lock(self->mu_);
+      if (self->finished_) return;
+    }
+    asio::async_connect(
+        *socket, endpoints,
+        [self, index, socket](std::error_code ec, const asio::ip::tcp::endpoint&) {
+          if (ec) {
+            self->failAll(
+                connectionError("cannot connect to " + self->target() + ": " + ec.message()));
             return;
           }
-          applySocketOptions(*socket, self->context_->options, self->target());
-          connection = std::make_shared<FrameConnection>(
-              self->context_->stream(std::make_unique<TcpStream>(std::move(*socket))), index);
-          self->connections_[index] = connection;
-          self->sockets_[index].reset();
-          ++self->started_;
-        }
-        connection->start(self);
-      });
+          std::shared_ptr<FrameConnection> connection;
+          {
+            std::lock_guard lock(self->mu_);
+            if (self->finished_) {
+              std::error_code ignored;
+              socket->close(ignored);
+              return;
+            }
+            applySocketOptions(*socket, self->context_->options, self->target());
+            connection = std::make_shared<FrameConnection>(
+                self->context_->stream(std::make_unique<TcpStream>(std::move(*socket))), index);
+            self->connections_[index] = connection;
+            self->sockets_[index].reset();
+            ++self->started_;
+          }
+          connection->start(self);
+        });
+  });
 }
 
 bool Connector::quiesced() const {
