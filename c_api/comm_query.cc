@@ -51,6 +51,12 @@ ecclEventKind_t toEventKind(eccl::comm::EventKind kind) {
       return ECCL_EVENT_HUNG_PEER;
     case eccl::comm::EventKind::kStraggler:
       return ECCL_EVENT_STRAGGLER;
+    case eccl::comm::EventKind::kSlowLink:
+      return ECCL_EVENT_SLOW_LINK;
+    case eccl::comm::EventKind::kSlowNode:
+      return ECCL_EVENT_SLOW_NODE;
+    case eccl::comm::EventKind::kFrozenLink:
+      return ECCL_EVENT_FROZEN_LINK;
   }
   return ECCL_EVENT_NONE;
 }
@@ -123,6 +129,9 @@ ECCL_API ecclResult_t ecclCommPollEvent(ecclComm_t comm, ecclEvent_t* event) {
     if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, value)) event->value = polled ? polled->value : 0;
     if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, threshold)) {
       event->threshold = polled ? polled->threshold : 0;
+    }
+    if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, link_to)) {
+      event->link_to = polled ? eccl::capi::peerIdOf(polled->link_to) : ecclPeerId_t{};
     }
     return Status::ok();
   });

@@ -58,6 +58,13 @@ struct ChannelStats {
   uint64_t hedged_chunks_sent = 0;      // late tail chunks re-sent on another connection
   uint64_t duplicate_chunks_dropped = 0;
   uint64_t pool_bytes_peak = 0;  // most bytes held for not-yet-posted streams
+  // Time the kernel would not take this side's bytes (a full send buffer: the
+  // link set the pace), since the channel opened, averaged over its
+  // connections. Its growth over a window is the share of it the link was busy.
+  uint64_t send_blocked_ns = 0;
+  // Bytes wait to be written and no connection has written any for this long
+  // (0: nothing waits, or the channel moves): a frozen link.
+  uint64_t send_stalled_ns = 0;
   std::vector<ConnectionStats> connections;
 };
 

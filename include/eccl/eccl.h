@@ -360,7 +360,20 @@ typedef enum {
    * collectives far longer than for the ring's other peers. value: that time
    * (ms, summed over its neighbours); threshold: what it had to reach.
    * Reported only, unless the master evicts stragglers */
-  ECCL_EVENT_STRAGGLER = 8
+  ECCL_EVENT_STRAGGLER = 8,
+  /** The master found a slow ring link, from peer to link_to: its sender
+   * could not write (full send buffers) for far more of the master's window
+   * than the ring's other links. value: that share of the window (0..1);
+   * threshold: what it had to reach. Reported only */
+  ECCL_EVENT_SLOW_LINK = 9,
+  /** The master found a slow node, peer: each of its ring links busy as
+   * ECCL_EVENT_SLOW_LINK describes (value: the least busy one's share).
+   * Reported only, unless the master evicts slow nodes */
+  ECCL_EVENT_SLOW_NODE = 10,
+  /** The master found a frozen link, from peer to link_to: bytes wait on it
+   * and none has moved for value ms (threshold: the master's limit).
+   * Reported only */
+  ECCL_EVENT_FROZEN_LINK = 11
 } ecclEventKind_t;
 
 /** A membership event (a versioned struct: the caller sets struct_size). */
@@ -375,11 +388,15 @@ typedef struct {
   /** The stage of ECCL_EVENT_STAGE_LOST and ECCL_EVENT_STAGE_RESTORED, -1
    * for the others; written only when struct_size covers it. */
   int32_t stage;
-  /** ECCL_EVENT_HUNG_PEER, ECCL_EVENT_STRAGGLER: the evidence (see them), 0
-   * for the others; written only when struct_size covers it. */
+  /** The anomaly events (ECCL_EVENT_HUNG_PEER and later): the evidence (see
+   * them), 0 for the others; written only when struct_size covers it. */
   double value;
   /** What value had to reach to raise the event; as value. */
   double threshold;
+  /** ECCL_EVENT_SLOW_LINK, ECCL_EVENT_FROZEN_LINK: the link's receiving end
+   * (peer is its sender); all zero for the others. Written only when
+   * struct_size covers it. */
+  ecclPeerId_t link_to;
 } ecclEvent_t;
 
 /** Takes the oldest queued membership event of the comm's group. Events are

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 namespace eccl::anomaly {
 
@@ -49,6 +50,18 @@ std::string formatMs(double ms) {
   return text;
 }
 
+std::string formatShare(double share) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.0f%%", share * 100);
+  return text;
+}
+
+std::string formatRate(double bytes_per_s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MB/s", bytes_per_s / 1e6);
+  return text;
+}
+
 }  // namespace
 
 const char* anomalyKindName(AnomalyKind kind) {
@@ -57,6 +70,12 @@ const char* anomalyKindName(AnomalyKind kind) {
       return "hung_peer";
     case AnomalyKind::kStraggler:
       return "straggler";
+    case AnomalyKind::kSlowLink:
+      return "slow_link";
+    case AnomalyKind::kSlowNode:
+      return "slow_node";
+    case AnomalyKind::kFrozenLink:
+      return "frozen_link";
   }
   return "unknown";
 }
@@ -66,7 +85,7 @@ ClusterMonitor::ClusterMonitor(DetectorSettings settings) : settings_(settings) 
 void ClusterMonitor::onReport(const EndpointId& peer, const std::string& group,
                               const protocol::PeerReport& report, MonitorClock::time_point now) {
   Tracked& tracked = peers_[peer];
-  if (tracked.group != group) tracked = Tracked{group, {}, false, false, std::nullopt};
+  if (tracked.group != group) tracked = Tracked{.group = group};
   tracked.samples.push_back({now, report});
   // Keep the window and the last sample before it (the baseline of differences).
   const auto start = now - settings_.window;
@@ -76,41 +95,92 @@ void ClusterMonitor::onReport(const EndpointId& peer, const std::string& group,
 
 void ClusterMonitor::forget(const EndpointId& peer) {
   peers_.erase(peer);
+  std::erase_if(link_conditions_, [&](const auto& entry) {
+    return entry.first.from == peer || entry.first.to == peer;
+  });
 }
 
-double ClusterMonitor::lateMs(const EndpointId& peer, const std::string& group) const {
-  uint64_t late_ns = 0;
+bool ClusterMonitor::isFresh(const Tracked& tracked, MonitorClock::time_point now) const {
+  return !tracked.samples.empty() && now - tracked.samples.back().at <= settings_.window;
+}
+
+std::map<EndpointId, double> ClusterMonitor::lateness() const {
+  std::map<EndpointId, double> late_ms;
   for (const auto& [reporter, tracked] : peers_) {
-    if (reporter == peer || tracked.group != group || tracked.samples.empty()) continue;
-    const protocol::LinkReport* latest = linkTo(tracked.samples.back().report, peer);
-    if (latest == nullptr) continue;
-    const protocol::LinkReport* base = linkTo(tracked.samples.front().report, peer);
-    late_ns += growth(base != nullptr ? base->wait_ns : 0, latest->wait_ns);
+    if (tracked.samples.empty()) continue;
+    const protocol::PeerReport& first = tracked.samples.front().report;
+    for (const protocol::LinkReport& link : tracked.samples.back().report.links) {
+      auto target = peers_.find(link.peer);
+      if (target == peers_.end() || target->second.group != tracked.group) continue;
+      const protocol::LinkReport* base = linkTo(first, link.peer);
+      late_ms[link.peer] +=
+          static_cast<double>(growth(base != nullptr ? base->wait_ns : 0, link.wait_ns)) / 1e6;
+    }
   }
-  return static_cast<double>(late_ns) / 1e6;
+  return late_ms;
 }
 
-void ClusterMonitor::record(Finding finding) {
+std::vector<ClusterMonitor::LinkWindow> ClusterMonitor::linkWindows(
+    MonitorClock::time_point now) const {
+  std::vector<LinkWindow> out;
+  for (const auto& [id, tracked] : peers_) {
+    if (!isFresh(tracked, now)) continue;
+    const Sample& first = tracked.samples.front();
+    const Sample& last = tracked.samples.back();
+    const double seconds = std::chrono::duration<double>(last.at - first.at).count();
+    for (const protocol::LinkReport& link : last.report.links) {
+      LinkWindow window;
+      window.key = {id, link.peer};
+      window.group = tracked.group;
+      if (link.send_stalled_ms != 0) {
+        window.stalled_ms = static_cast<uint32_t>(std::min<double>(
+            link.send_stalled_ms + millis(now - last.at), static_cast<double>(UINT32_MAX)));
+      }
+      const protocol::LinkReport* base = linkTo(first.report, link.peer);
+      if (seconds > 0) {
+        const uint64_t bytes = growth(base != nullptr ? base->bytes_sent : 0, link.bytes_sent);
+        // Busy time is an average over the channel's connections, which may
+        // be replaced: a total that went down counts as no growth, not as
+        // the whole history.
+        const uint64_t before = base != nullptr ? base->send_blocked_ns : 0;
+        const uint64_t busy_ns = link.send_blocked_ns >= before ? link.send_blocked_ns - before : 0;
+        window.bytes_per_s = static_cast<double>(bytes) / seconds;
+        window.busy_share = std::min(1.0, static_cast<double>(busy_ns) / 1e9 / seconds);
+        window.carried = bytes > 0;
+      }
+      out.push_back(std::move(window));
+    }
+  }
+  return out;
+}
+
+void ClusterMonitor::record(Finding finding, std::vector<Finding>& fresh) {
   ++found_[finding.kind];
-  recent_.push_back(std::move(finding));
+  recent_.push_back(finding);
   if (recent_.size() > kRecentFindings) recent_.pop_front();
+  fresh.push_back(std::move(finding));
 }
 
 std::vector<Finding> ClusterMonitor::check(MonitorClock::time_point now) {
   std::vector<Finding> fresh;
-  auto isFresh = [&](const Tracked& t) {
-    return !t.samples.empty() && now - t.samples.back().at <= settings_.window;
-  };
+  checkHung(now, fresh);
+  checkStragglers(now, fresh);
+  const std::vector<LinkWindow> links = linkWindows(now);
+  checkSlowLinks(links, now, fresh);
+  checkFrozenLinks(links, now, fresh);
+  return fresh;
+}
 
-  // Hung peers: who fresh peers of its ring are blocked on, in the header phase, for long.
+void ClusterMonitor::checkHung(MonitorClock::time_point now, std::vector<Finding>& fresh) {
+  // Who fresh peers of its ring are blocked on, in the header phase, for long.
   std::map<EndpointId, double> blocked_ms;  // the longest block on each peer
   for (const auto& [id, tracked] : peers_) {
-    if (!isFresh(tracked)) continue;
+    if (!isFresh(tracked, now)) continue;
     const protocol::PeerReport& r = tracked.samples.back().report;
     if (r.running_phase != protocol::RunningPhase::kHeaders || r.waiting_on.isZero()) continue;
     auto target = peers_.find(r.waiting_on);
     if (target == peers_.end() || target->second.group != tracked.group ||
-        !isFresh(target->second)) {
+        !isFresh(target->second, now)) {
       continue;
     }
     const protocol::PeerReport& t = target->second.samples.back().report;
@@ -127,41 +197,46 @@ std::vector<Finding> ClusterMonitor::check(MonitorClock::time_point now) {
     auto blocked = blocked_ms.find(id);
     const bool hung = blocked != blocked_ms.end() && blocked->second >= hung_ms;
     if (hung && !tracked.hung) {
-      Finding finding{AnomalyKind::kHungPeer,
-                      id,
-                      tracked.group,
-                      blocked->second,
-                      hung_ms,
-                      "peer " + id.shortHex() + " of group \"" + tracked.group +
-                          "\" is hung: its ring neighbours have waited " +
-                          formatMs(blocked->second) +
-                          " for it to enter their collective, and it is in none (ops completed " +
-                          std::to_string(tracked.samples.back().report.ops_completed) + ")",
-                      now};
-      record(finding);
-      fresh.push_back(std::move(finding));
+      record({AnomalyKind::kHungPeer,
+              id,
+              {},
+              tracked.group,
+              blocked->second,
+              hung_ms,
+              "peer " + id.shortHex() + " of group \"" + tracked.group +
+                  "\" is hung: its ring neighbours have waited " + formatMs(blocked->second) +
+                  " for it to enter their collective, and it is in none (ops completed " +
+                  std::to_string(tracked.samples.back().report.ops_completed) + ")",
+              now},
+             fresh);
     }
     tracked.hung = hung;
   }
+}
 
-  // Stragglers, ring by ring.
-  std::map<std::string, std::vector<std::pair<EndpointId, double>>> lateness;
+void ClusterMonitor::checkStragglers(MonitorClock::time_point now, std::vector<Finding>& fresh) {
+  const std::map<EndpointId, double> late_ms = lateness();
+  auto lateOf = [&](const EndpointId& id) {
+    auto it = late_ms.find(id);
+    return it == late_ms.end() ? 0.0 : it->second;
+  };
+  std::map<std::string, std::vector<EndpointId>> rings;
   for (const auto& [id, tracked] : peers_) {
-    if (isFresh(tracked)) lateness[tracked.group].push_back({id, lateMs(id, tracked.group)});
+    if (isFresh(tracked, now)) rings[tracked.group].push_back(id);
   }
   const double window_ms = static_cast<double>(settings_.window.count());
   const double floor_ms = settings_.min_late_share * window_ms;
-  for (const auto& [group, lates] : lateness) {
-    for (const auto& [id, late] : lates) {
+  for (const auto& [group, members] : rings) {
+    for (const EndpointId& id : members) {
       std::vector<double> others;
-      for (const auto& [other, other_late] : lates) {
-        if (other != id) others.push_back(other_late);
+      for (const EndpointId& other : members) {
+        if (other != id) others.push_back(lateOf(other));
       }
       Tracked& tracked = peers_.at(id);
+      const double late = lateOf(id);
       const double typical = median(others);
       const double threshold = std::max(floor_ms, settings_.late_factor * typical);
-      const bool late_now = !others.empty() && late >= threshold;
-      if (!late_now) {
+      if (others.empty() || late < threshold) {
         tracked.late_since.reset();
         tracked.straggler = false;
         continue;
@@ -169,26 +244,166 @@ std::vector<Finding> ClusterMonitor::check(MonitorClock::time_point now) {
       if (!tracked.late_since) tracked.late_since = now;
       if (tracked.straggler || now - *tracked.late_since < settings_.confirm_for) continue;
       tracked.straggler = true;
-      Finding finding{AnomalyKind::kStraggler,
-                      id,
-                      group,
-                      late,
-                      threshold,
-                      "peer " + id.shortHex() + " of group \"" + group +
-                          "\" straggles: in the last " + formatMs(window_ms) +
-                          ", its neighbours waited " + formatMs(late) +
-                          " (summed over them) for it to enter their collectives; the other "
-                          "peers of its ring, " +
-                          formatMs(typical) + " (the median)",
-                      now};
-      record(finding);
-      fresh.push_back(std::move(finding));
+      record({AnomalyKind::kStraggler,
+              id,
+              {},
+              group,
+              late,
+              threshold,
+              "peer " + id.shortHex() + " of group \"" + group + "\" straggles: in the last " +
+                  formatMs(window_ms) + ", its neighbours waited " + formatMs(late) +
+                  " (summed over them) for it to enter their collectives; the other peers of "
+                  "its ring, " +
+                  formatMs(typical) + " (the median)",
+              now},
+             fresh);
     }
   }
-  return fresh;
+}
+
+void ClusterMonitor::checkSlowLinks(const std::vector<LinkWindow>& links,
+                                    MonitorClock::time_point now, std::vector<Finding>& fresh) {
+  // Only links that carried bytes in the window are judged, against the other
+  // such links of their ring: pooled channels the ring no longer uses idle.
+  std::map<std::string, std::vector<const LinkWindow*>> rings;
+  for (const LinkWindow& link : links) {
+    auto receiver = peers_.find(link.key.to);
+    if (link.carried && receiver != peers_.end() && receiver->second.group == link.group) {
+      rings[link.group].push_back(&link);
+    }
+  }
+  // The busy share a link must reach to be slow, against the compared links.
+  auto busyThreshold = [&](const std::vector<const LinkWindow*>& ring,
+                           auto&& compared) -> std::optional<double> {
+    std::vector<double> shares;
+    for (const LinkWindow* other : ring) {
+      if (compared(*other)) shares.push_back(other->busy_share);
+    }
+    if (shares.empty()) return std::nullopt;
+    return std::max(settings_.min_busy_share, settings_.busy_factor * median(std::move(shares)));
+  };
+  // True once the condition has held for confirm_for.
+  auto confirmed = [&](std::optional<MonitorClock::time_point>& since, bool holds) {
+    if (!holds) {
+      since.reset();
+      return false;
+    }
+    if (!since) since = now;
+    return now - *since >= settings_.confirm_for;
+  };
+  const double window_ms = static_cast<double>(settings_.window.count());
+  std::set<LinkKey> still_slow;
+  for (const auto& [group, ring] : rings) {
+    // Slow nodes first: every carrying link of a peer busy (two at least),
+    // against the links that do not touch it.
+    std::set<LinkKey> of_slow_nodes;
+    std::set<EndpointId> endpoints;
+    for (const LinkWindow* link : ring) {
+      endpoints.insert(link->key.from);
+      endpoints.insert(link->key.to);
+    }
+    for (const EndpointId& id : endpoints) {
+      Tracked& tracked = peers_.at(id);
+      auto touches = [&](const LinkWindow& l) { return l.key.from == id || l.key.to == id; };
+      const auto threshold = busyThreshold(ring, [&](const LinkWindow& l) { return !touches(l); });
+      double least = 1;
+      size_t touching = 0;
+      bool all_busy = threshold.has_value();
+      for (const LinkWindow* link : ring) {
+        if (!touches(*link)) continue;
+        ++touching;
+        least = std::min(least, link->busy_share);
+        all_busy = all_busy && link->busy_share >= *threshold;
+      }
+      if (!confirmed(tracked.node_slow_since, all_busy && touching >= 2)) {
+        tracked.slow_node = false;
+        continue;
+      }
+      for (const LinkWindow* link : ring) {
+        if (touches(*link)) of_slow_nodes.insert(link->key);
+      }
+      if (tracked.slow_node) continue;
+      tracked.slow_node = true;
+      record({AnomalyKind::kSlowNode,
+              id,
+              {},
+              group,
+              least,
+              *threshold,
+              "peer " + id.shortHex() + " of group \"" + group +
+                  "\" is a slow node: each of its ring links was busy (its sender could not "
+                  "write) at least " +
+                  formatShare(least) + " of the last " + formatMs(window_ms) + " (threshold " +
+                  formatShare(*threshold) + ", from the ring's links that do not touch it)",
+              now},
+             fresh);
+    }
+    for (const LinkWindow* link : ring) {
+      LinkCondition& condition = link_conditions_[link->key];
+      const bool of_node = of_slow_nodes.count(link->key) != 0;
+      const auto threshold =
+          busyThreshold(ring, [&](const LinkWindow& l) { return !(l.key == link->key); });
+      const bool is_slow =
+          confirmed(condition.slow_since, threshold.has_value() && link->busy_share >= *threshold);
+      if (!is_slow && !of_node) {
+        condition.slow = false;
+        continue;
+      }
+      still_slow.insert(link->key);
+      const bool known = condition.slow;
+      condition.slow = true;
+      if (known || of_node) continue;  // found before, or the node's finding covers it
+      record(
+          {AnomalyKind::kSlowLink, link->key.from, link->key.to, group, link->busy_share,
+           *threshold,
+           "link " + link->key.from.shortHex() + " -> " + link->key.to.shortHex() + " of group \"" +
+               group + "\" is slow: its sender could not write " + formatShare(link->busy_share) +
+               " of the last " + formatMs(window_ms) + " (threshold " + formatShare(*threshold) +
+               ", from the ring's other links), carrying " + formatRate(link->bytes_per_s),
+           now},
+          fresh);
+    }
+  }
+  // A link that carries nothing now, or left its ring, is slow no more.
+  for (auto& [key, condition] : link_conditions_) {
+    if (still_slow.count(key) == 0) {
+      condition.slow = false;
+      if (std::none_of(links.begin(), links.end(),
+                       [&](const LinkWindow& l) { return l.key == key && l.carried; })) {
+        condition.slow_since.reset();
+      }
+    }
+  }
+}
+
+void ClusterMonitor::checkFrozenLinks(const std::vector<LinkWindow>& links,
+                                      MonitorClock::time_point now, std::vector<Finding>& fresh) {
+  const double frozen_ms = static_cast<double>(settings_.frozen_after.count());
+  std::set<LinkKey> frozen;
+  for (const LinkWindow& link : links) {
+    if (link.stalled_ms < frozen_ms) continue;
+    frozen.insert(link.key);
+    LinkCondition& condition = link_conditions_[link.key];
+    if (condition.frozen) continue;
+    condition.frozen = true;
+    record({AnomalyKind::kFrozenLink, link.key.from, link.key.to, link.group,
+            static_cast<double>(link.stalled_ms), frozen_ms,
+            "link " + link.key.from.shortHex() + " -> " + link.key.to.shortHex() + " of group \"" +
+                link.group + "\" is frozen: bytes wait to go and none has moved for " +
+                formatMs(link.stalled_ms),
+            now},
+           fresh);
+  }
+  for (auto& [key, condition] : link_conditions_) {
+    if (frozen.count(key) == 0) condition.frozen = false;
+  }
+  std::erase_if(link_conditions_, [](const auto& entry) {
+    return !entry.second.slow && !entry.second.frozen && !entry.second.slow_since;
+  });
 }
 
 std::vector<PeerHealth> ClusterMonitor::peers(MonitorClock::time_point now) const {
+  const std::map<EndpointId, double> late_ms = lateness();
   std::vector<PeerHealth> out;
   for (const auto& [id, tracked] : peers_) {
     if (tracked.samples.empty()) continue;
@@ -205,27 +420,25 @@ std::vector<PeerHealth> ClusterMonitor::peers(MonitorClock::time_point now) cons
     health.waiting_on = r.waiting_on;
     health.waiting_ms =
         r.waiting_on.isZero() ? 0 : r.waiting_ms + static_cast<uint32_t>(millis(now - latest.at));
-    health.late_ms = lateMs(id, tracked.group);
+    if (auto late = late_ms.find(id); late != late_ms.end()) health.late_ms = late->second;
     health.hung = tracked.hung;
     health.straggler = tracked.straggler;
+    health.slow_node = tracked.slow_node;
     out.push_back(std::move(health));
   }
   return out;
 }
 
-std::vector<LinkRate> ClusterMonitor::links() const {
+std::vector<LinkRate> ClusterMonitor::links(MonitorClock::time_point now) const {
   std::vector<LinkRate> out;
-  for (const auto& [id, tracked] : peers_) {
-    if (tracked.samples.size() < 2) continue;
-    const Sample& first = tracked.samples.front();
-    const Sample& last = tracked.samples.back();
-    const double seconds = std::chrono::duration<double>(last.at - first.at).count();
-    if (seconds <= 0) continue;
-    for (const protocol::LinkReport& link : last.report.links) {
-      const protocol::LinkReport* base = linkTo(first.report, link.peer);
-      const uint64_t bytes = growth(base != nullptr ? base->bytes_sent : 0, link.bytes_sent);
-      out.push_back({id, link.peer, tracked.group, static_cast<double>(bytes) / seconds});
+  for (const LinkWindow& window : linkWindows(now)) {
+    LinkRate rate{window.key.from,    window.key.to,     window.group,
+                  window.bytes_per_s, window.busy_share, window.stalled_ms};
+    if (auto condition = link_conditions_.find(window.key); condition != link_conditions_.end()) {
+      rate.slow = condition->second.slow;
+      rate.frozen = condition->second.frozen;
     }
+    out.push_back(std::move(rate));
   }
   return out;
 }

@@ -13,12 +13,21 @@
 //    `confirm_for`. Only the straggler's neighbours wait for its header;
 //    the rest of the ring waits for data, which is why lateness, not plain
 //    waiting, singles it out.
+//  - A slow link: over the window its sender's socket buffers were full (the
+//    link, not the peers, set the pace) for a share of the time that is above
+//    `min_busy_share` and `busy_factor` times the median of the ring's other
+//    links, for `confirm_for`. A bottleneck link stays busy while the rest of
+//    the ring, paced by it, idles.
+//  - A slow node: every ring link to and from one peer is that busy, measured
+//    against the links that do not touch it (one finding instead of two).
+//  - A frozen link: bytes wait on it and none has moved for `frozen_after`.
 //
 // A condition is a Finding once, when it starts; it may be found again after
 // it cleared. Single-threaded (the master's loop).
 #pragma once
 
 #include <chrono>
+#include <compare>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -42,18 +51,26 @@ struct DetectorSettings {
   double min_late_share = 0.25;
   double late_factor = 4.0;
   std::chrono::milliseconds confirm_for{5'000};
+  // A link busy half the window is the ring's bottleneck when the ring's
+  // other links are busy a third as long or less.
+  double min_busy_share = 0.5;
+  double busy_factor = 3.0;
+  std::chrono::milliseconds frozen_after{10'000};
 };
 
-enum class AnomalyKind : uint8_t { kHungPeer = 1, kStraggler = 2 };
-// "hung_peer", "straggler".
+using protocol::AnomalyKind;
+// "hung_peer", "straggler", "slow_link", "slow_node", "frozen_link".
 const char* anomalyKindName(AnomalyKind kind);
 
 struct Finding {
   AnomalyKind kind = AnomalyKind::kHungPeer;
-  EndpointId peer;  // the hung peer, the straggler
+  EndpointId peer;     // the hung peer, the straggler, the slow node, a link's sender
+  EndpointId link_to;  // a link's receiver; zero for the others
   std::string group;
   // Hung: how long its neighbours have been blocked on it (ms). Straggler: how
   // late it was to its neighbours' ops over the window (ms, summed over them).
+  // Slow link or node: the share of the window the link was busy (the lesser
+  // of the node's links). Frozen link: how long no byte moved (ms).
   double value = 0;
   double threshold = 0;  // what `value` had to reach
   std::string evidence;  // one sentence, for the log
@@ -74,14 +91,19 @@ struct PeerHealth {
   double late_ms = 0;  // how late it was to its neighbours' ops over the window
   bool hung = false;
   bool straggler = false;
+  bool slow_node = false;
 };
 
-// The sender's bytes per second to one peer over the window.
+// One link as its sender reports it, over the window.
 struct LinkRate {
   EndpointId from;
   EndpointId to;
   std::string group;
   double bytes_per_s = 0;
+  double busy_share = 0;    // of the window, the time the link would take no more
+  uint32_t stalled_ms = 0;  // bytes wait and none moved for this long (latest report)
+  bool slow = false;        // part of a slow-link or slow-node condition
+  bool frozen = false;
 };
 
 class ClusterMonitor {
@@ -96,7 +118,7 @@ class ClusterMonitor {
   std::vector<Finding> check(MonitorClock::time_point now);
 
   std::vector<PeerHealth> peers(MonitorClock::time_point now) const;
-  std::vector<LinkRate> links() const;
+  std::vector<LinkRate> links(MonitorClock::time_point now) const;
   // The latest findings, oldest first (at most 64).
   const std::deque<Finding>& recent() const { return recent_; }
   uint64_t found(AnomalyKind kind) const;
@@ -112,17 +134,46 @@ class ClusterMonitor {
     std::deque<Sample> samples;  // oldest first; the window and one sample before it
     bool hung = false;
     bool straggler = false;
+    bool slow_node = false;
     std::optional<MonitorClock::time_point> late_since;  // the straggler condition holds since
+    std::optional<MonitorClock::time_point> node_slow_since;
+  };
+  struct LinkKey {
+    EndpointId from, to;
+    auto operator<=>(const LinkKey&) const = default;
+  };
+  struct LinkCondition {
+    std::optional<MonitorClock::time_point> slow_since;
+    bool slow = false;  // found (as a link, or as part of a slow node)
+    bool frozen = false;
+  };
+  struct LinkWindow {
+    LinkKey key;
+    std::string group;
+    double bytes_per_s = 0;
+    double busy_share = 0;
+    uint32_t stalled_ms = 0;  // the latest report's, aged to now
+    bool carried = false;     // bytes went over it in the window
   };
 
-  // How late `peer` was to the ops of the other peers of its group over the
-  // window: what they report waiting for its header, their latest totals
-  // minus those at the window's start.
-  double lateMs(const EndpointId& peer, const std::string& group) const;
-  void record(Finding finding);
+  // How late each peer was to the ops of the other peers of its group over
+  // the window: what they report waiting for its header, their latest totals
+  // minus those at the window's start (ms).
+  std::map<EndpointId, double> lateness() const;
+  // Every reported link of a fresh reporter, over the window.
+  std::vector<LinkWindow> linkWindows(MonitorClock::time_point now) const;
+  bool isFresh(const Tracked& tracked, MonitorClock::time_point now) const;
+  void checkHung(MonitorClock::time_point now, std::vector<Finding>& fresh);
+  void checkStragglers(MonitorClock::time_point now, std::vector<Finding>& fresh);
+  void checkSlowLinks(const std::vector<LinkWindow>& links, MonitorClock::time_point now,
+                      std::vector<Finding>& fresh);
+  void checkFrozenLinks(const std::vector<LinkWindow>& links, MonitorClock::time_point now,
+                        std::vector<Finding>& fresh);
+  void record(Finding finding, std::vector<Finding>& fresh);
 
   const DetectorSettings settings_;
   std::map<EndpointId, Tracked> peers_;
+  std::map<LinkKey, LinkCondition> link_conditions_;
   std::deque<Finding> recent_;
   std::map<AnomalyKind, uint64_t> found_;
 };

@@ -158,8 +158,15 @@ std::optional<protocol::PeerReport> Communicator::peerReport() {
       if (report.links.size() == protocol::PeerReport::kMaxLinks) break;
       const transport::ChannelStats stats = channel->stats();
       const auto late = link_late_ns_.find(peer);
-      report.links.push_back({peer, stats.payload_bytes_sent, stats.payload_bytes_received,
-                              late != link_late_ns_.end() ? late->second : 0});
+      protocol::LinkReport link;
+      link.peer = peer;
+      link.bytes_sent = stats.payload_bytes_sent;
+      link.bytes_received = stats.payload_bytes_received;
+      link.wait_ns = late != link_late_ns_.end() ? late->second : 0;
+      link.send_blocked_ns = stats.send_blocked_ns;
+      link.send_stalled_ms =
+          static_cast<uint32_t>(std::min<uint64_t>(stats.send_stalled_ns / 1'000'000, UINT32_MAX));
+      report.links.push_back(link);
     }
     // Peers whose channel went keep their totals only while they are members.
     std::erase_if(link_late_ns_, [&](const auto& entry) {
@@ -195,9 +202,25 @@ void Communicator::queueEventLocked(Event event) {
 
 void Communicator::onAnomalyEvent(const protocol::AnomalyEvent& event) {
   Event queued;
-  queued.kind =
-      event.kind == protocol::AnomalyKind::kHungPeer ? EventKind::kHungPeer : EventKind::kStraggler;
+  switch (event.kind) {
+    case protocol::AnomalyKind::kHungPeer:
+      queued.kind = EventKind::kHungPeer;
+      break;
+    case protocol::AnomalyKind::kStraggler:
+      queued.kind = EventKind::kStraggler;
+      break;
+    case protocol::AnomalyKind::kSlowLink:
+      queued.kind = EventKind::kSlowLink;
+      break;
+    case protocol::AnomalyKind::kSlowNode:
+      queued.kind = EventKind::kSlowNode;
+      break;
+    case protocol::AnomalyKind::kFrozenLink:
+      queued.kind = EventKind::kFrozenLink;
+      break;
+  }
   queued.peer = event.peer;
+  queued.link_to = event.link_to;
   queued.revision = event.revision;
   queued.value = event.value;
   queued.threshold = event.threshold;

@@ -99,8 +99,11 @@ enum class EventKind {
   kEvicted = 4,
   kStageLost = 5,
   kStageRestored = 6,
-  kHungPeer = 7,   // the master found a peer of the group hung (it evicts it next, by default)
-  kStraggler = 8,  // the master found a peer of the group entering its ops late
+  kHungPeer = 7,     // the master found a peer of the group hung (it evicts it next, by default)
+  kStraggler = 8,    // the master found a peer of the group entering its ops late
+  kSlowLink = 9,     // ... a ring link (peer -> link_to) far busier than the others
+  kSlowNode = 10,    // ... a peer whose two ring links both are
+  kFrozenLink = 11,  // ... a link (peer -> link_to) on which no byte has moved for long
 };
 
 struct Event {
@@ -110,10 +113,11 @@ struct Event {
   // partner) and for kStageLost; kStageRestored: the round the announcer passed.
   uint64_t revision = 0;
   int32_t stage = -1;  // the stage of a stage event; -1 otherwise
-  // kHungPeer, kStraggler: the evidence and what it had to reach
+  // The anomaly kinds: the evidence and what it had to reach
   // (protocol::AnomalyEvent); 0 otherwise.
   double value = 0;
   double threshold = 0;
+  EndpointId link_to;  // kSlowLink, kFrozenLink: the link's receiving end; else zero
 };
 
 // "left the group", "was lost", "was evicted": how errors describe a departure.

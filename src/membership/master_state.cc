@@ -239,20 +239,40 @@ Status MasterState::onPeerReport(const EndpointId& id, const protocol::PeerRepor
 
 void MasterState::actOnAnomalies(Clock::time_point now, Outbox& out) {
   for (const anomaly::Finding& finding : monitor_.check(now)) {
-    const bool hung = finding.kind == anomaly::AnomalyKind::kHungPeer;
-    ++(hung ? counters_.hung_peers : counters_.stragglers);
+    bool evict = false;
+    switch (finding.kind) {
+      case anomaly::AnomalyKind::kHungPeer:
+        ++counters_.hung_peers;
+        evict = settings_.evict_hung;
+        break;
+      case anomaly::AnomalyKind::kStraggler:
+        ++counters_.stragglers;
+        evict = settings_.evict_stragglers;
+        break;
+      case anomaly::AnomalyKind::kSlowNode:
+        ++counters_.slow_nodes;
+        evict = settings_.evict_slow_nodes;
+        break;
+      case anomaly::AnomalyKind::kSlowLink:
+        ++counters_.slow_links;
+        break;
+      case anomaly::AnomalyKind::kFrozenLink:
+        ++counters_.frozen_links;
+        break;
+    }
     ECCL_LOG_WARN("anomaly: {}", finding.evidence);
     // The group hears of it first (an eviction's PeerEvent comes after).
     if (auto group = groups_.find(finding.group); group != groups_.end()) {
       protocol::AnomalyEvent event;
-      event.kind = hung ? protocol::AnomalyKind::kHungPeer : protocol::AnomalyKind::kStraggler;
+      event.kind = finding.kind;
       event.peer = finding.peer;
+      event.link_to = finding.link_to;
       event.revision = group->second.revision;
       event.value = finding.value;
       event.threshold = finding.threshold;
       announce(out, group->second, protocol::encodeFrame(event));
     }
-    if (!(hung ? settings_.evict_hung : settings_.evict_stragglers)) continue;
+    if (!evict) continue;
     auto peer = peers_.find(finding.peer);
     if (peer == peers_.end()) continue;
     auto last = last_anomaly_eviction_.find(finding.group);
@@ -721,7 +741,7 @@ MasterSnapshot MasterState::snapshot(Clock::time_point now) const {
                                group.fetching.size()});
   }
   snapshot.health = monitor_.peers(now);
-  snapshot.links = monitor_.links();
+  snapshot.links = monitor_.links(now);
   snapshot.findings.assign(monitor_.recent().begin(), monitor_.recent().end());
   snapshot.pipeline_stages = stages_.numStages();
   for (const auto& [index, stage] : stages_.stages()) {

@@ -67,12 +67,14 @@ struct MasterSettings {
   double state_link_bytes_per_s = 1.25e9;
   // Anomaly detection (src/anomaly/cluster_monitor.h) and what it may do:
   // evict a hung peer (its ring would otherwise wait for it until the ops'
-  // deadlines), evict a straggler (off by default: report only). Evictions
-  // for either are at most one per group per eviction_cooldown, so that a
-  // noisy network cannot empty a ring.
+  // deadlines), evict a straggler or a slow node (off by default: report
+  // only). A slow or frozen link is reported only: the ring cannot tell which
+  // end is at fault. Evictions are at most one per group per
+  // eviction_cooldown, so that a noisy network cannot empty a ring.
   anomaly::DetectorSettings detectors;
   bool evict_hung = true;
   bool evict_stragglers = false;
+  bool evict_slow_nodes = false;
   std::chrono::milliseconds eviction_cooldown{30'000};
 };
 
@@ -139,6 +141,9 @@ struct MasterCounters {
   uint64_t peer_reports = 0;         // PeerReports taken in by the anomaly detectors
   uint64_t hung_peers = 0;           // findings of the detectors
   uint64_t stragglers = 0;
+  uint64_t slow_links = 0;
+  uint64_t slow_nodes = 0;
+  uint64_t frozen_links = 0;
   uint64_t anomaly_evictions = 0;  // peers evicted for a finding (counted in evictions too)
 };
 

@@ -20,6 +20,8 @@ void PeerReport::encode(ByteWriter& out) const {
     out.put<uint64_t>(link.bytes_sent);
     out.put<uint64_t>(link.bytes_received);
     out.put<uint64_t>(link.wait_ns);
+    out.put<uint64_t>(link.send_blocked_ns);
+    out.put<uint32_t>(link.send_stalled_ms);
   }
 }
 
@@ -57,6 +59,8 @@ PeerReport PeerReport::decode(ByteReader& in) {
     link.bytes_sent = in.get<uint64_t>("link bytes_sent");
     link.bytes_received = in.get<uint64_t>("link bytes_received");
     link.wait_ns = in.get<uint64_t>("link wait_ns");
+    link.send_blocked_ns = in.get<uint64_t>("link send_blocked_ns");
+    link.send_stalled_ms = in.get<uint32_t>("link send_stalled_ms");
     if (in.ok() && link.peer.isZero()) in.fail("a link to the zero peer id");
     for (const LinkReport& earlier : m.links) {
       if (in.ok() && earlier.peer == link.peer) in.fail("two links to one peer");
@@ -69,6 +73,7 @@ PeerReport PeerReport::decode(ByteReader& in) {
 void AnomalyEvent::encode(ByteWriter& out) const {
   out.put<uint8_t>(static_cast<uint8_t>(kind));
   out.putBytes(peer.bytes);
+  out.putBytes(link_to.bytes);
   out.put<uint64_t>(revision);
   putDouble(out, value);
   putDouble(out, threshold);
@@ -77,16 +82,23 @@ void AnomalyEvent::encode(ByteWriter& out) const {
 AnomalyEvent AnomalyEvent::decode(ByteReader& in) {
   AnomalyEvent m;
   const auto kind = in.get<uint8_t>("kind");
-  if (in.ok() && kind != static_cast<uint8_t>(AnomalyKind::kHungPeer) &&
-      kind != static_cast<uint8_t>(AnomalyKind::kStraggler)) {
+  if (in.ok() && (kind == 0 || kind > kLastAnomalyKind)) {
     in.fail("unknown anomaly kind " + std::to_string(kind));
   }
   m.kind = static_cast<AnomalyKind>(kind);
   m.peer.bytes = in.getArray<16>("peer");
+  m.link_to.bytes = in.getArray<16>("link_to");
   m.revision = in.get<uint64_t>("revision");
   m.value = getDouble(in, "value");
   m.threshold = getDouble(in, "threshold");
   if (in.ok() && m.peer.isZero()) in.fail("an anomaly about the zero peer id");
+  const bool about_link = m.kind == AnomalyKind::kSlowLink || m.kind == AnomalyKind::kFrozenLink;
+  if (in.ok() && about_link && (m.link_to.isZero() || m.link_to == m.peer)) {
+    in.fail("a link anomaly without a link's other end");
+  }
+  if (in.ok() && !about_link && !m.link_to.isZero()) {
+    in.fail("an anomaly about a peer names a link");
+  }
   for (double number : {m.value, m.threshold}) {
     if (in.ok() && !(std::isfinite(number) && number >= 0)) {
       in.fail("anomaly evidence " + std::to_string(number) + " is not a finite value >= 0");

@@ -15,13 +15,18 @@ namespace eccl::protocol {
 // This peer's totals for its channel to one other peer. Counters only grow
 // while the channel lives; the master works on their differences.
 struct LinkReport {
-  static constexpr size_t kEncodedSize = 16 + 8 + 8 + 8;
+  static constexpr size_t kEncodedSize = 16 + 8 + 8 + 8 + 8 + 4;
   EndpointId peer;
   uint64_t bytes_sent = 0;      // on the channel since it opened
   uint64_t bytes_received = 0;  // on the channel since it opened
   // Time this peer's collectives that ended spent blocked on that peer's op
   // header: how late it entered them, in total.
   uint64_t wait_ns = 0;
+  // Time the link would not take this peer's bytes (its send buffers were
+  // full), since the channel opened: how busy the link kept it.
+  uint64_t send_blocked_ns = 0;
+  // Bytes wait to go to that peer and none moved for this long (0: none wait).
+  uint32_t send_stalled_ms = 0;
 };
 
 enum class RunningPhase : uint8_t {
@@ -34,21 +39,30 @@ enum class RunningPhase : uint8_t {
 
 // What the master's anomaly detectors found (src/anomaly/cluster_monitor.h).
 enum class AnomalyKind : uint8_t {
-  kHungPeer = 1,   // ring neighbours blocked on it while it is in no op
-  kStraggler = 2,  // it enters the ring's ops late, again and again
+  kHungPeer = 1,    // ring neighbours blocked on it while it is in no op
+  kStraggler = 2,   // it enters the ring's ops late, again and again
+  kSlowLink = 3,    // one link of the ring is busy far longer than the others
+  kSlowNode = 4,    // both ring links of one peer are
+  kFrozenLink = 5,  // bytes wait on a link and none has moved for long
 };
+inline constexpr uint8_t kLastAnomalyKind = 5;
 
 // master -> the accepted peers of the peer's group: a finding about one of
 // them. A hung peer is evicted right after (when the master's policy says so).
 struct AnomalyEvent {
   static constexpr MessageType kType = MessageType::kAnomalyEvent;
-  static constexpr size_t kEncodedSize = 1 + 16 + 8 + 8 + 8;
+  static constexpr size_t kEncodedSize = 1 + 16 + 16 + 8 + 8 + 8;
   AnomalyKind kind = AnomalyKind::kHungPeer;
-  EndpointId peer;        // whom it is about; never zero
+  // Whom it is about; never zero. A link finding: the sending end.
+  EndpointId peer;
+  // A link finding (slow, frozen): the receiving end; zero for the others.
+  EndpointId link_to;
   uint64_t revision = 0;  // the group's revision when it was found
   // The evidence (finite, >= 0): hung, how long the neighbours were blocked
   // (ms); straggler, how late it was over the window (ms, summed over its
-  // neighbours). `threshold`: what the value had to reach.
+  // neighbours); slow link or node, the share of the window the link was
+  // busy (the lesser of the node's two links); frozen link, how long no byte
+  // moved (ms). `threshold`: what the value had to reach.
   double value = 0;
   double threshold = 0;
   void encode(ByteWriter& out) const;

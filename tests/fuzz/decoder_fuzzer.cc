@@ -214,14 +214,15 @@ auto fields(const StageAnnounce& m) {
 }
 // LinkReport has no operator==: its fields, compared as tuples.
 auto fields(const PeerReport& m) {
-  std::vector<std::tuple<EndpointId, uint64_t, uint64_t, uint64_t>> links;
+  std::vector<std::tuple<EndpointId, uint64_t, uint64_t, uint64_t, uint64_t, uint32_t>> links;
   for (const LinkReport& link : m.links)
-    links.emplace_back(link.peer, link.bytes_sent, link.bytes_received, link.wait_ns);
+    links.emplace_back(link.peer, link.bytes_sent, link.bytes_received, link.wait_ns,
+                       link.send_blocked_ns, link.send_stalled_ms);
   return std::make_tuple(m.revision, m.ops_completed, m.ops_failed, m.running_phase, m.running_tag,
                          m.running_ms, m.waiting_on, m.waiting_ms, links);
 }
 auto fields(const AnomalyEvent& m) {
-  return std::tie(m.kind, m.peer, m.revision, m.value, m.threshold);
+  return std::tie(m.kind, m.peer, m.link_to, m.revision, m.value, m.threshold);
 }
 auto fields(const FrameHeader& m) {
   return std::tie(m.type, m.flags, m.length, m.checksum);
@@ -485,9 +486,12 @@ void checkAccepted(const PeerReport& m) {
   }
 }
 void checkAccepted(const AnomalyEvent& m) {
-  check(m.kind == AnomalyKind::kHungPeer || m.kind == AnomalyKind::kStraggler,
-        "AnomalyEvent kind known");
+  const auto kind = static_cast<uint8_t>(m.kind);
+  check(kind >= 1 && kind <= kLastAnomalyKind, "AnomalyEvent kind known");
   check(!m.peer.isZero(), "AnomalyEvent peer nonzero");
+  const bool about_link = m.kind == AnomalyKind::kSlowLink || m.kind == AnomalyKind::kFrozenLink;
+  check(about_link ? !m.link_to.isZero() && m.link_to != m.peer : m.link_to.isZero(),
+        "AnomalyEvent names a link's other end exactly when it is about a link");
   check(finiteMetric(m.value) && finiteMetric(m.threshold),
         "AnomalyEvent value and threshold finite and >= 0");
 }

@@ -43,6 +43,10 @@ struct Arguments {
   double straggler_share = anomaly::DetectorSettings{}.min_late_share;
   double straggler_factor = anomaly::DetectorSettings{}.late_factor;
   int straggler_confirm_ms = static_cast<int>(anomaly::DetectorSettings{}.confirm_for.count());
+  bool evict_slow_nodes = membership::MasterSettings{}.evict_slow_nodes;
+  double link_busy_share = anomaly::DetectorSettings{}.min_busy_share;
+  double link_busy_factor = anomaly::DetectorSettings{}.busy_factor;
+  int frozen_ms = static_cast<int>(anomaly::DetectorSettings{}.frozen_after.count());
   int eviction_cooldown_ms =
       static_cast<int>(membership::MasterSettings{}.eviction_cooldown.count());
 };
@@ -105,6 +109,25 @@ void addOptions(CLI::App& app, Arguments& args) {
                  "...without a break for this long")
       ->check(CLI::Range(0, 3'600'000))
       ->capture_default_str();
+  app.add_flag("--evict-slow-nodes,!--no-evict-slow-nodes", args.evict_slow_nodes,
+               "Evict a peer found to be a slow node, all its ring links far busier than the "
+               "ring's others (default: report it only; a single slow link is always reported "
+               "only, since the ring cannot tell which end is at fault)")
+      ->capture_default_str();
+  app.add_option("--link-busy-share", args.link_busy_share,
+                 "A slow link's sender could not write for at least this share of the window "
+                 "(its send buffers were full)...")
+      ->check(CLI::Range(0.01, 1.0))
+      ->capture_default_str();
+  app.add_option("--link-busy-factor", args.link_busy_factor,
+                 "...and at least this many times the median of the ring's other links, for "
+                 "--straggler-confirm-ms")
+      ->check(CLI::Range(1.0, 1000.0))
+      ->capture_default_str();
+  app.add_option("--frozen-ms", args.frozen_ms,
+                 "A link on which bytes wait and none has moved for this long is frozen")
+      ->check(CLI::Range(100, 3'600'000))
+      ->capture_default_str();
   app.add_option("--eviction-cooldown-ms", args.eviction_cooldown_ms,
                  "At most one eviction for an anomaly per group in this time, so that a noisy "
                  "network cannot empty a ring")
@@ -157,6 +180,10 @@ int main(int argc, char** argv) {
   settings.state_link_bytes_per_s = args.state_link_mbit * 1e6 / 8;
   settings.evict_hung = args.evict_hung;
   settings.evict_stragglers = args.evict_stragglers;
+  settings.evict_slow_nodes = args.evict_slow_nodes;
+  settings.detectors.min_busy_share = args.link_busy_share;
+  settings.detectors.busy_factor = args.link_busy_factor;
+  settings.detectors.frozen_after = std::chrono::milliseconds(args.frozen_ms);
   settings.eviction_cooldown = std::chrono::milliseconds(args.eviction_cooldown_ms);
   settings.detectors.hung_after = std::chrono::milliseconds(args.hung_ms);
   settings.detectors.window = std::chrono::milliseconds(args.anomaly_window_ms);

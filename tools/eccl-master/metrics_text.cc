@@ -20,6 +20,12 @@ void sample(std::string& out, const char* name, const std::string& labels, uint6
   out.append(name).append(labels).append(" ").append(number).append("\n");
 }
 
+void sampleRatio(std::string& out, const char* name, const std::string& labels, double value) {
+  char number[32];
+  std::snprintf(number, sizeof number, "%.4g", value);
+  out.append(name).append(labels).append(" ").append(number).append("\n");
+}
+
 void gauge(std::string& out, const char* name, const char* help, uint64_t value) {
   header(out, name, "gauge", help);
   sample(out, name, "", value);
@@ -48,10 +54,14 @@ void anomalies(std::string& out, const membership::MasterSnapshot& snapshot) {
   const auto& c = snapshot.counters;
   counter(out, "eccl_master_peer_reports_total",
           "Reports of accepted peers on their collectives and links.", c.peer_reports);
-  header(out, "eccl_master_anomalies_total", "counter",
-         "Anomalies the detectors found, by kind (hung_peer, straggler).");
-  sample(out, "eccl_master_anomalies_total", "{kind=\"hung_peer\"}", c.hung_peers);
-  sample(out, "eccl_master_anomalies_total", "{kind=\"straggler\"}", c.stragglers);
+  header(out, "eccl_master_anomalies_total", "counter", "Anomalies the detectors found, by kind.");
+  for (const auto& [kind, count] : {std::pair{"hung_peer", c.hung_peers},
+                                    {"straggler", c.stragglers},
+                                    {"slow_link", c.slow_links},
+                                    {"slow_node", c.slow_nodes},
+                                    {"frozen_link", c.frozen_links}}) {
+    sample(out, "eccl_master_anomalies_total", std::string("{kind=\"") + kind + "\"}", count);
+  }
   counter(out, "eccl_master_anomaly_evictions_total",
           "Peers evicted for an anomaly (also counted in eccl_master_evictions_total).",
           c.anomaly_evictions);
@@ -78,6 +88,14 @@ void anomalies(std::string& out, const membership::MasterSnapshot& snapshot) {
            "{group=\"" + escapeLabelValue(link.group) + "\",from=\"" + link.from.shortHex() +
                "\",to=\"" + link.to.shortHex() + "\"}",
            static_cast<uint64_t>(link.bytes_per_s));
+  }
+  header(out, "eccl_master_link_busy_ratio", "gauge",
+         "Share of the detectors' window a link would take no more of its sender's bytes.");
+  for (const anomaly::LinkRate& link : snapshot.links) {
+    sampleRatio(out, "eccl_master_link_busy_ratio",
+                "{group=\"" + escapeLabelValue(link.group) + "\",from=\"" + link.from.shortHex() +
+                    "\",to=\"" + link.to.shortHex() + "\"}",
+                link.busy_share);
   }
 }
 

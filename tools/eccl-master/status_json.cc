@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "src/coll/op_progress.h"
 #include "tools/eccl-master/peer_state_name.h"
 
 namespace eccl::tools::master {
@@ -66,23 +67,16 @@ nlohmann::json countersJson(const membership::MasterCounters& c) {
           {"peer_reports", c.peer_reports},
           {"hung_peers", c.hung_peers},
           {"stragglers", c.stragglers},
+          {"slow_links", c.slow_links},
+          {"slow_nodes", c.slow_nodes},
+          {"frozen_links", c.frozen_links},
           {"anomaly_evictions", c.anomaly_evictions}};
 }
 
+// A running phase is an op phase one up (comm_observe.cc), with kNone below.
 const char* runningPhaseName(protocol::RunningPhase phase) {
-  switch (phase) {
-    case protocol::RunningPhase::kNone:
-      return "none";
-    case protocol::RunningPhase::kQueued:
-      return "queued";
-    case protocol::RunningPhase::kHeaders:
-      return "headers";
-    case protocol::RunningPhase::kData:
-      return "data";
-    case protocol::RunningPhase::kCompletion:
-      return "completion";
-  }
-  return "unknown";
+  if (phase == protocol::RunningPhase::kNone) return "none";
+  return coll::opPhaseName(static_cast<coll::OpPhase>(static_cast<int>(phase) - 1));
 }
 
 // What the anomaly detectors see of each accepted peer, the links' rates over
@@ -103,19 +97,25 @@ nlohmann::json anomaliesJson(const membership::MasterSnapshot& snapshot) {
                             {"waiting_ms", p.waiting_ms},
                             {"late_ms", p.late_ms},
                             {"hung", p.hung},
-                            {"straggler", p.straggler}});
+                            {"straggler", p.straggler},
+                            {"slow_node", p.slow_node}});
   }
   for (const anomaly::LinkRate& link : snapshot.links) {
     out["links"].push_back({{"from", link.from.toHex()},
                             {"to", link.to.toHex()},
                             {"group", link.group},
-                            {"bytes_per_s", link.bytes_per_s}});
+                            {"bytes_per_s", link.bytes_per_s},
+                            {"busy_share", link.busy_share},
+                            {"stalled_ms", link.stalled_ms},
+                            {"slow", link.slow},
+                            {"frozen", link.frozen}});
   }
   const auto now = anomaly::MonitorClock::now();
   for (const anomaly::Finding& f : snapshot.findings) {
     out["findings"].push_back(
         {{"kind", anomaly::anomalyKindName(f.kind)},
          {"peer", f.peer.toHex()},
+         {"link_to", f.link_to.isZero() ? "" : f.link_to.toHex()},
          {"group", f.group},
          {"value", f.value},
          {"threshold", f.threshold},

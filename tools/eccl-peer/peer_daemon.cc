@@ -35,6 +35,12 @@ const char* eventName(comm::EventKind kind) {
       return "hung_peer";
     case comm::EventKind::kStraggler:
       return "straggler";
+    case comm::EventKind::kSlowLink:
+      return "slow_link";
+    case comm::EventKind::kSlowNode:
+      return "slow_node";
+    case comm::EventKind::kFrozenLink:
+      return "frozen_link";
   }
   return "unknown";
 }

@@ -332,6 +332,25 @@ bool FrameConnection::finishControlPayload() {
 
 // ---- Writer ---------------------------------------------------------------
 
+void FrameConnection::beginWriteBlock() {
+  std::lock_guard lock(blocked_mu_);
+  write_blocked_since_ = Clock::now();
+}
+
+void FrameConnection::endWriteBlock() {
+  std::lock_guard lock(blocked_mu_);
+  if (!write_blocked_since_) return;
+  write_blocked_ += Clock::now() - *write_blocked_since_;
+  write_blocked_since_.reset();
+}
+
+std::chrono::nanoseconds FrameConnection::writeBlocked(Clock::time_point now) const {
+  std::lock_guard lock(blocked_mu_);
+  Clock::duration total = write_blocked_;
+  if (write_blocked_since_ && now > *write_blocked_since_) total += now - *write_blocked_since_;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(total);
+}
+
 void FrameConnection::pumpWrite() {
   uint64_t budget = kTurnBudget;
   while (!stopped_ && !failed_ && delegate_) {
@@ -361,8 +380,10 @@ void FrameConnection::pumpWrite() {
     size_t n = stream_->writeSome(first, second, ec);
     if (isWouldBlock(ec)) {
       write_waiting_ = true;
+      beginWriteBlock();
       stream_->waitWritable([self = shared_from_this()](std::error_code wait_ec) {
         self->write_waiting_ = false;
+        self->endWriteBlock();
         if (self->stopped_ || self->failed_) return;
         if (wait_ec) {
           self->fail(connectionError(describeIoError(wait_ec)));

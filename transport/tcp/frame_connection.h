@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -140,12 +142,18 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
     return Clock::time_point(Clock::duration(frame_started_.load(std::memory_order_relaxed)));
   }
   bool writerIdle() const { return idle_.load(std::memory_order_relaxed); }
+  // Total time the writer had bytes the kernel would not take (the socket's
+  // send buffer was full, or a fault held the write), the wait in progress
+  // included: how long the link, not this process, set the pace.
+  std::chrono::nanoseconds writeBlocked(Clock::time_point now) const;
 
  private:
   enum class ReadState { kFrameHeader, kChunkHeader, kChunkPayload, kControlPayload };
 
   void pumpRead();
   void pumpWrite();
+  void beginWriteBlock();
+  void endWriteBlock();
   // Consumes n freshly read bytes; false when the connection failed.
   bool advanceRead(size_t n);
   bool finishFrameHeader();
@@ -195,6 +203,11 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::atomic<uint64_t> chunks_sent_{0};
   std::atomic<uint64_t> unwritten_{0};
   std::atomic<int64_t> frame_started_{0};
+  // Written on the strand once per wait, read from any thread: a mutex, so a
+  // reader never sees a wait both ended and in progress (or neither).
+  mutable std::mutex blocked_mu_;
+  Clock::duration write_blocked_{0};                      // waits that ended
+  std::optional<Clock::time_point> write_blocked_since_;  // the wait in progress
 };
 
 }  // namespace eccl::transport::tcp

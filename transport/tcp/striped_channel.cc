@@ -218,9 +218,22 @@ ChannelStats StripedChannelCore::stats() const {
     out.hedged_chunks_sent = s.hedged_chunks;
     out.duplicate_chunks_dropped = r.duplicates_dropped;
     out.pool_bytes_peak = r.pool_bytes_peak;
+    const auto now = FrameConnection::Clock::now();
+    uint64_t blocked_ns = 0;
+    bool pending = false;
+    FrameConnection::Clock::time_point last_progress{};
     for (const auto& connection : connections_) {
       out.connections.push_back(
           {connection->bytesSent(), connection->bytesReceived(), connection->chunksSent()});
+      blocked_ns += static_cast<uint64_t>(connection->writeBlocked(now).count());
+      pending = pending || connection->unwrittenBytes() > 0;
+      // A frame just taken has not had its first write yet: it counts from then.
+      last_progress = std::max({last_progress, connection->lastSend(), connection->frameStarted()});
+    }
+    if (!connections_.empty()) out.send_blocked_ns = blocked_ns / connections_.size();
+    if (pending && now > last_progress) {
+      out.send_stalled_ns = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_progress).count());
     }
   }
   return out;

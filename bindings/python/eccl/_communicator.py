@@ -191,9 +191,11 @@ class Communicator(CollectivesMixin, StateMixin):
         self._h.call("ecclCommPollEvent", ctypes.byref(event))
         if event.kind == ecclEventKind_t.ECCL_EVENT_NONE:
             return None
+        link_to = PeerId.from_c(event.link_to)
         return Event(kind=EventKind(event.kind), peer=PeerId.from_c(event.peer),
                      revision=int(event.revision), stage=int(event.stage),
-                     value=float(event.value), threshold=float(event.threshold))
+                     value=float(event.value), threshold=float(event.threshold),
+                     link_to=link_to if any(link_to.raw) else None)
 
     def events(self) -> Iterator[Event]:
         """Yields the queued membership events, oldest first, until the queue is

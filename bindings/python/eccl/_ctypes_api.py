@@ -78,6 +78,9 @@ class ecclEventKind_t(enum.IntEnum):
     ECCL_EVENT_STAGE_RESTORED = 6
     ECCL_EVENT_HUNG_PEER = 7
     ECCL_EVENT_STRAGGLER = 8
+    ECCL_EVENT_SLOW_LINK = 9
+    ECCL_EVENT_SLOW_NODE = 10
+    ECCL_EVENT_FROZEN_LINK = 11
 
 
 class ecclStageState_t(enum.IntEnum):
@@ -235,6 +238,7 @@ class ecclEvent_t(Structure):
         ("stage", c_int32),
         ("value", c_double),
         ("threshold", c_double),
+        ("link_to", ecclPeerId_t),
     ]
 
 

@@ -76,6 +76,16 @@ class EventKind(enum.IntEnum):
     #: unless the master evicts stragglers); value: that wait (ms, summed over its
     #: neighbours), threshold: what it had to reach
     STRAGGLER = ecclEventKind_t.ECCL_EVENT_STRAGGLER
+    #: the master's detectors found the ring link peer -> link_to slow: its sender could
+    #: not write (full send buffers) far longer than the ring's other links' senders
+    #: (reported only); value: that share of the master's window (0..1)
+    SLOW_LINK = ecclEventKind_t.ECCL_EVENT_SLOW_LINK
+    #: ... found the peer a slow node: every ring link to and from it is that busy
+    #: (reported only, unless the master evicts slow nodes); value: the least share
+    SLOW_NODE = ecclEventKind_t.ECCL_EVENT_SLOW_NODE
+    #: ... found the link peer -> link_to frozen: bytes wait on it and none moved for
+    #: value ms (reported only)
+    FROZEN_LINK = ecclEventKind_t.ECCL_EVENT_FROZEN_LINK
 
 
 @dataclass(frozen=True)
@@ -88,10 +98,12 @@ class Event:
     #: for STAGE_RESTORED the round the announcer passed to announce_recovered
     revision: int
     stage: int = -1  #: the stage of STAGE_LOST / STAGE_RESTORED; -1 otherwise
-    #: the evidence of HUNG_PEER / STRAGGLER (ms, see them); 0.0 otherwise
+    #: the evidence of an anomaly event (HUNG_PEER and later, see them); 0.0 otherwise
     value: float = 0.0
-    #: what value had to reach to raise HUNG_PEER / STRAGGLER; 0.0 otherwise
+    #: what value had to reach to raise the anomaly event; 0.0 otherwise
     threshold: float = 0.0
+    #: SLOW_LINK / FROZEN_LINK: the link's receiving end (peer is its sender); else None
+    link_to: Optional[PeerId] = None
 
 
 class StageState(enum.IntEnum):

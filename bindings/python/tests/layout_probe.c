@@ -93,6 +93,7 @@ int main(void) {
   FIELD(ecclEvent_t, stage);
   FIELD(ecclEvent_t, value);
   FIELD(ecclEvent_t, threshold);
+  FIELD(ecclEvent_t, link_to);
   STRUCT_END();
 
   STRUCT_BEGIN(ecclStageInfo_t);
@@ -262,6 +263,9 @@ int main(void) {
   VALUE(ECCL_EVENT_STAGE_RESTORED);
   VALUE(ECCL_EVENT_HUNG_PEER);
   VALUE(ECCL_EVENT_STRAGGLER);
+  VALUE(ECCL_EVENT_SLOW_LINK);
+  VALUE(ECCL_EVENT_SLOW_NODE);
+  VALUE(ECCL_EVENT_FROZEN_LINK);
   ENUM_END();
 
   ENUM_BEGIN(ecclStageState_t);

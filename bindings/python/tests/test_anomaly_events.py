@@ -27,7 +27,8 @@ from conftest import ok, on_all, wait_until
 
 Ring = Callable[..., list[eccl.Communicator]]
 
-ANOMALY_KINDS = (eccl.EventKind.HUNG_PEER, eccl.EventKind.STRAGGLER)
+ANOMALY_KINDS = (eccl.EventKind.HUNG_PEER, eccl.EventKind.STRAGGLER, eccl.EventKind.SLOW_LINK,
+                 eccl.EventKind.SLOW_NODE, eccl.EventKind.FROZEN_LINK)
 
 
 # ---- the mirror --------------------------------------------------------------------------
@@ -38,13 +39,18 @@ def test_layout_tests_cover_the_event_struct_and_enum() -> None:
     assert api.ENUMS["ecclEventKind_t"] is api.ecclEventKind_t
     assert api.ecclEvent_t in api.VERSIONED
     fields = dict(api.ecclEvent_t._fields_)
-    assert [name for name, _ in api.ecclEvent_t._fields_][-2:] == ["value", "threshold"]
+    assert [name for name, _ in api.ecclEvent_t._fields_][-3:] == ["value", "threshold",
+                                                                   "link_to"]
     assert fields["value"] is ctypes.c_double and fields["threshold"] is ctypes.c_double
+    assert fields["link_to"] is api.ecclPeerId_t
 
 
 def test_event_kind_mirrors_the_c_enum() -> None:
     assert api.ecclEventKind_t.ECCL_EVENT_HUNG_PEER == 7
     assert api.ecclEventKind_t.ECCL_EVENT_STRAGGLER == 8
+    assert api.ecclEventKind_t.ECCL_EVENT_SLOW_LINK == 9
+    assert api.ecclEventKind_t.ECCL_EVENT_SLOW_NODE == 10
+    assert api.ecclEventKind_t.ECCL_EVENT_FROZEN_LINK == 11
     # Every C kind but NONE (None from poll_event) has a public kind of the same name and value.
     c_kinds = {m.name.removeprefix("ECCL_EVENT_"): m.value for m in api.ecclEventKind_t
                if m != api.ecclEventKind_t.ECCL_EVENT_NONE}
@@ -56,7 +62,10 @@ def test_event_kind_mirrors_the_c_enum() -> None:
 def test_event_value_and_threshold_default_to_zero() -> None:
     peer = eccl.PeerId(bytes(range(16)))
     event = eccl.Event(kind=eccl.EventKind.PEER_LEFT, peer=peer, revision=3)
-    assert (event.stage, event.value, event.threshold) == (-1, 0.0, 0.0)
+    assert (event.stage, event.value, event.threshold, event.link_to) == (-1, 0.0, 0.0, None)
+    link = eccl.Event(kind=eccl.EventKind.SLOW_LINK, peer=peer, revision=3, value=0.9,
+                      threshold=0.5, link_to=eccl.PeerId(bytes(16 * [7])))
+    assert link.link_to is not None and link.link_to.short == "07070707"
     hung = eccl.Event(kind=eccl.EventKind.HUNG_PEER, peer=peer, revision=3,
                       value=1500.0, threshold=1000.0)
     assert (hung.value, hung.threshold) == (1500.0, 1000.0)
@@ -92,6 +101,7 @@ def test_ordinary_events_carry_zero_value_and_threshold(ring_factory: Ring) -> N
         assert isinstance(event.value, float) and isinstance(event.threshold, float)
         if event.kind not in ANOMALY_KINDS:
             assert (event.value, event.threshold) == (0.0, 0.0), event
+            assert event.link_to is None, event
             assert event.stage == -1, event  # no stage in this group
     ok(on_all(comms[:2], lambda c: c.update_topology()))
     assert [c.world_size for c in comms[:2]] == [2, 2]
@@ -103,7 +113,7 @@ def test_an_older_event_struct_is_not_written_past_its_size(ring_factory: Ring) 
         list(comm.events())  # the joins of the ring's formation
     leaving = comms[1].peer_id
     comms[1].close()
-    old_size = api.ecclEvent_t.value.offset  # the struct before value and threshold
+    old_size = api.ecclEvent_t.value.offset  # the struct before value, threshold and link_to
     sentinel = -12345.5
 
     def poll_old() -> api.ecclEvent_t:
@@ -127,9 +137,9 @@ def test_an_older_event_struct_is_not_written_past_its_size(ring_factory: Ring) 
         full = api.ecclEvent_t(struct_size=ctypes.sizeof(api.ecclEvent_t), value=sentinel,
                                threshold=sentinel)
         comms[0]._h.call("ecclCommPollEvent", ctypes.byref(full))
-        if full.kind not in (api.ecclEventKind_t.ECCL_EVENT_HUNG_PEER,
-                             api.ecclEventKind_t.ECCL_EVENT_STRAGGLER):
+        if full.kind not in {k.value for k in ANOMALY_KINDS}:
             assert (full.stage, full.value, full.threshold) == (-1, 0.0, 0.0), full.kind
+            assert bytes(full.link_to.bytes) == bytes(16), full.kind
         if full.kind == api.ecclEventKind_t.ECCL_EVENT_NONE:
             break
     assert full.kind == api.ecclEventKind_t.ECCL_EVENT_NONE

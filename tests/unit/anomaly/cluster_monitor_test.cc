@@ -30,6 +30,7 @@ class Ring {
     s.hung_after = 1000ms;
     s.window = 2000ms;
     s.confirm_for = 500ms;
+    s.frozen_after = 1000ms;
     return s;
   }
   size_t prev(size_t r) const { return (r + ids.size() - 1) % ids.size(); }
@@ -56,6 +57,36 @@ class Ring {
     rep.revision = 3;
     return rep;
   }
+  // Every peer reports its link to the next one after `by` of ring traffic:
+  // 1 MB more sent, its sender blocked busy[r] of the time (default `idle`).
+  void reportTraffic(const std::map<size_t, double>& busy, double idle,
+                     std::chrono::milliseconds by, uint32_t stalled_ms = 0) {
+    for (size_t r = 0; r < ids.size(); ++r) {
+      auto share = busy.find(r);
+      sent[r] += 1'000'000;
+      blocked[r] += static_cast<uint64_t>((share != busy.end() ? share->second : idle) *
+                                          std::chrono::nanoseconds(by).count());
+      PeerReport rep = base(r);
+      LinkReport link;
+      link.peer = ids[next(r)];
+      link.bytes_sent = sent[r];
+      link.send_blocked_ns = blocked[r];
+      link.send_stalled_ms = r == 0 ? stalled_ms : 0;
+      rep.links.push_back(link);
+      monitor.onReport(ids[r], "g", rep, now);
+    }
+  }
+  // Traffic reports and checks every 100 ms for `for_`; the findings.
+  std::vector<Finding> run(const std::map<size_t, double>& busy, double idle,
+                           std::chrono::milliseconds for_) {
+    std::vector<Finding> found;
+    for (auto t = 0ms; t < for_; t += 100ms) {
+      reportTraffic(busy, idle, 100ms);
+      for (Finding& f : advance(100ms))
+        found.push_back(std::move(f));
+    }
+    return found;
+  }
   std::vector<Finding> advance(std::chrono::milliseconds by) {
     now += by;
     return monitor.check(now);
@@ -66,6 +97,7 @@ class Ring {
   MonitorClock::time_point now;
   std::map<size_t, std::map<size_t, uint64_t>> late;
   std::map<size_t, uint64_t> completed;
+  std::map<size_t, uint64_t> sent, blocked;
   std::map<size_t, PeerReport> running;  // the running part of a peer's reports
 };
 
@@ -202,7 +234,7 @@ TEST(ClusterMonitor, LinkRatesAndForgetting) {
   rep.links.push_back({ring.ids[1], 1000 + 5'000'000, 0, 0});
   ring.monitor.onReport(ring.ids[0], "g", rep, ring.now);
   bool seen = false;
-  for (const LinkRate& link : ring.monitor.links()) {
+  for (const LinkRate& link : ring.monitor.links(ring.now)) {
     if (link.from == ring.ids[0] && link.to == ring.ids[1]) {
       seen = true;
       EXPECT_DOUBLE_EQ(link.bytes_per_s, 5'000'000.0);
@@ -212,6 +244,121 @@ TEST(ClusterMonitor, LinkRatesAndForgetting) {
   ring.monitor.forget(ring.ids[0]);
   for (const PeerHealth& p : ring.monitor.peers(ring.now))
     EXPECT_NE(p.peer, ring.ids[0]);
+}
+
+TEST(ClusterMonitorSlowLink, TheBusyLinkIsFoundOnceConfirmedAndNamedByItsEnds) {
+  Ring ring(4);
+  ring.reportTraffic({}, 0.1, 100ms);
+  ring.advance(100ms);
+  // Link 1 -> 2 is the ring's bottleneck: its sender is blocked 90% of the time.
+  std::vector<Finding> found = ring.run({{1, 0.9}}, 0.1, 400ms);
+  EXPECT_TRUE(found.empty()) << "found before confirm_for";
+  for (int i = 0; i < 40 && found.empty(); ++i)
+    found = ring.run({{1, 0.9}}, 0.1, 100ms);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, AnomalyKind::kSlowLink);
+  EXPECT_EQ(found[0].peer, ring.ids[1]);
+  EXPECT_EQ(found[0].link_to, ring.ids[2]);
+  EXPECT_GT(found[0].value, 0.8);
+  EXPECT_LE(found[0].value, 1.0);
+  EXPECT_DOUBLE_EQ(found[0].threshold, 0.5);  // max(0.5, 3 x the others' 0.1)
+  // Found once while it lasts; the link matrix marks it.
+  EXPECT_TRUE(ring.run({{1, 0.9}}, 0.1, 1000ms).empty());
+  for (const LinkRate& link : ring.monitor.links(ring.now)) {
+    EXPECT_EQ(link.slow, link.from == ring.ids[1]) << link.from.shortHex();
+    EXPECT_NEAR(link.bytes_per_s, 1e7, 1e6);
+  }
+  EXPECT_EQ(ring.monitor.found(AnomalyKind::kSlowNode), 0u);
+  // Once it cleared (the window forgets the busy time), it may be found again.
+  EXPECT_TRUE(ring.run({}, 0.1, 3000ms).empty());
+  for (const LinkRate& link : ring.monitor.links(ring.now))
+    EXPECT_FALSE(link.slow);
+  found = ring.run({{1, 0.9}}, 0.1, 4000ms);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, AnomalyKind::kSlowLink);
+}
+
+TEST(ClusterMonitorSlowLink, BothLinksOfOnePeerMakeOneSlowNodeFinding) {
+  Ring ring(4);
+  ring.reportTraffic({}, 0.1, 100ms);
+  ring.advance(100ms);
+  // Peer 2's links in (1 -> 2) and out (2 -> 3) are both slow.
+  const std::vector<Finding> found = ring.run({{1, 0.95}, {2, 0.85}}, 0.1, 3000ms);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, AnomalyKind::kSlowNode);
+  EXPECT_EQ(found[0].peer, ring.ids[2]);
+  EXPECT_TRUE(found[0].link_to.isZero());
+  EXPECT_NEAR(found[0].value, 0.85, 0.01);  // the less busy of its links
+  for (const PeerHealth& p : ring.monitor.peers(ring.now))
+    EXPECT_EQ(p.slow_node, p.peer == ring.ids[2]);
+  EXPECT_EQ(ring.monitor.found(AnomalyKind::kSlowLink), 0u);
+}
+
+TEST(ClusterMonitorSlowLink, ThreePeersFindTheSlowNodeAgainstTheirThirdLink) {
+  Ring ring(3);
+  ring.reportTraffic({}, 0.1, 100ms);
+  ring.advance(100ms);
+  const std::vector<Finding> found = ring.run({{0, 0.9}, {1, 0.9}}, 0.05, 3000ms);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, AnomalyKind::kSlowNode);
+  EXPECT_EQ(found[0].peer, ring.ids[1]);
+}
+
+TEST(ClusterMonitorSlowLink, EvenlyBusyRingsShortBurstsAndIdleLinksRaiseNothing) {
+  Ring ring(4);
+  ring.reportTraffic({}, 0.8, 100ms);
+  ring.advance(100ms);
+  // A ring on a uniformly slow network: every link busy, none an outlier.
+  EXPECT_TRUE(ring.run({}, 0.8, 3000ms).empty());
+  // Mostly idle links, one busier but under the floor of 0.5.
+  EXPECT_TRUE(ring.run({{1, 0.4}}, 0.02, 3000ms).empty());
+  // A burst shorter than confirm_for.
+  EXPECT_TRUE(ring.run({{1, 1.0}}, 0.02, 300ms).empty());
+  EXPECT_TRUE(ring.run({}, 0.02, 3000ms).empty());
+  // Links that carry nothing are not judged, however their counters move.
+  for (int i = 0; i < 30; ++i) {
+    for (size_t r = 0; r < 4; ++r) {
+      PeerReport rep = ring.base(r);
+      LinkReport link;
+      link.peer = ring.ids[ring.next(r)];
+      link.bytes_sent = 5;
+      link.send_blocked_ns = r == 1 ? 100'000'000ULL * static_cast<uint64_t>(i) : 0;
+      rep.links.push_back(link);
+      ring.monitor.onReport(ring.ids[r], "g", rep, ring.now);
+    }
+    EXPECT_TRUE(ring.advance(100ms).empty());
+  }
+  EXPECT_EQ(ring.monitor.found(AnomalyKind::kSlowLink) + ring.monitor.found(AnomalyKind::kSlowNode),
+            0u);
+}
+
+TEST(ClusterMonitorFrozenLink, ALinkWhereNoByteMovesForLongIsFound) {
+  Ring ring(3);
+  ring.reportTraffic({}, 0.1, 100ms, 400);
+  EXPECT_TRUE(ring.advance(100ms).empty());
+  ring.reportTraffic({}, 0.1, 100ms, 900);
+  // The latest report said 900 ms; 150 ms later it is past frozen_after.
+  std::vector<Finding> found = ring.advance(150ms);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, AnomalyKind::kFrozenLink);
+  EXPECT_EQ(found[0].peer, ring.ids[0]);
+  EXPECT_EQ(found[0].link_to, ring.ids[1]);
+  EXPECT_NEAR(found[0].value, 1050, 1);
+  EXPECT_DOUBLE_EQ(found[0].threshold, 1000);
+  ring.reportTraffic({}, 0.1, 100ms, 1200);
+  EXPECT_TRUE(ring.advance(100ms).empty()) << "found once while it lasts";
+  bool marked = false;
+  for (const LinkRate& link : ring.monitor.links(ring.now)) {
+    if (link.from == ring.ids[0]) marked = link.frozen && link.stalled_ms >= 1200;
+  }
+  EXPECT_TRUE(marked);
+  // Bytes moved: cleared, and found again when it freezes again.
+  ring.reportTraffic({}, 0.1, 100ms, 0);
+  EXPECT_TRUE(ring.advance(100ms).empty());
+  ring.reportTraffic({}, 0.1, 100ms, 2000);
+  found = ring.advance(100ms);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(ring.monitor.found(AnomalyKind::kFrozenLink), 2u);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // peer that stops calling collectives (its heartbeats go on) is found hung and
 // evicted, so that the ring's op ends with kPeerLost long before its deadline
 // and the survivors carry on; a peer that enters every op late is found a
-// straggler and reported, not evicted; a ring that trains evenly raises nothing.
+// straggler and reported, not evicted; a ring that trains evenly raises
+// nothing; a peer whose every chunk write is held (an injected delay) has its
+// ring link found slow, attributed to its two ends, and reported only.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -25,6 +27,7 @@ class AnomalyDetection : public InProcessCluster {
     master_options_.settings.detectors.hung_after = 1500ms;
     master_options_.settings.detectors.window = 2000ms;
     master_options_.settings.detectors.confirm_for = 1000ms;
+    master_options_.settings.detectors.frozen_after = 1500ms;
     InProcessCluster::SetUp();
   }
 
@@ -34,7 +37,10 @@ class AnomalyDetection : public InProcessCluster {
     std::vector<float> data(kCount, static_cast<float>(comm.rank() + 1));
     Status status = comm.allReduce(data.data(), data.data(), kCount, reduce::DType::kF32,
                                    reduce::ReduceOp::kSum, tag, deadline(20s), nullptr);
-    if (status.isOk() && data[0] != 6.0f) return internalError("wrong sum");
+    const int world = comm.worldSize();
+    if (status.isOk() && data[0] != static_cast<float>(world * (world + 1) / 2)) {
+      return internalError("wrong sum");
+    }
     return status;
   }
 
@@ -168,7 +174,10 @@ TEST_F(AnomalyDetection, AStragglerIsReportedNotEvictedAndAnEvenRingRaisesNothin
   train(ring, 3000ms, -1, 0ms);
   membership::MasterSnapshot snapshot =
       snapshotWhen([](const membership::MasterSnapshot& s) { return s.counters.peer_reports > 0; });
-  EXPECT_EQ(snapshot.counters.hung_peers + snapshot.counters.stragglers, 0u);
+  EXPECT_EQ(snapshot.counters.hung_peers + snapshot.counters.stragglers +
+                snapshot.counters.slow_links + snapshot.counters.slow_nodes +
+                snapshot.counters.frozen_links,
+            0u);
   EXPECT_TRUE(snapshot.findings.empty());
   EXPECT_GT(snapshot.counters.peer_reports, 0u);
   // Rank 1 enters every op 40 ms late.
@@ -204,6 +213,56 @@ TEST_F(AnomalyDetection, AStragglerIsReportedNotEvictedAndAnEvenRingRaisesNothin
   for (const anomaly::PeerHealth& peer : snapshot.health)
     straggler_flagged = straggler_flagged || (peer.peer == slow && peer.straggler);
   EXPECT_TRUE(straggler_flagged);
+}
+
+TEST_F(AnomalyDetection, ALinkWhoseWritesAreHeldIsFoundSlowAndReportedOnly) {
+  // One peer's data channels hold every chunk write for 20 ms: its link to
+  // its next neighbour sets the ring's pace, the others idle behind it.
+  auto delayed = std::make_shared<const transport::FaultSpec>(
+      transport::FaultSpec{.delay_p = 1.0, .delay = 20ms});
+  comm::Communicator& slow_sender = addPeer("g", comm::FaultHook(), delayed);
+  auto ring = rankedRing({&addPeer(), &addPeer(), &slow_sender, &addPeer()});
+  const int slow_rank = slow_sender.rank();
+  const EndpointId from = slow_sender.peerId();
+  const EndpointId to = ring[static_cast<size_t>((slow_rank + 1) % 4)]->peerId();
+  const auto start = std::chrono::steady_clock::now();
+  train(ring, 4000ms, -1, 0ms);
+  const membership::MasterSnapshot snapshot =
+      snapshotWhen([](const membership::MasterSnapshot& s) { return s.counters.slow_links > 0; });
+  EXPECT_EQ(snapshot.counters.slow_links, 1u);
+  EXPECT_EQ(snapshot.counters.slow_nodes, 0u);
+  EXPECT_EQ(snapshot.counters.hung_peers, 0u);
+  EXPECT_EQ(snapshot.counters.frozen_links, 0u);
+  EXPECT_EQ(snapshot.counters.anomaly_evictions, 0u);
+  const anomaly::Finding* found = nullptr;
+  for (const anomaly::Finding& f : snapshot.findings) {
+    if (f.kind == anomaly::AnomalyKind::kSlowLink) found = &f;
+  }
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->peer, from);
+  EXPECT_EQ(found->link_to, to);
+  EXPECT_GE(found->value, found->threshold);
+  std::printf("[ slow link ] found %.0f ms after training began: %s\n",
+              std::chrono::duration<double, std::milli>(found->at - start).count(),
+              found->evidence.c_str());
+  // The link matrix marks it, and only it.
+  for (const anomaly::LinkRate& link : snapshot.links) {
+    EXPECT_EQ(link.slow, link.from == from && link.to == to)
+        << link.from.shortHex() << " -> " << link.to.shortHex() << " busy " << link.busy_share;
+  }
+  // Every member heard of it, with the link's two ends; nobody was evicted.
+  for (comm::Communicator* peer : ring) {
+    int heard = 0;
+    while (auto event = peer->pollEvent()) {
+      if (event->kind != comm::EventKind::kSlowLink) continue;
+      ++heard;
+      EXPECT_EQ(event->peer, from);
+      EXPECT_EQ(event->link_to, to);
+      EXPECT_GE(event->value, event->threshold);
+    }
+    EXPECT_EQ(heard, 1) << "rank " << peer->rank();
+    EXPECT_EQ(peer->worldSize(), 4);
+  }
 }
 
 }  // namespace

@@ -56,9 +56,11 @@ class InProcessCluster : public ::testing::Test {
     startMaster();
   }
 
-  // hook: the peer's CommOptions::fault_hook (tests fail it at a named point).
+  // hook: the peer's CommOptions::fault_hook (tests fail it at a named point);
+  // faults: what its data channels inject (ECCL_FAULTS), none by default.
   comm::Communicator& addPeer(const std::string& group = "g",
-                              comm::FaultHook hook = comm::FaultHook()) {
+                              comm::FaultHook hook = comm::FaultHook(),
+                              std::shared_ptr<const transport::FaultSpec> faults = nullptr) {
     comm::CommOptions options;
     options.master_host = "127.0.0.1";
     options.master_port = master_options_.listen_port;
@@ -66,6 +68,7 @@ class InProcessCluster : public ::testing::Test {
     options.listen_host = "127.0.0.1";
     options.channel.connections = 2;
     options.fault_hook = std::move(hook);
+    options.channel.faults = std::move(faults);
     auto comm = comm::Communicator::create(options);
     EXPECT_TRUE(comm) << comm.status().toString();
     peers_.push_back(std::move(*comm));

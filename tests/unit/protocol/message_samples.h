@@ -621,9 +621,10 @@ struct MessageTraits<PeerReport> {
     m.running_ms = 0x41424344;
     m.waiting_on = sampleId(0x70);
     m.waiting_ms = 0x51525354;
-    m.links = {
-        {sampleId(0x10), 0x6162636465666768ULL, 0x7172737475767778ULL, 0x8182838485868788ULL},
-        {sampleId(0x20), 0x9192939495969798ULL, 0xa1a2a3a4a5a6a7a8ULL, 0xb1b2b3b4b5b6b7b8ULL}};
+    m.links = {{sampleId(0x10), 0x6162636465666768ULL, 0x7172737475767778ULL, 0x8182838485868788ULL,
+                0xc1c2c3c4c5c6c7c8ULL, 0xd1d2d3d4},
+               {sampleId(0x20), 0x9192939495969798ULL, 0xa1a2a3a4a5a6a7a8ULL, 0xb1b2b3b4b5b6b7b8ULL,
+                0xe1e2e3e4e5e6e7e8ULL, 0xf1f2f3f4}};
     return m;
   }
   static void expectSame(const PeerReport& a, const PeerReport& b) {
@@ -641,6 +642,8 @@ struct MessageTraits<PeerReport> {
       EXPECT_EQ(a.links[i].bytes_sent, b.links[i].bytes_sent) << "link " << i;
       EXPECT_EQ(a.links[i].bytes_received, b.links[i].bytes_received) << "link " << i;
       EXPECT_EQ(a.links[i].wait_ns, b.links[i].wait_ns) << "link " << i;
+      EXPECT_EQ(a.links[i].send_blocked_ns, b.links[i].send_blocked_ns) << "link " << i;
+      EXPECT_EQ(a.links[i].send_stalled_ms, b.links[i].send_stalled_ms) << "link " << i;
     }
   }
   static std::vector<WireField> layout(const PeerReport& m) {
@@ -652,6 +655,8 @@ struct MessageTraits<PeerReport> {
       fields.push_back({"link bytes_sent", 8});
       fields.push_back({"link bytes_received", 8});
       fields.push_back({"link wait_ns", 8});
+      fields.push_back({"link send_blocked_ns", 8});
+      fields.push_back({"link send_stalled_ms", 4});
     }
     return fields;
   }
@@ -672,12 +677,14 @@ struct MessageTraits<AnomalyEvent> {
   static void expectSame(const AnomalyEvent& a, const AnomalyEvent& b) {
     EXPECT_EQ(a.kind, b.kind);
     EXPECT_EQ(a.peer, b.peer);
+    EXPECT_EQ(a.link_to, b.link_to);
     EXPECT_EQ(a.revision, b.revision);
     EXPECT_EQ(a.value, b.value);
     EXPECT_EQ(a.threshold, b.threshold);
   }
   static std::vector<WireField> layout(const AnomalyEvent&) {
-    return {{"kind", 1}, {"peer", 16}, {"revision", 8}, {"value", 8}, {"threshold", 8}};
+    return {{"kind", 1},     {"peer", 16}, {"link_to", 16},
+            {"revision", 8}, {"value", 8}, {"threshold", 8}};
   }
 };
 

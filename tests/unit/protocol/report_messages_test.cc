@@ -37,6 +37,8 @@ PeerReport reportWithLinks(size_t count) {
     link.bytes_sent = i;
     link.bytes_received = 2 * i;
     link.wait_ns = 3 * i;
+    link.send_blocked_ns = 4 * i;
+    link.send_stalled_ms = static_cast<uint32_t>(5 * i);
     m.links.push_back(link);
   }
   return m;
@@ -60,10 +62,14 @@ TEST(PeerReportGolden, EveryFieldThenEveryLink) {
   appendLe<uint64_t>(expected, 0x6162636465666768ULL);  //   bytes_sent
   appendLe<uint64_t>(expected, 0x7172737475767778ULL);  //   bytes_received
   appendLe<uint64_t>(expected, 0x8182838485868788ULL);  //   wait_ns
+  appendLe<uint64_t>(expected, 0xc1c2c3c4c5c6c7c8ULL);  //   send_blocked_ns
+  appendLe<uint32_t>(expected, 0xd1d2d3d4);             //   send_stalled_ms
   appendBytes(expected, sampleId(0x20).bytes);          // link 1: peer
   appendLe<uint64_t>(expected, 0x9192939495969798ULL);  //   bytes_sent
   appendLe<uint64_t>(expected, 0xa1a2a3a4a5a6a7a8ULL);  //   bytes_received
   appendLe<uint64_t>(expected, 0xb1b2b3b4b5b6b7b8ULL);  //   wait_ns
+  appendLe<uint64_t>(expected, 0xe1e2e3e4e5e6e7e8ULL);  //   send_blocked_ns
+  appendLe<uint32_t>(expected, 0xf1f2f3f4);             //   send_stalled_ms
   EXPECT_EQ(encodePayload(m), expected);
   EXPECT_EQ(expected.size(), PeerReport::kFixedSize + 2 * LinkReport::kEncodedSize);
   // The first bytes spelled out, so a swapped field or a big-endian put shows at once.
@@ -89,9 +95,9 @@ TEST(PeerReportGolden, SixtyFourLinksIsTheDeclaredMaximum) {
   const PeerReport m = reportWithLinks(PeerReport::kMaxLinks);
   const std::vector<uint8_t> payload = encodePayload(m);
   EXPECT_EQ(payload.size(), PeerReport::kMaxEncodedSize);
-  EXPECT_EQ(PeerReport::kMaxEncodedSize, 2619u);
+  EXPECT_EQ(PeerReport::kMaxEncodedSize, 3387u);
   EXPECT_EQ(PeerReport::kFixedSize, 59u);
-  EXPECT_EQ(LinkReport::kEncodedSize, 40u);
+  EXPECT_EQ(LinkReport::kEncodedSize, 52u);
   auto decoded = decodeMessage<PeerReport>(payload);
   ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
   MessageTraits<PeerReport>::expectSame(*decoded, m);
@@ -222,7 +228,7 @@ TEST(PeerReportValidation, TrailingBytesAreRefused) {
   // A whole extra link that the count does not announce.
   std::vector<uint8_t> extra = encodePayload(MessageTraits<PeerReport>::sample());
   extra.resize(extra.size() + LinkReport::kEncodedSize, 0x42);
-  EXPECT_EQ(verdict<PeerReport>(extra), refused("40 trailing bytes"));
+  EXPECT_EQ(verdict<PeerReport>(extra), refused("52 trailing bytes"));
   // After the largest report too.
   std::vector<uint8_t> largest = encodePayload(reportWithLinks(PeerReport::kMaxLinks));
   largest.push_back(0);
@@ -247,7 +253,8 @@ std::string refusedEvent(const std::string& message) {
 
 // Where the fields start on the wire.
 constexpr size_t kEventPeerAt = 1;
-constexpr size_t kEventRevisionAt = kEventPeerAt + 16;
+constexpr size_t kEventLinkToAt = kEventPeerAt + 16;
+constexpr size_t kEventRevisionAt = kEventLinkToAt + 16;
 constexpr size_t kEventValueAt = kEventRevisionAt + 8;
 constexpr size_t kEventThresholdAt = kEventValueAt + 8;
 
@@ -259,17 +266,18 @@ std::vector<uint8_t> eventWithBits(size_t at, uint64_t bits) {
   return payload;
 }
 
-TEST(AnomalyEventGolden, KindPeerRevisionThenTheTwoDoubles) {
+TEST(AnomalyEventGolden, KindPeerLinkToRevisionThenTheTwoDoubles) {
   const AnomalyEvent m = MessageTraits<AnomalyEvent>::sample();
   std::vector<uint8_t> expected;
   appendLe<uint8_t>(expected, 2);                       // AnomalyKind::kStraggler
   appendBytes(expected, sampleId(0x40).bytes);          // peer
+  appendBytes(expected, EndpointId().bytes);            // link_to: none for a peer finding
   appendLe<uint64_t>(expected, 0x0102030405060708ULL);  // revision
   appendLe<uint64_t>(expected, 0x4028c00000000000ULL);  // value 12.375 as binary64
   appendLe<uint64_t>(expected, 0x3fe0000000000000ULL);  // threshold 0.5 as binary64
   EXPECT_EQ(encodePayload(m), expected);
   EXPECT_EQ(expected.size(), AnomalyEvent::kEncodedSize);
-  EXPECT_EQ(AnomalyEvent::kEncodedSize, 41u);
+  EXPECT_EQ(AnomalyEvent::kEncodedSize, 57u);
   // The doubles spelled out, so a big-endian put or a value/threshold swap shows at once.
   const std::vector<uint8_t> tail(expected.begin() + kEventValueAt, expected.end());
   EXPECT_EQ(tail,
@@ -290,12 +298,29 @@ TEST(AnomalyEventGolden, HungPeerWithZeroEvidence) {
   EXPECT_EQ(verdict(m), "accepted");
 }
 
+TEST(AnomalyEventGolden, ASlowLinkNamesItsReceivingEnd) {
+  AnomalyEvent m = MessageTraits<AnomalyEvent>::sample();
+  m.kind = AnomalyKind::kSlowLink;
+  m.link_to = sampleId(0x50);
+  const std::vector<uint8_t> payload = encodePayload(m);
+  EXPECT_EQ(payload[0], 3);
+  EXPECT_EQ(payload[kEventLinkToAt], 0x51) << "sampleId(0x50) starts at 0x51";
+  EXPECT_EQ(
+      std::vector<uint8_t>(payload.begin() + kEventLinkToAt, payload.begin() + kEventRevisionAt),
+      std::vector<uint8_t>(m.link_to.bytes.begin(), m.link_to.bytes.end()));
+  EXPECT_EQ(verdict(m), "accepted");
+}
+
 // ---- What decodes ----------------------------------------------------------------
 
-TEST(AnomalyEventValidation, BothKindsAndTheEdgesOfTheEvidenceDecode) {
-  for (AnomalyKind kind : {AnomalyKind::kHungPeer, AnomalyKind::kStraggler}) {
+TEST(AnomalyEventValidation, EveryKindAndTheEdgesOfTheEvidenceDecode) {
+  for (AnomalyKind kind : {AnomalyKind::kHungPeer, AnomalyKind::kStraggler, AnomalyKind::kSlowLink,
+                           AnomalyKind::kSlowNode, AnomalyKind::kFrozenLink}) {
     AnomalyEvent m = MessageTraits<AnomalyEvent>::sample();
     m.kind = kind;
+    if (kind == AnomalyKind::kSlowLink || kind == AnomalyKind::kFrozenLink) {
+      m.link_to = sampleId(0x50);
+    }
     auto decoded = decodeMessage<AnomalyEvent>(encodePayload(m));
     ASSERT_TRUE(decoded.isOk()) << static_cast<int>(kind) << ": " << decoded.status().toString();
     MessageTraits<AnomalyEvent>::expectSame(*decoded, m);
@@ -335,8 +360,25 @@ TEST(AnomalyEventValidation, EveryTruncationIsRefused) {
   }
 }
 
+TEST(AnomalyEventValidation, ALinkFindingNeedsTheOtherEndAndAPeerFindingHasNone) {
+  for (AnomalyKind kind : {AnomalyKind::kSlowLink, AnomalyKind::kFrozenLink}) {
+    AnomalyEvent m = MessageTraits<AnomalyEvent>::sample();
+    m.kind = kind;
+    EXPECT_EQ(verdict(m), refusedEvent("a link anomaly without a link's other end"));
+    m.link_to = m.peer;
+    EXPECT_EQ(verdict(m), refusedEvent("a link anomaly without a link's other end"));
+  }
+  for (AnomalyKind kind :
+       {AnomalyKind::kHungPeer, AnomalyKind::kStraggler, AnomalyKind::kSlowNode}) {
+    AnomalyEvent m = MessageTraits<AnomalyEvent>::sample();
+    m.kind = kind;
+    m.link_to = sampleId(0x50);
+    EXPECT_EQ(verdict(m), refusedEvent("an anomaly about a peer names a link"));
+  }
+}
+
 TEST(AnomalyEventValidation, UnknownKind) {
-  for (uint8_t kind : {0, 3, 255}) {
+  for (uint8_t kind : {0, 6, 255}) {
     std::vector<uint8_t> payload = encodePayload(MessageTraits<AnomalyEvent>::sample());
     payload[0] = kind;
     EXPECT_EQ(verdict<AnomalyEvent>(payload),
@@ -409,7 +451,7 @@ TEST(AnomalyEventValidation, NegativeZeroIsAcceptedAndKeepsItsBits) {
 }
 
 TEST(AnomalyEventValidation, TrailingBytesAreRefused) {
-  for (size_t extra : {1u, 8u, 41u}) {
+  for (size_t extra : {1u, 8u, 57u}) {
     std::vector<uint8_t> payload = encodePayload(MessageTraits<AnomalyEvent>::sample());
     payload.resize(payload.size() + extra, 0x01);
     EXPECT_EQ(verdict<AnomalyEvent>(payload),
@@ -420,6 +462,9 @@ TEST(AnomalyEventValidation, TrailingBytesAreRefused) {
 TEST(AnomalyEventMessages, EnumNumbersAreStableOnTheWire) {
   EXPECT_EQ(static_cast<uint8_t>(AnomalyKind::kHungPeer), 1);
   EXPECT_EQ(static_cast<uint8_t>(AnomalyKind::kStraggler), 2);
+  EXPECT_EQ(static_cast<uint8_t>(AnomalyKind::kSlowLink), 3);
+  EXPECT_EQ(static_cast<uint8_t>(AnomalyKind::kSlowNode), 4);
+  EXPECT_EQ(static_cast<uint8_t>(AnomalyKind::kFrozenLink), 5);
   EXPECT_EQ(static_cast<int>(AnomalyEvent::kType), 60);
   EXPECT_EQ(messageTypeName(AnomalyEvent::kType), "AnomalyEvent");
   EXPECT_EQ(maxPayloadLength(AnomalyEvent::kType), AnomalyEvent::kEncodedSize);

@@ -4,9 +4,11 @@
 // fails both ends, a delayed chunk arrives intact and late.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <asio/io_context.hpp>
 #include <bit>
 #include <chrono>
+#include <thread>
 
 #include "tests/support/channel_pair.h"
 #include "transport/channel_env.h"
@@ -219,6 +221,34 @@ TEST(FaultInjection, ADelayedChunkArrivesIntactAfterTheDelay) {
   EXPECT_TRUE(out.got.isOk()) << out.got.toString();
   EXPECT_GE(out.took, 300ms);
   EXPECT_EQ(out.transfer->received, out.transfer->data);
+}
+
+TEST(FaultInjection, AHeldWriteShowsInTheStatsAsAStalledAndBusyLink) {
+  // What the master's frozen- and slow-link detectors read (PeerReport links).
+  ChannelOptions options = faultyOptions("stall:ms=800,p=1");
+  options.connections = 1;
+  auto pair = ChannelPair::make(options);
+  ASSERT_TRUE(pair);
+  const transport::ChannelStats before = pair->client->stats();
+  EXPECT_EQ(before.send_stalled_ns, 0u) << "nothing waits to be written yet";
+  Transfer transfer(32 << 10, 8);  // one chunk, held 800 ms
+  transfer.start(*pair->client, *pair->server, 1);
+  uint64_t most_stalled_ns = 0;
+  const auto until = std::chrono::steady_clock::now() + deadline(5s);
+  while (most_stalled_ns < 500'000'000 && std::chrono::steady_clock::now() < until) {
+    most_stalled_ns = std::max(most_stalled_ns, pair->client->stats().send_stalled_ns);
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GE(most_stalled_ns, 500'000'000u) << "the held chunk never showed as stalled";
+  auto [sent, got] = transfer.wait(deadline(10s));
+  ASSERT_TRUE(sent && got);
+  EXPECT_TRUE(sent->isOk()) << sent->toString();
+  const transport::ChannelStats after = pair->client->stats();
+  EXPECT_EQ(after.send_stalled_ns, 0u) << "the chunk went: nothing waits any more";
+  EXPECT_GE(after.send_blocked_ns - before.send_blocked_ns, 750'000'000u);
+  EXPECT_LT(after.send_blocked_ns - before.send_blocked_ns, 5'000'000'000u);
+  // The receiving end sent nothing and waited for nothing.
+  EXPECT_LT(pair->server->stats().send_blocked_ns, 100'000'000u);
 }
 
 }  // namespace
