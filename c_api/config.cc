@@ -16,6 +16,18 @@ ecclMasterConfig_t masterDefaults() {
   config.channel_setup_timeout_ms = 10'000;
   config.register_timeout_ms = 5'000;
   config.token_key_file = nullptr;
+  config.hung_ms = 10'000;
+  config.anomaly_window_ms = 10'000;
+  config.confirm_ms = 5'000;
+  config.frozen_ms = 10'000;
+  config.eviction_cooldown_ms = 30'000;
+  config.evict_hung = 1;
+  config.evict_stragglers = 0;
+  config.evict_slow_nodes = 0;
+  config.straggler_share = 0.25;
+  config.straggler_factor = 4.0;
+  config.link_busy_share = 0.5;
+  config.link_busy_factor = 3.0;
   return config;
 }
 

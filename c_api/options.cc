@@ -58,6 +58,56 @@ uint64_t randomIncarnation() {
   return value | 1;  // never 0, the value of a field nobody set
 }
 
+// A number field of ecclMasterConfig_t within [low, high], named as C names it.
+template <typename T>
+Status inRange(T value, T low, T high, const std::string& field) {
+  if (value >= low && value <= high) return Status::ok();  // false for NaN
+  return invalidArgument(field + " must be " + std::to_string(low) + ".." + std::to_string(high) +
+                         ", got " + std::to_string(value));
+}
+
+Status flag(int32_t value, const std::string& field) {
+  if (value == 0 || value == 1) return Status::ok();
+  return invalidArgument(field + " must be 0 or 1, got " + std::to_string(value));
+}
+
+// The detector fields, when the caller's struct has them (checked, then applied).
+Status applyDetectorFields(const ecclMasterConfig_t& config, const std::string& prefix,
+                           membership::MasterSettings& settings) {
+  if (!ECCL_CAPI_HAS_FIELD(&config, ecclMasterConfig_t, link_busy_factor)) return Status::ok();
+  using std::chrono::milliseconds;
+  ECCL_RETURN_IF_ERROR(inRange<uint32_t>(config.hung_ms, 100, 3'600'000, prefix + "->hung_ms"));
+  ECCL_RETURN_IF_ERROR(
+      inRange<uint32_t>(config.anomaly_window_ms, 500, 3'600'000, prefix + "->anomaly_window_ms"));
+  ECCL_RETURN_IF_ERROR(inRange<uint32_t>(config.confirm_ms, 0, 3'600'000, prefix + "->confirm_ms"));
+  ECCL_RETURN_IF_ERROR(inRange<uint32_t>(config.frozen_ms, 100, 3'600'000, prefix + "->frozen_ms"));
+  ECCL_RETURN_IF_ERROR(inRange<uint32_t>(config.eviction_cooldown_ms, 0, 86'400'000,
+                                         prefix + "->eviction_cooldown_ms"));
+  ECCL_RETURN_IF_ERROR(flag(config.evict_hung, prefix + "->evict_hung"));
+  ECCL_RETURN_IF_ERROR(flag(config.evict_stragglers, prefix + "->evict_stragglers"));
+  ECCL_RETURN_IF_ERROR(flag(config.evict_slow_nodes, prefix + "->evict_slow_nodes"));
+  ECCL_RETURN_IF_ERROR(inRange(config.straggler_share, 0.001, 10.0, prefix + "->straggler_share"));
+  ECCL_RETURN_IF_ERROR(
+      inRange(config.straggler_factor, 1.0, 1000.0, prefix + "->straggler_factor"));
+  ECCL_RETURN_IF_ERROR(inRange(config.link_busy_share, 0.01, 1.0, prefix + "->link_busy_share"));
+  ECCL_RETURN_IF_ERROR(
+      inRange(config.link_busy_factor, 1.0, 1000.0, prefix + "->link_busy_factor"));
+  anomaly::DetectorSettings& d = settings.detectors;
+  d.hung_after = milliseconds(config.hung_ms);
+  d.window = milliseconds(config.anomaly_window_ms);
+  d.confirm_for = milliseconds(config.confirm_ms);
+  d.frozen_after = milliseconds(config.frozen_ms);
+  d.min_late_share = config.straggler_share;
+  d.late_factor = config.straggler_factor;
+  d.min_busy_share = config.link_busy_share;
+  d.busy_factor = config.link_busy_factor;
+  settings.eviction_cooldown = milliseconds(config.eviction_cooldown_ms);
+  settings.evict_hung = config.evict_hung == 1;
+  settings.evict_stragglers = config.evict_stragglers == 1;
+  settings.evict_slow_nodes = config.evict_slow_nodes == 1;
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<membership::MasterOptions> toMasterOptions(const ecclMasterConfig_t& config,
@@ -83,6 +133,7 @@ Result<membership::MasterOptions> toMasterOptions(const ecclMasterConfig_t& conf
   options.settings.channel_setup_timeout =
       std::chrono::milliseconds(config.channel_setup_timeout_ms);
   options.register_timeout = std::chrono::milliseconds(config.register_timeout_ms);
+  ECCL_RETURN_IF_ERROR(applyDetectorFields(config, prefix, options.settings));
   options.settings.incarnation = randomIncarnation();
   if (config.token_key_file == nullptr || *config.token_key_file == '\0') {
     options.settings.token_key = membership::randomTokenKey();

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <asio/any_io_executor.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -36,6 +37,11 @@ class ByteStream {
   // Caps the stream's send rate at bytes_per_s (0: no cap). On the executor.
   // Failure is logged, not fatal: the stream keeps working, unpaced.
   virtual void setPacingRate(uint64_t bytes_per_s) = 0;
+  // How long the link kept this stream's bytes waiting since it opened: the
+  // time the kernel had data of it queued or in flight (TCP_INFO busy time),
+  // and the time a fault injection held writes. On the executor; a closed
+  // stream answers what it last knew.
+  virtual std::chrono::nanoseconds sendBusyTime() = 0;
 
   // Handlers of waits run here; it serialises everything done with the stream.
   virtual asio::any_io_executor executor() = 0;

@@ -58,10 +58,12 @@ struct ChannelStats {
   uint64_t hedged_chunks_sent = 0;      // late tail chunks re-sent on another connection
   uint64_t duplicate_chunks_dropped = 0;
   uint64_t pool_bytes_peak = 0;  // most bytes held for not-yet-posted streams
-  // Time the kernel would not take this side's bytes (a full send buffer: the
-  // link set the pace), since the channel opened, averaged over its
-  // connections. Its growth over a window is the share of it the link was busy.
-  uint64_t send_blocked_ns = 0;
+  // Time the link kept this side's bytes waiting (the kernel had them queued
+  // or in flight, or a fault held them: ByteStream::sendBusyTime), since the
+  // channel opened, on its busiest connection: striping loads the first
+  // connections most, and a mean would hide a saturated one behind idle ones.
+  // Its growth over a window is about the share of it the link was busy.
+  uint64_t send_busy_ns = 0;
   // Bytes wait to be written and no connection has written any for this long
   // (0: nothing waits, or the channel moves): a frozen link.
   uint64_t send_stalled_ns = 0;

@@ -172,6 +172,41 @@ typedef struct {
   /** NULL or "": a random key, so peers' tokens do not survive a master restart.
    * Else a 32-byte key file, created (mode 0600) if absent. Env ECCL_TOKEN_KEY_FILE. */
   const char* token_key_file;
+  /* Anomaly detection (eccl-master's flags of the same names; the README's
+   * eccl-master section says what each detector finds). Read only when
+   * struct_size covers them; older structs get the defaults. */
+  /** Ring neighbours blocked on a peer's op header this long, while it is in
+   * no collective: hung. 100..3600000, default 10000. */
+  uint32_t hung_ms;
+  /** The window the detectors compare peers and links over. 500..3600000,
+   * default 10000. */
+  uint32_t anomaly_window_ms;
+  /** A condition (straggler, slow link or node) must hold this long to be
+   * found. 0..3600000, default 5000. */
+  uint32_t confirm_ms;
+  /** A link on which bytes waited and none moved this long is frozen.
+   * 100..3600000, default 10000. */
+  uint32_t frozen_ms;
+  /** At most one eviction for an anomaly per group in this time.
+   * 0..86400000, default 30000. */
+  uint32_t eviction_cooldown_ms;
+  /** 1: evict a hung peer (default); 0: report it only. */
+  int32_t evict_hung;
+  /** 1: evict a straggler; 0: report it only (default). */
+  int32_t evict_stragglers;
+  /** 1: evict a slow node; 0: report it only (default). */
+  int32_t evict_slow_nodes;
+  /** A straggler's neighbours waited for it at least this share of the window
+   * (summed over them; 0.001..10, default 0.25)... */
+  double straggler_share;
+  /** ...and this many times the ring's median (1..1000, default 4). */
+  double straggler_factor;
+  /** A slow link's bytes waited on it (queued or in flight in its sender's
+   * kernel) at least this share of the window (0.01..1, default 0.5)... */
+  double link_busy_share;
+  /** ...and this many times the median of the ring's other links (1..1000,
+   * default 3). */
+  double link_busy_factor;
 } ecclMasterConfig_t;
 
 /** Fills *config with the defaults, then applies the environment variables
@@ -361,9 +396,9 @@ typedef enum {
    * (ms, summed over its neighbours); threshold: what it had to reach.
    * Reported only, unless the master evicts stragglers */
   ECCL_EVENT_STRAGGLER = 8,
-  /** The master found a slow ring link, from peer to link_to: its sender
-   * could not write (full send buffers) for far more of the master's window
-   * than the ring's other links. value: that share of the window (0..1);
+  /** The master found a slow ring link, from peer to link_to: its sender's
+   * bytes waited on it (queued or in flight in the kernel) for far more of the
+   * master's window than on the ring's other links. value: that share of the window (0..1);
    * threshold: what it had to reach. Reported only */
   ECCL_EVENT_SLOW_LINK = 9,
   /** The master found a slow node, peer: each of its ring links busy as

@@ -139,11 +139,11 @@ std::vector<ClusterMonitor::LinkWindow> ClusterMonitor::linkWindows(
       const protocol::LinkReport* base = linkTo(first.report, link.peer);
       if (seconds > 0) {
         const uint64_t bytes = growth(base != nullptr ? base->bytes_sent : 0, link.bytes_sent);
-        // Busy time is an average over the channel's connections, which may
-        // be replaced: a total that went down counts as no growth, not as
-        // the whole history.
-        const uint64_t before = base != nullptr ? base->send_blocked_ns : 0;
-        const uint64_t busy_ns = link.send_blocked_ns >= before ? link.send_blocked_ns - before : 0;
+        // Busy time is its busiest connection's, and connections may be
+        // replaced: a total that went down counts as no growth, not as the
+        // whole history.
+        const uint64_t before = base != nullptr ? base->send_busy_ns : 0;
+        const uint64_t busy_ns = link.send_busy_ns >= before ? link.send_busy_ns - before : 0;
         window.bytes_per_s = static_cast<double>(bytes) / seconds;
         window.busy_share = std::min(1.0, static_cast<double>(busy_ns) / 1e9 / seconds);
         window.carried = bytes > 0;
@@ -263,12 +263,21 @@ void ClusterMonitor::checkStragglers(MonitorClock::time_point now, std::vector<F
 
 void ClusterMonitor::checkSlowLinks(const std::vector<LinkWindow>& links,
                                     MonitorClock::time_point now, std::vector<Finding>& fresh) {
-  // Only links that carried bytes in the window are judged, against the other
-  // such links of their ring: pooled channels the ring no longer uses idle.
+  // Only the links that carry the ring's data are judged, against each other:
+  // at least a tenth of the rate of the ring's busiest link. The rest carry op
+  // headers and completions against the data's direction (whose kernel busy
+  // time is mostly delayed ACKs), or belong to pooled channels the ring no
+  // longer uses.
+  std::map<std::string, double> most_bytes_per_s;
+  for (const LinkWindow& link : links) {
+    double& most = most_bytes_per_s[link.group];
+    most = std::max(most, link.bytes_per_s);
+  }
   std::map<std::string, std::vector<const LinkWindow*>> rings;
   for (const LinkWindow& link : links) {
     auto receiver = peers_.find(link.key.to);
-    if (link.carried && receiver != peers_.end() && receiver->second.group == link.group) {
+    if (link.carried && link.bytes_per_s >= 0.1 * most_bytes_per_s[link.group] &&
+        receiver != peers_.end() && receiver->second.group == link.group) {
       rings[link.group].push_back(&link);
     }
   }
@@ -297,6 +306,7 @@ void ClusterMonitor::checkSlowLinks(const std::vector<LinkWindow>& links,
     // Slow nodes first: every carrying link of a peer busy (two at least),
     // against the links that do not touch it.
     std::set<LinkKey> of_slow_nodes;
+    std::set<EndpointId> nodes_pending;  // a slow node's condition holds, not confirmed yet
     std::set<EndpointId> endpoints;
     for (const LinkWindow* link : ring) {
       endpoints.insert(link->key.from);
@@ -317,6 +327,7 @@ void ClusterMonitor::checkSlowLinks(const std::vector<LinkWindow>& links,
       }
       if (!confirmed(tracked.node_slow_since, all_busy && touching >= 2)) {
         tracked.slow_node = false;
+        if (tracked.node_slow_since) nodes_pending.insert(id);
         continue;
       }
       for (const LinkWindow* link : ring) {
@@ -331,8 +342,8 @@ void ClusterMonitor::checkSlowLinks(const std::vector<LinkWindow>& links,
               least,
               *threshold,
               "peer " + id.shortHex() + " of group \"" + group +
-                  "\" is a slow node: each of its ring links was busy (its sender could not "
-                  "write) at least " +
+                  "\" is a slow node: each of its ring links was busy (its bytes waiting in "
+                  "the sender's kernel) at least " +
                   formatShare(least) + " of the last " + formatMs(window_ms) + " (threshold " +
                   formatShare(*threshold) + ", from the ring's links that do not touch it)",
               now},
@@ -350,18 +361,23 @@ void ClusterMonitor::checkSlowLinks(const std::vector<LinkWindow>& links,
         continue;
       }
       still_slow.insert(link->key);
+      // A node that may soon be found slow would cover this link: wait for it.
+      if (!condition.slow && (nodes_pending.count(link->key.from) != 0 ||
+                              nodes_pending.count(link->key.to) != 0)) {
+        continue;
+      }
       const bool known = condition.slow;
       condition.slow = true;
       if (known || of_node) continue;  // found before, or the node's finding covers it
-      record(
-          {AnomalyKind::kSlowLink, link->key.from, link->key.to, group, link->busy_share,
-           *threshold,
-           "link " + link->key.from.shortHex() + " -> " + link->key.to.shortHex() + " of group \"" +
-               group + "\" is slow: its sender could not write " + formatShare(link->busy_share) +
-               " of the last " + formatMs(window_ms) + " (threshold " + formatShare(*threshold) +
-               ", from the ring's other links), carrying " + formatRate(link->bytes_per_s),
-           now},
-          fresh);
+      record({AnomalyKind::kSlowLink, link->key.from, link->key.to, group, link->busy_share,
+              *threshold,
+              "link " + link->key.from.shortHex() + " -> " + link->key.to.shortHex() +
+                  " of group \"" + group + "\" is slow: its sender's bytes waited on it " +
+                  formatShare(link->busy_share) + " of the last " + formatMs(window_ms) +
+                  " (threshold " + formatShare(*threshold) +
+                  ", from the ring's other links), carrying " + formatRate(link->bytes_per_s),
+              now},
+             fresh);
     }
   }
   // A link that carries nothing now, or left its ring, is slow no more.

@@ -13,8 +13,9 @@
 //    `confirm_for`. Only the straggler's neighbours wait for its header;
 //    the rest of the ring waits for data, which is why lateness, not plain
 //    waiting, singles it out.
-//  - A slow link: over the window its sender's socket buffers were full (the
-//    link, not the peers, set the pace) for a share of the time that is above
+//  - A slow link: over the window its sender's bytes waited on it (queued or
+//    in flight in the kernel: the link, not the peers, set the pace) for a
+//    share of the time that is above
 //    `min_busy_share` and `busy_factor` times the median of the ring's other
 //    links, for `confirm_for`. A bottleneck link stays busy while the rest of
 //    the ring, paced by it, idles.
@@ -100,7 +101,7 @@ struct LinkRate {
   EndpointId to;
   std::string group;
   double bytes_per_s = 0;
-  double busy_share = 0;    // of the window, the time the link would take no more
+  double busy_share = 0;    // of the window, the time bytes waited on the link
   uint32_t stalled_ms = 0;  // bytes wait and none moved for this long (latest report)
   bool slow = false;        // part of a slow-link or slow-node condition
   bool frozen = false;

@@ -163,7 +163,7 @@ std::optional<protocol::PeerReport> Communicator::peerReport() {
       link.bytes_sent = stats.payload_bytes_sent;
       link.bytes_received = stats.payload_bytes_received;
       link.wait_ns = late != link_late_ns_.end() ? late->second : 0;
-      link.send_blocked_ns = stats.send_blocked_ns;
+      link.send_busy_ns = stats.send_busy_ns;
       link.send_stalled_ms =
           static_cast<uint32_t>(std::min<uint64_t>(stats.send_stalled_ns / 1'000'000, UINT32_MAX));
       report.links.push_back(link);

@@ -260,7 +260,8 @@ void MasterState::actOnAnomalies(Clock::time_point now, Outbox& out) {
         ++counters_.frozen_links;
         break;
     }
-    ECCL_LOG_WARN("anomaly: {}", finding.evidence);
+    // "anomaly KIND: ..." is what eccl-stress counts (tools/eccl-stress/master_findings.h).
+    ECCL_LOG_WARN("anomaly {}: {}", anomaly::anomalyKindName(finding.kind), finding.evidence);
     // The group hears of it first (an eviction's PeerEvent comes after).
     if (auto group = groups_.find(finding.group); group != groups_.end()) {
       protocol::AnomalyEvent event;

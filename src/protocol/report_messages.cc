@@ -20,7 +20,7 @@ void PeerReport::encode(ByteWriter& out) const {
     out.put<uint64_t>(link.bytes_sent);
     out.put<uint64_t>(link.bytes_received);
     out.put<uint64_t>(link.wait_ns);
-    out.put<uint64_t>(link.send_blocked_ns);
+    out.put<uint64_t>(link.send_busy_ns);
     out.put<uint32_t>(link.send_stalled_ms);
   }
 }
@@ -59,7 +59,7 @@ PeerReport PeerReport::decode(ByteReader& in) {
     link.bytes_sent = in.get<uint64_t>("link bytes_sent");
     link.bytes_received = in.get<uint64_t>("link bytes_received");
     link.wait_ns = in.get<uint64_t>("link wait_ns");
-    link.send_blocked_ns = in.get<uint64_t>("link send_blocked_ns");
+    link.send_busy_ns = in.get<uint64_t>("link send_busy_ns");
     link.send_stalled_ms = in.get<uint32_t>("link send_stalled_ms");
     if (in.ok() && link.peer.isZero()) in.fail("a link to the zero peer id");
     for (const LinkReport& earlier : m.links) {

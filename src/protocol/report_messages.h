@@ -22,9 +22,9 @@ struct LinkReport {
   // Time this peer's collectives that ended spent blocked on that peer's op
   // header: how late it entered them, in total.
   uint64_t wait_ns = 0;
-  // Time the link would not take this peer's bytes (its send buffers were
-  // full), since the channel opened: how busy the link kept it.
-  uint64_t send_blocked_ns = 0;
+  // Time the link kept this peer's bytes waiting (queued or in flight in the
+  // kernel), since the channel opened: how busy the link kept it.
+  uint64_t send_busy_ns = 0;
   // Bytes wait to go to that peer and none moved for this long (0: none wait).
   uint32_t send_stalled_ms = 0;
 };

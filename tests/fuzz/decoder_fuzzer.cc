@@ -217,7 +217,7 @@ auto fields(const PeerReport& m) {
   std::vector<std::tuple<EndpointId, uint64_t, uint64_t, uint64_t, uint64_t, uint32_t>> links;
   for (const LinkReport& link : m.links)
     links.emplace_back(link.peer, link.bytes_sent, link.bytes_received, link.wait_ns,
-                       link.send_blocked_ns, link.send_stalled_ms);
+                       link.send_busy_ns, link.send_stalled_ms);
   return std::make_tuple(m.revision, m.ops_completed, m.ops_failed, m.running_phase, m.running_tag,
                          m.running_ms, m.waiting_on, m.waiting_ms, links);
 }

@@ -13,6 +13,7 @@
 #include "tests/support/test_env.h"
 #include "tools/common/child_process.h"
 #include "tools/eccl-stress/fault_schedule.h"
+#include "tools/eccl-stress/master_findings.h"
 #include "tools/eccl-stress/step_checker.h"
 
 namespace eccl::test {
@@ -152,6 +153,25 @@ TEST(StressChecker, StateSyncsAreComparedByStateRevision) {
   EXPECT_EQ(counts.ok_steps, 1u);
   EXPECT_EQ(checker.stateRevisions(), 1u);
   EXPECT_EQ(checker.opsCompleted(), 1u);
+}
+
+TEST(StressFindings, TheMastersAnomalyLinesAreCountedByKindWithTheFirstTime) {
+  const std::string log =
+      "[23:59:58.250] [eccl 41] [warning] anomaly slow_link: link 0a0b0c0d -> 01020304 of group "
+      "\"g\" is slow: ...\n"
+      "[23:59:58.300] [eccl 41] [warning] anomaly: evicting peer 0a0b0c0d (slow_node)\n"
+      "[23:59:59.000] [eccl 41] [info] a line that quotes anomaly slow_link: in passing\n"
+      "[00:00:01.500] [eccl 41] [warning] anomaly slow_link: link 01020304 -> 0a0b0c0d ...\n"
+      "[00:00:02.125] [eccl 41] [warning] anomaly hung_peer: peer 01020304 ... is hung\n"
+      "[00:00:03.000] [eccl 41] [warning] anomaly slow_linkage: not a kind\n"
+      "garbage without a time] anomaly straggler: counted, with no time\n";
+  const tools::stress::MasterFindings found = tools::stress::parseMasterFindings(log);
+  EXPECT_EQ(found.count, (std::map<std::string, uint64_t>{
+                             {"hung_peer", 1}, {"slow_link", 2}, {"straggler", 1}}));
+  EXPECT_DOUBLE_EQ(found.first_at.at("slow_link"), 23 * 3600 + 59 * 60 + 58.25);
+  EXPECT_DOUBLE_EQ(found.first_at.at("hung_peer"), 2.125);
+  EXPECT_EQ(found.first_at.at("straggler"), -1);
+  EXPECT_TRUE(tools::stress::parseMasterFindings("").count.empty());
 }
 
 TEST(StressProcess, ShortSoakWithKillsHangsAndJoinsPasses) {

@@ -22,9 +22,14 @@ using namespace std::chrono_literals;
 
 }  // namespace
 
-Result<std::unique_ptr<NetlabSession>> openNetlab(const std::string& text, int hosts) {
+Result<std::unique_ptr<NetlabSession>> openNetlab(const std::string& text, int hosts,
+                                                  std::vector<std::string> slow_links) {
   auto spec = parseNetlabSpec(text);
   if (!spec) return spec.status();
+  if (!slow_links.empty() && spec->wan) {
+    return invalidArgument("--slow-link needs a LAN lab (lan:RATE), not " + text);
+  }
+  spec->slow_links = std::move(slow_links);
   const std::string tool = besideSelf("eccl-netlab");
   if (tool.empty())
     return invalidArgument("--netlab needs eccl-netlab, installed next to this tool");
@@ -81,6 +86,8 @@ Status NetlabSession::up(int hosts) {
   if (spec_.wan) {
     argv.insert(argv.end(), {"--delay", std::to_string(spec_.rtt.count() / 2) + "ms"});
   }
+  for (const std::string& slow : spec_.slow_links)
+    argv.insert(argv.end(), {"--slow-link", slow});
   auto up = netlab::runCommand(argv, 60s);
   if (!up) {
     (void)netlab::runCommand({tool_, "down", "--prefix", prefix_}, 60s);

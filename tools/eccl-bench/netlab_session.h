@@ -20,6 +20,9 @@ struct NetlabSpec {
   double rate_bits_per_s = 0;
   std::chrono::milliseconds rtt{0};  // wan only; each direction delays rtt / 2
   std::string text;                  // as given, for the report
+  // lan only: eccl-netlab's --slow-link A-B:RATE, each a pair of hosts whose
+  // traffic goes at a lower rate (checked by eccl-netlab).
+  std::vector<std::string> slow_links;
 };
 
 // "lan:RATE" or "wan:RATE:RTT" (RATE and RTT as eccl-netlab reads them, e.g.
@@ -31,7 +34,9 @@ class NetlabSession;
 // The lab a benchmark's --netlab asked for (`text`, as parseNetlabSpec reads
 // it), brought up with `hosts` hosts by the eccl-netlab installed next to
 // this tool; the error says what was wrong.
-Result<std::unique_ptr<NetlabSession>> openNetlab(const std::string& text, int hosts);
+// slow_links: eccl-netlab's --slow-link values (a LAN lab only).
+Result<std::unique_ptr<NetlabSession>> openNetlab(const std::string& text, int hosts,
+                                                  std::vector<std::string> slow_links = {});
 
 // A lab of `hosts` namespaces, up from create() until destruction (down, even
 // when a benchmark failed).

@@ -115,8 +115,8 @@ void addOptions(CLI::App& app, Arguments& args) {
                "only, since the ring cannot tell which end is at fault)")
       ->capture_default_str();
   app.add_option("--link-busy-share", args.link_busy_share,
-                 "A slow link's sender could not write for at least this share of the window "
-                 "(its send buffers were full)...")
+                 "A slow link's bytes waited on it (queued or in flight in its sender's kernel) "
+                 "at least this share of the window...")
       ->check(CLI::Range(0.01, 1.0))
       ->capture_default_str();
   app.add_option("--link-busy-factor", args.link_busy_factor,

@@ -90,7 +90,7 @@ void anomalies(std::string& out, const membership::MasterSnapshot& snapshot) {
            static_cast<uint64_t>(link.bytes_per_s));
   }
   header(out, "eccl_master_link_busy_ratio", "gauge",
-         "Share of the detectors' window a link would take no more of its sender's bytes.");
+         "Share of the detectors' window its sender's bytes waited on a link.");
   for (const anomaly::LinkRate& link : snapshot.links) {
     sampleRatio(out, "eccl_master_link_busy_ratio",
                 "{group=\"" + escapeLabelValue(link.group) + "\",from=\"" + link.from.shortHex() +

@@ -36,6 +36,8 @@ struct Arguments {
   std::string logs;
   std::string link_faults;
   std::string netlab;
+  std::vector<std::string> slow_links;
+  std::vector<std::string> master_args;
   std::string state_size;
   uint32_t state_every = 5;
   std::string quant;
@@ -100,6 +102,13 @@ void addOptions(CLI::App& app, Arguments& args) {
                  "Run in an eccl-netlab lab brought up for the run (root): lan:RATE or "
                  "wan:RATE:RTT, e.g. wan:1gbit:50ms; the master in host 0, each peer in the host "
                  "with the fewest running peers (as many hosts as --max-peers)");
+  app.add_option("--slow-link", args.slow_links,
+                 "With --netlab lan:RATE: traffic between lab hosts A and B at a lower rate "
+                 "(A-B:RATE, repeatable: eccl-netlab up --slow-link)");
+  app.add_option("--master-arg", args.master_args,
+                 "An argument for the soak's eccl-master, e.g. --master-arg=--hung-ms=2000 "
+                 "(repeatable); the summary counts the anomalies it finds")
+      ->allow_extra_args(false);
   app.add_flag("--json", args.json, "Print the summary as one JSON object on the last line");
   app.add_option("--logs", args.logs,
                  "Directory in which the run's log directory (the master's and every peer's "
@@ -119,8 +128,9 @@ std::string binaryDirectory() {
 }
 
 // The lab of --netlab, up until the soak ends; its ceiling printed beside the soak.
-Result<std::unique_ptr<tools::bench::NetlabSession>> openLab(const std::string& spec, int hosts) {
-  auto lab = tools::bench::openNetlab(spec, hosts);
+Result<std::unique_ptr<tools::bench::NetlabSession>> openLab(
+    const std::string& spec, int hosts, const std::vector<std::string>& slow_links) {
+  auto lab = tools::bench::openNetlab(spec, hosts, slow_links);
   if (!lab) return lab.status();
   constexpr int kStreams = 8;
   constexpr int kSeconds = 3;
@@ -184,6 +194,11 @@ int main(int argc, char** argv) {
   options.detection.op_timeout = std::chrono::milliseconds(args.op_timeout_ms);
   options.progress_every = std::chrono::milliseconds(static_cast<int64_t>(args.progress_s * 1000));
   options.json = args.json;
+  options.master_args = args.master_args;
+  if (!args.slow_links.empty() && args.netlab.empty()) {
+    std::fprintf(stderr, "eccl-stress: --slow-link needs --netlab lan:RATE\n");
+    return 2;
+  }
   options.corrupt_step = args.corrupt_step;
   if (!args.link_faults.empty()) {
     // The peers inherit the environment: each reads it when it creates its communicator.
@@ -202,7 +217,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<tools::bench::NetlabSession> lab;
   if (!args.netlab.empty()) {
     const int hosts = options.max_peers > 0 ? options.max_peers : 2 * options.peers;
-    auto opened = openLab(args.netlab, hosts);
+    auto opened = openLab(args.netlab, hosts, args.slow_links);
     if (!opened) {
       std::fprintf(stderr, "eccl-stress: --netlab: %s\n", opened.status().toString().c_str());
       return 2;

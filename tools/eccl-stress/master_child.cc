@@ -12,6 +12,7 @@ constexpr auto kStartTimeout = std::chrono::seconds(10);
 Result<std::unique_ptr<MasterChild>> MasterChild::start(const std::string& binary,
                                                         const std::string& work_dir,
                                                         const Detection& detection,
+                                                        const std::vector<std::string>& extra_args,
                                                         const bench::NetlabSession* lab) {
   std::unique_ptr<MasterChild> master(new MasterChild);
   const std::string port_file = work_dir + "/master.port";
@@ -28,6 +29,7 @@ Result<std::unique_ptr<MasterChild>> MasterChild::start(const std::string& binar
                                    std::to_string(detection.miss_limit),
                                    "--log-level",
                                    "warn"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   if (lab != nullptr) argv = lab->inside(0, std::move(argv));
   auto child = ChildProcess::spawn({
       .argv = std::move(argv),

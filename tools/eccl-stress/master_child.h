@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "src/common/status.h"
 #include "tools/common/child_process.h"
@@ -16,10 +17,11 @@ namespace eccl::tools::stress {
 
 class MasterChild {
  public:
-  // Logs (stderr) go to work_dir/master.log.
+  // Logs (stderr) go to work_dir/master.log; extra_args follow the soak's own.
   static Result<std::unique_ptr<MasterChild>> start(const std::string& binary,
                                                     const std::string& work_dir,
                                                     const Detection& detection,
+                                                    const std::vector<std::string>& extra_args,
                                                     const bench::NetlabSession* lab);
 
   std::string address() const { return host_ + ":" + std::to_string(port_); }

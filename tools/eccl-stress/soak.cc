@@ -4,7 +4,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iterator>
 #include <thread>
+
+#include "tools/eccl-stress/master_findings.h"
 
 namespace eccl::tools::stress {
 namespace {
@@ -82,6 +87,7 @@ int Soak::run() {
     return 2;
   }
   training_start_ = Clock::now();
+  training_start_wall_ = std::chrono::system_clock::now();
   say("training: %d peers admitted", options_.peers);
 
   size_t next_fault = 0;
@@ -112,7 +118,8 @@ int Soak::run() {
 }
 
 Status Soak::startFleet() {
-  auto master = MasterChild::start(master_binary_, work_dir_, options_.detection, lab_);
+  auto master =
+      MasterChild::start(master_binary_, work_dir_, options_.detection, options_.master_args, lab_);
   if (!master) return master.status();
   master_ = std::move(*master);
   launch_.master = master_->address();
@@ -438,6 +445,24 @@ Summary Soak::summarize() const {
   summary.quant = options_.quant;
   for (const auto& peer : peers_)
     summary.max_peer_steps = std::max(summary.max_peer_steps, peer->ok_steps);
+  // The master logs its findings with local times of day.
+  std::ifstream log(work_dir_ + "/master.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  const MasterFindings findings = parseMasterFindings(text);
+  const std::time_t start = std::chrono::system_clock::to_time_t(training_start_wall_);
+  std::tm local{};
+  localtime_r(&start, &local);
+  const double start_of_day =
+      local.tm_hour * 3600.0 + local.tm_min * 60.0 + local.tm_sec +
+      std::chrono::duration<double>(training_start_wall_ -
+                                    std::chrono::system_clock::from_time_t(start))
+          .count();
+  summary.anomalies = findings.count;
+  for (const auto& [kind, at] : findings.first_at) {
+    double after = at - start_of_day;
+    if (after < -1) after += 86'400;  // the soak crossed midnight
+    summary.first_anomaly_s[kind] = after;
+  }
   return summary;
 }
 

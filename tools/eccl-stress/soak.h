@@ -66,6 +66,7 @@ class Soak {
   StepChecker checker_;
   std::set<uint64_t> failed_revisions_printed_;  // one line per failed op, not per peer
   Clock::time_point training_start_;
+  std::chrono::system_clock::time_point training_start_wall_;  // for the master log's times
   Clock::time_point training_end_;
   Summary summary_;
 };

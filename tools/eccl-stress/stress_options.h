@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tools/eccl-stress/detection.h"
 #include "tools/eccl-stress/fault_schedule.h"
@@ -25,6 +26,8 @@ struct StressOptions {
   std::chrono::milliseconds progress_every{5'000};
   bool json = false;
   Detection detection;
+  // Extra eccl-master arguments (its anomaly detectors' settings, say).
+  std::vector<std::string> master_args;
   // Testing the checkers: peer 0 corrupts its result after its check at this step (0: never).
   uint64_t corrupt_step = 0;
 };

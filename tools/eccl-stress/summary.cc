@@ -43,7 +43,20 @@ std::string formatSummaryText(const Summary& s) {
       static_cast<unsigned long long>(s.wrong_results), static_cast<unsigned long long>(s.crashes),
       static_cast<unsigned long long>(s.stuck), static_cast<unsigned long long>(s.bad_lines),
       s.peers_at_end);
-  return text;
+  std::string out = text;
+  if (!s.anomalies.empty()) {
+    out += "  anomalies   ";
+    for (const auto& [kind, count] : s.anomalies) {
+      char part[128];
+      auto first = s.first_anomaly_s.find(kind);
+      std::snprintf(part, sizeof part, " %s %llu (first %.1f s into training);", kind.c_str(),
+                    static_cast<unsigned long long>(count),
+                    first != s.first_anomaly_s.end() ? first->second : -1.0);
+      out += part;
+    }
+    out += "\n";
+  }
+  return out;
 }
 
 std::string formatSummaryJson(const Summary& s) {
@@ -72,6 +85,8 @@ std::string formatSummaryJson(const Summary& s) {
                         {"bad_lines", s.bad_lines},
                         {"peers_at_end", s.peers_at_end},
                         {"netlab", s.netlab},
+                        {"anomalies", s.anomalies},
+                        {"first_anomaly_s", s.first_anomaly_s},
                         {"quant", s.quant},
                         {"state_syncs", s.state_syncs},
                         {"failed_state_syncs", s.failed_state_syncs},

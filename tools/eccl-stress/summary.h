@@ -37,6 +37,10 @@ struct Summary {
   uint64_t bad_lines = 0;  // output that is not a JSON line
   int peers_at_end = 0;
   std::string netlab;  // the --netlab lab the soak ran in; empty on loopback
+  // The master's anomaly findings by kind, and when the first of each came
+  // (seconds after training began).
+  std::map<std::string, uint64_t> anomalies;
+  std::map<std::string, double> first_anomaly_s;
 
   bool passed() const {
     return parity_failures == 0 && wrong_results == 0 && crashes == 0 && stuck == 0 &&

@@ -82,6 +82,8 @@ class FaultyStream final : public ByteStream {
     inner_->abort();
   }
   void setPacingRate(uint64_t bytes_per_s) override { inner_->setPacingRate(bytes_per_s); }
+  // A held write stands for a slow link: its hold counts as busy.
+  std::chrono::nanoseconds sendBusyTime() override { return inner_->sendBusyTime() + held_; }
   asio::any_io_executor executor() override { return inner_->executor(); }
   const std::string& remoteAddress() const override { return inner_->remoteAddress(); }
 
@@ -96,6 +98,7 @@ class FaultyStream final : public ByteStream {
               std::error_code& ec) {
     ++count;
     held_until_ = Clock::now() + how_long;
+    held_ += how_long;
     released_ = true;
     ec = asio::error::would_block;
     return 0;
@@ -106,7 +109,8 @@ class FaultyStream final : public ByteStream {
   std::mt19937_64 random_;
   asio::steady_timer timer_;
   Clock::time_point held_until_{};
-  bool released_ = false;  // the next write is the held frame's: no new fault
+  std::chrono::nanoseconds held_{0};  // every hold so far, in full
+  bool released_ = false;             // the next write is the held frame's: no new fault
   std::vector<uint8_t> corrupted_;
 };
 

@@ -188,6 +188,7 @@ std::span<uint8_t> FrameConnection::readTarget() {
 }
 
 void FrameConnection::pumpRead() {
+  sampleSendBusy();
   uint64_t budget = kTurnBudget;
   while (!stopped_ && !failed_ && !read_paused_) {
     std::span<uint8_t> into = readTarget();
@@ -332,26 +333,16 @@ bool FrameConnection::finishControlPayload() {
 
 // ---- Writer ---------------------------------------------------------------
 
-void FrameConnection::beginWriteBlock() {
-  std::lock_guard lock(blocked_mu_);
-  write_blocked_since_ = Clock::now();
-}
-
-void FrameConnection::endWriteBlock() {
-  std::lock_guard lock(blocked_mu_);
-  if (!write_blocked_since_) return;
-  write_blocked_ += Clock::now() - *write_blocked_since_;
-  write_blocked_since_.reset();
-}
-
-std::chrono::nanoseconds FrameConnection::writeBlocked(Clock::time_point now) const {
-  std::lock_guard lock(blocked_mu_);
-  Clock::duration total = write_blocked_;
-  if (write_blocked_since_ && now > *write_blocked_since_) total += now - *write_blocked_since_;
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(total);
+void FrameConnection::sampleSendBusy() {
+  const Clock::time_point now = Clock::now();
+  if (now - busy_sampled_ < std::chrono::milliseconds(1)) return;
+  busy_sampled_ = now;
+  send_busy_ns_.store(static_cast<uint64_t>(stream_->sendBusyTime().count()),
+                      std::memory_order_relaxed);
 }
 
 void FrameConnection::pumpWrite() {
+  sampleSendBusy();
   uint64_t budget = kTurnBudget;
   while (!stopped_ && !failed_ && delegate_) {
     if (!current_) {
@@ -380,10 +371,8 @@ void FrameConnection::pumpWrite() {
     size_t n = stream_->writeSome(first, second, ec);
     if (isWouldBlock(ec)) {
       write_waiting_ = true;
-      beginWriteBlock();
       stream_->waitWritable([self = shared_from_this()](std::error_code wait_ec) {
         self->write_waiting_ = false;
-        self->endWriteBlock();
         if (self->stopped_ || self->failed_) return;
         if (wait_ec) {
           self->fail(connectionError(describeIoError(wait_ec)));

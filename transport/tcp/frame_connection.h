@@ -12,8 +12,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -142,18 +140,21 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
     return Clock::time_point(Clock::duration(frame_started_.load(std::memory_order_relaxed)));
   }
   bool writerIdle() const { return idle_.load(std::memory_order_relaxed); }
-  // Total time the writer had bytes the kernel would not take (the socket's
-  // send buffer was full, or a fault held the write), the wait in progress
-  // included: how long the link, not this process, set the pace.
-  std::chrono::nanoseconds writeBlocked(Clock::time_point now) const;
+  // How long the link kept this connection's bytes waiting
+  // (ByteStream::sendBusyTime), as last sampled by the reader or the writer
+  // (at most every millisecond while they run): how long the link, not this
+  // process, set the pace.
+  std::chrono::nanoseconds sendBusy() const {
+    return std::chrono::nanoseconds(send_busy_ns_.load(std::memory_order_relaxed));
+  }
 
  private:
   enum class ReadState { kFrameHeader, kChunkHeader, kChunkPayload, kControlPayload };
 
   void pumpRead();
   void pumpWrite();
-  void beginWriteBlock();
-  void endWriteBlock();
+  // Strand only: refreshes sendBusy() unless it was refreshed within 1 ms.
+  void sampleSendBusy();
   // Consumes n freshly read bytes; false when the connection failed.
   bool advanceRead(size_t n);
   bool finishFrameHeader();
@@ -203,11 +204,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::atomic<uint64_t> chunks_sent_{0};
   std::atomic<uint64_t> unwritten_{0};
   std::atomic<int64_t> frame_started_{0};
-  // Written on the strand once per wait, read from any thread: a mutex, so a
-  // reader never sees a wait both ended and in progress (or neither).
-  mutable std::mutex blocked_mu_;
-  Clock::duration write_blocked_{0};                      // waits that ended
-  std::optional<Clock::time_point> write_blocked_since_;  // the wait in progress
+  Clock::time_point busy_sampled_{};  // strand only
+  std::atomic<uint64_t> send_busy_ns_{0};
 };
 
 }  // namespace eccl::transport::tcp

@@ -219,18 +219,18 @@ ChannelStats StripedChannelCore::stats() const {
     out.duplicate_chunks_dropped = r.duplicates_dropped;
     out.pool_bytes_peak = r.pool_bytes_peak;
     const auto now = FrameConnection::Clock::now();
-    uint64_t blocked_ns = 0;
+    uint64_t busy_ns = 0;
     bool pending = false;
     FrameConnection::Clock::time_point last_progress{};
     for (const auto& connection : connections_) {
       out.connections.push_back(
           {connection->bytesSent(), connection->bytesReceived(), connection->chunksSent()});
-      blocked_ns += static_cast<uint64_t>(connection->writeBlocked(now).count());
+      busy_ns = std::max(busy_ns, static_cast<uint64_t>(connection->sendBusy().count()));
       pending = pending || connection->unwrittenBytes() > 0;
       // A frame just taken has not had its first write yet: it counts from then.
       last_progress = std::max({last_progress, connection->lastSend(), connection->frameStarted()});
     }
-    if (!connections_.empty()) out.send_blocked_ns = blocked_ns / connections_.size();
+    out.send_busy_ns = busy_ns;
     if (pending && now > last_progress) {
       out.send_stalled_ns = static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_progress).count());

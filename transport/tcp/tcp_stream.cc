@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "src/common/log.h"
+#include "transport/tcp/tcp_busy_time.h"
 
 namespace eccl::transport::tcp {
 
@@ -89,6 +90,12 @@ void TcpStream::setPacingRate(uint64_t bytes_per_s) {
   }
   ECCL_LOG_WARN("cannot set SO_MAX_PACING_RATE={} B/s on connection to {}: {}", bytes_per_s,
                 remote_, std::strerror(errno));
+}
+
+std::chrono::nanoseconds TcpStream::sendBusyTime() {
+  if (!socket_.is_open()) return busy_;
+  if (auto busy = kernelBusyTime(socket_.native_handle())) busy_ = std::max<std::chrono::nanoseconds>(busy_, *busy);
+  return busy_;
 }
 
 namespace {

@@ -24,12 +24,15 @@ class TcpStream final : public ByteStream {
   void abort() override;
   // SO_MAX_PACING_RATE, which TCP enforces itself (no fq qdisc needed).
   void setPacingRate(uint64_t bytes_per_s) override;
+  // TCP_INFO's tcpi_busy_time (Linux 4.10+); what it last read once closed.
+  std::chrono::nanoseconds sendBusyTime() override;
   asio::any_io_executor executor() override { return socket_.get_executor(); }
   const std::string& remoteAddress() const override { return remote_; }
 
  private:
   asio::ip::tcp::socket socket_;
   std::string remote_;
+  std::chrono::nanoseconds busy_{0};
 };
 
 // Sets TCP_NODELAY, keep-alive, TCP_USER_TIMEOUT, TCP_NOTSENT_LOWAT and the

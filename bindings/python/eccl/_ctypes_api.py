@@ -200,6 +200,18 @@ class ecclMasterConfig_t(Structure):
         ("channel_setup_timeout_ms", c_uint32),
         ("register_timeout_ms", c_uint32),
         ("token_key_file", c_char_p),
+        ("hung_ms", c_uint32),
+        ("anomaly_window_ms", c_uint32),
+        ("confirm_ms", c_uint32),
+        ("frozen_ms", c_uint32),
+        ("eviction_cooldown_ms", c_uint32),
+        ("evict_hung", c_int32),
+        ("evict_stragglers", c_int32),
+        ("evict_slow_nodes", c_int32),
+        ("straggler_share", c_double),
+        ("straggler_factor", c_double),
+        ("link_busy_share", c_double),
+        ("link_busy_factor", c_double),
     ]
 
 

@@ -69,12 +69,29 @@ class Master:
                  miss_limit: Optional[int] = None,
                  channel_setup_timeout_ms: Optional[int] = None,
                  register_timeout_ms: Optional[int] = None,
-                 token_key_file: Optional[str] = None) -> None:
+                 token_key_file: Optional[str] = None,
+                 hung_ms: Optional[int] = None,
+                 anomaly_window_ms: Optional[int] = None,
+                 confirm_ms: Optional[int] = None,
+                 frozen_ms: Optional[int] = None,
+                 eviction_cooldown_ms: Optional[int] = None,
+                 evict_hung: Optional[bool] = None,
+                 evict_stragglers: Optional[bool] = None,
+                 evict_slow_nodes: Optional[bool] = None,
+                 straggler_share: Optional[float] = None,
+                 straggler_factor: Optional[float] = None,
+                 link_busy_share: Optional[float] = None,
+                 link_busy_factor: Optional[float] = None) -> None:
         """listen: "HOST:PORT" or "[V6ADDR]:PORT" (port 0: a free one; None: the
         default, "0.0.0.0:0" or $ECCL_MASTER_LISTEN). heartbeat_ms: the peers'
         heartbeat interval; miss_limit: missed heartbeats until a peer is lost;
         channel_setup_timeout_ms, register_timeout_ms: see ecclMasterConfig_t;
         token_key_file: a 32-byte key file (None: a random key).
+        The anomaly detectors (the fields of the same names in ecclMasterConfig_t,
+        eccl-master's flags): hung_ms, anomaly_window_ms, confirm_ms, frozen_ms,
+        eviction_cooldown_ms; evict_hung (default True), evict_stragglers,
+        evict_slow_nodes (default False); straggler_share, straggler_factor,
+        link_busy_share, link_busy_factor.
         Raises eccl.InvalidArgument (a bad field) or eccl.SystemError (cannot bind)."""
         lib = _library.lib()
         code, config = init_versioned(ecclMasterConfig_t, lib.ecclMasterConfigInit)
@@ -86,10 +103,23 @@ class Master:
             config.token_key_file = token_key_file.encode()
         for field, value in (("heartbeat_ms", heartbeat_ms), ("miss_limit", miss_limit),
                              ("channel_setup_timeout_ms", channel_setup_timeout_ms),
-                             ("register_timeout_ms", register_timeout_ms)):
+                             ("register_timeout_ms", register_timeout_ms),
+                             ("hung_ms", hung_ms), ("anomaly_window_ms", anomaly_window_ms),
+                             ("confirm_ms", confirm_ms), ("frozen_ms", frozen_ms),
+                             ("eviction_cooldown_ms", eviction_cooldown_ms)):
             value = optional_uint32(value, field)
             if value is not None:
                 setattr(config, field, value)
+        for field, flag in (("evict_hung", evict_hung), ("evict_stragglers", evict_stragglers),
+                            ("evict_slow_nodes", evict_slow_nodes)):
+            if flag is not None:
+                setattr(config, field, 1 if flag else 0)
+        for field, number in (("straggler_share", straggler_share),
+                              ("straggler_factor", straggler_factor),
+                              ("link_busy_share", link_busy_share),
+                              ("link_busy_factor", link_busy_factor)):
+            if number is not None:
+                setattr(config, field, float(number))  # the library checks the range
         listen_addr = (config.listen_addr or b"").decode()
 
         handle = ecclMaster_t()

@@ -76,8 +76,8 @@ class EventKind(enum.IntEnum):
     #: unless the master evicts stragglers); value: that wait (ms, summed over its
     #: neighbours), threshold: what it had to reach
     STRAGGLER = ecclEventKind_t.ECCL_EVENT_STRAGGLER
-    #: the master's detectors found the ring link peer -> link_to slow: its sender could
-    #: not write (full send buffers) far longer than the ring's other links' senders
+    #: the master's detectors found the ring link peer -> link_to slow: its sender's bytes
+    #: waited on it (in the kernel) far longer than on the ring's other links
     #: (reported only); value: that share of the master's window (0..1)
     SLOW_LINK = ecclEventKind_t.ECCL_EVENT_SLOW_LINK
     #: ... found the peer a slow node: every ring link to and from it is that busy

@@ -65,6 +65,18 @@ int main(void) {
   FIELD(ecclMasterConfig_t, channel_setup_timeout_ms);
   FIELD(ecclMasterConfig_t, register_timeout_ms);
   FIELD(ecclMasterConfig_t, token_key_file);
+  FIELD(ecclMasterConfig_t, hung_ms);
+  FIELD(ecclMasterConfig_t, anomaly_window_ms);
+  FIELD(ecclMasterConfig_t, confirm_ms);
+  FIELD(ecclMasterConfig_t, frozen_ms);
+  FIELD(ecclMasterConfig_t, eviction_cooldown_ms);
+  FIELD(ecclMasterConfig_t, evict_hung);
+  FIELD(ecclMasterConfig_t, evict_stragglers);
+  FIELD(ecclMasterConfig_t, evict_slow_nodes);
+  FIELD(ecclMasterConfig_t, straggler_share);
+  FIELD(ecclMasterConfig_t, straggler_factor);
+  FIELD(ecclMasterConfig_t, link_busy_share);
+  FIELD(ecclMasterConfig_t, link_busy_factor);
   STRUCT_END();
 
   STRUCT_BEGIN(ecclPeerId_t);

@@ -8,14 +8,16 @@ kinds carry value == threshold == 0.0, and that a caller of an older
 ecclEvent_t (a struct_size that stops before value) still polls and does not
 have the new fields written.
 
-A master's detector settings (--hung-ms, the straggler window) are options of
-the eccl-master tool only: ecclMasterConfig_t (so eccl.Master) has no field for
-them, so no test here can make a detector fire within its time limit.
+A master of its own with short detector settings (eccl.Master(hung_ms=...),
+ecclMasterConfig_t's detector fields) finds a peer that never enters an
+all-reduce hung and evicts it: the others' call raises PeerLost within a few
+seconds, not at its 30 s deadline, after HUNG_PEER; bad settings are refused.
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
 import time
 from typing import Callable
 
@@ -23,7 +25,7 @@ import numpy as np
 
 import eccl
 from eccl import _ctypes_api as api
-from conftest import ok, on_all, wait_until
+from conftest import form_ring, ok, on_all, wait_until
 
 Ring = Callable[..., list[eccl.Communicator]]
 
@@ -143,3 +145,52 @@ def test_an_older_event_struct_is_not_written_past_its_size(ring_factory: Ring) 
         if full.kind == api.ecclEventKind_t.ECCL_EVENT_NONE:
             break
     assert full.kind == api.ecclEventKind_t.ECCL_EVENT_NONE
+
+
+# ---- the detectors' settings through eccl.Master ---------------------------------------
+
+def test_bad_detector_settings_are_refused() -> None:
+    for kwargs, field in (({"hung_ms": 50}, "hung_ms"), ({"link_busy_share": 2.0}, "link_busy_share"),
+                          ({"straggler_factor": 0.5}, "straggler_factor")):
+        try:
+            eccl.Master("127.0.0.1:0", **kwargs)
+        except eccl.InvalidArgument as error:
+            assert field in str(error), error
+        else:
+            raise AssertionError(f"{kwargs} was accepted")
+
+
+def test_a_hung_peer_is_evicted_by_a_master_with_short_settings() -> None:
+    with eccl.Master("127.0.0.1:0", heartbeat_ms=100, hung_ms=1000,
+                     anomaly_window_ms=2000) as master:
+        comms = form_ring(master, "hung-python", 3)
+        try:
+            ok(on_all(comms, lambda c: c.all_reduce(np.ones(65536, dtype=np.float32))))
+            hung = comms[2].peer_id
+            outcomes: list[object] = [None, None]
+            took = [0.0, 0.0]
+
+            def enter(rank: int) -> None:
+                start = time.monotonic()
+                try:
+                    comms[rank].all_reduce(np.ones(65536, dtype=np.float32))
+                    outcomes[rank] = "returned"
+                except eccl.EcclError as error:
+                    outcomes[rank] = error
+                took[rank] = time.monotonic() - start
+
+            threads = [threading.Thread(target=enter, args=(r,)) for r in (0, 1)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=30)
+            assert all(isinstance(o, eccl.PeerLost) for o in outcomes), outcomes
+            # hung_ms, a report interval and the eviction's news: far below the 30 s deadline.
+            assert max(took) < 8.0, took
+            for comm in comms[:2]:
+                kinds = [e.kind for e in comm.events() if e.peer == hung]
+                assert eccl.EventKind.HUNG_PEER in kinds, kinds
+        finally:
+            for comm in comms:
+                comm.close()
+

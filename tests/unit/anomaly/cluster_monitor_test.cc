@@ -70,7 +70,7 @@ class Ring {
       LinkReport link;
       link.peer = ids[next(r)];
       link.bytes_sent = sent[r];
-      link.send_blocked_ns = blocked[r];
+      link.send_busy_ns = blocked[r];
       link.send_stalled_ms = r == 0 ? stalled_ms : 0;
       rep.links.push_back(link);
       monitor.onReport(ids[r], "g", rep, now);
@@ -322,7 +322,7 @@ TEST(ClusterMonitorSlowLink, EvenlyBusyRingsShortBurstsAndIdleLinksRaiseNothing)
       LinkReport link;
       link.peer = ring.ids[ring.next(r)];
       link.bytes_sent = 5;
-      link.send_blocked_ns = r == 1 ? 100'000'000ULL * static_cast<uint64_t>(i) : 0;
+      link.send_busy_ns = r == 1 ? 100'000'000ULL * static_cast<uint64_t>(i) : 0;
       rep.links.push_back(link);
       ring.monitor.onReport(ring.ids[r], "g", rep, ring.now);
     }

@@ -2,11 +2,14 @@
 // field checks and HOST:PORT parsing.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "c_api/options.h"
 #include "c_api/struct_size.h"
 #include "eccl/eccl.h"
 #include "src/common/host_port.h"
@@ -57,6 +60,59 @@ TEST_F(CApiConfig, MasterDefaults) {
   EXPECT_EQ(config.channel_setup_timeout_ms, 10'000u);
   EXPECT_EQ(config.register_timeout_ms, 5'000u);
   EXPECT_EQ(config.token_key_file, nullptr);
+  // The detectors' defaults are eccl-master's.
+  EXPECT_EQ(config.hung_ms, 10'000u);
+  EXPECT_EQ(config.anomaly_window_ms, 10'000u);
+  EXPECT_EQ(config.confirm_ms, 5'000u);
+  EXPECT_EQ(config.frozen_ms, 10'000u);
+  EXPECT_EQ(config.eviction_cooldown_ms, 30'000u);
+  EXPECT_EQ(config.evict_hung, 1);
+  EXPECT_EQ(config.evict_stragglers, 0);
+  EXPECT_EQ(config.evict_slow_nodes, 0);
+  EXPECT_EQ(config.straggler_share, 0.25);
+  EXPECT_EQ(config.straggler_factor, 4.0);
+  EXPECT_EQ(config.link_busy_share, 0.5);
+  EXPECT_EQ(config.link_busy_factor, 3.0);
+}
+
+TEST_F(CApiConfig, DetectorFieldsReachTheMasterAndAnOlderStructKeepsTheDefaults) {
+  ecclMasterConfig_t config;
+  ASSERT_EQ(ecclMasterConfigInit(&config), ecclSuccess);
+  config.listen_addr = "127.0.0.1:0";
+  config.hung_ms = 1'500;
+  config.anomaly_window_ms = 2'000;
+  config.confirm_ms = 0;
+  config.frozen_ms = 700;
+  config.eviction_cooldown_ms = 0;
+  config.evict_hung = 0;
+  config.evict_stragglers = 1;
+  config.evict_slow_nodes = 1;
+  config.straggler_share = 0.5;
+  config.straggler_factor = 2.0;
+  config.link_busy_share = 0.3;
+  config.link_busy_factor = 5.0;
+  auto options = capi::toMasterOptions(config, "test");
+  ASSERT_TRUE(options) << options.status().toString();
+  const membership::MasterSettings& s = options->settings;
+  EXPECT_EQ(s.detectors.hung_after, std::chrono::milliseconds(1'500));
+  EXPECT_EQ(s.detectors.window, std::chrono::milliseconds(2'000));
+  EXPECT_EQ(s.detectors.confirm_for, std::chrono::milliseconds(0));
+  EXPECT_EQ(s.detectors.frozen_after, std::chrono::milliseconds(700));
+  EXPECT_EQ(s.eviction_cooldown, std::chrono::milliseconds(0));
+  EXPECT_FALSE(s.evict_hung);
+  EXPECT_TRUE(s.evict_stragglers);
+  EXPECT_TRUE(s.evict_slow_nodes);
+  EXPECT_EQ(s.detectors.min_late_share, 0.5);
+  EXPECT_EQ(s.detectors.late_factor, 2.0);
+  EXPECT_EQ(s.detectors.min_busy_share, 0.3);
+  EXPECT_EQ(s.detectors.busy_factor, 5.0);
+  // A caller built before these fields: whatever lies past its struct is not read.
+  config.struct_size = ECCL_CAPI_FIELD_END(ecclMasterConfig_t, token_key_file);
+  config.hung_ms = 0;  // out of range, were it read
+  auto old = capi::toMasterOptions(config, "test");
+  ASSERT_TRUE(old) << old.status().toString();
+  EXPECT_EQ(old->settings.detectors.hung_after, anomaly::DetectorSettings{}.hung_after);
+  EXPECT_TRUE(old->settings.evict_hung);
 }
 
 TEST_F(CApiConfig, CommDefaults) {
@@ -233,6 +289,18 @@ TEST_F(CApiConfig, BadFieldsAreNamed) {
       {[](ecclMasterConfig_t& c) { c.miss_limit = 70'000; }, "miss_limit"},
       {[](ecclMasterConfig_t& c) { c.register_timeout_ms = 0; }, "register_timeout_ms"},
       {[](ecclMasterConfig_t& c) { c.channel_setup_timeout_ms = 0; }, "channel_setup_timeout_ms"},
+      {[](ecclMasterConfig_t& c) { c.hung_ms = 99; }, "hung_ms must be 100..3600000, got 99"},
+      {[](ecclMasterConfig_t& c) { c.anomaly_window_ms = 0; }, "anomaly_window_ms"},
+      {[](ecclMasterConfig_t& c) { c.confirm_ms = 3'600'001; }, "confirm_ms"},
+      {[](ecclMasterConfig_t& c) { c.frozen_ms = 0; }, "frozen_ms"},
+      {[](ecclMasterConfig_t& c) { c.eviction_cooldown_ms = 86'400'001; }, "eviction_cooldown_ms"},
+      {[](ecclMasterConfig_t& c) { c.evict_hung = 2; }, "evict_hung must be 0 or 1, got 2"},
+      {[](ecclMasterConfig_t& c) { c.evict_stragglers = -1; }, "evict_stragglers"},
+      {[](ecclMasterConfig_t& c) { c.evict_slow_nodes = 7; }, "evict_slow_nodes"},
+      {[](ecclMasterConfig_t& c) { c.straggler_share = 0; }, "straggler_share"},
+      {[](ecclMasterConfig_t& c) { c.straggler_factor = 0.5; }, "straggler_factor"},
+      {[](ecclMasterConfig_t& c) { c.link_busy_share = 1.5; }, "link_busy_share"},
+      {[](ecclMasterConfig_t& c) { c.link_busy_factor = std::nan(""); }, "link_busy_factor"},
       {[](ecclMasterConfig_t& c) { c.listen_addr = nullptr; }, "listen_addr is NULL"},
       {[](ecclMasterConfig_t& c) { c.listen_addr = "127.0.0.1:65536"; }, "listen_addr"},
   };

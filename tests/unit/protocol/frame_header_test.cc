@@ -195,8 +195,8 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kStageInfo), 180u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageEvent), 143u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStageAnnounce), 16u);
-  EXPECT_EQ(maxPayloadLength(MessageType::kPeerReport), 2619u);
-  EXPECT_EQ(maxPayloadLength(MessageType::kAnomalyEvent), 41u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kPeerReport), 3387u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kAnomalyEvent), 57u);
   // ... and they are the messages' own declared sizes.
   EXPECT_EQ(maxPayloadLength(MessageType::kRegister), Register::kMaxEncodedSize);
   EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), Registered::kEncodedSize);

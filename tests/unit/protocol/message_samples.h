@@ -642,7 +642,7 @@ struct MessageTraits<PeerReport> {
       EXPECT_EQ(a.links[i].bytes_sent, b.links[i].bytes_sent) << "link " << i;
       EXPECT_EQ(a.links[i].bytes_received, b.links[i].bytes_received) << "link " << i;
       EXPECT_EQ(a.links[i].wait_ns, b.links[i].wait_ns) << "link " << i;
-      EXPECT_EQ(a.links[i].send_blocked_ns, b.links[i].send_blocked_ns) << "link " << i;
+      EXPECT_EQ(a.links[i].send_busy_ns, b.links[i].send_busy_ns) << "link " << i;
       EXPECT_EQ(a.links[i].send_stalled_ms, b.links[i].send_stalled_ms) << "link " << i;
     }
   }
@@ -655,7 +655,7 @@ struct MessageTraits<PeerReport> {
       fields.push_back({"link bytes_sent", 8});
       fields.push_back({"link bytes_received", 8});
       fields.push_back({"link wait_ns", 8});
-      fields.push_back({"link send_blocked_ns", 8});
+      fields.push_back({"link send_busy_ns", 8});
       fields.push_back({"link send_stalled_ms", 4});
     }
     return fields;

@@ -37,7 +37,7 @@ PeerReport reportWithLinks(size_t count) {
     link.bytes_sent = i;
     link.bytes_received = 2 * i;
     link.wait_ns = 3 * i;
-    link.send_blocked_ns = 4 * i;
+    link.send_busy_ns = 4 * i;
     link.send_stalled_ms = static_cast<uint32_t>(5 * i);
     m.links.push_back(link);
   }
@@ -62,13 +62,13 @@ TEST(PeerReportGolden, EveryFieldThenEveryLink) {
   appendLe<uint64_t>(expected, 0x6162636465666768ULL);  //   bytes_sent
   appendLe<uint64_t>(expected, 0x7172737475767778ULL);  //   bytes_received
   appendLe<uint64_t>(expected, 0x8182838485868788ULL);  //   wait_ns
-  appendLe<uint64_t>(expected, 0xc1c2c3c4c5c6c7c8ULL);  //   send_blocked_ns
+  appendLe<uint64_t>(expected, 0xc1c2c3c4c5c6c7c8ULL);  //   send_busy_ns
   appendLe<uint32_t>(expected, 0xd1d2d3d4);             //   send_stalled_ms
   appendBytes(expected, sampleId(0x20).bytes);          // link 1: peer
   appendLe<uint64_t>(expected, 0x9192939495969798ULL);  //   bytes_sent
   appendLe<uint64_t>(expected, 0xa1a2a3a4a5a6a7a8ULL);  //   bytes_received
   appendLe<uint64_t>(expected, 0xb1b2b3b4b5b6b7b8ULL);  //   wait_ns
-  appendLe<uint64_t>(expected, 0xe1e2e3e4e5e6e7e8ULL);  //   send_blocked_ns
+  appendLe<uint64_t>(expected, 0xe1e2e3e4e5e6e7e8ULL);  //   send_busy_ns
   appendLe<uint32_t>(expected, 0xf1f2f3f4);             //   send_stalled_ms
   EXPECT_EQ(encodePayload(m), expected);
   EXPECT_EQ(expected.size(), PeerReport::kFixedSize + 2 * LinkReport::kEncodedSize);
