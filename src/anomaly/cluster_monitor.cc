@@ -362,8 +362,8 @@ void ClusterMonitor::checkSlowLinks(const std::vector<LinkWindow>& links,
       }
       still_slow.insert(link->key);
       // A node that may soon be found slow would cover this link: wait for it.
-      if (!condition.slow && (nodes_pending.count(link->key.from) != 0 ||
-                              nodes_pending.count(link->key.to) != 0)) {
+      if (!condition.slow &&
+          (nodes_pending.count(link->key.from) != 0 || nodes_pending.count(link->key.to) != 0)) {
         continue;
       }
       const bool known = condition.slow;
@@ -380,15 +380,16 @@ void ClusterMonitor::checkSlowLinks(const std::vector<LinkWindow>& links,
              fresh);
     }
   }
-  // A link that carries nothing now, or left its ring, is slow no more.
+  // A link that no longer carries the ring's data, or left its ring, is slow
+  // no more, and starts afresh when it is judged again.
+  std::set<LinkKey> judged;
+  for (const auto& [group, ring] : rings) {
+    for (const LinkWindow* link : ring)
+      judged.insert(link->key);
+  }
   for (auto& [key, condition] : link_conditions_) {
-    if (still_slow.count(key) == 0) {
-      condition.slow = false;
-      if (std::none_of(links.begin(), links.end(),
-                       [&](const LinkWindow& l) { return l.key == key && l.carried; })) {
-        condition.slow_since.reset();
-      }
-    }
+    if (still_slow.count(key) == 0) condition.slow = false;
+    if (judged.count(key) == 0) condition.slow_since.reset();
   }
 }
 

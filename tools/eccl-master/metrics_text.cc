@@ -81,22 +81,20 @@ void anomalies(std::string& out, const membership::MasterSnapshot& snapshot) {
            "{group=\"" + escapeLabelValue(p.group) + "\",peer=\"" + p.peer.shortHex() + "\"}",
            p.waiting_ms);
   }
+  auto linkLabels = [](const anomaly::LinkRate& link) {
+    return "{group=\"" + escapeLabelValue(link.group) + "\",from=\"" + link.from.shortHex() +
+           "\",to=\"" + link.to.shortHex() + "\"}";
+  };
   header(out, "eccl_master_link_bytes_per_second", "gauge",
          "What a peer sent to another over the detectors' window, per second.");
   for (const anomaly::LinkRate& link : snapshot.links) {
-    sample(out, "eccl_master_link_bytes_per_second",
-           "{group=\"" + escapeLabelValue(link.group) + "\",from=\"" + link.from.shortHex() +
-               "\",to=\"" + link.to.shortHex() + "\"}",
+    sample(out, "eccl_master_link_bytes_per_second", linkLabels(link),
            static_cast<uint64_t>(link.bytes_per_s));
   }
   header(out, "eccl_master_link_busy_ratio", "gauge",
          "Share of the detectors' window its sender's bytes waited on a link.");
-  for (const anomaly::LinkRate& link : snapshot.links) {
-    sampleRatio(out, "eccl_master_link_busy_ratio",
-                "{group=\"" + escapeLabelValue(link.group) + "\",from=\"" + link.from.shortHex() +
-                    "\",to=\"" + link.to.shortHex() + "\"}",
-                link.busy_share);
-  }
+  for (const anomaly::LinkRate& link : snapshot.links)
+    sampleRatio(out, "eccl_master_link_busy_ratio", linkLabels(link), link.busy_share);
 }
 
 std::string stageLabel(const membership::StageView& stage) {
