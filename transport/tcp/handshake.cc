@@ -113,7 +113,7 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
 
 bool Connector::quiesced() const {
   std::lock_guard lock(mu_);
-  return finished_ && (failure_.isOk() || stopped_ == started_);
+  return finished_ && (failure_.isOk() ? handed_over_ : stopped_ == started_);
 }
 
 std::unique_ptr<OutgoingFrame> Connector::nextFrame(FrameConnection& connection) {
@@ -178,6 +178,10 @@ Status Connector::onControlFrame(FrameConnection& connection, const FrameHeader&
   });
   context_->track(core);
   core->start();
+  {
+    std::lock_guard lock(mu_);
+    handed_over_ = true;
+  }
   if (done) done(std::unique_ptr<Channel>(std::make_unique<StripedChannel>(core)));
   return Status::ok();
 }
@@ -442,7 +446,7 @@ void Acceptor::close() {
 
 bool Acceptor::quiesced() const {
   std::lock_guard lock(mu_);
-  return released_ && !accept_pending_ && pending_.empty() && groups_.empty();
+  return released_ && !accept_pending_ && pending_.empty() && groups_.empty() && handing_over_ == 0;
 }
 
 void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,
@@ -498,6 +502,7 @@ void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,
           }
           groups_.erase(it);
           core = std::make_shared<StripedChannelCore>(context_->io, std::move(setup));
+          ++handing_over_;
         }
       }
     }
@@ -510,6 +515,10 @@ void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,
   if (core) {
     context_->track(core);
     core->start();
+    {
+      std::lock_guard lock(mu_);
+      --handing_over_;
+    }
     if (on_channel_) on_channel_(std::make_unique<StripedChannel>(core));
   }
 }

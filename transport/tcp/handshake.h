@@ -68,6 +68,9 @@ class Connector final : public ConnectionDelegate,
   mutable std::mutex mu_;
   ConnectCallback done_;
   bool finished_ = false;  // done_ has been called
+  // The channel made on success is tracked and started: a shutting-down
+  // endpoint that saw this connector quiesced finds the channel in its list.
+  bool handed_over_ = false;
   Status failure_;
   std::vector<std::shared_ptr<asio::ip::tcp::socket>> sockets_;
   std::vector<std::shared_ptr<FrameConnection>> connections_;
@@ -162,6 +165,7 @@ class Acceptor final : public Stoppable, public std::enable_shared_from_this<Acc
   bool closed_ = false;
   bool released_ = false;
   bool accept_pending_ = false;
+  int handing_over_ = 0;  // channels made but not yet tracked and started
   std::map<InboundHandshake*, std::weak_ptr<InboundHandshake>> pending_;
   std::map<EndpointId, Group> groups_;
 };

@@ -1,5 +1,6 @@
 #include "transport/tcp/tcp_transport.h"
 
+#include <set>
 #include <thread>
 
 #include "src/common/log.h"
@@ -32,19 +33,34 @@ TcpTransport::TcpTransport(ChannelOptions options, EndpointId id)
       context_(std::make_shared<EndpointContext>(io_->context(), std::move(options), id)) {}
 
 TcpTransport::~TcpTransport() {
-  const auto objects = context_->liveObjects();
-  for (const auto& object : objects)
-    object->shutdown(abortedError("transport shut down"));
-  if (io_->onIoThread()) {
+  // A connector or acceptor may hand over a channel while it is shut down:
+  // the channel is tracked before the object counts as quiesced, so another
+  // look at the live objects finds it. Until no new object appears, or the
+  // deadline (the held pointers keep addresses from being reused).
+  std::vector<std::shared_ptr<Stoppable>> held;
+  std::set<const Stoppable*> stopped;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  const bool on_io_thread = io_->onIoThread();
+  if (on_io_thread) {
     ECCL_LOG_ERROR("TcpTransport destroyed on its own I/O thread; connections are cut, not closed");
-  } else {
+  }
+  while (true) {
+    std::vector<std::shared_ptr<Stoppable>> fresh;
+    for (auto& object : context_->liveObjects()) {
+      if (stopped.insert(object.get()).second) fresh.push_back(object);
+    }
+    if (fresh.empty()) break;
+    for (const auto& object : fresh)
+      object->shutdown(abortedError("transport shut down"));
+    held.insert(held.end(), fresh.begin(), fresh.end());
+    if (on_io_thread) break;
     // Let the connections close in order (callbacks run, sockets shut down).
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    for (const auto& object : objects) {
+    for (const auto& object : fresh) {
       while (!object->quiesced() && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     }
+    if (std::chrono::steady_clock::now() >= deadline) break;
   }
   io_->stop();
 }
