@@ -146,7 +146,6 @@ std::vector<ClusterMonitor::LinkWindow> ClusterMonitor::linkWindows(
         const uint64_t busy_ns = link.send_busy_ns >= before ? link.send_busy_ns - before : 0;
         window.bytes_per_s = static_cast<double>(bytes) / seconds;
         window.busy_share = std::min(1.0, static_cast<double>(busy_ns) / 1e9 / seconds);
-        window.carried = bytes > 0;
       }
       out.push_back(std::move(window));
     }
@@ -168,6 +167,10 @@ std::vector<Finding> ClusterMonitor::check(MonitorClock::time_point now) {
   const std::vector<LinkWindow> links = linkWindows(now);
   checkSlowLinks(links, now, fresh);
   checkFrozenLinks(links, now, fresh);
+  // Links in no condition need no entry.
+  std::erase_if(link_conditions_, [](const auto& entry) {
+    return !entry.second.slow && !entry.second.frozen && !entry.second.slow_since;
+  });
   return fresh;
 }
 
@@ -276,7 +279,7 @@ void ClusterMonitor::checkSlowLinks(const std::vector<LinkWindow>& links,
   std::map<std::string, std::vector<const LinkWindow*>> rings;
   for (const LinkWindow& link : links) {
     auto receiver = peers_.find(link.key.to);
-    if (link.carried && link.bytes_per_s >= 0.1 * most_bytes_per_s[link.group] &&
+    if (link.bytes_per_s > 0 && link.bytes_per_s >= 0.1 * most_bytes_per_s[link.group] &&
         receiver != peers_.end() && receiver->second.group == link.group) {
       rings[link.group].push_back(&link);
     }
@@ -414,9 +417,6 @@ void ClusterMonitor::checkFrozenLinks(const std::vector<LinkWindow>& links,
   for (auto& [key, condition] : link_conditions_) {
     if (frozen.count(key) == 0) condition.frozen = false;
   }
-  std::erase_if(link_conditions_, [](const auto& entry) {
-    return !entry.second.slow && !entry.second.frozen && !entry.second.slow_since;
-  });
 }
 
 std::vector<PeerHealth> ClusterMonitor::peers(MonitorClock::time_point now) const {

@@ -154,7 +154,6 @@ class ClusterMonitor {
     double bytes_per_s = 0;
     double busy_share = 0;
     uint32_t stalled_ms = 0;  // the latest report's, aged to now
-    bool carried = false;     // bytes went over it in the window
   };
 
   // How late each peer was to the ops of the other peers of its group over

@@ -239,27 +239,11 @@ Status MasterState::onPeerReport(const EndpointId& id, const protocol::PeerRepor
 
 void MasterState::actOnAnomalies(Clock::time_point now, Outbox& out) {
   for (const anomaly::Finding& finding : monitor_.check(now)) {
-    bool evict = false;
-    switch (finding.kind) {
-      case anomaly::AnomalyKind::kHungPeer:
-        ++counters_.hung_peers;
-        evict = settings_.evict_hung;
-        break;
-      case anomaly::AnomalyKind::kStraggler:
-        ++counters_.stragglers;
-        evict = settings_.evict_stragglers;
-        break;
-      case anomaly::AnomalyKind::kSlowNode:
-        ++counters_.slow_nodes;
-        evict = settings_.evict_slow_nodes;
-        break;
-      case anomaly::AnomalyKind::kSlowLink:
-        ++counters_.slow_links;
-        break;
-      case anomaly::AnomalyKind::kFrozenLink:
-        ++counters_.frozen_links;
-        break;
-    }
+    // Slow and frozen links are reported only.
+    const bool evict =
+        (finding.kind == anomaly::AnomalyKind::kHungPeer && settings_.evict_hung) ||
+        (finding.kind == anomaly::AnomalyKind::kStraggler && settings_.evict_stragglers) ||
+        (finding.kind == anomaly::AnomalyKind::kSlowNode && settings_.evict_slow_nodes);
     // "anomaly KIND: ..." is what eccl-stress counts (tools/eccl-stress/master_findings.h).
     ECCL_LOG_WARN("anomaly {}: {}", anomaly::anomalyKindName(finding.kind), finding.evidence);
     // The group hears of it first (an eviction's PeerEvent comes after).
@@ -720,6 +704,12 @@ MasterSnapshot MasterState::snapshot(Clock::time_point now) const {
   MasterSnapshot snapshot;
   snapshot.incarnation = settings_.incarnation;
   snapshot.counters = counters_;
+  // The detectors count their findings themselves.
+  snapshot.counters.hung_peers = monitor_.found(anomaly::AnomalyKind::kHungPeer);
+  snapshot.counters.stragglers = monitor_.found(anomaly::AnomalyKind::kStraggler);
+  snapshot.counters.slow_links = monitor_.found(anomaly::AnomalyKind::kSlowLink);
+  snapshot.counters.slow_nodes = monitor_.found(anomaly::AnomalyKind::kSlowNode);
+  snapshot.counters.frozen_links = monitor_.found(anomaly::AnomalyKind::kFrozenLink);
   for (const auto& [id, peer] : peers_) {
     PeerView view;
     view.id = id;

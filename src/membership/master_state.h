@@ -139,7 +139,7 @@ struct MasterCounters {
   uint64_t stages_restored = 0;      // recovering stages made active by an announcement
   uint64_t stage_announcements = 0;  // announcements accepted (restoring or not)
   uint64_t peer_reports = 0;         // PeerReports taken in by the anomaly detectors
-  uint64_t hung_peers = 0;           // findings of the detectors
+  uint64_t hung_peers = 0;  // findings of the detectors (ClusterMonitor::found, in snapshots)
   uint64_t stragglers = 0;
   uint64_t slow_links = 0;
   uint64_t slow_nodes = 0;
