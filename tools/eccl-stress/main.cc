@@ -30,6 +30,7 @@ struct Arguments {
   FaultRates rates;
   std::string size = "1M";
   long long step_ms = 50;
+  long long straggler_ms = 0;
   long long op_timeout_ms = 5000;
   double progress_s = 5;
   bool json = false;
@@ -77,6 +78,10 @@ void addOptions(CLI::App& app, Arguments& args) {
   app.add_option("--step-ms", args.step_ms, "Pause between a peer's steps")
       ->check(CLI::Range(1LL, 60'000LL))
       ->capture_default_str();
+  app.add_option("--straggler-ms", args.straggler_ms,
+                 "Peer 0 pauses this much longer between its steps than the others (a "
+                 "compute-slow node, for the master's straggler detector)")
+      ->check(CLI::Range(0LL, 60'000LL));
   app.add_option("--op-timeout-ms", args.op_timeout_ms,
                  "Each peer's deadline for joining, each update and each op")
       ->check(CLI::Range(100LL, 600'000LL))
@@ -191,6 +196,7 @@ int main(int argc, char** argv) {
     options.quant = args.quant;
   }
   options.step = std::chrono::milliseconds(args.step_ms);
+  options.straggler_extra = std::chrono::milliseconds(args.straggler_ms);
   options.detection.op_timeout = std::chrono::milliseconds(args.op_timeout_ms);
   options.progress_every = std::chrono::milliseconds(static_cast<int64_t>(args.progress_s * 1000));
   options.json = args.json;

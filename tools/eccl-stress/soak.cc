@@ -153,7 +153,9 @@ Status Soak::spawnPeer() {
     extra = {"--corrupt-step", std::to_string(options_.corrupt_step)};
   // A joiner starts from zeros and takes the group's state at its first sync.
   if (index >= options_.peers && options_.state_bytes > 0) extra.push_back("--state-receive");
-  auto peer = StressPeer::spawn(index, lab_ != nullptr ? leastBusyHost() : -1, launch_, extra);
+  PeerLaunch launch = launch_;
+  if (index == 0) launch.step += options_.straggler_extra;
+  auto peer = StressPeer::spawn(index, lab_ != nullptr ? leastBusyHost() : -1, launch, extra);
   if (!peer) return peer.status();
   peers_.push_back(std::move(*peer));
   return Status::ok();

@@ -23,6 +23,9 @@ struct StressOptions {
   uint32_t state_every = 5;
   std::string quant;  // the all-reduce's --quant spec; empty: exact
   std::chrono::milliseconds step{50};
+  // Peer 0 pauses this much longer between its steps: a compute-slow node
+  // that the master's straggler detector should name.
+  std::chrono::milliseconds straggler_extra{0};
   std::chrono::milliseconds progress_every{5'000};
   bool json = false;
   Detection detection;
