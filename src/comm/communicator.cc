@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "src/comm/recursive_doubling.h"
+#include "src/comm/removal_memory.h"
 #include "src/common/log.h"
 #include "src/protocol/messages.h"
 #include "transport/channel_env.h"
@@ -389,6 +390,16 @@ protocol::Register Communicator::makeRegister(const std::string& local_ip) {
   if (fetch_state_) request.flags |= protocol::Register::kFlagFetchState;
   request.stage = options_.stage;
   request.num_stages = options_.num_stages;
+  if (!ever_registered_) {
+    // A communicator of this process was removed from the group before: say
+    // so, and the master applies that eviction's back-off to this one.
+    if (auto past = pastRemoval(masterKey(), options_.group); past && past->id != id_) {
+      request.flags |= protocol::Register::kFlagEvictedBefore;
+      request.evicted_as = past->id;
+      request.evicted_token = past->token;
+      announced_removal_ = past->id;
+    }
+  }
   if (ever_registered_) {
     request.state = phase_ == Phase::kAccepted ? PeerState::kAccepted : PeerState::kPending;
     request.revision = revision_;
@@ -415,12 +426,16 @@ void Communicator::onRegistered(const protocol::Registered& registered) {
     phase_ = Phase::kRemoved;
     terminal_ = Status(Code::kPeerLost, "this peer was removed from group '" + options_.group +
                                             "' by the master while it was cut off");
+    rememberRemoval(masterKey(), options_.group, {id_, token_});
     failAllOpsLocked(terminal_);
     // The master took this registration for a newcomer's: leave, or the
     // group's next ring would wait for a member that never sets it up.
     leave = true;
   } else if (phase_ == Phase::kConnecting) {
     phase_ = Phase::kPending;
+    // The master took the past removal into account: it is this one's now.
+    if (!announced_removal_.isZero())
+      forgetRemoval(masterKey(), options_.group, announced_removal_);
   } else if (master_restarted && phase_ == Phase::kAccepted) {
     setup_.reset();
     ready_sent_ = 0;
@@ -501,6 +516,7 @@ void Communicator::onPeerEvent(const protocol::PeerEvent& event) {
       phase_ = Phase::kRemoved;
       terminal_ = Status(Code::kPeerLost,
                          "the master removed this peer from group '" + options_.group + "'");
+      if (kind == EventKind::kEvicted) rememberRemoval(masterKey(), options_.group, {id_, token_});
       failAllOpsLocked(terminal_);
     } else if (kind != EventKind::kJoined) {
       // A point-to-point op with it can no longer complete (a graceful leaver
@@ -546,9 +562,25 @@ void Communicator::onGroupStatus(const protocol::GroupStatus& status) {
 }
 
 void Communicator::onControlError(const protocol::ControlError& error) {
-  std::lock_guard lock(mu_);
-  control_error_ = Status(error.code, "master says: " + protocol::printable(error.text));
-  changed_.notify_all();
+  bool refused = false;
+  {
+    std::lock_guard lock(mu_);
+    control_error_ = Status(error.code, "master says: " + protocol::printable(error.text));
+    // Before its first registration an error is the master refusing it (a
+    // registration it cannot take, or an evicted process's back-off): the
+    // comm ends there, rather than register again in the background later.
+    if (phase_ == Phase::kConnecting) {
+      refused = true;
+      phase_ = Phase::kRemoved;
+      terminal_ = control_error_->withContext("registration refused");
+      failAllOpsLocked(terminal_);
+    }
+    changed_.notify_all();
+  }
+  if (refused) {
+    std::lock_guard control(control_mu_);
+    if (control_open_) control_->stopConnecting();
+  }
 }
 
 void Communicator::onPeerAddress(const protocol::PeerAddress& address) {
@@ -582,6 +614,10 @@ void Communicator::onOpVerdict(const protocol::OpVerdict& verdict) {
   }
   sendControl(MessageType::kOpReport,
               protocol::encodeFrame(protocol::OpReport{verdict.op, *answer}));
+}
+
+std::string Communicator::masterKey() const {
+  return options_.master_host + ":" + std::to_string(options_.master_port);
 }
 
 void Communicator::onMasterLost(const Status& why) {

@@ -541,6 +541,8 @@ class Communicator final : private membership::ControlClient::Owner {
   void onStageInfo(const protocol::StageInfo& info) override;
   void onStageEvent(const protocol::StageEvent& event) override;
   void onMasterLost(const Status& why) override;
+  // The master's "host:port": the key of this process's memory of removals.
+  std::string masterKey() const;
   uint64_t opsCompleted() const override { return ops_completed_.load(); }
   std::optional<protocol::PeerReport> peerReport() override;
   void onAnomalyEvent(const protocol::AnomalyEvent& event) override;
@@ -564,6 +566,8 @@ class Communicator final : private membership::ControlClient::Owner {
   // The destructor took the channels: a channel that comes up later is closed, not pooled.
   bool destroying_ = false;
   protocol::PeerToken token_{};
+  // The removed communicator this one's first registration spoke for (zero: none).
+  EndpointId announced_removal_;
   uint64_t revision_ = 0;
   std::vector<protocol::Member> members_;  // the committed ring
   int rank_ = -1;

@@ -163,6 +163,11 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
     io_.stop();
     io_.drain();
   }
+  void stopConnecting() {
+    asio::post(io_.context(), [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->close();
+    });
+  }
   bool connected() const { return connected_.load(); }
 
  private:
@@ -416,6 +421,10 @@ void ControlClient::send(MessageType type, std::vector<uint8_t> frame) {
 
 void ControlClient::leave(const std::string& reason, std::chrono::milliseconds wait) {
   impl_->leave(reason, wait);
+}
+
+void ControlClient::stopConnecting() {
+  impl_->stopConnecting();
 }
 
 bool ControlClient::connected() const {

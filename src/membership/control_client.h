@@ -72,6 +72,10 @@ class ControlClient {
   // Sends a Leave and closes, waiting at most `wait` for the frame to go out.
   void leave(const std::string& reason, std::chrono::milliseconds wait);
 
+  // Closes the connection and stops reconnecting: the master refused the
+  // registration for good. Any thread, the client's own callbacks included.
+  void stopConnecting();
+
   bool connected() const;
 
  private:

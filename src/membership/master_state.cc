@@ -122,6 +122,12 @@ Result<EndpointId> MasterState::onRegister(ConnectionId connection,
     ++counters_.rejected_registrations;
     return fits;
   }
+  auto past_evictions = checkRejoinBackoff(request, now);
+  if (!past_evictions) {
+    ++counters_.rejected_registrations;
+    ++counters_.rejoins_refused;
+    return past_evictions.status();
+  }
 
   Peer peer;
   peer.id = request.peer;
@@ -132,6 +138,7 @@ Result<EndpointId> MasterState::onRegister(ConnectionId connection,
   peer.state = PeerState::kPending;
   peer.last_heartbeat = now;
   peer.stage = request.stage;
+  peer.evictions = *past_evictions;
   auto& stored = peers_.emplace(peer.id, std::move(peer)).first->second;
   stages_.add(stored.group, request.stage, request.num_stages);
   Group& group = groupOf(stored);
@@ -207,6 +214,49 @@ void MasterState::rememberRemoved(const EndpointId& id) {
     removed_.erase(removed_order_.front());
     removed_order_.pop_front();
   }
+}
+
+void MasterState::rememberEviction(const Peer& peer, Clock::time_point now) {
+  constexpr size_t kRemembered = 65'536;
+  std::erase_if(evictions_, [&](const auto& entry) { return entry.second.forget_at <= now; });
+  if (evictions_.size() >= kRemembered) {
+    evictions_.erase(std::min_element(evictions_.begin(), evictions_.end(), [](auto& a, auto& b) {
+      return a.second.forget_at < b.second.forget_at;
+    }));
+  }
+  Eviction eviction;
+  eviction.group = peer.group;
+  eviction.evictions = peer.evictions + 1;
+  // rejoin_backoff doubled per earlier eviction, capped (and the shift kept small).
+  auto backoff = settings_.rejoin_backoff;
+  for (uint32_t i = 1; i < eviction.evictions && backoff < settings_.rejoin_backoff_max; ++i)
+    backoff *= 2;
+  backoff = std::min(backoff, settings_.rejoin_backoff_max);
+  eviction.rejoin_at = now + backoff;
+  eviction.forget_at = eviction.rejoin_at + settings_.rejoin_backoff_max;
+  evictions_[peer.id] = std::move(eviction);
+}
+
+Result<uint32_t> MasterState::checkRejoinBackoff(const protocol::Register& request,
+                                                 Clock::time_point now) {
+  if ((request.flags & protocol::Register::kFlagEvictedBefore) == 0) return uint32_t{0};
+  // A token this master did not issue (one restarted with another key) proves
+  // nothing: nothing to apply.
+  if (!tokenMatches(settings_.token_key, request.evicted_as, request.evicted_token)) {
+    return uint32_t{0};
+  }
+  auto it = evictions_.find(request.evicted_as);
+  if (it == evictions_.end() || it->second.forget_at <= now) return uint32_t{0};
+  if (now < it->second.rejoin_at) {
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(it->second.rejoin_at - now);
+    return invalidUsage("peer " + request.evicted_as.shortHex() +
+                        " of this process was evicted from group '" + it->second.group +
+                        "' (eviction " + std::to_string(it->second.evictions) +
+                        "); it may register again in " + std::to_string(wait.count()) + " ms");
+  }
+  const uint32_t evictions = it->second.evictions;
+  evictions_.erase(it);  // the new peer carries the count on
+  return evictions;
 }
 
 Status MasterState::onHeartbeat(const EndpointId& id, const protocol::Heartbeat& beat,
@@ -403,6 +453,7 @@ void MasterState::remove(const EndpointId& id, Removal why, Clock::time_point no
     std::erase_if(group.rebuild->ranks, [&](const auto& entry) { return entry.second == id; });
   }
   const int32_t stage = it->second.stage;
+  if (why == Removal::kEvicted) rememberEviction(it->second, now);
   peers_.erase(it);
   monitor_.forget(id);
   rememberRemoved(id);

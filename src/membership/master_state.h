@@ -76,6 +76,12 @@ struct MasterSettings {
   bool evict_stragglers = false;
   bool evict_slow_nodes = false;
   std::chrono::milliseconds eviction_cooldown{30'000};
+  // An evicted peer's process may register again (as a new peer) only after
+  // rejoin_backoff, doubled for each further eviction of that process (its
+  // registrations name the peer evicted before), up to rejoin_backoff_max, so
+  // that a flapping node cannot fail the ring's ops again and again.
+  std::chrono::milliseconds rejoin_backoff{10'000};
+  std::chrono::milliseconds rejoin_backoff_max{300'000};
 };
 
 // A frame for a connection; with close_after (or no frame) the connection is dropped.
@@ -145,6 +151,7 @@ struct MasterCounters {
   uint64_t slow_nodes = 0;
   uint64_t frozen_links = 0;
   uint64_t anomaly_evictions = 0;  // peers evicted for a finding (counted in evictions too)
+  uint64_t rejoins_refused = 0;    // registrations of evicted processes within their back-off
 };
 
 struct MasterSnapshot {
@@ -231,6 +238,15 @@ class MasterState {
     uint64_t heartbeats = 0;
     uint64_t ops_completed = 0;
     int32_t stage = -1;
+    uint32_t evictions = 0;  // of its process before (Register::kFlagEvictedBefore)
+  };
+  // An evicted peer's back-off, kept until forget_at (a process that stays
+  // away that long starts afresh).
+  struct Eviction {
+    std::string group;
+    uint32_t evictions = 0;  // of this process, this one included
+    Clock::time_point rejoin_at;
+    Clock::time_point forget_at;
   };
   struct Reconfiguration {
     uint64_t revision = 0;
@@ -266,6 +282,11 @@ class MasterState {
   // restart, an accepted one takes its reported place in its ring.
   bool restoreAccepted(Peer& peer, const protocol::Register& request, Clock::time_point now);
   void rememberRemoved(const EndpointId& id);
+  // Starts an evicted peer's back-off (its process's evictions so far given).
+  void rememberEviction(const Peer& peer, Clock::time_point now);
+  // A registration naming a peer evicted before: refused within that
+  // eviction's back-off; else the count of the process's evictions it carries on.
+  Result<uint32_t> checkRejoinBackoff(const protocol::Register& request, Clock::time_point now);
   void send(Outbox& out, const Peer& peer, std::vector<uint8_t> frame) const;
   void broadcast(Outbox& out, const Group& group, const std::vector<uint8_t>& frame,
                  const EndpointId* except = nullptr) const;
@@ -326,7 +347,8 @@ class MasterState {
   MasterCounters counters_;
   StageBook stages_;
   anomaly::ClusterMonitor monitor_{settings_.detectors};
-  std::map<std::string, Clock::time_point> last_anomaly_eviction_;  // by group
+  std::map<std::string, Clock::time_point> last_anomaly_eviction_;      // by group
+  std::unordered_map<EndpointId, Eviction, EndpointIdHash> evictions_;  // by evicted peer
   OutcomeArbiter arbiter_;
   // Point-to-point watches: watched peer -> askers, and the reverse, so that
   // the departure of either side drops its entries.

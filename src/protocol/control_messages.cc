@@ -40,6 +40,10 @@ void Register::encode(ByteWriter& out) const {
   out.put<uint8_t>(flags);
   out.put<uint32_t>(stage < 0 ? kNoStage : static_cast<uint32_t>(stage));
   out.put<uint32_t>(num_stages);
+  if ((flags & kFlagEvictedBefore) != 0) {
+    putId(out, evicted_as);
+    out.putBytes(evicted_token);
+  }
 }
 
 Register Register::decode(ByteReader& in) {
@@ -56,8 +60,12 @@ Register Register::decode(ByteReader& in) {
   m.flags = in.get<uint8_t>("flags");
   const uint32_t stage = in.get<uint32_t>("stage");
   m.num_stages = in.get<uint32_t>("num_stages");
+  if ((m.flags & kFlagEvictedBefore) != 0) {
+    m.evicted_as = getId(in, "evicted_as");
+    m.evicted_token = in.getArray<32>("evicted_token");
+  }
   if (!in.ok()) return m;
-  if ((m.flags & ~kFlagFetchState) != 0) {
+  if ((m.flags & ~(kFlagFetchState | kFlagEvictedBefore)) != 0) {
     in.fail("unknown registration flags " + std::to_string(m.flags));
   } else if (!validState(state)) {
     in.fail("unknown peer state " + std::to_string(state));
@@ -78,6 +86,9 @@ Register Register::decode(ByteReader& in) {
     m.stage = stage == kNoStage ? -1 : static_cast<int32_t>(stage);
     m.state = static_cast<PeerState>(state);
     if (m.state != PeerState::kNew && m.peer.isZero()) in.fail("a rejoining peer needs its id");
+    if ((m.flags & kFlagEvictedBefore) != 0 && m.evicted_as.isZero()) {
+      in.fail("an evicted-before registration without the evicted id");
+    }
   }
   return m;
 }

@@ -37,11 +37,15 @@ enum class PeerState : uint8_t {
 
 struct Register {
   static constexpr MessageType kType = MessageType::kRegister;
-  static constexpr size_t kMaxEncodedSize =
-      16 + 32 + (2 + kMaxGroupName) + (2 + kMaxHostName) + 2 + 1 + 8 + 4 + 4 + 1 + 4 + 4;
+  static constexpr size_t kMaxEncodedSize = 16 + 32 + (2 + kMaxGroupName) + (2 + kMaxHostName) + 2 +
+                                            1 + 8 + 4 + 4 + 1 + 4 + 4 + (16 + 32);
   // flags: the peer fetches the group's shared state before it may be admitted
   // (it is not counted as pending until its StateFetchDone).
   static constexpr uint8_t kFlagFetchState = 1u << 0;
+  // The process registering was evicted before, as evicted_as (proven by
+  // evicted_token): the master makes it wait out that eviction's back-off.
+  // Only with this flag are the two fields on the wire.
+  static constexpr uint8_t kFlagEvictedBefore = 1u << 1;
 
   EndpointId peer;  // zero: a new peer; else the id it was given, proven by token
   PeerToken token{};
@@ -58,6 +62,8 @@ struct Register {
   // the wire) with num_stages 0, or 0 <= stage < num_stages <= kMaxStages.
   int32_t stage = -1;
   uint32_t num_stages = 0;
+  EndpointId evicted_as;  // with kFlagEvictedBefore
+  PeerToken evicted_token{};
 
   void encode(ByteWriter& out) const;
   static Register decode(ByteReader& in);

@@ -2,6 +2,7 @@
 // loop runs on the main thread, the optional HTTP endpoint on its own thread,
 // and SIGINT/SIGTERM are taken by a sigwait() thread that stops both.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -49,6 +50,9 @@ struct Arguments {
   int frozen_ms = static_cast<int>(anomaly::DetectorSettings{}.frozen_after.count());
   int eviction_cooldown_ms =
       static_cast<int>(membership::MasterSettings{}.eviction_cooldown.count());
+  int rejoin_backoff_ms = static_cast<int>(membership::MasterSettings{}.rejoin_backoff.count());
+  int rejoin_backoff_max_ms =
+      static_cast<int>(membership::MasterSettings{}.rejoin_backoff_max.count());
 };
 
 void addOptions(CLI::App& app, Arguments& args) {
@@ -133,6 +137,16 @@ void addOptions(CLI::App& app, Arguments& args) {
                  "network cannot empty a ring")
       ->check(CLI::Range(0, 86'400'000))
       ->capture_default_str();
+  app.add_option("--rejoin-backoff-ms", args.rejoin_backoff_ms,
+                 "An evicted peer's process may register again only after this long, doubled "
+                 "for each further eviction of it")
+      ->check(CLI::Range(0, 86'400'000))
+      ->capture_default_str();
+  app.add_option("--rejoin-backoff-max-ms", args.rejoin_backoff_max_ms,
+                 "The longest back-off of an evicted peer's process (and how long after its "
+                 "back-off the master still remembers it)")
+      ->check(CLI::Range(0, 86'400'000))
+      ->capture_default_str();
   app.add_option("--log-level", args.log_level, "stderr log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
@@ -185,6 +199,9 @@ int main(int argc, char** argv) {
   settings.detectors.busy_factor = args.link_busy_factor;
   settings.detectors.frozen_after = std::chrono::milliseconds(args.frozen_ms);
   settings.eviction_cooldown = std::chrono::milliseconds(args.eviction_cooldown_ms);
+  settings.rejoin_backoff = std::chrono::milliseconds(args.rejoin_backoff_ms);
+  settings.rejoin_backoff_max =
+      std::chrono::milliseconds(std::max(args.rejoin_backoff_max_ms, args.rejoin_backoff_ms));
   settings.detectors.hung_after = std::chrono::milliseconds(args.hung_ms);
   settings.detectors.window = std::chrono::milliseconds(args.anomaly_window_ms);
   settings.detectors.min_late_share = args.straggler_share;

@@ -65,6 +65,9 @@ void anomalies(std::string& out, const membership::MasterSnapshot& snapshot) {
   counter(out, "eccl_master_anomaly_evictions_total",
           "Peers evicted for an anomaly (also counted in eccl_master_evictions_total).",
           c.anomaly_evictions);
+  counter(out, "eccl_master_rejoins_refused_total",
+          "Registrations of evicted peers' processes refused within their back-off.",
+          c.rejoins_refused);
   header(out, "eccl_master_peer_late_ms", "gauge",
          "How late a peer entered its ring neighbours' collectives over the detectors' window, "
          "summed over the neighbours (ms).");

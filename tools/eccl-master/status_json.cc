@@ -70,7 +70,8 @@ nlohmann::json countersJson(const membership::MasterCounters& c) {
           {"slow_links", c.slow_links},
           {"slow_nodes", c.slow_nodes},
           {"frozen_links", c.frozen_links},
-          {"anomaly_evictions", c.anomaly_evictions}};
+          {"anomaly_evictions", c.anomaly_evictions},
+          {"rejoins_refused", c.rejoins_refused}};
 }
 
 // A running phase is an op phase one up (comm_observe.cc), with kNone below.

@@ -14,12 +14,14 @@
 #include <thread>
 #include <vector>
 
+#include "src/comm/removal_memory.h"
 #include "tests/unit/membership/inprocess_fixture.h"
 
 namespace eccl::test {
 namespace {
 
 constexpr size_t kCount = 65536;  // 256 KiB of f32: the ring, not the small all-reduce
+constexpr std::chrono::milliseconds kRejoinBackoff{2000};
 
 class AnomalyDetection : public InProcessCluster {
  protected:
@@ -28,6 +30,7 @@ class AnomalyDetection : public InProcessCluster {
     master_options_.settings.detectors.window = 2000ms;
     master_options_.settings.detectors.confirm_for = 1000ms;
     master_options_.settings.detectors.frozen_after = 1500ms;
+    master_options_.settings.rejoin_backoff = kRejoinBackoff;
     InProcessCluster::SetUp();
   }
 
@@ -166,6 +169,53 @@ TEST_F(AnomalyDetection, AHungPeerIsEvictedAndTheRingsOpEndsWithPeerLost) {
   other.join();
   EXPECT_EQ(a[kCount - 1], 3.0f);
   EXPECT_EQ(b[0], 3.0f);
+}
+
+// The hung peer's process makes a new communicator: the master refuses it
+// until the eviction's back-off has passed (connect fails at once, saying
+// when, and the refused comm stays out), then admits the next one.
+TEST_F(AnomalyDetection, AnEvictedPeersProcessIsAdmittedAgainOnlyAfterItsBackoff) {
+  auto ring = rankedRing({&addPeer(), &addPeer(), &addPeer()});
+  const EndpointId hung = ring[2]->peerId();
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&, r] { EXPECT_EQ(step(*ring[r], 1, 0ms).code(), Code::kPeerLost); });
+  for (auto& t : threads)
+    t.join();
+  // The evicted comm hears of it when it registers again (its connection
+  // was dropped), and this process remembers it for the master and group.
+  const std::string master = "127.0.0.1:" + std::to_string(master_->port());
+  const auto until = std::chrono::steady_clock::now() + deadline(5s);
+  while (!(comm::pastRemoval(master, "g") && comm::pastRemoval(master, "g")->id == hung) &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(comm::pastRemoval(master, "g").has_value());
+  const auto evicted_by = std::chrono::steady_clock::now();
+
+  comm::Communicator& early = addPeer();
+  Status refused = early.connect(deadline(5s));
+  ASSERT_LT(std::chrono::steady_clock::now() - evicted_by, kRejoinBackoff) << "too slow to test";
+  EXPECT_EQ(refused.code(), Code::kInvalidUsage) << refused.toString();
+  EXPECT_NE(refused.message().find("may register again in"), std::string::npos)
+      << refused.toString();
+  EXPECT_EQ(snapshotWhen([](const membership::MasterSnapshot& s) {
+              return s.counters.rejoins_refused > 0;
+            }).counters.rejoins_refused,
+            1u);
+
+  std::this_thread::sleep_until(evicted_by + kRejoinBackoff + 100ms);
+  std::vector<std::thread> updates;
+  for (int r = 0; r < 2; ++r)
+    updates.emplace_back([&, r] { EXPECT_TRUE(ring[r]->updateTopology(deadline(10s)).isOk()); });
+  for (auto& t : updates)
+    t.join();
+  comm::Communicator& later = addPeer();
+  admit({ring[0], ring[1]}, {&later});
+  EXPECT_EQ(later.worldSize(), 3);
+  EXPECT_EQ(ring[0]->worldSize(), 3) << "the refused comm registered again in the background";
+  EXPECT_FALSE(comm::pastRemoval(master, "g").has_value()) << "taken by the admitted comm";
+  EXPECT_EQ(master_->snapshot().counters.rejoins_refused, 1u);
 }
 
 TEST_F(AnomalyDetection, AStragglerIsReportedNotEvictedAndAnEvenRingRaisesNothing) {

@@ -442,6 +442,122 @@ TEST(MasterState, MembersThatNeverReportReadyAreEvicted) {
   EXPECT_EQ(c.snapshot().counters.evictions, 1u);
 }
 
+// A registration of a new peer on a new connection; with `evicted`, the
+// process says which of its peers was evicted before (and proves it).
+protocol::Register newcomer(ConnectionId connection, const EndpointId& evicted = {},
+                            const protocol::PeerToken& evicted_token = {}) {
+  protocol::Register request;
+  request.peer = EndpointId::random();
+  request.group = "g";
+  request.host = "127.0.0.1";
+  request.data_port = static_cast<uint16_t>(2000 + connection);
+  if (!evicted.isZero()) {
+    request.flags = protocol::Register::kFlagEvictedBefore;
+    request.evicted_as = evicted;
+    request.evicted_token = evicted_token;
+  }
+  return request;
+}
+
+// Time passes; `a` keeps heartbeating (so it is not lost meanwhile).
+void pass(Cluster& c, const EndpointId& a, std::chrono::milliseconds duration) {
+  for (auto left = duration; left > 0ms; left -= std::min(left, 50ms)) {
+    c.now += std::min(left, 50ms);
+    c.heartbeat(a);
+    c.tick();
+  }
+}
+
+// `joiner` (pending in a ring of `a` alone) never reports its channels up: evicted.
+void evictAtSetUp(Cluster& c, const EndpointId& a, const EndpointId& joiner) {
+  const uint64_t revision = c.inbox(a).commits.back().revision;
+  ASSERT_TRUE(c.vote(a, revision).isOk());
+  ASSERT_TRUE(c.ready(a, revision + 1).isOk());
+  // Stops at the eviction: the back-off counts from there.
+  for (int i = 0; i < 12 && c.view(joiner).has_value(); ++i) {
+    c.now += 100ms;
+    c.heartbeat(a);
+    c.heartbeat(joiner);
+    c.tick();
+  }
+  ASSERT_FALSE(c.view(joiner).has_value());
+  ASSERT_EQ(c.inbox(a).events.back().kind, PeerEventKind::kEvicted);
+  // The ring of `a` alone is set up again.
+  ASSERT_TRUE(c.ready(a, c.inbox(a).topologies.back().revision).isOk());
+  ASSERT_EQ(c.inbox(a).commits.back().revision, c.inbox(a).topologies.back().revision);
+}
+
+TEST(MasterState, AnEvictedProcessRegistersAgainOnlyAfterABackoffThatDoubles) {
+  MasterSettings settings = Cluster::settings();
+  settings.rejoin_backoff = 1s;
+  settings.rejoin_backoff_max = 3s;
+  Cluster c(settings);
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join();
+  const protocol::PeerToken b_token = c.inbox(b).registered.back().token;
+  evictAtSetUp(c, a, b);
+
+  // Within the back-off: refused, and the reason says when to come back.
+  pass(c, a, 900ms);
+  auto early = c.registerWith(newcomer(100, b, b_token), 100);
+  ASSERT_FALSE(early.isOk());
+  EXPECT_EQ(early.status().code(), Code::kInvalidUsage);
+  EXPECT_NE(early.status().message().find("may register again in 100 ms"), std::string::npos)
+      << early.status().message();
+  EXPECT_EQ(c.snapshot().counters.rejoins_refused, 1u);
+  // A claim this master cannot verify changes nothing (it proves no eviction).
+  protocol::PeerToken forged = b_token;
+  forged[0] ^= 1;
+  auto unproven = c.registerWith(newcomer(101, b, forged), 101);
+  EXPECT_TRUE(unproven.isOk()) << unproven.status().toString();
+  c.leave(*unproven);
+
+  // After it: taken, as a new peer that carries the count on.
+  pass(c, a, 100ms);
+  auto second = c.registerWith(newcomer(102, b, b_token), 102);
+  ASSERT_TRUE(second.isOk()) << second.status().toString();
+  const protocol::PeerToken second_token = c.inbox(*second).registered.back().token;
+  evictAtSetUp(c, a, *second);
+  // Its second eviction: 2 s.
+  pass(c, a, 1900ms);
+  EXPECT_FALSE(c.registerWith(newcomer(103, *second, second_token), 103).isOk());
+  pass(c, a, 100ms);
+  auto third = c.registerWith(newcomer(104, *second, second_token), 104);
+  ASSERT_TRUE(third.isOk()) << third.status().toString();
+  const protocol::PeerToken third_token = c.inbox(*third).registered.back().token;
+  evictAtSetUp(c, a, *third);
+  // The third would be 4 s: capped at 3 s.
+  pass(c, a, 2900ms);
+  EXPECT_FALSE(c.registerWith(newcomer(105, *third, third_token), 105).isOk());
+  pass(c, a, 100ms);
+  EXPECT_TRUE(c.registerWith(newcomer(106, *third, third_token), 106).isOk());
+  EXPECT_EQ(c.snapshot().counters.rejoins_refused, 3u);
+  // A newcomer that names no eviction is never held back.
+  EXPECT_TRUE(c.registerWith(newcomer(107), 107).isOk());
+}
+
+TEST(MasterState, AnEvictionIsForgottenAfterTheLongestBackoff) {
+  MasterSettings settings = Cluster::settings();
+  settings.rejoin_backoff = 1s;
+  settings.rejoin_backoff_max = 2s;
+  Cluster c(settings);
+  const auto a = c.join();
+  c.allReady({a});
+  const auto b = c.join();
+  const protocol::PeerToken b_token = c.inbox(b).registered.back().token;
+  evictAtSetUp(c, a, b);
+  // 1 s of back-off + 2 s of memory: then the process starts afresh (its
+  // next eviction's back-off is 1 s again, not 2 s).
+  pass(c, a, 3s);
+  auto again = c.registerWith(newcomer(100, b, b_token), 100);
+  ASSERT_TRUE(again.isOk());
+  const protocol::PeerToken again_token = c.inbox(*again).registered.back().token;
+  evictAtSetUp(c, a, *again);
+  pass(c, a, 1s);
+  EXPECT_TRUE(c.registerWith(newcomer(101, *again, again_token), 101).isOk());
+}
+
 TEST(MasterState, LeavingIsAnnouncedAndNotAFailure) {
   Cluster c;
   const auto a = c.join();

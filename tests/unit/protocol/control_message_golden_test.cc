@@ -53,12 +53,27 @@ TEST(ControlMessageGolden, RegisterOfANewPeer) {
   EXPECT_EQ(encodePayload(m), expected);
 }
 
+TEST(ControlMessageGolden, RegisterAfterAnEvictionEndsWithTheEvictedIdAndToken) {
+  Register m = MessageTraits<Register>::sample();
+  const std::vector<uint8_t> without = encodePayload(m);
+  m.flags |= Register::kFlagEvictedBefore;
+  m.evicted_as = sampleId(0x20);
+  m.evicted_token = sampleToken(0x60);
+  std::vector<uint8_t> expected = without;
+  expected[without.size() - 9] = 3;  // flags: kFlagFetchState | kFlagEvictedBefore
+  appendBytes(expected, m.evicted_as.bytes);
+  appendBytes(expected, m.evicted_token);
+  EXPECT_EQ(encodePayload(m), expected);
+}
+
 TEST(ControlMessageGolden, RegisterWithLongestStringsIsTheDeclaredMaximum) {
   Register m = MessageTraits<Register>::sample();
   m.group = std::string(kMaxGroupName, 'g');
   m.host = std::string(kMaxHostName, 'h');
+  m.flags |= Register::kFlagEvictedBefore;
+  m.evicted_as = sampleId(0x20);
   EXPECT_EQ(encodePayload(m).size(), Register::kMaxEncodedSize);
-  EXPECT_EQ(Register::kMaxEncodedSize, 463u);
+  EXPECT_EQ(Register::kMaxEncodedSize, 511u);
 }
 
 TEST(ControlMessageGolden, Registered) {

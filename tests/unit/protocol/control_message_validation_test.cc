@@ -70,7 +70,7 @@ TEST(RegisterValidation, UnknownPeerState) {
 }
 
 TEST(RegisterValidation, UnknownFlags) {
-  for (uint8_t flags : {2, 3, 0x80, 0xff}) {
+  for (uint8_t flags : {4, 5, 0x80, 0xff}) {
     Register m = MessageTraits<Register>::sample();
     m.flags = flags;
     EXPECT_EQ(verdict(m),
@@ -79,6 +79,34 @@ TEST(RegisterValidation, UnknownFlags) {
   Register none = MessageTraits<Register>::sample();
   none.flags = 0;
   EXPECT_EQ(verdict(none), "accepted");
+}
+
+TEST(RegisterValidation, EvictedBeforeCarriesTheEvictedIdAndToken) {
+  Register m = MessageTraits<Register>::sample();
+  m.flags |= Register::kFlagEvictedBefore;
+  m.evicted_as = sampleId(0x20);
+  m.evicted_token = sampleToken(0x60);
+  auto decoded = decodeMessage<Register>(encodePayload(m));
+  ASSERT_TRUE(decoded.isOk()) << decoded.status().toString();
+  EXPECT_EQ(decoded->evicted_as, m.evicted_as);
+  EXPECT_EQ(decoded->evicted_token, m.evicted_token);
+  // Without the flag the fields are not on the wire (and decode as zero).
+  Register plain = MessageTraits<Register>::sample();
+  plain.evicted_as = sampleId(0x20);
+  auto decoded_plain = decodeMessage<Register>(encodePayload(plain));
+  ASSERT_TRUE(decoded_plain.isOk());
+  EXPECT_TRUE(decoded_plain->evicted_as.isZero());
+}
+
+TEST(RegisterValidation, EvictedBeforeWithoutAnIdOrCutShortIsRefused) {
+  Register m = MessageTraits<Register>::sample();
+  m.flags |= Register::kFlagEvictedBefore;
+  EXPECT_EQ(verdict(m),
+            refused("Register", "an evicted-before registration without the evicted id"));
+  m.evicted_as = sampleId(0x20);
+  std::vector<uint8_t> payload = encodePayload(m);
+  payload.resize(payload.size() - 1);  // the token's last byte is missing
+  EXPECT_NE(verdict<Register>(payload), "accepted");
 }
 
 TEST(RegisterValidation, StateIsCheckedFirst) {
@@ -223,6 +251,8 @@ TEST(RegisterValidation, LargestRegisterFitsTheFrameLimit) {
   Register m = MessageTraits<Register>::sample();
   m.group = std::string(kMaxGroupName, 'g');
   m.host = std::string(kMaxHostName, 'h');
+  m.flags |= Register::kFlagEvictedBefore;
+  m.evicted_as = sampleId(0x20);
   const std::vector<uint8_t> frame = encodeFrame(m, /*with_checksum=*/true);
   EXPECT_EQ(frame.size() - kFrameHeaderSize, Register::kMaxEncodedSize);
   EXPECT_EQ(frame.size() - kFrameHeaderSize, maxPayloadLength(MessageType::kRegister));
