@@ -30,6 +30,7 @@ struct Arguments {
   long long step_ms = 100;
   uint64_t input_seed = 0;
   uint64_t corrupt_step = 0;
+  uint64_t hang_step = 0;
   std::string state_size;
   uint32_t state_entries = 4;
   uint64_t state_seed = 1;
@@ -105,6 +106,10 @@ void addOptions(CLI::App& app, Arguments& args) {
   app.add_option("--corrupt-step", args.corrupt_step,
                  "Change the result after its check at this step (testing the checkers)")
       ->group("");
+  // Hidden: the dashboard's browser test makes a hung peer (heartbeats on, no collective).
+  app.add_option("--hang-step", args.hang_step,
+                 "At this step, after the update, stop calling collectives until stopped")
+      ->group("");
 }
 
 }  // namespace
@@ -152,6 +157,7 @@ int main(int argc, char** argv) {
   options.step = std::chrono::milliseconds(args.step_ms);
   options.input_seed = args.input_seed;
   options.corrupt_step = args.corrupt_step;
+  options.hang_step = args.hang_step;
   if (!args.allreduce_size.empty()) {
     auto bytes = tools::bench::parseSize(args.allreduce_size);
     if (!bytes || *bytes % sizeof(float) != 0) {

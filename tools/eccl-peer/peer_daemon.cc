@@ -144,6 +144,10 @@ Status PeerDaemon::workloadStep(comm::Communicator& comm, uint64_t step, std::ve
       return updated;
     }
   }
+  if (step == options_.hang_step) {
+    hang();
+    return Status::ok();
+  }
   // A sync is a collective of the ring: every member must make the same
   // choice, so the cadence follows the ring's revision (the same on every
   // member after this step's update), not this peer's own step count.
@@ -243,6 +247,11 @@ bool PeerDaemon::stopping() const {
 bool PeerDaemon::waitStep() {
   std::unique_lock lock(mu_);
   return !wake_.wait_for(lock, options_.step, [&] { return stop_ || removed_.load(); });
+}
+
+void PeerDaemon::hang() {
+  std::unique_lock lock(mu_);
+  wake_.wait(lock, [&] { return stop_ || removed_.load(); });
 }
 
 void PeerDaemon::requestStop() {

@@ -38,6 +38,10 @@ struct PeerDaemonOptions {
   // Testing the checkers downstream: at this step (0: never), the result is
   // changed after its check, so the line says ok with a hash no other peer has.
   uint64_t corrupt_step = 0;
+  // Testing the anomaly detectors: at this step (0: never), after the update,
+  // the peer stops calling collectives until it is stopped or removed, while
+  // its heartbeats go on: a hung peer, its ring blocked on its op header.
+  uint64_t hang_step = 0;
   // State workload: every step syncs this many bytes of shared state (f32, in
   // state_entries entries) before the all-reduce (0: none). An original peer
   // fills it from state_seed and moves its revision by one per step; with
@@ -89,6 +93,8 @@ class PeerDaemon {
   Status stateStep(comm::Communicator& comm, uint64_t step);
   // Waits one step; false when it is time to stop.
   bool waitStep();
+  // Blocks until the peer is stopped or removed (hang_step).
+  void hang();
   bool stopping() const;
   void notify();
 
