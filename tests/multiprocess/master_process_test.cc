@@ -1,4 +1,4 @@
-// eccl-master as a process: its HTTP endpoint (/status JSON, /metrics text)
+// eccl-master as a process: its HTTP endpoint (/status JSON, /metrics text, / dashboard)
 // with real peers, and a clean stop on SIGTERM.
 #include <httplib.h>
 #include <signal.h>
@@ -66,6 +66,16 @@ TEST_F(MasterProcesses, HttpServesStatusAndMetrics) {
   EXPECT_EQ(group["pending"], 0);
   EXPECT_EQ(group["reconfiguring"], false);
   EXPECT_EQ(group["revision"], peers_[1]->lines().back()["revision"]);
+
+  // The dashboard: one self-contained page whose script polls /status.
+  auto page = client.Get("/");
+  ASSERT_TRUE(page) << "GET / failed";
+  ASSERT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(page->body.rfind("<!doctype html>", 0), 0u) << page->body.substr(0, 200);
+  EXPECT_NE(page->body.find("fetch(\"/status\""), std::string::npos);
+  EXPECT_NE(page->body.find("id=\"peers\""), std::string::npos);
+  EXPECT_EQ(page->body.find("src=\"http"), std::string::npos) << "the page must work offline";
 
   auto metrics = client.Get("/metrics");
   ASSERT_TRUE(metrics) << "GET /metrics failed";

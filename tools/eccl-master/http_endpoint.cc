@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include "tools/eccl-master/dashboard_page.h"
 #include "tools/eccl-master/metrics_text.h"
 #include "tools/eccl-master/status_json.h"
 
@@ -20,6 +21,10 @@ Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::start(const std::string& hos
   std::unique_ptr<HttpEndpoint> endpoint(new HttpEndpoint());
   httplib::Server& server = *endpoint->server_;
   server.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
+  server.Get("/", [](const httplib::Request&, httplib::Response& response) {
+    const std::string_view page = dashboardPage();
+    response.set_content(page.data(), page.size(), kDashboardContentType);
+  });
   server.Get("/metrics", [&master](const httplib::Request&, httplib::Response& response) {
     response.set_content(renderMetrics(master.snapshot()), kMetricsContentType);
   });

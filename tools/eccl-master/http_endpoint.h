@@ -20,7 +20,8 @@ namespace eccl::tools::master {
 
 class HttpEndpoint {
  public:
-  // Binds host:port (0: any free port) and starts serving GET /metrics and GET /status.
+  // Binds host:port (0: any free port) and starts serving GET / (the dashboard),
+  // GET /metrics and GET /status.
   static Result<std::unique_ptr<HttpEndpoint>> start(const std::string& host, uint16_t port,
                                                      const membership::MasterServer& master);
   ~HttpEndpoint();

@@ -60,7 +60,9 @@ void addOptions(CLI::App& app, Arguments& args) {
                  "Address of the control port peers connect to (port 0: any)")
       ->required()
       ->check(tools::hostPortValidator());
-  app.add_option("--http", args.http, "Serve GET /metrics (Prometheus) and GET /status (JSON) here")
+  app.add_option(
+         "--http", args.http,
+         "Serve GET / (live dashboard), GET /metrics (Prometheus) and GET /status (JSON) here")
       ->check(tools::hostPortValidator());
   app.add_option("--heartbeat-ms", args.heartbeat_ms, "Heartbeat interval peers are told to use")
       ->check(CLI::Range(5, 600'000))
