@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages ECCL needs to build, test and benchmark.
 # Idempotent: prints nothing and touches nothing when everything is present.
 # --tests adds what only the test suite needs (python3-torch: the DDP hook's
-# tests, 600 MiB that the demo does without).
+# tests, 600 MiB that the demo does without; chromium: the master dashboard's
+# headless-browser test).
 set -euo pipefail
 
 packages=(
@@ -22,7 +23,8 @@ packages=(
 )
 
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(python3-torch)
+  # chromium: eccl_dashboard_browser_test loads the master's page in it, headless.
+  packages+=(python3-torch chromium)
 fi
 
 missing=()
