@@ -93,8 +93,22 @@ void ClusterMonitor::onReport(const EndpointId& peer, const std::string& group,
     tracked.samples.pop_front();
 }
 
+void ClusterMonitor::onVoteLateness(const EndpointId& peer, const std::string& group,
+                                    MonitorClock::duration late, MonitorClock::time_point now) {
+  Tracked& tracked = peers_[peer];
+  if (tracked.group != group) tracked = Tracked{.group = group};
+  tracked.vote_late.emplace_back(now, millis(late));
+  while (!tracked.vote_late.empty() && tracked.vote_late.front().first <= now - settings_.window)
+    tracked.vote_late.pop_front();
+}
+
+void ClusterMonitor::setVoteWaits(std::map<EndpointId, MonitorClock::duration> waits) {
+  vote_waits_ = std::move(waits);
+}
+
 void ClusterMonitor::forget(const EndpointId& peer) {
   peers_.erase(peer);
+  vote_waits_.erase(peer);
   std::erase_if(link_conditions_, [&](const auto& entry) {
     return entry.first.from == peer || entry.first.to == peer;
   });
@@ -104,8 +118,13 @@ bool ClusterMonitor::isFresh(const Tracked& tracked, MonitorClock::time_point no
   return !tracked.samples.empty() && now - tracked.samples.back().at <= settings_.window;
 }
 
-std::map<EndpointId, double> ClusterMonitor::lateness() const {
+std::map<EndpointId, double> ClusterMonitor::lateness(MonitorClock::time_point now) const {
   std::map<EndpointId, double> late_ms;
+  for (const auto& [id, tracked] : peers_) {
+    for (const auto& [at, ms] : tracked.vote_late) {
+      if (at > now - settings_.window) late_ms[id] += ms;
+    }
+  }
   for (const auto& [reporter, tracked] : peers_) {
     if (tracked.samples.empty()) continue;
     const protocol::PeerReport& first = tracked.samples.front().report;
@@ -198,27 +217,37 @@ void ClusterMonitor::checkHung(MonitorClock::time_point now, std::vector<Finding
   const double hung_ms = static_cast<double>(settings_.hung_after.count());
   for (auto& [id, tracked] : peers_) {
     auto blocked = blocked_ms.find(id);
-    const bool hung = blocked != blocked_ms.end() && blocked->second >= hung_ms;
+    auto vote = vote_waits_.find(id);
+    const double vote_ms = vote == vote_waits_.end() ? 0.0 : millis(vote->second);
+    const bool in_op = blocked != blocked_ms.end() && blocked->second >= hung_ms;
+    const bool in_update = vote_ms >= hung_ms;
+    const bool hung = in_op || in_update;
     if (hung && !tracked.hung) {
-      record({AnomalyKind::kHungPeer,
-              id,
-              {},
-              tracked.group,
-              blocked->second,
-              hung_ms,
-              "peer " + id.shortHex() + " of group \"" + tracked.group +
-                  "\" is hung: its ring neighbours have waited " + formatMs(blocked->second) +
-                  " for it to enter their collective, and it is in none (ops completed " +
-                  std::to_string(tracked.samples.back().report.ops_completed) + ")",
-              now},
-             fresh);
+      const uint64_t ops =
+          tracked.samples.empty() ? 0 : tracked.samples.back().report.ops_completed;
+      const std::string who = "peer " + id.shortHex() + " of group \"" + tracked.group + "\"";
+      record(
+          {AnomalyKind::kHungPeer,
+           id,
+           {},
+           tracked.group,
+           in_op ? blocked->second : vote_ms,
+           hung_ms,
+           in_op ? who + " is hung: its ring neighbours have waited " + formatMs(blocked->second) +
+                       " for it to enter their collective, and it is in none (ops completed " +
+                       std::to_string(ops) + ")"
+                 : who + " is hung: the rest of its ring voted for a topology update " +
+                       formatMs(vote_ms) + " ago and waits for its vote (ops completed " +
+                       std::to_string(ops) + ")",
+           now},
+          fresh);
     }
     tracked.hung = hung;
   }
 }
 
 void ClusterMonitor::checkStragglers(MonitorClock::time_point now, std::vector<Finding>& fresh) {
-  const std::map<EndpointId, double> late_ms = lateness();
+  const std::map<EndpointId, double> late_ms = lateness(now);
   auto lateOf = [&](const EndpointId& id) {
     auto it = late_ms.find(id);
     return it == late_ms.end() ? 0.0 : it->second;
@@ -254,9 +283,10 @@ void ClusterMonitor::checkStragglers(MonitorClock::time_point now, std::vector<F
               late,
               threshold,
               "peer " + id.shortHex() + " of group \"" + group + "\" straggles: in the last " +
-                  formatMs(window_ms) + ", its neighbours waited " + formatMs(late) +
-                  " (summed over them) for it to enter their collectives; the other peers of "
-                  "its ring, " +
+                  formatMs(window_ms) + ", its ring waited " + formatMs(late) +
+                  " for it (its neighbours for it to enter their collectives, summed over "
+                  "them, and the first voter for its vote in topology updates); the other "
+                  "peers of its ring, " +
                   formatMs(typical) + " (the median)",
               now},
              fresh);
@@ -420,7 +450,7 @@ void ClusterMonitor::checkFrozenLinks(const std::vector<LinkWindow>& links,
 }
 
 std::vector<PeerHealth> ClusterMonitor::peers(MonitorClock::time_point now) const {
-  const std::map<EndpointId, double> late_ms = lateness();
+  const std::map<EndpointId, double> late_ms = lateness(now);
   std::vector<PeerHealth> out;
   for (const auto& [id, tracked] : peers_) {
     if (tracked.samples.empty()) continue;

@@ -6,13 +6,17 @@
 //  - A hung peer: its ring neighbours have been blocked on its op header for
 //    `hung_after`, while it is in no op with their tag (it never entered the
 //    op; its heartbeats still arrive, or the heartbeat limit would remove it).
-//  - A straggler: over the last `window`, its neighbours spent a share of the
-//    window waiting for it to enter their ops (the time they were blocked on
-//    its op header) that is both above `min_late_share` and `late_factor`
-//    times the median of the other peers of its ring, without a break for
-//    `confirm_for`. Only the straggler's neighbours wait for its header;
-//    the rest of the ring waits for data, which is why lateness, not plain
-//    waiting, singles it out.
+//    Or: the rest of its ring voted for a topology update `hung_after` ago
+//    and waits for its vote (a trainer that updates before each step blocks
+//    there, not in a collective).
+//  - A straggler: over the last `window`, its ring spent a share of the
+//    window waiting for it that is both above `min_late_share` and
+//    `late_factor` times the median of the other peers of its ring, without
+//    a break for `confirm_for`. Waiting for it is: its neighbours blocked on
+//    its op header (only the straggler's neighbours wait for its header; the
+//    rest of the ring waits for data, which is why lateness, not plain
+//    waiting, singles it out), and, in each topology update, the time from
+//    the first vote to its vote.
 //  - A slow link: over the window its sender's bytes waited on it (queued or
 //    in flight in the kernel: the link, not the peers, set the pace) for a
 //    share of the time that is above
@@ -113,6 +117,14 @@ class ClusterMonitor {
 
   void onReport(const EndpointId& peer, const std::string& group,
                 const protocol::PeerReport& report, MonitorClock::time_point now);
+  // A topology update of `group` completed: how long after the round's first
+  // vote this accepted member voted (the master sees every vote).
+  void onVoteLateness(const EndpointId& peer, const std::string& group, MonitorClock::duration late,
+                      MonitorClock::time_point now);
+  // The accepted members of a group that voted in none of its open update
+  // rounds while all the others did, with how long ago the last of those
+  // voted; replaces the previous call's (none: nobody waits for a vote).
+  void setVoteWaits(std::map<EndpointId, MonitorClock::duration> waits);
   // The peer left its ring (removed, or back to pending): its reports go.
   void forget(const EndpointId& peer);
   // Runs the detectors; returns the conditions that started since the last call.
@@ -133,6 +145,8 @@ class ClusterMonitor {
   struct Tracked {
     std::string group;
     std::deque<Sample> samples;  // oldest first; the window and one sample before it
+    // How late it voted in the window's topology updates (ms), oldest first.
+    std::deque<std::pair<MonitorClock::time_point, double>> vote_late;
     bool hung = false;
     bool straggler = false;
     bool slow_node = false;
@@ -156,10 +170,10 @@ class ClusterMonitor {
     uint32_t stalled_ms = 0;  // the latest report's, aged to now
   };
 
-  // How late each peer was to the ops of the other peers of its group over
-  // the window: what they report waiting for its header, their latest totals
-  // minus those at the window's start (ms).
-  std::map<EndpointId, double> lateness() const;
+  // How late each peer was to the other peers of its group over the window:
+  // what they report waiting for its header (their latest totals minus those
+  // at the window's start) plus its lateness in the updates' votes (ms).
+  std::map<EndpointId, double> lateness(MonitorClock::time_point now) const;
   // Every reported link of a fresh reporter, over the window.
   std::vector<LinkWindow> linkWindows(MonitorClock::time_point now) const;
   bool isFresh(const Tracked& tracked, MonitorClock::time_point now) const;
@@ -173,6 +187,7 @@ class ClusterMonitor {
 
   const DetectorSettings settings_;
   std::map<EndpointId, Tracked> peers_;
+  std::map<EndpointId, MonitorClock::duration> vote_waits_;
   std::map<LinkKey, LinkCondition> link_conditions_;
   std::deque<Finding> recent_;
   std::map<AnomalyKind, uint64_t> found_;

@@ -287,7 +287,30 @@ Status MasterState::onPeerReport(const EndpointId& id, const protocol::PeerRepor
   return Status::ok();
 }
 
+void MasterState::updateVoteWaits(Clock::time_point now) {
+  std::map<EndpointId, Clock::duration> waits;
+  for (const auto& [name, group] : groups_) {
+    if (group.reconfiguration || group.votes.empty() || group.accepted.size() < 2) continue;
+    std::vector<EndpointId> missing;
+    Clock::time_point last_vote = Clock::time_point::min();
+    for (const EndpointId& id : group.accepted) {
+      auto vote = group.votes.find(id);
+      if (vote == group.votes.end()) {
+        missing.push_back(id);
+      } else {
+        last_vote = std::max(last_vote, vote->second);
+      }
+    }
+    // Only a round that every other member voted in waits on the missing ones.
+    if (missing.empty() || missing.size() == group.accepted.size()) continue;
+    for (const EndpointId& id : missing)
+      waits[id] = now - last_vote;
+  }
+  monitor_.setVoteWaits(std::move(waits));
+}
+
 void MasterState::actOnAnomalies(Clock::time_point now, Outbox& out) {
+  updateVoteWaits(now);
   for (const anomaly::Finding& finding : monitor_.check(now)) {
     // Slow and frozen links are reported only.
     const bool evict =
@@ -338,7 +361,7 @@ Status MasterState::onVote(const EndpointId& id, const protocol::TopologyVote& v
                         ", the group is at " + std::to_string(group.revision));
   }
   ++counters_.votes;
-  group.votes.insert(id);
+  group.votes.emplace(id, now);
   maybeReconfigure(group, now, out);
   return Status::ok();
 }
@@ -352,6 +375,16 @@ void MasterState::maybeReconfigure(Group& group, Clock::time_point now, Outbox& 
   if (group.accepted.empty() && group.pending.empty()) return;
   for (const EndpointId& id : group.accepted) {
     if (group.votes.count(id) == 0) return;  // not unanimous yet
+  }
+  // The ring waited for each member's vote from the round's first one: the
+  // straggler detector counts it (a trainer that updates before each step
+  // makes its ring wait there, not in a collective).
+  if (group.accepted.size() >= 2) {
+    Clock::time_point first = Clock::time_point::max();
+    for (const EndpointId& id : group.accepted)
+      first = std::min(first, group.votes.at(id));
+    for (const EndpointId& id : group.accepted)
+      monitor_.onVoteLateness(id, group.name, group.votes.at(id) - first, now);
   }
   std::vector<EndpointId> members = group.accepted;
   members.insert(members.end(), group.pending.begin(), group.pending.end());

@@ -269,8 +269,8 @@ class MasterState {
     // Registered, fetching the shared state: not admitted (nor counted as
     // pending) until their StateFetchDone.
     std::vector<EndpointId> fetching;
-    std::set<EndpointId> votes;
-    std::vector<EndpointId> departed;  // since the last Topology
+    std::map<EndpointId, Clock::time_point> votes;  // when each voted (its first vote)
+    std::vector<EndpointId> departed;               // since the last Topology
     std::optional<Reconfiguration> reconfiguration;
     std::optional<Rebuild> rebuild;
     StateSyncArbiter state_sync;
@@ -301,6 +301,8 @@ class MasterState {
   void remove(const EndpointId& id, Removal why, Clock::time_point now, Outbox& out);
   // The detectors' new findings: logged, counted, and a peer evicted where
   // the settings say so.
+  // The detectors' view of the open update rounds: who the voters wait for.
+  void updateVoteWaits(Clock::time_point now);
   void actOnAnomalies(Clock::time_point now, Outbox& out);
   // Tells the peers of other groups that watch `id` that it departed; forgets its watches.
   void notifyWatchers(const EndpointId& id, protocol::PeerEventKind kind, Outbox& out);

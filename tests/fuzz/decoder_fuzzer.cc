@@ -128,7 +128,7 @@ auto fields(const Delivered& m) {
 }
 auto fields(const Register& m) {
   return std::tie(m.peer, m.token, m.group, m.host, m.data_port, m.state, m.revision, m.rank,
-                  m.world_size, m.flags, m.stage, m.num_stages);
+                  m.world_size, m.flags, m.stage, m.num_stages, m.evicted_as, m.evicted_token);
 }
 auto fields(const Registered& m) {
   return std::tie(m.peer, m.token, m.incarnation, m.heartbeat_ms, m.miss_limit, m.state,
@@ -287,7 +287,10 @@ void checkAccepted(const Register& m) {
   check(m.world_size <= kMaxGroupMembers, "Register world_size within the group limit");
   check(m.world_size == 0 || m.rank < m.world_size, "Register rank below world_size");
   check(m.state == PeerState::kNew || !m.peer.isZero(), "rejoining Register carries its id");
-  check((m.flags & ~Register::kFlagFetchState) == 0, "Register flags known");
+  check((m.flags & ~(Register::kFlagFetchState | Register::kFlagEvictedBefore)) == 0,
+        "Register flags known");
+  check(((m.flags & Register::kFlagEvictedBefore) != 0) == !m.evicted_as.isZero(),
+        "Register names the evicted peer exactly when flagged");
   check(m.stage == -1 ? m.num_stages == 0
                       : m.stage >= 0 && m.num_stages >= 1 && m.num_stages <= kMaxStages &&
                             static_cast<uint32_t>(m.stage) < m.num_stages,

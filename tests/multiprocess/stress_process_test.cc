@@ -1,7 +1,8 @@
 // eccl-stress: its schedule and checks on hand-made input, then the tool
 // itself as a process: a short seeded soak passes with kills, hangs and joins,
-// and a peer that corrupts its result once (a hidden flag) fails the soak
-// with a parity failure.
+// a peer that pauses longer between its steps is found a straggler, and a
+// peer that corrupts its result once (a hidden flag) fails the soak with a
+// parity failure.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -222,6 +223,23 @@ TEST(StressProcess, QuantizedSoakWithSharedStatePasses) {
   EXPECT_GT(s["state_revisions"].get<int>(), 5) << run.output;
   EXPECT_LT(s["state_revisions"].get<int>(), s["steps"].get<int>()) << run.output;
   EXPECT_GT(s["state_parity_checks"].get<int>(), s["state_revisions"].get<int>()) << run.output;
+}
+
+// A compute-slow peer (a longer pause between its steps) makes the others
+// wait for its vote in every step's topology update: the master finds it.
+TEST(StressProcess, APeerThatPausesLongerIsFoundAStraggler) {
+  TempDir logs;
+  ASSERT_FALSE(logs.path().empty());
+  const auto run = runStress(
+      logs,
+      {"--peers", "3", "--duration", "8", "--seed", "4", "--step-ms", "20", "--straggler-ms", "80",
+       "--master-arg=--anomaly-window-ms=2000", "--master-arg=--straggler-confirm-ms=1000"},
+      deadline(40s));
+  ASSERT_TRUE(run.summary.is_object());
+  EXPECT_EQ(run.wait_status, 0) << run.output;
+  EXPECT_TRUE(run.summary["ok"].get<bool>()) << run.output;
+  EXPECT_GE(run.summary["anomalies"].value("straggler", 0), 1) << run.output;
+  EXPECT_EQ(run.summary["anomalies"].value("hung_peer", 0), 0) << run.output;
 }
 
 TEST(StressProcess, CorruptedResultIsAParityFailure) {

@@ -225,6 +225,61 @@ TEST(ClusterMonitorStraggler, TwoPeersTellTheLateOneFromTheOther) {
   EXPECT_EQ(found[0].peer, ring.ids[1]);
 }
 
+// A trainer that updates its ring before each step makes the others wait in
+// the update's vote, not in a collective: the master's vote times count.
+TEST(ClusterMonitorStraggler, TheLateVoterOfEveryUpdateIsFound) {
+  Ring ring(4);
+  std::vector<Finding> found;
+  // Every 100 ms an update: rank 3 votes 60 ms after the first vote, the
+  // others within 5 ms of it.
+  for (int i = 0; i < 40 && found.empty(); ++i) {
+    ring.report();
+    for (size_t r = 0; r < 4; ++r)
+      ring.monitor.onVoteLateness(ring.ids[r], "g", r == 3 ? 60ms : std::chrono::milliseconds(r),
+                                  ring.now);
+    found = ring.advance(100ms);
+  }
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, AnomalyKind::kStraggler);
+  EXPECT_EQ(found[0].peer, ring.ids[3]);
+  EXPECT_NE(found[0].evidence.find("vote"), std::string::npos) << found[0].evidence;
+}
+
+TEST(ClusterMonitorStraggler, VotesSpreadEvenlyRaiseNothing) {
+  Ring ring(4);
+  for (int i = 0; i < 60; ++i) {
+    ring.report();
+    // Who votes last changes from round to round (scheduling noise).
+    for (size_t r = 0; r < 4; ++r) {
+      ring.monitor.onVoteLateness(ring.ids[r], "g", (static_cast<size_t>(i) % 4 == r) ? 30ms : 2ms,
+                                  ring.now);
+    }
+    EXPECT_TRUE(ring.advance(100ms).empty()) << "at check " << i;
+  }
+}
+
+TEST(ClusterMonitorHung, APeerTheRestOfItsRingWaitsForInAnUpdateIsHung) {
+  Ring ring(3);
+  ring.report();
+  ring.monitor.setVoteWaits({{ring.ids[1], 900ms}});
+  EXPECT_TRUE(ring.advance(10ms).empty());
+  ring.report();
+  ring.monitor.setVoteWaits({{ring.ids[1], 1200ms}});
+  std::vector<Finding> found = ring.advance(10ms);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, AnomalyKind::kHungPeer);
+  EXPECT_EQ(found[0].peer, ring.ids[1]);
+  EXPECT_DOUBLE_EQ(found[0].value, 1200.0);
+  EXPECT_NE(found[0].evidence.find("waits for its vote"), std::string::npos) << found[0].evidence;
+  // Once: and not again while it lasts; gone when the vote came.
+  ring.report();
+  EXPECT_TRUE(ring.advance(10ms).empty());
+  ring.monitor.setVoteWaits({});
+  ring.report();
+  EXPECT_TRUE(ring.advance(10ms).empty());
+  EXPECT_EQ(ring.monitor.found(AnomalyKind::kHungPeer), 1u);
+}
+
 TEST(ClusterMonitor, LinkRatesAndForgetting) {
   Ring ring(3);
   ring.report();

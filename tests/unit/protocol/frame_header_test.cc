@@ -168,7 +168,7 @@ TEST(FrameHeader, LengthLimitsPerType) {
 
 TEST(FrameHeader, ControlPlaneLengthLimits) {
   // Pinned as numbers: a limit that shrinks refuses frames that peers built to the old one.
-  EXPECT_EQ(maxPayloadLength(MessageType::kRegister), 463u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kRegister), 511u);
   EXPECT_EQ(maxPayloadLength(MessageType::kRegistered), 71u);
   EXPECT_EQ(maxPayloadLength(MessageType::kHeartbeat), 16u);
   EXPECT_EQ(maxPayloadLength(MessageType::kHeartbeatAck), 8u);
