@@ -47,6 +47,34 @@ EndpointId endpointOf(const ecclPeerId_t& id) {
   return out;
 }
 
+ecclEventKind_t toEventKind(comm::EventKind kind) {
+  switch (kind) {
+    case comm::EventKind::kJoined:
+      return ECCL_EVENT_PEER_JOINED;
+    case comm::EventKind::kLeft:
+      return ECCL_EVENT_PEER_LEFT;
+    case comm::EventKind::kLost:
+      return ECCL_EVENT_PEER_LOST;
+    case comm::EventKind::kEvicted:
+      return ECCL_EVENT_PEER_EVICTED;
+    case comm::EventKind::kStageLost:
+      return ECCL_EVENT_STAGE_LOST;
+    case comm::EventKind::kStageRestored:
+      return ECCL_EVENT_STAGE_RESTORED;
+    case comm::EventKind::kHungPeer:
+      return ECCL_EVENT_HUNG_PEER;
+    case comm::EventKind::kStraggler:
+      return ECCL_EVENT_STRAGGLER;
+    case comm::EventKind::kSlowLink:
+      return ECCL_EVENT_SLOW_LINK;
+    case comm::EventKind::kSlowNode:
+      return ECCL_EVENT_SLOW_NODE;
+    case comm::EventKind::kFrozenLink:
+      return ECCL_EVENT_FROZEN_LINK;
+  }
+  return ECCL_EVENT_NONE;
+}
+
 ecclPeerId_t peerIdOf(const EndpointId& id) {
   ecclPeerId_t out;
   std::memcpy(out.bytes, id.bytes.data(), sizeof(out.bytes));

@@ -1,9 +1,11 @@
 // Conversions the C shims share: deadlines, enums, peer ids and op reports.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "c_api/handles.h"
 #include "eccl/eccl.h"
@@ -37,5 +39,17 @@ void fillOpInfo(ecclOpInfo_t* info, const coll::OpInfo& stats);
 
 EndpointId endpointOf(const ecclPeerId_t& id);
 ecclPeerId_t peerIdOf(const EndpointId& id);
+
+// The C kind of a comm's event (ecclCommPollEvent, the master's findings).
+ecclEventKind_t toEventKind(comm::EventKind kind);
+
+// Copies text into a fixed C array, cut to fit, always NUL-terminated.
+template <size_t N>
+void copyText(char (&into)[N], const std::string& text) {
+  static_assert(N > 0);
+  const size_t n = std::min(text.size(), N - 1);
+  std::memcpy(into, text.data(), n);
+  into[n] = '\0';
+}
 
 }  // namespace eccl::capi

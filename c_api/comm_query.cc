@@ -33,34 +33,6 @@ Status copyOut(const T& source, void* value, size_t size, const char* attr) {
   return Status::ok();
 }
 
-ecclEventKind_t toEventKind(eccl::comm::EventKind kind) {
-  switch (kind) {
-    case eccl::comm::EventKind::kJoined:
-      return ECCL_EVENT_PEER_JOINED;
-    case eccl::comm::EventKind::kLeft:
-      return ECCL_EVENT_PEER_LEFT;
-    case eccl::comm::EventKind::kLost:
-      return ECCL_EVENT_PEER_LOST;
-    case eccl::comm::EventKind::kEvicted:
-      return ECCL_EVENT_PEER_EVICTED;
-    case eccl::comm::EventKind::kStageLost:
-      return ECCL_EVENT_STAGE_LOST;
-    case eccl::comm::EventKind::kStageRestored:
-      return ECCL_EVENT_STAGE_RESTORED;
-    case eccl::comm::EventKind::kHungPeer:
-      return ECCL_EVENT_HUNG_PEER;
-    case eccl::comm::EventKind::kStraggler:
-      return ECCL_EVENT_STRAGGLER;
-    case eccl::comm::EventKind::kSlowLink:
-      return ECCL_EVENT_SLOW_LINK;
-    case eccl::comm::EventKind::kSlowNode:
-      return ECCL_EVENT_SLOW_NODE;
-    case eccl::comm::EventKind::kFrozenLink:
-      return ECCL_EVENT_FROZEN_LINK;
-  }
-  return ECCL_EVENT_NONE;
-}
-
 }  // namespace
 
 extern "C" {
@@ -122,7 +94,7 @@ ECCL_API ecclResult_t ecclCommPollEvent(ecclComm_t comm, ecclEvent_t* event) {
         event->struct_size, kEventMinSize, sizeof(ecclEvent_t), "ecclCommPollEvent: event"));
     const auto polled = comm->impl->pollEvent();
     // Every field up to kEventMinSize is present; later versions test theirs with HAS_FIELD.
-    event->kind = polled ? toEventKind(polled->kind) : ECCL_EVENT_NONE;
+    event->kind = polled ? eccl::capi::toEventKind(polled->kind) : ECCL_EVENT_NONE;
     event->peer = polled ? eccl::capi::peerIdOf(polled->peer) : ecclPeerId_t{};
     event->revision = polled ? polled->revision : 0;
     if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, stage)) event->stage = polled ? polled->stage : -1;

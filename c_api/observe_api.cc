@@ -26,13 +26,6 @@ int64_t unixNanos(eccl::anomaly::WallClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-template <size_t N>
-void copyText(char (&into)[N], const std::string& text) {
-  const size_t n = std::min(text.size(), N - 1);
-  std::memcpy(into, text.data(), n);
-  into[n] = '\0';
-}
-
 ecclOpPhase_t toPhase(eccl::coll::OpPhase phase) {
   return static_cast<ecclOpPhase_t>(static_cast<int>(phase));
 }
@@ -41,7 +34,7 @@ ecclOpStats_t toOpStats(const eccl::anomaly::OpRecord& op) {
   ecclOpStats_t out{};
   out.struct_size = sizeof(out);
   out.sequence = op.sequence;
-  copyText(out.name, op.name);
+  eccl::capi::copyText(out.name, op.name);
   out.tag = op.tag;
   out.revision = op.revision;
   out.rank = op.rank;
@@ -64,7 +57,7 @@ ecclLinkStats_t toLinkStats(const eccl::comm::LinkStats& link) {
   ecclLinkStats_t out{};
   out.struct_size = sizeof(out);
   out.peer = eccl::capi::peerIdOf(link.peer);
-  copyText(out.address, link.address);
+  eccl::capi::copyText(out.address, link.address);
   out.rank = link.rank;
   out.open = link.open ? 1 : 0;
   out.connections = link.connections;

@@ -200,25 +200,25 @@ void Communicator::queueEventLocked(Event event) {
   changed_.notify_all();
 }
 
+EventKind eventKindOf(protocol::AnomalyKind kind) {
+  switch (kind) {
+    case protocol::AnomalyKind::kHungPeer:
+      return EventKind::kHungPeer;
+    case protocol::AnomalyKind::kStraggler:
+      return EventKind::kStraggler;
+    case protocol::AnomalyKind::kSlowLink:
+      return EventKind::kSlowLink;
+    case protocol::AnomalyKind::kSlowNode:
+      return EventKind::kSlowNode;
+    case protocol::AnomalyKind::kFrozenLink:
+      return EventKind::kFrozenLink;
+  }
+  return EventKind::kHungPeer;  // decoding refuses other values
+}
+
 void Communicator::onAnomalyEvent(const protocol::AnomalyEvent& event) {
   Event queued;
-  switch (event.kind) {
-    case protocol::AnomalyKind::kHungPeer:
-      queued.kind = EventKind::kHungPeer;
-      break;
-    case protocol::AnomalyKind::kStraggler:
-      queued.kind = EventKind::kStraggler;
-      break;
-    case protocol::AnomalyKind::kSlowLink:
-      queued.kind = EventKind::kSlowLink;
-      break;
-    case protocol::AnomalyKind::kSlowNode:
-      queued.kind = EventKind::kSlowNode;
-      break;
-    case protocol::AnomalyKind::kFrozenLink:
-      queued.kind = EventKind::kFrozenLink;
-      break;
-  }
+  queued.kind = eventKindOf(event.kind);
   queued.peer = event.peer;
   queued.link_to = event.link_to;
   queued.revision = event.revision;

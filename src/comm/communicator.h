@@ -40,6 +40,7 @@
 #include "src/common/status.h"
 #include "src/membership/control_client.h"
 #include "src/protocol/control_messages.h"
+#include "src/protocol/report_messages.h"
 #include "src/protocol/state_messages.h"
 #include "src/reduce/reduce.h"
 #include "src/state/shared_state.h"
@@ -122,6 +123,9 @@ struct Event {
 
 // "left the group", "was lost", "was evicted": how errors describe a departure.
 const char* departureText(EventKind kind);
+
+// The event a finding of the master's detectors is delivered as.
+EventKind eventKindOf(protocol::AnomalyKind kind);
 
 // The block sizes of an all-gather or reduce-scatter: one count per rank, or
 // (per_rank empty) `each` for every rank of the ring the op runs on.
