@@ -45,6 +45,7 @@
  *                                  |   still outstanding end with ecclAborted
  *   ecclMasterStop                 | any call on the master but ecclMasterDestroy
  *   ecclMasterGetPort              |
+ *   ecclMasterGetClusterStats      |
  *   ecclMasterRun                  | Stop, GetPort, Destroy; not a second Run
  *   ecclMasterDestroy              | a Run on another thread only (Destroy stops the
  *                                  |   master and waits for that Run to return)
@@ -637,6 +638,116 @@ ECCL_API ecclResult_t ecclCommGetLinkStats(ecclComm_t comm, ecclLinkStats_t* lin
  * capacity > 0). */
 ECCL_API ecclResult_t ecclCommDumpState(ecclComm_t comm, char* text, size_t capacity,
                                         size_t* length);
+
+/* ---- Cluster health (master) --------------------------------------------------------- */
+
+/** The master's counters (ecclMasterGetClusterStats): totals since it started. */
+typedef struct {
+  size_t struct_size;     /**< set by the caller: sizeof(ecclClusterStats_t) */
+  uint64_t incarnation;   /**< the master's incarnation (peers see it change on a restart) */
+  uint64_t registrations; /**< peers registered */
+  uint64_t rejected_registrations; /**< registrations refused */
+  uint64_t heartbeats;             /**< heartbeats received */
+  uint64_t votes;                  /**< topology votes received */
+  uint64_t commits;                /**< rings committed */
+  uint64_t losses;                 /**< peers lost (missed heartbeats, closed connection) */
+  uint64_t leaves;                 /**< peers that left gracefully */
+  uint64_t evictions;              /**< peers evicted (anomaly_evictions included) */
+  uint64_t lookups;                /**< peer lookups answered (ecclCommLookupPeer) */
+  uint64_t op_reports;             /**< agreements on a collective's outcome after a failure */
+  uint64_t state_syncs;            /**< shared-state syncs that succeeded */
+  uint64_t state_syncs_failed;     /**< ... and that failed on every member */
+  uint64_t state_fetches;          /**< shared-state snapshots planned for fetchers */
+  uint64_t stage_metrics;          /**< stage metrics accepted (ecclCommReportMetric) */
+  uint64_t stage_queries;          /**< stage queries answered */
+  uint64_t stages_lost;            /**< ECCL_EVENT_STAGE_LOST raised */
+  uint64_t stages_restored;        /**< ECCL_EVENT_STAGE_RESTORED raised */
+  uint64_t stage_announcements;    /**< ecclCommAnnounceStageRecovered accepted */
+  uint64_t peer_reports;           /**< peer reports taken in by the anomaly detectors */
+  uint64_t hung_peers;             /**< findings of kind ECCL_EVENT_HUNG_PEER */
+  uint64_t stragglers;             /**< ... ECCL_EVENT_STRAGGLER */
+  uint64_t slow_links;             /**< ... ECCL_EVENT_SLOW_LINK */
+  uint64_t slow_nodes;             /**< ... ECCL_EVENT_SLOW_NODE */
+  uint64_t frozen_links;           /**< ... ECCL_EVENT_FROZEN_LINK */
+  uint64_t anomaly_evictions;      /**< peers evicted for a finding */
+} ecclClusterStats_t;
+
+/** An accepted peer as the master's anomaly detectors see it, from the reports
+ * it sends with its heartbeats (ecclMasterGetClusterStats). */
+typedef struct {
+  size_t struct_size;     /**< set by the caller: sizeof(ecclPeerHealth_t) */
+  ecclPeerId_t peer;      /**< the peer */
+  char group[129];        /**< its group, NUL-terminated (names have at most 128 bytes) */
+  uint64_t ops_completed; /**< collectives it completed */
+  uint64_t ops_failed;    /**< collectives that failed on it */
+  /** How far its oldest running collective got; ECCL_OP_DONE: it runs none. */
+  ecclOpPhase_t running_phase;
+  uint64_t running_tag;    /**< that collective's tag; 0 when it runs none */
+  uint32_t running_ms;     /**< how long that collective has been running */
+  ecclPeerId_t waiting_on; /**< the neighbour that collective is blocked on; all zero: none */
+  uint32_t waiting_ms;     /**< how long it has been blocked on waiting_on */
+  /** How late it was to its ring neighbours' collectives over the master's
+   * window (ms, summed over them): a straggler's is high. */
+  double late_ms;
+  int32_t hung;      /**< 1 while a hung-peer finding about it holds */
+  int32_t straggler; /**< 1 while a straggler finding about it holds */
+  int32_t slow_node; /**< 1 while a slow-node finding about it holds */
+} ecclPeerHealth_t;
+
+/** A ring link, from its sender's reports over the master's window
+ * (ecclMasterGetClusterStats). */
+typedef struct {
+  size_t struct_size; /**< set by the caller: sizeof(ecclLinkHealth_t) */
+  ecclPeerId_t from;  /**< the sending peer */
+  ecclPeerId_t to;    /**< the receiving peer */
+  char group[129];    /**< their group, NUL-terminated */
+  double bytes_per_s; /**< bytes it carried per second over the window */
+  /** The share of the window (0..1) its sender's bytes waited on it (queued
+   * or in flight in the kernel). */
+  double busy_share;
+  uint32_t stalled_ms; /**< bytes wait on it and none has moved for this long; 0: moving */
+  int32_t slow;        /**< 1 while part of a slow-link or slow-node finding */
+  int32_t frozen;      /**< 1 while a frozen-link finding about it holds */
+} ecclLinkHealth_t;
+
+/** One of the anomaly detectors' latest findings (ecclMasterGetClusterStats):
+ * what the accepted peers of its group received as an event. */
+typedef struct {
+  size_t struct_size;   /**< set by the caller: sizeof(ecclAnomalyFinding_t) */
+  ecclEventKind_t kind; /**< ECCL_EVENT_HUNG_PEER .. ECCL_EVENT_FROZEN_LINK */
+  ecclPeerId_t peer;    /**< as ecclEvent_t.peer */
+  ecclPeerId_t link_to; /**< as ecclEvent_t.link_to (all zero but for link findings) */
+  char group[129];      /**< the group, NUL-terminated */
+  double value;         /**< as ecclEvent_t.value */
+  double threshold;     /**< as ecclEvent_t.threshold */
+  uint64_t age_ms;      /**< how long ago it was found */
+  char evidence[512];   /**< one sentence saying why (NUL-terminated, cut if longer) */
+} ecclAnomalyFinding_t;
+
+/** What the master's anomaly detectors see, from one consistent snapshot of
+ * the master (refreshed by ecclMasterRun about every 200 ms; before Run it is
+ * empty): its counters into *stats, the accepted peers' health, the ring
+ * links' rates and its latest findings (at most 64, oldest first).
+ *
+ * Each array is passed as (array, capacity, count), with the rules of
+ * ecclCommGetOpStats for array[0].struct_size (the size of every element;
+ * each element written gets it too) and for NULL with capacity 0, except for
+ * what *count says: the number the snapshot holds, which may exceed capacity.
+ * Then the first capacity peers or links, or the newest capacity findings,
+ * are written: grow the array to *count and call again (the next snapshot
+ * may hold more). stats->struct_size is set by the caller.
+ *
+ * Any thread, any time, also while ecclMasterRun runs on another thread; not
+ * after ecclMasterDestroy has begun. Does not block (it copies the snapshot).
+ * Errors: ecclInvalidArgument (NULL master, stats or count pointer; NULL
+ * array with capacity > 0; a bad struct_size of stats or of an array's
+ * element [0]); nothing is written then. */
+ECCL_API ecclResult_t ecclMasterGetClusterStats(ecclMaster_t master, ecclClusterStats_t* stats,
+                                                ecclPeerHealth_t* peers, size_t peer_capacity,
+                                                size_t* peer_count, ecclLinkHealth_t* links,
+                                                size_t link_capacity, size_t* link_count,
+                                                ecclAnomalyFinding_t* findings,
+                                                size_t finding_capacity, size_t* finding_count);
 
 /* ---- Collectives ---------------------------------------------------------------- */
 

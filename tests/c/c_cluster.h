@@ -23,21 +23,32 @@ static inline void* testMasterRun(void* arg) {
   return NULL;
 }
 
-/* Creates the master (heartbeat 100 ms) and runs it; 0 on success. */
-static inline int startTestMaster(TestMaster* m) {
-  ecclMasterConfig_t config;
+/* The config of startTestMaster, for a test that sets more fields: 127.0.0.1,
+ * a free port, heartbeat 100 ms, a random token key. */
+static inline void initTestMasterConfig(ecclMasterConfig_t* config) {
+  CHECK_OK(ecclMasterConfigInit(config));
+  config->listen_addr = "127.0.0.1:0";
+  config->heartbeat_ms = 100;
+  config->token_key_file = NULL;
+}
+
+/* Creates a master of `config` and runs it on a thread; 0 on success. */
+static inline int startTestMasterWith(TestMaster* m, const ecclMasterConfig_t* config) {
   uint16_t port = 0;
   m->master = NULL;
-  CHECK_OK(ecclMasterConfigInit(&config));
-  config.listen_addr = "127.0.0.1:0";
-  config.heartbeat_ms = 100;
-  config.token_key_file = NULL;
-  CHECK_OK(ecclMasterCreate(&config, &m->master));
+  CHECK_OK(ecclMasterCreate(config, &m->master));
   if (m->master == NULL) return -1;
   CHECK_OK(ecclMasterGetPort(m->master, &port));
   snprintf(m->addr, sizeof(m->addr), "127.0.0.1:%u", (unsigned)port);
   if (pthread_create(&m->thread, NULL, testMasterRun, m) != 0) return -1;
   return 0;
+}
+
+/* Creates the master (heartbeat 100 ms) and runs it; 0 on success. */
+static inline int startTestMaster(TestMaster* m) {
+  ecclMasterConfig_t config;
+  initTestMasterConfig(&config);
+  return startTestMasterWith(m, &config);
 }
 
 static inline void stopTestMaster(TestMaster* m) {
