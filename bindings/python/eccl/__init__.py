@@ -18,6 +18,7 @@ eccl.checkfree rebuilds a lost pipeline stage from its neighbours' weights.
 """
 
 from eccl import checkfree
+from eccl._cluster_stats import AnomalyFinding, ClusterStats, LinkHealth, PeerHealth
 from eccl._communicator import Communicator
 from eccl._errors import (
     Aborted,
@@ -60,6 +61,8 @@ SystemError = EcclSystemError  # noqa: A001
 
 __all__ = [
     "Aborted",
+    "AnomalyFinding",
+    "ClusterStats",
     "Communicator",
     "DiLoCo",
     "EcclConnectionError",
@@ -70,12 +73,14 @@ __all__ = [
     "InternalError",
     "InvalidArgument",
     "InvalidUsage",
+    "LinkHealth",
     "LinkStats",
     "Master",
     "OpInfo",
     "OpPhase",
     "OpStats",
     "OutOfMemory",
+    "PeerHealth",
     "PeerId",
     "PeerLost",
     "ProtocolError",

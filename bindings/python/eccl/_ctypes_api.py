@@ -315,6 +315,73 @@ class ecclLinkStats_t(Structure):
     ]
 
 
+class ecclClusterStats_t(Structure):
+    """The master's counters (versioned: struct_size)."""
+
+    _fields_ = [("struct_size", c_size_t), ("incarnation", c_uint64)] + [
+        (name, c_uint64) for name in (
+            "registrations", "rejected_registrations", "heartbeats", "votes", "commits",
+            "losses", "leaves", "evictions", "lookups", "op_reports", "state_syncs",
+            "state_syncs_failed", "state_fetches", "stage_metrics", "stage_queries",
+            "stages_lost", "stages_restored", "stage_announcements", "peer_reports",
+            "hung_peers", "stragglers", "slow_links", "slow_nodes", "frozen_links",
+            "anomaly_evictions")
+    ]
+
+
+class ecclPeerHealth_t(Structure):
+    """An accepted peer as the master's detectors see it (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("peer", ecclPeerId_t),
+        ("group", c_char * 129),
+        ("ops_completed", c_uint64),
+        ("ops_failed", c_uint64),
+        ("running_phase", c_enum),
+        ("running_tag", c_uint64),
+        ("running_ms", c_uint32),
+        ("waiting_on", ecclPeerId_t),
+        ("waiting_ms", c_uint32),
+        ("late_ms", c_double),
+        ("hung", c_int32),
+        ("straggler", c_int32),
+        ("slow_node", c_int32),
+    ]
+
+
+class ecclLinkHealth_t(Structure):
+    """A ring link from its sender's reports (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("from", ecclPeerId_t),
+        ("to", ecclPeerId_t),
+        ("group", c_char * 129),
+        ("bytes_per_s", c_double),
+        ("busy_share", c_double),
+        ("stalled_ms", c_uint32),
+        ("slow", c_int32),
+        ("frozen", c_int32),
+    ]
+
+
+class ecclAnomalyFinding_t(Structure):
+    """One of the master's latest findings (versioned: struct_size)."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("kind", c_enum),
+        ("peer", ecclPeerId_t),
+        ("link_to", ecclPeerId_t),
+        ("group", c_char * 129),
+        ("value", c_double),
+        ("threshold", c_double),
+        ("age_ms", c_uint64),
+        ("evidence", c_char * 512),
+    ]
+
+
 class ecclOpInfo_t(Structure):
     """What one collective did (versioned: struct_size)."""
 
@@ -440,6 +507,10 @@ STRUCTS: dict[str, type[Structure]] = {
         ecclStageInfo_t,
         ecclOpStats_t,
         ecclLinkStats_t,
+        ecclClusterStats_t,
+        ecclPeerHealth_t,
+        ecclLinkHealth_t,
+        ecclAnomalyFinding_t,
         ecclOpInfo_t,
         ecclQuantConfig_t,
         ecclTensor_t,
@@ -460,6 +531,10 @@ VERSIONED = (
     ecclStageInfo_t,
     ecclOpStats_t,
     ecclLinkStats_t,
+    ecclClusterStats_t,
+    ecclPeerHealth_t,
+    ecclLinkHealth_t,
+    ecclAnomalyFinding_t,
     ecclOpInfo_t,
     ecclQuantConfig_t,
     ecclSharedState_t,
@@ -517,6 +592,12 @@ PROTOTYPES: dict[str, tuple[Any, Sequence[Any]]] = {
     "ecclCommGetOpStats": (_R, [ecclComm_t, _P(ecclOpStats_t), c_size_t, _P(c_size_t)]),
     "ecclCommGetLinkStats": (_R, [ecclComm_t, _P(ecclLinkStats_t), c_size_t, _P(c_size_t)]),
     "ecclCommDumpState": (_R, [ecclComm_t, _P(c_char), c_size_t, _P(c_size_t)]),
+    "ecclMasterGetClusterStats": (
+        _R,
+        [ecclMaster_t, _P(ecclClusterStats_t), _P(ecclPeerHealth_t), c_size_t, _P(c_size_t),
+         _P(ecclLinkHealth_t), c_size_t, _P(c_size_t), _P(ecclAnomalyFinding_t), c_size_t,
+         _P(c_size_t)],
+    ),
     # Collectives
     "ecclAllReduce": (
         _R,

@@ -10,8 +10,9 @@ from typing import Optional
 
 from eccl import _library
 from eccl._args import optional_uint32
-from eccl._ctypes_api import ecclMaster_t, ecclMasterConfig_t, init_versioned
-from eccl._errors import EcclError, check, error_class, last_error
+from eccl._cluster_stats import ClusterStats, read_cluster_stats
+from eccl._ctypes_api import ecclMaster_t, ecclMasterConfig_t, ecclResult_t, init_versioned
+from eccl._errors import EcclError, InvalidUsage, check, error_class, last_error
 
 _WILDCARDS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "[::]": "[::1]", "*": "127.0.0.1"}
 
@@ -38,6 +39,14 @@ class _MasterState:
         code = lib.ecclMasterRun(self.handle)
         if code != 0:
             self.run_error = error_class(code)(code, last_error())
+
+    def cluster_stats(self) -> ClusterStats:
+        """ecclMasterGetClusterStats. Holds the lock, so that close() cannot destroy
+        the handle during the call."""
+        with self.lock:
+            if self.handle is None:
+                raise InvalidUsage(ecclResult_t.ecclInvalidUsage, "the master is closed")
+            return read_cluster_stats(_library.lib(), self.handle)
 
     def close(self) -> None:
         """Stop, join the Run thread, Destroy; idempotent."""
@@ -151,6 +160,17 @@ class Master:
         """Whether the master still serves (not closed, its Run thread alive)."""
         thread = self._state.thread
         return self._state.handle is not None and thread is not None and thread.is_alive()
+
+    def cluster_stats(self) -> ClusterStats:
+        """What the master's anomaly detectors see, from one snapshot of the master
+        (refreshed about every 200 ms while it serves): counters (the master's
+        totals by name: "registrations", "heartbeats", "peer_reports",
+        "hung_peers", ...), peers (each accepted peer's ops, running collective,
+        lateness and flags), links (each ring link's rate and busy share over the
+        window) and findings (the latest, oldest first). Any thread, while the
+        master serves; never blocks on the network. Raises eccl.InvalidUsage
+        once closed."""
+        return self._state.cluster_stats()
 
     def close(self) -> None:
         """Stops serving, waits for the Run thread and frees the master. Idempotent.

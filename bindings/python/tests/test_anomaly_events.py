@@ -190,6 +190,18 @@ def test_a_hung_peer_is_evicted_by_a_master_with_short_settings() -> None:
             for comm in comms[:2]:
                 kinds = [e.kind for e in comm.events() if e.peer == hung]
                 assert eccl.EventKind.HUNG_PEER in kinds, kinds
+            # The master's own view (Master.cluster_stats) holds the finding and counts it.
+            def hung_found() -> bool:
+                return any(f.kind == eccl.EventKind.HUNG_PEER and f.peer == hung
+                           for f in master.cluster_stats().findings)
+
+            wait_until(hung_found, timeout_s=5, what="the HUNG_PEER finding in cluster_stats()")
+            stats = master.cluster_stats()
+            finding = next(f for f in stats.findings if f.kind == eccl.EventKind.HUNG_PEER)
+            assert finding.group == "hung-python" and finding.link_to is None
+            assert finding.threshold == 1000.0 and finding.value >= finding.threshold
+            assert "is hung" in finding.evidence and finding.age_ms < 60_000
+            assert stats.counters["hung_peers"] >= 1 and stats.counters["anomaly_evictions"] >= 1
         finally:
             for comm in comms:
                 comm.close()
