@@ -192,11 +192,7 @@ std::optional<protocol::PeerReport> Communicator::peerReport() {
 }
 
 void Communicator::queueEventLocked(Event event) {
-  if (events_.size() >= kMaxQueuedEvents) {
-    events_.pop_front();
-    ++events_dropped_;
-  }
-  events_.push_back(event);
+  events_.push(event);
   changed_.notify_all();
 }
 

@@ -108,6 +108,8 @@ void Communicator::sendControl(MessageType type, std::vector<uint8_t> frame) {
 }
 
 Communicator::~Communicator() {
+  // First: a callback running now may still use the comm; none runs after this.
+  events_.setCallback(nullptr);
   dump_registration_.reset();  // no dump runs on a comm being taken apart
   // Outstanding collectives end at once with kAborted; nothing runs on the op
   // thread after this.
@@ -247,16 +249,15 @@ std::vector<protocol::Member> Communicator::members() const {
 }
 
 std::optional<Event> Communicator::pollEvent() {
-  std::lock_guard lock(mu_);
-  if (events_.empty()) return std::nullopt;
-  Event event = events_.front();
-  events_.pop_front();
-  return event;
+  return events_.poll();
 }
 
 uint64_t Communicator::eventsDropped() const {
-  std::lock_guard lock(mu_);
-  return events_dropped_;
+  return events_.dropped();
+}
+
+void Communicator::setEventCallback(EventQueue::Callback callback) {
+  events_.setCallback(std::move(callback));
 }
 
 // ---- Channels --------------------------------------------------------------------

@@ -34,6 +34,8 @@
 #include "src/coll/header_turns.h"
 #include "src/coll/op_state.h"
 #include "src/coll/ring_view.h"
+#include "src/comm/comm_event.h"
+#include "src/comm/event_queue.h"
 #include "src/comm/op_queue.h"
 #include "src/comm/outcome_book.h"
 #include "src/common/endpoint_id.h"
@@ -89,37 +91,6 @@ Status applyDumpSignalEnvironment(CommOptions& options);
 
 // The stage fields of CommOptions, checked (comm_stages.cc).
 Status validateStage(int32_t stage, uint32_t num_stages);
-
-// kStageLost, kStageRestored: a pipeline stage lost its last peer, or a peer
-// of a lost one announced that it holds the stage's weights again (only peers
-// with a stage hear of them).
-enum class EventKind {
-  kJoined = 1,
-  kLeft = 2,
-  kLost = 3,
-  kEvicted = 4,
-  kStageLost = 5,
-  kStageRestored = 6,
-  kHungPeer = 7,     // the master found a peer of the group hung (it evicts it next, by default)
-  kStraggler = 8,    // the master found a peer of the group entering its ops late
-  kSlowLink = 9,     // ... a ring link (peer -> link_to) far busier than the others
-  kSlowNode = 10,    // ... a peer whose two ring links both are
-  kFrozenLink = 11,  // ... a link (peer -> link_to) on which no byte has moved for long
-};
-
-struct Event {
-  EventKind kind = EventKind::kJoined;
-  EndpointId peer;  // zero for stage events
-  // The group's revision; 0 for a peer of another group (a point-to-point
-  // partner) and for kStageLost; kStageRestored: the round the announcer passed.
-  uint64_t revision = 0;
-  int32_t stage = -1;  // the stage of a stage event; -1 otherwise
-  // The anomaly kinds: the evidence and what it had to reach
-  // (protocol::AnomalyEvent); 0 otherwise.
-  double value = 0;
-  double threshold = 0;
-  EndpointId link_to;  // kSlowLink, kFrozenLink: the link's receiving end; else zero
-};
 
 // "left the group", "was lost", "was evicted": how errors describe a departure.
 const char* departureText(EventKind kind);
@@ -357,6 +328,12 @@ class Communicator final : private membership::ControlClient::Owner {
   std::optional<Event> pollEvent();
   // How many events were dropped because nobody polled (the queue is bounded).
   uint64_t eventsDropped() const;
+  // While set, events go to the callback, on the comm's event thread, instead
+  // of the queue; empty removes it (EventQueue::setCallback says when it has
+  // stopped running). The destructor removes it first.
+  void setEventCallback(EventQueue::Callback callback);
+  // Whether the calling thread is the one that runs the event callback.
+  bool onEventThread() const { return events_.onDeliveryThread(); }
 
   // Observability (comm_observe.cc). The flight recorder's collectives,
   // oldest first, running ones included with their progress.
@@ -550,7 +527,8 @@ class Communicator final : private membership::ControlClient::Owner {
   uint64_t opsCompleted() const override { return ops_completed_.load(); }
   std::optional<protocol::PeerReport> peerReport() override;
   void onAnomalyEvent(const protocol::AnomalyEvent& event) override;
-  // Queues an event for pollEvent, dropping the oldest when the queue is full.
+  // Queues an event for pollEvent (or the event callback), dropping the
+  // oldest when the queue is full.
   void queueEventLocked(Event event);
 
   const CommOptions options_;
@@ -581,8 +559,8 @@ class Communicator final : private membership::ControlClient::Owner {
   bool voting_ = false;       // an updateTopology() waits for its vote's outcome
   uint32_t pending_ = 0;
   std::optional<Status> control_error_;
-  std::deque<Event> events_;
-  uint64_t events_dropped_ = 0;
+  // Has a lock of its own, taken under mu_ (queueEventLocked) and never the other way.
+  EventQueue events_{kMaxQueuedEvents};
   // Pooled by peer id; shared with the op using them. Dropping one does not
   // close it while an op holds it: whoever drops a live channel closes it.
   std::map<EndpointId, std::shared_ptr<transport::Channel>> channels_;
