@@ -75,6 +75,21 @@ ecclEventKind_t toEventKind(comm::EventKind kind) {
   return ECCL_EVENT_NONE;
 }
 
+void fillEvent(const comm::Event* from, ecclEvent_t* event) {
+  // Every field of the first version is present; later ones test theirs with HAS_FIELD.
+  event->kind = from ? toEventKind(from->kind) : ECCL_EVENT_NONE;
+  event->peer = from ? peerIdOf(from->peer) : ecclPeerId_t{};
+  event->revision = from ? from->revision : 0;
+  if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, stage)) event->stage = from ? from->stage : -1;
+  if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, value)) event->value = from ? from->value : 0;
+  if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, threshold)) {
+    event->threshold = from ? from->threshold : 0;
+  }
+  if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, link_to)) {
+    event->link_to = from ? peerIdOf(from->link_to) : ecclPeerId_t{};
+  }
+}
+
 ecclPeerId_t peerIdOf(const EndpointId& id) {
   ecclPeerId_t out;
   std::memcpy(out.bytes, id.bytes.data(), sizeof(out.bytes));

@@ -42,6 +42,9 @@ ecclPeerId_t peerIdOf(const EndpointId& id);
 
 // The C kind of a comm's event (ecclCommPollEvent, the master's findings).
 ecclEventKind_t toEventKind(comm::EventKind kind);
+// Writes `from` (nullptr: ECCL_EVENT_NONE) into the fields event->struct_size
+// covers, which must have been checked to cover the first version.
+void fillEvent(const comm::Event* from, ecclEvent_t* event);
 
 // Copies text into a fixed C array, cut to fit, always NUL-terminated.
 template <size_t N>

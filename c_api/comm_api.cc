@@ -66,6 +66,10 @@ ECCL_API ecclResult_t ecclCommAbort(ecclComm_t comm) {
 ECCL_API ecclResult_t ecclCommDestroy(ecclComm_t comm) {
   return guarded([&]() -> Status {
     if (comm == nullptr) return Status::ok();
+    // Its destructor would wait for the callback to return: forever.
+    if (comm->impl->onEventThread()) {
+      return eccl::invalidUsage("ecclCommDestroy: called from the comm's own event callback");
+    }
     delete comm;  // ~Communicator leaves the group gracefully
     return Status::ok();
   });

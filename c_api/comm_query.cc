@@ -93,18 +93,7 @@ ECCL_API ecclResult_t ecclCommPollEvent(ecclComm_t comm, ecclEvent_t* event) {
     ECCL_RETURN_IF_ERROR(eccl::capi::checkStructSize(
         event->struct_size, kEventMinSize, sizeof(ecclEvent_t), "ecclCommPollEvent: event"));
     const auto polled = comm->impl->pollEvent();
-    // Every field up to kEventMinSize is present; later versions test theirs with HAS_FIELD.
-    event->kind = polled ? eccl::capi::toEventKind(polled->kind) : ECCL_EVENT_NONE;
-    event->peer = polled ? eccl::capi::peerIdOf(polled->peer) : ecclPeerId_t{};
-    event->revision = polled ? polled->revision : 0;
-    if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, stage)) event->stage = polled ? polled->stage : -1;
-    if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, value)) event->value = polled ? polled->value : 0;
-    if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, threshold)) {
-      event->threshold = polled ? polled->threshold : 0;
-    }
-    if (ECCL_CAPI_HAS_FIELD(event, ecclEvent_t, link_to)) {
-      event->link_to = polled ? eccl::capi::peerIdOf(polled->link_to) : ecclPeerId_t{};
-    }
+    eccl::capi::fillEvent(polled ? &*polled : nullptr, event);
     return Status::ok();
   });
 }

@@ -31,6 +31,7 @@
  *   ecclCommAnnounceStageRecovered |
  *   ecclCommGetOpStats             |
  *   ecclCommGetLinkStats           |
+ *   ecclCommSetEventCallback       |   (also from inside its callback)
  *   ecclCommDumpState              |
  *   ecclSend, ecclRecv             |
  *   ecclTest, ecclWait             |   (on a request of the comm)
@@ -59,8 +60,9 @@
  *    communicator end with ecclAborted at once, and every later one too.
  *  - ecclCommDestroy is a graceful leave (the other peers see
  *    ECCL_EVENT_PEER_LEFT); it must not race with any other call on the comm.
- *  - Callbacks (a later version adds some) run on ECCL's own threads and must
- *    not call back into ECCL: they would deadlock or observe a half-updated handle.
+ *  - The event callback (ecclCommSetEventCallback) runs on a thread of the
+ *    comm's own that does nothing else; it may make the non-blocking calls
+ *    listed there on its comm, and must not block for long.
  *  - ecclInit need not be called: every function that creates or uses a
  *    handle calls it.
  *
@@ -443,6 +445,38 @@ typedef struct {
  * Any thread, at any time. Errors: ecclInvalidArgument (NULL, bad struct_size). */
 ECCL_API ecclResult_t ecclCommPollEvent(ecclComm_t comm, ecclEvent_t* event);
 
+/** Receives the comm's events while set with ecclCommSetEventCallback. event
+ * is valid during the call only; its struct_size is the library's
+ * sizeof(ecclEvent_t) (a caller built against an older header reads only the
+ * fields it knows). user_data is what was passed with the callback. */
+typedef void (*ecclEventCallback_t)(const ecclEvent_t* event, void* user_data);
+
+/** Sets the comm's event callback, or removes it (callback NULL). While one is
+ * set, every event the comm would queue for ecclCommPollEvent goes to the
+ * callback instead, and is not queued; events queued before it was set stay
+ * for ecclCommPollEvent. Once it is removed, events are queued again, the
+ * ones it had not been handed yet first (the queue's bound of 4096 events
+ * applies). Replacing one callback by another is allowed.
+ *
+ * The callback runs on a thread of the comm's own, started with the first
+ * callback, that does nothing else: one event at a time, in order. A slow
+ * callback delays only later events, but it must not block for long. From
+ * inside it, on its comm, it may make the calls that never block:
+ * ecclCommGetAttr, ecclCommPeersPending, ecclCommPollEvent,
+ * ecclCommGetOpStats, ecclCommGetLinkStats, ecclCommDumpState,
+ * ecclCommReportMetric, ecclCommAbort and ecclCommSetEventCallback (which
+ * then returns at once). It must not call ecclCommDestroy (that is
+ * ecclInvalidUsage) and should not wait for the network (collectives,
+ * ecclCommConnect, ecclCommUpdateTopology, ...: later events wait as long).
+ *
+ * From any other thread, ecclCommSetEventCallback returns once the previous
+ * callback is not running: after it returns, the old one is never called
+ * again (so do not call it while holding a lock that the callback takes).
+ * ecclCommDestroy removes the callback first, the same way. Any thread, at
+ * any time. Errors: ecclInvalidArgument (NULL comm). */
+ECCL_API ecclResult_t ecclCommSetEventCallback(ecclComm_t comm, ecclEventCallback_t callback,
+                                               void* user_data);
+
 /** Ends every outstanding blocking call of the comm at once with ecclAborted;
  * later blocking calls fail the same way: the comm is unusable afterwards
  * (destroy it). Any thread, at any time, idempotent; does not block.
@@ -451,7 +485,9 @@ ECCL_API ecclResult_t ecclCommAbort(ecclComm_t comm);
 
 /** Leaves the group gracefully (the master tells the other peers) and frees the
  * comm. Must not race with any other call on the same comm. NULL is a no-op.
- * Blocks at most about a second to hand the leave to the master. */
+ * Blocks at most about a second to hand the leave to the master, and until a
+ * running event callback has returned. From inside the comm's event callback
+ * it is ecclInvalidUsage (the comm is not freed). */
 ECCL_API ecclResult_t ecclCommDestroy(ecclComm_t comm);
 
 /** Writes the id as 32 lowercase hex digits and a NUL; size must be at least 33.
