@@ -7,7 +7,7 @@ import operator
 import threading
 import weakref
 from types import TracebackType
-from typing import Iterator, Optional, TypeVar, Union
+from typing import Callable, Iterator, Optional, TypeVar, Union
 
 from eccl import _args, _library
 from eccl._collectives import CollectivesMixin
@@ -20,15 +20,17 @@ from eccl._ctypes_api import (
     ecclLinkStats_t,
     ecclOpStats_t,
     ecclPeerId_t,
+    ecclResult_t,
     ecclStageInfo_t,
     init_versioned,
     versioned,
 )
-from eccl._errors import check
+from eccl._errors import InvalidUsage, check
+from eccl._event_callback import running_on
 from eccl._handle import CommHandle
 from eccl._master import Master
 from eccl._state import StateMixin
-from eccl._types import Event, EventKind, LinkStats, OpStats, PeerId, StageInfo
+from eccl._types import Event, LinkStats, OpStats, PeerId, StageInfo
 
 _GROUP_MAX = 128  # bytes of a group name (eccl.h: ecclCommConfig_t.group)
 _ATTEMPTS = 8  # reads of a list or text that grows between the count and the copy
@@ -118,7 +120,12 @@ class Communicator(CollectivesMixin, StateMixin):
 
     def close(self) -> None:
         """Leaves the group (the others see EventKind.PEER_LEFT) and frees the
-        communicator; calls running on other threads are aborted first. Idempotent."""
+        communicator; calls running on other threads are aborted first. Idempotent.
+        Raises eccl.InvalidUsage from inside its own event callback (the
+        communicator stays open)."""
+        if running_on(self._h):
+            raise InvalidUsage(ecclResult_t.ecclInvalidUsage,
+                               "close() from inside the communicator's own event callback")
         self._finalizer()
 
     @property
@@ -191,11 +198,23 @@ class Communicator(CollectivesMixin, StateMixin):
         self._h.call("ecclCommPollEvent", ctypes.byref(event))
         if event.kind == ecclEventKind_t.ECCL_EVENT_NONE:
             return None
-        link_to = PeerId.from_c(event.link_to)
-        return Event(kind=EventKind(event.kind), peer=PeerId.from_c(event.peer),
-                     revision=int(event.revision), stage=int(event.stage),
-                     value=float(event.value), threshold=float(event.threshold),
-                     link_to=link_to if any(link_to.raw) else None)
+        return Event.from_c(event)
+
+    def set_event_callback(self, callback: Optional[Callable[[Event], None]]) -> None:
+        """Hands every later event to callback(event) instead of queueing it for
+        poll_event() / events(); None removes it, and events are queued again
+        (those it was not handed yet first). Events queued before it was set
+        stay queued.
+
+        The callback runs on a thread of the communicator's own, one event at a
+        time, in order; it must return soon, and may use the calls that never
+        block (the attributes, poll_event, op_stats, link_stats, dump_state,
+        report_metric, abort, set_event_callback), not close() (eccl.InvalidUsage)
+        nor collectives. An exception it raises is printed to stderr with its
+        traceback, and delivery goes on. From another thread,
+        set_event_callback returns once the previous callback is not running:
+        it is never called again after that."""
+        self._h.set_event_callback(callback)
 
     def events(self) -> Iterator[Event]:
         """Yields the queued membership events, oldest first, until the queue is

@@ -254,6 +254,10 @@ class ecclEvent_t(Structure):
     ]
 
 
+#: ecclEventCallback_t: void (*)(const ecclEvent_t* event, void* user_data).
+ecclEventCallback_t = ctypes.CFUNCTYPE(None, POINTER(ecclEvent_t), c_void_p)
+
+
 class ecclStageInfo_t(Structure):
     """A pipeline stage as the master knows it (versioned: struct_size)."""
 
@@ -580,6 +584,7 @@ PROTOTYPES: dict[str, tuple[Any, Sequence[Any]]] = {
     "ecclCommPeersPending": (_R, [ecclComm_t, _P(c_int)]),
     "ecclCommGetAttr": (_R, [ecclComm_t, c_enum, c_void_p, c_size_t]),
     "ecclCommPollEvent": (_R, [ecclComm_t, _P(ecclEvent_t)]),
+    "ecclCommSetEventCallback": (_R, [ecclComm_t, ecclEventCallback_t, c_void_p]),
     "ecclCommAbort": (_R, [ecclComm_t]),
     "ecclCommDestroy": (_R, [ecclComm_t]),
     "ecclPeerIdToString": (_R, [_P(ecclPeerId_t), _P(c_char), c_size_t]),

@@ -12,8 +12,9 @@ import threading
 from typing import Any, Callable, Optional, TypeVar
 
 from eccl import _library
-from eccl._ctypes_api import ecclComm_t, ecclCommAttr_t, ecclResult_t
+from eccl._ctypes_api import ecclComm_t, ecclCommAttr_t, ecclEventCallback_t, ecclResult_t
 from eccl._errors import InvalidUsage, check
+from eccl._event_callback import c_callback, running_on
 
 _V = TypeVar("_V", bound="ctypes._CData")
 
@@ -27,6 +28,11 @@ class CommHandle:
         self._closing = False
         self._idle = threading.Condition(threading.Lock())
         self._before_close: list[Callable[[], None]] = []
+        # Every ctypes function given as event callback, kept until the comm is
+        # destroyed: one may be running (or about to be) on the comm's event
+        # thread while another thread replaces it, and freeing a ctypes function
+        # that runs crashes. A few hundred bytes per set_event_callback call.
+        self._event_callbacks: list[Any] = []
 
     @property
     def closed(self) -> bool:
@@ -66,6 +72,15 @@ class CommHandle:
             self.release()
         check(code)
 
+    def set_event_callback(self, callback: Optional[Callable[[Any], None]]) -> None:
+        """ecclCommSetEventCallback with callback(Event) (None: remove it)."""
+        if callback is None:
+            self.call("ecclCommSetEventCallback", ecclEventCallback_t(), None)  # NULL
+            return
+        function = c_callback(self, callback)
+        self._event_callbacks.append(function)  # before the library may call it
+        self.call("ecclCommSetEventCallback", function, None)
+
     def get_attr(self, attr: ecclCommAttr_t, value: _V) -> _V:
         """ecclCommGetAttr into value (a ctypes object of the attribute's size); returns it."""
         self.call("ecclCommGetAttr", attr, ctypes.byref(value), ctypes.sizeof(value))
@@ -84,6 +99,9 @@ class CommHandle:
         peers see eccl.EventKind.PEER_LEFT.
         """
         lib = _library.lib()
+        if running_on(self):
+            raise InvalidUsage(ecclResult_t.ecclInvalidUsage,
+                               "close() from inside the communicator's own event callback")
         with self._idle:
             if self._closing:
                 return
@@ -104,3 +122,4 @@ class CommHandle:
             handle, self._handle = self._handle, None
         if handle is not None:
             check(lib.ecclCommDestroy(handle))
+        self._event_callbacks.clear()  # destroyed: no callback runs any more

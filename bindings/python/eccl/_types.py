@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from eccl._ctypes_api import (
+    ecclEvent_t,
     ecclEventKind_t,
     ecclLinkStats_t,
     ecclOpInfo_t,
@@ -104,6 +105,14 @@ class Event:
     threshold: float = 0.0
     #: SLOW_LINK / FROZEN_LINK: the link's receiving end (peer is its sender); else None
     link_to: Optional[PeerId] = None
+
+    @classmethod
+    def from_c(cls, event: ecclEvent_t) -> "Event":
+        """The Event of a filled ecclEvent_t (of a kind other than ECCL_EVENT_NONE)."""
+        return cls(kind=EventKind(event.kind), peer=PeerId.from_c(event.peer),
+                   revision=int(event.revision), stage=int(event.stage),
+                   value=float(event.value), threshold=float(event.threshold),
+                   link_to=_peer_or_none(event.link_to))
 
 
 class StageState(enum.IntEnum):

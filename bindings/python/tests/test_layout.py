@@ -151,6 +151,7 @@ def _ctype_of(c_type: str) -> Any:
         "uint16_t": ctypes.c_uint16, "uint32_t": ctypes.c_uint32, "uint64_t": ctypes.c_uint64,
         "ecclMaster_t": api.ecclMaster_t, "ecclComm_t": api.ecclComm_t,
         "ecclRequest_t": api.ecclRequest_t, "ecclDiloco_t": api.ecclDiloco_t,
+        "ecclEventCallback_t": api.ecclEventCallback_t,
     }
     if c_type in scalars:
         return scalars[c_type]
