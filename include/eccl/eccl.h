@@ -441,8 +441,10 @@ typedef struct {
  * sent to accepted peers (the ones that vote on admissions): a pending peer
  * learns of the group's changes from the ring it is admitted into. (The queue holds
  * 4096 events; older ones are dropped if nobody polls). Never blocks; kind is ECCL_EVENT_NONE
- * when there is none. The caller sets event->struct_size before the call.
- * Any thread, at any time. Errors: ecclInvalidArgument (NULL, bad struct_size). */
+ * when there is none. While an event callback is set, new events go to it
+ * instead (ecclCommSetEventCallback). The caller sets event->struct_size
+ * before the call. Any thread, at any time. Errors: ecclInvalidArgument
+ * (NULL, bad struct_size). */
 ECCL_API ecclResult_t ecclCommPollEvent(ecclComm_t comm, ecclEvent_t* event);
 
 /** Receives the comm's events while set with ecclCommSetEventCallback. event

@@ -193,7 +193,8 @@ class Communicator(CollectivesMixin, StateMixin):
         """The oldest queued membership event, or None. Never blocks. Besides the
         group's membership (PEER_*), events report lost and restored pipeline
         stages (STAGE_*) and the master's detectors' findings (HUNG_PEER,
-        STRAGGLER: see Event.value and Event.threshold)."""
+        STRAGGLER: see Event.value and Event.threshold). While an event
+        callback is set, new events go to it instead (set_event_callback)."""
         event = versioned(ecclEvent_t)
         self._h.call("ecclCommPollEvent", ctypes.byref(event))
         if event.kind == ecclEventKind_t.ECCL_EVENT_NONE:
