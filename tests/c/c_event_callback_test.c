@@ -69,8 +69,11 @@ static void slowCallback(const ecclEvent_t* event, void* user_data) {
 /* Records, tries to destroy its comm (refused), and removes itself. */
 static void onceCallback(const ecclEvent_t* event, void* user_data) {
   Seen* seen = (Seen*)user_data;
+  const ecclResult_t destroyed = ecclCommDestroy(seen->comm);
   record(seen, event);
-  seen->destroy_result = ecclCommDestroy(seen->comm);
+  pthread_mutex_lock(&seen->mu);
+  seen->destroy_result = destroyed;
+  pthread_mutex_unlock(&seen->mu);
   CHECK_OK(ecclCommSetEventCallback(seen->comm, NULL, NULL)); /* must not deadlock */
 }
 
@@ -184,13 +187,17 @@ int main(void) {
   CHECK_OK(ecclCommUpdateTopology(comms[0], -1));
   CHECK(pthread_join(thread_b, NULL) == 0 && update_b.result == ecclSuccess);
   CHECK(pthread_join(thread_c, NULL) == 0 && connect_c.result == ecclSuccess);
+  pthread_mutex_lock(&once.mu);
   CHECK(once.destroy_result == ecclInvalidUsage);
+  pthread_mutex_unlock(&once.mu);
 
   /* Removed: C's departure is queued again, and no callback hears of it. */
   CHECK_OK(ecclCommDestroy(comms[2]));
   CHECK(waitForQueued(comms[0], ECCL_EVENT_PEER_LEFT, &ids[2]));
   CHECK(calls(&once) == 1 && calls(&slow) == slow_calls);
-  CHECK(once.on_caller_thread == 0);
+  pthread_mutex_lock(&once.mu);
+  CHECK(once.on_caller_thread == 0 && once.rank_ok);
+  pthread_mutex_unlock(&once.mu);
 
   /* A callback set at Destroy is removed by it, without waiting for events. */
   initSeen(&last, comms[1]);
