@@ -28,6 +28,8 @@ ecclMasterConfig_t masterDefaults() {
   config.straggler_factor = 4.0;
   config.link_busy_share = 0.5;
   config.link_busy_factor = 3.0;
+  config.rejoin_backoff_ms = 10'000;
+  config.rejoin_backoff_max_ms = 300'000;
   return config;
 }
 

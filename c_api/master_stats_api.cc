@@ -24,7 +24,7 @@ using eccl::capi::peerIdOf;
 constexpr const char* kFn = "ecclMasterGetClusterStats";
 
 // The first version of each struct is today's: every field is required.
-constexpr size_t kStatsMinSize = ECCL_CAPI_FIELD_END(ecclClusterStats_t, anomaly_evictions);
+constexpr size_t kStatsMinSize = ECCL_CAPI_FIELD_END(ecclClusterStats_t, rejoins_refused);
 constexpr size_t kPeerMinSize = ECCL_CAPI_FIELD_END(ecclPeerHealth_t, slow_node);
 constexpr size_t kLinkMinSize = ECCL_CAPI_FIELD_END(ecclLinkHealth_t, frozen);
 constexpr size_t kFindingMinSize = ECCL_CAPI_FIELD_END(ecclAnomalyFinding_t, evidence);
@@ -63,6 +63,7 @@ ecclClusterStats_t toStats(const eccl::membership::MasterSnapshot& snapshot) {
   out.slow_nodes = c.slow_nodes;
   out.frozen_links = c.frozen_links;
   out.anomaly_evictions = c.anomaly_evictions;
+  out.rejoins_refused = c.rejoins_refused;
   return out;
 }
 

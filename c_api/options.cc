@@ -1,5 +1,6 @@
 #include "c_api/options.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -108,6 +109,22 @@ Status applyDetectorFields(const ecclMasterConfig_t& config, const std::string& 
   return Status::ok();
 }
 
+// The rejoin back-off fields, when the caller's struct has them.
+Status applyRejoinFields(const ecclMasterConfig_t& config, const std::string& prefix,
+                         membership::MasterSettings& settings) {
+  if (!ECCL_CAPI_HAS_FIELD(&config, ecclMasterConfig_t, rejoin_backoff_max_ms)) {
+    return Status::ok();
+  }
+  ECCL_RETURN_IF_ERROR(
+      inRange<uint32_t>(config.rejoin_backoff_ms, 0, 86'400'000, prefix + "->rejoin_backoff_ms"));
+  ECCL_RETURN_IF_ERROR(inRange<uint32_t>(config.rejoin_backoff_max_ms, 0, 86'400'000,
+                                         prefix + "->rejoin_backoff_max_ms"));
+  settings.rejoin_backoff = std::chrono::milliseconds(config.rejoin_backoff_ms);
+  settings.rejoin_backoff_max =
+      std::chrono::milliseconds(std::max(config.rejoin_backoff_max_ms, config.rejoin_backoff_ms));
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<membership::MasterOptions> toMasterOptions(const ecclMasterConfig_t& config,
@@ -134,6 +151,7 @@ Result<membership::MasterOptions> toMasterOptions(const ecclMasterConfig_t& conf
       std::chrono::milliseconds(config.channel_setup_timeout_ms);
   options.register_timeout = std::chrono::milliseconds(config.register_timeout_ms);
   ECCL_RETURN_IF_ERROR(applyDetectorFields(config, prefix, options.settings));
+  ECCL_RETURN_IF_ERROR(applyRejoinFields(config, prefix, options.settings));
   options.settings.incarnation = randomIncarnation();
   if (config.token_key_file == nullptr || *config.token_key_file == '\0') {
     options.settings.token_key = membership::randomTokenKey();

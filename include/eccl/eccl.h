@@ -210,6 +210,15 @@ typedef struct {
   /** ...and this many times the median of the ring's other links (1..1000,
    * default 3). */
   double link_busy_factor;
+  /** An evicted peer's process may register again (its next comm for this
+   * master and group says which of its peers was evicted) only this long
+   * after the eviction, doubled for each further eviction of it. 0..86400000,
+   * default 10000. Written only when struct_size covers it. */
+  uint32_t rejoin_backoff_ms;
+  /** The longest such back-off (and how long after it the master still
+   * remembers the eviction). 0..86400000, default 300000; never below
+   * rejoin_backoff_ms. */
+  uint32_t rejoin_backoff_max_ms;
 } ecclMasterConfig_t;
 
 /** Fills *config with the defaults, then applies the environment variables
@@ -388,15 +397,18 @@ typedef enum {
   ECCL_EVENT_STAGE_RESTORED = 6,
   /** the master's detectors found a peer of the group hung: its ring
    * neighbours have been blocked on it (waiting for it to enter their
-   * collective) for the master's --hung-ms while it is in no collective. By
+   * collective) for the master's --hung-ms while it is in no collective, or
+   * the rest of its ring voted for a topology update that long ago and waits
+   * for its vote. By
    * default the master evicts it next (ECCL_EVENT_PEER_EVICTED), which ends
    * the ring's op with ecclPeerLost. value: how long they were blocked (ms);
    * threshold: --hung-ms */
   ECCL_EVENT_HUNG_PEER = 7,
   /** the master's detectors found a peer of the group straggling: over the
-   * master's window its ring neighbours waited for it to enter their
-   * collectives far longer than for the ring's other peers. value: that time
-   * (ms, summed over its neighbours); threshold: what it had to reach.
+   * master's window its ring waited for it far longer than for the ring's
+   * other peers: its neighbours for it to enter their collectives, and the
+   * first voter of each topology update for its vote. value: that time
+   * (ms, summed); threshold: what it had to reach.
    * Reported only, unless the master evicts stragglers */
   ECCL_EVENT_STRAGGLER = 8,
   /** The master found a slow ring link, from peer to link_to: its sender's
@@ -708,6 +720,9 @@ typedef struct {
   uint64_t slow_nodes;             /**< ... ECCL_EVENT_SLOW_NODE */
   uint64_t frozen_links;           /**< ... ECCL_EVENT_FROZEN_LINK */
   uint64_t anomaly_evictions;      /**< peers evicted for a finding */
+  /** registrations of evicted peers' processes refused within their back-off
+   * (ecclMasterConfig_t.rejoin_backoff_ms) */
+  uint64_t rejoins_refused;
 } ecclClusterStats_t;
 
 /** An accepted peer as the master's anomaly detectors see it, from the reports

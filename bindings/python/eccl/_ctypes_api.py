@@ -212,6 +212,8 @@ class ecclMasterConfig_t(Structure):
         ("straggler_factor", c_double),
         ("link_busy_share", c_double),
         ("link_busy_factor", c_double),
+        ("rejoin_backoff_ms", c_uint32),
+        ("rejoin_backoff_max_ms", c_uint32),
     ]
 
 
@@ -329,7 +331,7 @@ class ecclClusterStats_t(Structure):
             "state_syncs_failed", "state_fetches", "stage_metrics", "stage_queries",
             "stages_lost", "stages_restored", "stage_announcements", "peer_reports",
             "hung_peers", "stragglers", "slow_links", "slow_nodes", "frozen_links",
-            "anomaly_evictions")
+            "anomaly_evictions", "rejoins_refused")
     ]
 
 

@@ -90,7 +90,9 @@ class Master:
                  straggler_share: Optional[float] = None,
                  straggler_factor: Optional[float] = None,
                  link_busy_share: Optional[float] = None,
-                 link_busy_factor: Optional[float] = None) -> None:
+                 link_busy_factor: Optional[float] = None,
+                 rejoin_backoff_ms: Optional[int] = None,
+                 rejoin_backoff_max_ms: Optional[int] = None) -> None:
         """listen: "HOST:PORT" or "[V6ADDR]:PORT" (port 0: a free one; None: the
         default, "0.0.0.0:0" or $ECCL_MASTER_LISTEN). heartbeat_ms: the peers'
         heartbeat interval; miss_limit: missed heartbeats until a peer is lost;
@@ -100,7 +102,9 @@ class Master:
         eccl-master's flags): hung_ms, anomaly_window_ms, confirm_ms, frozen_ms,
         eviction_cooldown_ms; evict_hung (default True), evict_stragglers,
         evict_slow_nodes (default False); straggler_share, straggler_factor,
-        link_busy_share, link_busy_factor.
+        link_busy_share, link_busy_factor. An evicted peer's process may register
+        again only rejoin_backoff_ms after the eviction, doubled per further
+        eviction up to rejoin_backoff_max_ms.
         Raises eccl.InvalidArgument (a bad field) or eccl.SystemError (cannot bind)."""
         lib = _library.lib()
         code, config = init_versioned(ecclMasterConfig_t, lib.ecclMasterConfigInit)
@@ -115,7 +119,9 @@ class Master:
                              ("register_timeout_ms", register_timeout_ms),
                              ("hung_ms", hung_ms), ("anomaly_window_ms", anomaly_window_ms),
                              ("confirm_ms", confirm_ms), ("frozen_ms", frozen_ms),
-                             ("eviction_cooldown_ms", eviction_cooldown_ms)):
+                             ("eviction_cooldown_ms", eviction_cooldown_ms),
+                             ("rejoin_backoff_ms", rejoin_backoff_ms),
+                             ("rejoin_backoff_max_ms", rejoin_backoff_max_ms)):
             value = optional_uint32(value, field)
             if value is not None:
                 setattr(config, field, value)

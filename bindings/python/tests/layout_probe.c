@@ -77,6 +77,8 @@ int main(void) {
   FIELD(ecclMasterConfig_t, straggler_factor);
   FIELD(ecclMasterConfig_t, link_busy_share);
   FIELD(ecclMasterConfig_t, link_busy_factor);
+  FIELD(ecclMasterConfig_t, rejoin_backoff_ms);
+  FIELD(ecclMasterConfig_t, rejoin_backoff_max_ms);
   STRUCT_END();
 
   STRUCT_BEGIN(ecclPeerId_t);
@@ -185,6 +187,7 @@ int main(void) {
   FIELD(ecclClusterStats_t, slow_nodes);
   FIELD(ecclClusterStats_t, frozen_links);
   FIELD(ecclClusterStats_t, anomaly_evictions);
+  FIELD(ecclClusterStats_t, rejoins_refused);
   STRUCT_END();
 
   STRUCT_BEGIN(ecclPeerHealth_t);

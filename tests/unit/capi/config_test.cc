@@ -73,6 +73,8 @@ TEST_F(CApiConfig, MasterDefaults) {
   EXPECT_EQ(config.straggler_factor, 4.0);
   EXPECT_EQ(config.link_busy_share, 0.5);
   EXPECT_EQ(config.link_busy_factor, 3.0);
+  EXPECT_EQ(config.rejoin_backoff_ms, 10'000u);
+  EXPECT_EQ(config.rejoin_backoff_max_ms, 300'000u);
 }
 
 TEST_F(CApiConfig, DetectorFieldsReachTheMasterAndAnOlderStructKeepsTheDefaults) {
@@ -91,6 +93,8 @@ TEST_F(CApiConfig, DetectorFieldsReachTheMasterAndAnOlderStructKeepsTheDefaults)
   config.straggler_factor = 2.0;
   config.link_busy_share = 0.3;
   config.link_busy_factor = 5.0;
+  config.rejoin_backoff_ms = 4'000;
+  config.rejoin_backoff_max_ms = 1'000;  // below the first: raised to it
   auto options = capi::toMasterOptions(config, "test");
   ASSERT_TRUE(options) << options.status().toString();
   const membership::MasterSettings& s = options->settings;
@@ -106,6 +110,13 @@ TEST_F(CApiConfig, DetectorFieldsReachTheMasterAndAnOlderStructKeepsTheDefaults)
   EXPECT_EQ(s.detectors.late_factor, 2.0);
   EXPECT_EQ(s.detectors.min_busy_share, 0.3);
   EXPECT_EQ(s.detectors.busy_factor, 5.0);
+  EXPECT_EQ(s.rejoin_backoff, std::chrono::milliseconds(4'000));
+  EXPECT_EQ(s.rejoin_backoff_max, std::chrono::milliseconds(4'000));
+  config.rejoin_backoff_ms = 86'400'001;
+  auto too_long = capi::toMasterOptions(config, "test");
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(too_long.status().message().find("rejoin_backoff_ms"), std::string::npos);
+  config.rejoin_backoff_ms = 4'000;
   // A caller built before these fields: whatever lies past its struct is not read.
   config.struct_size = ECCL_CAPI_FIELD_END(ecclMasterConfig_t, token_key_file);
   config.hung_ms = 0;  // out of range, were it read
@@ -113,6 +124,7 @@ TEST_F(CApiConfig, DetectorFieldsReachTheMasterAndAnOlderStructKeepsTheDefaults)
   ASSERT_TRUE(old) << old.status().toString();
   EXPECT_EQ(old->settings.detectors.hung_after, anomaly::DetectorSettings{}.hung_after);
   EXPECT_TRUE(old->settings.evict_hung);
+  EXPECT_EQ(old->settings.rejoin_backoff, membership::MasterSettings{}.rejoin_backoff);
 }
 
 TEST_F(CApiConfig, CommDefaults) {
