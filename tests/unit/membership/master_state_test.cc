@@ -487,16 +487,35 @@ void evictAtSetUp(Cluster& c, const EndpointId& a, const EndpointId& joiner) {
   ASSERT_EQ(c.inbox(a).commits.back().revision, c.inbox(a).topologies.back().revision);
 }
 
+// A master with these back-offs; peer `a` is its ring, joiner `b` was just
+// evicted (`b_token` proves its id).
+struct AfterAnEviction {
+  static MasterSettings settings(std::chrono::milliseconds backoff,
+                                 std::chrono::milliseconds backoff_max) {
+    MasterSettings s = Cluster::settings();
+    s.rejoin_backoff = backoff;
+    s.rejoin_backoff_max = backoff_max;
+    return s;
+  }
+  AfterAnEviction(std::chrono::milliseconds backoff, std::chrono::milliseconds backoff_max)
+      : c(settings(backoff, backoff_max)) {
+    a = c.join();
+    c.allReady({a});
+    b = c.join();
+    b_token = c.inbox(b).registered.back().token;
+    evictAtSetUp(c, a, b);
+  }
+  Cluster c;
+  EndpointId a, b;
+  protocol::PeerToken b_token{};
+};
+
 TEST(MasterState, AnEvictedProcessRegistersAgainOnlyAfterABackoffThatDoubles) {
-  MasterSettings settings = Cluster::settings();
-  settings.rejoin_backoff = 1s;
-  settings.rejoin_backoff_max = 3s;
-  Cluster c(settings);
-  const auto a = c.join();
-  c.allReady({a});
-  const auto b = c.join();
-  const protocol::PeerToken b_token = c.inbox(b).registered.back().token;
-  evictAtSetUp(c, a, b);
+  AfterAnEviction t(1s, 3s);
+  Cluster& c = t.c;
+  const EndpointId& a = t.a;
+  const EndpointId& b = t.b;
+  const protocol::PeerToken& b_token = t.b_token;
 
   // Within the back-off: refused, and the reason says when to come back.
   pass(c, a, 900ms);
@@ -538,19 +557,13 @@ TEST(MasterState, AnEvictedProcessRegistersAgainOnlyAfterABackoffThatDoubles) {
 }
 
 TEST(MasterState, AnEvictionIsForgottenAfterTheLongestBackoff) {
-  MasterSettings settings = Cluster::settings();
-  settings.rejoin_backoff = 1s;
-  settings.rejoin_backoff_max = 2s;
-  Cluster c(settings);
-  const auto a = c.join();
-  c.allReady({a});
-  const auto b = c.join();
-  const protocol::PeerToken b_token = c.inbox(b).registered.back().token;
-  evictAtSetUp(c, a, b);
+  AfterAnEviction t(1s, 2s);
+  Cluster& c = t.c;
+  const EndpointId& a = t.a;
   // 1 s of back-off + 2 s of memory: then the process starts afresh (its
   // next eviction's back-off is 1 s again, not 2 s).
   pass(c, a, 3s);
-  auto again = c.registerWith(newcomer(100, b, b_token), 100);
+  auto again = c.registerWith(newcomer(100, t.b, t.b_token), 100);
   ASSERT_TRUE(again.isOk());
   const protocol::PeerToken again_token = c.inbox(*again).registered.back().token;
   evictAtSetUp(c, a, *again);
