@@ -192,7 +192,11 @@ TEST_F(StateFetch, ASourceLostMidFetchOnlyEnlargesTheCatchUp) {
   auto peers = members(3);
   // Three entries of 6 MiB, each from all three sources (2 MiB apiece). A
   // source that leaves still delivers what its sockets hold and what its
-  // close flushes (up to 2 s at the pace): 6 MiB at 1.5 MB/s is more.
+  // close flushes (up to 2 s at the pace): 6 MiB at 1.5 MB/s is more, most
+  // of the time. Not always: the kernel keeps sending a closed socket's
+  // buffered bytes, and four connections' send buffers can hold the whole
+  // 6 MiB (CI saw it). The fetch must succeed either way, and the catch-up
+  // must fix exactly what it did not.
   const std::vector<Spec> specs = {{"a", 3 * kMiB / 2, reduce::DType::kF32},
                                    {"b", 3 * kMiB / 2, reduce::DType::kF32},
                                    {"c", 3 * kMiB / 2, reduce::DType::kF32}};
@@ -211,9 +215,11 @@ TEST_F(StateFetch, ASourceLostMidFetchOnlyEnlargesTheCatchUp) {
   admitPending(peers);
   SyncOutcome fetched = joining.get();
   ASSERT_TRUE(fetched.status.isOk()) << fetched.status.toString();
-  EXPECT_LT(fetched.info.entries_fixed, 3u);
-  EXPECT_LT(fetched.info.bytes_received, 18 * kMiB);
+  EXPECT_LE(fetched.info.entries_fixed, 3u);
+  EXPECT_LE(fetched.info.bytes_received, 18 * kMiB);
   EXPECT_GE(fetched.info.bytes_received, 12 * kMiB);  // what the others sent
+  // Each entry misses 2 MiB or nothing: what arrived fixes whole entries only.
+  EXPECT_EQ(fetched.info.bytes_received == 18 * kMiB, fetched.info.entries_fixed == 3u);
 
   auto outcomes = catchUp(peers, tensors, joiner, joined);
   ASSERT_EQ(outcomes.size(), 3u);
