@@ -11,6 +11,7 @@
 #include "c_api/handles.h"
 #include "c_api/struct_size.h"
 #include "eccl/eccl.h"
+#include "src/anomaly/running_phase.h"
 #include "src/comm/communicator.h"
 #include "src/protocol/control_messages.h"
 
@@ -67,10 +68,10 @@ ecclClusterStats_t toStats(const eccl::membership::MasterSnapshot& snapshot) {
   return out;
 }
 
-// A running phase is an op phase one up, with kNone (no op) below: none maps to DONE.
+// In no collective maps to DONE.
 ecclOpPhase_t toRunningPhase(eccl::protocol::RunningPhase phase) {
-  if (phase == eccl::protocol::RunningPhase::kNone) return ECCL_OP_DONE;
-  return static_cast<ecclOpPhase_t>(static_cast<int>(phase) - 1);
+  const auto op_phase = eccl::anomaly::opPhaseOf(phase);
+  return op_phase ? static_cast<ecclOpPhase_t>(*op_phase) : ECCL_OP_DONE;
 }
 
 ecclPeerHealth_t toPeerHealth(const eccl::anomaly::PeerHealth& p) {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "src/anomaly/running_phase.h"
 #include "src/comm/communicator.h"
 #include "src/common/log.h"
 
@@ -181,7 +182,7 @@ std::optional<protocol::PeerReport> Communicator::peerReport() {
   for (const anomaly::OpRecord& op : recorder_.snapshot()) {
     if (!op.running() || op.sequence == anomaly::OpRecord::kNotStarted) continue;
     // The oldest op that started: the one the others may be waiting for.
-    report.running_phase = static_cast<protocol::RunningPhase>(static_cast<int>(op.phase) + 1);
+    report.running_phase = anomaly::runningPhaseOf(op.phase);
     report.running_tag = op.tag;
     report.running_ms = clampMillis(now - op.started);
     report.waiting_on = op.blocked_on;

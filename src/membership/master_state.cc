@@ -227,7 +227,7 @@ void MasterState::rememberEviction(const Peer& peer, Clock::time_point now) {
   Eviction eviction;
   eviction.group = peer.group;
   eviction.evictions = peer.evictions + 1;
-  // rejoin_backoff doubled per earlier eviction, capped (and the shift kept small).
+  // rejoin_backoff doubled per earlier eviction, capped (doubling stops at the cap: no overflow).
   auto backoff = settings_.rejoin_backoff;
   for (uint32_t i = 1; i < eviction.evictions && backoff < settings_.rejoin_backoff_max; ++i)
     backoff *= 2;

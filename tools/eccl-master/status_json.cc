@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "src/anomaly/running_phase.h"
 #include "src/coll/op_progress.h"
 #include "tools/eccl-master/peer_state_name.h"
 
@@ -74,10 +75,9 @@ nlohmann::json countersJson(const membership::MasterCounters& c) {
           {"rejoins_refused", c.rejoins_refused}};
 }
 
-// A running phase is an op phase one up (comm_observe.cc), with kNone below.
 const char* runningPhaseName(protocol::RunningPhase phase) {
-  if (phase == protocol::RunningPhase::kNone) return "none";
-  return coll::opPhaseName(static_cast<coll::OpPhase>(static_cast<int>(phase) - 1));
+  const auto op_phase = anomaly::opPhaseOf(phase);
+  return op_phase ? coll::opPhaseName(*op_phase) : "none";
 }
 
 // What the anomaly detectors see of each accepted peer, the links' rates over
