@@ -27,7 +27,7 @@ void BufferRingOp::startData() {
 }
 
 void BufferRingOp::postReceives() {
-  while (!failed() && !cursor_.done() && recvs_in_flight_ < options_.pipeline_depth) {
+  while (!failed() && !cursor_.done() && recvs_in_flight_ < options_.receives_ahead) {
     const uint32_t t = cursor_.step();
     const uint32_t c = cursor_.chunk();
     const uint32_t seg = plan_.recvSegment(t);

@@ -5,8 +5,9 @@
 // receive of a reducing step lands in a staging slot (pipeline_depth slots of
 // one chunk: the op's only memory beyond the caller's) and is reduced into
 // the buffer, where the next step sends it from. Receives are posted in
-// schedule order, at most pipeline_depth at a time; chunk c of step t is sent
-// as soon as chunk c of step t-1 has arrived (or at once, at step 0).
+// schedule order, at most receives_ahead at a time (and those of reducing
+// steps only into a free slot); chunk c of step t is sent as soon as chunk c
+// of step t-1 has arrived (or at once, at step 0).
 #pragma once
 
 #include <unordered_map>

@@ -144,7 +144,7 @@ INSTANTIATE_TEST_SUITE_P(RecursiveDoubling, AllReduceExact,
                          });
 
 TEST(AllReduceLarge, SixtyFourMebibytesOfF32WithDefaultChunks) {
-  RingCluster cluster;  // 1 MiB chunks, pipeline depth 4
+  RingCluster cluster;  // the default chunks and depths
   cluster.grow(3);
   checkAllReduce(cluster, DType::kF32, ReduceOp::kSum, (64u << 20) / 4 + 5, false, 7);
 }
@@ -153,6 +153,7 @@ TEST(AllReduceLarge, OddCountAcrossChunkBoundariesWithDepthOne) {
   coll::CollOptions options;
   options.chunk_bytes = 1000;  // not a multiple of the element size
   options.pipeline_depth = 1;
+  options.receives_ahead = 1;  // one receive at a time, copying steps too
   RingCluster cluster(options);
   cluster.grow(4);
   checkAllReduce(cluster, DType::kF64, ReduceOp::kSum, 100'003, true, 8);

@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "src/coll/coll_options.h"
 #include "src/coll/op_key.h"
 
 namespace eccl::coll {
@@ -206,6 +207,19 @@ TEST(RingPlan, OpsNeedingTooManyMessagesAreRejected) {
     EXPECT_EQ(RingPlan::reduceScatter(3, r, too_many, 1).status().code(), Code::kInvalidArgument)
         << r;
   }
+}
+
+TEST(CollOptions, ReceivesAheadAreAtLeastThePipelineDepth) {
+  CollOptions options;
+  EXPECT_TRUE(options.validate().isOk());
+  options.receives_ahead = options.pipeline_depth;
+  EXPECT_TRUE(options.validate().isOk());
+  options.receives_ahead = options.pipeline_depth - 1;
+  Status fewer = options.validate();
+  EXPECT_EQ(fewer.code(), Code::kInvalidArgument);
+  EXPECT_NE(fewer.message().find("receives_ahead"), std::string::npos) << fewer.toString();
+  options.receives_ahead = 4097;
+  EXPECT_EQ(options.validate().code(), Code::kInvalidArgument);
 }
 
 }  // namespace
