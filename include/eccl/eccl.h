@@ -1149,7 +1149,9 @@ ECCL_API ecclResult_t ecclCommLookupPeer(ecclComm_t comm, const char* group, int
  * new channel (a call that starts while the partner's close is still on its
  * way fails with ecclPeerLost too: retry it). A receiver whose count differs from the sender's
  * makes both calls fail with ecclInvalidUsage; the channel and the tag stay usable. info: as for
- * ecclAllReduce (world_size is 2). Errors: ecclInvalidArgument (NULL comm, NULL buf with count > 0,
+ * ecclAllReduce (world_size is 2). A later call with a peer whose departure this peer was told
+ * of (a former ring member, or a partner of another group) fails with ecclPeerLost, not as an
+ * unknown peer. Errors: ecclInvalidArgument (NULL comm, NULL buf with count > 0,
  * unknown dtype, peer is this peer, all-zero, or not an accepted peer, tag too large, bad
  * info->struct_size), ecclInvalidUsage (not accepted yet; sizes differ), ecclTimeout, ecclAborted,
  * ecclPeerLost, ecclConnectionError (no channel could be opened). */

@@ -127,23 +127,35 @@ std::optional<std::pair<std::string, uint16_t>> Communicator::dataAddressLocked(
 Result<std::shared_ptr<transport::Channel>> Communicator::p2pChannel(const EndpointId& peer,
                                                                      Clock::time_point deadline) {
   std::unique_lock lock(mu_);
+  // A peer the master said has departed is lost, not unknown (the master has
+  // forgotten it, so a lookup would say it never existed).
+  auto departed = [&]() -> std::optional<Status> {
+    auto gone = p2p_departed_.find(peer);
+    if (gone == p2p_departed_.end()) return std::nullopt;
+    return Status(Code::kPeerLost, "peer " + peer.shortHex() + " " + departureText(gone->second));
+  };
   // Where it is: the ring knows its members; others are asked of the master
   // once (which also makes the master tell this peer when it departs).
   if (!dataAddressLocked(peer)) {
+    if (auto lost = departed()) return *lost;
     lock.unlock();
     protocol::PeerLookup request;
     request.peer = peer;
     auto location = lookup(std::move(request), deadline);
-    if (!location) return location.status();
     lock.lock();
+    if (!location) {
+      // It may have departed while the lookup was on its way.
+      if (auto lost = departed(); lost && location.status().code() == Code::kInvalidArgument) {
+        return *lost;
+      }
+      return location.status();
+    }
     if (location->group == options_.group) p2p_addresses_[peer] = *location;
   }
   bool dialled = false;
   while (true) {
     if (Status terminal = terminalStatusLocked(); !terminal.isOk()) return terminal;
-    if (auto gone = p2p_departed_.find(peer); gone != p2p_departed_.end()) {
-      return Status(Code::kPeerLost, "peer " + peer.shortHex() + " " + departureText(gone->second));
-    }
+    if (auto lost = departed()) return *lost;
     auto it = channels_.find(peer);
     if (it != channels_.end() && it->second->status().isOk()) return it->second;
     if (dialled && connecting_.count(peer) == 0) {

@@ -208,6 +208,36 @@ TEST_F(PointToPoint, APartnerOfAnotherGroupDepartingEndsTheWait) {
     if (event->kind == comm::EventKind::kLeft && event->revision == 0) seen = true;
   }
   EXPECT_TRUE(seen);
+  // The master has forgotten a: b's next send to it is to a lost peer, not
+  // to an unknown one.
+  Status again = b->send(a_id, got.data(), got.size(), 2, deadline(5s), nullptr);
+  EXPECT_EQ(again.code(), Code::kPeerLost) << again.toString();
+  EXPECT_NE(again.message().find("left"), std::string::npos) << again.toString();
+}
+
+TEST_F(PointToPoint, ARingMemberThatDepartedIsLostAfterTheUpdate) {
+  auto& a = addPeer("z");
+  auto& b = addPeer("z");
+  auto& c = addPeer("z");
+  rankedRing({&a, &b, &c});
+  ASSERT_EQ(c.worldSize(), 3);
+  std::vector<uint8_t> bytes(10, 7);
+  const EndpointId c_id = c.peerId();
+  for (auto& peer : peers_) {
+    if (peer.get() == &c) peer.reset();  // a graceful leave
+  }
+  // a and b agree on the ring without c: c is no ring member any more.
+  auto update_b = std::async(std::launch::async, [&] { return b.updateTopology(deadline(10s)); });
+  ASSERT_TRUE(a.updateTopology(deadline(10s)).isOk());
+  ASSERT_TRUE(update_b.get().isOk());
+  ASSERT_EQ(a.worldSize(), 2);
+  for (auto* peer : {&a, &b}) {
+    Status s = peer->send(c_id, bytes.data(), bytes.size(), 1, deadline(5s), nullptr);
+    EXPECT_EQ(s.code(), Code::kPeerLost) << s.toString();
+    EXPECT_NE(s.message().find("left"), std::string::npos) << s.toString();
+    Status r = peer->recv(c_id, bytes.data(), bytes.size(), 1, deadline(5s), nullptr);
+    EXPECT_EQ(r.code(), Code::kPeerLost) << r.toString();
+  }
 }
 
 TEST_F(PointToPoint, CachedAddressesWorkWhileTheMasterIsDown) {
