@@ -32,6 +32,8 @@ class ByteStream {
 
   // Closes the stream; pending waits complete with operation_aborted.
   virtual void close() = 0;
+  // Ends the sending side after what was written (a FIN); reading goes on.
+  virtual void shutdownSend() = 0;
   // Sends a TCP reset instead of a FIN (tests, and peers that broke the protocol).
   virtual void abort() = 0;
   // Caps the stream's send rate at bytes_per_s (0: no cap). On the executor.

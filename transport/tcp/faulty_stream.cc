@@ -77,6 +77,10 @@ class FaultyStream final : public ByteStream {
     timer_.cancel();
     inner_->close();
   }
+  void shutdownSend() override {
+    timer_.cancel();
+    inner_->shutdownSend();
+  }
   void abort() override {
     timer_.cancel();
     inner_->abort();

@@ -18,6 +18,8 @@ using protocol::MessageType;
 // Bytes a connection moves per turn before yielding its thread to other connections.
 constexpr uint64_t kTurnBudget = 8u << 20;
 constexpr size_t kDiscardBufferSize = 64u << 10;
+// How long a gracefully stopped connection waits for the peer's FIN.
+constexpr auto kLinger = std::chrono::seconds(2);
 
 int64_t nowTicks() {
   return FrameConnection::Clock::now().time_since_epoch().count();
@@ -143,13 +145,59 @@ void FrameConnection::stopOnStrand(bool reset) {
   if (reset) {
     stream_->abort();
   } else {
-    stream_->close();
+    lingerThenClose();
   }
   current_.reset();
   unwritten_.store(0, std::memory_order_relaxed);
   idle_.store(true, std::memory_order_relaxed);
   auto delegate = std::move(delegate_);
   if (delegate) delegate->onConnectionStopped(*this);
+}
+
+// Closing a socket with unread bytes, or one that bytes still reach, makes the
+// kernel answer with a reset; a peer whose write then fails may drop what it
+// had not read yet: this side's last frames, the Goodbye that says why the
+// channel closed. So a graceful stop ends only the sending side, and reads
+// (and drops) until the peer closes too.
+void FrameConnection::lingerThenClose() {
+  stream_->shutdownSend();
+  auto linger = std::make_shared<asio::steady_timer>(stream_->executor());
+  linger->expires_after(kLinger);
+  linger->async_wait([self = shared_from_this()](std::error_code ec) {
+    if (!ec) self->stream_->close();
+  });
+  drainUntilClosed(std::move(linger));
+}
+
+void FrameConnection::drainUntilClosed(std::shared_ptr<asio::steady_timer> linger) {
+  if (!discard_buf_) discard_buf_ = std::make_unique<uint8_t[]>(kDiscardBufferSize);
+  uint64_t budget = kTurnBudget;
+  while (true) {
+    std::error_code ec;
+    const size_t n = stream_->readSome({discard_buf_.get(), kDiscardBufferSize}, ec);
+    if (isWouldBlock(ec)) {
+      stream_->waitReadable([self = shared_from_this(), linger](std::error_code wait_ec) {
+        if (wait_ec) {
+          linger->cancel();
+          self->stream_->close();
+          return;
+        }
+        self->drainUntilClosed(linger);
+      });
+      return;
+    }
+    if (ec) {  // the peer's FIN, or the stream is closed or broken: done
+      linger->cancel();
+      stream_->close();
+      return;
+    }
+    if (n >= budget) {
+      asio::post(stream_->executor(),
+                 [self = shared_from_this(), linger] { self->drainUntilClosed(linger); });
+      return;
+    }
+    budget -= n;
+  }
 }
 
 void FrameConnection::fail(Status error) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <asio/steady_timer.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -164,6 +165,10 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::span<uint8_t> readTarget();
   void fail(Status error);
   void stopOnStrand(bool reset);
+  // A graceful stop: FIN, then read and drop what still comes until the
+  // peer's FIN (at most kLinger), then close.
+  void lingerThenClose();
+  void drainUntilClosed(std::shared_ptr<asio::steady_timer> linger);
   std::string describe() const;
 
   std::unique_ptr<ByteStream> stream_;

@@ -66,6 +66,12 @@ void TcpStream::close() {
   socket_.close(ignored);
 }
 
+void TcpStream::shutdownSend() {
+  if (!socket_.is_open()) return;
+  std::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
 void TcpStream::abort() {
   if (!socket_.is_open()) return;
   std::error_code ignored;
@@ -94,7 +100,8 @@ void TcpStream::setPacingRate(uint64_t bytes_per_s) {
 
 std::chrono::nanoseconds TcpStream::sendBusyTime() {
   if (!socket_.is_open()) return busy_;
-  if (auto busy = kernelBusyTime(socket_.native_handle())) busy_ = std::max<std::chrono::nanoseconds>(busy_, *busy);
+  if (auto busy = kernelBusyTime(socket_.native_handle()))
+    busy_ = std::max<std::chrono::nanoseconds>(busy_, *busy);
   return busy_;
 }
 

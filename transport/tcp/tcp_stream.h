@@ -21,6 +21,7 @@ class TcpStream final : public ByteStream {
   void waitReadable(WaitHandler ready) override;
   void waitWritable(WaitHandler ready) override;
   void close() override;
+  void shutdownSend() override;
   void abort() override;
   // SO_MAX_PACING_RATE, which TCP enforces itself (no fq qdisc needed).
   void setPacingRate(uint64_t bytes_per_s) override;

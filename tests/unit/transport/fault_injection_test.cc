@@ -91,6 +91,7 @@ class RecordingStream final : public transport::ByteStream {
   void waitReadable(WaitHandler) override {}
   void waitWritable(WaitHandler) override {}
   void close() override {}
+  void shutdownSend() override {}
   void abort() override { aborted = true; }
   void setPacingRate(uint64_t) override {}
   std::chrono::nanoseconds sendBusyTime() override { return {}; }
