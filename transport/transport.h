@@ -79,8 +79,14 @@ class Channel {
 
   // Graceful close: queues a Goodbye telling the peer why, then ends pending
   // operations with kAborted once it is written (at most ~2 s later). Returns
-  // at once; the failure handler runs when the channel has stopped.
-  virtual void close(std::string reason) = 0;
+  // at once; the failure handler runs when the channel has stopped. `code`
+  // travels in the Goodbye: kInvalidUsage says the close is over a
+  // disagreement about an op (a peer with another count or dtype), and the
+  // peer's operations then fail with kInvalidUsage instead of
+  // kConnectionError, so that the whole ring reports the disagreement rather
+  // than a lost peer. Any other code closes as kOk does.
+  virtual void close(std::string reason, Code code) = 0;
+  void close(std::string reason) { close(std::move(reason), Code::kOk); }
 
   // Ok while the channel works; afterwards the reason it stopped.
   virtual Status status() const = 0;

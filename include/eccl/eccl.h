@@ -931,9 +931,10 @@ typedef struct {
  * naming that peer (short id and rank) and the field, e.g. "peer 3f2a9c01
  * (rank 2) has count 1000, this peer 1024". A small all-reduce (recursive
  * doubling, see small_allreduce_bytes) fails that way on every peer: the
- * disagreement travels with its exchanges. In the ring, peers that are not
- * neighbours of the one that differs may get ecclPeerLost instead (their
- * ring broke). tag: < 2^32, names the op in
+ * disagreement travels with its exchanges. In the ring too: peers that are
+ * not neighbours of the one that differs learn it from the channels their
+ * neighbours close over it, and get ecclInvalidUsage with the same text (no
+ * peer was lost, and ecclAllReduceWithRetry does not retry it). tag: < 2^32, names the op in
  * errors and on the wire; reusing a tag for the next op is fine.
  * quant: NULL (or algorithm ecclQuantNone): exact; else the data travel
  * quantized (see ecclQuantConfig_t for its rules, errors and error bound) and

@@ -66,8 +66,8 @@ Status runCompletionLap(const RingView& ring, const OpKey& key, OpState& state,
   if (broken.isOk()) return Status::ok();
   const std::string reason =
       name + " failed on peer " + ring.self.shortHex() + ": " + broken.toString();
-  ring.next.channel->close(reason);
-  ring.prev.channel->close(reason);
+  ring.next.channel->close(reason, broken.code());
+  ring.prev.channel->close(reason, broken.code());
   return broken;
 }
 

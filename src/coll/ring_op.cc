@@ -165,6 +165,9 @@ void RingOp::onHeaderReceived(bool from_prev, const Status& status) {
 
 void RingOp::handle(const Completion& completion) {
   const Kind kind = kindOf(completion.token);
+  if (completion.status.code() == Code::kInvalidUsage && disagreement_.empty()) {
+    disagreement_ = completion.status.message();
+  }
   --outstanding_;
   if (onPrevChannel(kind)) --outstanding_prev_;
   const uint32_t step = stepOf(completion.token);
@@ -294,19 +297,24 @@ Status RingOp::windDown() {
       if (drain(until)) break;
     }
   }
-  const std::string reason = name_ + " failed on peer " + ring_.self.shortHex() + " (rank " +
-                             std::to_string(ring_.rank) + "): " + cause_.toString();
+  const bool passing_on =
+      cause_from_channel_ && cause_.code() == Code::kInvalidUsage && !disagreement_.empty();
+  const std::string reason = passing_on
+                                 ? disagreement_
+                                 : name_ + " failed on peer " + ring_.self.shortHex() + " (rank " +
+                                       std::to_string(ring_.rank) + "): " + cause_.toString();
   // Closing ends the transport operations still holding buffers, and tells the
-  // neighbours at once. A timeout closes only channels with operations pending:
+  // neighbours at once (with the code: a disagreement goes round the ring as
+  // kInvalidUsage, not as a lost peer). A timeout closes only channels with operations pending:
   // the neighbours wait for their own deadlines and report kTimeout too.
   const bool timeout = cause_.code() == Code::kTimeout;
   const uint64_t outstanding_next = outstanding_ - outstanding_prev_;
   const bool same = ring_.next.channel == ring_.prev.channel;
   if (!timeout || outstanding_next > 0 || (same && outstanding_prev_ > 0)) {
-    ring_.next.channel->close(reason);
+    ring_.next.channel->close(reason, cause_.code());
   }
   if (!timeout || outstanding_prev_ > 0 || (same && outstanding_next > 0)) {
-    ring_.prev.channel->close(reason);
+    ring_.prev.channel->close(reason, cause_.code());
   }
   // Closing ends every pending operation within the transport's close grace.
   auto warn_at = Clock::now() + std::chrono::seconds(5);

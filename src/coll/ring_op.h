@@ -128,6 +128,9 @@ class RingOp {
   uint64_t bytes_received_ = 0;
   bool failed_ = false;
   bool cause_from_channel_ = false;
+  // What a neighbour said when it closed its channel over a disagreement: a
+  // channel failure with kInvalidUsage passes it on unchanged.
+  std::string disagreement_;
   Status cause_;
 };
 

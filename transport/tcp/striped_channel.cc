@@ -122,7 +122,7 @@ void StripedChannelCore::recv(uint64_t stream, std::span<uint8_t> buffer, RecvCa
   finish(effects, wake, {});
 }
 
-void StripedChannelCore::close(std::string reason) {
+void StripedChannelCore::close(std::string reason, Code code) {
   ConnectionList wake;
   std::shared_ptr<Timers> timers;
   {
@@ -130,6 +130,7 @@ void StripedChannelCore::close(std::string reason) {
     if (failing_ || closing_) return;
     closing_ = true;
     close_reason_ = reason;
+    close_code_ = code == Code::kInvalidUsage ? code : Code::kOk;
     timers = timers_;
     // Every connection ends with a Goodbye: whichever the peer reads first, it
     // learns the reason before it sees a connection close.
@@ -368,7 +369,7 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
       }
       goodbye_sent_[index] = true;
       protocol::Goodbye goodbye;
-      goodbye.code = Code::kOk;
+      goodbye.code = close_code_;
       goodbye.text = close_reason_;
       return OutgoingFrame::makeControl(MessageType::kGoodbye,
                                         protocol::encodeFrame(goodbye, options_.checksum));
@@ -548,8 +549,13 @@ Status StripedChannelCore::onControlFrame(FrameConnection& connection, const Fra
       // The Goodbye is the last frame of each connection: the channel ends
       // once every connection has said it, so that frames still in flight on
       // the others (a Delivered, say) are read first.
-      const Status closed = connectionError(
-          peer_.describe() + " closed the channel: " + protocol::printable(goodbye->text));
+      // A disagreement's text leads, so that passed on round a ring (and cut
+      // to a Goodbye's length) it still starts with what the peers disagree on.
+      const std::string said = protocol::printable(goodbye->text);
+      const Status closed =
+          goodbye->code == Code::kInvalidUsage
+              ? invalidUsage(said + " (" + peer_.describe() + " closed the channel over it)")
+              : connectionError(peer_.describe() + " closed the channel: " + said);
       bool all_said = false;
       {
         std::lock_guard lock(mu_);

@@ -49,7 +49,7 @@ class StripedChannelCore final : public ConnectionDelegate,
 
   void send(uint64_t stream, std::span<const uint8_t> data, SendCallback done);
   void recv(uint64_t stream, std::span<uint8_t> buffer, RecvCallback done);
-  void close(std::string reason);
+  void close(std::string reason, Code code = Code::kOk);
   // Stops the channel: every connection closes, then every pending operation
   // ends with this status. The first reason wins.
   void fail(Status reason, bool peer_said_goodbye = false);
@@ -134,9 +134,10 @@ class StripedChannelCore final : public ConnectionDelegate,
   std::optional<Status> peer_goodbye_;  // the first Goodbye's reason
   bool closing_ = false;  // close() called: each connection's next frame is its Goodbye
   std::string close_reason_;
-  bool failing_ = false;   // connections are being stopped
-  bool stopped_ = false;   // all connections stopped; pending operations ended
-  bool released_ = false;  // asio objects gone: safe to outlive the transport
+  Code close_code_ = Code::kOk;  // kInvalidUsage or kOk, for the Goodbye
+  bool failing_ = false;         // connections are being stopped
+  bool stopped_ = false;         // all connections stopped; pending operations ended
+  bool released_ = false;        // asio objects gone: safe to outlive the transport
   size_t connections_stopped_ = 0;
   Status failure_;
   std::function<void(Status)> on_failure_;
@@ -157,7 +158,8 @@ class StripedChannel final : public Channel {
   void recv(uint64_t stream, std::span<uint8_t> buffer, RecvCallback done) override {
     core_->recv(stream, buffer, std::move(done));
   }
-  void close(std::string reason) override { core_->close(std::move(reason)); }
+  using Channel::close;
+  void close(std::string reason, Code code) override { core_->close(std::move(reason), code); }
   Status status() const override { return core_->status(); }
   void setFailureHandler(std::function<void(Status)> on_failure) override {
     core_->setFailureHandler(std::move(on_failure));

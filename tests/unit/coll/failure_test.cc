@@ -70,13 +70,36 @@ TEST(AllReduceFailure, DtypeMismatchInAFourPeerRingFailsEveryPeer) {
                                      deadline(20s), nullptr);
   });
   EXPECT_LT(Clock::now() - started, deadline(5s));
-  // Rank 3 and its two neighbours see the mismatch; rank 1 sees its ring break.
-  for (int r : {0, 2, 3}) {
+  // Rank 3 and its two neighbours see the mismatch; rank 1, two hops away,
+  // learns it from the neighbours' Goodbyes: a disagreement, not a lost peer.
+  for (int r : {0, 1, 2, 3}) {
     EXPECT_EQ(statuses[static_cast<size_t>(r)].code(), Code::kInvalidUsage)
         << r << ": " << statuses[static_cast<size_t>(r)].toString();
-    EXPECT_TRUE(contains(statuses[static_cast<size_t>(r)], "has dtype"));
+    EXPECT_TRUE(contains(statuses[static_cast<size_t>(r)], "has dtype"))
+        << r << ": " << statuses[static_cast<size_t>(r)].toString();
   }
-  EXPECT_FALSE(statuses[1].isOk());
+  cluster.update();
+  expectSumWorks(cluster, 100, 2);
+}
+
+TEST(AllReduceFailure, CountMismatchInASixPeerRingFailsEveryPeerAsADisagreement) {
+  RingCluster cluster(ringOnly());
+  cluster.grow(6);
+  const auto started = Clock::now();
+  auto statuses = cluster.runEach([&](int r) {
+    std::vector<float> buf(50'000, 1.0f);
+    return cluster.peer(r).allReduce(buf.data(), buf.data(), r == 2 ? 49'999 : 50'000, DType::kF32,
+                                     ReduceOp::kSum, 1, deadline(20s), nullptr);
+  });
+  EXPECT_LT(Clock::now() - started, deadline(5s));
+  // Ranks 4, 5 and 0 are two and three hops from rank 2: no peer was lost,
+  // and none of them may retry as if one had. Each names the count.
+  for (int r = 0; r < 6; ++r) {
+    EXPECT_EQ(statuses[static_cast<size_t>(r)].code(), Code::kInvalidUsage)
+        << r << ": " << statuses[static_cast<size_t>(r)].toString();
+    EXPECT_TRUE(contains(statuses[static_cast<size_t>(r)], "has count"))
+        << r << ": " << statuses[static_cast<size_t>(r)].toString();
+  }
   cluster.update();
   expectSumWorks(cluster, 100, 2);
 }
