@@ -305,8 +305,9 @@ Status RingOp::windDown() {
                                        std::to_string(ring_.rank) + "): " + cause_.toString();
   // Closing ends the transport operations still holding buffers, and tells the
   // neighbours at once (with the code: a disagreement goes round the ring as
-  // kInvalidUsage, not as a lost peer). A timeout closes only channels with operations pending:
-  // the neighbours wait for their own deadlines and report kTimeout too.
+  // kInvalidUsage, not as a lost peer). A timeout closes only channels with
+  // operations pending: the neighbours wait for their own deadlines and report
+  // kTimeout too.
   const bool timeout = cause_.code() == Code::kTimeout;
   const uint64_t outstanding_next = outstanding_ - outstanding_prev_;
   const bool same = ring_.next.channel == ring_.prev.channel;

@@ -176,14 +176,9 @@ void FrameConnection::drainUntilClosed(std::shared_ptr<asio::steady_timer> linge
     std::error_code ec;
     const size_t n = stream_->readSome({discard_buf_.get(), kDiscardBufferSize}, ec);
     if (isWouldBlock(ec)) {
-      stream_->waitReadable([self = shared_from_this(), linger](std::error_code wait_ec) {
-        if (wait_ec) {
-          linger->cancel();
-          self->stream_->close();
-          return;
-        }
-        self->drainUntilClosed(linger);
-      });
+      // A failed wait (the linger closed the stream) ends in the read below.
+      stream_->waitReadable(
+          [self = shared_from_this(), linger](std::error_code) { self->drainUntilClosed(linger); });
       return;
     }
     if (ec) {  // the peer's FIN, or the stream is closed or broken: done

@@ -59,6 +59,14 @@ INSTANTIATE_TEST_SUITE_P(AllReduceFailure, CountMismatch, ::testing::Bool(),
                            return param_info.param ? "RecursiveDoubling" : "Ring";
                          });
 
+// Every peer's op failed as a disagreement (not a lost peer), its text naming `field`.
+void expectEveryPeerDisagrees(const std::vector<Status>& statuses, const std::string& field) {
+  for (size_t r = 0; r < statuses.size(); ++r) {
+    EXPECT_EQ(statuses[r].code(), Code::kInvalidUsage) << r << ": " << statuses[r].toString();
+    EXPECT_TRUE(contains(statuses[r], field)) << r << ": " << statuses[r].toString();
+  }
+}
+
 TEST(AllReduceFailure, DtypeMismatchInAFourPeerRingFailsEveryPeer) {
   RingCluster cluster(ringOnly());
   cluster.grow(4);
@@ -72,12 +80,7 @@ TEST(AllReduceFailure, DtypeMismatchInAFourPeerRingFailsEveryPeer) {
   EXPECT_LT(Clock::now() - started, deadline(5s));
   // Rank 3 and its two neighbours see the mismatch; rank 1, two hops away,
   // learns it from the neighbours' Goodbyes: a disagreement, not a lost peer.
-  for (int r : {0, 1, 2, 3}) {
-    EXPECT_EQ(statuses[static_cast<size_t>(r)].code(), Code::kInvalidUsage)
-        << r << ": " << statuses[static_cast<size_t>(r)].toString();
-    EXPECT_TRUE(contains(statuses[static_cast<size_t>(r)], "has dtype"))
-        << r << ": " << statuses[static_cast<size_t>(r)].toString();
-  }
+  expectEveryPeerDisagrees(statuses, "has dtype");
   cluster.update();
   expectSumWorks(cluster, 100, 2);
 }
@@ -94,12 +97,7 @@ TEST(AllReduceFailure, CountMismatchInASixPeerRingFailsEveryPeerAsADisagreement)
   EXPECT_LT(Clock::now() - started, deadline(5s));
   // Ranks 4, 5 and 0 are two and three hops from rank 2: no peer was lost,
   // and none of them may retry as if one had. Each names the count.
-  for (int r = 0; r < 6; ++r) {
-    EXPECT_EQ(statuses[static_cast<size_t>(r)].code(), Code::kInvalidUsage)
-        << r << ": " << statuses[static_cast<size_t>(r)].toString();
-    EXPECT_TRUE(contains(statuses[static_cast<size_t>(r)], "has count"))
-        << r << ": " << statuses[static_cast<size_t>(r)].toString();
-  }
+  expectEveryPeerDisagrees(statuses, "has count");
   cluster.update();
   expectSumWorks(cluster, 100, 2);
 }
