@@ -34,6 +34,8 @@ ecclResult_t toResult(Code code) {
       return ecclOutOfMemory;
     case Code::kUnsupported:
       return ecclUnsupported;
+    case Code::kAuthError:
+      return ecclAuthError;
   }
   return ecclInternalError;
 }
@@ -78,6 +80,8 @@ ECCL_API const char* ecclGetErrorString(ecclResult_t result) {
       return "ecclOutOfMemory: out of memory";
     case ecclUnsupported:
       return "ecclUnsupported: not supported by this build or peer";
+    case ecclAuthError:
+      return "ecclAuthError: authentication failed (cluster secret or certificate)";
     case ecclNumResults:
       break;
   }

@@ -131,7 +131,8 @@ typedef enum {
   ecclAborted = 9,         /**< the operation was cancelled locally */
   ecclOutOfMemory = 10,    /**< a memory allocation failed */
   ecclUnsupported = 11,    /**< a feature or protocol version this build lacks */
-  ecclNumResults = 12      /**< the number of result codes above (not a result) */
+  ecclAuthError = 12,      /**< the other side lacks the cluster secret, or refused ours */
+  ecclNumResults = 13      /**< the number of result codes above (not a result) */
 } ecclResult_t;
 
 /** The library's version as ECCL_VERSION_CODE computes it. Lets a program check
@@ -233,8 +234,12 @@ ECCL_API ecclResult_t ecclMasterConfigInit(ecclMasterConfig_t* config);
 /** Creates a master and binds its listening socket; it serves nothing before
  * ecclMasterRun. On success *master is a new handle the caller owns (free it
  * with ecclMasterDestroy); on failure *master is NULL.
+ * With ECCL_SECRET_FILE set (a file of 16 to 4096 bytes), every connection
+ * must prove it holds the same cluster secret before its first frame; others
+ * are refused and logged (README, "Cluster secret").
  * Errors: ecclInvalidArgument (NULL pointers, bad struct_size, bad field: the
- * text names it, unusable token key file), ecclSystemError (cannot bind).
+ * text names it, unusable token key file or secret file), ecclSystemError
+ * (cannot bind).
  * Thread-safe; does not block beyond resolving listen_addr. */
 ECCL_API ecclResult_t ecclMasterCreate(const ecclMasterConfig_t* config, ecclMaster_t* master);
 
@@ -324,8 +329,12 @@ ECCL_API ecclResult_t ecclCommConfigInit(ecclCommConfig_t* config);
 /** Creates a communicator: opens its data listener; says nothing to the master
  * until ecclCommConnect. The config's strings are copied. On success *comm is
  * a new handle the caller owns (free it with ecclCommDestroy); on failure NULL.
+ * ECCL_SECRET_FILE, as for ecclMasterCreate, covers its connections to the
+ * master and to other peers; ecclCommConnect then fails with ecclAuthError
+ * when the master holds another secret.
  * Errors: ecclInvalidArgument (NULL pointers, bad struct_size, bad field: the
- * text names it), ecclSystemError (cannot listen). Thread-safe; does not block. */
+ * text names it, unusable secret file), ecclSystemError (cannot listen).
+ * Thread-safe; does not block. */
 ECCL_API ecclResult_t ecclCommCreate(const ecclCommConfig_t* config, ecclComm_t* comm);
 
 /** Registers with the master and blocks until this peer is accepted into its

@@ -4,7 +4,8 @@ namespace eccl::coll {
 
 Code transferFailureCode(Code code) {
   const bool keep = code == Code::kInvalidArgument || code == Code::kInvalidUsage ||
-                    code == Code::kProtocolError || code == Code::kUnsupported;
+                    code == Code::kProtocolError || code == Code::kUnsupported ||
+                    code == Code::kAuthError;
   return keep ? code : Code::kPeerLost;
 }
 

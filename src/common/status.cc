@@ -28,6 +28,8 @@ std::string_view codeName(Code code) {
       return "OutOfMemory";
     case Code::kUnsupported:
       return "Unsupported";
+    case Code::kAuthError:
+      return "AuthError";
   }
   return "Unknown";
 }

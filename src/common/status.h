@@ -26,7 +26,11 @@ enum class Code : int {
   kAborted,          // the operation was cancelled locally
   kOutOfMemory,
   kUnsupported,  // a feature or version this build does not have
+  kAuthError,    // the other side did not prove the cluster identity, or refused ours
 };
+
+// The highest code: decoders of codes from the wire accept 1..kLastCode.
+inline constexpr Code kLastCode = Code::kAuthError;
 
 std::string_view codeName(Code code);
 
@@ -79,6 +83,9 @@ inline Status systemError(std::string m) {
 }
 inline Status unsupportedError(std::string m) {
   return {Code::kUnsupported, std::move(m)};
+}
+inline Status authError(std::string m) {
+  return {Code::kAuthError, std::move(m)};
 }
 
 // A value or the Status explaining why there is none.

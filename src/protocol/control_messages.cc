@@ -272,7 +272,7 @@ ControlError ControlError::decode(ByteReader& in) {
   uint16_t code = in.get<uint16_t>("code");
   m.text = in.getString("text", kMaxReason);
   if (!in.ok()) return m;
-  if (code == 0 || code > static_cast<uint16_t>(Code::kUnsupported)) {
+  if (code == 0 || code > static_cast<uint16_t>(kLastCode)) {
     in.fail("invalid error code " + std::to_string(code));
   } else {
     m.code = static_cast<Code>(code);

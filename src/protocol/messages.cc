@@ -13,7 +13,7 @@ EndpointId getId(ByteReader& in, const char* field) {
 }
 
 bool validCode(uint16_t raw) {
-  return raw <= static_cast<uint16_t>(Code::kUnsupported);
+  return raw <= static_cast<uint16_t>(kLastCode);
 }
 
 }  // namespace

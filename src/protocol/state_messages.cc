@@ -130,7 +130,7 @@ std::vector<StateTransfer> getTransfers(ByteReader& in) {
 // A status code read off the wire, bounded to the known ones.
 Code getCode(ByteReader& in, const char* what) {
   const uint16_t code = in.get<uint16_t>(what);
-  if (in.ok() && code > static_cast<uint16_t>(Code::kUnsupported)) {
+  if (in.ok() && code > static_cast<uint16_t>(kLastCode)) {
     in.fail(std::string("unknown ") + what + " " + std::to_string(code));
     return Code::kOk;
   }
@@ -184,7 +184,7 @@ StatePlan StatePlan::decode(ByteReader& in) {
     return m;
   }
   m.kind = static_cast<PlanKind>(kind);
-  if (code > static_cast<uint16_t>(Code::kUnsupported) ||
+  if (code > static_cast<uint16_t>(kLastCode) ||
       (m.kind == PlanKind::kFailed) != (code != 0)) {
     in.fail("plan code " + std::to_string(code) + " does not fit its kind");
     return m;

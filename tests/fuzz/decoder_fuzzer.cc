@@ -260,14 +260,14 @@ void checkAccepted(const PoolCredit&) {}
 void checkAccepted(const StreamError& m) {
   check(m.origin == StreamErrorOrigin::kSender || m.origin == StreamErrorOrigin::kReceiver,
         "StreamError origin known");
-  check(m.code != Code::kOk && static_cast<int>(m.code) <= static_cast<int>(Code::kUnsupported),
+  check(m.code != Code::kOk && static_cast<int>(m.code) <= static_cast<int>(kLastCode),
         "StreamError code is an error");
   check(m.text.size() <= StreamError::kMaxText, "StreamError text within limit");
   checkPrintable(m.text);
 }
 void checkAccepted(const Ping&) {}
 void checkAccepted(const Goodbye& m) {
-  check(static_cast<int>(m.code) <= static_cast<int>(Code::kUnsupported), "Goodbye code known");
+  check(static_cast<int>(m.code) <= static_cast<int>(kLastCode), "Goodbye code known");
   check(m.text.size() <= Goodbye::kMaxText, "Goodbye text within limit");
   checkPrintable(m.text);
 }
@@ -330,7 +330,7 @@ void checkAccepted(const Leave& m) {
   checkPrintable(m.reason);
 }
 void checkAccepted(const ControlError& m) {
-  check(m.code != Code::kOk && static_cast<int>(m.code) <= static_cast<int>(Code::kUnsupported),
+  check(m.code != Code::kOk && static_cast<int>(m.code) <= static_cast<int>(kLastCode),
         "ControlError code is an error");
   check(m.text.size() <= kMaxReason, "ControlError text within limit");
   checkPrintable(m.text);
@@ -398,7 +398,7 @@ void checkAccepted(const StateVote& m) {
 }
 void checkAccepted(const StatePlan& m) {
   check(m.kind >= PlanKind::kRound && m.kind <= PlanKind::kFailed, "StatePlan kind known");
-  check(static_cast<int>(m.code) <= static_cast<int>(Code::kUnsupported), "StatePlan code known");
+  check(static_cast<int>(m.code) <= static_cast<int>(kLastCode), "StatePlan code known");
   check((m.kind == PlanKind::kFailed) == (m.code != Code::kOk),
         "StatePlan has an error code exactly when it failed");
   check(m.text.size() <= kMaxReason, "StatePlan text within limit");
@@ -421,7 +421,7 @@ void checkAccepted(const StateFetchRequest& m) {
 }
 void checkAccepted(const StateFetchPlan& m) {
   check(!m.fetcher.isZero(), "StateFetchPlan names its fetcher");
-  check(static_cast<int>(m.code) <= static_cast<int>(Code::kUnsupported),
+  check(static_cast<int>(m.code) <= static_cast<int>(kLastCode),
         "StateFetchPlan code known");
   check(m.text.size() <= kMaxReason, "StateFetchPlan text within limit");
   check(m.code == Code::kOk || (m.receive.empty() && m.transfers.empty()),

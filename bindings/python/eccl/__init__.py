@@ -22,6 +22,7 @@ from eccl._cluster_stats import AnomalyFinding, ClusterStats, LinkHealth, PeerHe
 from eccl._communicator import Communicator
 from eccl._errors import (
     Aborted,
+    AuthError,
     EcclConnectionError,
     EcclError,
     EcclSystemError,
@@ -62,6 +63,7 @@ SystemError = EcclSystemError  # noqa: A001
 __all__ = [
     "Aborted",
     "AnomalyFinding",
+    "AuthError",
     "ClusterStats",
     "Communicator",
     "DiLoCo",

@@ -50,7 +50,8 @@ class ecclResult_t(enum.IntEnum):
     ecclAborted = 9
     ecclOutOfMemory = 10
     ecclUnsupported = 11
-    ecclNumResults = 12
+    ecclAuthError = 12
+    ecclNumResults = 13
 
 
 class ecclCommAttr_t(enum.IntEnum):

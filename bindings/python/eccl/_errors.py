@@ -111,11 +111,17 @@ class Unsupported(EcclError):
     CODE = ecclResult_t.ecclUnsupported
 
 
+class AuthError(EcclError):
+    """The other side lacks the cluster secret, or refused ours (ecclAuthError)."""
+
+    CODE = ecclResult_t.ecclAuthError
+
+
 _BY_CODE: dict[int, type[EcclError]] = {
     int(cls.CODE): cls
     for cls in (InvalidArgument, InvalidUsage, EcclSystemError, InternalError,
                 EcclConnectionError, ProtocolError, Timeout, PeerLost, Aborted,
-                OutOfMemory, Unsupported)
+                OutOfMemory, Unsupported, AuthError)
     if cls.CODE is not None
 }
 

@@ -325,6 +325,7 @@ int main(void) {
   VALUE(ecclAborted);
   VALUE(ecclOutOfMemory);
   VALUE(ecclUnsupported);
+  VALUE(ecclAuthError);
   VALUE(ecclNumResults);
   ENUM_END();
 

@@ -116,7 +116,7 @@ def test_error_classes() -> None:
                       (3, eccl.EcclSystemError), (4, eccl.InternalError),
                       (5, eccl.EcclConnectionError), (6, eccl.ProtocolError), (7, eccl.Timeout),
                       (8, eccl.PeerLost), (9, eccl.Aborted), (10, eccl.OutOfMemory),
-                      (11, eccl.Unsupported)]:
+                      (11, eccl.Unsupported), (12, eccl.AuthError)]:
         error = eccl.EcclError(code, "detail text")
         assert type(error) is cls and isinstance(error, eccl.EcclError)
         assert error.code == code and error.detail == "detail text"

@@ -43,6 +43,7 @@ TEST(Status, EveryCodeHasItsName) {
       {Code::kAborted, "Aborted"},
       {Code::kOutOfMemory, "OutOfMemory"},
       {Code::kUnsupported, "Unsupported"},
+      {Code::kAuthError, "AuthError"},
   };
   for (const auto& [code, name] : names)
     EXPECT_EQ(codeName(code), name);
@@ -64,6 +65,7 @@ TEST(Status, FactoriesSetTheirCode) {
       {internalError("m"), Code::kInternalError},
       {systemError("m"), Code::kSystemError},
       {unsupportedError("m"), Code::kUnsupported},
+      {authError("m"), Code::kAuthError},
   };
   for (const auto& [status, code] : cases) {
     EXPECT_EQ(status.code(), code) << codeName(code);

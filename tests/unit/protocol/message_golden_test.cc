@@ -89,6 +89,7 @@ TEST(MessageGolden, CodeNumbersAreStableOnTheWire) {
   EXPECT_EQ(static_cast<uint16_t>(Code::kOk), 0);
   EXPECT_EQ(static_cast<uint16_t>(Code::kProtocolError), 6);
   EXPECT_EQ(static_cast<uint16_t>(Code::kUnsupported), 11);
+  EXPECT_EQ(static_cast<uint16_t>(Code::kAuthError), 12);
 }
 
 TEST(MessageGolden, FrameOfAMessageIsHeaderThenPayload) {

@@ -207,7 +207,7 @@ TEST(StateFetchRoundTrip, EmptyPlanSaysThereIsNothingToFetch) {
 }
 
 TEST(StateFetchRoundTrip, FailedPlanWithEveryErrorCode) {
-  for (int code = 1; code <= static_cast<int>(Code::kUnsupported); ++code) {
+  for (int code = 1; code <= static_cast<int>(kLastCode); ++code) {
     StateFetchPlan m;
     m.fetcher = sampleId(0x30);
     m.code = static_cast<Code>(code);
@@ -302,8 +302,8 @@ TEST(StateFetchValidation, FailedPlanWithTransfers) {
 
 TEST(StateFetchValidation, UnknownCode) {
   StateFetchPlan m = samplePlan();
-  m.code = static_cast<Code>(static_cast<int>(Code::kUnsupported) + 1);
-  EXPECT_EQ(verdict(m), refused("StateFetchPlan", "unknown code 12"));
+  m.code = static_cast<Code>(static_cast<int>(kLastCode) + 1);
+  EXPECT_EQ(verdict(m), refused("StateFetchPlan", "unknown code 13"));
 }
 
 TEST(StateFetchValidation, AddressWithoutPort) {

@@ -203,7 +203,7 @@ TEST(StateMessageRoundTrip, StatePlanSucceeded) {
 }
 
 TEST(StateMessageRoundTrip, StatePlanFailedWithEveryErrorCode) {
-  for (int code = 1; code <= static_cast<int>(Code::kUnsupported); ++code) {
+  for (int code = 1; code <= static_cast<int>(kLastCode); ++code) {
     StatePlan m;
     m.sync = 9;
     m.round = 16;
@@ -423,8 +423,8 @@ TEST(StatePlanValidation, FailedPlanWithoutAnErrorCode) {
 TEST(StatePlanValidation, FailedPlanWithAnUnknownCode) {
   StatePlan m;
   m.kind = PlanKind::kFailed;
-  m.code = static_cast<Code>(static_cast<int>(Code::kUnsupported) + 1);
-  EXPECT_EQ(verdict(m), refused("StatePlan", "plan code 12 does not fit its kind"));
+  m.code = static_cast<Code>(static_cast<int>(kLastCode) + 1);
+  EXPECT_EQ(verdict(m), refused("StatePlan", "plan code 13 does not fit its kind"));
 }
 
 TEST(StatePlanValidation, RoundOrSuccessWithAnErrorCode) {
