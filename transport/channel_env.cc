@@ -4,6 +4,7 @@
 #include <string>
 
 #include "src/common/log.h"
+#include "transport/auth/cluster_secret.h"
 
 namespace eccl::transport {
 
@@ -21,6 +22,11 @@ Status applyChannelEnvironment(ChannelOptions& options) {
     } else {
       return invalidArgument("ECCL_CHECKSUM must be on, off or auto, got '" + value + "'");
     }
+  }
+  if (!options.secret) {
+    auto secret = auth::ClusterSecret::fromEnvironment();
+    if (!secret) return secret.status();
+    options.secret = std::move(*secret);
   }
   if (const char* faults = std::getenv("ECCL_FAULTS"); faults != nullptr && *faults) {
     auto spec = parseFaultSpec(faults);

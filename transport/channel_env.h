@@ -2,6 +2,8 @@
 //   ECCL_CHECKSUM=on|off|auto   frame checksums on every channel, on none, or
 //                               on channels beyond loopback (auto, the default)
 //   ECCL_FAULTS=RULES           fault injection (transport/fault_spec.h)
+//   ECCL_SECRET_FILE=PATH       the cluster's shared secret (transport/auth/), unless
+//                               the options already hold one
 #pragma once
 
 #include "src/common/status.h"

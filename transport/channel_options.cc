@@ -26,6 +26,9 @@ Status ChannelOptions::validate() const {
     return bad("keep-alive idle/interval must be >= 1 s and probes >= 1");
   }
   if (max_pending_handshakes < 1) return bad("max_pending_handshakes must be >= 1");
+  if (max_pending_handshakes_per_host < 1) {
+    return bad("max_pending_handshakes_per_host must be >= 1");
+  }
   return Status::ok();
 }
 

@@ -10,6 +10,10 @@
 
 namespace eccl::transport {
 
+namespace auth {
+class ClusterSecret;
+}
+
 using std::chrono::milliseconds;
 
 struct ChannelOptions {
@@ -40,6 +44,10 @@ struct ChannelOptions {
   // connection, so the op ends with an error on every member.
   bool checksum = false;
   bool checksum_beyond_loopback = true;
+  // The cluster's shared secret (ECCL_SECRET_FILE): with one, every connection
+  // starts with a challenge-response proving both ends hold it
+  // (transport/auth/); a connection that fails it never carries a frame.
+  std::shared_ptr<const auth::ClusterSecret> secret;
   // Faults injected into the data plane (ECCL_FAULTS); null: none.
   std::shared_ptr<const FaultSpec> faults;
   // Threads running the endpoint's I/O. Two let the kernel's copies of
@@ -57,8 +65,10 @@ struct ChannelOptions {
   milliseconds keepalive_interval{1'000};
   int keepalive_probes = 5;
   milliseconds user_timeout{30'000};
-  // Listener limit on connections that have not finished their handshake.
+  // Listener limit on connections that have not finished their handshake;
+  // and on those from one IP address, so that one host cannot lock others out.
   int max_pending_handshakes = 1024;
+  int max_pending_handshakes_per_host = 64;
 
   Status validate() const;
 };

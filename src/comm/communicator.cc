@@ -90,6 +90,7 @@ Status Communicator::open() {
   membership::ControlClient::Options control;
   control.master_host = options_.master_host;
   control.master_port = options_.master_port;
+  control.secret = options_.channel.secret;
   membership::ControlClient::Owner& owner = *this;
   control_ = std::make_unique<membership::ControlClient>(control, owner);
   if (options_.dump_signal != 0) {
@@ -622,6 +623,28 @@ std::string Communicator::masterKey() const {
 }
 
 void Communicator::onMasterLost(const Status& why) {
+  if (why.code() == Code::kAuthError) {
+    // This peer and the master hold different cluster secrets: no retry can
+    // help until someone changes one, so a peer still connecting ends here.
+    // (A connected peer keeps its ring and keeps retrying: an operator may be
+    // restarting the master with the right secret.)
+    bool refused = false;
+    {
+      std::lock_guard lock(mu_);
+      if (phase_ == Phase::kConnecting) {
+        refused = true;
+        phase_ = Phase::kRemoved;
+        terminal_ = why.withContext("connecting to the master " + masterKey());
+        failAllOpsLocked(terminal_);
+        changed_.notify_all();
+      }
+    }
+    if (refused) {
+      std::lock_guard control(control_mu_);
+      if (control_open_) control_->stopConnecting();
+      return;
+    }
+  }
   ECCL_LOG_WARN("peer {}: master connection lost ({}); reconnecting", id_.shortHex(),
                 why.message());
 }

@@ -11,6 +11,7 @@
 
 #include "src/common/log.h"
 #include "src/protocol/messages.h"
+#include "transport/auth/auth_stream.h"
 #include "transport/io_runner.h"
 #include "transport/tcp/frame_connection.h"
 #include "transport/tcp/tcp_stream.h"
@@ -231,8 +232,13 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     socket.set_option(asio::socket_base::keep_alive(true), ignored);
     const std::string local_ip = socket.local_endpoint(ignored).address().to_string();
-    connection_ = std::make_shared<FrameConnection>(
-        std::make_unique<transport::tcp::TcpStream>(std::move(socket)), 0);
+    std::unique_ptr<transport::ByteStream> stream =
+        std::make_unique<transport::tcp::TcpStream>(std::move(socket));
+    if (options_.secret) {
+      stream = std::make_unique<transport::auth::AuthStream>(
+          std::move(stream), transport::auth::Side::kClient, options_.secret);
+    }
+    connection_ = std::make_shared<FrameConnection>(std::move(stream), 0);
     link_ = std::make_shared<Link>(weak_from_this());
     protocol::Register request;
     withOwner([&](Owner& owner) { request = owner.makeRegister(local_ip); });

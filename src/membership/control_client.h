@@ -16,6 +16,7 @@
 #include "src/protocol/report_messages.h"
 #include "src/protocol/stage_messages.h"
 #include "src/protocol/state_messages.h"
+#include "transport/auth/cluster_secret.h"
 
 namespace eccl::membership {
 
@@ -57,6 +58,8 @@ class ControlClient {
     uint16_t master_port = 0;
     std::chrono::milliseconds connect_timeout{5'000};
     std::chrono::milliseconds max_backoff{1'000};
+    // The cluster's shared secret (null: none); see MasterOptions::secret.
+    std::shared_ptr<const transport::auth::ClusterSecret> secret;
   };
 
   ControlClient(Options options, Owner& owner);

@@ -11,6 +11,7 @@
 #include "src/common/log.h"
 #include "src/protocol/control_messages.h"
 #include "src/protocol/messages.h"
+#include "transport/auth/auth_stream.h"
 #include "transport/tcp/frame_connection.h"
 #include "transport/tcp/tcp_stream.h"
 
@@ -32,11 +33,16 @@ class MasterServer::Impl {
   class Link final : public transport::tcp::ConnectionDelegate,
                      public std::enable_shared_from_this<Link> {
    public:
-    Link(Impl& server, ConnectionId id, std::shared_ptr<FrameConnection> connection)
+    Link(Impl& server, ConnectionId id, std::shared_ptr<FrameConnection> connection,
+         std::string host)
         : server_(server),
           id_(id),
           connection_(std::move(connection)),
+          host_(std::move(host)),
           register_deadline_(server.io_) {}
+
+    // The remote IP address, as the per-host limits count it.
+    const std::string& host() const { return host_; }
 
     void start(std::chrono::milliseconds register_timeout) {
       connection_->start(shared_from_this());
@@ -128,6 +134,7 @@ class MasterServer::Impl {
     Impl& server_;
     const ConnectionId id_;
     const std::shared_ptr<FrameConnection> connection_;
+    const std::string host_;
     asio::steady_timer register_deadline_;
     std::optional<EndpointId> peer_;
     std::deque<std::pair<MessageType, std::vector<uint8_t>>> outgoing_;
@@ -221,20 +228,35 @@ class MasterServer::Impl {
     const auto remote = socket.remote_endpoint(ignored);
     const std::string remote_text =
         ignored ? std::string("?") : transport::tcp::formatEndpoint(remote);
+    const std::string host = ignored ? std::string("?") : remote.address().to_string();
     if (unregistered_ >= options_.max_unregistered) {
       ECCL_LOG_WARN("master {}: {} connections have not registered yet; dropping {}", address_,
                     unregistered_, remote_text);
       socket.close(ignored);
       return;
     }
+    // One host must not fill the table and lock everyone else out.
+    if (int& from_host = unregistered_by_host_[host];
+        from_host >= options_.max_unregistered_per_host) {
+      ECCL_LOG_WARN("master {}: {} connections from {} have not registered yet; dropping {}",
+                    address_, from_host, host, remote_text);
+      socket.close(ignored);
+      return;
+    }
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     socket.set_option(asio::socket_base::keep_alive(true), ignored);
-    auto connection = std::make_shared<FrameConnection>(
-        std::make_unique<transport::tcp::TcpStream>(std::move(socket)), 0);
+    std::unique_ptr<transport::ByteStream> stream =
+        std::make_unique<transport::tcp::TcpStream>(std::move(socket));
+    if (options_.secret) {
+      stream = std::make_unique<transport::auth::AuthStream>(
+          std::move(stream), transport::auth::Side::kServer, options_.secret);
+    }
+    auto connection = std::make_shared<FrameConnection>(std::move(stream), 0);
     const ConnectionId id = ++last_connection_;
-    auto link = std::make_shared<Link>(*this, id, std::move(connection));
+    auto link = std::make_shared<Link>(*this, id, std::move(connection), host);
     links_.emplace(id, link);
     ++unregistered_;
+    ++unregistered_by_host_[host];
     link->start(options_.register_timeout);
   }
 
@@ -312,7 +334,7 @@ class MasterServer::Impl {
         link.closeAfterQueue();  // still counted as unregistered until it is gone
         return Status::ok();
       }
-      --unregistered_;
+      unregisteredGone(link);
       link.setPeer(*peer);
       ECCL_LOG_INFO("master {}: {} registered in group '{}'", address_, link.describe(),
                     request->group);
@@ -448,13 +470,19 @@ class MasterServer::Impl {
     link.stop();
   }
 
+  void unregisteredGone(const Link& link) {
+    --unregistered_;
+    auto it = unregistered_by_host_.find(link.host());
+    if (it != unregistered_by_host_.end() && --it->second <= 0) unregistered_by_host_.erase(it);
+  }
+
   void onLinkStopped(Link& link) {
     if (link.peer()) {
       Outbox out;
       state_.onConnectionClosed(*link.peer(), link.id(), Clock::now(), out);
       deliver(out);
     } else {
-      --unregistered_;
+      unregisteredGone(link);
     }
     links_.erase(link.id());  // the connection still holds the link until it returns
   }
@@ -466,6 +494,7 @@ class MasterServer::Impl {
   std::unordered_map<ConnectionId, std::shared_ptr<Link>> links_;
   ConnectionId last_connection_ = 0;
   int unregistered_ = 0;
+  std::unordered_map<std::string, int> unregistered_by_host_;
   std::atomic<bool> stopped_{false};
   uint16_t port_ = 0;
   std::string address_;
@@ -478,6 +507,15 @@ Result<std::unique_ptr<MasterServer>> MasterServer::create(MasterOptions options
   if (options.settings.heartbeat.count() <= 0 || options.settings.miss_limit == 0) {
     return invalidArgument("master: heartbeat interval and miss limit must be positive");
   }
+  if (options.max_unregistered < 1 || options.max_unregistered_per_host < 1) {
+    return invalidArgument("master: the limits on unregistered connections must be >= 1");
+  }
+  if (!options.secret) {
+    auto secret = transport::auth::ClusterSecret::fromEnvironment();
+    if (!secret) return secret.status().withContext("master");
+    options.secret = std::move(*secret);
+  }
+  if (options.secret) ECCL_LOG_INFO("master: connections must prove the cluster secret");
   auto impl = std::make_unique<Impl>(std::move(options));
   ECCL_RETURN_IF_ERROR(impl->open());
   return std::unique_ptr<MasterServer>(new MasterServer(std::move(impl)));

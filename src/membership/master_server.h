@@ -11,6 +11,7 @@
 
 #include "src/common/status.h"
 #include "src/membership/master_state.h"
+#include "transport/auth/cluster_secret.h"
 
 namespace eccl::membership {
 
@@ -20,8 +21,13 @@ struct MasterOptions {
   MasterSettings settings;
   // A connection must register within this time.
   std::chrono::milliseconds register_timeout{5'000};
-  // Connections that have not registered yet, at most.
+  // Connections that have not registered yet, at most; and from one IP address.
   int max_unregistered = 1024;
+  int max_unregistered_per_host = 64;
+  // The cluster's shared secret: every connection must prove it holds it
+  // before its first frame (transport/auth/). Null: ECCL_SECRET_FILE if set,
+  // else none.
+  std::shared_ptr<const transport::auth::ClusterSecret> secret;
 };
 
 class MasterServer {

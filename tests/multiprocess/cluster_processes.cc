@@ -32,7 +32,8 @@ TempDir::~TempDir() {
 
 std::unique_ptr<MasterProcess> MasterProcess::start(const TempDir& dir, uint16_t port,
                                                     const std::vector<std::string>& extra_args,
-                                                    std::string* error) {
+                                                    std::string* error,
+                                                    const std::string& stderr_file) {
   const std::string port_file = dir.file("master.port");
   std::filesystem::remove(port_file);
   std::vector<std::string> argv = {
@@ -41,7 +42,11 @@ std::unique_ptr<MasterProcess> MasterProcess::start(const TempDir& dir, uint16_t
       "100",           "--miss-limit", "4",
       "--log-level",   "warn"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  auto child = ChildProcess::spawn({.argv = argv, .stdout_to = tools::ChildOutput::kPipe});
+  auto child = ChildProcess::spawn(
+      {.argv = argv,
+       .stdout_to = tools::ChildOutput::kPipe,
+       .stderr_to = stderr_file.empty() ? tools::ChildOutput::kInherit : tools::ChildOutput::kFile,
+       .output_file = stderr_file});
   if (!child) {
     *error = child.status().toString();
     return nullptr;

@@ -39,9 +39,11 @@ class MasterProcess {
  public:
   // eccl-master on 127.0.0.1:port (0: any) with --heartbeat-ms 100 --miss-limit 4;
   // returns once its port file exists (or nothing, with the reason in *error).
+  // Its stderr goes to the test's, or is appended to `stderr_file` when one is named.
   static std::unique_ptr<MasterProcess> start(const TempDir& dir, uint16_t port,
                                               const std::vector<std::string>& extra_args,
-                                              std::string* error);
+                                              std::string* error,
+                                              const std::string& stderr_file = "");
   uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   ChildProcess& process() { return *child_; }

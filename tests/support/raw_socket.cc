@@ -8,8 +8,15 @@
 
 namespace eccl::test {
 
-RawSocket::RawSocket(uint16_t port) {
+RawSocket::RawSocket(uint16_t port, const char* source_ip) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  if (fd_ >= 0 && (::inet_pton(AF_INET, source_ip, &source.sin_addr) != 1 ||
+                   ::bind(fd_, reinterpret_cast<sockaddr*>(&source), sizeof(source)) != 0)) {
+    ::close(fd_);
+    fd_ = -1;
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -10,8 +10,9 @@ namespace eccl::test {
 
 class RawSocket {
  public:
-  // Connects to 127.0.0.1:port; valid() says whether it worked.
-  explicit RawSocket(uint16_t port);
+  // Connects to 127.0.0.1:port from `source_ip` (another 127.x.y.z address
+  // looks like another host); valid() says whether it worked.
+  explicit RawSocket(uint16_t port, const char* source_ip = "127.0.0.1");
   ~RawSocket();
   RawSocket(const RawSocket&) = delete;
   RawSocket& operator=(const RawSocket&) = delete;

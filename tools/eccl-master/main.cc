@@ -32,6 +32,7 @@ struct Arguments {
   int miss_limit = 4;
   bool wan = false;
   std::string token_key_file;
+  std::string secret_file;
   std::string port_file;
   std::string http_port_file;
   std::string log_level = "info";
@@ -76,6 +77,11 @@ void addOptions(CLI::App& app, Arguments& args) {
   app.add_option("--token-key-file", args.token_key_file,
                  "Key that signs peer tokens (created if absent, mode 0600); with the same file a "
                  "restarted master recognises its predecessor's peers");
+  app.add_option("--secret-file", args.secret_file,
+                 "Cluster shared secret (at least 16 bytes; `openssl rand -hex 32`): every "
+                 "connection must prove it holds the same secret (default: $ECCL_SECRET_FILE, "
+                 "else none)")
+      ->check(CLI::ExistingFile);
   app.add_option("--port-file", args.port_file,
                  "Write the bound control port here once listening (written atomically)");
   app.add_option("--http-port-file", args.http_port_file,
@@ -209,6 +215,11 @@ int main(int argc, char** argv) {
   settings.detectors.min_late_share = args.straggler_share;
   settings.detectors.late_factor = args.straggler_factor;
   settings.detectors.confirm_for = std::chrono::milliseconds(args.straggler_confirm_ms);
+  if (!args.secret_file.empty()) {
+    auto secret = transport::auth::ClusterSecret::loadFile(args.secret_file);
+    if (!secret) return fail(secret.status().message());
+    options.secret = std::move(*secret);
+  }
   if (args.token_key_file.empty()) {
     settings.token_key = membership::randomTokenKey();
   } else {

@@ -12,6 +12,7 @@
 #include "tools/eccl-master/host_port_option.h"
 #include "tools/eccl-master/shutdown_signals.h"
 #include "tools/eccl-peer/peer_daemon.h"
+#include "transport/auth/cluster_secret.h"
 
 namespace {
 
@@ -39,6 +40,7 @@ struct Arguments {
   uint32_t state_every = 1;
   std::string quant;
   std::string die_at;
+  std::string secret_file;
 };
 
 void addOptions(CLI::App& app, Arguments& args) {
@@ -53,6 +55,10 @@ void addOptions(CLI::App& app, Arguments& args) {
                  "Address other peers connect to (default: this end of the connection to the "
                  "master, and the listener's port)")
       ->check(tools::hostPortValidator(true));
+  app.add_option("--secret-file", args.secret_file,
+                 "Cluster shared secret, as the master's --secret-file (default: "
+                 "$ECCL_SECRET_FILE, else none)")
+      ->check(CLI::ExistingFile);
   app.add_option("--connections", args.connections, "TCP connections per data channel (K)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -151,6 +157,14 @@ int main(int argc, char** argv) {
     comm.advertise_port = advertise.port;
   }
   comm.channel.connections = args.connections;
+  if (!args.secret_file.empty()) {
+    auto secret = transport::auth::ClusterSecret::loadFile(args.secret_file);
+    if (!secret) {
+      std::fprintf(stderr, "eccl-peer: %s\n", secret.status().message().c_str());
+      return 1;
+    }
+    comm.channel.secret = std::move(*secret);
+  }
   comm.timeout = std::chrono::milliseconds(args.timeout_ms);
   options.json = args.json;
   options.steps = args.steps;

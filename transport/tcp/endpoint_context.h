@@ -10,6 +10,7 @@
 
 #include "src/common/endpoint_id.h"
 #include "src/common/status.h"
+#include "transport/auth/auth_stream.h"
 #include "transport/channel_options.h"
 #include "transport/tcp/faulty_stream.h"
 
@@ -32,8 +33,14 @@ struct EndpointContext {
     }
   }
 
-  // The stream a new connection uses: the socket's, behind the fault injector if any.
-  std::unique_ptr<ByteStream> stream(std::unique_ptr<ByteStream> socket_stream) {
+  // The stream a new connection uses: the socket's, authenticated with the
+  // cluster secret if there is one, behind the fault injector if any (which
+  // then sees frames only, as without a secret).
+  std::unique_ptr<ByteStream> stream(std::unique_ptr<ByteStream> socket_stream, auth::Side side) {
+    if (options.secret) {
+      socket_stream =
+          std::make_unique<auth::AuthStream>(std::move(socket_stream), side, options.secret);
+    }
     return faults ? faults->wrap(std::move(socket_stream)) : std::move(socket_stream);
   }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "src/common/log.h"
+#include "transport/auth/auth_errors.h"
 
 namespace eccl::transport::tcp {
 namespace {
@@ -35,6 +36,13 @@ std::string describeIoError(const std::error_code& ec) {
   if (ec == asio::error::broken_pipe) return "the connection broke (peer gone)";
   if (ec == asio::error::timed_out) return "the connection timed out in the kernel";
   return ec.message();
+}
+
+// What a failed read or write means: the other side proving it is not of this
+// cluster is an authentication failure; anything else, a broken connection.
+Status streamError(const std::error_code& ec) {
+  if (auth::isAuthRejection(ec)) return authError(ec.message());
+  return connectionError(describeIoError(ec));
 }
 
 }  // namespace
@@ -251,7 +259,7 @@ void FrameConnection::pumpRead() {
       return;
     }
     if (ec) {
-      fail(connectionError(describeIoError(ec)));
+      fail(streamError(ec));
       return;
     }
     if (n > 0) {
@@ -426,7 +434,7 @@ void FrameConnection::pumpWrite() {
       return;
     }
     if (ec) {
-      fail(connectionError(describeIoError(ec)));
+      fail(streamError(ec));
       return;
     }
     frame.written += n;

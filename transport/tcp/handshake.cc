@@ -101,7 +101,9 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
             }
             applySocketOptions(*socket, self->context_->options, self->target());
             connection = std::make_shared<FrameConnection>(
-                self->context_->stream(std::make_unique<TcpStream>(std::move(*socket))), index);
+                self->context_->stream(std::make_unique<TcpStream>(std::move(*socket)),
+                                       auth::Side::kClient),
+                index);
             self->connections_[index] = connection;
             self->sockets_[index].reset();
             ++self->started_;
@@ -393,20 +395,30 @@ void Acceptor::acceptNext() {
         std::error_code ignored;
         const auto remote = socket.remote_endpoint(ignored);
         const std::string remote_text = ignored ? std::string("?") : formatEndpoint(remote);
+        const std::string host = ignored ? std::string("?") : remote.address().to_string();
         std::shared_ptr<InboundHandshake> handshake;
         {
           std::lock_guard lock(self->mu_);
-          if (self->pending_.size() >=
-              static_cast<size_t>(self->context_->options.max_pending_handshakes)) {
+          const auto& options = self->context_->options;
+          const auto by_host = self->pending_by_host_.find(host);
+          const int from_host = by_host == self->pending_by_host_.end() ? 0 : by_host->second;
+          if (self->pending_.size() >= static_cast<size_t>(options.max_pending_handshakes)) {
             ECCL_LOG_WARN("listener {}: {} handshakes pending; dropping connection from {}",
                           self->address_, self->pending_.size(), remote_text);
+            socket.close(ignored);
+          } else if (from_host >= options.max_pending_handshakes_per_host) {
+            ECCL_LOG_WARN("listener {}: {} handshakes pending from {}; dropping connection from {}",
+                          self->address_, from_host, host, remote_text);
             socket.close(ignored);
           } else {
             applySocketOptions(socket, self->context_->options, remote_text);
             auto connection = std::make_shared<FrameConnection>(
-                self->context_->stream(std::make_unique<TcpStream>(std::move(socket))), -1);
+                self->context_->stream(std::make_unique<TcpStream>(std::move(socket)),
+                                       auth::Side::kServer),
+                -1);
             handshake = std::make_shared<InboundHandshake>(self, std::move(connection));
-            self->pending_.emplace(handshake.get(), handshake);
+            self->pending_.emplace(handshake.get(), Pending{handshake, host});
+            ++self->pending_by_host_[host];
           }
         }
         if (handshake) handshake->start(self->context_->options.handshake_timeout);
@@ -422,8 +434,8 @@ void Acceptor::close() {
     if (closed_) return;
     closed_ = true;
     acceptor = std::move(acceptor_);
-    for (auto& [raw, weak] : pending_) {
-      if (auto handshake = weak.lock()) to_stop.push_back(handshake->connection());
+    for (auto& [raw, pending] : pending_) {
+      if (auto handshake = pending.handshake.lock()) to_stop.push_back(handshake->connection());
     }
     for (auto& [channel, group] : groups_) {
       for (auto& slot : group.slots) {
@@ -497,7 +509,7 @@ void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,
             setup.connections.push_back(slot->connection());
             setup.first_frames.push_back(
                 OutgoingFrame::makeControl(MessageType::kHelloAck, ack_frame));
-            pending_.erase(slot.get());
+            erasePendingLocked(slot.get());
             slot->completed();
           }
           groups_.erase(it);
@@ -523,13 +535,21 @@ void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,
   }
 }
 
+void Acceptor::erasePendingLocked(InboundHandshake* handshake) {
+  auto it = pending_.find(handshake);
+  if (it == pending_.end()) return;
+  auto by_host = pending_by_host_.find(it->second.host);
+  if (by_host != pending_by_host_.end() && --by_host->second <= 0) pending_by_host_.erase(by_host);
+  pending_.erase(it);
+}
+
 void Acceptor::abandonGroupLocked(const EndpointId& channel,
                                   std::vector<std::shared_ptr<InboundHandshake>>& to_reject) {
   auto it = groups_.find(channel);
   if (it == groups_.end()) return;
   for (auto& slot : it->second.slots) {
     if (slot) {
-      pending_.erase(slot.get());
+      erasePendingLocked(slot.get());
       to_reject.push_back(slot);
     }
   }
@@ -540,7 +560,7 @@ void Acceptor::onHandshakeEnded(InboundHandshake* handshake, const Status& why) 
   std::vector<std::shared_ptr<InboundHandshake>> to_reject;
   {
     std::lock_guard lock(mu_);
-    pending_.erase(handshake);
+    erasePendingLocked(handshake);
     std::optional<EndpointId> channel_of;
     for (auto& [channel, group] : groups_) {
       for (auto& slot : group.slots) {

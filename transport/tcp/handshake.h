@@ -166,7 +166,14 @@ class Acceptor final : public Stoppable, public std::enable_shared_from_this<Acc
   bool released_ = false;
   bool accept_pending_ = false;
   int handing_over_ = 0;  // channels made but not yet tracked and started
-  std::map<InboundHandshake*, std::weak_ptr<InboundHandshake>> pending_;
+  struct Pending {
+    std::weak_ptr<InboundHandshake> handshake;
+    std::string host;  // remote IP address
+  };
+  void erasePendingLocked(InboundHandshake* handshake);
+
+  std::map<InboundHandshake*, Pending> pending_;
+  std::map<std::string, int> pending_by_host_;
   std::map<EndpointId, Group> groups_;
 };
 

@@ -344,6 +344,7 @@ TEST_F(MasterInput, ConnectionBurstBeyondTheUnregisteredLimitIsShed) {
   const auto register_timeout = deadline(4s);
   startMaster([&](auto& o) {
     o.max_unregistered = kLimit;
+    o.max_unregistered_per_host = kLimit;  // the burst comes from one address
     o.register_timeout = register_timeout;
   });
   std::vector<std::unique_ptr<RawSocket>> burst;
@@ -389,6 +390,31 @@ TEST_F(MasterInput, ConnectionBurstBeyondTheUnregisteredLimitIsShed) {
   EXPECT_EQ(s.counters.registrations, 2u) << "the peer and the probe";
   EXPECT_EQ(s.counters.rejected_registrations, 0u);
   EXPECT_EQ(s.peers.size(), 2u);
+}
+
+TEST_F(MasterInput, OneHostCannotFillTheUnregisteredTable) {
+  constexpr int kPerHost = 3;
+  startMaster([&](auto& o) {
+    o.max_unregistered_per_host = kPerHost;
+    o.register_timeout = deadline(5s);
+  });
+  std::vector<std::unique_ptr<RawSocket>> flood;
+  for (int i = 0; i < kPerHost + 2; ++i) {
+    flood.push_back(std::make_unique<RawSocket>(master_->port(), "127.0.0.2"));
+    ASSERT_TRUE(flood.back()->valid());
+  }
+  int shed = 0;
+  for (auto& socket : flood)
+    shed += socket->waitClosedByPeer(300ms) ? 1 : 0;
+  EXPECT_EQ(shed, 2) << "connections beyond the per-host limit are dropped";
+
+  // Another address is not held back by that host, and registers.
+  RawSocket other(master_->port(), "127.0.0.3");
+  ASSERT_TRUE(other.valid());
+  EXPECT_FALSE(other.waitClosedByPeer(300ms));
+  auto& peer = addComm("g");
+  Status connected = peer.connect(deadline(10s));
+  EXPECT_TRUE(connected.isOk()) << connected.toString();
 }
 
 // ---- Stolen ids and tokens ------------------------------------------------------

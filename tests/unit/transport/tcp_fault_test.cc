@@ -183,6 +183,26 @@ TEST(TcpFault, SilentClientIsDroppedAfterTheHandshakeTimeout) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, 250ms);
 }
 
+TEST(TcpFault, OneHostCannotFillTheListenersHandshakeTable) {
+  auto options = faultOptions();
+  options.max_pending_handshakes_per_host = 2;
+  options.handshake_timeout = 5000ms;
+  auto pair = ChannelPair::listenOnly(options);
+  ASSERT_TRUE(pair);
+  std::vector<std::unique_ptr<RawSocket>> flood;
+  for (int i = 0; i < 4; ++i) {
+    flood.push_back(std::make_unique<RawSocket>(pair->listener->port(), "127.0.0.2"));
+    ASSERT_TRUE(flood.back()->valid());
+  }
+  int shed = 0;
+  for (auto& socket : flood)
+    shed += socket->waitClosedByPeer(300ms) ? 1 : 0;
+  EXPECT_EQ(shed, 2) << "connections beyond the per-host limit are dropped";
+  // A client from another address still gets its channel (two connections).
+  ASSERT_TRUE(pair->connect(pair->listener->port()).isOk());
+  EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 1, 1 << 20, 3, deadline(10s)), "");
+}
+
 TEST(TcpFault, IncompleteChannelIsDroppedAfterTheHandshakeTimeout) {
   auto options = faultOptions();
   options.handshake_timeout = 300ms;
@@ -345,6 +365,9 @@ TEST(TcpFault, InvalidOptionsAreRejected) {
   EXPECT_EQ(transport.status().code(), Code::kInvalidArgument);
   options = ChannelOptions{};
   options.chunk_bytes = 100;
+  EXPECT_FALSE(transport::tcp::TcpTransport::create(options));
+  options = ChannelOptions{};
+  options.max_pending_handshakes_per_host = 0;
   EXPECT_FALSE(transport::tcp::TcpTransport::create(options));
 }
 
