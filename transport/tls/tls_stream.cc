@@ -175,10 +175,10 @@ size_t TlsStream::readSome(std::span<uint8_t> into, std::error_code& ec) {
     break;
   }
   read_starved_ = false;
-  if (total > 0) {
-    flushInBackground();
-    return total;
-  }
+  // Send what reading produced: a KeyUpdate answer, or the alert that tells
+  // the peer why this side gives up.
+  flushInBackground();
+  if (total > 0) return total;
   ec = read_error_;
   return 0;
 }

@@ -18,6 +18,7 @@
 #include <future>
 #include <thread>
 
+#include "tests/support/tcp_proxy.h"
 #include "tests/support/test_certs.h"
 #include "tests/support/test_env.h"
 #include "transport/tls/tls_handshake.h"
@@ -226,11 +227,14 @@ class TlsStreamTest : public ::testing::Test {
     return context ? *context : nullptr;
   }
 
-  // A connected pair of sockets, each on its own strand.
-  std::pair<tcp::socket, tcp::socket> connectPair() {
+  // A connected pair of sockets, each on its own strand; through a proxy on
+  // this port if one is given.
+  std::pair<tcp::socket, tcp::socket> connectPair(uint16_t proxy_port = 0) {
     tcp::socket client(asio::make_strand(io_));
     tcp::socket server(asio::make_strand(io_));
-    client.connect(acceptor_.local_endpoint());
+    client.connect(proxy_port == 0
+                       ? acceptor_.local_endpoint()
+                       : tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy_port));
     acceptor_.accept(server);
     return {std::move(client), std::move(server)};
   }
@@ -254,8 +258,9 @@ class TlsStreamTest : public ::testing::Test {
 
   // Both ends of a handshake between these identities.
   std::pair<StreamResult, StreamResult> handshakeBoth(const TlsFiles& client,
-                                                      const TlsFiles& server) {
-    auto [client_socket, server_socket] = connectPair();
+                                                      const TlsFiles& server,
+                                                      uint16_t proxy_port = 0) {
+    auto [client_socket, server_socket] = connectPair(proxy_port);
     auto client_done = handshake(std::move(client_socket), TlsRole::kClient, load(client));
     auto server_done = handshake(std::move(server_socket), TlsRole::kServer, load(server));
     StreamResult c = wait(client_done);
@@ -428,6 +433,29 @@ TEST_F(TlsStreamTest, ShutdownSendGivesTheOtherSideEofAfterAllData) {
   EXPECT_EQ(firstDifference(client_pump->received(), down), std::nullopt);
   client_pump->destroyStream();
   server_pump->destroyStream();
+}
+
+TEST_F(TlsStreamTest, ACorruptRecordIsATlsErrorNamingTheReason) {
+  TcpProxy proxy(acceptor_.local_endpoint().port());
+  proxy.corruptAt(0, 1 << 20, 0x01);  // well past the handshake
+  auto [client, server] = handshakeBoth(client_cert_.files, server_cert_.files, proxy.port());
+  ASSERT_TRUE(client && server);
+  auto sender = std::make_shared<Pump>(std::move(*client), pattern(4u << 20, 7),
+                                       Pump::Options{.expect_eof = true});
+  auto receiver = std::make_shared<Pump>(std::move(*server), std::vector<uint8_t>{},
+                                         Pump::Options{.expect = 4u << 20});
+  auto sender_done = sender->start();
+  auto receiver_done = receiver->start();
+  ASSERT_EQ(receiver_done.wait_for(deadline(10s)), std::future_status::ready);
+  const std::string error = receiver_done.get();
+  EXPECT_TRUE(contains(error, "bad record mac")) << error;
+  // The receiver's alert (or, if it came too late, the reset) ends the sender too.
+  receiver->destroyStream();
+  ASSERT_EQ(sender_done.wait_for(deadline(10s)), std::future_status::ready);
+  const std::string sender_error = sender_done.get();
+  EXPECT_TRUE(contains(sender_error, "bad record mac") || contains(sender_error, "reset"))
+      << sender_error;
+  sender->destroyStream();
 }
 
 TEST_F(TlsStreamTest, WriteSomeDoesNotHoldTheCallersBuffer) {
