@@ -10,9 +10,9 @@
 #include <asio/socket_base.hpp>
 #include <cerrno>
 #include <cstring>
-#include <limits>
 
 #include "src/common/log.h"
+#include "transport/tcp/socket_pacing.h"
 #include "transport/tcp/tcp_busy_time.h"
 
 namespace eccl::transport::tcp {
@@ -81,21 +81,7 @@ void TcpStream::abort() {
 
 void TcpStream::setPacingRate(uint64_t bytes_per_s) {
   if (!socket_.is_open()) return;
-  // The kernel takes an unsigned long (a u64 on 64-bit since 4.20; shorter
-  // option values are read as 32 bits) and treats ~0UL as "no cap".
-  constexpr unsigned long kUnlimited = ~0UL;
-  const unsigned long rate = bytes_per_s == 0
-                                 ? kUnlimited
-                                 : static_cast<unsigned long>(std::min<uint64_t>(
-                                       bytes_per_s, std::numeric_limits<unsigned long>::max()));
-  if (::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_MAX_PACING_RATE, &rate, sizeof(rate)) ==
-      0) {
-    ECCL_LOG_DEBUG("connection to {}: SO_MAX_PACING_RATE={} B/s", remote_,
-                   bytes_per_s == 0 ? std::string("unlimited") : std::to_string(rate));
-    return;
-  }
-  ECCL_LOG_WARN("cannot set SO_MAX_PACING_RATE={} B/s on connection to {}: {}", bytes_per_s,
-                remote_, std::strerror(errno));
+  setMaxPacingRate(socket_.native_handle(), bytes_per_s, remote_);
 }
 
 std::chrono::nanoseconds TcpStream::sendBusyTime() {

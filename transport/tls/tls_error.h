@@ -1,0 +1,24 @@
+// OpenSSL's error queue as text and as std::error_code.
+//
+// A TLS failure on an established stream reaches ByteStream callers as a
+// std::error_code in tlsCategory(): its value is OpenSSL's packed error
+// (ERR_get_error) and its message() OpenSSL's reason, so that the layers above
+// log "decryption failed or bad record mac" rather than a bare number.
+#pragma once
+
+#include <string>
+#include <system_error>
+
+namespace eccl::transport::tls {
+
+const std::error_category& tlsCategory();
+
+// Empties this thread's OpenSSL error queue into an error_code: the first
+// (root-cause) error; connection_aborted when the queue was empty.
+std::error_code takeTlsError();
+
+// Empties this thread's OpenSSL error queue into text: the reasons, oldest
+// first, joined by "; " ("unknown" when the queue was empty).
+std::string takeOpensslErrors();
+
+}  // namespace eccl::transport::tls
