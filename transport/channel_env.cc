@@ -5,6 +5,7 @@
 
 #include "src/common/log.h"
 #include "transport/auth/cluster_secret.h"
+#include "transport/tls/tls_context.h"
 
 namespace eccl::transport {
 
@@ -27,6 +28,23 @@ Status applyChannelEnvironment(ChannelOptions& options) {
     auto secret = auth::ClusterSecret::fromEnvironment();
     if (!secret) return secret.status();
     options.secret = std::move(*secret);
+  }
+  if (!options.tls) {
+    auto tls = tls::TlsContext::fromEnvironment();
+    if (!tls) return tls.status();
+    options.tls = std::move(*tls);
+  }
+  if (const char* tls_data = std::getenv("ECCL_TLS_DATA"); tls_data != nullptr && *tls_data) {
+    const std::string value = tls_data;
+    if (value == "auto") {
+      options.tls_data = TlsData::kBeyondLoopback;
+    } else if (value == "on") {
+      options.tls_data = TlsData::kAlways;
+    } else if (value == "off") {
+      options.tls_data = TlsData::kNever;
+    } else {
+      return invalidArgument("ECCL_TLS_DATA must be auto, on or off, got '" + value + "'");
+    }
   }
   if (const char* faults = std::getenv("ECCL_FAULTS"); faults != nullptr && *faults) {
     auto spec = parseFaultSpec(faults);

@@ -4,6 +4,11 @@
 //   ECCL_FAULTS=RULES           fault injection (transport/fault_spec.h)
 //   ECCL_SECRET_FILE=PATH       the cluster's shared secret (transport/auth/), unless
 //                               the options already hold one
+//   ECCL_TLS_CA, ECCL_TLS_CERT, ECCL_TLS_KEY=PATH
+//                               this process's TLS certificates (transport/tls/),
+//                               unless the options already hold them
+//   ECCL_TLS_DATA=auto|on|off   which data channels use TLS: those beyond loopback
+//                               (auto, the default), all, none
 #pragma once
 
 #include "src/common/status.h"

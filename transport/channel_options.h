@@ -13,6 +13,16 @@ namespace eccl::transport {
 namespace auth {
 class ClusterSecret;
 }
+namespace tls {
+class TlsContext;
+}
+
+// Which data channels use TLS when the process has certificates.
+enum class TlsData {
+  kBeyondLoopback,  // channels to peers beyond the loopback interface (default)
+  kAlways,
+  kNever,  // the control plane still uses TLS
+};
 
 using std::chrono::milliseconds;
 
@@ -48,6 +58,12 @@ struct ChannelOptions {
   // starts with a challenge-response proving both ends hold it
   // (transport/auth/); a connection that fails it never carries a frame.
   std::shared_ptr<const auth::ClusterSecret> secret;
+  // This process's TLS certificates (ECCL_TLS_CA/CERT/KEY): with them the
+  // connection to the master is TLS 1.3 with mutual authentication, and so are
+  // the data channels `tls_data` picks (transport/tls/). Every peer of a
+  // cluster must use the same `tls_data`: both ends of a channel decide alone.
+  std::shared_ptr<const tls::TlsContext> tls;
+  TlsData tls_data = TlsData::kBeyondLoopback;
   // Faults injected into the data plane (ECCL_FAULTS); null: none.
   std::shared_ptr<const FaultSpec> faults;
   // Threads running the endpoint's I/O. Two let the kernel's copies of

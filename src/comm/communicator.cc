@@ -91,6 +91,7 @@ Status Communicator::open() {
   control.master_host = options_.master_host;
   control.master_port = options_.master_port;
   control.secret = options_.channel.secret;
+  control.tls = options_.channel.tls;
   membership::ControlClient::Owner& owner = *this;
   control_ = std::make_unique<membership::ControlClient>(control, owner);
   if (options_.dump_signal != 0) {

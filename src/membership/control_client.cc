@@ -11,10 +11,9 @@
 
 #include "src/common/log.h"
 #include "src/protocol/messages.h"
-#include "transport/auth/auth_stream.h"
 #include "transport/io_runner.h"
+#include "transport/secure_stream.h"
 #include "transport/tcp/frame_connection.h"
-#include "transport/tcp/tcp_stream.h"
 
 namespace eccl::membership {
 
@@ -232,13 +231,13 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     socket.set_option(asio::socket_base::keep_alive(true), ignored);
     const std::string local_ip = socket.local_endpoint(ignored).address().to_string();
-    std::unique_ptr<transport::ByteStream> stream =
-        std::make_unique<transport::tcp::TcpStream>(std::move(socket));
-    if (options_.secret) {
-      stream = std::make_unique<transport::auth::AuthStream>(
-          std::move(stream), transport::auth::Side::kClient, options_.secret);
+    auto stream = transport::secureStream(std::move(socket), transport::auth::Side::kClient,
+                                          options_.tls, options_.secret);
+    if (!stream) {
+      retry(stream.status());
+      return;
     }
-    connection_ = std::make_shared<FrameConnection>(std::move(stream), 0);
+    connection_ = std::make_shared<FrameConnection>(std::move(*stream), 0);
     link_ = std::make_shared<Link>(weak_from_this());
     protocol::Register request;
     withOwner([&](Owner& owner) { request = owner.makeRegister(local_ip); });

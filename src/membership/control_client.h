@@ -17,6 +17,7 @@
 #include "src/protocol/stage_messages.h"
 #include "src/protocol/state_messages.h"
 #include "transport/auth/cluster_secret.h"
+#include "transport/tls/tls_context.h"
 
 namespace eccl::membership {
 
@@ -60,6 +61,8 @@ class ControlClient {
     std::chrono::milliseconds max_backoff{1'000};
     // The cluster's shared secret (null: none); see MasterOptions::secret.
     std::shared_ptr<const transport::auth::ClusterSecret> secret;
+    // This peer's TLS certificates (null: no TLS); see MasterOptions::tls.
+    std::shared_ptr<const transport::tls::TlsContext> tls;
   };
 
   ControlClient(Options options, Owner& owner);

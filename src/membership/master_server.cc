@@ -11,7 +11,7 @@
 #include "src/common/log.h"
 #include "src/protocol/control_messages.h"
 #include "src/protocol/messages.h"
-#include "transport/auth/auth_stream.h"
+#include "transport/secure_stream.h"
 #include "transport/tcp/frame_connection.h"
 #include "transport/tcp/tcp_stream.h"
 
@@ -245,13 +245,14 @@ class MasterServer::Impl {
     }
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     socket.set_option(asio::socket_base::keep_alive(true), ignored);
-    std::unique_ptr<transport::ByteStream> stream =
-        std::make_unique<transport::tcp::TcpStream>(std::move(socket));
-    if (options_.secret) {
-      stream = std::make_unique<transport::auth::AuthStream>(
-          std::move(stream), transport::auth::Side::kServer, options_.secret);
+    auto stream = transport::secureStream(std::move(socket), transport::auth::Side::kServer,
+                                          options_.tls, options_.secret);
+    if (!stream) {
+      ECCL_LOG_WARN("master {}: dropping connection from {}: {}", address_, remote_text,
+                    stream.status().message());
+      return;
     }
-    auto connection = std::make_shared<FrameConnection>(std::move(stream), 0);
+    auto connection = std::make_shared<FrameConnection>(std::move(*stream), 0);
     const ConnectionId id = ++last_connection_;
     auto link = std::make_shared<Link>(*this, id, std::move(connection), host);
     links_.emplace(id, link);
@@ -516,6 +517,14 @@ Result<std::unique_ptr<MasterServer>> MasterServer::create(MasterOptions options
     options.secret = std::move(*secret);
   }
   if (options.secret) ECCL_LOG_INFO("master: connections must prove the cluster secret");
+  if (!options.tls) {
+    auto tls = transport::tls::TlsContext::fromEnvironment();
+    if (!tls) return tls.status().withContext("master");
+    options.tls = std::move(*tls);
+  }
+  if (options.tls) {
+    ECCL_LOG_INFO("master: connections must be TLS with a certificate of the cluster's CA");
+  }
   auto impl = std::make_unique<Impl>(std::move(options));
   ECCL_RETURN_IF_ERROR(impl->open());
   return std::unique_ptr<MasterServer>(new MasterServer(std::move(impl)));

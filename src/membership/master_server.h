@@ -12,6 +12,7 @@
 #include "src/common/status.h"
 #include "src/membership/master_state.h"
 #include "transport/auth/cluster_secret.h"
+#include "transport/tls/tls_context.h"
 
 namespace eccl::membership {
 
@@ -28,6 +29,10 @@ struct MasterOptions {
   // before its first frame (transport/auth/). Null: ECCL_SECRET_FILE if set,
   // else none.
   std::shared_ptr<const transport::auth::ClusterSecret> secret;
+  // The master's TLS certificates: every connection must be TLS 1.3 with a
+  // certificate from the same CA (transport/tls/). Null: ECCL_TLS_CA,
+  // ECCL_TLS_CERT and ECCL_TLS_KEY if set, else no TLS.
+  std::shared_ptr<const transport::tls::TlsContext> tls;
 };
 
 class MasterServer {

@@ -209,6 +209,12 @@ Result<FrameHeader> decodeFrameHeader(std::span<const uint8_t> in) {
   }
   const uint8_t* p = in.data();
   if (!std::equal(kMagic.begin(), kMagic.end(), p)) {
+    // A TLS record (handshake or alert, version 3.x): the other end was set up for TLS.
+    if ((p[0] == 0x16 || p[0] == 0x15) && p[1] == 0x03) {
+      return protocolError(
+          "the other side speaks TLS and this side does not (are ECCL_TLS_CA/CERT/KEY and "
+          "ECCL_TLS_DATA the same on both?)");
+    }
     return protocolError("bad frame magic (not an ECCL peer?)");
   }
   if (p[4] != kProtocolVersion) {

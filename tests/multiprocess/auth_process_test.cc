@@ -5,8 +5,6 @@
 #include <sys/stat.h>
 
 #include <fstream>
-#include <iterator>
-#include <thread>
 
 #include "tests/multiprocess/process_cluster.h"
 
@@ -20,22 +18,6 @@ class AuthProcesses : public ProcessCluster {
     std::ofstream(path) << text << "\n";
     ::chmod(path.c_str(), 0600);
     return path;
-  }
-
-  static std::string readFile(const std::string& path) {
-    std::ifstream in(path);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
-
-  // Waits until `path` holds `text` (a log line that may still be on its way).
-  static bool waitForText(const std::string& path, const std::string& text,
-                          std::chrono::milliseconds timeout) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-      if (readFile(path).find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
   }
 };
 

@@ -1,6 +1,8 @@
 #include "tests/multiprocess/process_cluster.h"
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 namespace eccl::test {
@@ -71,6 +73,21 @@ std::vector<PeerProcess*> ProcessCluster::peers(const std::vector<size_t>& excep
     if (std::find(except.begin(), except.end(), i) == except.end()) out.push_back(peers_[i].get());
   }
   return out;
+}
+
+std::string ProcessCluster::readFile(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+bool ProcessCluster::waitForText(const std::string& path, const std::string& text,
+                                 std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (readFile(path).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
 }
 
 }  // namespace eccl::test

@@ -36,6 +36,11 @@ class ProcessCluster : public ::testing::Test {
   void expectOneRing(const std::vector<PeerProcess*>& peers);
   std::vector<PeerProcess*> peers(const std::vector<size_t>& except = {});
 
+  static std::string readFile(const std::string& path);
+  // Waits until `path` holds `text` (a log line that may still be on its way).
+  static bool waitForText(const std::string& path, const std::string& text,
+                          std::chrono::milliseconds timeout);
+
   TempDir dir_;
   std::unique_ptr<MasterProcess> master_;
   std::vector<std::unique_ptr<PeerProcess>> peers_;

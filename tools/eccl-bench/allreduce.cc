@@ -124,7 +124,13 @@ std::vector<std::string> concat(std::vector<std::string> front,
 Result<std::vector<AllreduceRow>> runEccl(const AllreduceOptions& options,
                                           std::chrono::milliseconds timeout,
                                           const NetlabSession* lab) {
-  auto master = MasterThread::start(lab);
+  std::shared_ptr<const transport::tls::TlsContext> tls;
+  if (options.tls) {
+    auto loaded = transport::tls::TlsContext::load(*options.tls);
+    if (!loaded) return loaded.status().withContext("--tls-certs");
+    tls = std::move(*loaded);
+  }
+  auto master = MasterThread::start(lab, 0, tls);
   if (!master) return master.status();
   std::vector<SpawnOptions> spawns(options.peers);
   for (int i = 0; i < options.peers; ++i) {
@@ -138,6 +144,11 @@ Result<std::vector<AllreduceRow>> runEccl(const AllreduceOptions& options,
     // Only ECCL's ranks quantize: the comparators measure the exact sum.
     if (options.quant) {
       spawns[i].argv.insert(spawns[i].argv.end(), {"--quant", quantSpecText(*options.quant)});
+    }
+    if (options.tls) {
+      spawns[i].argv.insert(spawns[i].argv.end(),
+                            {"--tls-ca", options.tls->ca_file, "--tls-cert",
+                             options.tls->cert_file, "--tls-key", options.tls->key_file});
     }
   }
   return runPeers(std::move(spawns), timeout);
@@ -241,14 +252,33 @@ Result<std::vector<AllreduceRow>> runEcclExact(const AllreduceOptions& options,
   return rows;
 }
 
+// ECCL with TLS on every connection (the --tls-certs certificates), beside plaintext ECCL.
+Result<std::vector<AllreduceRow>> runEcclTls(const AllreduceOptions& options,
+                                             std::chrono::milliseconds timeout,
+                                             const NetlabSession* lab) {
+  AllreduceOptions tls = options;
+  const std::string& dir = options.tls_certs;
+  tls.tls = transport::tls::TlsFiles{dir + "/ca.pem", dir + "/bench.pem", dir + "/bench.key"};
+  auto rows = runEccl(tls, timeout, lab);
+  if (rows) {
+    for (auto& row : *rows)
+      row.impl = "eccl-tls";
+  }
+  return rows;
+}
+
 constexpr Impl kComparators[] = {
     {"eccl-exact", "ECCL exact", nullptr, nullptr, runEcclExact},
+    {"eccl-tls", "ECCL over TLS", nullptr, nullptr, runEcclTls},
     {"gloo", "Gloo ring", "eccl-gloo-allreduce", "libgloo-dev", runGloo},
     {"mpi", "Open MPI (btl tcp)", "eccl-mpi-allreduce", "libopenmpi-dev", runMpi},
 };
 
 // Why a comparator cannot run here, naming what to install; empty if it can.
-std::string missingComparator(const Impl& impl) {
+std::string missingComparator(const Impl& impl, const AllreduceOptions& options) {
+  if (std::string_view(impl.name) == "eccl-tls" && options.tls_certs.empty()) {
+    return "needs --tls-certs DIR (`eccl-certs ca DIR && eccl-certs host DIR bench`)";
+  }
   if (impl.program == nullptr) return "";  // ECCL itself
   if (besideSelf(impl.program).empty()) {
     return std::string("the comparator ") + impl.program + " was not built (" + impl.package +
@@ -348,7 +378,7 @@ int runAllreduce(const AllreduceOptions& options) {
     for (const auto& comparator : kComparators) {
       const bool listed = std::find(impls.begin(), impls.end(), &comparator) != impls.end();
       if (name != comparator.name || listed) continue;
-      if (std::string missing = missingComparator(comparator); !missing.empty()) {
+      if (std::string missing = missingComparator(comparator, options); !missing.empty()) {
         std::fprintf(stderr, "eccl-bench allreduce: --compare %s: %s\n", name.c_str(),
                      missing.c_str());
         return 2;

@@ -14,6 +14,7 @@
 #include "src/common/status.h"
 #include "src/quant/quant.h"
 #include "tools/common/quant_spec.h"
+#include "transport/tls/tls_context.h"
 
 namespace eccl::tools::bench {
 
@@ -35,6 +36,12 @@ struct AllreduceOptions {
   // --quant: ECCL's all-reduces send quantized data; the comparators stay
   // exact (the comparison the table reports).
   std::optional<quant::QuantConfig> quant;
+  // --tls-certs DIR: ca.pem, bench.pem and bench.key (tools/eccl-certs), for
+  // the eccl-tls comparator: ECCL with TLS on the control plane and on every
+  // data channel.
+  std::string tls_certs;
+  // Set for the eccl-tls run only.
+  std::optional<transport::tls::TlsFiles> tls;
 };
 
 int runAllreduce(const AllreduceOptions& options);
@@ -52,6 +59,7 @@ struct AllreduceWorkerOptions {
   std::chrono::milliseconds timeout{120'000};
   std::optional<quant::QuantConfig> quant;  // checked within the error bound, not exactly
   std::chrono::milliseconds after_idle{0};  // AllreduceRun::after_idle
+  transport::tls::TlsFiles tls;             // all empty: no TLS
 };
 
 int runAllreduceWorker(const AllreduceWorkerOptions& options);

@@ -124,8 +124,17 @@ class Worker {
 }  // namespace
 
 int runAllreduceWorker(const AllreduceWorkerOptions& options) {
+  std::shared_ptr<const transport::tls::TlsContext> tls;
+  if (!options.tls.ca_file.empty()) {
+    auto loaded = transport::tls::TlsContext::load(options.tls);
+    if (!loaded) {
+      std::fprintf(stderr, "allreduce worker: %s\n", loaded.status().toString().c_str());
+      return 1;
+    }
+    tls = std::move(*loaded);
+  }
   auto created = makeWorkerComm(options.master_host, options.master_port, options.host,
-                                options.connections, options.timeout);
+                                options.connections, options.timeout, tls);
   if (!created) {
     std::fprintf(stderr, "allreduce worker: %s\n", created.status().toString().c_str());
     return 1;

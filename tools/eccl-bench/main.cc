@@ -155,9 +155,14 @@ CLI::App* addAllreduce(CLI::App& app, AllreduceArguments& args) {
                   "Also measure comparators in the same run, a comma list: gloo (Gloo's ring, "
                   "eccl-gloo-allreduce), mpi (Open MPI's MPI_Allreduce over btl tcp, "
                   "eccl-mpi-allreduce under mpirun), eccl-exact (ECCL without --quant: what "
-                  "quantization buys)")
+                  "quantization buys), eccl-tls (ECCL with TLS on every connection; needs "
+                  "--tls-certs)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"gloo", "mpi", "eccl-exact"}));
+      ->check(CLI::IsMember({"gloo", "mpi", "eccl-exact", "eccl-tls"}));
+  cmd->add_option("--tls-certs", options.tls_certs,
+                  "Certificates of the eccl-tls rows: DIR/ca.pem, DIR/bench.pem and "
+                  "DIR/bench.key (`eccl-certs ca DIR && eccl-certs host DIR bench`)")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--rounds", options.rounds,
                   "Rounds; ECCL and each comparator take turns once per round, every round "
                   "in new processes (default: 3 with --compare, else 1)")
@@ -201,6 +206,9 @@ CLI::App* addAllreduceWorker(CLI::App& app, eccl::tools::bench::AllreduceWorkerO
   worker->add_option("--timeout-ms", timeout_ms)->required();
   worker->add_option("--quant", quant)->check(kQuantValidator);
   worker->add_option("--after-idle-ms", after_idle_ms);
+  worker->add_option("--tls-ca", options.tls.ca_file);
+  worker->add_option("--tls-cert", options.tls.cert_file);
+  worker->add_option("--tls-key", options.tls.key_file);
   return worker;
 }
 

@@ -16,12 +16,14 @@ namespace eccl::tools::bench {
 
 using Clock = std::chrono::steady_clock;
 
-Result<std::unique_ptr<MasterThread>> MasterThread::start(const NetlabSession* lab,
-                                                          double state_link_bytes_per_s) {
+Result<std::unique_ptr<MasterThread>> MasterThread::start(
+    const NetlabSession* lab, double state_link_bytes_per_s,
+    std::shared_ptr<const transport::tls::TlsContext> tls) {
   std::unique_ptr<MasterThread> master(new MasterThread);
   std::promise<Status> created;
-  master->thread_ = std::thread([&master = *master, &created, lab, state_link_bytes_per_s] {
+  master->thread_ = std::thread([&master = *master, &created, lab, state_link_bytes_per_s, tls] {
     membership::MasterOptions options;
+    options.tls = tls;
     if (state_link_bytes_per_s > 0) {
       options.settings.state_link_bytes_per_s = state_link_bytes_per_s;
     }
@@ -67,10 +69,10 @@ Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds t
   return Status::ok();
 }
 
-Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(const std::string& master_host,
-                                                           uint16_t master_port,
-                                                           const std::string& host, int connections,
-                                                           std::chrono::milliseconds timeout) {
+Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(
+    const std::string& master_host, uint16_t master_port, const std::string& host,
+    int connections, std::chrono::milliseconds timeout,
+    std::shared_ptr<const transport::tls::TlsContext> tls) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   comm::CommOptions options;
   options.master_host = master_host;
@@ -79,6 +81,10 @@ Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(const std::string& ma
   options.listen_host = host;
   if (connections > 0) options.channel.connections = connections;
   options.timeout = timeout;
+  if (tls) {
+    options.channel.tls = std::move(tls);
+    options.channel.tls_data = transport::TlsData::kAlways;
+  }
   return comm::Communicator::create(options);
 }
 

@@ -23,8 +23,10 @@ class NetlabSession;
 class MasterThread {
  public:
   // state_link_bytes_per_s > 0: the master's MasterSettings::state_link_bytes_per_s.
-  static Result<std::unique_ptr<MasterThread>> start(const NetlabSession* lab,
-                                                     double state_link_bytes_per_s = 0);
+  // tls: the master's certificates (null: none).
+  static Result<std::unique_ptr<MasterThread>> start(
+      const NetlabSession* lab, double state_link_bytes_per_s = 0,
+      std::shared_ptr<const transport::tls::TlsContext> tls = nullptr);
   ~MasterThread();
   uint16_t port() const { return server_->port(); }
 
@@ -43,11 +45,12 @@ std::string selfPath();
 Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds timeout);
 
 // A worker's communicator in group "bench" (connections 0: the default);
-// never outlives eccl-bench (PR_SET_PDEATHSIG).
-Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(const std::string& master_host,
-                                                           uint16_t master_port,
-                                                           const std::string& host, int connections,
-                                                           std::chrono::milliseconds timeout);
+// never outlives eccl-bench (PR_SET_PDEATHSIG). With `tls`, the master
+// connection and every data channel use TLS.
+Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(
+    const std::string& master_host, uint16_t master_port, const std::string& host,
+    int connections, std::chrono::milliseconds timeout,
+    std::shared_ptr<const transport::tls::TlsContext> tls = nullptr);
 
 // Starts the children, reads each one's output to its end and reaps it: the
 // outputs (a few lines each: reading the pipes in turn cannot fill one), or

@@ -15,6 +15,7 @@
 #include "tools/eccl-master/host_port_option.h"
 #include "tools/eccl-master/http_endpoint.h"
 #include "tools/eccl-master/port_file.h"
+#include "tools/eccl-master/security_options.h"
 #include "tools/eccl-master/shutdown_signals.h"
 
 namespace {
@@ -32,7 +33,7 @@ struct Arguments {
   int miss_limit = 4;
   bool wan = false;
   std::string token_key_file;
-  std::string secret_file;
+  tools::SecurityArguments security;
   std::string port_file;
   std::string http_port_file;
   std::string log_level = "info";
@@ -77,11 +78,7 @@ void addOptions(CLI::App& app, Arguments& args) {
   app.add_option("--token-key-file", args.token_key_file,
                  "Key that signs peer tokens (created if absent, mode 0600); with the same file a "
                  "restarted master recognises its predecessor's peers");
-  app.add_option("--secret-file", args.secret_file,
-                 "Cluster shared secret (at least 16 bytes; `openssl rand -hex 32`): every "
-                 "connection must prove it holds the same secret (default: $ECCL_SECRET_FILE, "
-                 "else none)")
-      ->check(CLI::ExistingFile);
+  tools::addSecurityOptions(app, args.security);
   app.add_option("--port-file", args.port_file,
                  "Write the bound control port here once listening (written atomically)");
   app.add_option("--http-port-file", args.http_port_file,
@@ -215,11 +212,12 @@ int main(int argc, char** argv) {
   settings.detectors.min_late_share = args.straggler_share;
   settings.detectors.late_factor = args.straggler_factor;
   settings.detectors.confirm_for = std::chrono::milliseconds(args.straggler_confirm_ms);
-  if (!args.secret_file.empty()) {
-    auto secret = transport::auth::ClusterSecret::loadFile(args.secret_file);
-    if (!secret) return fail(secret.status().message());
-    options.secret = std::move(*secret);
-  }
+  auto secret = tools::loadSecret(args.security);
+  if (!secret) return fail(secret.status().message());
+  options.secret = std::move(*secret);
+  auto tls = tools::loadTls(args.security);
+  if (!tls) return fail(tls.status().message());
+  options.tls = std::move(*tls);
   if (args.token_key_file.empty()) {
     settings.token_key = membership::randomTokenKey();
   } else {

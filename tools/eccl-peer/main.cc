@@ -5,14 +5,15 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "src/common/host_port.h"
 #include "tools/common/quant_spec.h"
 #include "tools/eccl-bench/size_parse.h"
 #include "tools/eccl-master/host_port_option.h"
+#include "tools/eccl-master/security_options.h"
 #include "tools/eccl-master/shutdown_signals.h"
 #include "tools/eccl-peer/peer_daemon.h"
-#include "transport/auth/cluster_secret.h"
 
 namespace {
 
@@ -40,7 +41,8 @@ struct Arguments {
   uint32_t state_every = 1;
   std::string quant;
   std::string die_at;
-  std::string secret_file;
+  tools::SecurityArguments security;
+  std::string tls_data;
 };
 
 void addOptions(CLI::App& app, Arguments& args) {
@@ -55,10 +57,11 @@ void addOptions(CLI::App& app, Arguments& args) {
                  "Address other peers connect to (default: this end of the connection to the "
                  "master, and the listener's port)")
       ->check(tools::hostPortValidator(true));
-  app.add_option("--secret-file", args.secret_file,
-                 "Cluster shared secret, as the master's --secret-file (default: "
-                 "$ECCL_SECRET_FILE, else none)")
-      ->check(CLI::ExistingFile);
+  tools::addSecurityOptions(app, args.security);
+  app.add_option("--tls-data", args.tls_data,
+                 "Data channels over TLS: beyond loopback (auto), all (on) or none (off); the "
+                 "same on every peer (default: $ECCL_TLS_DATA, else auto)")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   app.add_option("--connections", args.connections, "TCP connections per data channel (K)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -157,14 +160,16 @@ int main(int argc, char** argv) {
     comm.advertise_port = advertise.port;
   }
   comm.channel.connections = args.connections;
-  if (!args.secret_file.empty()) {
-    auto secret = transport::auth::ClusterSecret::loadFile(args.secret_file);
-    if (!secret) {
-      std::fprintf(stderr, "eccl-peer: %s\n", secret.status().message().c_str());
-      return 1;
-    }
-    comm.channel.secret = std::move(*secret);
+  auto secret = tools::loadSecret(args.security);
+  auto tls = secret ? tools::loadTls(args.security) : secret.status();
+  if (!tls) {
+    std::fprintf(stderr, "eccl-peer: %s\n", tls.status().message().c_str());
+    return 1;
   }
+  comm.channel.secret = std::move(*secret);
+  comm.channel.tls = std::move(*tls);
+  // The communicator reads ECCL_TLS_DATA over its options; set before any thread starts.
+  if (!args.tls_data.empty()) ::setenv("ECCL_TLS_DATA", args.tls_data.c_str(), 1);
   comm.timeout = std::chrono::milliseconds(args.timeout_ms);
   options.json = args.json;
   options.steps = args.steps;

@@ -12,6 +12,7 @@
 #include "src/common/status.h"
 #include "transport/auth/auth_stream.h"
 #include "transport/channel_options.h"
+#include "transport/secure_stream.h"
 #include "transport/tcp/faulty_stream.h"
 
 namespace eccl::transport::tcp {
@@ -33,15 +34,35 @@ struct EndpointContext {
     }
   }
 
-  // The stream a new connection uses: the socket's, authenticated with the
-  // cluster secret if there is one, behind the fault injector if any (which
-  // then sees frames only, as without a secret).
-  std::unique_ptr<ByteStream> stream(std::unique_ptr<ByteStream> socket_stream, auth::Side side) {
-    if (options.secret) {
-      socket_stream =
-          std::make_unique<auth::AuthStream>(std::move(socket_stream), side, options.secret);
+  // The stream a new connection uses: secured as configured (secure_stream.h;
+  // TLS as options.tls_data says for this peer's address), behind the fault
+  // injector if any (which then sees frames only, as without security).
+  Result<std::unique_ptr<ByteStream>> stream(asio::ip::tcp::socket socket, auth::Side side) {
+    const bool tls = usesTls(socket);
+    auto secured =
+        secureStream(std::move(socket), side, tls ? options.tls : nullptr, options.secret);
+    if (!secured || !faults) return secured;
+    return faults->wrap(std::move(*secured));
+  }
+
+  // Both ends of a channel decide alone, from what each sees of the other.
+  bool usesTls(const asio::ip::tcp::socket& socket) const {
+    if (!options.tls) return false;
+    switch (options.tls_data) {
+      case TlsData::kAlways:
+        return true;
+      case TlsData::kNever:
+        return false;
+      case TlsData::kBeyondLoopback:
+        break;
     }
-    return faults ? faults->wrap(std::move(socket_stream)) : std::move(socket_stream);
+    std::error_code ec;
+    const asio::ip::address remote = socket.remote_endpoint(ec).address();
+    if (ec) return true;
+    if (remote.is_v6() && remote.to_v6().is_v4_mapped()) {
+      return !asio::ip::make_address_v4(asio::ip::v4_mapped, remote.to_v6()).is_loopback();
+    }
+    return !remote.is_loopback();
   }
 
   void track(const std::shared_ptr<Stoppable>& object) {

@@ -7,6 +7,7 @@
 
 #include "src/common/log.h"
 #include "transport/auth/auth_errors.h"
+#include "transport/tls/tls_error.h"
 
 namespace eccl::transport::tcp {
 namespace {
@@ -39,9 +40,11 @@ std::string describeIoError(const std::error_code& ec) {
 }
 
 // What a failed read or write means: the other side proving it is not of this
-// cluster is an authentication failure; anything else, a broken connection.
+// cluster (its secret or certificate refused, or ours by it) is an
+// authentication failure; anything else, a broken connection.
 Status streamError(const std::error_code& ec) {
   if (auth::isAuthRejection(ec)) return authError(ec.message());
+  if (tls::isIdentityRefusal(ec)) return authError("TLS: " + ec.message());
   return connectionError(describeIoError(ec));
 }
 

@@ -92,6 +92,7 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
             return;
           }
           std::shared_ptr<FrameConnection> connection;
+          Status cannot_secure;
           {
             std::lock_guard lock(self->mu_);
             if (self->finished_) {
@@ -100,13 +101,19 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
               return;
             }
             applySocketOptions(*socket, self->context_->options, self->target());
-            connection = std::make_shared<FrameConnection>(
-                self->context_->stream(std::make_unique<TcpStream>(std::move(*socket)),
-                                       auth::Side::kClient),
-                index);
-            self->connections_[index] = connection;
+            auto stream = self->context_->stream(std::move(*socket), auth::Side::kClient);
             self->sockets_[index].reset();
-            ++self->started_;
+            if (stream) {
+              connection = std::make_shared<FrameConnection>(std::move(*stream), index);
+              self->connections_[index] = connection;
+              ++self->started_;
+            } else {
+              cannot_secure = stream.status();
+            }
+          }
+          if (!connection) {
+            self->failAll(cannot_secure.withContext("connecting to " + self->target()));
+            return;
           }
           connection->start(self);
         });
@@ -412,13 +419,16 @@ void Acceptor::acceptNext() {
             socket.close(ignored);
           } else {
             applySocketOptions(socket, self->context_->options, remote_text);
-            auto connection = std::make_shared<FrameConnection>(
-                self->context_->stream(std::make_unique<TcpStream>(std::move(socket)),
-                                       auth::Side::kServer),
-                -1);
-            handshake = std::make_shared<InboundHandshake>(self, std::move(connection));
-            self->pending_.emplace(handshake.get(), Pending{handshake, host});
-            ++self->pending_by_host_[host];
+            auto stream = self->context_->stream(std::move(socket), auth::Side::kServer);
+            if (stream) {
+              auto connection = std::make_shared<FrameConnection>(std::move(*stream), -1);
+              handshake = std::make_shared<InboundHandshake>(self, std::move(connection));
+              self->pending_.emplace(handshake.get(), Pending{handshake, host});
+              ++self->pending_by_host_[host];
+            } else {
+              ECCL_LOG_WARN("listener {}: dropping connection from {}: {}", self->address_,
+                            remote_text, stream.status().message());
+            }
           }
         }
         if (handshake) handshake->start(self->context_->options.handshake_timeout);

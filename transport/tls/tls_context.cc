@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <cstdlib>
+
 #include "transport/tls/tls_error.h"
 
 namespace eccl::transport::tls {
@@ -64,6 +66,22 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::load(const TlsFiles& files
   }
   const CertFingerprint local = fingerprintOf(SSL_CTX_get0_certificate(ctx.get()));
   return std::shared_ptr<const TlsContext>(new TlsContext(ctx.release(), local));
+}
+
+Result<std::shared_ptr<const TlsContext>> TlsContext::fromEnvironment() {
+  const auto variable = [](const char* name) {
+    const char* value = std::getenv(name);
+    return value != nullptr ? std::string(value) : std::string();
+  };
+  const TlsFiles files{variable("ECCL_TLS_CA"), variable("ECCL_TLS_CERT"),
+                       variable("ECCL_TLS_KEY")};
+  const int set = !files.ca_file.empty() + !files.cert_file.empty() + !files.key_file.empty();
+  if (set == 0) return std::shared_ptr<const TlsContext>();
+  if (set != 3) {
+    return invalidArgument(
+        "TLS needs all of ECCL_TLS_CA, ECCL_TLS_CERT and ECCL_TLS_KEY, but only some are set");
+  }
+  return load(files);
 }
 
 }  // namespace eccl::transport::tls

@@ -32,6 +32,9 @@ class TlsContext {  // immutable once loaded; shared by every connection of a pr
   // and key_file load a context without a certificate, which every peer
   // refuses (for tests of that refusal).
   static Result<std::shared_ptr<const TlsContext>> load(const TlsFiles& files);
+  // Loads ECCL_TLS_CA, ECCL_TLS_CERT and ECCL_TLS_KEY when all three are set;
+  // null when none is; kInvalidArgument when only some are.
+  static Result<std::shared_ptr<const TlsContext>> fromEnvironment();
 
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;

@@ -12,8 +12,6 @@
 
 namespace eccl::transport::tls {
 
-enum class TlsRole { kClient, kServer };
-
 using TlsDone = std::function<void(Result<std::unique_ptr<TlsStream>>)>;
 
 // Runs the TLS handshake on `socket` (connected, strand executor) for at most

@@ -3,11 +3,13 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
+#include <cstring>
 
 #include "src/common/log.h"
 #include "transport/tcp/socket_pacing.h"
@@ -32,8 +34,26 @@ void TlsStream::SslFree::operator()(SSL* ssl) const {
   SSL_free(ssl);
 }
 
-TlsStream::TlsStream(asio::ip::tcp::socket socket, SSL* ssl)
+Result<std::unique_ptr<TlsStream>> TlsStream::create(asio::ip::tcp::socket socket, TlsRole role,
+                                                     std::shared_ptr<const TlsContext> context) {
+  if (!context) return invalidArgument("a TLS stream needs a TLS context");
+  ERR_clear_error();
+  SSL* ssl = SSL_new(context->native());
+  if (ssl == nullptr) return internalError("cannot create a TLS session: " + takeOpensslErrors());
+  if (role == TlsRole::kClient) {
+    SSL_set_connect_state(ssl);
+  } else {
+    SSL_set_accept_state(ssl);
+  }
+  return std::unique_ptr<TlsStream>(
+      new TlsStream(std::move(socket), ssl, role, std::move(context)));
+}
+
+TlsStream::TlsStream(asio::ip::tcp::socket socket, SSL* ssl, TlsRole role,
+                     std::shared_ptr<const TlsContext> context)
     : socket_(std::move(socket)),
+      role_(role),
+      context_(std::move(context)),
       ssl_(ssl),
       network_in_(BIO_new(BIO_s_mem())),
       network_out_(BIO_new(BIO_s_mem())),
@@ -49,6 +69,7 @@ TlsStream::TlsStream(asio::ip::tcp::socket socket, SSL* ssl)
 }
 
 TlsStream::~TlsStream() {
+  parked_.clear();  // their owners are going too: nothing to tell them
   close();
 }
 
@@ -86,6 +107,11 @@ bool TlsStream::flush(std::error_code& ec) {
 size_t TlsStream::fill(std::error_code& ec) {
   const size_t n = socket_.read_some(asio::buffer(scratch_.get(), kScratchSize), ec);
   if (ec) return 0;
+  if (!received_any_) {
+    received_any_ = true;
+    // An ECCL frame or cluster-secret Hello starts "ECCL"; a TLS record never does.
+    plaintext_peer_ = n >= 4 && std::memcmp(scratch_.get(), "ECCL", 4) == 0;
+  }
   if (BIO_write(network_in_, scratch_.get(), static_cast<int>(n)) != static_cast<int>(n)) {
     ec = asio::error::no_memory;
     return 0;
@@ -122,6 +148,145 @@ void TlsStream::finishShutdownIfFlushed() {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
+bool TlsStream::advanceHandshake(std::error_code& ec) {
+  ec.clear();
+  if (!handshaking_) return true;
+  if (read_error_) {
+    ec = read_error_;
+    return false;
+  }
+  if (!socket_.is_open()) {
+    ec = asio::error::bad_descriptor;
+    return false;
+  }
+  while (true) {
+    ERR_clear_error();
+    if (!ssl_handshake_done_) {
+      const int result = SSL_do_handshake(ssl_.get());
+      if (result == 1) {
+        ssl_handshake_done_ = true;
+        continue;
+      }
+      if (SSL_get_error(ssl_.get(), result) != SSL_ERROR_WANT_READ) {
+        const long verify = SSL_get_verify_result(ssl_.get());
+        if (verify != X509_V_OK) {
+          ERR_clear_error();
+          failHandshake({static_cast<int>(verify), certificateCategory()});
+        } else if (plaintext_peer_) {
+          ERR_clear_error();
+          failHandshake(plaintextPeerError());
+        } else {
+          failHandshake(takeTlsError());
+        }
+        ec = read_error_;
+        return false;
+      }
+    } else {
+      std::error_code refusal;
+      const Confirmation confirmed = serverConfirmed(refusal);
+      if (confirmed == Confirmation::kYes) {
+        finishHandshake();
+        return true;
+      }
+      if (confirmed == Confirmation::kRefused) {
+        failHandshake(refusal);
+        ec = read_error_;
+        return false;
+      }
+    }
+    std::error_code io_ec;
+    if (!flush(io_ec)) {
+      if (!isWouldBlock(io_ec)) {
+        failHandshake(io_ec);
+        ec = read_error_;
+        return false;
+      }
+      ec = io_ec;  // the socket must take our bytes first
+      return false;
+    }
+    if (fill(io_ec) > 0) continue;
+    if (isWouldBlock(io_ec)) {
+      ec = io_ec;
+      return false;
+    }
+    if (io_ec == asio::error::eof) socket_eof_ = true;
+    failHandshake(io_ec);
+    ec = read_error_;
+    return false;
+  }
+}
+
+asio::socket_base::wait_type TlsStream::handshakeWaitType() const {
+  return pendingCiphertext() > 0 ? asio::socket_base::wait_write : asio::socket_base::wait_read;
+}
+
+TlsStream::Confirmation TlsStream::serverConfirmed(std::error_code& refusal) {
+  if (role_ == TlsRole::kServer) return Confirmation::kYes;
+  uint8_t byte = 0;
+  size_t n = 0;
+  if (SSL_peek_ex(ssl_.get(), &byte, 1, &n) == 1) return Confirmation::kYes;
+  const int error = SSL_get_error(ssl_.get(), 0);
+  if (error == SSL_ERROR_WANT_READ) {
+    return SSL_SESSION_is_resumable(SSL_get0_session(ssl_.get())) == 1 ? Confirmation::kYes
+                                                                       : Confirmation::kNotYet;
+  }
+  // A close_notify without an alert, or the alert that says why.
+  refusal = error == SSL_ERROR_ZERO_RETURN ? std::error_code(asio::error::eof) : takeTlsError();
+  return Confirmation::kRefused;
+}
+
+void TlsStream::failHandshake(std::error_code why) {
+  read_error_ = why;
+  failWrites(why);
+  ECCL_LOG_DEBUG("TLS handshake with {} failed: {}", remote_, why.message());
+  // Let the peer read the alert that says why (best effort); no close_notify follows.
+  std::error_code ignored;
+  flush(ignored);
+  releaseParked({});  // their next call reports the failure
+}
+
+void TlsStream::finishHandshake() {
+  handshaking_ = false;
+  read_starved_ = false;  // OpenSSL may already hold application data
+  peer_fingerprint_ = fingerprintOf(SSL_get0_peer_certificate(ssl_.get()));
+  ECCL_LOG_DEBUG("TLS connection with {} established ({}, peer certificate {})", remote_,
+                 cipherName(), formatFingerprint(peer_fingerprint_));
+  flushInBackground();  // the server's session ticket, if the socket was full
+  releaseParked({});
+}
+
+void TlsStream::parkUntilHandshakeMoves(WaitHandler ready) {
+  parked_.push_back(std::move(ready));
+  armHandshakeWait();
+}
+
+void TlsStream::armHandshakeWait() {
+  if (handshake_wait_armed_) return;
+  handshake_wait_armed_ = true;
+  socket_.async_wait(handshakeWaitType(),
+                     [this, alive = std::weak_ptr<int>(alive_)](std::error_code wait_ec) {
+                       if (alive.expired()) return;  // the stream is gone
+                       handshake_wait_armed_ = false;
+                       if (wait_ec) {
+                         releaseParked(wait_ec);
+                         return;
+                       }
+                       std::error_code ec;
+                       // Done or failed: advanceHandshake released the waiters.
+                       if (advanceHandshake(ec) || !isWouldBlock(ec)) return;
+                       if (parked_.empty()) return;
+                       armHandshakeWait();
+                     });
+}
+
+void TlsStream::releaseParked(std::error_code ec) {
+  std::vector<WaitHandler> parked = std::move(parked_);
+  parked_.clear();
+  for (WaitHandler& ready : parked) {
+    asio::post(socket_.get_executor(), [ready = std::move(ready), ec] { ready(ec); });
+  }
+}
+
 size_t TlsStream::readSome(std::span<uint8_t> into, std::error_code& ec) {
   ec.clear();
   if (!socket_.is_open()) {
@@ -133,6 +298,7 @@ size_t TlsStream::readSome(std::span<uint8_t> into, std::error_code& ec) {
     return 0;
   }
   if (into.empty()) return 0;
+  if (!advanceHandshake(ec)) return 0;
   size_t total = 0;
   while (total < into.size()) {
     ERR_clear_error();
@@ -199,6 +365,7 @@ size_t TlsStream::writeSome(std::span<const uint8_t> first, std::span<const uint
     return 0;
   }
   if (first.empty() && second.empty()) return 0;
+  if (!advanceHandshake(ec)) return 0;
   if (pendingCiphertext() >= kMaxPendingCiphertext) {
     std::error_code flush_ec;
     if (!flush(flush_ec) && !isWouldBlock(flush_ec)) {
@@ -234,6 +401,10 @@ size_t TlsStream::writeSome(std::span<const uint8_t> first, std::span<const uint
 }
 
 void TlsStream::waitReadable(WaitHandler ready) {
+  if (handshaking_ && !read_error_ && socket_.is_open()) {
+    parkUntilHandshakeMoves(std::move(ready));
+    return;
+  }
   // OpenSSL may hold a whole record (or decrypted bytes) that the socket no
   // longer announces: only a read that found nothing may sleep on the socket.
   if (!read_starved_ || !socket_.is_open()) {
@@ -244,6 +415,10 @@ void TlsStream::waitReadable(WaitHandler ready) {
 }
 
 void TlsStream::waitWritable(WaitHandler ready) {
+  if (handshaking_ && !read_error_ && socket_.is_open()) {
+    parkUntilHandshakeMoves(std::move(ready));
+    return;
+  }
   if (pendingCiphertext() < kMaxPendingCiphertext || !socket_.is_open()) {
     asio::post(socket_.get_executor(), [ready = std::move(ready)] { ready({}); });
     return;
@@ -253,8 +428,9 @@ void TlsStream::waitWritable(WaitHandler ready) {
 }
 
 void TlsStream::close() {
+  releaseParked(asio::error::operation_aborted);
   if (!socket_.is_open()) return;
-  if (!close_notify_sent_ && !write_error_) {
+  if (!close_notify_sent_ && !write_error_ && !handshaking_) {
     ERR_clear_error();
     (void)SSL_shutdown(ssl_.get());
     close_notify_sent_ = true;
@@ -270,7 +446,7 @@ void TlsStream::close() {
 void TlsStream::shutdownSend() {
   if (!socket_.is_open() || close_notify_sent_) return;
   close_notify_sent_ = true;
-  if (!write_error_) {
+  if (!write_error_ && !handshaking_) {
     ERR_clear_error();
     if (SSL_shutdown(ssl_.get()) < 0) failWrites(takeTlsError());
   }
@@ -280,6 +456,7 @@ void TlsStream::shutdownSend() {
 }
 
 void TlsStream::abort() {
+  releaseParked(asio::error::operation_aborted);
   if (!socket_.is_open()) return;
   std::error_code ignored;
   socket_.set_option(asio::socket_base::linger(true, 0), ignored);

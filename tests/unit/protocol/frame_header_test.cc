@@ -256,6 +256,19 @@ TEST(FrameHeader, BadMagicInAnyByte) {
             "ProtocolError: bad frame magic (not an ECCL peer?)");
 }
 
+TEST(FrameHeader, ATlsRecordSaysTheOtherSideSpeaksTls) {
+  // A TLS 1.3 ClientHello record and a fatal alert, as a TLS peer's first bytes.
+  for (uint8_t type : {0x16, 0x15}) {
+    HeaderBytes bytes{};
+    bytes[0] = type;
+    bytes[1] = 0x03;
+    bytes[2] = 0x01;
+    const std::string text = verdict(bytes);
+    EXPECT_EQ(text.rfind("ProtocolError: the other side speaks TLS and this side does not", 0), 0u)
+        << text;
+  }
+}
+
 TEST(FrameHeader, WrongVersionIsUnsupported) {
   for (uint8_t version : {0, 2, 255}) {
     HeaderBytes bytes = validCreditHeader();
