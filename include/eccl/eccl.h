@@ -131,7 +131,8 @@ typedef enum {
   ecclAborted = 9,         /**< the operation was cancelled locally */
   ecclOutOfMemory = 10,    /**< a memory allocation failed */
   ecclUnsupported = 11,    /**< a feature or protocol version this build lacks */
-  ecclAuthError = 12,      /**< the other side lacks the cluster secret, or refused ours */
+  ecclAuthError = 12,      /**< the other side lacks the cluster secret or a certificate of the
+                                cluster's CA, or refused ours */
   ecclNumResults = 13      /**< the number of result codes above (not a result) */
 } ecclResult_t;
 
@@ -236,9 +237,12 @@ ECCL_API ecclResult_t ecclMasterConfigInit(ecclMasterConfig_t* config);
  * with ecclMasterDestroy); on failure *master is NULL.
  * With ECCL_SECRET_FILE set (a file of 16 to 4096 bytes), every connection
  * must prove it holds the same cluster secret before its first frame; others
- * are refused and logged (README, "Cluster secret").
+ * are refused and logged (README, "Cluster secret"). With ECCL_TLS_CA,
+ * ECCL_TLS_CERT and ECCL_TLS_KEY set (PEM files), every connection must be
+ * TLS 1.3 with a certificate that CA signed (README, "TLS 1.3").
  * Errors: ecclInvalidArgument (NULL pointers, bad struct_size, bad field: the
- * text names it, unusable token key file or secret file), ecclSystemError
+ * text names it, unusable token key file, secret file or TLS files),
+ * ecclSystemError
  * (cannot bind).
  * Thread-safe; does not block beyond resolving listen_addr. */
 ECCL_API ecclResult_t ecclMasterCreate(const ecclMasterConfig_t* config, ecclMaster_t* master);
@@ -331,9 +335,14 @@ ECCL_API ecclResult_t ecclCommConfigInit(ecclCommConfig_t* config);
  * a new handle the caller owns (free it with ecclCommDestroy); on failure NULL.
  * ECCL_SECRET_FILE, as for ecclMasterCreate, covers its connections to the
  * master and to other peers; ecclCommConnect then fails with ecclAuthError
- * when the master holds another secret.
+ * when the master holds another secret. So do ECCL_TLS_CA, ECCL_TLS_CERT and
+ * ECCL_TLS_KEY (TLS 1.3 to the master, and to the peers ECCL_TLS_DATA picks:
+ * auto, the default, for those beyond loopback, on, off); ecclCommConnect
+ * fails with ecclAuthError when the master refuses this peer's certificate or
+ * this peer the master's.
  * Errors: ecclInvalidArgument (NULL pointers, bad struct_size, bad field: the
- * text names it, unusable secret file), ecclSystemError (cannot listen).
+ * text names it, unusable secret or TLS files, bad ECCL_TLS_DATA),
+ * ecclSystemError (cannot listen).
  * Thread-safe; does not block. */
 ECCL_API ecclResult_t ecclCommCreate(const ecclCommConfig_t* config, ecclComm_t* comm);
 

@@ -112,7 +112,8 @@ class Unsupported(EcclError):
 
 
 class AuthError(EcclError):
-    """The other side lacks the cluster secret, or refused ours (ecclAuthError)."""
+    """The other side lacks the cluster secret or a certificate of the cluster's CA, or refused
+    ours (ecclAuthError)."""
 
     CODE = ecclResult_t.ecclAuthError
 
