@@ -39,6 +39,10 @@ TEST(EcclBenchAllreduce, ComparesWithGlooAndMpiInOneRun) {
     ASSERT_FALSE(row.is_discarded()) << "not JSON: " << line;
     EXPECT_EQ(row.value("bench", ""), "allreduce") << line;
     EXPECT_EQ(row.value("peers", 0), 2) << line;
+    // Every implementation samples its own bytes in flight during its timed ops.
+    ASSERT_TRUE(row.contains("inflight_mib") && row.contains("inflight_max_mib")) << line;
+    EXPECT_GE(row.value("inflight_mib", -1.0), 0.0) << line;
+    EXPECT_GE(row.value("inflight_max_mib", -1.0), row.value("inflight_mib", 0.0)) << line;
     if (row.value("ok", false))
       ok_rows.emplace_back(row.value("impl", ""), row.value("bytes", 0ull));
   }

@@ -96,6 +96,8 @@ Result<std::vector<AllreduceRow>> runPeers(std::vector<SpawnOptions> spawns,
       row.ok = json.value("ok", false);
       row.quant = json.value("quant", "");
       row.after_idle_s = json.value("after_idle_s", 0.0);
+      row.inflight_mib = json.value("inflight_mib", 0.0);
+      row.inflight_max_mib = json.value("inflight_max_mib", 0.0);
       rows.push_back(row);
     }
   }
@@ -147,8 +149,8 @@ Result<std::vector<AllreduceRow>> runEccl(const AllreduceOptions& options,
     }
     if (options.tls) {
       spawns[i].argv.insert(spawns[i].argv.end(),
-                            {"--tls-ca", options.tls->ca_file, "--tls-cert",
-                             options.tls->cert_file, "--tls-key", options.tls->key_file});
+                            {"--tls-ca", options.tls->ca_file, "--tls-cert", options.tls->cert_file,
+                             "--tls-key", options.tls->key_file});
     }
   }
   return runPeers(std::move(spawns), timeout);
@@ -296,11 +298,14 @@ AllreduceRow combineRounds(const std::vector<AllreduceRow>& rounds) {
   AllreduceRow row = rounds.front();
   std::vector<double> times;
   std::vector<double> after_idle;
+  std::vector<double> inflight;
   double cpu = 0;
   row.iters = 0;
   for (const auto& round : rounds) {
     times.push_back(round.time_s);
     after_idle.push_back(round.after_idle_s);
+    inflight.push_back(round.inflight_mib);
+    row.inflight_max_mib = std::max(row.inflight_max_mib, round.inflight_max_mib);
     cpu += round.cpu_s_per_gb;
     row.iters += round.iters;
     row.rss_mib = std::max(row.rss_mib, round.rss_mib);
@@ -308,6 +313,7 @@ AllreduceRow combineRounds(const std::vector<AllreduceRow>& rounds) {
   }
   row.time_s = medianOf(std::move(times));
   row.after_idle_s = medianOf(std::move(after_idle));
+  row.inflight_mib = medianOf(std::move(inflight));
   row.algbw_gbs = row.time_s > 0 ? static_cast<double>(row.bytes) / row.time_s / 1e9 : 0.0;
   row.busbw_gbs = busBandwidthGbs(row.bytes, row.time_s, row.peers);
   row.cpu_s_per_gb = cpu / static_cast<double>(rounds.size());
@@ -318,8 +324,12 @@ void printRow(const AllreduceRow& r, const NetlabSession* lab) {
   std::printf("%-10s %5d %10s %11.2f %12.3f %12.3f %9.3f %10.1f %3s", r.impl.c_str(), r.peers,
               formatSize(r.bytes).c_str(), r.time_s * 1e3, r.algbw_gbs, r.busbw_gbs, r.cpu_s_per_gb,
               r.rss_mib, r.ok ? "yes" : "NO");
+  std::printf(" %7.2f %7.2f", r.inflight_mib, r.inflight_max_mib);
   if (lab != nullptr) {
     std::printf(" %7.1f %7.1f", lab->linkPercent(r.busbw_gbs), lab->ceilingPercent(r.busbw_gbs));
+    if (lab->bdpBytes() > 0) {
+      std::printf(" %7.1f", r.inflight_mib * 1024 * 1024 / lab->bdpBytes() * 100);
+    }
   }
   if (r.after_idle_s > 0) std::printf(" %12.2f", r.after_idle_s * 1e3);
   std::printf("\n");
@@ -330,7 +340,9 @@ void printTable(const std::vector<std::vector<AllreduceRow>>& rows, const Netlab
                 bool after_idle) {
   std::printf("%-10s %5s %10s %11s %12s %12s %9s %10s %3s", "impl", "peers", "bytes", "median ms",
               "algbw GB/s", "busbw GB/s", "CPU-s/GB", "RSS MiB", "ok");
+  std::printf(" %7s %7s", "fly MiB", "fly max");
   if (lab != nullptr) std::printf(" %7s %7s", "link %", "ceil %");
+  if (lab != nullptr && lab->bdpBytes() > 0) std::printf(" %7s", "fly/BDP");
   if (after_idle) std::printf(" %12s", "idle, 1st ms");
   std::printf("\n");
   for (const auto& row : rows[0]) {
@@ -439,6 +451,10 @@ int runAllreduce(const AllreduceOptions& options) {
           json["netlab"] = options.netlab;
           json["link_pct"] = lab->linkPercent(row.busbw_gbs);
           json["ceiling_pct"] = lab->ceilingPercent(row.busbw_gbs);
+          if (lab->bdpBytes() > 0) {
+            json["bdp_mib"] = lab->bdpBytes() / (1024.0 * 1024.0);
+            json["inflight_bdp_pct"] = row.inflight_mib * 1024 * 1024 / lab->bdpBytes() * 100;
+          }
         }
         std::printf("%s\n", json.dump().c_str());
       }
@@ -452,7 +468,14 @@ int runAllreduce(const AllreduceOptions& options) {
           "# ceiling: iperf3, %d streams each way at once, %d s, same lab: %.3f / %.3f "
           "Gbit/s; ceil %% = busbw x 8 / their mean\n",
           ceiling.streams, ceiling.seconds, ceiling.forward_gbps, ceiling.backward_gbps);
+      if (lab->bdpBytes() > 0) {
+        std::printf("# fly/BDP %% = fly MiB / the link's bandwidth-delay product, %.2f MiB\n",
+                    lab->bdpBytes() / (1024.0 * 1024.0));
+      }
     }
+    std::printf(
+        "# fly MiB: bytes a rank has sent and not yet had acknowledged (TCP_INFO), mean over "
+        "its timed ops, averaged over ranks; fly max: the largest sample\n");
     if (options.quant) {
       const auto& q = *options.quant;
       std::printf(

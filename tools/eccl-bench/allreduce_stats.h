@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "tools/eccl-bench/inflight_sampler.h"
+
 namespace eccl::tools::bench {
 
 struct AllreduceRow {
@@ -32,6 +34,11 @@ struct AllreduceRow {
   // --after-idle: the slowest rank's time of one more op after every rank sat
   // idle that long (connections cold again); 0 when not measured.
   double after_idle_s = 0;
+  // Bytes in flight on a rank's TCP connections during the timed ops
+  // (inflight_sampler.h): the time average, averaged over ranks, and the
+  // largest sample of any rank.
+  double inflight_mib = 0;
+  double inflight_max_mib = 0;
 };
 
 // User + system CPU seconds of this process, all threads.
@@ -97,10 +104,11 @@ inline std::string allreduceRowJson(const AllreduceRow& row) {
   std::snprintf(line, sizeof line,
                 "{\"bench\":\"allreduce\",\"impl\":\"%s\",\"peers\":%d,\"bytes\":%llu,"
                 "\"iters\":%d,\"time_s\":%.6f,\"algbw_gbs\":%.4f,\"busbw_gbs\":%.4f,"
-                "\"cpu_s_per_gb\":%.4f,\"rss_mib\":%.1f,%s\"ok\":%s}",
+                "\"cpu_s_per_gb\":%.4f,\"rss_mib\":%.1f,\"inflight_mib\":%.3f,"
+                "\"inflight_max_mib\":%.3f,%s\"ok\":%s}",
                 row.impl.c_str(), row.peers, static_cast<unsigned long long>(row.bytes), row.iters,
                 row.time_s, row.algbw_gbs, row.busbw_gbs, row.cpu_s_per_gb, row.rss_mib,
-                quant.c_str(), row.ok ? "true" : "false");
+                row.inflight_mib, row.inflight_max_mib, quant.c_str(), row.ok ? "true" : "false");
   return line;
 }
 
@@ -163,6 +171,7 @@ auto measureAllreduce(Ops& ops, const AllreduceRun& run, const Check& check) {
   std::vector<double> slowest;
   double cpu = 0;
   double after_idle = 0;
+  InflightSampler inflight;
   // With after_idle, one more op after the timed ones: the ranks idle together
   // from its barrier on, so it starts cold; timed apart from the others.
   const bool probe_idle = run.after_idle.count() > 0;
@@ -173,11 +182,14 @@ auto measureAllreduce(Ops& ops, const AllreduceRun& run, const Check& check) {
     auto result = allreduceBarrier(ops);
     if (!result) return result;
     if (idle_probe) std::this_thread::sleep_for(run.after_idle);
+    const bool timed = i >= run.warmup && !idle_probe;
+    if (timed) inflight.begin();
     const double cpu0 = processCpuSeconds();
     const auto t0 = Clock::now();
     result = ops.sumFloats(data.data(), count);
     const auto t1 = Clock::now();
     const double cpu1 = processCpuSeconds();
+    if (timed) inflight.end();
     if (!result) return result;
     ok = ok && check.verify(data);
     if constexpr (Check::kComparesDigests) {
@@ -202,14 +214,21 @@ auto measureAllreduce(Ops& ops, const AllreduceRun& run, const Check& check) {
   }
   double all_ok = ok ? 1.0 : 0.0;
   double rss = peakRssMib();
+  constexpr double kMib = 1024.0 * 1024.0;
+  double inflight_mean = inflight.meanBytes() / kMib;
+  double inflight_max = inflight.maxBytes() / kMib;
   auto result = ops.reduceScalar(cpu, ScalarOp::kSum);
   if (result) result = ops.reduceScalar(all_ok, ScalarOp::kMin);
   if (result) result = ops.reduceScalar(rss, ScalarOp::kMax);
+  if (result) result = ops.reduceScalar(inflight_mean, ScalarOp::kSum);
+  if (result) result = ops.reduceScalar(inflight_max, ScalarOp::kMax);
   if (result && run.rank == 0) {
     auto row = makeAllreduceRow(run.impl, run.peers, count * sizeof(float), std::move(slowest), cpu,
                                 rss, all_ok == 1.0);
     row.quant = run.quant;
     row.after_idle_s = after_idle;
+    row.inflight_mib = run.peers > 0 ? inflight_mean / run.peers : 0.0;
+    row.inflight_max_mib = inflight_max;
     std::printf("%s\n", allreduceRowJson(row).c_str());
     std::fflush(stdout);
   }

@@ -63,6 +63,11 @@ class NetlabSession {
   double linkPercent(double busbw_gbs) const {
     return busbw_gbs * 8e9 / spec_.rate_bits_per_s * 100;
   }
+  // The link's bandwidth-delay product (rate x RTT) in bytes; 0 for a LAN,
+  // whose RTT the lab does not set.
+  double bdpBytes() const {
+    return spec_.rate_bits_per_s / 8 * std::chrono::duration<double>(spec_.rtt).count();
+  }
 
   // What the emulated link carries at best: iperf3 with `streams` TCP streams
   // each way at once between hosts 0 and 1 (eccl-netlab ceiling), Gbit/s per
