@@ -89,4 +89,23 @@ std::string transferAndCheck(transport::Channel& from, transport::Channel& to, u
   return {};
 }
 
+ListenerAndClient::ListenerAndClient(const transport::ChannelOptions& server_options,
+                                     const transport::ChannelOptions& client_options) {
+  auto made_server = transport::tcp::TcpTransport::create(server_options);
+  auto made_client = transport::tcp::TcpTransport::create(client_options);
+  EXPECT_TRUE(made_server && made_client);
+  if (!made_server || !made_client) return;
+  server = std::move(*made_server);
+  client = std::move(*made_client);
+  auto made_listener = server->listen("127.0.0.1", 0, accepted.callback());
+  EXPECT_TRUE(made_listener);
+  if (made_listener) listener = std::move(*made_listener);
+}
+
+ListenerAndClient::~ListenerAndClient() {
+  listener.reset();
+  client.reset();
+  server.reset();
+}
+
 }  // namespace eccl::test

@@ -44,6 +44,20 @@ struct ChannelPair {
   ~ChannelPair();
 };
 
+// A listener and a transport that connects to it, each with its own options
+// (tests of ends that disagree: secrets, certificates). Closes the listener
+// before the transports go.
+struct ListenerAndClient {
+  ListenerAndClient(const transport::ChannelOptions& server_options,
+                    const transport::ChannelOptions& client_options);
+  ~ListenerAndClient();
+
+  std::unique_ptr<transport::tcp::TcpTransport> server;
+  std::unique_ptr<transport::tcp::TcpTransport> client;
+  AcceptQueue accepted;
+  std::unique_ptr<transport::Listener> listener;
+};
+
 // One message on its way between two channel ends. It owns both buffers, so a
 // test that gives up early cannot free memory the channel still uses.
 struct Transfer {

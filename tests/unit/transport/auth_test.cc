@@ -51,29 +51,6 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// A listener and a connecting transport, each with its own options.
-struct Ends {
-  Ends(const ChannelOptions& server_options, const ChannelOptions& client_options) {
-    auto made_server = transport::tcp::TcpTransport::create(server_options);
-    auto made_client = transport::tcp::TcpTransport::create(client_options);
-    EXPECT_TRUE(made_server && made_client);
-    server = std::move(*made_server);
-    client = std::move(*made_client);
-    auto made_listener = server->listen("127.0.0.1", 0, accepted.callback());
-    EXPECT_TRUE(made_listener);
-    listener = std::move(*made_listener);
-  }
-  ~Ends() {
-    listener.reset();
-    client.reset();
-    server.reset();
-  }
-  std::unique_ptr<transport::tcp::TcpTransport> server;
-  std::unique_ptr<transport::tcp::TcpTransport> client;
-  AcceptQueue accepted;
-  std::unique_ptr<transport::Listener> listener;
-};
-
 TEST(AuthMessages, ProofsDependOnSideNoncesAndSecret) {
   auto secret = secretOf(kSecret);
   auto other = secretOf(kOtherSecret);
@@ -160,7 +137,7 @@ TEST_F(SecretFile, TheEnvironmentNamesTheFile) {
 
 TEST(AuthChannel, HoldersOfTheSameSecretConnectAndMoveData) {
   auto secret = secretOf(kSecret);
-  Ends ends(optionsWith(secret), optionsWith(secret));
+  ListenerAndClient ends(optionsWith(secret), optionsWith(secret));
   auto channel = ends.client->connectAndWait("127.0.0.1", ends.listener->port());
   ASSERT_TRUE(channel) << channel.status().toString();
   auto server = ends.accepted.pop(deadline(5s));
@@ -171,7 +148,7 @@ TEST(AuthChannel, HoldersOfTheSameSecretConnectAndMoveData) {
 
 TEST(AuthChannel, AnotherSecretIsRefusedOnBothSidesAndTheListenerCarriesOn) {
   auto secret = secretOf(kSecret);
-  Ends ends(optionsWith(secret), optionsWith(secretOf(kOtherSecret)));
+  ListenerAndClient ends(optionsWith(secret), optionsWith(secretOf(kOtherSecret)));
   auto refused = ends.client->connectAndWait("127.0.0.1", ends.listener->port());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.status().code(), Code::kAuthError) << refused.status().toString();
@@ -187,7 +164,7 @@ TEST(AuthChannel, AnotherSecretIsRefusedOnBothSidesAndTheListenerCarriesOn) {
 }
 
 TEST(AuthChannel, AClientWithoutTheSecretGetsNoChannel) {
-  Ends ends(optionsWith(secretOf(kSecret)), optionsWith(nullptr));
+  ListenerAndClient ends(optionsWith(secretOf(kSecret)), optionsWith(nullptr));
   auto refused = ends.client->connectAndWait("127.0.0.1", ends.listener->port());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.status().code(), Code::kConnectionError) << refused.status().toString();
@@ -195,7 +172,7 @@ TEST(AuthChannel, AClientWithoutTheSecretGetsNoChannel) {
 }
 
 TEST(AuthChannel, AListenerWithoutTheSecretIsNotTrusted) {
-  Ends ends(optionsWith(nullptr), optionsWith(secretOf(kSecret)));
+  ListenerAndClient ends(optionsWith(nullptr), optionsWith(secretOf(kSecret)));
   auto refused = ends.client->connectAndWait("127.0.0.1", ends.listener->port());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.status().code(), Code::kConnectionError) << refused.status().toString();
@@ -223,7 +200,7 @@ int exchangeByHand(RawSocket& socket, std::span<const uint8_t> hello,
 
 TEST(AuthChannel, AReplayedExchangeIsRefused) {
   auto secret = secretOf(kSecret);
-  Ends ends(optionsWith(secret), optionsWith(secret));
+  ListenerAndClient ends(optionsWith(secret), optionsWith(secret));
   const auth::Nonce client_nonce = auth::randomNonce();
   const auth::Hello hello = auth::encodeHello(client_nonce);
 
@@ -251,7 +228,7 @@ TEST(AuthChannel, AReplayedExchangeIsRefused) {
 TEST(AuthChannel, GarbageAndSilenceAreDroppedWithinTheHandshakeTimeout) {
   auto options = optionsWith(secretOf(kSecret));
   options.handshake_timeout = 500ms;
-  Ends ends(options, options);
+  ListenerAndClient ends(options, options);
   RawSocket garbage(ends.listener->port());
   ASSERT_TRUE(garbage.valid());
   const std::array<uint8_t, 16> junk = {'G', 'E', 'T', ' ', '/', ' ', 'H',  'T',

@@ -49,31 +49,8 @@ class TlsChannel : public ::testing::Test {
     return options;
   }
 
-  // A listener with the server's certificate, and a client with its options.
-  struct Ends {
-    Ends(const ChannelOptions& server_options, const ChannelOptions& client_options) {
-      auto made_server = transport::tcp::TcpTransport::create(server_options);
-      auto made_client = transport::tcp::TcpTransport::create(client_options);
-      EXPECT_TRUE(made_server && made_client);
-      server = std::move(*made_server);
-      client = std::move(*made_client);
-      auto made_listener = server->listen("127.0.0.1", 0, accepted.callback());
-      EXPECT_TRUE(made_listener);
-      listener = std::move(*made_listener);
-    }
-    ~Ends() {
-      listener.reset();
-      client.reset();
-      server.reset();
-    }
-    std::unique_ptr<transport::tcp::TcpTransport> server;
-    std::unique_ptr<transport::tcp::TcpTransport> client;
-    AcceptQueue accepted;
-    std::unique_ptr<transport::Listener> listener;
-  };
-
   // A client of the cluster's CA still gets a channel from this listener.
-  void expectListenerStillServes(Ends& ends) {
+  void expectListenerStillServes(ListenerAndClient& ends) {
     auto good = transport::tcp::TcpTransport::create(optionsWith(&client_.files));
     ASSERT_TRUE(good);
     auto channel = (*good)->connectAndWait("127.0.0.1", ends.listener->port());
@@ -83,7 +60,7 @@ class TlsChannel : public ::testing::Test {
     EXPECT_EQ(transferAndCheck(**channel, *server, 9, 1 << 20, 9, deadline(10s)), "");
   }
 
-  void expectRefused(Ends& ends, const std::string& reason) {
+  void expectRefused(ListenerAndClient& ends, const std::string& reason) {
     auto refused = ends.client->connectAndWait("127.0.0.1", ends.listener->port());
     ASSERT_FALSE(refused) << "a client that should be refused got a channel";
     EXPECT_EQ(refused.status().code(), Code::kAuthError) << refused.status().toString();
@@ -98,7 +75,7 @@ class TlsChannel : public ::testing::Test {
 };
 
 TEST_F(TlsChannel, PeersOfTheClustersCaConnectAndMoveExactData) {
-  Ends ends(optionsWith(&server_.files), optionsWith(&client_.files));
+  ListenerAndClient ends(optionsWith(&server_.files), optionsWith(&client_.files));
   auto channel = ends.client->connectAndWait("127.0.0.1", ends.listener->port());
   ASSERT_TRUE(channel) << channel.status().toString();
   auto server = ends.accepted.pop(deadline(5s));
@@ -110,20 +87,20 @@ TEST_F(TlsChannel, PeersOfTheClustersCaConnectAndMoveExactData) {
 TEST_F(TlsChannel, AClientOfAnotherCaIsRefused) {
   HostCert stranger = certs_.makeHost("stranger", "other");
   stranger.files.ca_file = server_.files.ca_file;  // it trusts the listener
-  Ends ends(optionsWith(&server_.files), optionsWith(&stranger.files));
+  ListenerAndClient ends(optionsWith(&server_.files), optionsWith(&stranger.files));
   expectRefused(ends, "unknown ca");
 }
 
 TEST_F(TlsChannel, AClientWithoutACertificateIsRefused) {
   const TlsFiles anonymous{server_.files.ca_file, "", ""};
-  Ends ends(optionsWith(&server_.files), optionsWith(&anonymous));
+  ListenerAndClient ends(optionsWith(&server_.files), optionsWith(&anonymous));
   expectRefused(ends, "certificate required");
 }
 
 TEST_F(TlsChannel, AListenerOfAnotherCaIsNotTrusted) {
   HostCert impostor = certs_.makeHost("impostor", "other");
   impostor.files.ca_file = client_.files.ca_file;  // it would trust the client
-  Ends ends(optionsWith(&impostor.files), optionsWith(&client_.files));
+  ListenerAndClient ends(optionsWith(&impostor.files), optionsWith(&client_.files));
   auto refused = ends.client->connectAndWait("127.0.0.1", ends.listener->port());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.status().code(), Code::kAuthError) << refused.status().toString();
@@ -133,7 +110,7 @@ TEST_F(TlsChannel, AListenerOfAnotherCaIsNotTrusted) {
 }
 
 TEST_F(TlsChannel, APlaintextClientGetsNoChannel) {
-  Ends ends(optionsWith(&server_.files), optionsWith(nullptr));
+  ListenerAndClient ends(optionsWith(&server_.files), optionsWith(nullptr));
   auto refused = ends.client->connectAndWait("127.0.0.1", ends.listener->port());
   ASSERT_FALSE(refused) << "a plaintext client got a channel from a TLS listener";
   EXPECT_FALSE(ends.accepted.pop(300ms));
@@ -141,7 +118,7 @@ TEST_F(TlsChannel, APlaintextClientGetsNoChannel) {
 }
 
 TEST_F(TlsChannel, ATlsClientOfAPlaintextListenerGetsNoChannel) {
-  Ends ends(optionsWith(nullptr), optionsWith(&client_.files));
+  ListenerAndClient ends(optionsWith(nullptr), optionsWith(&client_.files));
   auto refused = ends.client->connectAndWait("127.0.0.1", ends.listener->port());
   ASSERT_FALSE(refused) << "a TLS client got a channel from a plaintext listener";
   EXPECT_FALSE(ends.accepted.pop(300ms));
@@ -150,7 +127,8 @@ TEST_F(TlsChannel, ATlsClientOfAPlaintextListenerGetsNoChannel) {
 TEST_F(TlsChannel, LoopbackChannelsSkipTlsByDefault) {
   // Both ends see a loopback peer and leave TLS out, so a client with no
   // certificate at all connects: the listener did not ask for TLS.
-  Ends ends(optionsWith(&server_.files, TlsData::kBeyondLoopback), optionsWith(nullptr));
+  ListenerAndClient ends(optionsWith(&server_.files, TlsData::kBeyondLoopback),
+                         optionsWith(nullptr));
   auto channel = ends.client->connectAndWait("127.0.0.1", ends.listener->port());
   ASSERT_TRUE(channel) << channel.status().toString();
   auto server = ends.accepted.pop(deadline(5s));
@@ -158,7 +136,7 @@ TEST_F(TlsChannel, LoopbackChannelsSkipTlsByDefault) {
   EXPECT_EQ(transferAndCheck(**channel, *server, 1, 1 << 20, 3, deadline(10s)), "");
 
   // With `never`, TLS stays off whatever the address.
-  Ends never(optionsWith(&server_.files, TlsData::kNever), optionsWith(nullptr));
+  ListenerAndClient never(optionsWith(&server_.files, TlsData::kNever), optionsWith(nullptr));
   auto plain = never.client->connectAndWait("127.0.0.1", never.listener->port());
   ASSERT_TRUE(plain) << plain.status().toString();
 }
@@ -172,7 +150,7 @@ TEST_F(TlsChannel, TlsAndTheClusterSecretStack) {
   ChannelOptions client_options = optionsWith(&client_.files);
   server_options.secret = *secret;
   client_options.secret = *secret;
-  Ends ends(server_options, client_options);
+  ListenerAndClient ends(server_options, client_options);
   auto channel = ends.client->connectAndWait("127.0.0.1", ends.listener->port());
   ASSERT_TRUE(channel) << channel.status().toString();
   auto server = ends.accepted.pop(deadline(5s));
@@ -180,7 +158,7 @@ TEST_F(TlsChannel, TlsAndTheClusterSecretStack) {
   EXPECT_EQ(transferAndCheck(**channel, *server, 1, 2 << 20, 5, deadline(10s)), "");
 
   // A certificate of the CA does not stand in for the secret.
-  Ends no_secret(server_options, optionsWith(&client_.files));
+  ListenerAndClient no_secret(server_options, optionsWith(&client_.files));
   auto refused = no_secret.client->connectAndWait("127.0.0.1", no_secret.listener->port());
   ASSERT_FALSE(refused);
   EXPECT_FALSE(no_secret.accepted.pop(300ms));
