@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <cstdlib>
 
@@ -20,6 +21,28 @@ struct CtxFree {
 
 Status loadError(const std::string& what, const std::string& file) {
   return invalidArgument("cannot load " + what + " '" + file + "': " + takeOpensslErrors());
+}
+
+// OpenSSL decodes a certificate's extensions (key identifiers, CA flag) on
+// first use and caches them in the X509 object. Two threads verifying their
+// first handshakes at once may both decode them into the shared CA and own
+// certificates, one replacing what the other reads (OpenSSL 3.0, seen by
+// TSan). Decoding them once here, before any connection, makes every later
+// use a read.
+void cacheCertificateExtensions(SSL_CTX* ctx) {
+  const auto cache = [](X509* cert) {
+    if (cert != nullptr) X509_check_purpose(cert, -1, 0);
+  };
+  STACK_OF(X509_OBJECT)* trusted = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+  for (int i = 0; i < sk_X509_OBJECT_num(trusted); ++i) {
+    cache(X509_OBJECT_get0_X509(sk_X509_OBJECT_value(trusted, i)));
+  }
+  cache(SSL_CTX_get0_certificate(ctx));
+  STACK_OF(X509)* chain = nullptr;
+  if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1) {
+    for (int i = 0; i < sk_X509_num(chain); ++i)
+      cache(sk_X509_value(chain, i));
+  }
 }
 
 }  // namespace
@@ -51,6 +74,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::load(const TlsFiles& files
   }
   if (files.cert_file.empty() && files.key_file.empty()) {
     // No certificate of its own: every peer refuses it (tests use this).
+    cacheCertificateExtensions(ctx.get());
     return std::shared_ptr<const TlsContext>(new TlsContext(ctx.release(), CertFingerprint{}));
   }
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), files.cert_file.c_str()) != 1) {
@@ -64,6 +88,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::load(const TlsFiles& files
     return invalidArgument("private key '" + files.key_file + "' does not match certificate '" +
                            files.cert_file + "': " + takeOpensslErrors());
   }
+  cacheCertificateExtensions(ctx.get());
   const CertFingerprint local = fingerprintOf(SSL_CTX_get0_certificate(ctx.get()));
   return std::shared_ptr<const TlsContext>(new TlsContext(ctx.release(), local));
 }
