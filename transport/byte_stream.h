@@ -11,9 +11,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
+
+#include "transport/tls/fingerprint.h"
 
 namespace eccl::transport {
 
@@ -49,6 +52,10 @@ class ByteStream {
   virtual asio::any_io_executor executor() = 0;
   // "ip:port" of the far end, fixed at creation.
   virtual const std::string& remoteAddress() const = 0;
+  // The far end's certificate once a TLS handshake verified it against the
+  // CA; none over plaintext (or before the handshake). What the master pins
+  // a peer's identity to. On the executor.
+  virtual std::optional<tls::CertFingerprint> peerCertificate() const { return std::nullopt; }
 };
 
 }  // namespace eccl::transport

@@ -74,6 +74,9 @@ class MasterServer::Impl {
 
     ConnectionId id() const { return id_; }
     const std::optional<EndpointId>& peer() const { return peer_; }
+    std::optional<transport::tls::CertFingerprint> peerCertificate() const {
+      return connection_->peerCertificate();
+    }
     void setPeer(const EndpointId& peer) {
       peer_ = peer;
       register_deadline_.cancel();
@@ -325,7 +328,7 @@ class MasterServer::Impl {
     if (!link.peer()) {
       auto request = decode<protocol::Register>(link, payload);
       if (!request) return request.status();
-      auto peer = state_.onRegister(link.id(), *request, now, out);
+      auto peer = state_.onRegister(link.id(), *request, link.peerCertificate(), now, out);
       if (!peer) {
         ECCL_LOG_WARN("master {}: refused registration from {}: {}", address_, link.describe(),
                       peer.status().toString());

@@ -20,6 +20,11 @@ std::string describe(const EndpointId& id) {
   return "peer " + id.shortHex();
 }
 
+std::string describeCertificate(const std::optional<transport::tls::CertFingerprint>& certificate) {
+  if (!certificate) return "none (plaintext)";
+  return "sha256:" + transport::tls::formatFingerprint(*certificate);
+}
+
 void erase(std::vector<EndpointId>& list, const EndpointId& id) {
   list.erase(std::remove(list.begin(), list.end(), id), list.end());
 }
@@ -78,9 +83,10 @@ void MasterState::broadcastStatus(Outbox& out, const Group& group) const {
   broadcast(out, group, protocol::encodeFrame(status));
 }
 
-Result<EndpointId> MasterState::onRegister(ConnectionId connection,
-                                           const protocol::Register& request, Clock::time_point now,
-                                           Outbox& out) {
+Result<EndpointId> MasterState::onRegister(
+    ConnectionId connection, const protocol::Register& request,
+    const std::optional<transport::tls::CertFingerprint>& certificate, Clock::time_point now,
+    Outbox& out) {
   if (request.peer.isZero()) {
     ++counters_.rejected_registrations;
     return invalidArgument("registration without a peer id");
@@ -102,6 +108,12 @@ Result<EndpointId> MasterState::onRegister(ConnectionId connection,
     }
     // The same peer on a new connection (its old one is half-open or gone): take over.
     Peer& peer = existing->second;
+    if (peer.certificate != certificate) {
+      ++counters_.rejected_registrations;
+      return authError(describe(request.peer) + " registered with certificate " +
+                       describeCertificate(peer.certificate) + " and cannot take over with " +
+                       describeCertificate(certificate));
+    }
     if (peer.connection != connection) out.push_back({peer.connection, {}, true});
     peer.connection = connection;
     peer.last_heartbeat = now;
@@ -139,6 +151,7 @@ Result<EndpointId> MasterState::onRegister(ConnectionId connection,
   peer.last_heartbeat = now;
   peer.stage = request.stage;
   peer.evictions = *past_evictions;
+  peer.certificate = certificate;
   auto& stored = peers_.emplace(peer.id, std::move(peer)).first->second;
   stages_.add(stored.group, request.stage, request.num_stages);
   Group& group = groupOf(stored);

@@ -43,6 +43,7 @@
 #include "src/protocol/report_messages.h"
 #include "src/protocol/stage_messages.h"
 #include "src/protocol/state_messages.h"
+#include "transport/tls/fingerprint.h"
 
 namespace eccl::membership {
 
@@ -172,7 +173,12 @@ class MasterState {
   explicit MasterState(MasterSettings settings);
 
   // A connection's first frame. On success the connection speaks for the returned peer.
+  // certificate: the connection's verified TLS certificate (none without TLS).
+  // A peer is pinned to the certificate it first registered with: taking it
+  // over from another connection (with its token) needs the same one, else
+  // kAuthError, so a token copied to another host of the cluster's CA is useless.
   Result<EndpointId> onRegister(ConnectionId connection, const protocol::Register& request,
+                                const std::optional<transport::tls::CertFingerprint>& certificate,
                                 Clock::time_point now, Outbox& out);
   // Frames of registered peers. An error is the peer's misuse: the server answers
   // it with a ControlError and keeps the peer.
@@ -239,6 +245,7 @@ class MasterState {
     uint64_t ops_completed = 0;
     int32_t stage = -1;
     uint32_t evictions = 0;  // of its process before (Register::kFlagEvictedBefore)
+    std::optional<transport::tls::CertFingerprint> certificate;  // pinned at registration
   };
   // An evicted peer's back-off, kept until forget_at (a process that stays
   // away that long starts afresh).

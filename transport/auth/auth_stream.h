@@ -40,6 +40,9 @@ class AuthStream final : public ByteStream {
   std::chrono::nanoseconds sendBusyTime() override { return inner_->sendBusyTime(); }
   asio::any_io_executor executor() override { return inner_->executor(); }
   const std::string& remoteAddress() const override { return inner_->remoteAddress(); }
+  std::optional<tls::CertFingerprint> peerCertificate() const override {
+    return inner_->peerCertificate();
+  }
 
   bool authenticated() const { return phase_ == Phase::kDone; }
 

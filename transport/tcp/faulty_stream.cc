@@ -90,6 +90,9 @@ class FaultyStream final : public ByteStream {
   std::chrono::nanoseconds sendBusyTime() override { return inner_->sendBusyTime() + held_; }
   asio::any_io_executor executor() override { return inner_->executor(); }
   const std::string& remoteAddress() const override { return inner_->remoteAddress(); }
+  std::optional<tls::CertFingerprint> peerCertificate() const override {
+    return inner_->peerCertificate();
+  }
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -123,6 +123,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   int index() const { return index_; }
   void setIndex(int index) { index_ = index; }
   const std::string& remoteAddress() const { return remote_; }
+  // The far end's verified TLS certificate (ByteStream::peerCertificate). On the executor.
+  std::optional<tls::CertFingerprint> peerCertificate() const { return stream_->peerCertificate(); }
 
   // Liveness and statistics, readable from any thread.
   Clock::time_point lastReceive() const {

@@ -287,6 +287,11 @@ void TlsStream::releaseParked(std::error_code ec) {
   }
 }
 
+std::optional<CertFingerprint> TlsStream::peerCertificate() const {
+  if (handshaking_) return std::nullopt;  // not verified yet, or refused
+  return peer_fingerprint_;
+}
+
 size_t TlsStream::readSome(std::span<uint8_t> into, std::error_code& ec) {
   ec.clear();
   if (!socket_.is_open()) {

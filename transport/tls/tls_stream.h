@@ -72,6 +72,7 @@ class TlsStream final : public ByteStream {
   std::chrono::nanoseconds sendBusyTime() override;
   asio::any_io_executor executor() override { return socket_.get_executor(); }
   const std::string& remoteAddress() const override { return remote_; }
+  std::optional<CertFingerprint> peerCertificate() const override;
 
   // True once the handshake completed (and, on a client, was confirmed).
   bool established() const { return !handshaking_; }

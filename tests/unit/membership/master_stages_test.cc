@@ -46,7 +46,7 @@ class Pipeline {
     request.stage = stage;
     request.num_stages = num_stages;
     const ConnectionId connection = ++last_connection_;
-    auto id = state_.onRegister(connection, request, now, out_);
+    auto id = state_.onRegister(connection, request, std::nullopt, now, out_);
     if (id.isOk()) connections_[request.peer] = connection;
     deliver();
     return id;

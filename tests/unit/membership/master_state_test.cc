@@ -15,6 +15,7 @@ using namespace std::chrono_literals;
 using protocol::MessageType;
 using protocol::PeerEventKind;
 using protocol::PeerState;
+using transport::tls::CertFingerprint;
 
 // What one connection received, decoded.
 struct Inbox {
@@ -47,7 +48,8 @@ class Cluster {
 
   // Registers a new peer on a new connection; returns its id. `flags`:
   // Register::kFlag* (kFlagFetchState: it fetches the state before admission).
-  EndpointId join(const std::string& group = "g", uint8_t flags = 0) {
+  EndpointId join(const std::string& group = "g", uint8_t flags = 0,
+                  const std::optional<CertFingerprint>& certificate = std::nullopt) {
     const ConnectionId connection = ++last_connection_;
     protocol::Register request;
     request.peer = EndpointId::random();
@@ -55,15 +57,17 @@ class Cluster {
     request.group = group;
     request.host = "127.0.0.1";
     request.data_port = static_cast<uint16_t>(1000 + connection);
-    auto id = state_.onRegister(connection, request, now, out_);
+    auto id = state_.onRegister(connection, request, certificate, now, out_);
     EXPECT_TRUE(id.isOk()) << id.status().toString();
     connections_[request.peer] = connection;
     deliver();
     return request.peer;
   }
 
-  Result<EndpointId> registerWith(const protocol::Register& request, ConnectionId connection) {
-    auto id = state_.onRegister(connection, request, now, out_);
+  Result<EndpointId> registerWith(
+      const protocol::Register& request, ConnectionId connection,
+      const std::optional<CertFingerprint>& certificate = std::nullopt) {
+    auto id = state_.onRegister(connection, request, certificate, now, out_);
     if (id.isOk()) connections_[request.peer] = connection;
     deliver();
     return id;
@@ -338,6 +342,36 @@ TEST(MasterState, AnIdIsNotTakenWithoutItsToken) {
   EXPECT_FALSE(c.registerWith(thief, 101));
   EXPECT_FALSE(c.inbox(a).closed) << "the rightful owner is untouched";
   EXPECT_EQ(c.snapshot().counters.rejected_registrations, 2u);
+}
+
+TEST(MasterState, ATokenOnlyTakesOverFromTheCertificateThePeerRegisteredWith) {
+  Cluster c;
+  CertFingerprint mine{};
+  mine.fill(0xa1);
+  CertFingerprint other{};  // another host's certificate from the same CA
+  other.fill(0xb2);
+  const auto a = c.join("g", 0, mine);
+  protocol::Register again;
+  again.peer = a;
+  again.token = c.inbox(a).registered[0].token;
+  again.group = "g";
+  again.host = "10.0.0.9";
+  again.data_port = 99;
+  const ConnectionId owner = c.connectionOf(a);
+  for (const auto& wrong :
+       {std::optional<CertFingerprint>(other), std::optional<CertFingerprint>()}) {
+    auto stolen = c.registerWith(again, 100, wrong);
+    ASSERT_FALSE(stolen);
+    EXPECT_EQ(stolen.status().code(), Code::kAuthError);
+    EXPECT_NE(stolen.status().message().find("sha256:" + transport::tls::formatFingerprint(mine)),
+              std::string::npos)
+        << stolen.status().message();
+  }
+  EXPECT_FALSE(c.inboxOf(owner).closed) << "the rightful owner keeps its connection";
+  EXPECT_EQ(c.snapshot().counters.rejected_registrations, 2u);
+  auto id = c.registerWith(again, 101, mine);
+  ASSERT_TRUE(id.isOk()) << id.status().toString();
+  EXPECT_TRUE(c.inboxOf(owner).closed) << "its own certificate takes over";
 }
 
 TEST(MasterState, RejoinWithTheTokenTakesOverTheConnection) {

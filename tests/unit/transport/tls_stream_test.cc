@@ -294,6 +294,9 @@ TEST_F(TlsStreamTest, HandshakeSucceedsAndEachSideSeesThePeersFingerprint) {
   EXPECT_EQ(formatFingerprint((*server)->peerFingerprint()),
             formatFingerprint(client_cert_.fingerprint));
   EXPECT_NE(client_cert_.fingerprint, server_cert_.fingerprint);
+  // What the master pins, through the ByteStream interface.
+  const transport::ByteStream& as_stream = **server;
+  EXPECT_EQ(as_stream.peerCertificate(), client_cert_.fingerprint);
   EXPECT_EQ(load(client_cert_.files)->localFingerprint(), client_cert_.fingerprint);
   EXPECT_EQ(formatFingerprint(client_cert_.fingerprint).size(), 64u);
   EXPECT_EQ((*client)->cipherName().rfind("TLS_AES_", 0), 0u) << (*client)->cipherName();
