@@ -30,6 +30,10 @@ ecclMasterConfig_t masterDefaults() {
   config.link_busy_factor = 3.0;
   config.rejoin_backoff_ms = 10'000;
   config.rejoin_backoff_max_ms = 300'000;
+  config.secret_file = nullptr;
+  config.tls_ca_file = nullptr;
+  config.tls_cert_file = nullptr;
+  config.tls_key_file = nullptr;
   return config;
 }
 
@@ -37,7 +41,11 @@ Status masterFromEnvironment(ecclMasterConfig_t& config) {
   ECCL_RETURN_IF_ERROR(envAddress("ECCL_MASTER_LISTEN", false, false, config.listen_addr));
   ECCL_RETURN_IF_ERROR(envUint32("ECCL_HEARTBEAT_MS", config.heartbeat_ms));
   ECCL_RETURN_IF_ERROR(envUint32("ECCL_MISS_LIMIT", config.miss_limit));
-  return envText("ECCL_TOKEN_KEY_FILE", true, config.token_key_file);
+  ECCL_RETURN_IF_ERROR(envText("ECCL_TOKEN_KEY_FILE", true, config.token_key_file));
+  ECCL_RETURN_IF_ERROR(envText("ECCL_SECRET_FILE", true, config.secret_file));
+  ECCL_RETURN_IF_ERROR(envText("ECCL_TLS_CA", true, config.tls_ca_file));
+  ECCL_RETURN_IF_ERROR(envText("ECCL_TLS_CERT", true, config.tls_cert_file));
+  return envText("ECCL_TLS_KEY", true, config.tls_key_file);
 }
 
 ecclCommConfig_t commDefaults() {
@@ -53,6 +61,11 @@ ecclCommConfig_t commDefaults() {
   config.small_allreduce_bytes = 65536;
   config.stage = -1;
   config.num_stages = 0;
+  config.secret_file = nullptr;
+  config.tls_ca_file = nullptr;
+  config.tls_cert_file = nullptr;
+  config.tls_key_file = nullptr;
+  config.tls_data = "auto";
   return config;
 }
 
@@ -66,7 +79,12 @@ Status commFromEnvironment(ecclCommConfig_t& config) {
   ECCL_RETURN_IF_ERROR(envUint32("ECCL_PRESERVE_INPUT", config.preserve_input));
   ECCL_RETURN_IF_ERROR(envUint32("ECCL_SMALL_ALLREDUCE_BYTES", config.small_allreduce_bytes));
   ECCL_RETURN_IF_ERROR(envInt32("ECCL_STAGE", config.stage));
-  return envInt32("ECCL_NUM_STAGES", config.num_stages);
+  ECCL_RETURN_IF_ERROR(envInt32("ECCL_NUM_STAGES", config.num_stages));
+  ECCL_RETURN_IF_ERROR(envText("ECCL_SECRET_FILE", true, config.secret_file));
+  ECCL_RETURN_IF_ERROR(envText("ECCL_TLS_CA", true, config.tls_ca_file));
+  ECCL_RETURN_IF_ERROR(envText("ECCL_TLS_CERT", true, config.tls_cert_file));
+  ECCL_RETURN_IF_ERROR(envText("ECCL_TLS_KEY", true, config.tls_key_file));
+  return envText("ECCL_TLS_DATA", true, config.tls_data);
 }
 
 // Writes the defaults even when the environment is malformed, so that the

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "c_api/security_fields.h"
 #include "c_api/struct_size.h"
 #include "src/common/endpoint_id.h"
 #include "src/common/host_port.h"
@@ -166,6 +167,15 @@ Result<membership::MasterOptions> toMasterOptions(const ecclMasterConfig_t& conf
           std::chrono::steady_clock::now() + options.settings.rebuild_grace;
     }
   }
+  if (ECCL_CAPI_HAS_FIELD(&config, ecclMasterConfig_t, tls_key_file)) {
+    auto security = loadSecurityFields(
+        {config.secret_file, config.tls_ca_file, config.tls_cert_file, config.tls_key_file},
+        prefix);
+    if (!security) return security.status();
+    options.secret = std::move(security->secret);
+    options.tls = std::move(security->tls);
+    options.security_from_environment = false;
+  }
   return options;
 }
 
@@ -231,6 +241,19 @@ Result<comm::CommOptions> toCommOptions(const ecclCommConfig_t& config, const ch
     ECCL_RETURN_IF_ERROR(stageFields(config.stage, config.num_stages, prefix));
     options.stage = config.stage;
     options.num_stages = static_cast<uint32_t>(config.num_stages);
+  }
+  // The five came in one version.
+  if (ECCL_CAPI_HAS_FIELD(&config, ecclCommConfig_t, tls_data)) {
+    auto tls_data = tlsDataField(config.tls_data, prefix + "->tls_data");
+    if (!tls_data) return tls_data.status();
+    auto security = loadSecurityFields(
+        {config.secret_file, config.tls_ca_file, config.tls_cert_file, config.tls_key_file},
+        prefix);
+    if (!security) return security.status();
+    options.channel.secret = std::move(security->secret);
+    options.channel.tls = std::move(security->tls);
+    options.channel.tls_data = *tls_data;
+    options.channel.security_from_environment = false;
   }
   ECCL_RETURN_IF_ERROR(options.validate().withContext(fn));
   return options;

@@ -8,22 +8,11 @@
 #include "transport/tls/tls_context.h"
 
 namespace eccl::transport {
+namespace {
 
-Status applyChannelEnvironment(ChannelOptions& options) {
-  if (const char* checksum = std::getenv("ECCL_CHECKSUM"); checksum != nullptr && *checksum) {
-    const std::string value = checksum;
-    if (value == "on") {
-      options.checksum = true;
-    } else if (value == "off") {
-      options.checksum = false;
-      options.checksum_beyond_loopback = false;
-    } else if (value == "auto") {
-      options.checksum = false;
-      options.checksum_beyond_loopback = true;
-    } else {
-      return invalidArgument("ECCL_CHECKSUM must be on, off or auto, got '" + value + "'");
-    }
-  }
+// The secret, the certificates and which channels use TLS, from ECCL_SECRET_FILE,
+// ECCL_TLS_CA/CERT/KEY and ECCL_TLS_DATA.
+Status applySecurityEnvironment(ChannelOptions& options) {
   if (!options.secret) {
     auto secret = auth::ClusterSecret::fromEnvironment();
     if (!secret) return secret.status();
@@ -46,6 +35,27 @@ Status applyChannelEnvironment(ChannelOptions& options) {
       return invalidArgument("ECCL_TLS_DATA must be auto, on or off, got '" + value + "'");
     }
   }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status applyChannelEnvironment(ChannelOptions& options) {
+  if (const char* checksum = std::getenv("ECCL_CHECKSUM"); checksum != nullptr && *checksum) {
+    const std::string value = checksum;
+    if (value == "on") {
+      options.checksum = true;
+    } else if (value == "off") {
+      options.checksum = false;
+      options.checksum_beyond_loopback = false;
+    } else if (value == "auto") {
+      options.checksum = false;
+      options.checksum_beyond_loopback = true;
+    } else {
+      return invalidArgument("ECCL_CHECKSUM must be on, off or auto, got '" + value + "'");
+    }
+  }
+  if (options.security_from_environment) ECCL_RETURN_IF_ERROR(applySecurityEnvironment(options));
   if (const char* faults = std::getenv("ECCL_FAULTS"); faults != nullptr && *faults) {
     auto spec = parseFaultSpec(faults);
     if (!spec) return spec.status();

@@ -9,6 +9,7 @@
 //                               unless the options already hold them
 //   ECCL_TLS_DATA=auto|on|off   which data channels use TLS: those beyond loopback
 //                               (auto, the default), all, none
+// The last three only with ChannelOptions::security_from_environment.
 #pragma once
 
 #include "src/common/status.h"

@@ -64,6 +64,11 @@ struct ChannelOptions {
   // cluster must use the same `tls_data`: both ends of a channel decide alone.
   std::shared_ptr<const tls::TlsContext> tls;
   TlsData tls_data = TlsData::kBeyondLoopback;
+  // Whether applyChannelEnvironment fills a null secret and tls, and tls_data,
+  // from ECCL_SECRET_FILE, ECCL_TLS_* and ECCL_TLS_DATA. False when the caller
+  // decided them (the C API's config fields, which ...ConfigInit filled from
+  // the same variables).
+  bool security_from_environment = true;
   // Faults injected into the data plane (ECCL_FAULTS); null: none.
   std::shared_ptr<const FaultSpec> faults;
   // Threads running the endpoint's I/O. Two let the kernel's copies of

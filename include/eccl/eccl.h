@@ -221,6 +221,18 @@ typedef struct {
    * remembers the eviction). 0..86400000, default 300000; never below
    * rejoin_backoff_ms. */
   uint32_t rejoin_backoff_max_ms;
+  /** The cluster secret's file: every connection must prove it holds the same
+   * bytes (README, "Cluster secret"). NULL or "": none. Env ECCL_SECRET_FILE.
+   * A struct_size that ends before it: the environment decides, as it did for
+   * the four fields below. */
+  const char* secret_file;
+  /** TLS 1.3 on every connection (README, "TLS"): the PEM bundle of the
+   * cluster's CA, this master's certificate chain and its private key; all
+   * three or none (NULL or "": no TLS). Env ECCL_TLS_CA, ECCL_TLS_CERT,
+   * ECCL_TLS_KEY. */
+  const char* tls_ca_file;
+  const char* tls_cert_file; /**< see tls_ca_file */
+  const char* tls_key_file;  /**< see tls_ca_file */
 } ecclMasterConfig_t;
 
 /** Fills *config with the defaults, then applies the environment variables
@@ -235,11 +247,13 @@ ECCL_API ecclResult_t ecclMasterConfigInit(ecclMasterConfig_t* config);
 /** Creates a master and binds its listening socket; it serves nothing before
  * ecclMasterRun. On success *master is a new handle the caller owns (free it
  * with ecclMasterDestroy); on failure *master is NULL.
- * With ECCL_SECRET_FILE set (a file of 16 to 4096 bytes), every connection
+ * With config->secret_file set (a file of 16 to 4096 bytes), every connection
  * must prove it holds the same cluster secret before its first frame; others
- * are refused and logged (README, "Cluster secret"). With ECCL_TLS_CA,
- * ECCL_TLS_CERT and ECCL_TLS_KEY set (PEM files), every connection must be
- * TLS 1.3 with a certificate that CA signed (README, "TLS 1.3").
+ * are refused and logged (README, "Cluster secret"). With tls_ca_file,
+ * tls_cert_file and tls_key_file set (PEM files), every connection must be
+ * TLS 1.3 with a certificate that CA signed (README, "TLS 1.3"). A config
+ * whose struct_size ends before these fields takes them from ECCL_SECRET_FILE
+ * and ECCL_TLS_CA, ECCL_TLS_CERT, ECCL_TLS_KEY.
  * Errors: ecclInvalidArgument (NULL pointers, bad struct_size, bad field: the
  * text names it, unusable token key file, secret file or TLS files),
  * ecclSystemError
@@ -323,6 +337,23 @@ typedef struct {
   /** The pipeline's number of stages, 1..4096 with a stage; 0 (default)
    * without one. Env ECCL_NUM_STAGES. A struct_size that ends before it means 0. */
   int32_t num_stages;
+  /** The cluster secret's file, as the master's (covers this peer's
+   * connections to the master and to other peers). NULL or "": none. Env
+   * ECCL_SECRET_FILE. A struct_size that ends before it: the environment
+   * decides, as it did for the five fields below. */
+  const char* secret_file;
+  /** TLS 1.3: the PEM bundle of the cluster's CA, this peer's certificate
+   * chain and its private key; all three or none (NULL or "": no TLS). The
+   * connection to the master is TLS with them, and so are the data channels
+   * tls_data picks. Env ECCL_TLS_CA, ECCL_TLS_CERT, ECCL_TLS_KEY. */
+  const char* tls_ca_file;
+  const char* tls_cert_file; /**< see tls_ca_file */
+  const char* tls_key_file;  /**< see tls_ca_file */
+  /** Which data channels use TLS when this peer has certificates: "auto"
+   * (NULL, "" or the default: those to peers beyond the loopback interface),
+   * "on" (all), "off" (none). Every peer of a cluster must pick the same.
+   * Env ECCL_TLS_DATA. */
+  const char* tls_data;
 } ecclCommConfig_t;
 
 /** Fills *config with the defaults (master NULL), then applies the environment
@@ -333,15 +364,17 @@ ECCL_API ecclResult_t ecclCommConfigInit(ecclCommConfig_t* config);
 /** Creates a communicator: opens its data listener; says nothing to the master
  * until ecclCommConnect. The config's strings are copied. On success *comm is
  * a new handle the caller owns (free it with ecclCommDestroy); on failure NULL.
- * ECCL_SECRET_FILE, as for ecclMasterCreate, covers its connections to the
- * master and to other peers; ecclCommConnect then fails with ecclAuthError
- * when the master holds another secret. So do ECCL_TLS_CA, ECCL_TLS_CERT and
- * ECCL_TLS_KEY (TLS 1.3 to the master, and to the peers ECCL_TLS_DATA picks:
- * auto, the default, for those beyond loopback, on, off); ecclCommConnect
- * fails with ecclAuthError when the master refuses this peer's certificate or
- * this peer the master's.
+ * config->secret_file, as for ecclMasterCreate, covers its connections to
+ * the master and to other peers; ecclCommConnect then fails with
+ * ecclAuthError when the master holds another secret. So do tls_ca_file,
+ * tls_cert_file and tls_key_file (TLS 1.3 to the master, and to the peers
+ * tls_data picks: auto, the default, for those beyond loopback, on, off);
+ * ecclCommConnect fails with ecclAuthError when the master refuses this
+ * peer's certificate or this peer the master's. A config whose struct_size
+ * ends before these fields takes them from the environment (ECCL_SECRET_FILE,
+ * ECCL_TLS_CA, ECCL_TLS_CERT, ECCL_TLS_KEY, ECCL_TLS_DATA).
  * Errors: ecclInvalidArgument (NULL pointers, bad struct_size, bad field: the
- * text names it, unusable secret or TLS files, bad ECCL_TLS_DATA),
+ * text names it, unusable secret or TLS files, bad tls_data),
  * ecclSystemError (cannot listen).
  * Thread-safe; does not block. */
 ECCL_API ecclResult_t ecclCommCreate(const ecclCommConfig_t* config, ecclComm_t* comm);

@@ -514,13 +514,13 @@ Result<std::unique_ptr<MasterServer>> MasterServer::create(MasterOptions options
   if (options.max_unregistered < 1 || options.max_unregistered_per_host < 1) {
     return invalidArgument("master: the limits on unregistered connections must be >= 1");
   }
-  if (!options.secret) {
+  if (!options.secret && options.security_from_environment) {
     auto secret = transport::auth::ClusterSecret::fromEnvironment();
     if (!secret) return secret.status().withContext("master");
     options.secret = std::move(*secret);
   }
   if (options.secret) ECCL_LOG_INFO("master: connections must prove the cluster secret");
-  if (!options.tls) {
+  if (!options.tls && options.security_from_environment) {
     auto tls = transport::tls::TlsContext::fromEnvironment();
     if (!tls) return tls.status().withContext("master");
     options.tls = std::move(*tls);

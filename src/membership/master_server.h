@@ -33,6 +33,9 @@ struct MasterOptions {
   // certificate from the same CA (transport/tls/). Null: ECCL_TLS_CA,
   // ECCL_TLS_CERT and ECCL_TLS_KEY if set, else no TLS.
   std::shared_ptr<const transport::tls::TlsContext> tls;
+  // False: null secret and tls mean none, whatever the environment says (the
+  // C API's config fields decided them).
+  bool security_from_environment = true;
 };
 
 class MasterServer {

@@ -55,7 +55,10 @@ class Communicator(CollectivesMixin, StateMixin):
                  connections: Optional[int] = None, timeout_ms: Optional[int] = None,
                  preserve_input: Optional[bool] = None,
                  small_allreduce_bytes: Optional[int] = None,
-                 stage: Optional[int] = None, num_stages: Optional[int] = None) -> None:
+                 stage: Optional[int] = None, num_stages: Optional[int] = None,
+                 secret_file: Optional[str] = None, tls_ca: Optional[str] = None,
+                 tls_cert: Optional[str] = None, tls_key: Optional[str] = None,
+                 tls_data: Optional[str] = None) -> None:
         """master: "HOST:PORT" or an eccl.Master (None: $ECCL_MASTER). group: the
         group to join (None: $ECCL_GROUP or "default"). listen: the data
         listener "HOST:PORT" (None: "0.0.0.0:0"). advertise: what other peers
@@ -66,6 +69,11 @@ class Communicator(CollectivesMixin, StateMixin):
         doubling (the same on every peer). stage, num_stages: the pipeline
         stage this peer's group holds, 0 <= stage < num_stages <= 4096 (see
         report_metric, stage_info, announce_recovered, EventKind.STAGE_LOST).
+        secret_file: the cluster secret (as the master's); tls_ca, tls_cert,
+        tls_key: this peer's PEM files for TLS 1.3, all three or none ("":
+        none); tls_data: which data channels use TLS, "auto" (beyond
+        loopback), "on" or "off". A refused secret or certificate makes
+        connect() raise eccl.AuthError.
         None keeps the library's default or its environment variable. Raises
         eccl.InvalidArgument for a bad field."""
         lib = _library.lib()
@@ -74,7 +82,9 @@ class Communicator(CollectivesMixin, StateMixin):
         if isinstance(master, Master):
             master = master.address
         for field, text in (("master", master), ("group", group), ("listen_addr", listen),
-                            ("advertise_addr", advertise)):
+                            ("advertise_addr", advertise), ("secret_file", secret_file),
+                            ("tls_ca_file", tls_ca), ("tls_cert_file", tls_cert),
+                            ("tls_key_file", tls_key), ("tls_data", tls_data)):
             if text is not None:
                 setattr(config, field, text.encode())
         for field, value in (("connections_per_peer", connections), ("timeout_ms", timeout_ms),

@@ -215,6 +215,10 @@ class ecclMasterConfig_t(Structure):
         ("link_busy_factor", c_double),
         ("rejoin_backoff_ms", c_uint32),
         ("rejoin_backoff_max_ms", c_uint32),
+        ("secret_file", c_char_p),
+        ("tls_ca_file", c_char_p),
+        ("tls_cert_file", c_char_p),
+        ("tls_key_file", c_char_p),
     ]
 
 
@@ -239,6 +243,11 @@ class ecclCommConfig_t(Structure):
         ("small_allreduce_bytes", c_uint32),
         ("stage", c_int32),
         ("num_stages", c_int32),
+        ("secret_file", c_char_p),
+        ("tls_ca_file", c_char_p),
+        ("tls_cert_file", c_char_p),
+        ("tls_key_file", c_char_p),
+        ("tls_data", c_char_p),
     ]
 
 

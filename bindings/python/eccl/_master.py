@@ -92,7 +92,10 @@ class Master:
                  link_busy_share: Optional[float] = None,
                  link_busy_factor: Optional[float] = None,
                  rejoin_backoff_ms: Optional[int] = None,
-                 rejoin_backoff_max_ms: Optional[int] = None) -> None:
+                 rejoin_backoff_max_ms: Optional[int] = None,
+                 secret_file: Optional[str] = None,
+                 tls_ca: Optional[str] = None, tls_cert: Optional[str] = None,
+                 tls_key: Optional[str] = None) -> None:
         """listen: "HOST:PORT" or "[V6ADDR]:PORT" (port 0: a free one; None: the
         default, "0.0.0.0:0" or $ECCL_MASTER_LISTEN). heartbeat_ms: the peers'
         heartbeat interval; miss_limit: missed heartbeats until a peer is lost;
@@ -104,7 +107,10 @@ class Master:
         evict_slow_nodes (default False); straggler_share, straggler_factor,
         link_busy_share, link_busy_factor. An evicted peer's process may register
         again only rejoin_backoff_ms after the eviction, doubled per further
-        eviction up to rejoin_backoff_max_ms.
+        eviction up to rejoin_backoff_max_ms. secret_file: the cluster secret
+        every connection must prove (None: $ECCL_SECRET_FILE, "": none);
+        tls_ca, tls_cert, tls_key: PEM files for TLS 1.3 on every connection,
+        all three or none (None: $ECCL_TLS_CA, ... ; "": none).
         Raises eccl.InvalidArgument (a bad field) or eccl.SystemError (cannot bind)."""
         lib = _library.lib()
         code, config = init_versioned(ecclMasterConfig_t, lib.ecclMasterConfigInit)
@@ -114,6 +120,10 @@ class Master:
             config.listen_addr = listen.encode()
         if token_key_file is not None:
             config.token_key_file = token_key_file.encode()
+        for field, path in (("secret_file", secret_file), ("tls_ca_file", tls_ca),
+                            ("tls_cert_file", tls_cert), ("tls_key_file", tls_key)):
+            if path is not None:
+                setattr(config, field, path.encode())
         for field, value in (("heartbeat_ms", heartbeat_ms), ("miss_limit", miss_limit),
                              ("channel_setup_timeout_ms", channel_setup_timeout_ms),
                              ("register_timeout_ms", register_timeout_ms),

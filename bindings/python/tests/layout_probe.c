@@ -79,6 +79,10 @@ int main(void) {
   FIELD(ecclMasterConfig_t, link_busy_factor);
   FIELD(ecclMasterConfig_t, rejoin_backoff_ms);
   FIELD(ecclMasterConfig_t, rejoin_backoff_max_ms);
+  FIELD(ecclMasterConfig_t, secret_file);
+  FIELD(ecclMasterConfig_t, tls_ca_file);
+  FIELD(ecclMasterConfig_t, tls_cert_file);
+  FIELD(ecclMasterConfig_t, tls_key_file);
   STRUCT_END();
 
   STRUCT_BEGIN(ecclPeerId_t);
@@ -97,6 +101,11 @@ int main(void) {
   FIELD(ecclCommConfig_t, small_allreduce_bytes);
   FIELD(ecclCommConfig_t, stage);
   FIELD(ecclCommConfig_t, num_stages);
+  FIELD(ecclCommConfig_t, secret_file);
+  FIELD(ecclCommConfig_t, tls_ca_file);
+  FIELD(ecclCommConfig_t, tls_cert_file);
+  FIELD(ecclCommConfig_t, tls_key_file);
+  FIELD(ecclCommConfig_t, tls_data);
   STRUCT_END();
 
   STRUCT_BEGIN(ecclEvent_t);
