@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "src/common/endpoint_id.h"
 #include "src/common/status.h"
 #include "transport/channel_options.h"
+#include "transport/tls/fingerprint.h"
 
 namespace eccl::transport {
 
@@ -39,6 +41,11 @@ using RecvCallback = std::function<void(Status)>;
 struct PeerInfo {
   EndpointId id;        // the remote endpoint's random id (from the handshake)
   std::string address;  // "ip:port" of its first connection
+  // Over TLS, the certificate every connection of the channel presented
+  // (verified against the CA; connections presenting different ones are
+  // refused); none over plaintext. The id is only claimed: a layer above
+  // checks it against the certificate the master announced for that id.
+  std::optional<tls::CertFingerprint> certificate;
   // "peer 127.0.0.1:4000 (3f2a9c01)": how log lines and errors name it.
   std::string describe() const;
 };

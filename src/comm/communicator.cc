@@ -82,9 +82,10 @@ Status Communicator::open() {
   auto transport = transport::tcp::TcpTransport::create(options_.channel, id_);
   if (!transport) return transport.status();
   transport_ = std::move(*transport);
-  auto listener = transport_->listen(
-      options_.listen_host, options_.listen_port,
-      [this](std::unique_ptr<transport::Channel> channel) { adoptChannel(std::move(channel)); });
+  auto listener = transport_->listen(options_.listen_host, options_.listen_port,
+                                     [this](std::unique_ptr<transport::Channel> channel) {
+                                       vetAcceptedChannel(std::move(channel));
+                                     });
   if (!listener) return listener.status().withContext("communicator data listener");
   listener_ = std::move(*listener);
   membership::ControlClient::Options control;
@@ -134,15 +135,20 @@ Communicator::~Communicator() {
   }
   control_.reset();  // no control callback runs after this
   std::map<EndpointId, std::shared_ptr<transport::Channel>> channels;
+  std::map<EndpointId, ChannelInVetting> vetting;
   {
     std::lock_guard lock(mu_);
     setup_.reset();  // a channel failing from here on does not reconnect
     destroying_ = true;
     channels.swap(channels_);
+    vetting.swap(vetting_);
   }
   for (auto& [peer, channel] : channels)
     channel->close("communicator destroyed");
+  for (auto& [peer, waiting] : vetting)
+    waiting.channel->close("communicator destroyed");
   channels.clear();
+  vetting.clear();
   listener_.reset();
   transport_.reset();
 }
@@ -366,6 +372,17 @@ void Communicator::adoptChannel(std::unique_ptr<transport::Channel> channel) {
 
 void Communicator::onConnectResult(const EndpointId& peer,
                                    Result<std::unique_ptr<transport::Channel>> result) {
+  if (result) {
+    std::optional<Status> mismatch;
+    {
+      std::lock_guard lock(mu_);
+      mismatch = connectedCertificateMismatchLocked(**result);
+    }
+    if (mismatch) {
+      (*result)->close(mismatch->message());
+      result = *mismatch;
+    }
+  }
   if (!result) {
     // The master notices a dead neighbour and sets up another ring; nothing to retry here.
     ECCL_LOG_WARN("cannot open a channel to peer {}: {}", peer.shortHex(),
@@ -453,6 +470,8 @@ void Communicator::onRegistered(const protocol::Registered& registered) {
   for (const auto& [request, lookup] : lookups_) {
     if (!lookup.answer) lookups.push_back(lookup.request);
   }
+  for (const auto& lookup : vettingLookupsLocked())
+    lookups.push_back(lookup);
   if (master_restarted) {
     for (const auto& [peer, location] : p2p_addresses_) {
       protocol::PeerLookup watch;
@@ -485,6 +504,8 @@ void Communicator::onTopology(const protocol::Topology& topology) {
   {
     std::lock_guard lock(mu_);
     if (phase_ == Phase::kAborted || phase_ == Phase::kRemoved) return;
+    for (const protocol::Member& member : topology.members)
+      rememberCertificateLocked(member.peer, member.certificate);
     setup_ = topology;
     progressSetupLocked(actions);
   }
@@ -587,7 +608,11 @@ void Communicator::onControlError(const protocol::ControlError& error) {
 }
 
 void Communicator::onPeerAddress(const protocol::PeerAddress& address) {
+  if (onVettingAnswer(address)) return;
   std::lock_guard lock(mu_);
+  if (address.result != protocol::LookupResult::kUnknown) {
+    rememberCertificateLocked(address.peer, address.certificate);
+  }
   auto it = lookups_.find(address.request);
   if (it == lookups_.end() || it->second.answer) return;  // a watch renewal, or stale
   it->second.answer = address;

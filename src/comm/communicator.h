@@ -414,6 +414,22 @@ class Communicator final : private membership::ControlClient::Owner {
   void runActions(std::vector<std::function<void()>>& actions);
   void adoptChannel(std::unique_ptr<transport::Channel> channel);
   void onConnectResult(const EndpointId& peer, Result<std::unique_ptr<transport::Channel>> result);
+  // Vetting of TLS data channels (comm_channel_vetting.cc). An accepted
+  // channel's peer id is only claimed: over TLS it is pooled once its
+  // certificate is the one the master announced for that id (ring members
+  // carry theirs; others are looked up), else closed. Plaintext channels are
+  // pooled at once.
+  void vetAcceptedChannel(std::unique_ptr<transport::Channel> channel);
+  // Why a connected channel's certificate is not the announced one (nothing:
+  // it is, or nothing was announced yet: the address came from the master).
+  std::optional<Status> connectedCertificateMismatchLocked(const transport::Channel& channel) const;
+  void rememberCertificateLocked(const EndpointId& peer,
+                                 const protocol::CertificateFingerprint& certificate);
+  // A PeerAddress that answers a vetting lookup: pools or closes the channel.
+  // False: the answer is not for one.
+  bool onVettingAnswer(const protocol::PeerAddress& address);
+  // The lookups of channels still in vetting (re-sent after a re-registration).
+  std::vector<protocol::PeerLookup> vettingLookupsLocked() const;
   // The ring as an op starting now sees it; an error (naming `name`) if the op cannot run.
   Status ringViewLocked(const std::string& name, coll::RingView& view) const;
   // What a collective does with the ring it is lent, on the op thread.
@@ -574,6 +590,16 @@ class Communicator final : private membership::ControlClient::Owner {
   std::vector<P2pOp> p2p_ops_;
   std::map<uint64_t, Lookup> lookups_;
   uint64_t next_lookup_ = 0;
+  // Certificates the master announced, by peer (Topology members, lookups).
+  std::map<EndpointId, protocol::CertificateFingerprint> announced_certificates_;
+  // Accepted TLS channels waiting for the master's answer, by claimed peer id
+  // (a newer channel of the same id replaces an older one); bounded.
+  struct ChannelInVetting {
+    std::unique_ptr<transport::Channel> channel;
+    uint64_t lookup = 0;  // the request id of its PeerLookup
+  };
+  static constexpr size_t kMaxChannelsInVetting = 64;
+  std::map<EndpointId, ChannelInVetting> vetting_;
   // Members of the committed ring that left or were lost since the commit.
   std::map<EndpointId, EventKind> departed_;
   std::vector<RingOpInProgress> active_ops_;  // the collectives in progress

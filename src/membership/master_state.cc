@@ -20,6 +20,12 @@ std::string describe(const EndpointId& id) {
   return "peer " + id.shortHex();
 }
 
+// What Member and PeerAddress carry: all zero for a peer without a certificate.
+protocol::CertificateFingerprint announced(
+    const std::optional<transport::tls::CertFingerprint>& certificate) {
+  return certificate ? *certificate : protocol::CertificateFingerprint{};
+}
+
 std::string describeCertificate(const std::optional<transport::tls::CertFingerprint>& certificate) {
   if (!certificate) return "none (plaintext)";
   return "sha256:" + transport::tls::formatFingerprint(*certificate);
@@ -420,7 +426,7 @@ void MasterState::startReconfiguration(Group& group, std::vector<EndpointId> mem
   topology.revision = reconfiguration.revision;
   for (const EndpointId& id : reconfiguration.members) {
     const Peer& peer = peers_.at(id);
-    topology.members.push_back({peer.id, peer.host, peer.port});
+    topology.members.push_back({peer.id, peer.host, peer.port, announced(peer.certificate)});
   }
   topology.departed = group.departed;
   const auto frame = protocol::encodeFrame(topology);
@@ -708,6 +714,7 @@ Status MasterState::onPeerLookup(const EndpointId& id, const protocol::PeerLooku
     answer.result = protocol::LookupResult::kNotAccepted;
     answer.peer = found->id;
     answer.group = found->group;
+    answer.certificate = announced(found->certificate);
   } else {
     const Group& group = groupOf(*found);
     answer.result = protocol::LookupResult::kFound;
@@ -718,6 +725,7 @@ Status MasterState::onPeerLookup(const EndpointId& id, const protocol::PeerLooku
                               group.accepted.begin());
     answer.host = found->host;
     answer.port = found->port;
+    answer.certificate = announced(found->certificate);
     // Peers of its own group hear of its departure anyway.
     if (found->group != asker->second.group && found->id != id) {
       watchers_[found->id].insert(id);

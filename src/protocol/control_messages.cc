@@ -164,6 +164,7 @@ void Topology::encode(ByteWriter& out) const {
     putId(out, member.peer);
     out.putString(member.host);
     out.put<uint16_t>(member.port);
+    out.putBytes(member.certificate);
   }
   out.put<uint32_t>(static_cast<uint32_t>(departed.size()));
   for (const EndpointId& id : departed)
@@ -182,6 +183,7 @@ Topology Topology::decode(ByteReader& in) {
     member.peer = getId(in, "member peer");
     member.host = in.getString("member host", kMaxHostName);
     member.port = in.get<uint16_t>("member port");
+    member.certificate = in.getArray<32>("member certificate");
     if (in.ok() && (member.peer.isZero() || member.host.empty() || member.port == 0)) {
       in.fail("member " + std::to_string(i) + " has no id or address");
     }
@@ -310,6 +312,7 @@ void PeerAddress::encode(ByteWriter& out) const {
   out.put<uint32_t>(rank);
   out.putString(host);
   out.put<uint16_t>(port);
+  out.putBytes(certificate);
 }
 
 PeerAddress PeerAddress::decode(ByteReader& in) {
@@ -321,6 +324,7 @@ PeerAddress PeerAddress::decode(ByteReader& in) {
   m.rank = in.get<uint32_t>("rank");
   m.host = in.getString("host", kMaxHostName);
   m.port = in.get<uint16_t>("port");
+  m.certificate = in.getArray<32>("certificate");
   if (!in.ok()) return m;
   if (result > static_cast<uint8_t>(LookupResult::kNotAccepted)) {
     in.fail("unknown lookup result " + std::to_string(result));

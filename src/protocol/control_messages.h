@@ -18,6 +18,9 @@ namespace eccl::protocol {
 // The secret the master issues with a peer id; a peer proves its id with it
 // when it reconnects (e.g. to a restarted master).
 using PeerToken = std::array<uint8_t, 32>;
+// SHA-256 of a peer's TLS certificate (transport/tls/fingerprint.h), as the
+// master saw it at registration; all zero: the peer registered without TLS.
+using CertificateFingerprint = std::array<uint8_t, 32>;
 
 inline constexpr size_t kMaxGroupName = 128;
 inline constexpr size_t kMaxHostName = 255;
@@ -115,13 +118,14 @@ struct Member {
   EndpointId peer;
   std::string host;
   uint16_t port = 0;
+  CertificateFingerprint certificate{};  // what its data channels must present (TLS)
   friend bool operator==(const Member&, const Member&) = default;
 };
 
 // The ring of the next revision, in rank order, and who left since the last one.
 struct Topology {
   static constexpr MessageType kType = MessageType::kTopology;
-  static constexpr size_t kMaxMemberSize = 16 + 2 + kMaxHostName + 2;
+  static constexpr size_t kMaxMemberSize = 16 + 2 + kMaxHostName + 2 + 32;
   static constexpr size_t kMaxEncodedSize =
       8 + 4 + kMaxGroupMembers * kMaxMemberSize + 4 + kMaxGroupMembers * 16;
 
@@ -217,7 +221,7 @@ enum class LookupResult : uint8_t {
 struct PeerAddress {
   static constexpr MessageType kType = MessageType::kPeerAddress;
   static constexpr size_t kMaxEncodedSize =
-      8 + 1 + 16 + (2 + kMaxGroupName) + 4 + (2 + kMaxHostName) + 2;
+      8 + 1 + 16 + (2 + kMaxGroupName) + 4 + (2 + kMaxHostName) + 2 + 32;
   uint64_t request = 0;
   LookupResult result = LookupResult::kUnknown;
   EndpointId peer;
@@ -225,6 +229,8 @@ struct PeerAddress {
   uint32_t rank = 0;
   std::string host;
   uint16_t port = 0;
+  // The peer's certificate (found or pending peers); all zero: none, or unknown.
+  CertificateFingerprint certificate{};
   void encode(ByteWriter& out) const;
   static PeerAddress decode(ByteReader& in);
 };

@@ -165,8 +165,10 @@ Status Connector::onControlFrame(FrameConnection& connection, const FrameHeader&
     if (finished_) return Status::ok();
     if (acked_ == 0) {
       first_ack_ = *ack;
+      certificate_ = connection.peerCertificate();
     } else if (ack->endpoint != first_ack_.endpoint || ack->chunk_bytes != first_ack_.chunk_bytes ||
-               ack->pool_bytes != first_ack_.pool_bytes) {
+               ack->pool_bytes != first_ack_.pool_bytes ||
+               connection.peerCertificate() != certificate_) {
       return protocolError("connections to " + target() + " were answered by different endpoints");
     }
     if (++acked_ < count_) return Status::ok();
@@ -175,6 +177,7 @@ Status Connector::onControlFrame(FrameConnection& connection, const FrameHeader&
     setup.options = context_->options;
     setup.peer.id = first_ack_.endpoint;
     setup.peer.address = connections_[0]->remoteAddress();
+    setup.peer.certificate = certificate_;
     setup.peer_chunk_bytes = first_ack_.chunk_bytes;
     setup.peer_pool_bytes = first_ack_.pool_bytes;
     setup.connections = connections_;
@@ -298,7 +301,7 @@ Status InboundHandshake::onControlFrame(FrameConnection& connection, const Frame
   connection.pauseReading();  // nothing more until the channel takes over
   auto acceptor = acceptor_.lock();
   if (!acceptor) return abortedError("listener closed");
-  acceptor->onHello(shared_from_this(), *hello);
+  acceptor->onHello(shared_from_this(), *hello, connection.peerCertificate());
   return Status::ok();
 }
 
@@ -472,7 +475,8 @@ bool Acceptor::quiesced() const {
 }
 
 void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,
-                       const protocol::Hello& hello) {
+                       const protocol::Hello& hello,
+                       const std::optional<tls::CertFingerprint>& certificate) {
   std::vector<std::shared_ptr<InboundHandshake>> to_reject;
   std::string reject_reason;
   std::shared_ptr<StripedChannelCore> core;
@@ -486,6 +490,7 @@ void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,
       Group& group = it->second;
       if (inserted) {
         group.first = hello;
+        group.certificate = certificate;
         group.slots.resize(hello.connection_count);
       }
       const protocol::Hello& first = group.first;
@@ -493,6 +498,8 @@ void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,
       if (hello.endpoint != first.endpoint || hello.connection_count != first.connection_count ||
           hello.chunk_bytes != first.chunk_bytes || hello.pool_bytes != first.pool_bytes) {
         inconsistent = "connections of one channel disagree on endpoint, count or sizes";
+      } else if (certificate != group.certificate) {
+        inconsistent = "connections of one channel present different certificates";
       } else if (group.slots[hello.connection_index]) {
         inconsistent = "connection index " + std::to_string(hello.connection_index) + " used twice";
       }
@@ -507,6 +514,7 @@ void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,
           setup.options = context_->options;
           setup.peer.id = first.endpoint;
           setup.peer.address = group.slots[0]->connection()->remoteAddress();
+          setup.peer.certificate = group.certificate;
           setup.peer_chunk_bytes = first.chunk_bytes;
           setup.peer_pool_bytes = first.pool_bytes;
           protocol::HelloAck ack;

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -79,6 +80,7 @@ class Connector final : public ConnectionDelegate,
   int started_ = 0;
   int stopped_ = 0;
   protocol::HelloAck first_ack_;
+  std::optional<tls::CertFingerprint> certificate_;  // of the first connection acked
 };
 
 class Acceptor;
@@ -139,12 +141,15 @@ class Acceptor final : public Stoppable, public std::enable_shared_from_this<Acc
   bool quiesced() const override;
 
   // From InboundHandshake, on the connection's strand.
-  void onHello(const std::shared_ptr<InboundHandshake>& handshake, const protocol::Hello& hello);
+  // On the connection's executor; `certificate`: the connection's verified TLS certificate.
+  void onHello(const std::shared_ptr<InboundHandshake>& handshake, const protocol::Hello& hello,
+               const std::optional<tls::CertFingerprint>& certificate);
   void onHandshakeEnded(InboundHandshake* handshake, const Status& why);
 
  private:
   struct Group {
     protocol::Hello first;
+    std::optional<tls::CertFingerprint> certificate;  // the first connection's
     std::vector<std::shared_ptr<InboundHandshake>> slots;
     int filled = 0;
   };

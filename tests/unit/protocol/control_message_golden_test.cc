@@ -119,12 +119,15 @@ TEST(ControlMessageGolden, Topology) {
   appendBytes(expected, sampleId(0x10).bytes);
   appendString(expected, "10.0.0.1");
   appendLe<uint16_t>(expected, 40001);
+  appendBytes(expected, sampleCertificate(0x90));
   appendBytes(expected, sampleId(0x20).bytes);
   appendString(expected, "node-b");
   appendLe<uint16_t>(expected, 40002);
+  appendBytes(expected, std::vector<uint8_t>(32, 0));  // no certificate
   appendBytes(expected, sampleId(0x30).bytes);
   appendString(expected, "fe80::1");
   appendLe<uint16_t>(expected, 0xffff);
+  appendBytes(expected, sampleCertificate(0xb0));
   appendLe<uint32_t>(expected, 2);
   appendBytes(expected, sampleId(0x70).bytes);
   appendBytes(expected, sampleId(0x80).bytes);
@@ -136,7 +139,8 @@ TEST(ControlMessageGolden, TopologyOfOneMemberByHand) {
   m.revision = 1;
   EndpointId id;
   id.bytes.fill(0xab);
-  m.members = {{id, "ab", 0x1234}};
+  m.members = {{id, "ab", 0x1234, {}}};
+  m.members[0].certificate.fill(0xcd);
   // One literal: GCC 12 misreads an insert after a push_back as an overflow.
   const std::vector<uint8_t> expected = {
       1,    0,    0,    0,    0,    0,    0,    0,     // revision
@@ -145,14 +149,18 @@ TEST(ControlMessageGolden, TopologyOfOneMemberByHand) {
       0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab,  //
       2,    0,    'a',  'b',                           // member host
       0x34, 0x12,                                      // member port
+      0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd,  // member certificate
+      0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd,  //
+      0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd,  //
+      0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd,  //
       0,    0,    0,    0};                            // departed count
   EXPECT_EQ(encodePayload(m), expected);
 }
 
 TEST(ControlMessageGolden, TopologyDeclaredMaximum) {
-  EXPECT_EQ(Topology::kMaxMemberSize, 275u);
-  EXPECT_EQ(Topology::kMaxEncodedSize, 8u + 4 + 4096 * 275 + 4 + 4096 * 16);
-  EXPECT_EQ(Topology::kMaxEncodedSize, 1191952u);
+  EXPECT_EQ(Topology::kMaxMemberSize, 307u);
+  EXPECT_EQ(Topology::kMaxEncodedSize, 8u + 4 + 4096 * 307 + 4 + 4096 * 16);
+  EXPECT_EQ(Topology::kMaxEncodedSize, 1323024u);
 }
 
 TEST(ControlMessageGolden, ChannelsReady) {
@@ -213,6 +221,7 @@ TEST(ControlMessageGolden, PeerAddress) {
   appendBytes(expected, std::vector<uint8_t>{3, 0, 0, 0});
   appendString(expected, "10.1.2.3");
   appendBytes(expected, std::vector<uint8_t>{0x34, 0x12});
+  appendBytes(expected, sampleCertificate(0xc0));
   EXPECT_EQ(encodePayload(m), expected);
 }
 

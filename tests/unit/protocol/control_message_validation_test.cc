@@ -565,11 +565,11 @@ TEST(TopologyValidation, FrameDeclaringMoreThanTheLargestTopologyIsRefused) {
   auto decoded = decodeFrameHeader(bytes);
   ASSERT_FALSE(decoded.isOk());
   EXPECT_EQ(decoded.status().toString(),
-            "ProtocolError: Topology frame declares 1191953 payload bytes, limit 1191952");
+            "ProtocolError: Topology frame declares 1323025 payload bytes, limit 1323024");
   header.length = std::numeric_limits<uint32_t>::max();
   encodeFrameHeader(header, bytes);
   EXPECT_EQ(decodeFrameHeader(bytes).status().toString(),
-            "ProtocolError: Topology frame declares 4294967295 payload bytes, limit 1191952");
+            "ProtocolError: Topology frame declares 4294967295 payload bytes, limit 1323024");
 }
 
 TEST(TopologyValidation, LargestTopologyPlusOneByteIsRefused) {
@@ -583,7 +583,7 @@ TEST(TopologyValidation, LargestTopologyPlusOneByteIsRefused) {
   header.length = static_cast<uint32_t>(frame.size() - kFrameHeaderSize);
   encodeFrameHeader(header, std::span<uint8_t, kFrameHeaderSize>(frame.data(), kFrameHeaderSize));
   EXPECT_EQ(decodeFrameHeader(frame).status().toString(),
-            "ProtocolError: Topology frame declares 1191953 payload bytes, limit 1191952");
+            "ProtocolError: Topology frame declares 1323025 payload bytes, limit 1323024");
   EXPECT_EQ(verdict<Topology>(std::span(frame).subspan(kFrameHeaderSize)),
             refused("Topology", "1 trailing bytes"));
 }

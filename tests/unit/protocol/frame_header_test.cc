@@ -173,7 +173,7 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kHeartbeat), 16u);
   EXPECT_EQ(maxPayloadLength(MessageType::kHeartbeatAck), 8u);
   EXPECT_EQ(maxPayloadLength(MessageType::kTopologyVote), 8u);
-  EXPECT_EQ(maxPayloadLength(MessageType::kTopology), 1191952u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kTopology), 1323024u);
   EXPECT_EQ(maxPayloadLength(MessageType::kChannelsReady), 8u);
   EXPECT_EQ(maxPayloadLength(MessageType::kTopologyCommit), 8u);
   EXPECT_EQ(maxPayloadLength(MessageType::kPeerEvent), 25u);
@@ -181,7 +181,7 @@ TEST(FrameHeader, ControlPlaneLengthLimits) {
   EXPECT_EQ(maxPayloadLength(MessageType::kLeave), 1026u);
   EXPECT_EQ(maxPayloadLength(MessageType::kControlError), 1028u);
   EXPECT_EQ(maxPayloadLength(MessageType::kPeerLookup), 158u);
-  EXPECT_EQ(maxPayloadLength(MessageType::kPeerAddress), 418u);
+  EXPECT_EQ(maxPayloadLength(MessageType::kPeerAddress), 450u);
   EXPECT_EQ(maxPayloadLength(MessageType::kOpReport), 21u);
   EXPECT_EQ(maxPayloadLength(MessageType::kOpVerdict), 21u);
   EXPECT_EQ(maxPayloadLength(MessageType::kStateVote), 1183765u);
@@ -376,7 +376,7 @@ TEST(FrameHeader, HugeDeclaredLengthIsRefusedFromTheHeaderAlone) {
   header.type = MessageType::kTopology;
   header.length = 0xffffffffu;
   EXPECT_EQ(verdict(encode(header)),
-            "ProtocolError: Topology frame declares 4294967295 payload bytes, limit 1191952");
+            "ProtocolError: Topology frame declares 4294967295 payload bytes, limit 1323024");
 }
 
 TEST(FrameHeader, MessageTypeNames) {

@@ -38,6 +38,14 @@ inline EndpointId sampleId(uint8_t base) {
   return id;
 }
 
+// Bytes 1..32 plus `base`: a certificate fingerprint.
+inline CertificateFingerprint sampleCertificate(uint8_t base) {
+  CertificateFingerprint certificate{};
+  for (size_t i = 0; i < certificate.size(); ++i)
+    certificate[i] = static_cast<uint8_t>(base + i + 1);
+  return certificate;
+}
+
 inline AuthField sampleAuth(uint8_t base) {
   AuthField field{};
   for (size_t i = 0; i < field.size(); ++i)
@@ -318,9 +326,9 @@ struct MessageTraits<Topology> {
   static Topology sample() {
     Topology m;
     m.revision = 0x0102030405060708ULL;
-    m.members = {{sampleId(0x10), "10.0.0.1", 40001},
-                 {sampleId(0x20), "node-b", 40002},
-                 {sampleId(0x30), "fe80::1", 0xffff}};
+    m.members = {{sampleId(0x10), "10.0.0.1", 40001, sampleCertificate(0x90)},
+                 {sampleId(0x20), "node-b", 40002, {}},  // registered without TLS
+                 {sampleId(0x30), "fe80::1", 0xffff, sampleCertificate(0xb0)}};
     m.departed = {sampleId(0x70), sampleId(0x80)};
     return m;
   }
@@ -336,6 +344,7 @@ struct MessageTraits<Topology> {
       fields.push_back({"member host", 2});
       fields.push_back({"member host", member.host.size()});
       fields.push_back({"member port", 2});
+      fields.push_back({"member certificate", 32});
     }
     fields.push_back({"departed count", 4});
     for (size_t i = 0; i < m.departed.size(); ++i)
@@ -451,6 +460,7 @@ struct MessageTraits<PeerAddress> {
     m.rank = 3;
     m.host = "10.1.2.3";
     m.port = 0x1234;
+    m.certificate = sampleCertificate(0xc0);
     return m;
   }
   static void expectSame(const PeerAddress& a, const PeerAddress& b) {
@@ -461,6 +471,7 @@ struct MessageTraits<PeerAddress> {
     EXPECT_EQ(a.rank, b.rank);
     EXPECT_EQ(a.host, b.host);
     EXPECT_EQ(a.port, b.port);
+    EXPECT_EQ(a.certificate, b.certificate);
   }
   static std::vector<WireField> layout(const PeerAddress& m) {
     return {{"request", 8},
@@ -471,7 +482,8 @@ struct MessageTraits<PeerAddress> {
             {"rank", 4},
             {"host", 2},
             {"host", m.host.size()},
-            {"port", 2}};
+            {"port", 2},
+            {"certificate", 32}};
   }
 };
 
