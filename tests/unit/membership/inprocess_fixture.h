@@ -61,14 +61,22 @@ class InProcessCluster : public ::testing::Test {
   comm::Communicator& addPeer(const std::string& group = "g",
                               comm::FaultHook hook = comm::FaultHook(),
                               std::shared_ptr<const transport::FaultSpec> faults = nullptr) {
+    comm::CommOptions options = peerOptions(group);
+    options.fault_hook = std::move(hook);
+    options.channel.faults = std::move(faults);
+    return addPeerWith(options);
+  }
+  // A peer of `group` on 127.0.0.1 with 2 connections per channel.
+  comm::CommOptions peerOptions(const std::string& group) const {
     comm::CommOptions options;
     options.master_host = "127.0.0.1";
     options.master_port = master_options_.listen_port;
     options.group = group;
     options.listen_host = "127.0.0.1";
     options.channel.connections = 2;
-    options.fault_hook = std::move(hook);
-    options.channel.faults = std::move(faults);
+    return options;
+  }
+  comm::Communicator& addPeerWith(const comm::CommOptions& options) {
     auto comm = comm::Communicator::create(options);
     EXPECT_TRUE(comm) << comm.status().toString();
     peers_.push_back(std::move(*comm));

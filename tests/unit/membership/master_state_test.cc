@@ -344,6 +344,17 @@ TEST(MasterState, AnIdIsNotTakenWithoutItsToken) {
   EXPECT_EQ(c.snapshot().counters.rejected_registrations, 2u);
 }
 
+// Peer `a` of group "g" registering again with the token it was given.
+protocol::Register rejoinOf(Cluster& c, const EndpointId& a) {
+  protocol::Register again;
+  again.peer = a;
+  again.token = c.inbox(a).registered[0].token;
+  again.group = "g";
+  again.host = "127.0.0.1";
+  again.data_port = 1001;
+  return again;
+}
+
 TEST(MasterState, ATokenOnlyTakesOverFromTheCertificateThePeerRegisteredWith) {
   Cluster c;
   CertFingerprint mine{};
@@ -351,12 +362,7 @@ TEST(MasterState, ATokenOnlyTakesOverFromTheCertificateThePeerRegisteredWith) {
   CertFingerprint other{};  // another host's certificate from the same CA
   other.fill(0xb2);
   const auto a = c.join("g", 0, mine);
-  protocol::Register again;
-  again.peer = a;
-  again.token = c.inbox(a).registered[0].token;
-  again.group = "g";
-  again.host = "10.0.0.9";
-  again.data_port = 99;
+  const protocol::Register again = rejoinOf(c, a);
   const ConnectionId owner = c.connectionOf(a);
   for (const auto& wrong :
        {std::optional<CertFingerprint>(other), std::optional<CertFingerprint>()}) {
@@ -378,12 +384,7 @@ TEST(MasterState, RejoinWithTheTokenTakesOverTheConnection) {
   Cluster c;
   const auto a = c.join();
   c.allReady({a});
-  protocol::Register again;
-  again.peer = a;
-  again.token = c.inbox(a).registered[0].token;
-  again.group = "g";
-  again.host = "127.0.0.1";
-  again.data_port = 1001;
+  protocol::Register again = rejoinOf(c, a);
   again.state = PeerState::kAccepted;
   again.revision = 1;
   const ConnectionId old_connection = c.connectionOf(a);

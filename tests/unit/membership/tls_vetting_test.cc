@@ -33,18 +33,10 @@ class TlsVetting : public InProcessCluster {
 
   // A peer with a certificate of its own; every data channel is TLS (loopback too).
   comm::Communicator& addTlsPeer(const std::string& name, const std::string& group = "g") {
-    comm::CommOptions options;
-    options.master_host = "127.0.0.1";
-    options.master_port = master_options_.listen_port;
-    options.group = group;
-    options.listen_host = "127.0.0.1";
-    options.channel.connections = 2;
+    comm::CommOptions options = peerOptions(group);
     options.channel.tls = load(certs_.makeHost(name, "ca").files);
     options.channel.tls_data = transport::TlsData::kAlways;
-    auto comm = comm::Communicator::create(options);
-    EXPECT_TRUE(comm) << comm.status().toString();
-    peers_.push_back(std::move(*comm));
-    return *peers_.back();
+    return addPeerWith(options);
   }
 
   // Opens a TLS channel to `target`'s data listener as `claimed_id`, with a
