@@ -70,9 +70,8 @@ Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds t
 }
 
 Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(
-    const std::string& master_host, uint16_t master_port, const std::string& host,
-    int connections, std::chrono::milliseconds timeout,
-    std::shared_ptr<const transport::tls::TlsContext> tls) {
+    const std::string& master_host, uint16_t master_port, const std::string& host, int connections,
+    std::chrono::milliseconds timeout, std::shared_ptr<const transport::tls::TlsContext> tls) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   comm::CommOptions options;
   options.master_host = master_host;

@@ -48,8 +48,8 @@ Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds t
 // never outlives eccl-bench (PR_SET_PDEATHSIG). With `tls`, the master
 // connection and every data channel use TLS.
 Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(
-    const std::string& master_host, uint16_t master_port, const std::string& host,
-    int connections, std::chrono::milliseconds timeout,
+    const std::string& master_host, uint16_t master_port, const std::string& host, int connections,
+    std::chrono::milliseconds timeout,
     std::shared_ptr<const transport::tls::TlsContext> tls = nullptr);
 
 // Starts the children, reads each one's output to its end and reaps it: the
