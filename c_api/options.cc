@@ -12,6 +12,7 @@
 #include "src/membership/peer_token.h"
 #include "src/protocol/control_messages.h"
 #include "src/protocol/messages.h"
+#include "transport/channel_env.h"
 
 namespace eccl::capi {
 namespace {
@@ -244,7 +245,8 @@ Result<comm::CommOptions> toCommOptions(const ecclCommConfig_t& config, const ch
   }
   // The five came in one version.
   if (ECCL_CAPI_HAS_FIELD(&config, ecclCommConfig_t, tls_data)) {
-    auto tls_data = tlsDataField(config.tls_data, prefix + "->tls_data");
+    auto tls_data = transport::parseTlsData(config.tls_data != nullptr ? config.tls_data : "",
+                                            prefix + "->tls_data");
     if (!tls_data) return tls_data.status();
     auto security = loadSecurityFields(
         {config.secret_file, config.tls_ca_file, config.tls_cert_file, config.tls_key_file},

@@ -31,12 +31,4 @@ Result<Security> loadSecurityFields(const SecurityFields& fields, const std::str
   return security;
 }
 
-Result<transport::TlsData> tlsDataField(const char* text, const std::string& field) {
-  const std::string value = text == nullptr ? "" : text;
-  if (value.empty() || value == "auto") return transport::TlsData::kBeyondLoopback;
-  if (value == "on") return transport::TlsData::kAlways;
-  if (value == "off") return transport::TlsData::kNever;
-  return invalidArgument(field + " must be auto, on or off, got '" + value + "'");
-}
-
 }  // namespace eccl::capi

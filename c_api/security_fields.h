@@ -7,7 +7,6 @@
 
 #include "src/common/status.h"
 #include "transport/auth/cluster_secret.h"
-#include "transport/channel_options.h"
 #include "transport/tls/tls_context.h"
 
 namespace eccl::capi {
@@ -28,8 +27,5 @@ struct Security {
 // kInvalidArgument naming the field (prefix + "->secret_file", ...) and the
 // reason (unreadable, too short, not a certificate, key does not match).
 Result<Security> loadSecurityFields(const SecurityFields& fields, const std::string& prefix);
-
-// "auto" (or NULL, ""), "on", "off"; else kInvalidArgument naming `field`.
-Result<transport::TlsData> tlsDataField(const char* text, const std::string& field);
 
 }  // namespace eccl::capi

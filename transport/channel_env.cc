@@ -24,21 +24,21 @@ Status applySecurityEnvironment(ChannelOptions& options) {
     options.tls = std::move(*tls);
   }
   if (const char* tls_data = std::getenv("ECCL_TLS_DATA"); tls_data != nullptr && *tls_data) {
-    const std::string value = tls_data;
-    if (value == "auto") {
-      options.tls_data = TlsData::kBeyondLoopback;
-    } else if (value == "on") {
-      options.tls_data = TlsData::kAlways;
-    } else if (value == "off") {
-      options.tls_data = TlsData::kNever;
-    } else {
-      return invalidArgument("ECCL_TLS_DATA must be auto, on or off, got '" + value + "'");
-    }
+    auto mode = parseTlsData(tls_data, "ECCL_TLS_DATA");
+    if (!mode) return mode.status();
+    options.tls_data = *mode;
   }
   return Status::ok();
 }
 
 }  // namespace
+
+Result<TlsData> parseTlsData(const std::string& value, const std::string& field) {
+  if (value.empty() || value == "auto") return TlsData::kBeyondLoopback;
+  if (value == "on") return TlsData::kAlways;
+  if (value == "off") return TlsData::kNever;
+  return invalidArgument(field + " must be auto, on or off, got '" + value + "'");
+}
 
 Status applyChannelEnvironment(ChannelOptions& options) {
   if (const char* checksum = std::getenv("ECCL_CHECKSUM"); checksum != nullptr && *checksum) {

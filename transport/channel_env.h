@@ -20,4 +20,8 @@ namespace eccl::transport {
 // Applies the variables that are set; kInvalidArgument names a bad value.
 Status applyChannelEnvironment(ChannelOptions& options);
 
+// "auto", "on" or "off" (ECCL_TLS_DATA's values; `field` names the setting
+// in the error); an empty value is auto.
+Result<TlsData> parseTlsData(const std::string& value, const std::string& field);
+
 }  // namespace eccl::transport

@@ -23,6 +23,18 @@ std::string describe(const protocol::CertificateFingerprint& certificate) {
                              : "sha256:" + transport::tls::formatFingerprint(certificate);
 }
 
+std::string mismatch(const protocol::CertificateFingerprint& presented,
+                     const protocol::CertificateFingerprint& announced) {
+  return "it presents certificate " + describe(presented) + ", but the master announced " +
+         describe(announced);
+}
+
+void refuse(transport::Channel& channel, const std::string& why) {
+  ECCL_LOG_WARN("refused a data channel from {} claiming to be peer {}: {}", channel.peer().address,
+                channel.peer().id.shortHex(), why);
+  channel.close("refused: " + why);
+}
+
 }  // namespace
 
 void Communicator::rememberCertificateLocked(const EndpointId& peer,
@@ -56,10 +68,7 @@ void Communicator::vetAcceptedChannel(std::unique_ptr<transport::Channel> channe
     std::lock_guard lock(mu_);
     auto known = announced_certificates_.find(peer);
     if (known != announced_certificates_.end()) {
-      if (known->second != *presented) {
-        refusal = "it presents certificate " + describe(*presented) +
-                  ", but the master announced " + describe(known->second);
-      }
+      if (known->second != *presented) refusal = mismatch(*presented, known->second);
     } else if (destroying_ || phase_ == Phase::kAborted || phase_ == Phase::kRemoved) {
       refusal = "the communicator is closing";
     } else if (vetting_.size() >= kMaxChannelsInVetting && !vetting_.contains(peer)) {
@@ -81,11 +90,9 @@ void Communicator::vetAcceptedChannel(std::unique_ptr<transport::Channel> channe
   }
   if (refusal.empty()) {
     adoptChannel(std::move(channel));
-    return;
+  } else {
+    refuse(*channel, refusal);
   }
-  ECCL_LOG_WARN("refused a data channel from {} claiming to be peer {}: {}",
-                channel->peer().address, peer.shortHex(), refusal);
-  channel->close("refused: " + refusal);
 }
 
 bool Communicator::onVettingAnswer(const protocol::PeerAddress& address) {
@@ -102,19 +109,14 @@ bool Communicator::onVettingAnswer(const protocol::PeerAddress& address) {
       refusal = "the master knows no such peer";
     } else {
       rememberCertificateLocked(address.peer, address.certificate);
-      if (address.certificate != presented) {
-        refusal = "it presents certificate " + describe(presented) + ", but the master announced " +
-                  describe(address.certificate);
-      }
+      if (address.certificate != presented) refusal = mismatch(presented, address.certificate);
     }
   }
   if (refusal.empty()) {
     adoptChannel(std::move(channel));
-    return true;
+  } else {
+    refuse(*channel, refusal);
   }
-  ECCL_LOG_WARN("refused a data channel from {} claiming to be peer {}: {}",
-                channel->peer().address, address.peer.shortHex(), refusal);
-  channel->close("refused: " + refusal);
   return true;
 }
 
