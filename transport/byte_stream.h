@@ -56,6 +56,9 @@ class ByteStream {
   // CA; none over plaintext (or before the handshake). What the master pins
   // a peer's identity to. On the executor.
   virtual std::optional<tls::CertFingerprint> peerCertificate() const { return std::nullopt; }
+  // Whether the bytes go through shared memory (transport/shm) rather than
+  // the socket. Settled once the stream carried its first frame.
+  virtual bool sharedMemory() const { return false; }
 };
 
 }  // namespace eccl::transport

@@ -40,7 +40,22 @@ Result<TlsData> parseTlsData(const std::string& value, const std::string& field)
   return invalidArgument(field + " must be auto, on or off, got '" + value + "'");
 }
 
+Result<TransportChoice> parseTransportChoice(const std::string& value, const std::string& field) {
+  if (value.empty() || value == "tcp") return TransportChoice::kTcp;
+  if (value == "auto") return TransportChoice::kAuto;
+  if (value == "shm") return TransportChoice::kShm;
+  if (value == "rdma") {
+    return unsupportedError(field + "=rdma: this build of ECCL has no RDMA transport");
+  }
+  return invalidArgument(field + " must be auto, tcp or shm, got '" + value + "'");
+}
+
 Status applyChannelEnvironment(ChannelOptions& options) {
+  if (const char* transport = std::getenv("ECCL_TRANSPORT"); transport != nullptr && *transport) {
+    auto choice = parseTransportChoice(transport, "ECCL_TRANSPORT");
+    if (!choice) return choice.status();
+    options.transport = *choice;
+  }
   if (const char* checksum = std::getenv("ECCL_CHECKSUM"); checksum != nullptr && *checksum) {
     const std::string value = checksum;
     if (value == "on") {

@@ -9,7 +9,10 @@
 //                               unless the options already hold them
 //   ECCL_TLS_DATA=auto|on|off   which data channels use TLS: those beyond loopback
 //                               (auto, the default), all, none
-// The last three only with ChannelOptions::security_from_environment.
+//   ECCL_TRANSPORT=tcp|auto|shm data connections on TCP only (tcp, the default for
+//                               now), through shared memory to peers on this host
+//                               (auto), or so with a warning for each that cannot (shm)
+// The TLS and secret ones only with ChannelOptions::security_from_environment.
 #pragma once
 
 #include "src/common/status.h"
@@ -23,5 +26,8 @@ Status applyChannelEnvironment(ChannelOptions& options);
 // "auto", "on" or "off" (ECCL_TLS_DATA's values; `field` names the setting
 // in the error); an empty value is auto.
 Result<TlsData> parseTlsData(const std::string& value, const std::string& field);
+
+// "tcp", "auto" or "shm" (ECCL_TRANSPORT's values); an empty value is tcp.
+Result<TransportChoice> parseTransportChoice(const std::string& value, const std::string& field);
 
 }  // namespace eccl::transport

@@ -4,6 +4,7 @@
 
 #include "src/protocol/frame.h"
 #include "src/protocol/messages.h"
+#include "transport/shm/shm_ring.h"
 
 namespace eccl::transport {
 
@@ -17,6 +18,10 @@ Status ChannelOptions::validate() const {
     return bad("chunk_bytes must be 4 KiB..16 MiB, got " + std::to_string(chunk_bytes));
   }
   if (pool_bytes < chunk_bytes) return bad("pool_bytes must hold at least one chunk");
+  if (shm_ring_bytes < shm::SegmentLayout::kMinRingBytes ||
+      shm_ring_bytes > shm::SegmentLayout::kMaxRingBytes) {
+    return bad("shm_ring_bytes must be 64 KiB..256 MiB, got " + std::to_string(shm_ring_bytes));
+  }
   if (io_threads < 1 || io_threads > 64) return bad("io_threads must be 1..64");
   if (send_buffer < 0 || recv_buffer < 0) return bad("socket buffer sizes must be >= 0");
   if (connect_timeout.count() <= 0 || handshake_timeout.count() <= 0 || idle_timeout.count() <= 0) {

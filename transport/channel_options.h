@@ -24,6 +24,13 @@ enum class TlsData {
   kNever,  // the control plane still uses TLS
 };
 
+// Which transport a data connection uses (ECCL_TRANSPORT).
+enum class TransportChoice {
+  kAuto,  // shared memory with peers on this host, TCP with the others
+  kTcp,   // TCP always (the default for now: see transport/shm/shm_stream.cc, armRecheck)
+  kShm,   // as kAuto, with a warning for every connection that cannot use shared memory
+};
+
 using std::chrono::milliseconds;
 
 struct ChannelOptions {
@@ -69,6 +76,12 @@ struct ChannelOptions {
   // decided them (the C API's config fields, which ...ConfigInit filled from
   // the same variables).
   bool security_from_environment = true;
+  // Shared memory between peers on one host (transport/shm): each of a
+  // channel's connections then moves its bytes through a ring per direction
+  // of shm_ring_bytes (the listening side's setting wins). Both ends must
+  // allow it; a connection that cannot set it up stays on TCP.
+  TransportChoice transport = TransportChoice::kTcp;
+  uint64_t shm_ring_bytes = 4u << 20;
   // Faults injected into the data plane (ECCL_FAULTS); null: none.
   std::shared_ptr<const FaultSpec> faults;
   // Threads running the endpoint's I/O. Two let the kernel's copies of

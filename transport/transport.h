@@ -46,6 +46,9 @@ struct PeerInfo {
   // refused); none over plaintext. The id is only claimed: a layer above
   // checks it against the certificate the master announced for that id.
   std::optional<tls::CertFingerprint> certificate;
+  // The channel's connections move their bytes through shared memory
+  // (transport/shm): the peer is on this host. Otherwise TCP (or TLS over it).
+  bool shared_memory = false;
   // "peer 127.0.0.1:4000 (3f2a9c01)": how log lines and errors name it.
   std::string describe() const;
 };

@@ -28,6 +28,7 @@ std::unique_ptr<ChannelPair> ChannelPair::listenOnly(const transport::ChannelOpt
   if (!server || !client) return nullptr;
   pair->server_transport = std::move(*server);
   pair->client_transport = std::move(*client);
+  pair->transport = options.transport;
   auto listener = pair->server_transport->listen("127.0.0.1", 0, pair->accepted.callback());
   if (!listener) return nullptr;
   pair->listener = std::move(*listener);
@@ -40,6 +41,14 @@ Status ChannelPair::connect(uint16_t port) {
   client = std::move(*channel);
   server = accepted.pop(deadline(std::chrono::seconds(10)));
   if (!server) return timeoutError("listener produced no channel");
+  const bool shared = client->peer().shared_memory && server->peer().shared_memory;
+  const bool any_shared = client->peer().shared_memory || server->peer().shared_memory;
+  if (transport == transport::TransportChoice::kShm && !shared) {
+    return internalError("the channel does not use shared memory on both ends");
+  }
+  if (transport == transport::TransportChoice::kTcp && any_shared) {
+    return internalError("a TCP-only channel uses shared memory");
+  }
   return Status::ok();
 }
 

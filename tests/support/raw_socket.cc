@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "transport/shm/shm_offer.h"
+
 namespace eccl::test {
 
 RawSocket::RawSocket(uint16_t port, const char* source_ip) {
@@ -68,6 +70,11 @@ bool RawSocket::waitClosedByPeer(std::chrono::milliseconds timeout) {
     ssize_t n = ::recv(fd_, sink, sizeof(sink), 0);
     if (n <= 0) return true;  // orderly close (0) or reset (-1)
   }
+}
+
+bool RawSocket::sendTcpOffer() {
+  const auto offer = transport::shm::encode(transport::shm::Offer{});
+  return send(offer);
 }
 
 }  // namespace eccl::test

@@ -19,6 +19,10 @@ class RawSocket {
 
   bool valid() const { return fd_ >= 0; }
   bool send(std::span<const uint8_t> bytes);
+  // Sends what every data connection starts with: a transport offer that
+  // asks for no shared memory (transport/shm/shm_offer.h), so that the
+  // listener reads frames next.
+  bool sendTcpOffer();
   // Fills `into` completely; false at the deadline, end of stream or an error.
   bool readExactly(std::span<uint8_t> into, std::chrono::steady_clock::time_point end);
   // True if the peer closed or reset the connection within the timeout

@@ -152,6 +152,9 @@ Result<std::vector<AllreduceRow>> runEccl(const AllreduceOptions& options,
                             {"--tls-ca", options.tls->ca_file, "--tls-cert", options.tls->cert_file,
                              "--tls-key", options.tls->key_file});
     }
+    if (!options.transport.empty()) {
+      spawns[i].argv.insert(spawns[i].argv.end(), {"--transport", options.transport});
+    }
   }
   return runPeers(std::move(spawns), timeout);
 }
@@ -180,9 +183,10 @@ Result<std::vector<AllreduceRow>> runGloo(const AllreduceOptions& options,
 // In a lab each host is an MPI node: mpirun runs in host 0's namespace and
 // starts its daemons on the others through `eccl-bench netns-rsh` (in place
 // of ssh), which enters the host's namespace.
-Result<std::vector<AllreduceRow>> runMpi(const AllreduceOptions& options,
-                                         std::chrono::milliseconds timeout,
-                                         const NetlabSession* lab) {
+Result<std::vector<AllreduceRow>> runMpiOver(const std::string& btl,
+                                             const AllreduceOptions& options,
+                                             std::chrono::milliseconds timeout,
+                                             const NetlabSession* lab) {
   std::string networks = "127.0.0.1/8";
   std::vector<std::string> argv = {findOnPath("mpirun"), "--allow-run-as-root", "--oversubscribe",
                                    "--bind-to", "none"};
@@ -206,7 +210,7 @@ Result<std::vector<AllreduceRow>> runMpi(const AllreduceOptions& options,
                                     selfPath() + " netns-rsh --prefix " + lab->prefix()});
   }
   const std::pair<std::string, std::string> mca[] = {
-      {"btl", "tcp,self"},
+      {"btl", btl},
       {"btl_tcp_if_include", networks},
       {"oob_tcp_if_include", networks},
       {"pml", "ob1"},
@@ -228,6 +232,25 @@ Result<std::vector<AllreduceRow>> runMpi(const AllreduceOptions& options,
   spawn.program = argv.front();
   place(spawn, lab, 0, std::move(argv));
   return runPeers({spawn}, timeout);
+}
+
+Result<std::vector<AllreduceRow>> runMpi(const AllreduceOptions& options,
+                                         std::chrono::milliseconds timeout,
+                                         const NetlabSession* lab) {
+  return runMpiOver("tcp,self", options, timeout, lab);
+}
+
+// Open MPI's shared-memory transport between ranks of one host (vader), the
+// figure ECCL over shared memory is held against.
+Result<std::vector<AllreduceRow>> runMpiShm(const AllreduceOptions& options,
+                                            std::chrono::milliseconds timeout,
+                                            const NetlabSession* lab) {
+  auto rows = runMpiOver("vader,self", options, timeout, lab);
+  if (rows) {
+    for (auto& row : *rows)
+      row.impl = "mpi-shm";
+  }
+  return rows;
 }
 
 struct Impl {
@@ -269,11 +292,28 @@ Result<std::vector<AllreduceRow>> runEcclTls(const AllreduceOptions& options,
   return rows;
 }
 
+// ECCL with ECCL_TRANSPORT=shm (shared memory between ranks of one host),
+// beside ECCL's default (TCP): what the shared-memory transport buys.
+Result<std::vector<AllreduceRow>> runEcclShm(const AllreduceOptions& options,
+                                             std::chrono::milliseconds timeout,
+                                             const NetlabSession* lab) {
+  AllreduceOptions shm = options;
+  shm.transport = "shm";
+  auto rows = runEccl(shm, timeout, lab);
+  if (rows) {
+    for (auto& row : *rows)
+      row.impl = "eccl-shm";
+  }
+  return rows;
+}
+
 constexpr Impl kComparators[] = {
     {"eccl-exact", "ECCL exact", nullptr, nullptr, runEcclExact},
     {"eccl-tls", "ECCL over TLS", nullptr, nullptr, runEcclTls},
     {"gloo", "Gloo ring", "eccl-gloo-allreduce", "libgloo-dev", runGloo},
+    {"eccl-shm", "ECCL over shared memory", nullptr, nullptr, runEcclShm},
     {"mpi", "Open MPI (btl tcp)", "eccl-mpi-allreduce", "libopenmpi-dev", runMpi},
+    {"mpi-shm", "Open MPI (btl vader)", "eccl-mpi-allreduce", "libopenmpi-dev", runMpiShm},
 };
 
 // Why a comparator cannot run here, naming what to install; empty if it can.
@@ -286,7 +326,7 @@ std::string missingComparator(const Impl& impl, const AllreduceOptions& options)
     return std::string("the comparator ") + impl.program + " was not built (" + impl.package +
            " was not found when eccl-bench was configured: install it and reconfigure)";
   }
-  if (std::string_view(impl.name) == "mpi" && findOnPath("mpirun").empty()) {
+  if (std::string_view(impl.name).starts_with("mpi") && findOnPath("mpirun").empty()) {
     return "mpirun is not on PATH (install openmpi-bin)";
   }
   return "";

@@ -42,6 +42,9 @@ struct AllreduceOptions {
   std::string tls_certs;
   // Set for the eccl-tls run only.
   std::optional<transport::tls::TlsFiles> tls;
+  // ECCL's data transport (ECCL_TRANSPORT's values); empty: the default
+  // (TCP). "shm" for the eccl-shm rows.
+  std::string transport;
 };
 
 int runAllreduce(const AllreduceOptions& options);
@@ -60,6 +63,7 @@ struct AllreduceWorkerOptions {
   std::optional<quant::QuantConfig> quant;  // checked within the error bound, not exactly
   std::chrono::milliseconds after_idle{0};  // AllreduceRun::after_idle
   transport::tls::TlsFiles tls;             // all empty: no TLS
+  std::string transport;                    // AllreduceOptions::transport
 };
 
 int runAllreduceWorker(const AllreduceWorkerOptions& options);

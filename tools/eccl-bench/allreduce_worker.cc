@@ -134,7 +134,7 @@ int runAllreduceWorker(const AllreduceWorkerOptions& options) {
     tls = std::move(*loaded);
   }
   auto created = makeWorkerComm(options.master_host, options.master_port, options.host,
-                                options.connections, options.timeout, tls);
+                                options.connections, options.timeout, tls, options.transport);
   if (!created) {
     std::fprintf(stderr, "allreduce worker: %s\n", created.status().toString().c_str());
     return 1;

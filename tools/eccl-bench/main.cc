@@ -84,6 +84,11 @@ CLI::App* addP2p(CLI::App& app, P2pArguments& args) {
                   "I/O threads per endpoint, both sides (ChannelOptions::io_threads)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  p2p->add_option("--transport", options.transport,
+                  "ECCL's data transport, both sides: tcp (the default; what iperf3 is held "
+                  "against), auto or shm (shared memory between processes of one host)")
+      ->check(CLI::IsMember({"auto", "tcp", "shm"}))
+      ->capture_default_str();
   p2p->add_flag("--no-hedge{false}", options.hedge,
                 "Never re-send a late tail chunk on another connection "
                 "(ChannelOptions::hedge_tail_chunks)");
@@ -114,6 +119,7 @@ CLI::App* addP2pReceiver(CLI::App& app, eccl::tools::bench::P2pReceiverOptions& 
   receiver->add_option("--seed", options.seed)->required();
   receiver->add_option("--timeout-ms", timeout_ms)->required();
   receiver->add_option("--io-threads", options.io_threads)->required();
+  receiver->add_option("--transport", options.transport);
   return receiver;
 }
 
@@ -156,9 +162,11 @@ CLI::App* addAllreduce(CLI::App& app, AllreduceArguments& args) {
                   "eccl-gloo-allreduce), mpi (Open MPI's MPI_Allreduce over btl tcp, "
                   "eccl-mpi-allreduce under mpirun), eccl-exact (ECCL without --quant: what "
                   "quantization buys), eccl-tls (ECCL with TLS on every connection; needs "
-                  "--tls-certs)")
+                  "--tls-certs), eccl-shm (ECCL with ECCL_TRANSPORT=shm: shared memory "
+                  "between ranks of one host), mpi-shm (Open MPI over btl vader, its "
+                  "shared memory)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"gloo", "mpi", "eccl-exact", "eccl-tls"}));
+      ->check(CLI::IsMember({"gloo", "mpi", "mpi-shm", "eccl-exact", "eccl-tls", "eccl-shm"}));
   cmd->add_option("--tls-certs", options.tls_certs,
                   "Certificates of the eccl-tls rows: DIR/ca.pem, DIR/bench.pem and "
                   "DIR/bench.key (`eccl-certs ca DIR && eccl-certs host DIR bench`)")
@@ -209,6 +217,7 @@ CLI::App* addAllreduceWorker(CLI::App& app, eccl::tools::bench::AllreduceWorkerO
   worker->add_option("--tls-ca", options.tls.ca_file);
   worker->add_option("--tls-cert", options.tls.cert_file);
   worker->add_option("--tls-key", options.tls.key_file);
+  worker->add_option("--transport", options.transport);
   return worker;
 }
 

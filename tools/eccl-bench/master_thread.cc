@@ -11,6 +11,7 @@
 #include "src/membership/peer_token.h"
 #include "tools/common/child_process.h"
 #include "tools/eccl-bench/netlab_session.h"
+#include "transport/channel_env.h"
 
 namespace eccl::tools::bench {
 
@@ -71,7 +72,8 @@ Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds t
 
 Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(
     const std::string& master_host, uint16_t master_port, const std::string& host, int connections,
-    std::chrono::milliseconds timeout, std::shared_ptr<const transport::tls::TlsContext> tls) {
+    std::chrono::milliseconds timeout, std::shared_ptr<const transport::tls::TlsContext> tls,
+    const std::string& transport) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   comm::CommOptions options;
   options.master_host = master_host;
@@ -83,6 +85,11 @@ Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(
   if (tls) {
     options.channel.tls = std::move(tls);
     options.channel.tls_data = transport::TlsData::kAlways;
+  }
+  if (!transport.empty()) {
+    auto choice = transport::parseTransportChoice(transport, "--transport");
+    if (!choice) return choice.status();
+    options.channel.transport = *choice;
   }
   return comm::Communicator::create(options);
 }

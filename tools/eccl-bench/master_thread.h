@@ -46,11 +46,13 @@ Status formRing(comm::Communicator& comm, int peers, std::chrono::milliseconds t
 
 // A worker's communicator in group "bench" (connections 0: the default);
 // never outlives eccl-bench (PR_SET_PDEATHSIG). With `tls`, the master
-// connection and every data channel use TLS.
+// connection and every data channel use TLS. `transport`: ECCL_TRANSPORT's
+// values (empty: the default).
 Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(
     const std::string& master_host, uint16_t master_port, const std::string& host, int connections,
     std::chrono::milliseconds timeout,
-    std::shared_ptr<const transport::tls::TlsContext> tls = nullptr);
+    std::shared_ptr<const transport::tls::TlsContext> tls = nullptr,
+    const std::string& transport = "");
 
 // Starts the children, reads each one's output to its end and reaps it: the
 // outputs (a few lines each: reading the pipes in turn cannot fill one), or

@@ -16,6 +16,7 @@
 #include "tools/eccl-bench/pattern.h"
 #include "tools/eccl-bench/progress.h"
 #include "tools/eccl-bench/size_parse.h"
+#include "transport/channel_env.h"
 #include "transport/tcp/tcp_transport.h"
 
 namespace eccl::tools::bench {
@@ -39,6 +40,9 @@ transport::ChannelOptions channelOptions(const P2pOptions& options) {
   channel.hedge_tail_chunks = options.hedge;
   channel.notsent_lowat = options.notsent_lowat;
   channel.io_threads = options.io_threads;
+  // main.cc checked the value.
+  auto choice = transport::parseTransportChoice(options.transport, "--transport");
+  channel.transport = choice ? *choice : transport::TransportChoice::kTcp;
   return channel;
 }
 
@@ -57,7 +61,8 @@ class ReceiverProcess {
                   "--iterations",  std::to_string(iterations),
                   "--seed",        std::to_string(seed),
                   "--timeout-ms",  std::to_string(options.timeout.count()),
-                  "--io-threads",  std::to_string(options.io_threads)};
+                  "--io-threads",  std::to_string(options.io_threads),
+                  "--transport",   options.transport};
     spawn.name = "the receiver";
     spawn.stdout_to = ChildOutput::kPipe;
     auto process = ChildProcess::spawn(spawn);

@@ -21,6 +21,8 @@ struct P2pOptions {
   uint32_t notsent_lowat = 1u << 20;  // ChannelOptions::notsent_lowat on the sending side
   int io_threads = 2;                 // ChannelOptions::io_threads, both sides
   std::string host = "127.0.0.1";
+  // ECCL_TRANSPORT's values, both sides: tcp (the default), auto, shm.
+  std::string transport = "tcp";
   std::string compare;  // "" or "iperf3"
   bool json = false;
   bool verbose = false;
@@ -38,6 +40,7 @@ struct P2pReceiverOptions {
   uint32_t chunk_bytes = 1u << 20;
   int io_threads = 1;
   std::string host = "127.0.0.1";
+  std::string transport = "tcp";
   uint64_t iterations = 0;  // warm-up and timed, all verified
   uint64_t seed = 0;
   std::chrono::milliseconds timeout{60'000};

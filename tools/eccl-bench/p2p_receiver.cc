@@ -12,6 +12,7 @@
 #include "tools/eccl-bench/p2p.h"
 #include "tools/eccl-bench/p2p_protocol.h"
 #include "tools/eccl-bench/pattern.h"
+#include "transport/channel_env.h"
 #include "transport/tcp/tcp_transport.h"
 
 namespace eccl::tools::bench {
@@ -123,6 +124,12 @@ int runP2pReceiver(const P2pReceiverOptions& options) {
   channel_options.connections = options.connections;
   channel_options.chunk_bytes = options.chunk_bytes;
   channel_options.io_threads = options.io_threads;
+  auto choice = transport::parseTransportChoice(options.transport, "--transport");
+  if (!choice) {
+    report(p2p::kResultFailPrefix + choice.status().toString());
+    return 2;
+  }
+  channel_options.transport = *choice;
   auto transport = transport::tcp::TcpTransport::create(channel_options);
   if (!transport) {
     report(p2p::kResultFailPrefix + transport.status().toString());

@@ -13,6 +13,7 @@
 #include "transport/auth/auth_stream.h"
 #include "transport/channel_options.h"
 #include "transport/secure_stream.h"
+#include "transport/shm/shm_stream.h"
 #include "transport/tcp/faulty_stream.h"
 
 namespace eccl::transport::tcp {
@@ -35,14 +36,24 @@ struct EndpointContext {
   }
 
   // The stream a new connection uses: secured as configured (secure_stream.h;
-  // TLS as options.tls_data says for this peer's address), behind the fault
-  // injector if any (which then sees frames only, as without security).
+  // TLS as options.tls_data says for this peer's address), then moved to
+  // shared memory when both ends are on this host and allow it
+  // (shm_stream.h), behind the fault injector if any (which then sees frames
+  // only, as without security or shared memory).
   Result<std::unique_ptr<ByteStream>> stream(asio::ip::tcp::socket socket, auth::Side side) {
     const bool tls = usesTls(socket);
     auto secured =
         secureStream(std::move(socket), side, tls ? options.tls : nullptr, options.secret);
-    if (!secured || !faults) return secured;
-    return faults->wrap(std::move(*secured));
+    if (!secured) return secured;
+    shm::ShmSettings shm;
+    shm.allow = options.transport != TransportChoice::kTcp;
+    shm.insist = options.transport == TransportChoice::kShm;
+    shm.ring_bytes = options.shm_ring_bytes;
+    std::unique_ptr<ByteStream> stream = std::make_unique<shm::ShmStream>(
+        std::move(*secured),
+        side == auth::Side::kClient ? shm::ShmRole::kClient : shm::ShmRole::kServer, shm);
+    if (!faults) return stream;
+    return faults->wrap(std::move(stream));
   }
 
   // Both ends of a channel decide alone, from what each sees of the other.

@@ -93,6 +93,7 @@ class FaultyStream final : public ByteStream {
   std::optional<tls::CertFingerprint> peerCertificate() const override {
     return inner_->peerCertificate();
   }
+  bool sharedMemory() const override { return inner_->sharedMemory(); }
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -125,6 +125,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   const std::string& remoteAddress() const { return remote_; }
   // The far end's verified TLS certificate (ByteStream::peerCertificate). On the executor.
   std::optional<tls::CertFingerprint> peerCertificate() const { return stream_->peerCertificate(); }
+  // Whether the bytes go through shared memory (ByteStream::sharedMemory). On the executor.
+  bool sharedMemory() const { return stream_->sharedMemory(); }
 
   // Liveness and statistics, readable from any thread.
   Clock::time_point lastReceive() const {

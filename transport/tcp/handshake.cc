@@ -178,6 +178,7 @@ Status Connector::onControlFrame(FrameConnection& connection, const FrameHeader&
     setup.peer.id = first_ack_.endpoint;
     setup.peer.address = connections_[0]->remoteAddress();
     setup.peer.certificate = certificate_;
+    setup.peer.shared_memory = connections_[0]->sharedMemory();
     setup.peer_chunk_bytes = first_ack_.chunk_bytes;
     setup.peer_pool_bytes = first_ack_.pool_bytes;
     setup.connections = connections_;
@@ -515,6 +516,7 @@ void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,
           setup.peer.id = first.endpoint;
           setup.peer.address = group.slots[0]->connection()->remoteAddress();
           setup.peer.certificate = group.certificate;
+          setup.peer.shared_memory = group.slots[0]->connection()->sharedMemory();
           setup.peer_chunk_bytes = first.chunk_bytes;
           setup.peer_pool_bytes = first.pool_bytes;
           protocol::HelloAck ack;

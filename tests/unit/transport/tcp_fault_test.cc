@@ -9,6 +9,7 @@
 #include "tests/support/channel_pair.h"
 #include "tests/support/raw_socket.h"
 #include "tests/support/tcp_proxy.h"
+#include "transport/shm/shm_offer.h"
 
 namespace eccl::test {
 namespace {
@@ -18,6 +19,7 @@ using transport::ChannelOptions;
 
 ChannelOptions faultOptions(int connections = 2) {
   ChannelOptions options;
+  options.transport = transport::TransportChoice::kTcp;  // faults of TCP connections
   options.connections = connections;
   options.chunk_bytes = 64 << 10;
   options.pool_bytes = 1 << 20;
@@ -26,8 +28,10 @@ ChannelOptions faultOptions(int connections = 2) {
   return options;
 }
 
-// Bytes a connector writes on each connection before its first data frame.
-constexpr uint64_t kHelloFrameBytes = protocol::kFrameHeaderSize + protocol::Hello::kMaxEncodedSize;
+// Bytes a connector writes on each connection before its first data frame:
+// its transport offer (TCP only here) and its Hello.
+constexpr uint64_t kHelloFrameBytes =
+    transport::shm::Offer::kSize + protocol::kFrameHeaderSize + protocol::Hello::kMaxEncodedSize;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -158,6 +162,7 @@ TEST(TcpFault, UnsupportedVersionIsDroppedAtOnce) {
   auto pair = ChannelPair::listenOnly(faultOptions());
   ASSERT_TRUE(pair);
   RawSocket client(pair->listener->port());
+  ASSERT_TRUE(client.sendTcpOffer());
   ASSERT_TRUE(client.send(rawHeader(protocol::kProtocolVersion + 1, 1, 10)));
   // Well before the 2 s handshake timeout: the header alone condemns it.
   EXPECT_TRUE(client.waitClosedByPeer(deadline(1s)));
@@ -167,6 +172,7 @@ TEST(TcpFault, OversizedDeclaredLengthIsRefusedFromTheHeader) {
   auto pair = ChannelPair::listenOnly(faultOptions());
   ASSERT_TRUE(pair);
   RawSocket client(pair->listener->port());
+  ASSERT_TRUE(client.sendTcpOffer());
   ASSERT_TRUE(client.send(rawHeader(protocol::kProtocolVersion, 1, 1u << 30)));
   EXPECT_TRUE(client.waitClosedByPeer(deadline(1s)));
 }
@@ -216,6 +222,7 @@ TEST(TcpFault, IncompleteChannelIsDroppedAfterTheHandshakeTimeout) {
   hello.chunk_bytes = 64 << 10;
   hello.pool_bytes = 1 << 20;
   RawSocket half(pair->listener->port());
+  ASSERT_TRUE(half.sendTcpOffer());
   ASSERT_TRUE(half.send(protocol::encodeFrame(hello)));
   EXPECT_TRUE(half.waitClosedByPeer(deadline(3s)));
 }

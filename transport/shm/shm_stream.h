@@ -1,0 +1,135 @@
+// A ByteStream that carries a data connection's bytes through shared memory
+// when both ends are on one host, and through the stream it wraps otherwise.
+//
+// It first runs the exchange of shm_offer.h over the wrapped stream (already
+// secured: TLS and the cluster secret come before it). With shared memory
+// the wrapped stream stays open but carries only one-byte doorbells, sent
+// when the other side said it sleeps (shm_ring.h), and tells a dead peer
+// apart from an idle one: the kernel closes a killed process's socket. The
+// framing above (FrameConnection, the striped channel) is the same on either
+// path, so chunks, credits, pings and goodbyes work alike.
+//
+// Everything runs on the wrapped stream's executor, as for any ByteStream.
+#pragma once
+
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "transport/byte_stream.h"
+#include "transport/shm/shm_ring.h"
+#include "transport/shm/shm_segment.h"
+
+namespace eccl::transport::shm {
+
+enum class ShmRole { kClient, kServer };
+
+struct ShmSettings {
+  bool allow = true;    // this side would use shared memory with a peer on its host
+  bool insist = false;  // warn when a peer's connection cannot use it (ECCL_TRANSPORT=shm)
+  uint64_t ring_bytes = 4u << 20;  // each direction's ring, when this side creates the segment
+};
+
+class ShmStream final : public ByteStream {
+ public:
+  ShmStream(std::unique_ptr<ByteStream> inner, ShmRole role, ShmSettings settings);
+  ~ShmStream() override;
+
+  size_t readSome(std::span<uint8_t> into, std::error_code& ec) override;
+  size_t writeSome(std::span<const uint8_t> first, std::span<const uint8_t> second,
+                   std::error_code& ec) override;
+  void waitReadable(WaitHandler ready) override;
+  void waitWritable(WaitHandler ready) override;
+  void close() override;
+  void shutdownSend() override;
+  void abort() override;
+  // Over shared memory a token bucket here (bursts of 10 ms, at least
+  // 16 KiB); otherwise the wrapped stream's (kernel) pacing.
+  void setPacingRate(uint64_t bytes_per_s) override;
+  // Over shared memory: how long the writer waited for room in the ring.
+  std::chrono::nanoseconds sendBusyTime() override;
+  asio::any_io_executor executor() override { return inner_->executor(); }
+  const std::string& remoteAddress() const override { return inner_->remoteAddress(); }
+  std::optional<tls::CertFingerprint> peerCertificate() const override {
+    return inner_->peerCertificate();
+  }
+  bool sharedMemory() const override { return mode_ == Mode::kShm; }
+
+ private:
+  enum class Mode { kNegotiating, kWrapped, kShm };
+  enum class Await { kOffer, kAnswer, kConfirm, kNothing };
+
+  // Negotiation: moves the exchange on as far as the wrapped stream allows.
+  void pump();
+  void onAwaitedBytes();
+  void onOffer(std::span<const uint8_t> bytes);
+  void onAnswer(std::span<const uint8_t> bytes);
+  void onConfirm(std::span<const uint8_t> bytes);
+  void expect(Await what, size_t bytes);
+  void queue(std::span<const uint8_t> bytes);
+  void decide(Mode mode) { decided_ = mode; }
+  bool writesOpen() const { return mode_ != Mode::kNegotiating; }
+  void fail(std::error_code why);
+  void useRings();
+  void explainTcp(const std::string& why);
+
+  // Shared memory: wakes the other side. armDoorbellWait sleeps on the
+  // wrapped stream for the reader (and a writer short of room): for doorbells
+  // over shared memory, for the exchange's bytes before.
+  void ringDoorbell();
+  void armDoorbellWait();
+  // Negotiation: writes the exchange's pending bytes once the wrapped stream takes them.
+  void armFlushWait();
+  void onDoorbell(std::error_code ec);
+  // Wakes the waiters whose condition holds, and sleeps on doorbells for the others.
+  void settleWaiters(bool call_now);
+  void drainDoorbells();
+  void releaseWaiters(std::error_code ec);
+  void armRecheck();
+  // Pacing over shared memory: how many bytes may go now (refills the bucket).
+  uint64_t paceAllowance();
+  void waitForTokens(WaitHandler ready);
+  void post(WaitHandler ready, std::error_code ec = {});
+
+  std::unique_ptr<ByteStream> inner_;
+  const ShmRole role_;
+  const ShmSettings settings_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+
+  Mode mode_ = Mode::kNegotiating;
+  std::optional<Mode> decided_;
+  Await await_ = Await::kNothing;
+  std::vector<uint8_t> in_;
+  size_t in_have_ = 0;
+  std::vector<uint8_t> out_;
+  size_t out_written_ = 0;
+  WaitHandler parked_writer_;
+  std::error_code failure_;
+
+  std::unique_ptr<ShmSegment> segment_;
+  uint64_t ring_bytes_ = 0;
+  ShmRing tx_;
+  ShmRing rx_;
+  bool send_closed_ = false;  // shutdownSend: the ring says so to the reader
+  bool closed_ = false;
+  std::error_code inner_error_;  // the wrapped stream ended: the peer is gone
+  WaitHandler read_waiter_;
+  WaitHandler write_waiter_;
+  bool doorbell_wait_armed_ = false;
+  bool flush_wait_armed_ = false;
+  bool doorbell_owed_ = false;  // the wrapped stream had no room for one
+  bool doorbell_write_armed_ = false;
+  std::chrono::steady_clock::time_point write_wait_started_{};
+  uint64_t pace_bytes_per_s_ = 0;  // 0: unpaced
+  double pace_tokens_ = 0;
+  std::chrono::steady_clock::time_point pace_refilled_{};
+  std::unique_ptr<asio::steady_timer> pace_timer_;
+  std::unique_ptr<asio::steady_timer> recheck_timer_;
+  bool recheck_armed_ = false;
+
+  std::chrono::nanoseconds ring_full_time_{0};
+};
+
+}  // namespace eccl::transport::shm
