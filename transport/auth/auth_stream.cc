@@ -4,22 +4,12 @@
 #include <asio/post.hpp>
 
 #include "transport/auth/auth_errors.h"
+#include "transport/stream_errors.h"
 
 namespace eccl::transport::auth {
-namespace {
 
-bool isWouldBlock(const std::error_code& ec) {
-  return ec == asio::error::would_block || ec == asio::error::try_again;
-}
-
-// The other side closed or reset the connection: during authentication, that
-// is most likely a listener that does not speak it (no secret on its side).
-bool isGone(const std::error_code& ec) {
-  return ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe;
-}
-
-}  // namespace
+// The other side closing during authentication (isPeerGone) is most likely a
+// listener that does not speak it (no secret on its side): AuthErrc::kClosed.
 
 AuthStream::AuthStream(std::unique_ptr<ByteStream> inner, Side side,
                        std::shared_ptr<const ClusterSecret> secret)
@@ -59,7 +49,7 @@ void AuthStream::pump() {
       const size_t n =
           inner_->writeSome(std::span<const uint8_t>(out_).subspan(out_written_), {}, ec);
       if (isWouldBlock(ec)) break;
-      if (ec) return fail(isGone(ec) ? make_error_code(AuthErrc::kClosed) : ec);
+      if (ec) return fail(isPeerGone(ec) ? make_error_code(AuthErrc::kClosed) : ec);
       out_written_ += n;
       moved = true;
     }
@@ -72,7 +62,7 @@ void AuthStream::pump() {
       const size_t n =
           inner_->readSome(std::span<uint8_t>(in_).subspan(in_have_, in_need_ - in_have_), ec);
       if (ec && !isWouldBlock(ec))
-        return fail(isGone(ec) ? make_error_code(AuthErrc::kClosed) : ec);
+        return fail(isPeerGone(ec) ? make_error_code(AuthErrc::kClosed) : ec);
       if (!ec && n > 0) {
         in_have_ += n;
         moved = true;

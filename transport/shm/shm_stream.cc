@@ -7,18 +7,10 @@
 #include "transport/shm/host_id.h"
 #include "transport/shm/shm_errors.h"
 #include "transport/shm/shm_offer.h"
+#include "transport/stream_errors.h"
 
 namespace eccl::transport::shm {
 namespace {
-
-bool isWouldBlock(const std::error_code& ec) {
-  return ec == asio::error::would_block || ec == asio::error::try_again;
-}
-
-bool isGone(const std::error_code& ec) {
-  return ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe;
-}
 
 std::error_code negotiationError(const Status& status) {
   return make_error_code(status.code() == Code::kUnsupported ? ShmErrc::kUnsupported
@@ -67,7 +59,7 @@ void ShmStream::pump() {
       const size_t n =
           inner_->writeSome(std::span<const uint8_t>(out_).subspan(out_written_), {}, ec);
       if (isWouldBlock(ec)) break;
-      if (ec) return fail(isGone(ec) ? make_error_code(ShmErrc::kClosed) : ec);
+      if (ec) return fail(isPeerGone(ec) ? make_error_code(ShmErrc::kClosed) : ec);
       out_written_ += n;
       moved = true;
     }
@@ -75,7 +67,7 @@ void ShmStream::pump() {
       std::error_code ec;
       const size_t n = inner_->readSome(std::span<uint8_t>(in_).subspan(in_have_), ec);
       if (ec && !isWouldBlock(ec)) {
-        return fail(isGone(ec) ? make_error_code(ShmErrc::kClosed) : ec);
+        return fail(isPeerGone(ec) ? make_error_code(ShmErrc::kClosed) : ec);
       }
       if (!ec && n > 0) {
         in_have_ += n;
@@ -224,25 +216,22 @@ void ShmStream::post(WaitHandler ready, std::error_code ec) {
 
 // ---- reading and writing ------------------------------------------------------
 
-size_t ShmStream::readSome(std::span<uint8_t> into, std::error_code& ec) {
+bool ShmStream::readyForIo(std::error_code& ec) {
   if (mode_ == Mode::kNegotiating) pump();
   if (failure_) {
     ec = failure_;
-    return 0;
-  }
-  switch (mode_) {
-    case Mode::kNegotiating:
-      ec = asio::error::would_block;
-      return 0;
-    case Mode::kWrapped:
-      return inner_->readSome(into, ec);
-    case Mode::kShm:
-      break;
-  }
-  if (closed_) {
+  } else if (mode_ == Mode::kNegotiating) {
+    ec = asio::error::would_block;
+  } else if (mode_ == Mode::kShm && closed_) {
     ec = asio::error::bad_descriptor;
-    return 0;
   }
+  return !ec;
+}
+
+size_t ShmStream::readSome(std::span<uint8_t> into, std::error_code& ec) {
+  ec.clear();
+  if (!readyForIo(ec)) return 0;
+  if (mode_ == Mode::kWrapped) return inner_->readSome(into, ec);
   const size_t n = rx_.read(into);
   if (rx_.corrupt()) {
     fail(make_error_code(ShmErrc::kCorruptRing));
@@ -265,24 +254,9 @@ size_t ShmStream::readSome(std::span<uint8_t> into, std::error_code& ec) {
 
 size_t ShmStream::writeSome(std::span<const uint8_t> first, std::span<const uint8_t> second,
                             std::error_code& ec) {
-  if (mode_ == Mode::kNegotiating) pump();
-  if (failure_) {
-    ec = failure_;
-    return 0;
-  }
-  switch (mode_) {
-    case Mode::kNegotiating:
-      ec = asio::error::would_block;
-      return 0;
-    case Mode::kWrapped:
-      return inner_->writeSome(first, second, ec);
-    case Mode::kShm:
-      break;
-  }
-  if (closed_) {
-    ec = asio::error::bad_descriptor;
-    return 0;
-  }
+  ec.clear();
+  if (!readyForIo(ec)) return 0;
+  if (mode_ == Mode::kWrapped) return inner_->writeSome(first, second, ec);
   if (send_closed_ || inner_error_) {
     ec = asio::error::broken_pipe;
     return 0;
@@ -378,7 +352,21 @@ void ShmStream::ringDoorbell() {
 void ShmStream::armDoorbellWait() {
   if (doorbell_wait_armed_) return;
   doorbell_wait_armed_ = true;
-  inner_->waitReadable([this, alive = std::weak_ptr<int>(alive_)](std::error_code ec) {
+  // The waiters this wait serves hold their connection, which holds this
+  // stream: should the I/O context be destroyed with the wait pending (its
+  // handler then never runs), the guard lets the waiters go, so that the
+  // cycle does not outlive the transport.
+  auto fired = std::make_shared<bool>(false);
+  std::shared_ptr<void> guard(nullptr, [this, alive = std::weak_ptr<int>(alive_), fired](void*) {
+    if (*fired || alive.expired()) return;
+    // Moved out first: letting them go may destroy this stream.
+    WaitHandler reader = std::move(read_waiter_);
+    WaitHandler writer = std::move(write_waiter_);
+    WaitHandler parked = std::move(parked_writer_);
+  });
+  inner_->waitReadable([this, alive = std::weak_ptr<int>(alive_), fired,
+                        guard = std::move(guard)](std::error_code ec) {
+    *fired = true;
     if (alive.expired()) return;
     doorbell_wait_armed_ = false;
     switch (mode_) {

@@ -87,6 +87,9 @@ class ShmStream final : public ByteStream {
   void settleWaiters(bool call_now);
   void drainDoorbells();
   void releaseWaiters(std::error_code ec);
+  // Moves a pending negotiation on; false (with ec: would_block, the
+  // failure, or a closed stream) when no I/O can happen now.
+  bool readyForIo(std::error_code& ec);
   void armRecheck();
   // Pacing over shared memory: how many bytes may go now (refills the bucket).
   uint64_t paceAllowance();

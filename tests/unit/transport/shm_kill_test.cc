@@ -4,7 +4,6 @@
 // the idle timeout, and no segment of either process is left in /dev/shm.
 // Whichever end dies: the listener (which creates the segments) or the
 // connector.
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "tests/support/channel_pair.h"
+#include "tests/support/dev_shm.h"
 
 namespace eccl::test {
 namespace {
@@ -22,18 +22,6 @@ using namespace std::chrono_literals;
 using transport::ChannelOptions;
 
 constexpr size_t kMessageBytes = 8 << 20;
-
-std::vector<std::string> segmentsOf(pid_t pid) {
-  std::vector<std::string> names;
-  const std::string prefix = "eccl-" + std::to_string(pid) + "-";
-  DIR* dir = ::opendir("/dev/shm");
-  if (dir == nullptr) return names;
-  while (const dirent* entry = ::readdir(dir)) {
-    if (std::string(entry->d_name).starts_with(prefix)) names.emplace_back(entry->d_name);
-  }
-  ::closedir(dir);
-  return names;
-}
 
 ChannelOptions killOptions() {
   ChannelOptions options;

@@ -4,7 +4,6 @@
 // both sides mapped them (and those of dead processes are reaped), and
 // channels between endpoints of this host use shared memory unless either
 // end says TCP, moving exact data either way.
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "tests/support/channel_pair.h"
+#include "tests/support/dev_shm.h"
 #include "transport/shm/host_id.h"
 #include "transport/shm/shm_offer.h"
 #include "transport/shm/shm_ring.h"
@@ -29,19 +29,6 @@ using namespace std::chrono_literals;
 using transport::ChannelOptions;
 using transport::TransportChoice;
 namespace shm = transport::shm;
-
-// /dev/shm entries of ECCL segments created by process `pid`.
-std::vector<std::string> segmentsOf(pid_t pid) {
-  std::vector<std::string> names;
-  const std::string prefix = "eccl-" + std::to_string(pid) + "-";
-  DIR* dir = ::opendir("/dev/shm");
-  if (dir == nullptr) return names;
-  while (const dirent* entry = ::readdir(dir)) {
-    if (std::string(entry->d_name).starts_with(prefix)) names.emplace_back(entry->d_name);
-  }
-  ::closedir(dir);
-  return names;
-}
 
 struct RingFixture {
   explicit RingFixture(uint64_t capacity)

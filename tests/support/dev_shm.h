@@ -1,0 +1,14 @@
+// What a process left in /dev/shm, for tests of the shared-memory transport.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace eccl::test {
+
+// Names of the ECCL segments (eccl-<pid>-*) process `pid` created that are still linked.
+std::vector<std::string> segmentsOf(pid_t pid);
+
+}  // namespace eccl::test
