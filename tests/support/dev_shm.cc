@@ -6,7 +6,9 @@ namespace eccl::test {
 
 std::vector<std::string> segmentsOf(pid_t pid) {
   std::vector<std::string> names;
-  const std::string prefix = "eccl-" + std::to_string(pid) + "-";
+  std::string prefix = "eccl-";  // appended piecewise: GCC 12 warns wrongly about operator+ here
+  prefix += std::to_string(pid);
+  prefix += '-';
   DIR* dir = ::opendir("/dev/shm");
   if (dir == nullptr) return names;
   while (const dirent* entry = ::readdir(dir)) {

@@ -39,6 +39,12 @@ Result<bool> flag(uint8_t byte, const char* what) {
 
 }  // namespace
 
+bool looksLikeNegotiation(std::span<const uint8_t> bytes) {
+  static constexpr std::array<uint8_t, 7> kCommon = {'E', 'C', 'C', 'L', 'S', 'H', 'M'};
+  return bytes.size() >= kCommon.size() &&
+         std::equal(kCommon.begin(), kCommon.end(), bytes.begin());
+}
+
 OfferBytes encode(const Offer& offer) {
   OfferBytes out{};
   putMagic(out, kOfferMagic);

@@ -50,6 +50,9 @@ OfferBytes encode(const Offer& offer);
 AnswerBytes encode(const Answer& answer);
 ConfirmBytes encode(const Confirm& confirm);
 
+// Whether `bytes` start like a message of this exchange (any of the three).
+bool looksLikeNegotiation(std::span<const uint8_t> bytes);
+
 // kProtocolError for bytes that are not such a message, kUnsupported for another version.
 Result<Offer> decodeOffer(std::span<const uint8_t> bytes);
 Result<Answer> decodeAnswer(std::span<const uint8_t> bytes);

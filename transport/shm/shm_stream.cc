@@ -12,11 +12,10 @@
 namespace eccl::transport::shm {
 namespace {
 
-std::error_code negotiationError(const Status& status) {
-  return make_error_code(status.code() == Code::kUnsupported ? ShmErrc::kUnsupported
-                         : status.message().starts_with("the other side sent no")
-                             ? ShmErrc::kNotNegotiating
-                             : ShmErrc::kBadMessage);
+std::error_code negotiationError(const Status& status, std::span<const uint8_t> bytes) {
+  if (status.code() == Code::kUnsupported) return make_error_code(ShmErrc::kUnsupported);
+  return make_error_code(looksLikeNegotiation(bytes) ? ShmErrc::kBadMessage
+                                                     : ShmErrc::kNotNegotiating);
 }
 
 }  // namespace
@@ -113,7 +112,7 @@ void ShmStream::onAwaitedBytes() {
 
 void ShmStream::onOffer(std::span<const uint8_t> bytes) {
   auto offer = decodeOffer(bytes);
-  if (!offer) return fail(negotiationError(offer.status()));
+  if (!offer) return fail(negotiationError(offer.status(), bytes));
   if (!offer->wants_shm) {
     if (settings_.insist && settings_.allow) explainTcp("it does not use shared memory");
     return decide(Mode::kWrapped);  // the client waits for no answer
@@ -145,7 +144,7 @@ void ShmStream::onOffer(std::span<const uint8_t> bytes) {
 
 void ShmStream::onAnswer(std::span<const uint8_t> bytes) {
   auto answer = decodeAnswer(bytes);
-  if (!answer) return fail(negotiationError(answer.status()));
+  if (!answer) return fail(negotiationError(answer.status(), bytes));
   if (!answer->use_shm) {
     if (settings_.insist) explainTcp("it is on another host, or does not use shared memory");
     return decide(Mode::kWrapped);
@@ -177,7 +176,7 @@ void ShmStream::onAnswer(std::span<const uint8_t> bytes) {
 
 void ShmStream::onConfirm(std::span<const uint8_t> bytes) {
   auto confirm = decodeConfirm(bytes);
-  if (!confirm) return fail(negotiationError(confirm.status()));
+  if (!confirm) return fail(negotiationError(confirm.status(), bytes));
   segment_->unlink();
   if (!confirm->mapped) {
     segment_.reset();
@@ -206,7 +205,6 @@ void ShmStream::explainTcp(const std::string& why) {
 void ShmStream::fail(std::error_code why) {
   if (failure_) return;
   failure_ = why;
-  if (parked_writer_) post(std::exchange(parked_writer_, nullptr));
   releaseWaiters({});
 }
 
@@ -402,11 +400,10 @@ void ShmStream::onDoorbell(std::error_code ec) {
   settleWaiters(/*call_now=*/true);
 }
 
-// The socket is emptied before the conditions are checked, and checked
-// before sleeping on it: asio's epoll reactor is edge-triggered, so a wait
-// armed over unread bytes would sleep until the next ones. A doorbell
-// drained here was rung after its data or room was made, so the checks
-// below see them; one rung after the drain wakes the wait.
+// The socket is emptied before the conditions are checked, so the wait armed
+// below sleeps until a new doorbell instead of waking at once for an old
+// one. A doorbell drained here was rung after its data or room was made, so
+// the checks below see them; one rung after the drain wakes the wait.
 void ShmStream::settleWaiters(bool call_now) {
   drainDoorbells();
   const bool wake_reader = read_waiter_ && (inner_error_ || failure_ || rx_.hasData());
@@ -467,18 +464,22 @@ void ShmStream::drainDoorbells() {
 }
 
 void ShmStream::releaseWaiters(std::error_code ec) {
-  if (read_waiter_) post(std::exchange(read_waiter_, nullptr), ec);
-  if (write_waiter_) post(std::exchange(write_waiter_, nullptr), ec);
+  for (WaitHandler* waiter : {&read_waiter_, &write_waiter_, &parked_writer_}) {
+    if (*waiter) post(std::exchange(*waiter, nullptr), ec);
+  }
+}
+
+void ShmStream::stop() {
+  closed_ = true;
+  if (recheck_timer_) recheck_timer_->cancel();
+  if (pace_timer_) pace_timer_->cancel();
 }
 
 // ---- the rest of ByteStream -----------------------------------------------------
 
 void ShmStream::close() {
-  closed_ = true;
-  if (recheck_timer_) recheck_timer_->cancel();
-  if (pace_timer_) pace_timer_->cancel();
+  stop();
   inner_->close();
-  if (parked_writer_) post(std::exchange(parked_writer_, nullptr), asio::error::operation_aborted);
   releaseWaiters(asio::error::operation_aborted);
 }
 
@@ -492,11 +493,8 @@ void ShmStream::shutdownSend() {
 }
 
 void ShmStream::abort() {
-  closed_ = true;
-  if (recheck_timer_) recheck_timer_->cancel();
-  if (pace_timer_) pace_timer_->cancel();
+  stop();
   inner_->abort();
-  if (parked_writer_) post(std::exchange(parked_writer_, nullptr), asio::error::operation_aborted);
   releaseWaiters(asio::error::operation_aborted);
 }
 

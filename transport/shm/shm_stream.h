@@ -86,7 +86,11 @@ class ShmStream final : public ByteStream {
   // Wakes the waiters whose condition holds, and sleeps on doorbells for the others.
   void settleWaiters(bool call_now);
   void drainDoorbells();
+  // Hands every stored waiter (reader, writer, a writer parked during the
+  // exchange) `ec` on the executor.
   void releaseWaiters(std::error_code ec);
+  // close() and abort(): no more I/O here, timers cancelled.
+  void stop();
   // Moves a pending negotiation on; false (with ec: would_block, the
   // failure, or a closed stream) when no I/O can happen now.
   bool readyForIo(std::error_code& ec);

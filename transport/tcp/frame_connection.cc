@@ -7,6 +7,7 @@
 
 #include "src/common/log.h"
 #include "transport/auth/auth_errors.h"
+#include "transport/stream_errors.h"
 #include "transport/tls/tls_error.h"
 
 namespace eccl::transport::tcp {
@@ -25,10 +26,6 @@ constexpr auto kLinger = std::chrono::seconds(2);
 
 int64_t nowTicks() {
   return FrameConnection::Clock::now().time_since_epoch().count();
-}
-
-bool isWouldBlock(const std::error_code& ec) {
-  return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
 std::string describeIoError(const std::error_code& ec) {

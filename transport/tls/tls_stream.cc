@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "src/common/log.h"
+#include "transport/stream_errors.h"
 #include "transport/tcp/socket_pacing.h"
 #include "transport/tcp/tcp_busy_time.h"
 #include "transport/tcp/tcp_stream.h"
@@ -23,10 +24,6 @@ namespace {
 // Ciphertext read from the socket per call: many records, so one read feeds
 // several SSL_reads.
 constexpr size_t kScratchSize = 256u << 10;
-
-bool isWouldBlock(const std::error_code& ec) {
-  return ec == asio::error::would_block || ec == asio::error::try_again;
-}
 
 }  // namespace
 
