@@ -7,7 +7,10 @@
 // moving its index, looks at that flag and, when it was raised, takes it down
 // and rings the sleeper's doorbell. Both steps are sequentially consistent,
 // so at least one of them sees the other: no wake-up is lost, and nobody
-// spins while idle.
+// spins while idle. A doorbell can come for bytes the sleeper had already
+// taken (its flag went up between the other side's index store and its look
+// at the flag), so a sleeper that wakes to nothing raises its flag again
+// before it checks and sleeps.
 //
 // The other process is trusted no further than the ring's bounds: indices
 // that claim more than the ring holds mark the ring corrupt, and no copy ever

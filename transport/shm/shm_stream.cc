@@ -294,7 +294,6 @@ void ShmStream::waitReadable(WaitHandler ready) {
     return armDoorbellWait();
   }
   if (inner_error_ || rx_.hasData()) return post(std::move(ready));
-  rx_.sleepReader();
   read_waiter_ = std::move(ready);
   settleWaiters(/*call_now=*/false);
 }
@@ -313,7 +312,6 @@ void ShmStream::waitWritable(WaitHandler ready) {
     return waitForTokens(std::move(ready));
   }
   if (inner_error_ || send_closed_ || tx_.hasRoom()) return post(std::move(ready));
-  tx_.sleepWriter();
   write_waiter_ = std::move(ready);
   write_wait_started_ = std::chrono::steady_clock::now();
   settleWaiters(/*call_now=*/false);
@@ -404,8 +402,16 @@ void ShmStream::onDoorbell(std::error_code ec) {
 // below sleeps until a new doorbell instead of waking at once for an old
 // one. A doorbell drained here was rung after its data or room was made, so
 // the checks below see them; one rung after the drain wakes the wait.
+//
+// Every waiter raises its flag again before the checks, not only when it
+// starts waiting: the other side may have taken the flag down for bytes (or
+// room) this side had already used, the flag being raised between its index
+// store and its look at the flag. That doorbell wakes nobody, and a waiter
+// whose flag stayed down would never hear of the next bytes.
 void ShmStream::settleWaiters(bool call_now) {
   drainDoorbells();
+  if (read_waiter_) rx_.sleepReader();
+  if (write_waiter_) tx_.sleepWriter();
   const bool wake_reader = read_waiter_ && (inner_error_ || failure_ || rx_.hasData());
   const bool wake_writer =
       write_waiter_ && (inner_error_ || failure_ || send_closed_ || tx_.hasRoom());
@@ -417,10 +423,7 @@ void ShmStream::settleWaiters(bool call_now) {
     tx_.takeWriterSleeping();
     ring_full_time_ += std::chrono::steady_clock::now() - write_wait_started_;
   }
-  if (read_waiter_ || write_waiter_) {
-    armDoorbellWait();
-    armRecheck();
-  }
+  if (read_waiter_ || write_waiter_) armDoorbellWait();
   for (WaitHandler* ready : {&reader, &writer}) {
     if (!*ready) continue;
     if (call_now) {
@@ -429,24 +432,6 @@ void ShmStream::settleWaiters(bool call_now) {
       post(std::move(*ready));  // from inside waitReadable/waitWritable: no re-entry
     }
   }
-}
-
-// A waiter also re-checks its ring every kRecheckInterval: under load (many
-// small ops, three or four ranks in one process) a waiter was seen to sleep
-// with data in its ring and its flag taken, its doorbell never read; the
-// cause is not found yet (see the README). This bounds such a stall.
-void ShmStream::armRecheck() {
-  static constexpr auto kRecheckInterval = std::chrono::milliseconds(50);
-  if (recheck_armed_) return;
-  if (!recheck_timer_) recheck_timer_ = std::make_unique<asio::steady_timer>(inner_->executor());
-  recheck_armed_ = true;
-  recheck_timer_->expires_after(kRecheckInterval);
-  recheck_timer_->async_wait([this, alive = std::weak_ptr<int>(alive_)](std::error_code ec) {
-    if (alive.expired()) return;
-    recheck_armed_ = false;
-    if (ec || closed_ || mode_ != Mode::kShm) return;
-    if (read_waiter_ || write_waiter_) settleWaiters(/*call_now=*/true);
-  });
 }
 
 void ShmStream::drainDoorbells() {
@@ -471,7 +456,6 @@ void ShmStream::releaseWaiters(std::error_code ec) {
 
 void ShmStream::stop() {
   closed_ = true;
-  if (recheck_timer_) recheck_timer_->cancel();
   if (pace_timer_) pace_timer_->cancel();
 }
 

@@ -94,7 +94,6 @@ class ShmStream final : public ByteStream {
   // Moves a pending negotiation on; false (with ec: would_block, the
   // failure, or a closed stream) when no I/O can happen now.
   bool readyForIo(std::error_code& ec);
-  void armRecheck();
   // Pacing over shared memory: how many bytes may go now (refills the bucket).
   uint64_t paceAllowance();
   void waitForTokens(WaitHandler ready);
@@ -133,8 +132,6 @@ class ShmStream final : public ByteStream {
   double pace_tokens_ = 0;
   std::chrono::steady_clock::time_point pace_refilled_{};
   std::unique_ptr<asio::steady_timer> pace_timer_;
-  std::unique_ptr<asio::steady_timer> recheck_timer_;
-  bool recheck_armed_ = false;
 
   std::chrono::nanoseconds ring_full_time_{0};
 };

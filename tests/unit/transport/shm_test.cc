@@ -10,6 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/strand.hpp>
+#include <asio/write.hpp>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -21,6 +27,8 @@
 #include "transport/shm/shm_offer.h"
 #include "transport/shm/shm_ring.h"
 #include "transport/shm/shm_segment.h"
+#include "transport/shm/shm_stream.h"
+#include "transport/tcp/tcp_stream.h"
 
 namespace eccl::test {
 namespace {
@@ -217,6 +225,135 @@ TEST(ShmSegment, SegmentsOfDeadProcessesAreReaped) {
   EXPECT_GE(shm::removeSegmentsOfDeadProcesses(), 1);
   EXPECT_TRUE(segmentsOf(child).empty());
   EXPECT_EQ(segmentsOf(::getpid()).size(), 1u);
+}
+
+// A client ShmStream whose server side the test plays by hand: the raw
+// socket (negotiation, then doorbells) and the server's end of the segment.
+// Everything runs on the test's thread, so interleavings are exact.
+class HandServedStream {
+ public:
+  static constexpr uint64_t kRingBytes = shm::SegmentLayout::kMinRingBytes;
+
+  HandServedStream() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}), server_(io_) {
+    asio::ip::tcp::socket client(asio::make_strand(io_));
+    client.connect(acceptor_.local_endpoint());
+    acceptor_.accept(server_);
+    stream_ = std::make_unique<shm::ShmStream>(
+        std::make_unique<transport::tcp::TcpStream>(std::move(client)), shm::ShmRole::kClient,
+        shm::ShmSettings{});
+  }
+
+  // Runs the exchange: the client's offer, an answer naming a fresh segment, its confirm.
+  ::testing::AssertionResult negotiate() {
+    poke();  // writes the offer
+    shm::OfferBytes offer{};
+    asio::read(server_, asio::buffer(offer));
+    auto decoded = shm::decodeOffer(offer);
+    if (!decoded || !decoded->wants_shm) return ::testing::AssertionFailure() << "no offer";
+    auto segment = shm::ShmSegment::create(shm::SegmentLayout::bytes(kRingBytes));
+    if (!segment) return ::testing::AssertionFailure() << segment.status().toString();
+    segment_ = std::move(*segment);
+    shm::SegmentLayout::initialise(segment_->data(), kRingBytes);
+    shm::Answer answer;
+    answer.use_shm = true;
+    answer.ring_bytes = kRingBytes;
+    answer.segment = segment_->name();
+    asio::write(server_, asio::buffer(shm::encode(answer)));
+    for (int i = 0; i < 2000 && !stream_->sharedMemory(); ++i) {
+      std::this_thread::sleep_for(1ms);
+      poke();
+    }
+    shm::ConfirmBytes confirm{};
+    asio::read(server_, asio::buffer(confirm));
+    auto confirmed = shm::decodeConfirm(confirm);
+    if (!confirmed || !confirmed->mapped) return ::testing::AssertionFailure() << "no confirm";
+    to_client_ = shm::SegmentLayout::ring(segment_->data(), kRingBytes, 1);
+    from_client_ = shm::SegmentLayout::ring(segment_->data(), kRingBytes, 0);
+    return ::testing::AssertionSuccess();
+  }
+
+  void ringDoorbell() {
+    const uint8_t bell = 1;
+    asio::write(server_, asio::buffer(&bell, 1));
+  }
+  // Lets the client's handlers run (a doorbell on loopback arrives at once).
+  void runFor(std::chrono::milliseconds time) {
+    io_.restart();
+    io_.run_for(time);
+  }
+
+  shm::ShmStream& stream() { return *stream_; }
+  shm::ShmRing to_client_;
+  shm::ShmRing from_client_;
+
+ private:
+  void poke() {
+    uint8_t none[1];
+    std::error_code ec;
+    stream_->readSome(std::span<uint8_t>(none, 0), ec);
+  }
+
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::ip::tcp::socket server_;
+  std::unique_ptr<shm::ShmStream> stream_;
+  std::unique_ptr<shm::ShmSegment> segment_;
+};
+
+// The writer stores its index, then looks at the reader's flag. Between the
+// two the reader may take the bytes and go to sleep, so the writer takes the
+// flag down and rings for bytes already read. That doorbell finds nothing;
+// the reader must raise its flag again, or the next bytes never wake it.
+TEST(ShmStream, AReaderWokenForBytesItAlreadyReadStillHearsOfTheNextOnes) {
+  HandServedStream ends;
+  ASSERT_TRUE(ends.negotiate());
+  const std::vector<uint8_t> first = {1, 2, 3, 4, 5};
+  ASSERT_EQ(ends.to_client_.write(first, {}), first.size());  // index stored, flag not yet seen
+  std::vector<uint8_t> into(16);
+  std::error_code ec;
+  ASSERT_EQ(ends.stream().readSome(into, ec), first.size());
+  int woken = 0;
+  ends.stream().waitReadable([&](std::error_code) { ++woken; });
+  ASSERT_TRUE(ends.to_client_.takeReaderSleeping());  // the writer's late look at the flag
+  ends.ringDoorbell();
+  ends.runFor(200ms);
+  EXPECT_EQ(woken, 0) << "woken with nothing to read";
+
+  const std::vector<uint8_t> next = {6};
+  ASSERT_EQ(ends.to_client_.write(next, {}), next.size());
+  ASSERT_TRUE(ends.to_client_.takeReaderSleeping()) << "the reader sleeps with its flag down";
+  ends.ringDoorbell();
+  for (int i = 0; i < 50 && woken == 0; ++i)
+    ends.runFor(100ms);
+  EXPECT_EQ(woken, 1);
+  EXPECT_EQ(ends.stream().readSome(into, ec), 1u);
+  EXPECT_EQ(into[0], 6);
+}
+
+// The same for a writer waiting for room: the reader frees room, the writer
+// fills it and sleeps, and only then does the reader look at its flag.
+TEST(ShmStream, AWriterWokenForRoomItAlreadyUsedStillHearsOfTheNextRoom) {
+  HandServedStream ends;
+  ASSERT_TRUE(ends.negotiate());
+  const std::vector<uint8_t> bytes(HandServedStream::kRingBytes, 7);
+  std::error_code ec;
+  ASSERT_EQ(ends.stream().writeSome(bytes, {}, ec), bytes.size());
+  std::vector<uint8_t> into(10);
+  ASSERT_EQ(ends.from_client_.read(into), into.size());  // room made, flag not yet seen
+  ASSERT_EQ(ends.stream().writeSome(bytes, {}, ec), into.size());
+  int woken = 0;
+  ends.stream().waitWritable([&](std::error_code) { ++woken; });
+  ASSERT_TRUE(ends.from_client_.takeWriterSleeping());
+  ends.ringDoorbell();
+  ends.runFor(200ms);
+  EXPECT_EQ(woken, 0) << "woken with no room";
+
+  ASSERT_EQ(ends.from_client_.read(into), into.size());
+  ASSERT_TRUE(ends.from_client_.takeWriterSleeping()) << "the writer sleeps with its flag down";
+  ends.ringDoorbell();
+  for (int i = 0; i < 50 && woken == 0; ++i)
+    ends.runFor(100ms);
+  EXPECT_EQ(woken, 1);
 }
 
 ChannelOptions shmOptions(TransportChoice choice) {
