@@ -41,8 +41,8 @@ Result<TlsData> parseTlsData(const std::string& value, const std::string& field)
 }
 
 Result<TransportChoice> parseTransportChoice(const std::string& value, const std::string& field) {
-  if (value.empty() || value == "tcp") return TransportChoice::kTcp;
-  if (value == "auto") return TransportChoice::kAuto;
+  if (value.empty() || value == "auto") return TransportChoice::kAuto;
+  if (value == "tcp") return TransportChoice::kTcp;
   if (value == "shm") return TransportChoice::kShm;
   if (value == "rdma") {
     return unsupportedError(field + "=rdma: this build of ECCL has no RDMA transport");

@@ -9,9 +9,10 @@
 //                               unless the options already hold them
 //   ECCL_TLS_DATA=auto|on|off   which data channels use TLS: those beyond loopback
 //                               (auto, the default), all, none
-//   ECCL_TRANSPORT=tcp|auto|shm data connections on TCP only (tcp, the default for
-//                               now), through shared memory to peers on this host
-//                               (auto), or so with a warning for each that cannot (shm)
+//   ECCL_TRANSPORT=auto|tcp|shm data connections through shared memory to peers on
+//                               this host and TCP to the others (auto, the default),
+//                               on TCP only (tcp), or as auto with a warning for each
+//                               connection that cannot use shared memory (shm)
 // The TLS and secret ones only with ChannelOptions::security_from_environment.
 #pragma once
 
@@ -27,7 +28,7 @@ Status applyChannelEnvironment(ChannelOptions& options);
 // in the error); an empty value is auto.
 Result<TlsData> parseTlsData(const std::string& value, const std::string& field);
 
-// "tcp", "auto" or "shm" (ECCL_TRANSPORT's values); an empty value is tcp.
+// "auto", "tcp" or "shm" (ECCL_TRANSPORT's values); an empty value is auto.
 Result<TransportChoice> parseTransportChoice(const std::string& value, const std::string& field);
 
 }  // namespace eccl::transport

@@ -26,8 +26,8 @@ enum class TlsData {
 
 // Which transport a data connection uses (ECCL_TRANSPORT).
 enum class TransportChoice {
-  kAuto,  // shared memory with peers on this host, TCP with the others
-  kTcp,   // TCP always (the default for now: see transport/shm/shm_stream.cc, armRecheck)
+  kAuto,  // shared memory with peers on this host, TCP with the others (the default)
+  kTcp,   // TCP always
   kShm,   // as kAuto, with a warning for every connection that cannot use shared memory
 };
 
@@ -80,7 +80,7 @@ struct ChannelOptions {
   // channel's connections then moves its bytes through a ring per direction
   // of shm_ring_bytes (the listening side's setting wins). Both ends must
   // allow it; a connection that cannot set it up stays on TCP.
-  TransportChoice transport = TransportChoice::kTcp;
+  TransportChoice transport = TransportChoice::kAuto;
   uint64_t shm_ring_bytes = 4u << 20;
   // Faults injected into the data plane (ECCL_FAULTS); null: none.
   std::shared_ptr<const FaultSpec> faults;

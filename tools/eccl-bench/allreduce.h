@@ -43,7 +43,7 @@ struct AllreduceOptions {
   // Set for the eccl-tls run only.
   std::optional<transport::tls::TlsFiles> tls;
   // ECCL's data transport (ECCL_TRANSPORT's values); empty: the default
-  // (TCP). "shm" for the eccl-shm rows.
+  // (auto: shared memory between ranks of one host). "tcp" for the eccl-tcp rows.
   std::string transport;
 };
 

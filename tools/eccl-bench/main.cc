@@ -162,11 +162,12 @@ CLI::App* addAllreduce(CLI::App& app, AllreduceArguments& args) {
                   "eccl-gloo-allreduce), mpi (Open MPI's MPI_Allreduce over btl tcp, "
                   "eccl-mpi-allreduce under mpirun), eccl-exact (ECCL without --quant: what "
                   "quantization buys), eccl-tls (ECCL with TLS on every connection; needs "
-                  "--tls-certs), eccl-shm (ECCL with ECCL_TRANSPORT=shm: shared memory "
-                  "between ranks of one host), mpi-shm (Open MPI over btl vader, its "
+                  "--tls-certs), eccl-tcp (ECCL with ECCL_TRANSPORT=tcp, beside the "
+                  "default's shared memory between ranks of one host), mpi-shm (Open MPI over btl "
+                  "vader, its "
                   "shared memory)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"gloo", "mpi", "mpi-shm", "eccl-exact", "eccl-tls", "eccl-shm"}));
+      ->check(CLI::IsMember({"gloo", "mpi", "mpi-shm", "eccl-exact", "eccl-tls", "eccl-tcp"}));
   cmd->add_option("--tls-certs", options.tls_certs,
                   "Certificates of the eccl-tls rows: DIR/ca.pem, DIR/bench.pem and "
                   "DIR/bench.key (`eccl-certs ca DIR && eccl-certs host DIR bench`)")

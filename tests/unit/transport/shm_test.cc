@@ -386,6 +386,16 @@ TEST(ShmChannel, EndpointsOfThisHostUseSharedMemoryAndLeaveNothingInDevShm) {
   EXPECT_EQ(stats.payload_bytes_received, (uint64_t{48} << 20) + 3);
 }
 
+// Nothing to configure: peers of one host use shared memory by default.
+TEST(ShmChannel, ChannelsOfThisHostUseSharedMemoryByDefault) {
+  ASSERT_EQ(std::getenv("ECCL_TRANSPORT"), nullptr) << "the test wants the default";
+  auto pair = ChannelPair::make(ChannelOptions{});
+  ASSERT_TRUE(pair);
+  EXPECT_TRUE(pair->client->peer().shared_memory);
+  EXPECT_TRUE(pair->server->peer().shared_memory);
+  EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 3, (3 << 20) + 5, 4, deadline(20s)), "");
+}
+
 TEST(ShmChannel, EitherEndSayingTcpKeepsTheChannelOnTcp) {
   for (auto [server, client] : {std::pair{TransportChoice::kTcp, TransportChoice::kAuto},
                                 std::pair{TransportChoice::kAuto, TransportChoice::kTcp},
