@@ -36,12 +36,20 @@ ChannelOptions forPeer(ChannelOptions options, const PeerInfo& peer) {
   return options;
 }
 
+int workingConnections(const std::vector<std::shared_ptr<FrameConnection>>& connections) {
+  const bool all_shared =
+      !connections.empty() && std::all_of(connections.begin(), connections.end(),
+                                          [](const auto& c) { return c->sharedMemory(); });
+  return all_shared ? 1 : static_cast<int>(connections.size());
+}
+
 }  // namespace
 
 StripedChannelCore::StripedChannelCore(asio::io_context& io, ChannelSetup setup)
     : options_(forPeer(setup.options, setup.peer)),
       peer_(setup.peer),
       connection_count_(static_cast<int>(setup.connections.size())),
+      working_connections_(workingConnections(setup.connections)),
       connections_(std::move(setup.connections)),
       timers_(std::make_shared<Timers>(io)),
       send_(SendQueueConfig{options_.chunk_bytes, setup.peer_pool_bytes, options_.hedge_tail_chunks,
@@ -134,7 +142,7 @@ void StripedChannelCore::close(std::string reason, Code code) {
     timers = timers_;
     // Every connection ends with a Goodbye: whichever the peer reads first, it
     // learns the reason before it sees a connection close.
-    wake = takeIdleLocked(idle_.size());
+    wake = takeIdleLocked(idle_.size(), /*every=*/true);
   }
   // If the Goodbyes do not get out in time (peer not reading), close anyway.
   asio::post(timers->strand, [weak = weak_from_this(), timers] {
@@ -249,7 +257,8 @@ void StripedChannelCore::setPacingRate(uint64_t bytes_per_s) {
   }
   if (connections.empty()) return;
   // Rounded up, so that a small cap still gives each connection at least 1 B/s.
-  const uint64_t count = connections.size();
+  // Only the working connections carry data; the others' pings pass under any cap.
+  const uint64_t count = static_cast<uint64_t>(working_connections_);
   const uint64_t each = bytes_per_s / count + (bytes_per_s % count != 0 ? 1 : 0);
   for (const auto& connection : connections)
     connection->setPacingRate(each);
@@ -282,10 +291,11 @@ void StripedChannelCore::queueFramesLocked(Effects& effects) {
   effects.pool_credit = 0;
 }
 
-StripedChannelCore::ConnectionList StripedChannelCore::takeIdleLocked(size_t at_most) {
+StripedChannelCore::ConnectionList StripedChannelCore::takeIdleLocked(size_t at_most, bool every) {
   ConnectionList out;
   if (connections_.empty()) return out;
-  for (size_t i = 0; i < idle_.size() && out.size() < at_most; ++i) {
+  const size_t candidates = every ? idle_.size() : static_cast<size_t>(working_connections_);
+  for (size_t i = 0; i < candidates && out.size() < at_most; ++i) {
     if (!idle_[i]) continue;
     idle_[i] = false;
     out.push_back(connections_[i]);
@@ -296,7 +306,7 @@ StripedChannelCore::ConnectionList StripedChannelCore::takeIdleLocked(size_t at_
 size_t StripedChannelCore::writersWantedLocked() const {
   // Most credits are for messages already sent eagerly: waking every parked
   // connection for them costs a thread hand-off each and finds nothing to write.
-  if (send_.hasSendable() || send_.mayHedge()) return idle_.size();
+  if (send_.hasSendable() || send_.mayHedge()) return static_cast<size_t>(working_connections_);
   return control_queue_.empty() && pending_pool_credit_ == 0 ? 0 : 1;
 }
 
@@ -348,6 +358,12 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::makeChunkFrame(
 
 // ---- ConnectionDelegate: writer ---------------------------------------------
 
+std::unique_ptr<OutgoingFrame> StripedChannelCore::takePingLocked(int index) {
+  ping_due_[index] = false;
+  return OutgoingFrame::makeControl(
+      MessageType::kPing, protocol::encodeFrame(protocol::Ping{++ping_nonce_}, options_.checksum));
+}
+
 std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& connection) {
   const int index = connection.index();
   std::optional<ChunkAssignment> assignment;
@@ -374,6 +390,11 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
       return OutgoingFrame::makeControl(MessageType::kGoodbye,
                                         protocol::encodeFrame(goodbye, options_.checksum));
     }
+    if (index >= working_connections_) {  // a spare ring: its pings only
+      if (ping_due_[index]) return takePingLocked(index);
+      idle_[index] = true;
+      return nullptr;
+    }
     if (!control_queue_.empty()) {
       auto frame = std::move(control_queue_.front());
       control_queue_.pop_front();
@@ -385,12 +406,7 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
       return OutgoingFrame::makeControl(MessageType::kPoolCredit,
                                         protocol::encodeFrame(credit, options_.checksum));
     }
-    if (ping_due_[index]) {
-      ping_due_[index] = false;
-      return OutgoingFrame::makeControl(
-          MessageType::kPing,
-          protocol::encodeFrame(protocol::Ping{++ping_nonce_}, options_.checksum));
-    }
+    if (ping_due_[index]) return takePingLocked(index);
     {
       // A chunk is late when its write has taken four times the usual time:
       // only then is a second copy worth its bytes (on an even path it rarely is).

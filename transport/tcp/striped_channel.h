@@ -102,20 +102,27 @@ class StripedChannelCore final : public ConnectionDelegate,
 
   // Under mu_: turns effects' frames into queued control frames.
   void queueFramesLocked(Effects& effects);
-  // Under mu_: marks idle connections busy and returns them, to be woken after unlocking.
-  ConnectionList takeIdleLocked(size_t at_most);
+  // Under mu_: marks idle working connections (every connection with `every`)
+  // busy and returns them, to be woken after unlocking.
+  ConnectionList takeIdleLocked(size_t at_most, bool every = false);
   // Under mu_: how many parked connections have something to write now.
   size_t writersWantedLocked() const;
   Detaches resolveLocked(const DetachList& detach) const;
   void finish(Effects& effects, const ConnectionList& wake, const Detaches& detach);
   void release(std::shared_ptr<Timers> timers);
   std::unique_ptr<OutgoingFrame> makeChunkFrame(const ChunkAssignment& assignment) const;
+  // Under mu_: the ping connection `index` owes.
+  std::unique_ptr<OutgoingFrame> takePingLocked(int index);
   void armLivenessTimer();
   void checkLiveness();
 
   const ChannelOptions options_;
   const PeerInfo peer_;
   const int connection_count_;
+  // Connections that carry chunks and control frames: all of them over TCP;
+  // over shared memory only the first (more rings add wake-ups, not
+  // bandwidth). The others carry their pings and Goodbye only.
+  const int working_connections_;
 
   mutable std::mutex mu_;
   ConnectionList connections_;      // emptied once every connection has stopped
