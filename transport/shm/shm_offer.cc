@@ -49,6 +49,7 @@ OfferBytes encode(const Offer& offer) {
   OfferBytes out{};
   putMagic(out, kOfferMagic);
   out[9] = offer.wants_shm ? 1 : 0;
+  out[10] = offer.spare ? 1 : 0;
   std::copy(offer.host.begin(), offer.host.end(), out.begin() + 12);
   return out;
 }
@@ -75,8 +76,11 @@ Result<Offer> decodeOffer(std::span<const uint8_t> bytes) {
   if (auto head = checkHead(bytes, Offer::kSize, kOfferMagic, "offer"); !head.isOk()) return head;
   auto wants = flag(bytes[9], "offer");
   if (!wants) return wants.status();
+  auto spare = flag(bytes[10], "offer's spare");
+  if (!spare) return spare.status();
   Offer offer;
   offer.wants_shm = *wants;
+  offer.spare = *spare;
   std::copy(bytes.begin() + 12, bytes.begin() + 28, offer.host.begin());
   return offer;
 }

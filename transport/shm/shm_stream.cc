@@ -26,6 +26,7 @@ ShmStream::ShmStream(std::unique_ptr<ByteStream> inner, ShmRole role, ShmSetting
   if (role_ == ShmRole::kClient) {
     Offer message;
     message.wants_shm = offer;
+    message.spare = settings_.spare;
     if (offer) message.host = *thisHostId();
     queue(encode(message));
     if (offer) {
@@ -125,12 +126,13 @@ void ShmStream::onOffer(std::span<const uint8_t> bytes) {
     if (settings_.insist) explainTcp("it is on another host (or in another namespace)");
   } else {
     reapStaleSegments();
-    auto segment = ShmSegment::create(SegmentLayout::bytes(settings_.ring_bytes));
+    const uint64_t ring_bytes = offer->spare ? SegmentLayout::kMinRingBytes : settings_.ring_bytes;
+    auto segment = ShmSegment::create(SegmentLayout::bytes(ring_bytes));
     if (!segment) {
       explainTcp(segment.status().message());
     } else {
       segment_ = std::move(*segment);
-      ring_bytes_ = settings_.ring_bytes;
+      ring_bytes_ = ring_bytes;
       SegmentLayout::initialise(segment_->data(), ring_bytes_);
       answer.use_shm = true;
       answer.ring_bytes = ring_bytes_;

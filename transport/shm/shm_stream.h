@@ -30,6 +30,7 @@ struct ShmSettings {
   bool allow = true;    // this side would use shared memory with a peer on its host
   bool insist = false;  // warn when a peer's connection cannot use it (ECCL_TRANSPORT=shm)
   uint64_t ring_bytes = 4u << 20;  // each direction's ring, when this side creates the segment
+  bool spare = false;              // client: not the channel's first connection (Offer::spare)
 };
 
 class ShmStream final : public ByteStream {

@@ -40,7 +40,9 @@ struct EndpointContext {
   // shared memory when both ends are on this host and allow it
   // (shm_stream.h), behind the fault injector if any (which then sees frames
   // only, as without security or shared memory).
-  Result<std::unique_ptr<ByteStream>> stream(asio::ip::tcp::socket socket, auth::Side side) {
+  // `index`: the client's connection index in its channel (unknown, -1, to a server).
+  Result<std::unique_ptr<ByteStream>> stream(asio::ip::tcp::socket socket, auth::Side side,
+                                             int index = -1) {
     const bool tls = usesTls(socket);
     auto secured =
         secureStream(std::move(socket), side, tls ? options.tls : nullptr, options.secret);
@@ -49,6 +51,7 @@ struct EndpointContext {
     shm.allow = options.transport != TransportChoice::kTcp;
     shm.insist = options.transport == TransportChoice::kShm;
     shm.ring_bytes = options.shm_ring_bytes;
+    shm.spare = index > 0;
     std::unique_ptr<ByteStream> stream = std::make_unique<shm::ShmStream>(
         std::move(*secured),
         side == auth::Side::kClient ? shm::ShmRole::kClient : shm::ShmRole::kServer, shm);

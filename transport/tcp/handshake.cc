@@ -101,7 +101,7 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
               return;
             }
             applySocketOptions(*socket, self->context_->options, self->target());
-            auto stream = self->context_->stream(std::move(*socket), auth::Side::kClient);
+            auto stream = self->context_->stream(std::move(*socket), auth::Side::kClient, index);
             self->sockets_[index].reset();
             if (stream) {
               connection = std::make_shared<FrameConnection>(std::move(*stream), index);

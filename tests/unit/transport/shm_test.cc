@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -142,7 +143,12 @@ TEST(ShmOffer, MessagesDecodeWhatTheyEncode) {
   auto decoded_offer = shm::decodeOffer(shm::encode(offer));
   ASSERT_TRUE(decoded_offer) << decoded_offer.status().toString();
   EXPECT_TRUE(decoded_offer->wants_shm);
+  EXPECT_FALSE(decoded_offer->spare);
   EXPECT_EQ(decoded_offer->host, offer.host);
+  offer.spare = true;
+  decoded_offer = shm::decodeOffer(shm::encode(offer));
+  ASSERT_TRUE(decoded_offer) << decoded_offer.status().toString();
+  EXPECT_TRUE(decoded_offer->spare);
 
   shm::Answer answer;
   answer.use_shm = true;
@@ -171,6 +177,9 @@ TEST(ShmOffer, ForeignOrDamagedBytesAreRefused) {
   auto bad_flag = offer;
   bad_flag[9] = 7;
   EXPECT_EQ(shm::decodeOffer(bad_flag).status().code(), Code::kProtocolError);
+  auto bad_spare = offer;
+  bad_spare[10] = 2;
+  EXPECT_EQ(shm::decodeOffer(bad_spare).status().code(), Code::kProtocolError);
   EXPECT_FALSE(shm::decodeOffer(std::span(offer).first(offer.size() - 1)));
   // An answer is not an offer.
   const auto answer_bytes = shm::encode(shm::Answer{});
@@ -394,6 +403,31 @@ TEST(ShmChannel, ChannelsOfThisHostUseSharedMemoryByDefault) {
   EXPECT_TRUE(pair->client->peer().shared_memory);
   EXPECT_TRUE(pair->server->peer().shared_memory);
   EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 3, (3 << 20) + 5, 4, deadline(20s)), "");
+}
+
+// Only a channel's first connection carries data over shared memory: the
+// others' rings are the smallest, so a channel costs one full-size segment.
+TEST(ShmChannel, OnlyTheFirstConnectionHasFullSizeRings) {
+  ASSERT_TRUE(mappedSegmentSizes().empty()) << "segments of an earlier test still mapped";
+  ChannelOptions options;
+  options.transport = TransportChoice::kAuto;
+  options.connections = 4;
+  options.shm_ring_bytes = 2 << 20;
+  auto pair = ChannelPair::make(options);
+  ASSERT_TRUE(pair);
+  ASSERT_TRUE(pair->client->peer().shared_memory);
+  std::vector<size_t> sizes = mappedSegmentSizes();
+  std::sort(sizes.begin(), sizes.end());
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const auto mapped = [&](uint64_t ring_bytes) {
+    return (shm::SegmentLayout::bytes(ring_bytes) + page - 1) / page * page;
+  };
+  const size_t small = mapped(shm::SegmentLayout::kMinRingBytes);
+  const size_t full = mapped(options.shm_ring_bytes);
+  // Both ends of this process map each connection's segment.
+  EXPECT_EQ(sizes, (std::vector<size_t>{small, small, small, small, small, small, full, full}));
+  EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 5, (5 << 20) + 1, 6, deadline(20s)), "");
+  EXPECT_EQ(transferAndCheck(*pair->server, *pair->client, 6, 4 << 20, 7, deadline(20s)), "");
 }
 
 TEST(ShmChannel, EitherEndSayingTcpKeepsTheChannelOnTcp) {
