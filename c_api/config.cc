@@ -66,6 +66,7 @@ ecclCommConfig_t commDefaults() {
   config.tls_cert_file = nullptr;
   config.tls_key_file = nullptr;
   config.tls_data = "auto";
+  config.transport = "auto";
   return config;
 }
 
@@ -84,7 +85,8 @@ Status commFromEnvironment(ecclCommConfig_t& config) {
   ECCL_RETURN_IF_ERROR(envText("ECCL_TLS_CA", true, config.tls_ca_file));
   ECCL_RETURN_IF_ERROR(envText("ECCL_TLS_CERT", true, config.tls_cert_file));
   ECCL_RETURN_IF_ERROR(envText("ECCL_TLS_KEY", true, config.tls_key_file));
-  return envText("ECCL_TLS_DATA", true, config.tls_data);
+  ECCL_RETURN_IF_ERROR(envText("ECCL_TLS_DATA", true, config.tls_data));
+  return envText("ECCL_TRANSPORT", true, config.transport);
 }
 
 // Writes the defaults even when the environment is malformed, so that the

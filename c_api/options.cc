@@ -257,6 +257,13 @@ Result<comm::CommOptions> toCommOptions(const ecclCommConfig_t& config, const ch
     options.channel.tls_data = *tls_data;
     options.channel.security_from_environment = false;
   }
+  if (ECCL_CAPI_HAS_FIELD(&config, ecclCommConfig_t, transport)) {
+    auto transport = transport::parseTransportChoice(
+        config.transport != nullptr ? config.transport : "", prefix + "->transport");
+    if (!transport) return transport.status();
+    options.channel.transport = *transport;
+    options.channel.transport_from_environment = false;
+  }
   ECCL_RETURN_IF_ERROR(options.validate().withContext(fn));
   return options;
 }

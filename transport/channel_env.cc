@@ -51,7 +51,8 @@ Result<TransportChoice> parseTransportChoice(const std::string& value, const std
 }
 
 Status applyChannelEnvironment(ChannelOptions& options) {
-  if (const char* transport = std::getenv("ECCL_TRANSPORT"); transport != nullptr && *transport) {
+  if (const char* transport = std::getenv("ECCL_TRANSPORT");
+      options.transport_from_environment && transport != nullptr && *transport) {
     auto choice = parseTransportChoice(transport, "ECCL_TRANSPORT");
     if (!choice) return choice.status();
     options.transport = *choice;

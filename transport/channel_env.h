@@ -13,7 +13,8 @@
 //                               this host and TCP to the others (auto, the default),
 //                               on TCP only (tcp), or as auto with a warning for each
 //                               connection that cannot use shared memory (shm)
-// The TLS and secret ones only with ChannelOptions::security_from_environment.
+// The TLS and secret ones only with ChannelOptions::security_from_environment,
+// ECCL_TRANSPORT only with ChannelOptions::transport_from_environment.
 #pragma once
 
 #include "src/common/status.h"

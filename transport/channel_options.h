@@ -81,6 +81,9 @@ struct ChannelOptions {
   // of shm_ring_bytes (the listening side's setting wins). Both ends must
   // allow it; a connection that cannot set it up stays on TCP.
   TransportChoice transport = TransportChoice::kAuto;
+  // False where `transport` was set by a config that already read
+  // ECCL_TRANSPORT (the C API's): the environment then does not override it.
+  bool transport_from_environment = true;
   uint64_t shm_ring_bytes = 4u << 20;
   // Faults injected into the data plane (ECCL_FAULTS); null: none.
   std::shared_ptr<const FaultSpec> faults;

@@ -354,6 +354,12 @@ typedef struct {
    * "on" (all), "off" (none). Every peer of a cluster must pick the same.
    * Env ECCL_TLS_DATA. */
   const char* tls_data;
+  /** How data channels move their bytes: "auto" (NULL, "" or the default:
+   * through shared memory to peers on this host, TCP to the others), "tcp"
+   * (TCP only), "shm" (as auto, with a warning for each connection that
+   * cannot use shared memory). "rdma" is ecclUnsupported in this build. Env
+   * ECCL_TRANSPORT. A struct_size that ends before it: the environment decides. */
+  const char* transport;
 } ecclCommConfig_t;
 
 /** Fills *config with the defaults (master NULL), then applies the environment
@@ -374,8 +380,8 @@ ECCL_API ecclResult_t ecclCommConfigInit(ecclCommConfig_t* config);
  * ends before these fields takes them from the environment (ECCL_SECRET_FILE,
  * ECCL_TLS_CA, ECCL_TLS_CERT, ECCL_TLS_KEY, ECCL_TLS_DATA).
  * Errors: ecclInvalidArgument (NULL pointers, bad struct_size, bad field: the
- * text names it, unusable secret or TLS files, bad tls_data),
- * ecclSystemError (cannot listen).
+ * text names it, unusable secret or TLS files, bad tls_data or transport),
+ * ecclUnsupported (transport "rdma"), ecclSystemError (cannot listen).
  * Thread-safe; does not block. */
 ECCL_API ecclResult_t ecclCommCreate(const ecclCommConfig_t* config, ecclComm_t* comm);
 

@@ -58,7 +58,7 @@ class Communicator(CollectivesMixin, StateMixin):
                  stage: Optional[int] = None, num_stages: Optional[int] = None,
                  secret_file: Optional[str] = None, tls_ca: Optional[str] = None,
                  tls_cert: Optional[str] = None, tls_key: Optional[str] = None,
-                 tls_data: Optional[str] = None) -> None:
+                 tls_data: Optional[str] = None, transport: Optional[str] = None) -> None:
         """master: "HOST:PORT" or an eccl.Master (None: $ECCL_MASTER). group: the
         group to join (None: $ECCL_GROUP or "default"). listen: the data
         listener "HOST:PORT" (None: "0.0.0.0:0"). advertise: what other peers
@@ -73,7 +73,8 @@ class Communicator(CollectivesMixin, StateMixin):
         tls_key: this peer's PEM files for TLS 1.3, all three or none ("":
         none); tls_data: which data channels use TLS, "auto" (beyond
         loopback), "on" or "off". A refused secret or certificate makes
-        connect() raise eccl.AuthError.
+        connect() raise eccl.AuthError. transport: "auto" (shared memory to
+        peers on this host, TCP to the others), "tcp" or "shm".
         None keeps the library's default or its environment variable. Raises
         eccl.InvalidArgument for a bad field."""
         lib = _library.lib()
@@ -84,7 +85,8 @@ class Communicator(CollectivesMixin, StateMixin):
         for field, text in (("master", master), ("group", group), ("listen_addr", listen),
                             ("advertise_addr", advertise), ("secret_file", secret_file),
                             ("tls_ca_file", tls_ca), ("tls_cert_file", tls_cert),
-                            ("tls_key_file", tls_key), ("tls_data", tls_data)):
+                            ("tls_key_file", tls_key), ("tls_data", tls_data),
+                            ("transport", transport)):
             if text is not None:
                 setattr(config, field, text.encode())
         for field, value in (("connections_per_peer", connections), ("timeout_ms", timeout_ms),

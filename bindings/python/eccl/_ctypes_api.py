@@ -248,6 +248,7 @@ class ecclCommConfig_t(Structure):
         ("tls_cert_file", c_char_p),
         ("tls_key_file", c_char_p),
         ("tls_data", c_char_p),
+        ("transport", c_char_p),
     ]
 
 

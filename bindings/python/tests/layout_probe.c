@@ -106,6 +106,7 @@ int main(void) {
   FIELD(ecclCommConfig_t, tls_cert_file);
   FIELD(ecclCommConfig_t, tls_key_file);
   FIELD(ecclCommConfig_t, tls_data);
+  FIELD(ecclCommConfig_t, transport);
   STRUCT_END();
 
   STRUCT_BEGIN(ecclEvent_t);

@@ -89,6 +89,10 @@ def test_library_argument_errors_are_invalid_argument(solo: eccl.Communicator) -
         eccl.Communicator("127.0.0.1:0")  # port 0 is no master
     with pytest.raises(eccl.InvalidArgument):
         solo.lookup_peer(7)
+    with pytest.raises(eccl.InvalidArgument, match="transport"):
+        eccl.Communicator("127.0.0.1:9", transport="carrier-pigeon")
+    with pytest.raises(eccl.Unsupported):
+        eccl.Communicator("127.0.0.1:9", transport="rdma")
 
 
 def test_tensors_off_the_host_are_refused(solo: eccl.Communicator) -> None:

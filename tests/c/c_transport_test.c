@@ -1,0 +1,129 @@
+/* ecclCommConfig_t.transport: two comms of one process (one host) all-reduce
+ * exact sums through shared memory with "auto" (the default) and "shm", and
+ * through TCP only with "tcp", even when ECCL_TRANSPORT says otherwise (the
+ * field, which ecclCommConfigInit filled from the environment, wins). Which
+ * path the bytes took is read from this process's mappings of ECCL segments
+ * (/proc/self/maps). "rdma" is ecclUnsupported, a bad value
+ * ecclInvalidArgument naming the field. Only 127.0.0.1 and ephemeral ports;
+ * every wait is bounded. */
+#define _POSIX_C_SOURCE 200809L
+#include <eccl/eccl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "c_check.h"
+#include "c_cluster.h"
+
+#define TIMEOUT_MS 10000
+#define COUNT 100003
+
+typedef struct {
+  ecclComm_t comm;
+  int rank;
+  float* values;
+  ecclResult_t result;
+} Peer;
+
+static void* allReduce(void* arg) {
+  Peer* p = (Peer*)arg;
+  int i;
+  for (i = 0; i < COUNT; ++i)
+    p->values[i] = (float)((p->rank + 1) * (i % 89));
+  p->result = ecclAllReduce(p->comm, p->values, p->values, COUNT, ecclFloat32, ecclSum, NULL, 7,
+                            TIMEOUT_MS, NULL);
+  return NULL;
+}
+
+/* How many ECCL shared-memory segments this process has mapped. */
+static int mappedSegments(void) {
+  char line[512];
+  int count = 0;
+  FILE* maps = fopen("/proc/self/maps", "r");
+  if (maps == NULL) return -1;
+  while (fgets(line, sizeof(line), maps) != NULL) {
+    if (strstr(line, "/dev/shm/eccl-") != NULL) ++count;
+  }
+  fclose(maps);
+  return count;
+}
+
+/* Two comms of `config` form a ring and all-reduce exact sums; returns how
+ * many segments were mapped while their channels were open (-1 on failure). */
+static int ringSegments(const ecclCommConfig_t* config) {
+  ecclComm_t comms[2] = {NULL, NULL};
+  Peer peers[2];
+  pthread_t threads[2];
+  int r, i, segments = -1, exact = 1;
+  CHECK_OK(ecclCommCreate(config, &comms[0]));
+  CHECK_OK(ecclCommCreate(config, &comms[1]));
+  if (comms[0] == NULL || comms[1] == NULL) return -1;
+  CHECK_OK(ecclCommConnect(comms[0], TIMEOUT_MS));
+  CHECK(joinTestRing(comms, 2, TIMEOUT_MS));
+  for (r = 0; r < 2; ++r) {
+    peers[r].comm = comms[r];
+    peers[r].rank = r;
+    peers[r].values = (float*)malloc(COUNT * sizeof(float));
+    CHECK(peers[r].values != NULL);
+    if (peers[r].values == NULL) return -1;
+    CHECK(pthread_create(&threads[r], NULL, allReduce, &peers[r]) == 0);
+  }
+  for (r = 0; r < 2; ++r) {
+    pthread_join(threads[r], NULL);
+    CHECK(peers[r].result == ecclSuccess);
+    for (i = 0; i < COUNT && exact; ++i)
+      exact = peers[r].values[i] == (float)(3 * (i % 89));
+    CHECK(exact);
+  }
+  if (peers[0].result == ecclSuccess && peers[1].result == ecclSuccess && exact) {
+    segments = mappedSegments();
+  }
+  for (r = 0; r < 2; ++r) {
+    CHECK_OK(ecclCommDestroy(comms[r]));
+    free(peers[r].values);
+  }
+  return segments;
+}
+
+int main(void) {
+  TestMaster master;
+  ecclCommConfig_t config;
+  ecclComm_t comm = NULL;
+  if (unsetenv("ECCL_TRANSPORT") != 0) return 1;
+  if (startTestMaster(&master) != 0) return 1;
+
+  initTestConfig(&master, "auto", TIMEOUT_MS, &config);
+  CHECK(strcmp(config.transport, "auto") == 0);
+  CHECK(ringSegments(&config) > 0);
+
+  initTestConfig(&master, "shm", TIMEOUT_MS, &config);
+  config.transport = "shm";
+  CHECK(ringSegments(&config) > 0);
+
+  /* The field wins over the environment read after ecclCommConfigInit. */
+  initTestConfig(&master, "tcp", TIMEOUT_MS, &config);
+  config.transport = "tcp";
+  CHECK(setenv("ECCL_TRANSPORT", "shm", 1) == 0);
+  CHECK(ringSegments(&config) == 0);
+  /* ... and ecclCommConfigInit reads the environment into it. */
+  initTestConfig(&master, "env", TIMEOUT_MS, &config);
+  CHECK(strcmp(config.transport, "shm") == 0);
+  CHECK(unsetenv("ECCL_TRANSPORT") == 0);
+
+  config.transport = "rdma";
+  CHECK(ecclCommCreate(&config, &comm) == ecclUnsupported);
+  CHECK(comm == NULL);
+  config.transport = "carrier-pigeon";
+  CHECK(ecclCommCreate(&config, &comm) == ecclInvalidArgument);
+  CHECK(comm == NULL);
+  CHECK(strstr(ecclGetLastError(), "transport") != NULL);
+
+  stopTestMaster(&master);
+  if (failures != 0) {
+    fprintf(stderr, "%d check(s) failed\n", failures);
+    return 1;
+  }
+  printf("c_transport_test: ok\n");
+  return 0;
+}
