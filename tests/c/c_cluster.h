@@ -6,6 +6,7 @@
 #include <eccl/eccl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "c_check.h"
@@ -121,6 +122,78 @@ static inline int joinTestRing(ecclComm_t* comms, int n, uint32_t timeout_ms) {
     ok = ok && joins[r].result == ecclSuccess;
   }
   return ok;
+}
+
+/* n comms of `config` (at most 64) formed into one ring; comms[] gets every
+ * comm created (NULL where not). 1 if the ring formed. */
+static inline int createTestRing(const ecclCommConfig_t* config, ecclComm_t* comms, int n,
+                                 uint32_t timeout_ms) {
+  int r, created = 1;
+  for (r = 0; r < n; ++r) {
+    comms[r] = NULL;
+    CHECK_OK(ecclCommCreate(config, &comms[r]));
+    created = created && comms[r] != NULL;
+  }
+  if (!created || ecclCommConnect(comms[0], timeout_ms) != ecclSuccess) return 0;
+  return joinTestRing(comms, n, timeout_ms);
+}
+
+static inline void destroyTestRing(ecclComm_t* comms, int n) {
+  int r;
+  for (r = 0; r < n; ++r) {
+    if (comms[r] != NULL) CHECK_OK(ecclCommDestroy(comms[r]));
+  }
+}
+
+typedef struct {
+  ecclComm_t comm;
+  float* values;
+  size_t count;
+  int rank;
+  uint32_t timeout_ms;
+  ecclResult_t result;
+} TestAllReduce;
+
+/* Rank r's element i: (r + 1) * (i % 97); their sum over n ranks is n(n+1)/2 * (i % 97). */
+static inline void* testAllReduceRun(void* arg) {
+  TestAllReduce* op = (TestAllReduce*)arg;
+  size_t i;
+  for (i = 0; i < op->count; ++i)
+    op->values[i] = (float)((op->rank + 1) * (int)(i % 97));
+  op->result = ecclAllReduce(op->comm, op->values, op->values, op->count, ecclFloat32, ecclSum,
+                             NULL, 1, op->timeout_ms, NULL);
+  return NULL;
+}
+
+/* The n comms of a ring (at most 64) all-reduce `count` f32 on threads of
+ * their own; 1 if every one succeeded with the exact sums. */
+static inline int allReduceExactOnRing(ecclComm_t* comms, int n, size_t count,
+                                       uint32_t timeout_ms) {
+  TestAllReduce ops[64];
+  pthread_t threads[64];
+  int r, ok = 1, started = 0;
+  size_t i;
+  if (n > 64) return 0;
+  for (r = 0; r < n; ++r) {
+    ops[r].comm = comms[r];
+    ops[r].values = (float*)malloc(count * sizeof(float));
+    ops[r].count = count;
+    ops[r].rank = r;
+    ops[r].timeout_ms = timeout_ms;
+    ops[r].result = ecclInternalError;
+    if (ops[r].values == NULL || pthread_create(&threads[r], NULL, testAllReduceRun, &ops[r]) != 0)
+      break;
+    ++started;
+  }
+  for (r = 0; r < started; ++r) {
+    pthread_join(threads[r], NULL);
+    ok = ok && ops[r].result == ecclSuccess;
+    for (i = 0; i < count && ok; ++i)
+      ok = ops[r].values[i] == (float)(n * (n + 1) / 2 * (int)(i % 97));
+  }
+  for (r = 0; r < n && r <= started; ++r)
+    free(ops[r].values);
+  return ok && started == n;
 }
 
 #endif /* ECCL_TESTS_C_CLUSTER_H_ */

@@ -9,7 +9,6 @@
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 #include <eccl/eccl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,51 +40,13 @@ static int run(const char* command) {
   return rc;
 }
 
-typedef struct {
-  ecclComm_t comm;
-  int rank;
-  float values[COUNT];
-  ecclResult_t result;
-} Peer;
-
-static void* allReduce(void* arg) {
-  Peer* p = (Peer*)arg;
-  int i;
-  for (i = 0; i < COUNT; ++i)
-    p->values[i] = (float)((p->rank + 1) * (i % 97));
-  p->result = ecclAllReduce(p->comm, p->values, p->values, COUNT, ecclFloat32, ecclSum, NULL, 1,
-                            TIMEOUT_MS, NULL);
-  return NULL;
-}
-
 /* Two comms of `config`'s settings form a ring and all-reduce exact sums. */
 static void expectRingWorks(const ecclCommConfig_t* config) {
-  ecclComm_t comms[2] = {NULL, NULL};
-  Peer peers[2];
-  pthread_t threads[2];
-  int r, i;
-  CHECK_OK(ecclCommCreate(config, &comms[0]));
-  CHECK_OK(ecclCommCreate(config, &comms[1]));
-  if (comms[0] == NULL || comms[1] == NULL) return;
-  CHECK_OK(ecclCommConnect(comms[0], TIMEOUT_MS));
-  CHECK(joinTestRing(comms, 2, TIMEOUT_MS));
-  for (r = 0; r < 2; ++r) {
-    peers[r].comm = comms[r];
-    peers[r].rank = r;
-    CHECK(pthread_create(&threads[r], NULL, allReduce, &peers[r]) == 0);
-  }
-  for (r = 0; r < 2; ++r) {
-    pthread_join(threads[r], NULL);
-    CHECK(peers[r].result == ecclSuccess);
-    for (i = 0; i < COUNT; ++i) {
-      if (peers[r].values[i] != (float)(3 * (i % 97))) {
-        CHECK(peers[r].values[i] == (float)(3 * (i % 97)));
-        break;
-      }
-    }
-  }
-  for (r = 0; r < 2; ++r)
-    CHECK_OK(ecclCommDestroy(comms[r]));
+  ecclComm_t comms[2];
+  const int formed = createTestRing(config, comms, 2, TIMEOUT_MS);
+  CHECK(formed);
+  if (formed) CHECK(allReduceExactOnRing(comms, 2, COUNT, TIMEOUT_MS));
+  destroyTestRing(comms, 2);
 }
 
 /* A comm of `config` is refused by the master: ecclAuthError at connect. */

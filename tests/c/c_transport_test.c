@@ -8,7 +8,6 @@
  * every wait is bounded. */
 #define _POSIX_C_SOURCE 200809L
 #include <eccl/eccl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,23 +17,6 @@
 
 #define TIMEOUT_MS 10000
 #define COUNT 100003
-
-typedef struct {
-  ecclComm_t comm;
-  int rank;
-  float* values;
-  ecclResult_t result;
-} Peer;
-
-static void* allReduce(void* arg) {
-  Peer* p = (Peer*)arg;
-  int i;
-  for (i = 0; i < COUNT; ++i)
-    p->values[i] = (float)((p->rank + 1) * (i % 89));
-  p->result = ecclAllReduce(p->comm, p->values, p->values, COUNT, ecclFloat32, ecclSum, NULL, 7,
-                            TIMEOUT_MS, NULL);
-  return NULL;
-}
 
 /* How many ECCL shared-memory segments this process has mapped. */
 static int mappedSegments(void) {
@@ -52,37 +34,15 @@ static int mappedSegments(void) {
 /* Two comms of `config` form a ring and all-reduce exact sums; returns how
  * many segments were mapped while their channels were open (-1 on failure). */
 static int ringSegments(const ecclCommConfig_t* config) {
-  ecclComm_t comms[2] = {NULL, NULL};
-  Peer peers[2];
-  pthread_t threads[2];
-  int r, i, segments = -1, exact = 1;
-  CHECK_OK(ecclCommCreate(config, &comms[0]));
-  CHECK_OK(ecclCommCreate(config, &comms[1]));
-  if (comms[0] == NULL || comms[1] == NULL) return -1;
-  CHECK_OK(ecclCommConnect(comms[0], TIMEOUT_MS));
-  CHECK(joinTestRing(comms, 2, TIMEOUT_MS));
-  for (r = 0; r < 2; ++r) {
-    peers[r].comm = comms[r];
-    peers[r].rank = r;
-    peers[r].values = (float*)malloc(COUNT * sizeof(float));
-    CHECK(peers[r].values != NULL);
-    if (peers[r].values == NULL) return -1;
-    CHECK(pthread_create(&threads[r], NULL, allReduce, &peers[r]) == 0);
-  }
-  for (r = 0; r < 2; ++r) {
-    pthread_join(threads[r], NULL);
-    CHECK(peers[r].result == ecclSuccess);
-    for (i = 0; i < COUNT && exact; ++i)
-      exact = peers[r].values[i] == (float)(3 * (i % 89));
-    CHECK(exact);
-  }
-  if (peers[0].result == ecclSuccess && peers[1].result == ecclSuccess && exact) {
+  ecclComm_t comms[2];
+  int segments = -1;
+  const int formed = createTestRing(config, comms, 2, TIMEOUT_MS);
+  CHECK(formed);
+  if (formed) {
+    CHECK(allReduceExactOnRing(comms, 2, COUNT, TIMEOUT_MS));
     segments = mappedSegments();
   }
-  for (r = 0; r < 2; ++r) {
-    CHECK_OK(ecclCommDestroy(comms[r]));
-    free(peers[r].values);
-  }
+  destroyTestRing(comms, 2);
   return segments;
 }
 
