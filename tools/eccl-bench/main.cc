@@ -163,9 +163,8 @@ CLI::App* addAllreduce(CLI::App& app, AllreduceArguments& args) {
                   "eccl-mpi-allreduce under mpirun), eccl-exact (ECCL without --quant: what "
                   "quantization buys), eccl-tls (ECCL with TLS on every connection; needs "
                   "--tls-certs), eccl-tcp (ECCL with ECCL_TRANSPORT=tcp, beside the "
-                  "default's shared memory between ranks of one host), mpi-shm (Open MPI over btl "
-                  "vader, its "
-                  "shared memory)")
+                  "default's shared memory between ranks of one host), mpi-shm (Open MPI "
+                  "over btl vader, its shared memory)")
       ->delimiter(',')
       ->check(CLI::IsMember({"gloo", "mpi", "mpi-shm", "eccl-exact", "eccl-tls", "eccl-tcp"}));
   cmd->add_option("--tls-certs", options.tls_certs,
