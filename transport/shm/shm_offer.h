@@ -27,8 +27,9 @@ inline constexpr size_t kMaxSegmentName = 64;
 struct Offer {
   static constexpr size_t kSize = 8 + 1 + 1 + 2 + 16;
   bool wants_shm = false;
-  // Not the channel's first connection: over shared memory it carries pings
-  // only (striped_channel.h), so the smallest rings do.
+  // Not one of the channel's working connections over shared memory
+  // (kWorkingConnectionsOverSharedMemory): it carries pings only, so the
+  // smallest rings do.
   bool spare = false;
   HostId host{};  // zero when wants_shm is false
 };

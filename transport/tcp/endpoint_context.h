@@ -18,6 +18,11 @@
 
 namespace eccl::transport::tcp {
 
+// Over shared memory a channel's data goes through its first connection only
+// (more rings on one host add wake-ups, not bandwidth); the connections after
+// it ping only, so they ask for the smallest rings.
+inline constexpr int kWorkingConnectionsOverSharedMemory = 1;
+
 // Something with connections that a shutting-down endpoint must stop.
 class Stoppable {
  public:
@@ -51,7 +56,7 @@ struct EndpointContext {
     shm.allow = options.transport != TransportChoice::kTcp;
     shm.insist = options.transport == TransportChoice::kShm;
     shm.ring_bytes = options.shm_ring_bytes;
-    shm.spare = index > 0;
+    shm.spare = index >= kWorkingConnectionsOverSharedMemory;
     std::unique_ptr<ByteStream> stream = std::make_unique<shm::ShmStream>(
         std::move(*secured),
         side == auth::Side::kClient ? shm::ShmRole::kClient : shm::ShmRole::kServer, shm);

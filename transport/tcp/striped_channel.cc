@@ -40,7 +40,7 @@ int workingConnections(const std::vector<std::shared_ptr<FrameConnection>>& conn
   const bool all_shared =
       !connections.empty() && std::all_of(connections.begin(), connections.end(),
                                           [](const auto& c) { return c->sharedMemory(); });
-  return all_shared ? 1 : static_cast<int>(connections.size());
+  return all_shared ? kWorkingConnectionsOverSharedMemory : static_cast<int>(connections.size());
 }
 
 }  // namespace

@@ -119,9 +119,9 @@ class StripedChannelCore final : public ConnectionDelegate,
   const ChannelOptions options_;
   const PeerInfo peer_;
   const int connection_count_;
-  // Connections that carry chunks and control frames: all of them over TCP;
-  // over shared memory only the first (more rings add wake-ups, not
-  // bandwidth). The others carry their pings and Goodbye only.
+  // Connections that carry chunks and control frames: all of them over TCP,
+  // kWorkingConnectionsOverSharedMemory over shared memory. The others carry
+  // their pings and Goodbye only.
   const int working_connections_;
 
   mutable std::mutex mu_;
