@@ -133,10 +133,14 @@ void FrameConnection::detach(const ChunkRef& chunk) {
 }
 
 void FrameConnection::setPacingRate(uint64_t bytes_per_s) {
-  asio::post(stream_->executor(), [self = shared_from_this(), bytes_per_s] {
-    if (self->stopped_) return;  // the stream is closed
-    self->stream_->setPacingRate(bytes_per_s);
-  });
+  new_pacing_rate_.store(bytes_per_s, std::memory_order_release);
+  asio::post(stream_->executor(), [self = shared_from_this()] { self->applyPacingRate(); });
+}
+
+void FrameConnection::applyPacingRate() {
+  if (stopped_) return;  // the stream is closed
+  const uint64_t rate = new_pacing_rate_.exchange(kNoNewPacingRate, std::memory_order_acq_rel);
+  if (rate != kNoNewPacingRate) stream_->setPacingRate(rate);
 }
 
 void FrameConnection::stop() {
@@ -418,6 +422,7 @@ void FrameConnection::pumpWrite() {
       first = {frame.payload + (frame.written - head.size()),
                static_cast<size_t>(frame.payload_size - (frame.written - head.size()))};
     }
+    if (new_pacing_rate_.load(std::memory_order_acquire) != kNoNewPacingRate) applyPacingRate();
     std::error_code ec;
     size_t n = stream_->writeSome(first, second, ec);
     if (isWouldBlock(ec)) {

@@ -111,8 +111,10 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // Any thread: if the frame being written carries this chunk from caller memory,
   // copy the rest of it so that the caller's buffer is free (onDetached follows).
   void detach(const ChunkRef& chunk);
-  // Any thread: caps this connection's send rate (0: no cap) from its strand;
-  // nothing once the connection has stopped.
+  // Any thread: caps this connection's send rate (0: no cap); nothing once the
+  // connection has stopped. Bytes queued after the call go at the new rate:
+  // the writer applies it before its next write, even one a reader's
+  // callback starts on the strand ahead of the posted change.
   void setPacingRate(uint64_t bytes_per_s);
   // Any thread: close the stream, drop what is being written, then onConnectionStopped.
   void stop();
@@ -172,6 +174,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // A graceful stop: FIN, then read and drop what still comes until the
   // peer's FIN (at most kLinger), then close.
   void lingerThenClose();
+  // Strand only: hands the latest setPacingRate to the stream, if one is new.
+  void applyPacingRate();
   void drainUntilClosed(std::shared_ptr<asio::steady_timer> linger);
   std::string describe() const;
 
@@ -204,6 +208,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   bool write_waiting_ = false;
   bool write_posted_ = false;
   bool parked_ = false;  // nothing to write; wakeWriter() resumes
+  static constexpr uint64_t kNoNewPacingRate = UINT64_MAX;
+  std::atomic<uint64_t> new_pacing_rate_{kNoNewPacingRate};  // set by setPacingRate
 
   std::atomic<bool> idle_{false};
   std::atomic<int64_t> last_rx_;

@@ -324,10 +324,7 @@ TEST(TcpPacing, CapHoldsThenLifts) {
   using Clock = std::chrono::steady_clock;
   const auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
 
-  pair->client->setPacingRate(8'000'000);
-  // Each connection applies it on its strand ahead of any later write wake-up;
-  // the pause covers a writer that happened to be busy with a ping.
-  std::this_thread::sleep_for(20ms);
+  pair->client->setPacingRate(8'000'000);  // holds for every byte sent after it
   Transfer paced(12u << 20, 1);
   const auto paced_start = Clock::now();
   paced.start(*pair->client, *pair->server, 1);
