@@ -80,6 +80,8 @@ void ShmStream::pump() {
       out_written_ = 0;
       mode_ = *decided_;
       if (mode_ == Mode::kShm) {
+        // The socket carries doorbells only: no kernel pacing on it.
+        if (pace_bytes_per_s_ != 0) inner_->setPacingRate(0);
         ECCL_LOG_DEBUG("connection with {} uses shared memory ({} byte rings)",
                        inner_->remoteAddress(), ring_bytes_);
       }
@@ -485,7 +487,9 @@ void ShmStream::abort() {
 }
 
 void ShmStream::setPacingRate(uint64_t bytes_per_s) {
-  if (mode_ != Mode::kShm) return inner_->setPacingRate(bytes_per_s);
+  // Kept in every mode: a rate set while negotiating must hold once the
+  // rings carry the bytes (pump then takes it off the socket).
+  if (mode_ != Mode::kShm) inner_->setPacingRate(bytes_per_s);
   if (bytes_per_s != 0 && pace_bytes_per_s_ == 0) {
     pace_tokens_ = 0;
     pace_refilled_ = std::chrono::steady_clock::now();

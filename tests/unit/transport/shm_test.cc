@@ -365,6 +365,20 @@ TEST(ShmStream, AWriterWokenForRoomItAlreadyUsedStillHearsOfTheNextRoom) {
   EXPECT_EQ(woken, 1);
 }
 
+// A rate set while the connection still negotiates (a channel paced as soon
+// as it is up) holds once the rings carry the bytes: the first write over
+// shared memory takes at most the bucket's burst, not a whole ring.
+TEST(ShmStream, APaceSetWhileNegotiatingHoldsOverSharedMemory) {
+  HandServedStream ends;
+  ends.stream().setPacingRate(1'000'000);
+  ASSERT_TRUE(ends.negotiate());
+  const std::vector<uint8_t> bytes(HandServedStream::kRingBytes, 7);
+  std::error_code ec;
+  const size_t written = ends.stream().writeSome(bytes, {}, ec);
+  EXPECT_LE(written, size_t{16} << 10) << "a whole ring went out unpaced";
+  EXPECT_TRUE(!ec || ec == asio::error::would_block) << ec.message();
+}
+
 ChannelOptions shmOptions(TransportChoice choice) {
   ChannelOptions options;
   options.transport = choice;
