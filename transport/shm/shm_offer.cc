@@ -3,38 +3,30 @@
 #include <algorithm>
 #include <cstring>
 
+#include "transport/negotiation_message.h"
 #include "transport/shm/shm_segment.h"
 
 namespace eccl::transport::shm {
 namespace {
 
-using Magic = std::array<uint8_t, 8>;
-constexpr Magic kOfferMagic = {'E', 'C', 'C', 'L', 'S', 'H', 'M', 'O'};
-constexpr Magic kAnswerMagic = {'E', 'C', 'C', 'L', 'S', 'H', 'M', 'A'};
-constexpr Magic kConfirmMagic = {'E', 'C', 'C', 'L', 'S', 'H', 'M', 'C'};
+constexpr NegotiationMagic kOfferMagic = {'E', 'C', 'C', 'L', 'S', 'H', 'M', 'O'};
+constexpr NegotiationMagic kAnswerMagic = {'E', 'C', 'C', 'L', 'S', 'H', 'M', 'A'};
+constexpr NegotiationMagic kConfirmMagic = {'E', 'C', 'C', 'L', 'S', 'H', 'M', 'C'};
+constexpr std::string_view kExchange = "transport";
 
 template <size_t N>
-void putMagic(std::array<uint8_t, N>& out, const Magic& magic) {
-  std::copy(magic.begin(), magic.end(), out.begin());
-  out[magic.size()] = kOfferVersion;
+void putMagic(std::array<uint8_t, N>& out, const NegotiationMagic& magic) {
+  putNegotiationHead(out, magic, kOfferVersion);
 }
 
-Status checkHead(std::span<const uint8_t> bytes, size_t size, const Magic& magic,
+Status checkHead(std::span<const uint8_t> bytes, size_t size, const NegotiationMagic& magic,
                  const char* what) {
-  if (bytes.size() != size || !std::equal(magic.begin(), magic.end(), bytes.begin())) {
-    return protocolError(std::string("the other side sent no transport ") + what +
-                         " (an ECCL build without shared-memory negotiation?)");
-  }
-  if (bytes[magic.size()] != kOfferVersion) {
-    return unsupportedError("transport negotiation version " + std::to_string(bytes[magic.size()]) +
-                            " (this build speaks " + std::to_string(kOfferVersion) + ")");
-  }
-  return Status::ok();
+  return checkNegotiationHead(bytes, size, magic, kOfferVersion, kExchange, what,
+                              " (an ECCL build without shared-memory negotiation?)");
 }
 
 Result<bool> flag(uint8_t byte, const char* what) {
-  if (byte > 1) return protocolError(std::string("bad ") + what + " flag in transport negotiation");
-  return byte == 1;
+  return negotiationFlag(byte, kExchange, what);
 }
 
 }  // namespace
