@@ -15,10 +15,6 @@ bool isIpv4Mapped(const Gid& gid) {
   return std::equal(kPrefix.begin(), kPrefix.end(), gid.begin());
 }
 
-bool isZero(const Gid& gid) {
-  return std::all_of(gid.begin(), gid.end(), [](uint8_t b) { return b == 0; });
-}
-
 std::string gidText(const Gid& gid) {
   if (isIpv4Mapped(gid))
     return fmt::format("::ffff:{}.{}.{}.{}", gid[12], gid[13], gid[14], gid[15]);
@@ -38,7 +34,7 @@ std::optional<GidEntry> chooseGid(LinkLayer link, const std::vector<GidEntry>& t
                                   std::optional<uint32_t> wanted) {
   std::vector<const GidEntry*> valid;
   for (const GidEntry& entry : table) {
-    if (!isZero(entry.gid)) valid.push_back(&entry);
+    if (!isZeroGid(entry.gid)) valid.push_back(&entry);
   }
   if (wanted) {
     for (const GidEntry* entry : valid) {

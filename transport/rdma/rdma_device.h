@@ -3,6 +3,7 @@
 // machines without a device.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -17,6 +18,11 @@ enum class LinkLayer : uint8_t { kInfiniBand = 1, kEthernet = 2 };
 enum class GidType : uint8_t { kInfiniBand, kRoceV1, kRoceV2 };
 
 using Gid = std::array<uint8_t, 16>;
+
+// An unset GID table entry (or address) is all zeros.
+inline bool isZeroGid(const Gid& gid) {
+  return std::all_of(gid.begin(), gid.end(), [](uint8_t b) { return b == 0; });
+}
 
 struct GidEntry {
   uint32_t index = 0;

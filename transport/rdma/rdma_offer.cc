@@ -81,10 +81,6 @@ Result<QueuePairAddress> getAddress(const uint8_t* in) {
   return a;
 }
 
-bool isZero(const Gid& gid) {
-  return std::all_of(gid.begin(), gid.end(), [](uint8_t b) { return b == 0; });
-}
-
 }  // namespace
 
 RdmaOfferBytes encode(const RdmaOffer& offer) {
@@ -168,7 +164,8 @@ Status checkReachable(const RdmaPort& mine, const QueuePairAddress& theirs) {
     }
     return Status::ok();
   }
-  if (isZero(theirs.gid) || isZero(mine.gid)) return unsupportedError("a RoCE port without a GID");
+  if (isZeroGid(theirs.gid) || isZeroGid(mine.gid))
+    return unsupportedError("a RoCE port without a GID");
   return Status::ok();
 }
 

@@ -113,8 +113,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   void detach(const ChunkRef& chunk);
   // Any thread: caps this connection's send rate (0: no cap); nothing once the
   // connection has stopped. Bytes queued after the call go at the new rate:
-  // the writer applies it before its next write, even one a reader's
-  // callback starts on the strand ahead of the posted change.
+  // the writer applies it before its next write, also when it is already
+  // running on the strand and would take those bytes before the posted change.
   void setPacingRate(uint64_t bytes_per_s);
   // Any thread: close the stream, drop what is being written, then onConnectionStopped.
   void stop();
