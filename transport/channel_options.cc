@@ -1,5 +1,7 @@
 #include "transport/channel_options.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "src/protocol/frame.h"
@@ -14,6 +16,12 @@ Status ChannelOptions::validate() const {
     return bad("connections must be 1.." + std::to_string(protocol::Hello::kMaxConnections) +
                ", got " + std::to_string(connections));
   }
+  if (max_connections_for_rtt < 0 || max_connections_for_rtt > protocol::Hello::kMaxConnections) {
+    return bad("max_connections_for_rtt must be 0.." +
+               std::to_string(protocol::Hello::kMaxConnections) + ", got " +
+               std::to_string(max_connections_for_rtt));
+  }
+  if (rtt_per_connection.count() <= 0) return bad("rtt_per_connection must be positive");
   if (chunk_bytes < 4096 || chunk_bytes > protocol::kMaxChunkPayload) {
     return bad("chunk_bytes must be 4 KiB..16 MiB, got " + std::to_string(chunk_bytes));
   }
@@ -35,6 +43,14 @@ Status ChannelOptions::validate() const {
     return bad("max_pending_handshakes_per_host must be >= 1");
   }
   return Status::ok();
+}
+
+int ChannelOptions::connectionsForRoundTrip(std::chrono::microseconds rtt) const {
+  if (max_connections_for_rtt <= connections || rtt.count() <= 0) return connections;
+  // Rounded to the nearest: a delay line's jitter must not add a connection.
+  const int64_t step = rtt_per_connection.count();
+  const int64_t wanted = (rtt.count() + step / 2) / step;
+  return static_cast<int>(std::clamp<int64_t>(wanted, connections, max_connections_for_rtt));
 }
 
 }  // namespace eccl::transport

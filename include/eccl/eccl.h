@@ -308,7 +308,9 @@ typedef struct {
   /** What other peers connect to: NULL or "" = the address the master sees this
    * peer at; "HOST" (with the listener's port) or "HOST:PORT". Env ECCL_ADVERTISE_ADDR. */
   const char* advertise_addr;
-  /** TCP connections per data channel, 1..256. Default 4. Env ECCL_CONNECTIONS. */
+  /** TCP connections per data channel, 1..256. Default 4. Env ECCL_CONNECTIONS.
+   * A channel over a long link opens more, one per 6.25 ms of the round trip
+   * its first connection's handshake took, up to 16 (never fewer than this). */
   uint32_t connections_per_peer;
   /** Default deadline of blocking calls, > 0. Default 30000. Env ECCL_TIMEOUT_MS. */
   uint32_t timeout_ms;

@@ -149,7 +149,8 @@ CLI::App* addAllreduce(CLI::App& app, AllreduceArguments& args) {
       ->check(CLI::IsMember({"f32"}))
       ->capture_default_str();
   cmd->add_option("--connections", options.connections,
-                  "TCP connections per ECCL channel (K; default: ChannelOptions')")
+                  "TCP connections per ECCL channel, on every link (K; default: ChannelOptions', "
+                  "more on a long link)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--iters", options.iters, "Timed iterations per size")
       ->check(CLI::Range(1, 1'000'000))

@@ -80,7 +80,11 @@ Result<std::unique_ptr<comm::Communicator>> makeWorkerComm(
   options.master_port = master_port;
   options.group = "bench";
   options.listen_host = host;
-  if (connections > 0) options.channel.connections = connections;
+  if (connections > 0) {
+    // --connections K measures exactly K, on every link.
+    options.channel.connections = connections;
+    options.channel.max_connections_for_rtt = 0;
+  }
   options.timeout = timeout;
   if (tls) {
     options.channel.tls = std::move(tls);

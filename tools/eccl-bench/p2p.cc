@@ -36,6 +36,7 @@ milliseconds remaining(Clock::time_point deadline) {
 transport::ChannelOptions channelOptions(const P2pOptions& options) {
   transport::ChannelOptions channel;
   channel.connections = options.connections;
+  channel.max_connections_for_rtt = 0;  // the row measures exactly K
   channel.chunk_bytes = options.chunk_bytes;
   channel.hedge_tail_chunks = options.hedge;
   channel.notsent_lowat = options.notsent_lowat;

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "src/common/log.h"
+#include "transport/tcp/tcp_kernel_info.h"
 #include "transport/tcp/tcp_stream.h"
 
 namespace eccl::transport::tcp {
@@ -22,12 +23,12 @@ Connector::Connector(std::shared_ptr<EndpointContext> context, std::string host,
     : context_(std::move(context)),
       host_(std::move(host)),
       port_(port),
-      count_(context_->options.connections),
       channel_id_(EndpointId::random()),
       strand_(asio::make_strand(context_->io)),
       resolver_(strand_),
       deadline_(strand_),
       done_(std::move(done)),
+      count_(context_->options.connections),
       sockets_(count_),
       connections_(count_),
       hello_sent_(count_, false) {}
@@ -43,13 +44,15 @@ void Connector::start() {
       auto me = weak.lock();
       if (!me) return;
       int acked;
+      int count;
       {
         std::lock_guard lock(me->mu_);
         acked = me->acked_;
+        count = me->count_;
       }
       me->failAll(timeoutError("no channel to " + me->target() + " within " +
                                std::to_string(budget.count()) + " ms (" + std::to_string(acked) +
-                               " of " + std::to_string(me->count_) +
+                               " of " + std::to_string(count) +
                                " connections through the handshake)"));
     });
     self->resolver_.async_resolve(
@@ -60,7 +63,12 @@ void Connector::start() {
                 connectionError("cannot resolve " + self->target() + ": " + ec.message()));
             return;
           }
-          for (int i = 0; i < self->count_; ++i)
+          int count;
+          {
+            std::lock_guard lock(self->mu_);
+            count = self->count_;
+          }
+          for (int i = 0; i < count; ++i)
             self->connectOne(i, results);
         });
   });
@@ -85,7 +93,7 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
     }
     asio::async_connect(
         *socket, endpoints,
-        [self, index, socket](std::error_code ec, const asio::ip::tcp::endpoint&) {
+        [self, index, socket, endpoints](std::error_code ec, const asio::ip::tcp::endpoint&) {
           if (ec) {
             self->failAll(
                 connectionError("cannot connect to " + self->target() + ": " + ec.message()));
@@ -93,6 +101,7 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
           }
           std::shared_ptr<FrameConnection> connection;
           Status cannot_secure;
+          std::vector<int> more;
           {
             std::lock_guard lock(self->mu_);
             if (self->finished_) {
@@ -100,6 +109,7 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
               socket->close(ignored);
               return;
             }
+            if (!self->count_settled_) more = self->settleConnectionCountLocked(*socket);
             applySocketOptions(*socket, self->context_->options, self->target());
             auto stream = self->context_->stream(std::move(*socket), auth::Side::kClient, index);
             self->sockets_[index].reset();
@@ -115,9 +125,29 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
             self->failAll(cannot_secure.withContext("connecting to " + self->target()));
             return;
           }
+          for (int extra : more)
+            self->connectOne(extra, endpoints);
           connection->start(self);
         });
   });
+}
+
+std::vector<int> Connector::settleConnectionCountLocked(asio::ip::tcp::socket& first) {
+  count_settled_ = true;
+  const auto rtt = kernelRoundTrip(first.native_handle());
+  if (!rtt) return {};
+  const int wanted = context_->options.connectionsForRoundTrip(*rtt);
+  std::vector<int> more;
+  for (int index = count_; index < wanted; ++index)
+    more.push_back(index);
+  if (more.empty()) return more;
+  ECCL_LOG_INFO("link to {}: handshake took {} us, {} connections instead of {}", target(),
+                rtt->count(), wanted, count_);
+  count_ = wanted;
+  sockets_.resize(count_);
+  connections_.resize(count_);
+  hello_sent_.resize(count_, false);
+  return more;
 }
 
 bool Connector::quiesced() const {

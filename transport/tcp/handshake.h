@@ -54,13 +54,16 @@ class Connector final : public ConnectionDelegate,
 
  private:
   void connectOne(int index, const asio::ip::tcp::resolver::results_type& endpoints);
+  // On the first connection up: K for this link from its handshake's round
+  // trip (ChannelOptions::connectionsForRoundTrip). Returns the indices of the
+  // connections to open beyond those already started.
+  std::vector<int> settleConnectionCountLocked(asio::ip::tcp::socket& first);
   void failAll(Status reason);
   std::string target() const { return host_ + ":" + std::to_string(port_); }
 
   const std::shared_ptr<EndpointContext> context_;
   const std::string host_;
   const uint16_t port_;
-  const int count_;
   const EndpointId channel_id_;
   asio::strand<asio::io_context::executor_type> strand_;
   asio::ip::tcp::resolver resolver_;
@@ -73,6 +76,10 @@ class Connector final : public ConnectionDelegate,
   // endpoint that saw this connector quiesced finds the channel in its list.
   bool handed_over_ = false;
   Status failure_;
+  // K: options.connections until the first connection is up, then final. No
+  // Hello goes out before that, so every Hello carries the final count.
+  int count_;
+  bool count_settled_ = false;
   std::vector<std::shared_ptr<asio::ip::tcp::socket>> sockets_;
   std::vector<std::shared_ptr<FrameConnection>> connections_;
   std::vector<bool> hello_sent_;

@@ -13,7 +13,7 @@
 
 #include "src/common/log.h"
 #include "transport/tcp/socket_pacing.h"
-#include "transport/tcp/tcp_busy_time.h"
+#include "transport/tcp/tcp_kernel_info.h"
 
 namespace eccl::transport::tcp {
 

@@ -14,7 +14,7 @@
 #include "src/common/log.h"
 #include "transport/stream_errors.h"
 #include "transport/tcp/socket_pacing.h"
-#include "transport/tcp/tcp_busy_time.h"
+#include "transport/tcp/tcp_kernel_info.h"
 #include "transport/tcp/tcp_stream.h"
 #include "transport/tls/tls_error.h"
 

@@ -41,6 +41,7 @@ ChannelOptions withConnections(int connections, uint32_t chunk_bytes = 256 << 10
   // Rings smaller than a chunk: every message wraps them many times over.
   options.shm_ring_bytes = 192 << 10;
   options.connections = connections;
+  options.max_connections_for_rtt = 0;  // exactly K, however long a handshake takes
   options.chunk_bytes = chunk_bytes;
   options.pool_bytes = 4 << 20;
   return options;
@@ -288,6 +289,31 @@ TEST(TcpTransfer, ChecksummedChannelDeliversExactBytes) {
   ASSERT_TRUE(pair);
   EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 1, 5 << 20, 1, deadline(10s)), "");
   EXPECT_EQ(transferAndCheck(*pair->server, *pair->client, 2, 1, 2, deadline(10s)), "");
+}
+
+TEST(TcpTransfer, ALongRoundTripOpensMoreConnections) {
+  // One connection per microsecond of the handshake's round trip, at most 2:
+  // no handshake, loopback's included, takes under 2 us.
+  auto options = withConnections(1, 64 << 10);
+  options.rtt_per_connection = 1us;
+  options.max_connections_for_rtt = 2;
+  auto pair = ChannelPair::make(options);
+  ASSERT_TRUE(pair);
+  EXPECT_EQ(pair->client->connectionCount(), 2);
+  EXPECT_EQ(pair->server->connectionCount(), 2);
+  EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 1, 3 << 20, 1, deadline(10s)), "");
+  EXPECT_EQ(transferAndCheck(*pair->server, *pair->client, 2, 3 << 20, 2, deadline(10s)), "");
+}
+
+TEST(TcpTransfer, AShortRoundTripKeepsTheConfiguredConnections) {
+  auto options = withConnections(2, 64 << 10);
+  options.rtt_per_connection = 1h;
+  options.max_connections_for_rtt = 16;
+  auto pair = ChannelPair::make(options);
+  ASSERT_TRUE(pair);
+  EXPECT_EQ(pair->client->connectionCount(), 2);
+  EXPECT_EQ(pair->server->connectionCount(), 2);
+  EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 1, 1 << 20, 1, deadline(10s)), "");
 }
 
 TEST(TcpTransfer, ManyChannelsInParallel) {
