@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -31,7 +32,9 @@ Compressibility sampleCompressibility(std::span<const uint8_t> entry) {
   if (ZSTD_isError(size)) return out;
   out.permille = static_cast<uint16_t>(std::min<size_t>(1000, size * 1000 / length));
   const double mbps = static_cast<double>(length) / std::max(seconds, 1e-9) / 1e6;
-  out.mbps = static_cast<uint32_t>(std::min(mbps, 4e9));
+  // At least 1: 0 means "not sampled", and a sample on a starved machine
+  // (TSan, 256 KiB in 0.75 s) is still a sample.
+  out.mbps = static_cast<uint32_t>(std::clamp(mbps, 1.0, 4e9));
   return out;
 }
 

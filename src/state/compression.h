@@ -27,7 +27,7 @@ inline constexpr uint16_t kMaxRatioPermille = 800;
 inline constexpr double kAssumedLinkBytesPerS = 1.25e9;
 
 // What a sample of an entry says: compressed / raw size in per mille (1000:
-// no gain or not sampled) and zstd's speed on it in MB/s.
+// no gain or not sampled) and zstd's speed on it in MB/s (0: not sampled).
 struct Compressibility {
   uint16_t permille = 1000;
   uint32_t mbps = 0;
