@@ -291,29 +291,36 @@ TEST(TcpTransfer, ChecksummedChannelDeliversExactBytes) {
   EXPECT_EQ(transferAndCheck(*pair->server, *pair->client, 2, 1, 2, deadline(10s)), "");
 }
 
+// K from the round-trip rule: `connections`, or one per `per` of the
+// handshake's round trip, at most `cap`.
+std::unique_ptr<ChannelPair> pairByRoundTrip(int connections, std::chrono::microseconds per,
+                                             int cap) {
+  auto options = withConnections(connections, 64 << 10);
+  options.rtt_per_connection = per;
+  options.max_connections_for_rtt = cap;
+  return ChannelPair::make(options);
+}
+
+// Both ends see k connections, and bytes cross both ways.
+void expectWorkingChannelOf(ChannelPair& pair, int k) {
+  EXPECT_EQ(pair.client->connectionCount(), k);
+  EXPECT_EQ(pair.server->connectionCount(), k);
+  EXPECT_EQ(transferAndCheck(*pair.client, *pair.server, 1, 3 << 20, 1, deadline(10s)), "");
+  EXPECT_EQ(transferAndCheck(*pair.server, *pair.client, 2, 3 << 20, 2, deadline(10s)), "");
+}
+
 TEST(TcpTransfer, ALongRoundTripOpensMoreConnections) {
-  // One connection per microsecond of the handshake's round trip, at most 2:
-  // no handshake, loopback's included, takes under 2 us.
-  auto options = withConnections(1, 64 << 10);
-  options.rtt_per_connection = 1us;
-  options.max_connections_for_rtt = 2;
-  auto pair = ChannelPair::make(options);
+  // One connection per microsecond, at most 2: no handshake, loopback's
+  // included, takes under 2 us.
+  auto pair = pairByRoundTrip(1, 1us, 2);
   ASSERT_TRUE(pair);
-  EXPECT_EQ(pair->client->connectionCount(), 2);
-  EXPECT_EQ(pair->server->connectionCount(), 2);
-  EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 1, 3 << 20, 1, deadline(10s)), "");
-  EXPECT_EQ(transferAndCheck(*pair->server, *pair->client, 2, 3 << 20, 2, deadline(10s)), "");
+  expectWorkingChannelOf(*pair, 2);
 }
 
 TEST(TcpTransfer, AShortRoundTripKeepsTheConfiguredConnections) {
-  auto options = withConnections(2, 64 << 10);
-  options.rtt_per_connection = 1h;
-  options.max_connections_for_rtt = 16;
-  auto pair = ChannelPair::make(options);
+  auto pair = pairByRoundTrip(2, 1h, 16);
   ASSERT_TRUE(pair);
-  EXPECT_EQ(pair->client->connectionCount(), 2);
-  EXPECT_EQ(pair->server->connectionCount(), 2);
-  EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 1, 1 << 20, 1, deadline(10s)), "");
+  expectWorkingChannelOf(*pair, 2);
 }
 
 TEST(TcpTransfer, ManyChannelsInParallel) {
