@@ -122,7 +122,6 @@ int runP2pReceiver(const P2pReceiverOptions& options) {
   prctl(PR_SET_NAME, "eccl-bench-recv");
   transport::ChannelOptions channel_options;
   channel_options.connections = options.connections;
-  channel_options.max_connections_for_rtt = 0;  // the row measures exactly K
   channel_options.chunk_bytes = options.chunk_bytes;
   channel_options.io_threads = options.io_threads;
   auto choice = transport::parseTransportChoice(options.transport, "--transport");
