@@ -1,6 +1,7 @@
 #include "transport/tcp/frame_connection.h"
 
 #include <algorithm>
+#include <asio/dispatch.hpp>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 #include <cstring>
@@ -68,7 +69,17 @@ FrameConnection::FrameConnection(std::unique_ptr<ByteStream> stream, int index)
       last_rx_(nowTicks()),
       last_tx_(nowTicks()) {}
 
-FrameConnection::~FrameConnection() = default;
+FrameConnection::~FrameConnection() {
+  // The stream's own waits (a TLS handshake, the shared-memory offer) run on
+  // its strand and hold no reference to it, only a weak "alive" token: they
+  // may run on an I/O thread while the last owner lets go on another. So the
+  // stream dies on its strand, after any such wait, never beside one (TSan saw
+  // a TlsStream destroyed beside its handshake wait). On the strand already:
+  // now. After the I/O context's shutdown the strand destroys it at once.
+  if (!stream_) return;
+  auto executor = stream_->executor();
+  asio::dispatch(executor, [stream = std::move(stream_)] {});
+}
 
 std::string FrameConnection::describe() const {
   if (index_ < 0) return "connection from " + remote_;  // before its Hello numbered it
