@@ -207,7 +207,8 @@ Result<std::vector<AllreduceRow>> runMpiOver(const std::string& btl,
       return systemError("cannot write " + hostfile);
     }
     argv = concat(std::move(argv), {"--hostfile", hostfile, "--mca", "plm_rsh_agent",
-                                    selfPath() + " netns-rsh --prefix " + lab->prefix()});
+                                    selfPath() + " netns-rsh --prefix " + lab->prefix() +
+                                        " --session-dirs " + hosts_dir.path()});
   }
   const std::pair<std::string, std::string> mca[] = {
       {"btl", btl},

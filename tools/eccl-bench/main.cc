@@ -361,10 +361,11 @@ CLI::App* addStateJoinWorker(CLI::App& app, eccl::tools::bench::StateJoinWorkerO
 }
 
 // What mpirun runs in place of ssh inside a lab (netlab_session.h); hidden.
-CLI::App* addNetnsRsh(CLI::App& app, std::string& prefix) {
+CLI::App* addNetnsRsh(CLI::App& app, std::string& prefix, std::string& session_dirs) {
   auto* rsh = app.add_subcommand("netns-rsh", "Enter a lab host for mpirun (internal)");
   rsh->group("");
   rsh->add_option("--prefix", prefix)->required();
+  rsh->add_option("--session-dirs", session_dirs);
   // HOST and the command: everything after the options, verbatim.
   rsh->prefix_command();
   return rsh;
@@ -403,9 +404,10 @@ int main(int argc, char** argv) {
       addStateJoinWorker(app, join_worker_options, join_worker_delay_ms, join_worker_timeout_ms);
   eccl::tools::bench::DilocoCommands diloco(app);
   std::string rsh_prefix;
-  CLI::App* rsh = addNetnsRsh(app, rsh_prefix);
+  std::string rsh_session_dirs;
+  CLI::App* rsh = addNetnsRsh(app, rsh_prefix, rsh_session_dirs);
   CLI11_PARSE(app, argc, argv);
-  if (*rsh) return eccl::tools::bench::runNetnsRsh(rsh_prefix, rsh->remaining());
+  if (*rsh) return eccl::tools::bench::runNetnsRsh(rsh_prefix, rsh_session_dirs, rsh->remaining());
 
   // Children (receivers, comparators) die with this process, whatever ends it.
   eccl::tools::installChildCleanupOnSignals();

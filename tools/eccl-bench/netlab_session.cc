@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -142,7 +144,8 @@ std::vector<std::string> NetlabSession::inside(int host, std::vector<std::string
   return wrapped;
 }
 
-int runNetnsRsh(const std::string& prefix, const std::vector<std::string>& args) {
+int runNetnsRsh(const std::string& prefix, const std::string& session_dirs,
+                const std::vector<std::string>& args) {
   if (args.size() < 2) {
     std::fprintf(stderr, "eccl-bench netns-rsh: usage: --prefix P HOST COMMAND...\n");
     return 2;
@@ -154,6 +157,15 @@ int runNetnsRsh(const std::string& prefix, const std::vector<std::string>& args)
   if (host < 0) {
     std::fprintf(stderr, "eccl-bench netns-rsh: %s is no lab host address\n", args[0].c_str());
     return 2;
+  }
+  if (!session_dirs.empty()) {
+    const std::string own = session_dirs + "/host" + std::to_string(host);
+    if (mkdir(own.c_str(), 0700) != 0 && errno != EEXIST) {
+      std::fprintf(stderr, "eccl-bench netns-rsh: cannot create %s: %s\n", own.c_str(),
+                   std::strerror(errno));
+      return 1;
+    }
+    setenv("OMPI_MCA_orte_tmpdir_base", own.c_str(), 1);
   }
   const std::string ns = netlab::hostNamespace(prefix, host);
   std::string command;

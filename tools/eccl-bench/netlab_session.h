@@ -98,11 +98,17 @@ class NetlabSession {
   Ceiling ceiling_;
 };
 
-// `eccl-bench netns-rsh --prefix P HOST WORDS...`: what mpirun runs in place of
-// ssh to start a daemon on a host of lab P: `ip netns exec NS /bin/sh -c
-// "WORDS..."` for the namespace of HOST's address (the words are a command
-// for a shell, as ssh would hand them to one). Does not return on success.
-int runNetnsRsh(const std::string& prefix, const std::vector<std::string>& args);
+// `eccl-bench netns-rsh --prefix P [--session-dirs D] HOST WORDS...`: what
+// mpirun runs in place of ssh to start a daemon on a host of lab P: `ip netns
+// exec NS /bin/sh -c "WORDS..."` for the namespace of HOST's address (the
+// words are a command for a shell, as ssh would hand them to one). The lab's
+// hosts share one hostname and one /tmp, so Open MPI's session directories
+// (/tmp/ompi.HOSTNAME.UID/...) of all of them would be one tree, which one
+// daemon's clean-up can pull from under another's set-up; with D, each host's
+// daemon (and its ranks) keeps its own under D/hostN. Does not return on
+// success.
+int runNetnsRsh(const std::string& prefix, const std::string& session_dirs,
+                const std::vector<std::string>& args);
 
 // Moves the calling thread into the network namespace `name` (ip netns):
 // the sockets it opens, and the threads it starts, belong to that namespace.
