@@ -76,8 +76,7 @@ FrameConnection::~FrameConnection() {
   // stream dies on its strand, after any such wait, never beside one (TSan saw
   // a TlsStream destroyed beside its handshake wait). On the strand already:
   // now. After the I/O context's shutdown the strand destroys it at once.
-  if (!stream_) return;
-  auto executor = stream_->executor();
+  auto executor = stream_->executor();  // taken first: the capture below empties stream_
   asio::dispatch(executor, [stream = std::move(stream_)] {});
 }
 
