@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "src/protocol/messages.h"
@@ -15,6 +16,8 @@ struct Effects {
   std::vector<protocol::StreamError> stream_errors;
   std::vector<uint64_t> delivered;  // message numbers received in full
   uint64_t pool_credit = 0;         // bytes of the peer's eager budget to return
+  // Reads to stop writing into a receive buffer: {connection index, read token}.
+  std::vector<std::pair<int, uint64_t>> reads_to_drop;
 
   bool hasFrames() const {
     return !credits.empty() || !stream_errors.empty() || !delivered.empty() || pool_credit > 0;

@@ -142,6 +142,17 @@ void FrameConnection::detach(const ChunkRef& chunk) {
   });
 }
 
+void FrameConnection::dropRead(uint64_t token) {
+  asio::post(stream_->executor(), [self = shared_from_this(), token] {
+    if (self->stopped_ || !self->delegate_) return;
+    // Reads happen on this strand only, so none is half done here.
+    if (self->read_state_ == ReadState::kChunkPayload && self->target_.token == token) {
+      self->target_.destination = nullptr;  // readTarget() turns to the discard buffer
+    }
+    self->delegate_->onReadDropped(*self, token);
+  });
+}
+
 void FrameConnection::setPacingRate(uint64_t bytes_per_s) {
   new_pacing_rate_.store(bytes_per_s, std::memory_order_release);
   asio::post(stream_->executor(), [self = shared_from_this()] { self->applyPacingRate(); });

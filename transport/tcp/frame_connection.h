@@ -84,6 +84,8 @@ class ConnectionDelegate {
   virtual void onFrameWritten(FrameConnection& connection, OutgoingFrame& frame) = 0;
   // A chunk frame stopped referencing caller memory (see FrameConnection::detach).
   virtual void onDetached(FrameConnection& connection, const ChunkRef& chunk) = 0;
+  // The read of this token writes into its target no more (see FrameConnection::dropRead).
+  virtual void onReadDropped(FrameConnection& /*connection*/, uint64_t /*token*/) {}
 
   // The connection failed (I/O error, end of stream, bad frame). The delegate decides what
   // stops; the connection keeps running until stop().
@@ -111,6 +113,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // Any thread: if the frame being written carries this chunk from caller memory,
   // copy the rest of it so that the caller's buffer is free (onDetached follows).
   void detach(const ChunkRef& chunk);
+  // Any thread: if the chunk being read has this target token, read the rest of
+  // it into nothing; either way onReadDropped follows (unless stopped).
+  void dropRead(uint64_t token);
   // Any thread: caps this connection's send rate (0: no cap); nothing once the
   // connection has stopped. Bytes queued after the call go at the new rate:
   // the writer applies it before its next write, also when it is already

@@ -100,7 +100,7 @@ void RecvTable::bind(Incoming& in, std::unique_ptr<Posted> posted, Effects& effe
 }
 
 Result<ChunkTarget> RecvTable::beginChunk(const FrameHeader& frame, const ChunkHeader& chunk,
-                                          Effects& effects) {
+                                          Effects& effects, int connection) {
   const uint64_t payload = frame.length - ChunkHeader::kEncodedSize;
   const bool eager = frame.has(protocol::kFlagEager);
   const bool hedge = frame.has(protocol::kFlagHedge);
@@ -123,7 +123,7 @@ Result<ChunkTarget> RecvTable::beginChunk(const FrameHeader& frame, const ChunkH
       return protocolError("message " + std::to_string(chunk.message) +
                            " changed its stream or size between chunks");
     }
-    return place(in, frame, chunk, static_cast<uint32_t>(payload), effects);
+    return place(in, frame, chunk, static_cast<uint32_t>(payload), effects, connection);
   }
 
   // A message seen for the first time.
@@ -157,7 +157,7 @@ Result<ChunkTarget> RecvTable::beginChunk(const FrameHeader& frame, const ChunkH
     bound_streams_[chunk.stream] = chunk.message;
     Incoming& ref = *in;
     active_.emplace(chunk.message, std::move(in));
-    return place(ref, frame, chunk, static_cast<uint32_t>(payload), effects);
+    return place(ref, frame, chunk, static_cast<uint32_t>(payload), effects, connection);
   }
   if (!eager) {
     return protocolError("chunk for " + streamName(chunk.stream) +
@@ -176,11 +176,12 @@ Result<ChunkTarget> RecvTable::beginChunk(const FrameHeader& frame, const ChunkH
   unexpected_by_stream_[chunk.stream] = chunk.message;
   Incoming& ref = *in;
   active_.emplace(chunk.message, std::move(in));
-  return place(ref, frame, chunk, static_cast<uint32_t>(payload), effects);
+  return place(ref, frame, chunk, static_cast<uint32_t>(payload), effects, connection);
 }
 
 Result<ChunkTarget> RecvTable::place(Incoming& in, const FrameHeader& frame,
-                                     const ChunkHeader& chunk, uint32_t length, Effects& effects) {
+                                     const ChunkHeader& chunk, uint32_t length, Effects& effects,
+                                     int connection) {
   const bool eager = frame.has(protocol::kFlagEager);
   const bool hedge = frame.has(protocol::kFlagHedge);
   const uint64_t charge = poolCharge(length);
@@ -190,10 +191,15 @@ Result<ChunkTarget> RecvTable::place(Incoming& in, const FrameHeader& frame,
       in.failed || (in.posted ? in.state[chunk.seq] != 0 : in.pooled.count(chunk.seq) != 0);
   if (duplicate) {
     if (eager) effects.pool_credit += charge;
+    const bool first_still_read =
+        !in.failed && in.posted && in.state[chunk.seq] == 1 && in.in_place.count(chunk.seq) != 0;
+    if (first_still_read && in.spares.count(chunk.seq) == 0) {
+      return raceSpare(in, chunk, length, connection);
+    }
     return dropTarget();
   }
 
-  ReadToken token{chunk.message, chunk.seq, length, eager, false};
+  ReadToken token{chunk.message, chunk.seq, length, connection, eager, false};
   ChunkTarget target;
   if (in.posted) {
     in.state[chunk.seq] = 1;
@@ -221,16 +227,89 @@ Result<ChunkTarget> RecvTable::place(Incoming& in, const FrameHeader& frame,
   }
   ++in.reads_in_progress;
   target.token = next_token_++;
-  reads_.emplace(target.token, token);
+  if (!token.into_pool) in.in_place[chunk.seq] = target.token;
+  reads_.emplace(target.token, std::move(token));
   return target;
+}
+
+Result<ChunkTarget> RecvTable::raceSpare(Incoming& in, const ChunkHeader& chunk, uint32_t length,
+                                         int connection) {
+  // Not counted in reads_in_progress: it writes into its own buffer, so the
+  // message may end without it.
+  ReadToken token{chunk.message, chunk.seq, length, connection};
+  token.spare = std::make_unique<uint8_t[]>(std::max<uint32_t>(length, 1));
+  ChunkTarget target;
+  target.destination = token.spare.get();
+  target.token = next_token_++;
+  Spare& spare = in.spares[chunk.seq];
+  spare.token = target.token;
+  spare.first_token = in.in_place.at(chunk.seq);
+  reads_.emplace(target.token, std::move(token));
+  return target;
+}
+
+void RecvTable::endSpare(uint64_t token_id, ReadToken& token, Effects& effects) {
+  auto active = active_.find(token.message);
+  if (active == active_.end()) {  // the first copy won and the message ended
+    ++stats_.duplicates_dropped;
+    return;
+  }
+  Incoming& in = *active->second;
+  auto spare = in.spares.find(token.seq);
+  if (in.failed || spare == in.spares.end() || spare->second.token != token_id) {
+    ++stats_.duplicates_dropped;
+    return;
+  }
+  auto first = reads_.find(spare->second.first_token);
+  if (first == reads_.end()) {  // cannot happen: the first copy's end removes its spare
+    in.spares.erase(spare);
+    ++stats_.duplicates_dropped;
+    return;
+  }
+  // The first copy still writes into the buffer: its connection must stop
+  // before the spare may go there (onReadDropped).
+  spare->second.token = 0;
+  spare->second.bytes = std::move(token.spare);
+  effects.reads_to_drop.emplace_back(first->second.connection, spare->second.first_token);
+}
+
+void RecvTable::onReadDropped(uint64_t token_id, Effects& effects) {
+  auto read = reads_.find(token_id);
+  // Already ended (in full, before the request came): the spare lost.
+  if (read == reads_.end() || read->second.spare || read->second.dropped) return;
+  ReadToken& token = read->second;
+  auto active = active_.find(token.message);
+  if (active == active_.end()) return;
+  Incoming& in = *active->second;
+  auto spare = in.spares.find(token.seq);
+  if (spare == in.spares.end() || !spare->second.bytes) return;
+  token.dropped = true;  // its endChunk only forgets it
+  --in.reads_in_progress;
+  in.in_place.erase(token.seq);
+  if (!in.failed) {
+    const uint64_t offset = uint64_t{token.seq} * config_.peer_chunk_bytes;
+    if (token.length > 0) {
+      std::memcpy(in.posted->buffer.data() + offset, spare->second.bytes.get(), token.length);
+    }
+    in.state[token.seq] = 2;
+    ++in.chunks_have;
+    stats_.payload_bytes_placed += token.length;
+    ++stats_.spares_won;
+  }
+  in.spares.erase(spare);
+  maybeRetire(in, effects);
 }
 
 Status RecvTable::endChunk(const ChunkTarget& target, Effects& effects) {
   if (target.token == 0) return Status::ok();  // read and dropped
-  auto read = reads_.find(target.token);
-  if (read == reads_.end()) return internalError("unknown chunk read token");
-  const ReadToken token = read->second;
-  reads_.erase(read);
+  auto read = reads_.extract(target.token);
+  if (read.empty()) return internalError("unknown chunk read token");
+  ReadToken& token = read.mapped();
+  if (token.spare) {
+    endSpare(target.token, token, effects);
+    return Status::ok();
+  }
+  if (token.dropped) return Status::ok();  // the spare took its place already
   auto active = active_.find(token.message);
   if (active == active_.end()) return internalError("chunk finished for an unknown message");
   Incoming& in = *active->second;
@@ -257,6 +336,15 @@ Status RecvTable::endChunk(const ChunkTarget& target, Effects& effects) {
       in.state[token.seq] = 2;
       ++in.chunks_have;
       stats_.payload_bytes_placed += token.length;
+    }
+  }
+  if (!token.into_pool) {
+    in.in_place.erase(token.seq);
+    // It beat its spare. A spare still being read counts as dropped when it ends.
+    auto spare = in.spares.find(token.seq);
+    if (spare != in.spares.end()) {
+      if (spare->second.bytes) ++stats_.duplicates_dropped;
+      in.spares.erase(spare);
     }
   }
   maybeRetire(in, effects);

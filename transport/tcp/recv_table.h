@@ -5,7 +5,11 @@
 // chunk of a message binds it to the buffer posted for its stream, or, if none
 // is posted yet, to the bounded pool of unexpected chunks (the sender may only
 // do that on pool credit: an eager chunk). Each chunk is placed once; a second
-// copy (a hedge, or the original after its hedge won) is read and dropped.
+// copy (a hedge, or the original after its hedge won) is read and dropped,
+// except one that comes while the first is still being read in place: it
+// races into a spare buffer, and if it wins, the first copy's connection is
+// asked to drop the rest of its read (Effects::reads_to_drop) before the
+// spare goes into place. A stalled connection then holds nothing up.
 // A message whose stray copies may still arrive stays "draining" until the
 // last original chunk has come in, so that nothing stale is taken for a new
 // message.
@@ -37,6 +41,7 @@ struct RecvStats {
   uint64_t messages_completed = 0;
   uint64_t payload_bytes_placed = 0;
   uint64_t duplicates_dropped = 0;
+  uint64_t spares_won = 0;  // second copies that beat a stalled first one
   uint64_t pool_bytes_peak = 0;
 };
 
@@ -53,10 +58,15 @@ class RecvTable {
   // A chunk header arrived: where its payload goes. An error means the peer
   // broke the protocol and the channel must fail. The frame must be a Chunk
   // of at least ChunkHeader::kEncodedSize bytes (FrameConnection checks it).
+  // `connection` is the index of the connection reading it.
   Result<ChunkTarget> beginChunk(const protocol::FrameHeader& frame,
-                                 const protocol::ChunkHeader& chunk, Effects& effects);
+                                 const protocol::ChunkHeader& chunk, Effects& effects,
+                                 int connection = 0);
   // Its payload has been read into the target.
   Status endChunk(const ChunkTarget& target, Effects& effects);
+  // A connection asked (reads_to_drop) has stopped writing this read into its
+  // target, or had already finished it: the spare copy may take its place.
+  void onReadDropped(uint64_t token, Effects& effects);
 
   Status onStreamError(const protocol::StreamError& error, Effects& effects);
 
@@ -73,6 +83,12 @@ class RecvTable {
     uint64_t stream = 0;
     std::span<uint8_t> buffer;
     RecvCallback done;
+  };
+  // A second copy of a chunk, read while the first is still read in place.
+  struct Spare {
+    uint64_t token = 0;                // its read, while in progress
+    uint64_t first_token = 0;          // the first copy's read
+    std::unique_ptr<uint8_t[]> bytes;  // once read in full
   };
   struct PooledChunk {
     std::unique_ptr<uint8_t[]> bytes;
@@ -92,6 +108,8 @@ class RecvTable {
     std::unique_ptr<Posted> posted;          // null while unexpected (pooled)
     std::vector<uint8_t> state;              // per chunk when posted: 0 none, 1 reading, 2 have
     std::map<uint32_t, PooledChunk> pooled;  // while unexpected
+    std::map<uint32_t, uint64_t> in_place;   // seq -> token of a read into the buffer
+    std::map<uint32_t, Spare> spares;        // seq -> its racing second copy
     bool failed = false;
     Status failure;
   };
@@ -105,14 +123,21 @@ class RecvTable {
     uint64_t message = 0;
     uint32_t seq = 0;
     uint32_t length = 0;
+    int connection = 0;
     bool eager = false;
     bool into_pool = false;
+    bool dropped = false;              // in place, but told to read the rest into nothing
+    std::unique_ptr<uint8_t[]> spare;  // a spare copy's buffer, owned until it ends
   };
 
   Status checkGeometry(const protocol::ChunkHeader& chunk, uint64_t payload) const;
   Result<ChunkTarget> place(Incoming& in, const protocol::FrameHeader& frame,
-                            const protocol::ChunkHeader& chunk, uint32_t length, Effects& effects);
+                            const protocol::ChunkHeader& chunk, uint32_t length, Effects& effects,
+                            int connection);
   ChunkTarget dropTarget();
+  Result<ChunkTarget> raceSpare(Incoming& in, const protocol::ChunkHeader& chunk, uint32_t length,
+                                int connection);
+  void endSpare(uint64_t token_id, ReadToken& token, Effects& effects);
   void bind(Incoming& in, std::unique_ptr<Posted> posted, Effects& effects);
   void failIncoming(Incoming& in, Status status, Effects& effects);
   void maybeRetire(Incoming& in, Effects& effects);

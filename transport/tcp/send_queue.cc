@@ -121,14 +121,37 @@ std::optional<ChunkAssignment> SendQueue::next(int connection, const LateBytesFn
   return std::nullopt;
 }
 
+bool SendQueue::tailMayHedge(const Message& m) {
+  return !m.failed && m.credited && m.next_unsent >= m.chunk_count;
+}
+
+bool SendQueue::mayCopy(const ChunkState& c) {
+  return !c.done && !c.hedged && c.copies == 1;
+}
+
+std::vector<int> SendQueue::hedgeHolders() const {
+  std::vector<int> holders;
+  if (!config_.hedge) return holders;
+  for (const auto& [number, mp] : live_) {
+    const Message& m = *mp;
+    if (!tailMayHedge(m)) continue;
+    for (uint64_t seq = m.first_not_done; seq < m.chunk_count; ++seq) {
+      const ChunkState& c = m.chunks[seq];
+      if (!mayCopy(c)) continue;
+      if (std::find(holders.begin(), holders.end(), c.connection[0]) == holders.end())
+        holders.push_back(c.connection[0]);
+    }
+  }
+  return holders;
+}
+
 std::optional<ChunkAssignment> SendQueue::nextHedge(int connection, const LateBytesFn& late_bytes) {
   for (auto& [number, mp] : live_) {
     Message& m = *mp;
-    // Only the tail of a fully handed-out, credited message is worth a second copy.
-    if (m.failed || !m.credited || m.next_unsent < m.chunk_count) continue;
+    if (!tailMayHedge(m)) continue;
     for (uint64_t seq = m.first_not_done; seq < m.chunk_count; ++seq) {
       ChunkState& c = m.chunks[seq];
-      if (c.done || c.hedged || c.copies != 1 || c.connection[0] == connection) continue;
+      if (!mayCopy(c) || c.connection[0] == connection) continue;
       if (late_bytes(c.connection[0]) < config_.hedge_min_bytes) continue;
       return assign(m, seq, connection, false, true);
     }

@@ -74,6 +74,9 @@ class SendQueue {
   // True when a connection might find a hedge: hedging is on and a credited
   // message has handed out every chunk but not all have arrived.
   bool mayHedge() const;
+  // The connections writing a chunk that nextHedge would copy once it is
+  // late (each listed once): where a channel looks for the next late chunk.
+  std::vector<int> hedgeHolders() const;
 
   // A copy of a chunk has been written in full. Sets detach to the connections
   // whose copy of the same chunk should stop reading caller memory.
@@ -130,6 +133,10 @@ class SendQueue {
   };
 
   uint32_t chunkLength(const Message& m, uint64_t seq) const;
+  // Only the tail of a fully handed-out, credited message is worth a second
+  // copy, and of it only a chunk in one copy that is still being written.
+  static bool tailMayHedge(const Message& m);
+  static bool mayCopy(const ChunkState& c);
   ChunkAssignment assign(Message& m, uint64_t seq, int connection, bool eager, bool hedge);
   std::optional<ChunkAssignment> nextHedge(int connection, const LateBytesFn& late_bytes);
   void failMessage(Message& m, Status status, std::vector<std::pair<int, ChunkRef>>& detach);

@@ -177,6 +177,7 @@ void StripedChannelCore::fail(Status reason, bool peer_said_goodbye) {
   asio::post(timers->strand, [timers] {
     timers->liveness.cancel();
     timers->close.cancel();
+    timers->hedge.cancel();
   });
   // A peer that broke the protocol gets a reset; others an orderly close.
   for (auto& connection : connections) {
@@ -407,20 +408,16 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
                                         protocol::encodeFrame(credit, options_.checksum));
     }
     if (ping_due_[index]) return takePingLocked(index);
-    {
-      // A chunk is late when its write has taken four times the usual time:
-      // only then is a second copy worth its bytes (on an even path it rarely is).
-      const auto now = FrameConnection::Clock::now();
-      const auto late_after = std::max<std::chrono::nanoseconds>(4 * chunk_write_average_,
-                                                                 std::chrono::milliseconds(5));
-      assignment = send_.next(index, [&](int other) -> uint64_t {
-        const auto& peer_connection = connections_[other];
-        if (now - peer_connection->frameStarted() < late_after) return 0;
-        return peer_connection->unwrittenBytes();
-      });
-    }
+    const auto now = FrameConnection::Clock::now();
+    const auto late_after = lateAfterLocked();
+    assignment = send_.next(index, [&](int other) -> uint64_t {
+      const auto& peer_connection = connections_[other];
+      if (now - peer_connection->frameStarted() < late_after) return 0;
+      return peer_connection->unwrittenBytes();
+    });
     if (!assignment) {
       idle_[index] = true;
+      armHedgeCheckLocked(now);
       return nullptr;
     }
   }
@@ -469,7 +466,7 @@ void StripedChannelCore::onDetached(FrameConnection& /*connection*/, const Chunk
 
 // ---- ConnectionDelegate: reader ---------------------------------------------
 
-Result<ChunkTarget> StripedChannelCore::onChunkHeader(FrameConnection& /*connection*/,
+Result<ChunkTarget> StripedChannelCore::onChunkHeader(FrameConnection& connection,
                                                       const FrameHeader& header,
                                                       const protocol::ChunkHeader& chunk) {
   Effects effects;
@@ -478,7 +475,7 @@ Result<ChunkTarget> StripedChannelCore::onChunkHeader(FrameConnection& /*connect
   {
     std::lock_guard lock(mu_);
     if (failing_) return ChunkTarget{};
-    target = recv_.beginChunk(header, chunk, effects);
+    target = recv_.beginChunk(header, chunk, effects, connection.index());
     queueFramesLocked(effects);
     if (!control_queue_.empty() || pending_pool_credit_ > 0) wake = takeIdleLocked(1);
   }
@@ -491,16 +488,44 @@ Status StripedChannelCore::onChunkPayload(FrameConnection& /*connection*/,
   if (!payload_status.isOk()) return payload_status;
   Effects effects;
   ConnectionList wake;
+  ReadDrops drops;
   Status handled;
   {
     std::lock_guard lock(mu_);
     if (failing_) return Status::ok();
     handled = recv_.endChunk(target, effects);
     queueFramesLocked(effects);
+    drops = takeReadDropsLocked(effects);
+    if (!control_queue_.empty() || pending_pool_credit_ > 0) wake = takeIdleLocked(1);
+  }
+  // A spare copy is in: the connection still reading the first one stops.
+  for (const auto& [connection, token] : drops)
+    connection->dropRead(token);
+  finish(effects, wake, {});
+  return handled;
+}
+
+void StripedChannelCore::onReadDropped(FrameConnection& /*connection*/, uint64_t token) {
+  Effects effects;
+  ConnectionList wake;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_) return;
+    recv_.onReadDropped(token, effects);
+    queueFramesLocked(effects);
     if (!control_queue_.empty() || pending_pool_credit_ > 0) wake = takeIdleLocked(1);
   }
   finish(effects, wake, {});
-  return handled;
+}
+
+StripedChannelCore::ReadDrops StripedChannelCore::takeReadDropsLocked(Effects& effects) const {
+  ReadDrops out;
+  for (const auto& [index, token] : effects.reads_to_drop) {
+    if (index >= 0 && static_cast<size_t>(index) < connections_.size())
+      out.emplace_back(connections_[index], token);
+  }
+  effects.reads_to_drop.clear();
+  return out;
 }
 
 Status StripedChannelCore::onControlFrame(FrameConnection& connection, const FrameHeader& header,
@@ -659,6 +684,7 @@ void StripedChannelCore::release(std::shared_ptr<Timers> timers) {
   asio::post(timers->strand, [self = shared_from_this(), timers]() mutable {
     timers->liveness.cancel();
     timers->close.cancel();
+    timers->hedge.cancel();
     timers.reset();
     std::lock_guard lock(self->mu_);
     self->released_ = true;
@@ -713,6 +739,53 @@ void StripedChannelCore::checkLiveness() {
   for (const auto& connection : wake)
     connection->wakeWriter();
   armLivenessTimer();
+}
+
+// ---- Hedging ---------------------------------------------------------------------
+
+std::chrono::nanoseconds StripedChannelCore::lateAfterLocked() const {
+  // Four times the usual write: only then is a second copy worth its bytes
+  // (on an even path it rarely is).
+  return std::max<std::chrono::nanoseconds>(4 * chunk_write_average_, std::chrono::milliseconds(5));
+}
+
+void StripedChannelCore::armHedgeCheckLocked(FrameConnection::Clock::time_point now) {
+  if (!timers_ || !send_.mayHedge()) return;
+  const auto late_after = lateAfterLocked();
+  std::optional<FrameConnection::Clock::time_point> due;
+  for (const int holder : send_.hedgeHolders()) {
+    const auto& connection = connections_[holder];
+    const uint64_t unwritten = connection->unwrittenBytes();
+    // Unwritten bytes only shrink: a frame below the floor never turns hedgeable.
+    // None at all: the holder took its frame a moment ago and has not yet said so.
+    if (unwritten != 0 && unwritten < options_.hedge_min_bytes) continue;
+    const auto started = unwritten == 0 ? now : connection->frameStarted();
+    // Not sooner than a millisecond: a check that finds nothing must not spin.
+    const auto at = std::max(started + late_after, now + std::chrono::milliseconds(1));
+    if (!due || at < *due) due = at;
+  }
+  if (!due || (hedge_check_at_ && *hedge_check_at_ <= *due)) return;
+  hedge_check_at_ = due;
+  asio::post(timers_->strand, [weak = weak_from_this(), timers = timers_, at = *due] {
+    timers->hedge.expires_at(at);  // cancels a later wait, if one is pending
+    timers->hedge.async_wait([weak](std::error_code ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->checkHedges();
+    });
+  });
+}
+
+void StripedChannelCore::checkHedges() {
+  ConnectionList wake;
+  {
+    std::lock_guard lock(mu_);
+    hedge_check_at_.reset();
+    if (failing_ || closing_ || !send_.mayHedge()) return;
+    // Each takes a late chunk if one is there, else parks and arms the next check.
+    wake = takeIdleLocked(static_cast<size_t>(working_connections_));
+  }
+  for (const auto& connection : wake)
+    connection->wakeWriter();
 }
 
 StripedChannel::~StripedChannel() {

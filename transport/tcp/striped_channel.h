@@ -81,6 +81,7 @@ class StripedChannelCore final : public ConnectionDelegate,
   std::unique_ptr<OutgoingFrame> nextFrame(FrameConnection& connection) override;
   void onFrameWritten(FrameConnection& connection, OutgoingFrame& frame) override;
   void onDetached(FrameConnection& connection, const ChunkRef& chunk) override;
+  void onReadDropped(FrameConnection& connection, uint64_t token) override;
   void onConnectionError(FrameConnection& connection, Status error) override;
   void onConnectionStopped(FrameConnection& connection) override;
 
@@ -88,16 +89,18 @@ class StripedChannelCore final : public ConnectionDelegate,
   using DetachList = std::vector<std::pair<int, ChunkRef>>;
   using ConnectionList = std::vector<std::shared_ptr<FrameConnection>>;
   using Detaches = std::vector<std::pair<std::shared_ptr<FrameConnection>, ChunkRef>>;
+  using ReadDrops = std::vector<std::pair<std::shared_ptr<FrameConnection>, uint64_t>>;
 
   // The channel's own asio objects. They are released once the channel has
   // stopped, so that a Channel handle kept past its transport holds nothing
   // that belongs to the transport's I/O context.
   struct Timers {
     explicit Timers(asio::io_context& io)
-        : strand(asio::make_strand(io)), liveness(strand), close(strand) {}
+        : strand(asio::make_strand(io)), liveness(strand), close(strand), hedge(strand) {}
     asio::strand<asio::io_context::executor_type> strand;
     asio::steady_timer liveness;
     asio::steady_timer close;
+    asio::steady_timer hedge;
   };
 
   // Under mu_: turns effects' frames into queued control frames.
@@ -108,6 +111,8 @@ class StripedChannelCore final : public ConnectionDelegate,
   // Under mu_: how many parked connections have something to write now.
   size_t writersWantedLocked() const;
   Detaches resolveLocked(const DetachList& detach) const;
+  // Under mu_: the connections of effects.reads_to_drop, which it empties.
+  ReadDrops takeReadDropsLocked(Effects& effects) const;
   void finish(Effects& effects, const ConnectionList& wake, const Detaches& detach);
   void release(std::shared_ptr<Timers> timers);
   std::unique_ptr<OutgoingFrame> makeChunkFrame(const ChunkAssignment& assignment) const;
@@ -115,6 +120,12 @@ class StripedChannelCore final : public ConnectionDelegate,
   std::unique_ptr<OutgoingFrame> takePingLocked(int index);
   void armLivenessTimer();
   void checkLiveness();
+  // Under mu_: how long a chunk's write may take before a copy goes elsewhere.
+  std::chrono::nanoseconds lateAfterLocked() const;
+  // Under mu_, as a connection parks: when a chunk still being written will
+  // turn late, wake the parked connections then (nothing else may wake them).
+  void armHedgeCheckLocked(FrameConnection::Clock::time_point now);
+  void checkHedges();
 
   const ChannelOptions options_;
   const PeerInfo peer_;
@@ -151,6 +162,8 @@ class StripedChannelCore final : public ConnectionDelegate,
   uint64_t ping_nonce_ = 0;
   // Moving average of how long a chunk takes to write (hedging's yardstick).
   std::chrono::nanoseconds chunk_write_average_{0};
+  // When the hedge timer fires, if it is armed.
+  std::optional<FrameConnection::Clock::time_point> hedge_check_at_;
 };
 
 // The Channel handle given to users: destroying it closes the channel.

@@ -30,9 +30,9 @@ struct Harness {
     effects.runCallbacks();
     return s;
   }
-  // Delivers one chunk whose bytes are all `fill`; returns the beginChunk result.
-  Result<ChunkTarget> chunk(uint64_t stream, uint64_t message, uint64_t total, uint32_t seq,
-                            uint16_t flags, uint8_t fill) {
+  // A chunk's header arrives on `connection`; its bytes, if it has a target, are all `fill`.
+  Result<ChunkTarget> begin(uint64_t stream, uint64_t message, uint64_t total, uint32_t seq,
+                            uint16_t flags, uint8_t fill, int connection = 0) {
     const uint64_t offset = uint64_t{seq} * kChunk;
     const uint64_t length = std::min<uint64_t>(kChunk, total - std::min(total, offset));
     FrameHeader frame;
@@ -40,9 +40,20 @@ struct Harness {
     frame.flags = flags;
     frame.length = static_cast<uint32_t>(ChunkHeader::kEncodedSize + length);
     ChunkHeader header{stream, message, offset, total, seq};
-    auto target = table.beginChunk(frame, header, effects);
+    auto target = table.beginChunk(frame, header, effects, connection);
+    if (target && target->destination != nullptr) std::memset(target->destination, fill, length);
+    return target;
+  }
+  Status end(const ChunkTarget& target) {
+    Status done = table.endChunk(target, effects);
+    effects.runCallbacks();
+    return done;
+  }
+  // Delivers one chunk whose bytes are all `fill`; returns the beginChunk result.
+  Result<ChunkTarget> chunk(uint64_t stream, uint64_t message, uint64_t total, uint32_t seq,
+                            uint16_t flags, uint8_t fill) {
+    auto target = begin(stream, message, total, seq, flags, fill);
     if (!target) return target;
-    if (target->destination != nullptr) std::memset(target->destination, fill, length);
     Status done = table.endChunk(*target, effects);
     effects.runCallbacks();
     if (!done.isOk()) return done;
@@ -105,6 +116,73 @@ TEST(RecvTable, DuplicateCopiesAreDroppedAndStrayOriginalsDrained) {
   EXPECT_EQ(buffer[150], 0xB);
   EXPECT_EQ(h.table.drainingMessages(), 0u);
   EXPECT_EQ(h.table.stats().duplicates_dropped, 1u);
+}
+
+// The first copy of chunk 1 stalls mid-read on connection 2; its hedge
+// arrives on connection 5 and wins: connection 2 is told to drop the rest,
+// and only once it has does the hedge go into the buffer.
+TEST(RecvTable, ASpareCopyTakesAStalledReadsPlace) {
+  Harness h;
+  std::vector<uint8_t> buffer(200, 0);
+  ASSERT_TRUE(h.post(1, buffer).isOk());
+  ASSERT_TRUE(h.chunk(1, 1, 200, 0, 0, 0xA));
+  auto first = h.begin(1, 1, 200, 1, 0, 0x1, /*connection=*/2);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->destination, buffer.data() + 100);
+  auto spare = h.begin(1, 1, 200, 1, kHedge, 0xB, /*connection=*/5);
+  ASSERT_TRUE(spare);
+  ASSERT_NE(spare->destination, nullptr);
+  EXPECT_EQ(buffer[150], 0x1) << "a spare is read beside the buffer, not into it";
+  EXPECT_EQ(h.begin(1, 1, 200, 1, kHedge, 0xC, 6)->destination, nullptr) << "one spare per chunk";
+
+  ASSERT_TRUE(h.end(*spare).isOk());
+  using Drop = std::pair<int, uint64_t>;
+  EXPECT_EQ(h.effects.reads_to_drop, std::vector<Drop>{Drop(2, first->token)});
+  EXPECT_TRUE(h.results.empty()) << "connection 2 may still write into the buffer";
+  EXPECT_EQ(buffer[150], 0x1);
+
+  h.table.onReadDropped(first->token, h.effects);
+  h.effects.runCallbacks();
+  ASSERT_EQ(h.results.size(), 1u);
+  EXPECT_TRUE(h.results[0].isOk());
+  EXPECT_EQ(buffer[150], 0xB);
+  EXPECT_EQ(h.effects.delivered, std::vector<uint64_t>{1});
+  // Connection 2 reads the rest of its frame into nothing and reports its end.
+  EXPECT_TRUE(h.end(*first).isOk());
+  EXPECT_EQ(h.table.stats().spares_won, 1u);
+  EXPECT_EQ(h.table.activeMessages(), 0u);
+}
+
+// The first copy finishes first: the spare is dropped whenever it ends, and a
+// drop request that crossed the first copy's end changes nothing.
+TEST(RecvTable, AFirstCopyThatFinishesBeatsItsSpare) {
+  for (const bool spare_done_first : {false, true}) {
+    SCOPED_TRACE(spare_done_first ? "spare read in full first" : "spare still reading");
+    Harness h;
+    std::vector<uint8_t> buffer(100, 0);
+    ASSERT_TRUE(h.post(1, buffer).isOk());
+    auto first = h.begin(1, 1, 100, 0, 0, 0xA, 0);
+    auto spare = h.begin(1, 1, 100, 0, kHedge, 0xB, 1);
+    ASSERT_TRUE(first && spare);
+    if (spare_done_first) {
+      ASSERT_TRUE(h.end(*spare).isOk());
+      ASSERT_EQ(h.effects.reads_to_drop.size(), 1u);
+    }
+    ASSERT_TRUE(h.end(*first).isOk());
+    ASSERT_EQ(h.results.size(), 1u);
+    EXPECT_EQ(buffer[50], 0xA);
+    if (spare_done_first) {
+      h.table.onReadDropped(first->token, h.effects);  // the request crossed the end
+    } else {
+      ASSERT_TRUE(h.end(*spare).isOk());
+    }
+    h.effects.runCallbacks();
+    EXPECT_EQ(h.results.size(), 1u);
+    EXPECT_EQ(buffer[50], 0xA);
+    EXPECT_EQ(h.table.stats().spares_won, 0u);
+    EXPECT_EQ(h.table.stats().duplicates_dropped, 1u);
+    EXPECT_EQ(h.table.activeMessages(), 0u);
+  }
 }
 
 TEST(RecvTable, HedgeOfAnUnknownMessageIsDropped) {

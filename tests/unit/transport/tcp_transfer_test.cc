@@ -220,33 +220,33 @@ TEST(TcpTransfer, SendBufferIsFreeWhenTheSendCompletes) {
   EXPECT_FALSE(firstDifference(original, received).has_value());
 }
 
-// One connection of sixteen slowed to a trickle: the others carry the message,
-// the slow one's late chunk is re-sent elsewhere, and the bytes are exact
-// although chunks arrive far out of order.
+// One connection of sixteen slowed to a trickle: its chunk turns late, is
+// re-sent on another connection, and every message arrives exact long before
+// the slow copy could (over 30 s at this rate). The parked connections get
+// their first ping after 15 s, so the hedge has to come by itself.
 TEST(TcpTransfer, ASlowConnectionDoesNotHoldTheChannel) {
   if (onSharedMemory()) GTEST_SKIP() << "throttles a TCP socket through a proxy";
-  auto options = withConnections(16, 64 << 10);
+  auto options = withConnections(16, 1 << 20);
   options.notsent_lowat = 16 << 10;
   options.hedge_min_bytes = 16 << 10;
-  options.send_buffer = 64 << 10;  // keep the slow socket's kernel queue short
+  options.send_buffer = 64 << 10;  // the kernel takes a fraction of a chunk
+  options.idle_timeout = 60s;
   auto pair = ChannelPair::listenOnly(options);
   ASSERT_TRUE(pair);
   TcpProxy proxy(pair->listener->port());
   for (int c = 0; c < 16; ++c) {
     // The proxy numbers connections in accept order; slow one of them.
-    // 50 KiB/s: a chunk on it takes over a second, late by any measure even when a
-    // loaded sanitizer build makes every other chunk slow too.
-    proxy.throttle(c, Direction::kUpstream, c == 3 ? 50 << 10 : 0);
+    proxy.throttle(c, Direction::kUpstream, c == 3 ? 20 << 10 : 0);
   }
   ASSERT_TRUE(pair->connect(proxy.port()).isOk());
   for (int round = 0; round < 3; ++round) {
-    EXPECT_EQ(
-        transferAndCheck(*pair->client, *pair->server, 100 + round, 24 << 20, round, deadline(30s)),
+    ASSERT_EQ(
+        transferAndCheck(*pair->client, *pair->server, 100 + round, 24 << 20, round, deadline(10s)),
         "");
   }
   const auto client = pair->client->stats();
   const auto server = pair->server->stats();
-  EXPECT_GT(client.hedged_chunks_sent, 0u);
+  EXPECT_GE(client.hedged_chunks_sent, 1u);
   EXPECT_EQ(server.messages_received, 3u);
 }
 
