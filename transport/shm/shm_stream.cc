@@ -81,7 +81,7 @@ void ShmStream::pump() {
       mode_ = *decided_;
       if (mode_ == Mode::kShm) {
         // The socket carries doorbells only: no kernel pacing on it.
-        if (pace_bytes_per_s_ != 0) inner_->setPacingRate(0);
+        if (pace_.capped()) inner_->setPacingRate(0);
         ECCL_LOG_DEBUG("connection with {} uses shared memory ({} byte rings)",
                        inner_->remoteAddress(), ring_bytes_);
       }
@@ -263,8 +263,8 @@ size_t ShmStream::writeSome(std::span<const uint8_t> first, std::span<const uint
     ec = asio::error::broken_pipe;
     return 0;
   }
-  if (pace_bytes_per_s_ > 0) {
-    const uint64_t allowance = paceAllowance();
+  if (pace_.capped()) {
+    const uint64_t allowance = pace_.allowance(std::chrono::steady_clock::now());
     if (allowance == 0) {
       ec = asio::error::would_block;
       return 0;
@@ -273,7 +273,7 @@ size_t ShmStream::writeSome(std::span<const uint8_t> first, std::span<const uint
     second = second.first(std::min<size_t>(second.size(), allowance - first.size()));
   }
   const size_t n = tx_.write(first, second);
-  if (pace_bytes_per_s_ > 0) pace_tokens_ -= static_cast<double>(n);
+  if (pace_.capped()) pace_.spend(n);
   if (tx_.corrupt()) {
     fail(make_error_code(ShmErrc::kCorruptRing));
     ec = failure_;
@@ -312,7 +312,8 @@ void ShmStream::waitWritable(WaitHandler ready) {
     parked_writer_ = std::move(ready);
     return;
   }
-  if (pace_bytes_per_s_ > 0 && !inner_error_ && !send_closed_ && paceAllowance() == 0) {
+  if (pace_.capped() && !inner_error_ && !send_closed_ &&
+      pace_.allowance(std::chrono::steady_clock::now()) == 0) {
     return waitForTokens(std::move(ready));
   }
   if (inner_error_ || send_closed_ || tx_.hasRoom()) return post(std::move(ready));
@@ -490,32 +491,14 @@ void ShmStream::setPacingRate(uint64_t bytes_per_s) {
   // Kept in every mode: a rate set while negotiating must hold once the
   // rings carry the bytes (pump then takes it off the socket).
   if (mode_ != Mode::kShm) inner_->setPacingRate(bytes_per_s);
-  if (bytes_per_s != 0 && pace_bytes_per_s_ == 0) {
-    pace_tokens_ = 0;
-    pace_refilled_ = std::chrono::steady_clock::now();
-  }
-  pace_bytes_per_s_ = bytes_per_s;
+  pace_.setRate(bytes_per_s, std::chrono::steady_clock::now());
   // A writer waiting for tokens re-checks at the new rate (or none).
   if (pace_timer_) pace_timer_->cancel();
 }
 
-uint64_t ShmStream::paceAllowance() {
-  const auto now = std::chrono::steady_clock::now();
-  const double rate = static_cast<double>(pace_bytes_per_s_);
-  const double burst = std::max(16.0 * 1024, rate / 100);
-  pace_tokens_ = std::min(
-      burst, pace_tokens_ + rate * std::chrono::duration<double>(now - pace_refilled_).count());
-  pace_refilled_ = now;
-  return pace_tokens_ >= 1 ? static_cast<uint64_t>(pace_tokens_) : 0;
-}
-
 void ShmStream::waitForTokens(WaitHandler ready) {
   if (!pace_timer_) pace_timer_ = std::make_unique<asio::steady_timer>(inner_->executor());
-  const double missing = std::max(1.0, 4096 - pace_tokens_);  // wake for a useful write
-  const auto wait = std::chrono::duration<double>(missing / static_cast<double>(pace_bytes_per_s_));
-  pace_timer_->expires_after(std::max<std::chrono::steady_clock::duration>(
-      std::chrono::microseconds(100),
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait)));
+  pace_timer_->expires_after(pace_.untilUsefulWrite());
   const auto started = std::chrono::steady_clock::now();
   pace_timer_->async_wait([this, alive = std::weak_ptr<int>(alive_), started,
                            ready = std::move(ready)](std::error_code) {

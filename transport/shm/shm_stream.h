@@ -21,6 +21,7 @@
 #include "transport/byte_stream.h"
 #include "transport/shm/shm_ring.h"
 #include "transport/shm/shm_segment.h"
+#include "transport/token_bucket.h"
 
 namespace eccl::transport::shm {
 
@@ -95,8 +96,7 @@ class ShmStream final : public ByteStream {
   // Moves a pending negotiation on; false (with ec: would_block, the
   // failure, or a closed stream) when no I/O can happen now.
   bool readyForIo(std::error_code& ec);
-  // Pacing over shared memory: how many bytes may go now (refills the bucket).
-  uint64_t paceAllowance();
+  // Pacing over shared memory: wakes `ready` once a useful write may go.
   void waitForTokens(WaitHandler ready);
   void post(WaitHandler ready, std::error_code ec = {});
 
@@ -129,9 +129,7 @@ class ShmStream final : public ByteStream {
   bool doorbell_owed_ = false;  // the wrapped stream had no room for one
   bool doorbell_write_armed_ = false;
   std::chrono::steady_clock::time_point write_wait_started_{};
-  uint64_t pace_bytes_per_s_ = 0;  // 0: unpaced
-  double pace_tokens_ = 0;
-  std::chrono::steady_clock::time_point pace_refilled_{};
+  TokenBucket pace_;
   std::unique_ptr<asio::steady_timer> pace_timer_;
 
   std::chrono::nanoseconds ring_full_time_{0};
