@@ -21,8 +21,14 @@ uint64_t TokenBucket::allowance(Clock::time_point now) {
   return tokens_ >= 1 ? static_cast<uint64_t>(tokens_) : 0;
 }
 
+uint64_t TokenBucket::grant(Clock::time_point now, uint64_t wanted) {
+  const uint64_t tokens = allowance(now);
+  if (tokens < std::min(wanted, kUsefulWrite)) return 0;
+  return std::min(tokens, wanted);
+}
+
 TokenBucket::Clock::duration TokenBucket::untilUsefulWrite() const {
-  const double missing = std::max(1.0, 4096 - tokens_);
+  const double missing = std::max(1.0, static_cast<double>(kUsefulWrite) - tokens_);
   const auto wait = std::chrono::duration<double>(missing / static_cast<double>(bytes_per_s_));
   return std::max<Clock::duration>(std::chrono::microseconds(100),
                                    std::chrono::duration_cast<Clock::duration>(wait));

@@ -16,10 +16,19 @@ class TokenBucket {
   // first write after it takes a burst at most.
   void setRate(uint64_t bytes_per_s, Clock::time_point now);
   bool capped() const { return bytes_per_s_ != 0; }
+  // A write worth waking a writer for: below it, a writer waits for tokens
+  // instead of spinning through writes of a few bytes.
+  static constexpr uint64_t kUsefulWrite = 4096;
+
   // How many bytes may go now (refills first).
   uint64_t allowance(Clock::time_point now);
+  // How many of `wanted` bytes a write may send now: 0 (would block) until
+  // all of them or a useful write may go, so that a writer never dribbles.
+  uint64_t grant(Clock::time_point now, uint64_t wanted);
+  // Whether a writer should write now rather than wait for tokens.
+  bool usefulWriteAllowed(Clock::time_point now) { return allowance(now) >= kUsefulWrite; }
   void spend(uint64_t bytes) { tokens_ -= static_cast<double>(bytes); }
-  // How long until a write worth waking for (4 KiB) may go; at least 100 us.
+  // How long until a useful write may go; at least 100 us.
   Clock::duration untilUsefulWrite() const;
 
  private:

@@ -264,7 +264,8 @@ size_t ShmStream::writeSome(std::span<const uint8_t> first, std::span<const uint
     return 0;
   }
   if (pace_.capped()) {
-    const uint64_t allowance = pace_.allowance(std::chrono::steady_clock::now());
+    const uint64_t allowance =
+        pace_.grant(std::chrono::steady_clock::now(), first.size() + second.size());
     if (allowance == 0) {
       ec = asio::error::would_block;
       return 0;
@@ -313,7 +314,7 @@ void ShmStream::waitWritable(WaitHandler ready) {
     return;
   }
   if (pace_.capped() && !inner_error_ && !send_closed_ &&
-      pace_.allowance(std::chrono::steady_clock::now()) == 0) {
+      !pace_.usefulWriteAllowed(std::chrono::steady_clock::now())) {
     return waitForTokens(std::move(ready));
   }
   if (inner_error_ || send_closed_ || tx_.hasRoom()) return post(std::move(ready));

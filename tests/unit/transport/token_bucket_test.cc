@@ -43,6 +43,23 @@ TEST(TokenBucket, ChangingTheRateKeepsTheTokensAndLiftingItUncaps) {
   EXPECT_FALSE(bucket.capped());
 }
 
+TEST(TokenBucket, AWriterWritesOnlyOnceAUsefulWriteMayGo) {
+  TokenBucket bucket;
+  const Clock::time_point t0{};
+  bucket.setRate(1'000'000, t0);
+  EXPECT_FALSE(bucket.usefulWriteAllowed(t0 + 4095us)) << "a few bytes are not worth a write";
+  EXPECT_TRUE(bucket.usefulWriteAllowed(t0 + 4097us));
+}
+
+TEST(TokenBucket, AWriteGetsAllItWantsOrAUsefulPieceNeverADribble) {
+  TokenBucket bucket;
+  const Clock::time_point t0{};
+  bucket.setRate(1'000'000, t0);
+  EXPECT_EQ(bucket.grant(t0 + 100us, 1 << 20), 0u) << "100 bytes of a large write wait";
+  EXPECT_EQ(bucket.grant(t0 + 100us, 64), 64u) << "a small write goes whole";
+  EXPECT_EQ(bucket.grant(t0 + 5ms, 1 << 20), 5000u) << "every token (grant spends none)";
+}
+
 TEST(TokenBucket, AWriterSleepsUntilAUsefulWriteMayGo) {
   TokenBucket bucket;
   const Clock::time_point t0{};
