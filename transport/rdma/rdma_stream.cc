@@ -15,7 +15,8 @@ RdmaStream::RdmaStream(std::unique_ptr<ByteStream> inner, std::unique_ptr<QueueP
       qp_(std::move(qp)),
       events_(inner_->executor(), qp_->eventFd()),
       send_ring_bytes_(qp_->sendStaging().size()),
-      receive_ring_bytes_(qp_->receiveRing().size()) {
+      receive_ring_bytes_(qp_->receiveRing().size()),
+      pace_(inner_->executor()) {
   // Both waits stay armed while the stream is open: a dead peer and owed
   // credits must be noticed even while nobody reads or writes.
   asio::post(inner_->executor(), [this, alive = std::weak_ptr<int>(alive_)] {
@@ -164,7 +165,7 @@ size_t RdmaStream::writeSome(std::span<const uint8_t> first, std::span<const uin
     return 0;
   }
   uint64_t limit = std::min<uint64_t>(first.size() + second.size(), RingImmediate::kMaxDataBytes);
-  if (pace_.capped()) limit = pace_.grant(std::chrono::steady_clock::now(), limit);
+  if (pace_.capped()) limit = pace_.grant(limit);
   uint64_t space = room();
   if ((space < limit || freeWriteSlots() == 0) && !failure_) {
     pollEvents(/*call_now=*/false);  // credits and completions may be waiting
@@ -235,7 +236,7 @@ void RdmaStream::waitReadable(WaitHandler ready) {
 
 void RdmaStream::waitWritable(WaitHandler ready) {
   if (closed_ || failure_ || socket_error_ || send_closed_) return post(std::move(ready));
-  if (pace_.capped() && !pace_.usefulWriteAllowed(std::chrono::steady_clock::now())) {
+  if (pace_.capped() && !pace_.usefulWriteAllowed()) {
     return waitForTokens(std::move(ready));
   }
   if (canWrite()) return post(std::move(ready));
@@ -337,7 +338,7 @@ void RdmaStream::post(WaitHandler ready, std::error_code ec) {
 
 void RdmaStream::stop() {
   closed_ = true;
-  if (pace_timer_) pace_timer_->cancel();
+  pace_.cancel();
   std::error_code ignored;
   events_.cancel(ignored);
 }
@@ -363,24 +364,17 @@ void RdmaStream::shutdownSend() {
 }
 
 void RdmaStream::setPacingRate(uint64_t bytes_per_s) {
-  pace_.setRate(bytes_per_s, std::chrono::steady_clock::now());
-  if (pace_timer_) pace_timer_->cancel();  // a writer waiting for tokens re-checks
+  pace_.setRate(bytes_per_s);  // a writer waiting for tokens re-checks
 }
 
 void RdmaStream::waitForTokens(WaitHandler ready) {
-  if (!pace_timer_) pace_timer_ = std::make_unique<asio::steady_timer>(inner_->executor());
-  pace_timer_->expires_after(pace_.untilUsefulWrite());
-  const auto started = std::chrono::steady_clock::now();
-  pace_timer_->async_wait([this, alive = std::weak_ptr<int>(alive_), started,
-                           ready = std::move(ready)](std::error_code) {
-    if (alive.expired()) return;
-    write_wait_time_ += std::chrono::steady_clock::now() - started;  // paced: the link is "busy"
+  pace_.sleep([this, ready = std::move(ready)] {
     ready(closed_ ? asio::error::operation_aborted : std::error_code());
   });
 }
 
 std::chrono::nanoseconds RdmaStream::sendBusyTime() {
-  auto busy = write_wait_time_;
+  auto busy = write_wait_time_ + pace_.slept();  // paced: the link is "busy"
   if (write_waiter_) busy += std::chrono::steady_clock::now() - write_wait_started_;
   return busy;
 }

@@ -21,14 +21,13 @@
 #pragma once
 
 #include <asio/posix/stream_descriptor.hpp>
-#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <vector>
 
 #include "transport/byte_stream.h"
+#include "transport/pacer.h"
 #include "transport/rdma/queue_pair.h"
-#include "transport/token_bucket.h"
 
 namespace eccl::transport::rdma {
 
@@ -113,8 +112,7 @@ class RdmaStream final : public ByteStream {
   bool socket_wait_armed_ = false;
   std::chrono::steady_clock::time_point write_wait_started_{};
   std::chrono::nanoseconds write_wait_time_{0};
-  TokenBucket pace_;
-  std::unique_ptr<asio::steady_timer> pace_timer_;
+  Pacer pace_;
 };
 
 }  // namespace eccl::transport::rdma

@@ -21,7 +21,7 @@ std::error_code negotiationError(const Status& status, std::span<const uint8_t> 
 }  // namespace
 
 ShmStream::ShmStream(std::unique_ptr<ByteStream> inner, ShmRole role, ShmSettings settings)
-    : inner_(std::move(inner)), role_(role), settings_(settings) {
+    : inner_(std::move(inner)), role_(role), settings_(settings), pace_(inner_->executor()) {
   const bool offer = settings_.allow && thisHostId().has_value();
   if (role_ == ShmRole::kClient) {
     Offer message;
@@ -264,8 +264,7 @@ size_t ShmStream::writeSome(std::span<const uint8_t> first, std::span<const uint
     return 0;
   }
   if (pace_.capped()) {
-    const uint64_t allowance =
-        pace_.grant(std::chrono::steady_clock::now(), first.size() + second.size());
+    const uint64_t allowance = pace_.grant(first.size() + second.size());
     if (allowance == 0) {
       ec = asio::error::would_block;
       return 0;
@@ -313,8 +312,7 @@ void ShmStream::waitWritable(WaitHandler ready) {
     parked_writer_ = std::move(ready);
     return;
   }
-  if (pace_.capped() && !inner_error_ && !send_closed_ &&
-      !pace_.usefulWriteAllowed(std::chrono::steady_clock::now())) {
+  if (pace_.capped() && !inner_error_ && !send_closed_ && !pace_.usefulWriteAllowed()) {
     return waitForTokens(std::move(ready));
   }
   if (inner_error_ || send_closed_ || tx_.hasRoom()) return post(std::move(ready));
@@ -462,7 +460,7 @@ void ShmStream::releaseWaiters(std::error_code ec) {
 
 void ShmStream::stop() {
   closed_ = true;
-  if (pace_timer_) pace_timer_->cancel();
+  pace_.cancel();
 }
 
 // ---- the rest of ByteStream -----------------------------------------------------
@@ -492,26 +490,18 @@ void ShmStream::setPacingRate(uint64_t bytes_per_s) {
   // Kept in every mode: a rate set while negotiating must hold once the
   // rings carry the bytes (pump then takes it off the socket).
   if (mode_ != Mode::kShm) inner_->setPacingRate(bytes_per_s);
-  pace_.setRate(bytes_per_s, std::chrono::steady_clock::now());
-  // A writer waiting for tokens re-checks at the new rate (or none).
-  if (pace_timer_) pace_timer_->cancel();
+  pace_.setRate(bytes_per_s);  // a writer waiting for tokens re-checks at the new rate
 }
 
 void ShmStream::waitForTokens(WaitHandler ready) {
-  if (!pace_timer_) pace_timer_ = std::make_unique<asio::steady_timer>(inner_->executor());
-  pace_timer_->expires_after(pace_.untilUsefulWrite());
-  const auto started = std::chrono::steady_clock::now();
-  pace_timer_->async_wait([this, alive = std::weak_ptr<int>(alive_), started,
-                           ready = std::move(ready)](std::error_code) {
-    if (alive.expired()) return;
-    ring_full_time_ += std::chrono::steady_clock::now() - started;  // paced: the link is "busy"
+  pace_.sleep([this, ready = std::move(ready)] {
     ready(closed_ ? asio::error::operation_aborted : std::error_code());
   });
 }
 
 std::chrono::nanoseconds ShmStream::sendBusyTime() {
   if (mode_ != Mode::kShm) return inner_->sendBusyTime();
-  auto busy = ring_full_time_;
+  auto busy = ring_full_time_ + pace_.slept();  // paced: the link is "busy"
   if (write_waiter_) busy += std::chrono::steady_clock::now() - write_wait_started_;
   return busy;
 }

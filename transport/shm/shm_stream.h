@@ -12,16 +12,15 @@
 // Everything runs on the wrapped stream's executor, as for any ByteStream.
 #pragma once
 
-#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "transport/byte_stream.h"
+#include "transport/pacer.h"
 #include "transport/shm/shm_ring.h"
 #include "transport/shm/shm_segment.h"
-#include "transport/token_bucket.h"
 
 namespace eccl::transport::shm {
 
@@ -129,8 +128,7 @@ class ShmStream final : public ByteStream {
   bool doorbell_owed_ = false;  // the wrapped stream had no room for one
   bool doorbell_write_armed_ = false;
   std::chrono::steady_clock::time_point write_wait_started_{};
-  TokenBucket pace_;
-  std::unique_ptr<asio::steady_timer> pace_timer_;
+  Pacer pace_;
 
   std::chrono::nanoseconds ring_full_time_{0};
 };
