@@ -8,11 +8,12 @@ void Pacer::setRate(uint64_t bytes_per_s) {
 }
 
 uint64_t Pacer::grant(uint64_t wanted) {
+  if (!capped()) return wanted;
   return bucket_.grant(TokenBucket::Clock::now(), wanted);
 }
 
 bool Pacer::usefulWriteAllowed() {
-  return bucket_.usefulWriteAllowed(TokenBucket::Clock::now());
+  return !capped() || bucket_.usefulWriteAllowed(TokenBucket::Clock::now());
 }
 
 void Pacer::sleep(std::function<void()> woken) {

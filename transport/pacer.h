@@ -22,10 +22,12 @@ class Pacer {
   // 0 lifts the cap. A sleeping writer wakes to re-check at the new rate.
   void setRate(uint64_t bytes_per_s);
   bool capped() const { return bucket_.capped(); }
-  // TokenBucket::grant and spend, now.
+  // TokenBucket::grant and spend, now; all of `wanted`, and nothing spent, when uncapped.
   uint64_t grant(uint64_t wanted);
-  void spend(uint64_t bytes) { bucket_.spend(bytes); }
-  // Whether a writer should write now rather than sleep.
+  void spend(uint64_t bytes) {
+    if (capped()) bucket_.spend(bytes);
+  }
+  // Whether a writer should write now rather than sleep (always when uncapped).
   bool usefulWriteAllowed();
   // Calls `woken` once a useful write may go, or sooner after setRate or
   // cancel; never once this pacer is gone.

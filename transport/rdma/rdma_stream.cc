@@ -9,6 +9,24 @@
 #include "transport/stream_errors.h"
 
 namespace eccl::transport::rdma {
+namespace {
+
+// Copies `bytes` into `ring` from offset `at` on, going on at its start.
+void copyIntoRing(std::span<uint8_t> ring, uint64_t at, std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return;  // may have no data pointer at all
+  const uint64_t before_wrap = std::min<uint64_t>(bytes.size(), ring.size() - at);
+  std::memcpy(ring.data() + at, bytes.data(), before_wrap);
+  std::memcpy(ring.data(), bytes.data() + before_wrap, bytes.size() - before_wrap);
+}
+
+// Fills `into` from `ring` at offset `at` on, going on at its start.
+void copyOutOfRing(std::span<const uint8_t> ring, uint64_t at, std::span<uint8_t> into) {
+  const uint64_t before_wrap = std::min<uint64_t>(into.size(), ring.size() - at);
+  std::memcpy(into.data(), ring.data() + at, before_wrap);
+  std::memcpy(into.data() + before_wrap, ring.data(), into.size() - before_wrap);
+}
+
+}  // namespace
 
 RdmaStream::RdmaStream(std::unique_ptr<ByteStream> inner, std::unique_ptr<QueuePair> qp)
     : inner_(std::move(inner)),
@@ -135,11 +153,7 @@ size_t RdmaStream::readSome(std::span<uint8_t> into, std::error_code& ec) {
     }
     return 0;
   }
-  const std::span<const uint8_t> ring = qp_->receiveRing();
-  const uint64_t at = read_ % receive_ring_bytes_;
-  const uint64_t before_wrap = std::min(n, receive_ring_bytes_ - at);
-  std::memcpy(into.data(), ring.data() + at, before_wrap);
-  if (before_wrap < n) std::memcpy(into.data() + before_wrap, ring.data(), n - before_wrap);
+  copyOutOfRing(qp_->receiveRing(), read_ % receive_ring_bytes_, into.first(n));
   read_ += n;
   postOwed();
   if (failure_) {
@@ -165,11 +179,11 @@ size_t RdmaStream::writeSome(std::span<const uint8_t> first, std::span<const uin
     return 0;
   }
   uint64_t limit = std::min<uint64_t>(first.size() + second.size(), RingImmediate::kMaxDataBytes);
-  if (pace_.capped()) limit = pace_.grant(limit);
+  limit = pace_.grant(limit);
   uint64_t space = room();
-  if ((space < limit || freeWriteSlots() == 0) && !failure_) {
+  if (!failure_ && (space < limit || freeWriteSlots() == 0)) {
     pollEvents(/*call_now=*/false);  // credits and completions may be waiting
-    space = failure_ ? 0 : room();
+    if (!failure_) space = room();
   }
   if (failure_) {
     ec = failure_;
@@ -185,15 +199,10 @@ size_t RdmaStream::writeSome(std::span<const uint8_t> first, std::span<const uin
     return 0;
   }
   // Into the staging buffer at the bytes' offsets in the other end's ring.
-  const std::span<uint8_t> staging = qp_->sendStaging();
   uint64_t copied = 0;
   for (std::span<const uint8_t> piece : {first, second}) {
     piece = piece.first(std::min<uint64_t>(piece.size(), n - copied));
-    if (piece.empty()) continue;  // may have no data pointer at all
-    const uint64_t to = (at + copied) % send_ring_bytes_;
-    const uint64_t before_wrap = std::min<uint64_t>(piece.size(), send_ring_bytes_ - to);
-    std::memcpy(staging.data() + to, piece.data(), before_wrap);
-    std::memcpy(staging.data(), piece.data() + before_wrap, piece.size() - before_wrap);
+    copyIntoRing(qp_->sendStaging(), (at + copied) % send_ring_bytes_, piece);
     copied += piece.size();
   }
   // One immediate, on the last write: the other end counts the bytes once all landed.
@@ -215,7 +224,7 @@ size_t RdmaStream::writeSome(std::span<const uint8_t> first, std::span<const uin
   }
   ++outstanding_;
   sent_ += n;
-  if (pace_.capped()) pace_.spend(n);
+  pace_.spend(n);
   return n;
 }
 
@@ -236,7 +245,7 @@ void RdmaStream::waitReadable(WaitHandler ready) {
 
 void RdmaStream::waitWritable(WaitHandler ready) {
   if (closed_ || failure_ || socket_error_ || send_closed_) return post(std::move(ready));
-  if (pace_.capped() && !pace_.usefulWriteAllowed()) {
+  if (!pace_.usefulWriteAllowed()) {
     return waitForTokens(std::move(ready));
   }
   if (canWrite()) return post(std::move(ready));

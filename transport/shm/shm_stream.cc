@@ -273,7 +273,7 @@ size_t ShmStream::writeSome(std::span<const uint8_t> first, std::span<const uint
     second = second.first(std::min<size_t>(second.size(), allowance - first.size()));
   }
   const size_t n = tx_.write(first, second);
-  if (pace_.capped()) pace_.spend(n);
+  pace_.spend(n);
   if (tx_.corrupt()) {
     fail(make_error_code(ShmErrc::kCorruptRing));
     ec = failure_;
@@ -312,7 +312,7 @@ void ShmStream::waitWritable(WaitHandler ready) {
     parked_writer_ = std::move(ready);
     return;
   }
-  if (pace_.capped() && !inner_error_ && !send_closed_ && !pace_.usefulWriteAllowed()) {
+  if (!inner_error_ && !send_closed_ && !pace_.usefulWriteAllowed()) {
     return waitForTokens(std::move(ready));
   }
   if (inner_error_ || send_closed_ || tx_.hasRoom()) return post(std::move(ready));
