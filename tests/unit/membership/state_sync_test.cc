@@ -9,6 +9,7 @@
 #include "src/state/content_hash.h"
 #include "tests/unit/membership/inprocess_fixture.h"
 #include "tests/unit/membership/state_tensors.h"
+#include "transport/fault_spec.h"
 
 namespace eccl::test {
 namespace {
@@ -27,13 +28,17 @@ std::vector<Spec> everyDtype() {
 class SharedStateSync : public InProcessCluster {
  protected:
   // A peer whose fault hook aborts it at "state-serve" when it is victim_.
-  comm::Communicator& addHookedPeer() {
-    return addPeer("g", [this](std::string_view point, const EndpointId& self) {
-      comm::Communicator* victim = victim_.load();
-      if (point == "state-serve" && victim != nullptr && victim->peerId() == self) {
-        victim->abort("the test fails this holder while it serves");
-      }
-    });
+  // faults: what its data channels inject (none by default).
+  comm::Communicator& addHookedPeer(std::shared_ptr<const transport::FaultSpec> faults = nullptr) {
+    return addPeer(
+        "g",
+        [this](std::string_view point, const EndpointId& self) {
+          comm::Communicator* victim = victim_.load();
+          if (point == "state-serve" && victim != nullptr && victim->peerId() == self) {
+            victim->abort("the test fails this holder while it serves");
+          }
+        },
+        std::move(faults));
   }
 
   std::vector<comm::Communicator*> ring(int n) {
@@ -250,26 +255,34 @@ TEST_F(SharedStateSync, ACompressibleEntryTravelsAsZstdPiecesAndArrivesExact) {
 }
 
 TEST_F(SharedStateSync, AHolderThatFailsWhileServingIsReplacedByAnother) {
-  // Every peer's fault hook aborts it at "state-serve" if it is the victim:
-  // the victim fails after posting its sends; the receiver gets its ranges
-  // from the other holders in a second round.
-  auto peers = ring(4);
+  // The victim's fault hook aborts it at "state-serve", just after it posts
+  // its sends; its data channels hold every write for 20 ms, so the abort
+  // comes before its ranges can all arrive (without the hold they sometimes
+  // did, and one round was enough). The receiver gets them from the other
+  // holders in a second round.
+  auto held = std::make_shared<const transport::FaultSpec>(
+      transport::FaultSpec{.delay_p = 1.0, .delay = 20ms});
+  comm::Communicator& victim = addHookedPeer(held);
+  auto peers = rankedRing({&victim, &addHookedPeer(), &addHookedPeer(), &addHookedPeer()});
+  // The receiver is the peer after the victim; every other peer holds the popular copy.
+  const size_t v = static_cast<size_t>(victim.rank()), r = (v + 1) % 4;
   std::vector<Spec> specs = {{"big", 4 << 20, reduce::DType::kF32}};
   std::vector<Tensors> tensors;
-  for (int i = 0; i < 3; ++i)
-    tensors.push_back(makeTensors(specs, 1, 1));
-  tensors.push_back(makeTensors(specs, 2, 0));
-  victim_ = peers[0];
-  auto outcomes = syncAll(peers, tensors,
-                          {SyncStrategy::kEnforcePopular, SyncStrategy::kEnforcePopular,
-                           SyncStrategy::kEnforcePopular, SyncStrategy::kReceiveOnly});
-  EXPECT_EQ(outcomes[0].status.code(), Code::kAborted) << outcomes[0].status.toString();
-  for (int i = 1; i < 4; ++i) {
+  std::vector<SyncStrategy> strategies;
+  for (size_t i = 0; i < 4; ++i) {
+    tensors.push_back(i == r ? makeTensors(specs, 2, 0) : makeTensors(specs, 1, 1));
+    strategies.push_back(i == r ? SyncStrategy::kReceiveOnly : SyncStrategy::kEnforcePopular);
+  }
+  victim_ = &victim;
+  auto outcomes = syncAll(peers, tensors, strategies);
+  EXPECT_EQ(outcomes[v].status.code(), Code::kAborted) << outcomes[v].status.toString();
+  for (size_t i = 0; i < 4; ++i) {
+    if (i == v) continue;
     ASSERT_TRUE(outcomes[i].status.isOk()) << i << ": " << outcomes[i].status.toString();
   }
-  EXPECT_EQ(tensors[3].hashes(), tensors[1].hashes());
-  EXPECT_GE(outcomes[3].info.rounds, 2u);
-  EXPECT_EQ(outcomes[3].info.bytes_received, 16u << 20);  // what arrived: no range twice
+  EXPECT_EQ(tensors[r].hashes(), tensors[(r + 1) % 4].hashes());
+  EXPECT_GE(outcomes[r].info.rounds, 2u);
+  EXPECT_EQ(outcomes[r].info.bytes_received, 16u << 20);  // what arrived: no range twice
 }
 
 }  // namespace
