@@ -59,6 +59,8 @@ class ByteStream {
   // Whether the bytes go through shared memory (transport/shm) rather than
   // the socket. Settled once the stream carried its first frame.
   virtual bool sharedMemory() const { return false; }
+  // Whether they go through an RDMA queue pair (transport/rdma). Settled likewise.
+  virtual bool rdma() const { return false; }
 };
 
 }  // namespace eccl::transport

@@ -1,6 +1,8 @@
 #include "transport/channel_env.h"
 
+#include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "src/common/log.h"
@@ -44,10 +46,8 @@ Result<TransportChoice> parseTransportChoice(const std::string& value, const std
   if (value.empty() || value == "auto") return TransportChoice::kAuto;
   if (value == "tcp") return TransportChoice::kTcp;
   if (value == "shm") return TransportChoice::kShm;
-  if (value == "rdma") {
-    return unsupportedError(field + "=rdma: this build of ECCL has no RDMA transport");
-  }
-  return invalidArgument(field + " must be auto, tcp or shm, got '" + value + "'");
+  if (value == "rdma") return TransportChoice::kRdma;
+  return invalidArgument(field + " must be auto, tcp, shm or rdma, got '" + value + "'");
 }
 
 Status applyChannelEnvironment(ChannelOptions& options) {
@@ -56,6 +56,16 @@ Status applyChannelEnvironment(ChannelOptions& options) {
     auto choice = parseTransportChoice(transport, "ECCL_TRANSPORT");
     if (!choice) return choice.status();
     options.transport = *choice;
+  }
+  if (const char* gid = std::getenv("ECCL_RDMA_GID_INDEX"); gid != nullptr && *gid) {
+    uint32_t index = 0;
+    const char* end = gid + std::strlen(gid);
+    auto [at, error] = std::from_chars(gid, end, index);
+    if (error != std::errc() || at != end || index > 255) {
+      return invalidArgument(
+          std::string("ECCL_RDMA_GID_INDEX must be a GID table index 0..255, got '") + gid + "'");
+    }
+    options.rdma_gid_index = index;
   }
   if (const char* checksum = std::getenv("ECCL_CHECKSUM"); checksum != nullptr && *checksum) {
     const std::string value = checksum;

@@ -9,10 +9,13 @@
 //                               unless the options already hold them
 //   ECCL_TLS_DATA=auto|on|off   which data channels use TLS: those beyond loopback
 //                               (auto, the default), all, none
-//   ECCL_TRANSPORT=auto|tcp|shm data connections through shared memory to peers on
-//                               this host and TCP to the others (auto, the default),
-//                               on TCP only (tcp), or as auto with a warning for each
-//                               connection that cannot use shared memory (shm)
+//   ECCL_TRANSPORT=auto|tcp|shm|rdma
+//                               data connections through shared memory to peers on
+//                               this host, RDMA to the others where both ends have a
+//                               device, TCP otherwise (auto, the default); TCP only
+//                               (tcp); shared memory or TCP (shm), RDMA or TCP (rdma),
+//                               each with a warning for a connection left on TCP
+//   ECCL_RDMA_GID_INDEX=N       the GID table entry RDMA connections use (RoCE)
 // The TLS and secret ones only with ChannelOptions::security_from_environment,
 // ECCL_TRANSPORT only with ChannelOptions::transport_from_environment.
 #pragma once
@@ -29,7 +32,7 @@ Status applyChannelEnvironment(ChannelOptions& options);
 // in the error); an empty value is auto.
 Result<TlsData> parseTlsData(const std::string& value, const std::string& field);
 
-// "auto", "tcp" or "shm" (ECCL_TRANSPORT's values); an empty value is auto.
+// "auto", "tcp", "shm" or "rdma" (ECCL_TRANSPORT's values); an empty value is auto.
 Result<TransportChoice> parseTransportChoice(const std::string& value, const std::string& field);
 
 }  // namespace eccl::transport

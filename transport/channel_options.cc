@@ -1,11 +1,13 @@
 #include "transport/channel_options.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <string>
 
 #include "src/protocol/frame.h"
 #include "src/protocol/messages.h"
+#include "transport/rdma/rdma_offer.h"
 #include "transport/shm/shm_ring.h"
 
 namespace eccl::transport {
@@ -29,6 +31,11 @@ Status ChannelOptions::validate() const {
   if (shm_ring_bytes < shm::SegmentLayout::kMinRingBytes ||
       shm_ring_bytes > shm::SegmentLayout::kMaxRingBytes) {
     return bad("shm_ring_bytes must be 64 KiB..256 MiB, got " + std::to_string(shm_ring_bytes));
+  }
+  if (rdma_ring_bytes < rdma::kMinRingBytes || rdma_ring_bytes > rdma::kMaxRingBytes ||
+      !std::has_single_bit(rdma_ring_bytes)) {
+    return bad("rdma_ring_bytes must be a power of two, 64 KiB..1 GiB, got " +
+               std::to_string(rdma_ring_bytes));
   }
   if (io_threads < 1 || io_threads > 64) return bad("io_threads must be 1..64");
   if (send_buffer < 0 || recv_buffer < 0) return bad("socket buffer sizes must be >= 0");

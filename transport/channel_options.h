@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "src/common/status.h"
 #include "transport/fault_spec.h"
@@ -16,6 +17,9 @@ class ClusterSecret;
 namespace tls {
 class TlsContext;
 }
+namespace rdma {
+class QueuePairFactory;
+}
 
 // Which data channels use TLS when the process has certificates.
 enum class TlsData {
@@ -26,9 +30,13 @@ enum class TlsData {
 
 // Which transport a data connection uses (ECCL_TRANSPORT).
 enum class TransportChoice {
-  kAuto,  // shared memory with peers on this host, TCP with the others (the default)
+  // Shared memory with peers on this host; RDMA with the others when both
+  // ends have a port that reaches the other's and the connection is not TLS;
+  // TCP otherwise (the default).
+  kAuto,
   kTcp,   // TCP always
-  kShm,   // as kAuto, with a warning for every connection that cannot use shared memory
+  kShm,   // shared memory or TCP, with a warning for every connection that cannot use shared memory
+  kRdma,  // RDMA or TCP (no shared memory), with a warning for every connection left on TCP
 };
 
 using std::chrono::milliseconds;
@@ -96,6 +104,17 @@ struct ChannelOptions {
   // ECCL_TRANSPORT (the C API's): the environment then does not override it.
   bool transport_from_environment = true;
   uint64_t shm_ring_bytes = 4u << 20;
+  // Over RDMA (transport/rdma) each connection is a queue pair with a receive
+  // ring of this size (a power of two, 64 KiB to 1 GiB) each way: the bytes a
+  // writer may have in flight before the reader credits room back.
+  uint64_t rdma_ring_bytes = 2u << 20;
+  // Where the queue pairs come from; null: this machine's first usable RDMA
+  // port (rdma/verbs_queue_pair.h), when there is one. Tests put an
+  // in-process fabric here.
+  std::shared_ptr<rdma::QueuePairFactory> rdma_queue_pairs;
+  // The GID table entry of that port to use (ECCL_RDMA_GID_INDEX); none: chosen
+  // as rdma/rdma_device.h says.
+  std::optional<uint32_t> rdma_gid_index;
   // Faults injected into the data plane (ECCL_FAULTS); null: none.
   std::shared_ptr<const FaultSpec> faults;
   // Threads running the endpoint's I/O. Two let the kernel's copies of

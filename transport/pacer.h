@@ -22,6 +22,7 @@ class Pacer {
   // 0 lifts the cap. A sleeping writer wakes to re-check at the new rate.
   void setRate(uint64_t bytes_per_s);
   bool capped() const { return bucket_.capped(); }
+  uint64_t rate() const { return bucket_.rate(); }
   // TokenBucket::grant and spend, now; all of `wanted`, and nothing spent, when uncapped.
   uint64_t grant(uint64_t wanted);
   void spend(uint64_t bytes) {

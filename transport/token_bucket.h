@@ -16,6 +16,7 @@ class TokenBucket {
   // first write after it takes a burst at most.
   void setRate(uint64_t bytes_per_s, Clock::time_point now);
   bool capped() const { return bytes_per_s_ != 0; }
+  uint64_t rate() const { return bytes_per_s_; }
   // A write worth waking a writer for: below it, a writer waits for tokens
   // instead of spinning through writes of a few bytes.
   static constexpr uint64_t kUsefulWrite = 4096;

@@ -49,6 +49,9 @@ struct PeerInfo {
   // The channel's connections move their bytes through shared memory
   // (transport/shm): the peer is on this host. Otherwise TCP (or TLS over it).
   bool shared_memory = false;
+  // How many of its connections move their bytes through RDMA queue pairs
+  // (transport/rdma); each negotiates by itself, the others stay on TCP.
+  int rdma_connections = 0;
   // "peer 127.0.0.1:4000 (3f2a9c01)": how log lines and errors name it.
   std::string describe() const;
 };

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+
 namespace eccl::test {
 
 transport::AcceptCallback AcceptQueue::callback() {
@@ -48,6 +51,15 @@ Status ChannelPair::connect(uint16_t port) {
   }
   if (transport == transport::TransportChoice::kTcp && any_shared) {
     return internalError("a TCP-only channel uses shared memory");
+  }
+  const int rdma = std::min(client->peer().rdma_connections, server->peer().rdma_connections);
+  const int any_rdma = client->peer().rdma_connections + server->peer().rdma_connections;
+  if (transport == transport::TransportChoice::kRdma && rdma != client->connectionCount()) {
+    return internalError("only " + std::to_string(rdma) + " of the channel's " +
+                         std::to_string(client->connectionCount()) + " connections use RDMA");
+  }
+  if (transport == transport::TransportChoice::kTcp && any_rdma > 0) {
+    return internalError("a TCP-only channel uses RDMA");
   }
   return Status::ok();
 }

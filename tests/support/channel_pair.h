@@ -33,7 +33,8 @@ struct ChannelPair {
   AcceptQueue accepted;
   std::unique_ptr<transport::Channel> client;  // the connecting side
   std::unique_ptr<transport::Channel> server;  // the accepting side
-  // kShm: connect() fails unless both ends use shared memory; kTcp: unless neither does.
+  // kShm: connect() fails unless both ends use shared memory; kRdma: unless
+  // every connection of both ends uses RDMA; kTcp: unless neither does either.
   transport::TransportChoice transport = transport::TransportChoice::kAuto;
 
   // Listens, connects (through a proxy port if given) and waits for both ends.

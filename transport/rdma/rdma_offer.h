@@ -2,7 +2,9 @@
 // (secured) stream to move it onto an RDMA reliable-connected queue pair:
 //
 //   client -> server  Offer   whether the client may use RDMA; its queue pair's address
-//   server -> client  Answer  (only when offered) TCP, or RDMA with the server's address
+//                             (sent only when the shared-memory offer announced
+//                             it and shared memory was not chosen)
+//   server -> client  Answer  TCP, or RDMA with the server's address
 //   client -> server  Confirm (only after "RDMA") the client's queue pair is ready
 //
 // An address names everything the other end needs to connect and write:

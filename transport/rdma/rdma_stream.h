@@ -54,6 +54,7 @@ class RdmaStream final : public ByteStream {
   std::optional<tls::CertFingerprint> peerCertificate() const override {
     return inner_->peerCertificate();
   }
+  bool rdma() const override { return true; }
 
  private:
   // Takes the queue pair's events in, then wakes the waiters they satisfy

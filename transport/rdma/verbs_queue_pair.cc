@@ -1,5 +1,8 @@
 #include "transport/rdma/verbs_queue_pair.h"
 
+#include <map>
+#include <mutex>
+
 #ifdef ECCL_HAVE_IBVERBS
 
 #include <arpa/inet.h>
@@ -366,3 +369,16 @@ Result<std::shared_ptr<QueuePairFactory>> verbsQueuePairs(std::optional<uint32_t
 }  // namespace eccl::transport::rdma
 
 #endif  // ECCL_HAVE_IBVERBS
+
+namespace eccl::transport::rdma {
+
+Result<std::shared_ptr<QueuePairFactory>> sharedVerbsQueuePairs(std::optional<uint32_t> gid_index) {
+  static std::mutex mu;
+  static std::map<std::optional<uint32_t>, Result<std::shared_ptr<QueuePairFactory>>> made;
+  std::lock_guard lock(mu);
+  auto it = made.find(gid_index);
+  if (it == made.end()) it = made.emplace(gid_index, verbsQueuePairs(gid_index)).first;
+  return it->second;
+}
+
+}  // namespace eccl::transport::rdma

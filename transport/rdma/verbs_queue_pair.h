@@ -18,4 +18,10 @@ namespace eccl::transport::rdma {
 Result<std::shared_ptr<QueuePairFactory>> verbsQueuePairs(
     std::optional<uint32_t> gid_index = std::nullopt);
 
+// verbsQueuePairs, asked once per process and GID index (the device stays
+// open, and a machine without one is not probed again): what every endpoint
+// of the process uses.
+Result<std::shared_ptr<QueuePairFactory>> sharedVerbsQueuePairs(
+    std::optional<uint32_t> gid_index = std::nullopt);
+
 }  // namespace eccl::transport::rdma

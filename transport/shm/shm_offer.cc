@@ -42,6 +42,7 @@ OfferBytes encode(const Offer& offer) {
   putMagic(out, kOfferMagic);
   out[9] = offer.wants_shm ? 1 : 0;
   out[10] = offer.spare ? 1 : 0;
+  out[11] = offer.rdma_follows ? 1 : 0;
   std::copy(offer.host.begin(), offer.host.end(), out.begin() + 12);
   return out;
 }
@@ -70,9 +71,12 @@ Result<Offer> decodeOffer(std::span<const uint8_t> bytes) {
   if (!wants) return wants.status();
   auto spare = flag(bytes[10], "offer's spare");
   if (!spare) return spare.status();
+  auto rdma_follows = flag(bytes[11], "offer's RDMA");
+  if (!rdma_follows) return rdma_follows.status();
   Offer offer;
   offer.wants_shm = *wants;
   offer.spare = *spare;
+  offer.rdma_follows = *rdma_follows;
   std::copy(bytes.begin() + 12, bytes.begin() + 28, offer.host.begin());
   return offer;
 }

@@ -6,6 +6,9 @@
 //   server -> client  Answer  (only when offered) TCP, or shared memory in this segment
 //   client -> server  Confirm (only after "shared memory") mapped, or could not
 //
+// Then, when the offer said so and the connection is not on shared memory,
+// the RDMA exchange of rdma/rdma_offer.h.
+//
 // Every message has a fixed size and starts with "ECCL", so a TLS listener or
 // a secret-holding listener names a peer that speaks neither as it names any
 // plaintext or unauthenticated ECCL peer.
@@ -31,6 +34,9 @@ struct Offer {
   // (kWorkingConnectionsOverSharedMemory): it carries pings only, so the
   // smallest rings do.
   bool spare = false;
+  // The RDMA exchange (rdma/rdma_offer.h) follows if shared memory is not
+  // chosen. Zero on the default path, so that it costs no byte there.
+  bool rdma_follows = false;
   HostId host{};  // zero when wants_shm is false
 };
 

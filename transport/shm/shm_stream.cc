@@ -4,6 +4,7 @@
 #include <asio/post.hpp>
 
 #include "src/common/log.h"
+#include "transport/rdma/rdma_stream.h"
 #include "transport/shm/host_id.h"
 #include "transport/shm/shm_errors.h"
 #include "transport/shm/shm_offer.h"
@@ -18,21 +19,37 @@ std::error_code negotiationError(const Status& status, std::span<const uint8_t> 
                                                      : ShmErrc::kNotNegotiating);
 }
 
+// The RDMA exchange comes after the shared-memory one: the other side negotiates.
+std::error_code rdmaNegotiationError(const Status& status) {
+  return make_error_code(status.code() == Code::kUnsupported ? ShmErrc::kUnsupported
+                                                             : ShmErrc::kBadMessage);
+}
+
 }  // namespace
 
-ShmStream::ShmStream(std::unique_ptr<ByteStream> inner, ShmRole role, ShmSettings settings)
-    : inner_(std::move(inner)), role_(role), settings_(settings), pace_(inner_->executor()) {
+ShmStream::ShmStream(std::unique_ptr<ByteStream> inner, ShmRole role, ShmSettings settings,
+                     std::unique_ptr<rdma::RdmaNegotiation> rdma)
+    : inner_(std::move(inner)),
+      role_(role),
+      settings_(settings),
+      rdma_(std::move(rdma)),
+      pace_(inner_->executor()) {
+  // A server without RDMA still answers a client that offers it.
+  if (!rdma_)
+    rdma_ = std::make_unique<rdma::RdmaNegotiation>(rdma::RdmaSettings{}, inner_->remoteAddress());
   const bool offer = settings_.allow && thisHostId().has_value();
   if (role_ == ShmRole::kClient) {
+    rdma_follows_ = rdma_->announce();
     Offer message;
     message.wants_shm = offer;
     message.spare = settings_.spare;
+    message.rdma_follows = rdma_follows_;
     if (offer) message.host = *thisHostId();
     queue(encode(message));
     if (offer) {
       expect(Await::kAnswer, Answer::kSize);
     } else {
-      decide(Mode::kWrapped);  // once the offer is out: nothing comes back
+      notSharedMemory();  // once the offer is out: no answer to it comes back
     }
   } else {
     expect(Await::kOffer, Offer::kSize);
@@ -79,6 +96,7 @@ void ShmStream::pump() {
       out_.clear();
       out_written_ = 0;
       mode_ = *decided_;
+      if (mode_ == Mode::kWrapped) useRdmaIfChosen();
       if (mode_ == Mode::kShm) {
         // The socket carries doorbells only: no kernel pacing on it.
         if (pace_.capped()) inner_->setPacingRate(0);
@@ -108,6 +126,12 @@ void ShmStream::onAwaitedBytes() {
       return onAnswer(bytes);
     case Await::kConfirm:
       return onConfirm(bytes);
+    case Await::kRdmaOffer:
+      return onRdmaOffer(bytes);
+    case Await::kRdmaAnswer:
+      return onRdmaAnswer(bytes);
+    case Await::kRdmaConfirm:
+      return onRdmaConfirm(bytes);
     case Await::kNothing:
       return;
   }
@@ -116,9 +140,10 @@ void ShmStream::onAwaitedBytes() {
 void ShmStream::onOffer(std::span<const uint8_t> bytes) {
   auto offer = decodeOffer(bytes);
   if (!offer) return fail(negotiationError(offer.status(), bytes));
+  rdma_follows_ = offer->rdma_follows;
   if (!offer->wants_shm) {
     if (settings_.insist && settings_.allow) explainTcp("it does not use shared memory");
-    return decide(Mode::kWrapped);  // the client waits for no answer
+    return notSharedMemory();  // the client waits for no answer
   }
   Answer answer;
   const auto& here = thisHostId();
@@ -143,7 +168,7 @@ void ShmStream::onOffer(std::span<const uint8_t> bytes) {
   }
   queue(encode(answer));
   if (answer.use_shm) return expect(Await::kConfirm, Confirm::kSize);
-  decide(Mode::kWrapped);
+  notSharedMemory();
 }
 
 void ShmStream::onAnswer(std::span<const uint8_t> bytes) {
@@ -151,7 +176,7 @@ void ShmStream::onAnswer(std::span<const uint8_t> bytes) {
   if (!answer) return fail(negotiationError(answer.status(), bytes));
   if (!answer->use_shm) {
     if (settings_.insist) explainTcp("it is on another host, or does not use shared memory");
-    return decide(Mode::kWrapped);
+    return notSharedMemory();
   }
   if (answer->ring_bytes < SegmentLayout::kMinRingBytes ||
       answer->ring_bytes > SegmentLayout::kMaxRingBytes) {
@@ -175,7 +200,7 @@ void ShmStream::onAnswer(std::span<const uint8_t> bytes) {
     useRings();
     return decide(Mode::kShm);
   }
-  decide(Mode::kWrapped);
+  notSharedMemory();
 }
 
 void ShmStream::onConfirm(std::span<const uint8_t> bytes) {
@@ -184,10 +209,51 @@ void ShmStream::onConfirm(std::span<const uint8_t> bytes) {
   segment_->unlink();
   if (!confirm->mapped) {
     segment_.reset();
-    return decide(Mode::kWrapped);
+    return notSharedMemory();
   }
   useRings();
   decide(Mode::kShm);
+}
+
+void ShmStream::notSharedMemory() {
+  if (!rdma_follows_) return decide(Mode::kWrapped);
+  if (role_ == ShmRole::kClient) {
+    queue(rdma_->offer());
+    return expect(Await::kRdmaAnswer, rdma::RdmaAnswer::kSize);
+  }
+  expect(Await::kRdmaOffer, rdma::RdmaOffer::kSize);
+}
+
+void ShmStream::onRdmaOffer(std::span<const uint8_t> bytes) {
+  auto answer = rdma_->answer(bytes);
+  if (!answer) return fail(rdmaNegotiationError(answer.status()));
+  queue(*answer);
+  if (rdma_->awaitsConfirm()) return expect(Await::kRdmaConfirm, rdma::RdmaConfirm::kSize);
+  decide(Mode::kWrapped);
+}
+
+void ShmStream::onRdmaAnswer(std::span<const uint8_t> bytes) {
+  auto confirm = rdma_->confirm(bytes);
+  if (!confirm) return fail(rdmaNegotiationError(confirm.status()));
+  if (*confirm) queue(**confirm);
+  decide(Mode::kWrapped);
+}
+
+void ShmStream::onRdmaConfirm(std::span<const uint8_t> bytes) {
+  if (Status confirmed = rdma_->confirmed(bytes); !confirmed.isOk()) {
+    return fail(rdmaNegotiationError(confirmed));
+  }
+  decide(Mode::kWrapped);
+}
+
+void ShmStream::useRdmaIfChosen() {
+  std::unique_ptr<rdma::QueuePair> queue_pair = rdma_->takeChosen();
+  if (!queue_pair) return;
+  // RDMA writes bypass the kernel: a pacing rate moves from the socket to the RDMA stream.
+  const uint64_t rate = pace_.rate();
+  if (rate != 0) inner_->setPacingRate(0);
+  inner_ = std::make_unique<rdma::RdmaStream>(std::move(inner_), std::move(queue_pair));
+  if (rate != 0) inner_->setPacingRate(rate);
 }
 
 void ShmStream::useRings() {

@@ -9,6 +9,11 @@
 // framing above (FrameConnection, the striped channel) is the same on either
 // path, so chunks, credits, pings and goodbyes work alike.
 //
+// When shared memory is not chosen and the client announced it, the RDMA
+// exchange follows over the same stream (rdma/rdma_negotiation.h); when it
+// chooses RDMA, the wrapped stream is replaced by an RdmaStream over it, and
+// the bytes go on as on the TCP path, through that.
+//
 // Everything runs on the wrapped stream's executor, as for any ByteStream.
 #pragma once
 
@@ -19,6 +24,7 @@
 
 #include "transport/byte_stream.h"
 #include "transport/pacer.h"
+#include "transport/rdma/rdma_negotiation.h"
 #include "transport/shm/shm_ring.h"
 #include "transport/shm/shm_segment.h"
 
@@ -35,7 +41,9 @@ struct ShmSettings {
 
 class ShmStream final : public ByteStream {
  public:
-  ShmStream(std::unique_ptr<ByteStream> inner, ShmRole role, ShmSettings settings);
+  // `rdma`: this side's part of the RDMA exchange; null: it does not use RDMA.
+  ShmStream(std::unique_ptr<ByteStream> inner, ShmRole role, ShmSettings settings,
+            std::unique_ptr<rdma::RdmaNegotiation> rdma = nullptr);
   ~ShmStream() override;
 
   size_t readSome(std::span<uint8_t> into, std::error_code& ec) override;
@@ -57,10 +65,11 @@ class ShmStream final : public ByteStream {
     return inner_->peerCertificate();
   }
   bool sharedMemory() const override { return mode_ == Mode::kShm; }
+  bool rdma() const override { return mode_ == Mode::kWrapped && inner_->rdma(); }
 
  private:
   enum class Mode { kNegotiating, kWrapped, kShm };
-  enum class Await { kOffer, kAnswer, kConfirm, kNothing };
+  enum class Await { kOffer, kAnswer, kConfirm, kRdmaOffer, kRdmaAnswer, kRdmaConfirm, kNothing };
 
   // Negotiation: moves the exchange on as far as the wrapped stream allows.
   void pump();
@@ -68,6 +77,13 @@ class ShmStream final : public ByteStream {
   void onOffer(std::span<const uint8_t> bytes);
   void onAnswer(std::span<const uint8_t> bytes);
   void onConfirm(std::span<const uint8_t> bytes);
+  // Shared memory was not chosen: the RDMA exchange, if announced, else TCP.
+  void notSharedMemory();
+  void onRdmaOffer(std::span<const uint8_t> bytes);
+  void onRdmaAnswer(std::span<const uint8_t> bytes);
+  void onRdmaConfirm(std::span<const uint8_t> bytes);
+  // Once the exchange is over: an RdmaStream over the wrapped stream, if it chose RDMA.
+  void useRdmaIfChosen();
   void expect(Await what, size_t bytes);
   void queue(std::span<const uint8_t> bytes);
   void decide(Mode mode) { decided_ = mode; }
@@ -102,6 +118,8 @@ class ShmStream final : public ByteStream {
   std::unique_ptr<ByteStream> inner_;
   const ShmRole role_;
   const ShmSettings settings_;
+  std::unique_ptr<rdma::RdmaNegotiation> rdma_;
+  bool rdma_follows_ = false;  // the client's offer announced the RDMA exchange
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 
   Mode mode_ = Mode::kNegotiating;

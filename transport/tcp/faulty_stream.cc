@@ -94,6 +94,7 @@ class FaultyStream final : public ByteStream {
     return inner_->peerCertificate();
   }
   bool sharedMemory() const override { return inner_->sharedMemory(); }
+  bool rdma() const override { return inner_->rdma(); }
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -134,6 +134,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::optional<tls::CertFingerprint> peerCertificate() const { return stream_->peerCertificate(); }
   // Whether the bytes go through shared memory (ByteStream::sharedMemory). On the executor.
   bool sharedMemory() const { return stream_->sharedMemory(); }
+  // Whether they go through an RDMA queue pair (ByteStream::rdma). On the executor.
+  bool rdma() const { return stream_->rdma(); }
 
   // Liveness and statistics, readable from any thread.
   Clock::time_point lastReceive() const {

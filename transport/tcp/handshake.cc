@@ -209,6 +209,8 @@ Status Connector::onControlFrame(FrameConnection& connection, const FrameHeader&
     setup.peer.address = connections_[0]->remoteAddress();
     setup.peer.certificate = certificate_;
     setup.peer.shared_memory = connections_[0]->sharedMemory();
+    for (const auto& connection : connections_)
+      setup.peer.rdma_connections += connection->rdma() ? 1 : 0;
     setup.peer_chunk_bytes = first_ack_.chunk_bytes;
     setup.peer_pool_bytes = first_ack_.pool_bytes;
     setup.connections = connections_;
@@ -547,6 +549,8 @@ void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,
           setup.peer.address = group.slots[0]->connection()->remoteAddress();
           setup.peer.certificate = group.certificate;
           setup.peer.shared_memory = group.slots[0]->connection()->sharedMemory();
+          for (const auto& slot : group.slots)
+            setup.peer.rdma_connections += slot->connection()->rdma() ? 1 : 0;
           setup.peer_chunk_bytes = first.chunk_bytes;
           setup.peer_pool_bytes = first.pool_bytes;
           protocol::HelloAck ack;

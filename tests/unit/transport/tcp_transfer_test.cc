@@ -2,11 +2,16 @@
 // size and connection count; streams are independent of each other and of the
 // order in which the two sides post them.
 //
-// The transport conformance suite: CTest runs it once over TCP
-// (transport_tcp_transfer_test) and once with ECCL_TEST_TRANSPORT=shm, where
-// every channel must move its bytes through shared memory
-// (transport_shm_transfer_test). The test of TCP itself (a socket throttled
-// behind a proxy) skips there; pacing is a token bucket over shared memory.
+// The transport conformance suite: CTest runs it over TCP
+// (transport_tcp_transfer_test); with ECCL_TEST_TRANSPORT=shm, where every
+// channel must move its bytes through shared memory
+// (transport_shm_transfer_test); with ECCL_TEST_TRANSPORT=rdma-loopback, where
+// every connection must negotiate RDMA and move its bytes through queue pairs
+// of the in-process loopback fabric (transport_rdma_loopback_transfer_test);
+// and with ECCL_TEST_TRANSPORT=rdma, through this machine's RDMA device, every
+// test skipping with the reason when it has none (transport_rdma_transfer_test).
+// The test of TCP itself (a socket throttled behind a proxy) skips over shared
+// memory and RDMA; pacing is a token bucket there.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,7 +22,9 @@
 #include <thread>
 
 #include "tests/support/channel_pair.h"
+#include "tests/support/loopback_queue_pairs.h"
 #include "tests/support/tcp_proxy.h"
+#include "transport/rdma/verbs_queue_pair.h"
 
 namespace eccl::test {
 namespace {
@@ -25,21 +32,54 @@ namespace {
 using namespace std::chrono_literals;
 using transport::ChannelOptions;
 
-transport::TransportChoice transportUnderTest() {
+std::string_view transportName() {
   const char* name = std::getenv("ECCL_TEST_TRANSPORT");
-  return name != nullptr && std::string_view(name) == "shm" ? transport::TransportChoice::kShm
-                                                            : transport::TransportChoice::kTcp;
+  return name != nullptr ? name : "tcp";
 }
 
-bool onSharedMemory() {
-  return transportUnderTest() == transport::TransportChoice::kShm;
+transport::TransportChoice transportUnderTest() {
+  const std::string_view name = transportName();
+  if (name == "shm") return transport::TransportChoice::kShm;
+  if (name == "rdma" || name == "rdma-loopback") return transport::TransportChoice::kRdma;
+  return transport::TransportChoice::kTcp;
 }
+
+bool bytesBypassTheSocket() {
+  return transportUnderTest() != transport::TransportChoice::kTcp;
+}
+
+// The queue pairs of the RDMA runs: one in-process fabric for both ends, or
+// this machine's device; the reason when it has none.
+Result<std::shared_ptr<transport::rdma::QueuePairFactory>> rdmaQueuePairs() {
+  static const auto fabric = LoopbackFabric::make();
+  if (transportName() == "rdma-loopback") {
+    return std::shared_ptr<transport::rdma::QueuePairFactory>(fabric);
+  }
+  return transport::rdma::sharedVerbsQueuePairs();
+}
+
+// ECCL_TEST_TRANSPORT=rdma on a machine without an RDMA device skips every test.
+class RdmaDeviceRequired : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (transportName() != "rdma") return;
+    if (auto found = rdmaQueuePairs(); !found) {
+      GTEST_SKIP() << "no RDMA device to run the conformance suite on: "
+                   << found.status().message();
+    }
+  }
+};
+const auto* const kRdmaDeviceRequired = ::testing::AddGlobalTestEnvironment(new RdmaDeviceRequired);
 
 ChannelOptions withConnections(int connections, uint32_t chunk_bytes = 256 << 10) {
   ChannelOptions options;
   options.transport = transportUnderTest();
   // Rings smaller than a chunk: every message wraps them many times over.
   options.shm_ring_bytes = 192 << 10;
+  options.rdma_ring_bytes = 128 << 10;
+  if (transportUnderTest() == transport::TransportChoice::kRdma) {
+    if (auto queue_pairs = rdmaQueuePairs()) options.rdma_queue_pairs = std::move(*queue_pairs);
+  }
   options.connections = connections;
   options.max_connections_for_rtt = 0;  // exactly K, however long a handshake takes
   options.chunk_bytes = chunk_bytes;
@@ -225,7 +265,7 @@ TEST(TcpTransfer, SendBufferIsFreeWhenTheSendCompletes) {
 // the slow copy could (over 30 s at this rate). The parked connections get
 // their first ping after 15 s, so the hedge has to come by itself.
 TEST(TcpTransfer, ASlowConnectionDoesNotHoldTheChannel) {
-  if (onSharedMemory()) GTEST_SKIP() << "throttles a TCP socket through a proxy";
+  if (bytesBypassTheSocket()) GTEST_SKIP() << "throttles a TCP socket through a proxy";
   auto options = withConnections(16, 1 << 20);
   options.notsent_lowat = 16 << 10;
   options.hedge_min_bytes = 16 << 10;
