@@ -357,10 +357,12 @@ typedef struct {
    * Env ECCL_TLS_DATA. */
   const char* tls_data;
   /** How data channels move their bytes: "auto" (NULL, "" or the default:
-   * through shared memory to peers on this host, TCP to the others), "tcp"
-   * (TCP only), "shm" (as auto, with a warning for each connection that
-   * cannot use shared memory). "rdma" is ecclUnsupported in this build. Env
-   * ECCL_TRANSPORT. A struct_size that ends before it: the environment decides. */
+   * through shared memory to peers on this host, over RDMA to the others
+   * where both ends have an RDMA device and the channel is not TLS, TCP
+   * otherwise), "tcp" (TCP only), "shm" (shared memory or TCP), "rdma" (RDMA
+   * or TCP, never shared memory); "shm" and "rdma" warn for each connection
+   * left on TCP. Env ECCL_TRANSPORT (and ECCL_RDMA_GID_INDEX: the GID table
+   * entry RDMA uses). A struct_size that ends before it: the environment decides. */
   const char* transport;
 } ecclCommConfig_t;
 
@@ -383,7 +385,7 @@ ECCL_API ecclResult_t ecclCommConfigInit(ecclCommConfig_t* config);
  * ECCL_TLS_CA, ECCL_TLS_CERT, ECCL_TLS_KEY, ECCL_TLS_DATA).
  * Errors: ecclInvalidArgument (NULL pointers, bad struct_size, bad field: the
  * text names it, unusable secret or TLS files, bad tls_data or transport),
- * ecclUnsupported (transport "rdma"), ecclSystemError (cannot listen).
+ * ecclSystemError (cannot listen).
  * Thread-safe; does not block. */
 ECCL_API ecclResult_t ecclCommCreate(const ecclCommConfig_t* config, ecclComm_t* comm);
 

@@ -86,8 +86,10 @@ CLI::App* addP2p(CLI::App& app, P2pArguments& args) {
       ->capture_default_str();
   p2p->add_option("--transport", options.transport,
                   "ECCL's data transport, both sides: tcp (the default; what iperf3 is held "
-                  "against), auto or shm (shared memory between processes of one host)")
-      ->check(CLI::IsMember({"auto", "tcp", "shm"}))
+                  "against), auto, shm (shared memory between processes of one host) or "
+                  "rdma (queue pairs of this machine's RDMA device; TCP, with a warning, "
+                  "without one)")
+      ->check(CLI::IsMember({"auto", "tcp", "shm", "rdma"}))
       ->capture_default_str();
   p2p->add_flag("--no-hedge{false}", options.hedge,
                 "Never re-send a late tail chunk on another connection "

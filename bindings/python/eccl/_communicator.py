@@ -74,7 +74,8 @@ class Communicator(CollectivesMixin, StateMixin):
         none); tls_data: which data channels use TLS, "auto" (beyond
         loopback), "on" or "off". A refused secret or certificate makes
         connect() raise eccl.AuthError. transport: "auto" (shared memory to
-        peers on this host, TCP to the others), "tcp" or "shm".
+        peers on this host, RDMA to others where both ends have a device, TCP
+        otherwise), "tcp", "shm" or "rdma".
         None keeps the library's default or its environment variable. Raises
         eccl.InvalidArgument for a bad field."""
         lib = _library.lib()
