@@ -209,8 +209,8 @@ Status Connector::onControlFrame(FrameConnection& connection, const FrameHeader&
     setup.peer.address = connections_[0]->remoteAddress();
     setup.peer.certificate = certificate_;
     setup.peer.shared_memory = connections_[0]->sharedMemory();
-    for (const auto& connection : connections_)
-      setup.peer.rdma_connections += connection->rdma() ? 1 : 0;
+    for (const auto& each : connections_)
+      setup.peer.rdma_connections += each->rdma() ? 1 : 0;
     setup.peer_chunk_bytes = first_ack_.chunk_bytes;
     setup.peer_pool_bytes = first_ack_.pool_bytes;
     setup.connections = connections_;

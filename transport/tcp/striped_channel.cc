@@ -76,7 +76,11 @@ void StripedChannelCore::start() {
   for (auto& connection : connections)
     connection->attach(shared_from_this());
   asio::post(timers->strand, [self = shared_from_this()] { self->armLivenessTimer(); });
-  ECCL_LOG_INFO("channel to {} up: {} connections, chunk {} B", peer_.describe(), connection_count_,
+  ECCL_LOG_INFO("channel to {} up: {} connections ({}), chunk {} B", peer_.describe(),
+                connection_count_,
+                peer_.shared_memory           ? "shared memory"
+                : peer_.rdma_connections == 0 ? "TCP"
+                                              : std::to_string(peer_.rdma_connections) + " on RDMA",
                 options_.chunk_bytes);
 }
 
