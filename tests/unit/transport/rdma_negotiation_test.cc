@@ -7,19 +7,29 @@
 
 #include <gtest/gtest.h>
 
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/strand.hpp>
+#include <asio/write.hpp>
 #include <atomic>
 #include <memory>
+#include <thread>
 
 #include "tests/support/channel_pair.h"
 #include "tests/support/loopback_queue_pairs.h"
 #include "tests/support/test_certs.h"
+#include "transport/shm/shm_errors.h"
 #include "transport/shm/shm_offer.h"
+#include "transport/shm/shm_stream.h"
+#include "transport/tcp/tcp_stream.h"
 
 namespace eccl::test {
 namespace {
 
 using namespace std::chrono_literals;
 using transport::ChannelOptions;
+namespace shm = transport::shm;
 using transport::TransportChoice;
 using transport::rdma::QueuePair;
 using transport::rdma::QueuePairFactory;
@@ -185,7 +195,7 @@ TEST(RdmaNegotiationMessages, BytesThatAreNoMessageOfTheExchangeAreRefused) {
   settings.ring_bytes = 64 << 10;
   RdmaNegotiation server(settings, "test");
   // The shared-memory offer where the RDMA offer belongs.
-  const auto shm_offer = transport::shm::encode(transport::shm::Offer{});
+  const auto shm_offer = shm::encode(shm::Offer{});
   EXPECT_EQ(server.answer(shm_offer).status().code(), Code::kProtocolError);
 
   RdmaNegotiation client(settings, "test");
@@ -216,16 +226,130 @@ TEST(RdmaNegotiationMessages, BytesThatAreNoMessageOfTheExchangeAreRefused) {
 }
 
 TEST(RdmaNegotiationMessages, TheSharedMemoryOfferCarriesTheAnnouncementInItsSpareByte) {
-  transport::shm::Offer offer;
-  EXPECT_EQ(transport::shm::encode(offer)[11], 0);  // the default path's bytes as before
+  shm::Offer offer;
+  EXPECT_EQ(shm::encode(offer)[11], 0);  // the default path's bytes as before
   offer.rdma_follows = true;
-  auto bytes = transport::shm::encode(offer);
+  auto bytes = shm::encode(offer);
   EXPECT_EQ(bytes[11], 1);
-  auto decoded = transport::shm::decodeOffer(bytes);
+  auto decoded = shm::decodeOffer(bytes);
   ASSERT_TRUE(decoded) << decoded.status().toString();
   EXPECT_TRUE(decoded->rdma_follows);
   bytes[11] = 2;
-  EXPECT_EQ(transport::shm::decodeOffer(bytes).status().code(), Code::kProtocolError);
+  EXPECT_EQ(shm::decodeOffer(bytes).status().code(), Code::kProtocolError);
+}
+
+// ---- one stream, its server played by hand ----------------------------------------
+
+// A client ShmStream that insists on RDMA (ECCL_TRANSPORT=rdma) over a raw
+// socket whose server side the test plays, with an RdmaNegotiation of its
+// own for the server's messages. Everything runs on the test's thread.
+class HandServedRdma {
+ public:
+  HandServedRdma() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}), server_(io_) {
+    asio::ip::tcp::socket client(asio::make_strand(io_));
+    client.connect(acceptor_.local_endpoint());
+    acceptor_.accept(server_);
+    RdmaSettings settings;
+    settings.queue_pairs = fabric_;
+    settings.insist = true;
+    settings.ring_bytes = 64 << 10;
+    shm::ShmSettings no_shm;
+    no_shm.allow = false;
+    stream_ = std::make_unique<shm::ShmStream>(
+        std::make_unique<transport::tcp::TcpStream>(std::move(client)), shm::ShmRole::kClient,
+        no_shm, std::make_unique<RdmaNegotiation>(settings, "hand-served"));
+  }
+
+  // Reads the client's shared-memory offer (no shared memory, RDMA follows)
+  // and its RDMA offer.
+  ::testing::AssertionResult readOffers() {
+    poke();
+    shm::OfferBytes offer{};
+    asio::read(server_, asio::buffer(offer));
+    auto decoded = shm::decodeOffer(offer);
+    if (!decoded || decoded->wants_shm || !decoded->rdma_follows) {
+      return ::testing::AssertionFailure() << "no RDMA announced";
+    }
+    asio::read(server_, asio::buffer(rdma_offer_));
+    return ::testing::AssertionSuccess();
+  }
+
+  // Answers as a server with the fabric's queue pairs would, and takes the confirmation in.
+  ::testing::AssertionResult negotiate() {
+    if (auto offers = readOffers(); !offers) return offers;
+    RdmaSettings settings;
+    settings.queue_pairs = fabric_;
+    settings.ring_bytes = 64 << 10;
+    RdmaNegotiation server(settings, "test");
+    auto answer = server.answer(rdma_offer_);
+    if (!answer || !server.awaitsConfirm()) return ::testing::AssertionFailure() << "no answer";
+    asio::write(server_, asio::buffer(*answer));
+    for (int i = 0; i < 2000 && !stream_->rdma(); ++i) {
+      std::this_thread::sleep_for(1ms);
+      poke();
+    }
+    transport::rdma::RdmaConfirmBytes confirm{};
+    asio::read(server_, asio::buffer(confirm));
+    if (!server.confirmed(confirm).isOk()) return ::testing::AssertionFailure() << "bad confirm";
+    queue_pair_ = server.takeChosen();
+    if (!queue_pair_) return ::testing::AssertionFailure() << "not confirmed";
+    return ::testing::AssertionSuccess();
+  }
+
+  // The client's next read, after the server sent `bytes`.
+  std::error_code readAfter(std::span<const uint8_t> bytes) {
+    asio::write(server_, asio::buffer(bytes.data(), bytes.size()));
+    std::error_code ec = asio::error::would_block;
+    for (int i = 0; i < 2000 && ec == asio::error::would_block; ++i) {
+      std::this_thread::sleep_for(1ms);
+      uint8_t one[1];
+      stream_->readSome(one, ec);
+    }
+    return ec;
+  }
+
+  shm::ShmStream& stream() { return *stream_; }
+  void destroyStream() { stream_.reset(); }
+  const std::shared_ptr<LoopbackFabric>& fabric() const { return fabric_; }
+
+ private:
+  void poke() {
+    uint8_t none[1];
+    std::error_code ec;
+    stream_->readSome(std::span<uint8_t>(none, 0), ec);
+  }
+
+  std::shared_ptr<LoopbackFabric> fabric_ = LoopbackFabric::make();
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::ip::tcp::socket server_;
+  std::unique_ptr<shm::ShmStream> stream_;
+  transport::rdma::RdmaOfferBytes rdma_offer_{};
+  std::unique_ptr<QueuePair> queue_pair_;
+};
+
+TEST(RdmaNegotiationStream, APaceSetWhileNegotiatingHoldsOverRdma) {
+  HandServedRdma ends;
+  ends.stream().setPacingRate(1'000'000);
+  ASSERT_TRUE(ends.negotiate());
+  ASSERT_TRUE(ends.stream().rdma());
+  // Unpaced, the other end's whole 64 KiB ring would take it at once.
+  const std::vector<uint8_t> bytes(64 << 10, 7);
+  std::error_code ec;
+  const size_t written = ends.stream().writeSome(bytes, {}, ec);
+  EXPECT_LE(written, size_t{16} << 10) << "a whole ring went out unpaced";
+  EXPECT_TRUE(!ec || ec == asio::error::would_block) << ec.message();
+}
+
+TEST(RdmaNegotiationStream, AMalformedAnswerFailsTheStreamAndFreesItsQueuePair) {
+  HandServedRdma ends;
+  ASSERT_TRUE(ends.readOffers());
+  EXPECT_EQ(ends.fabric()->live(), 1u);  // the queue pair the client offered
+  std::vector<uint8_t> junk(transport::rdma::RdmaAnswer::kSize, 'x');
+  EXPECT_EQ(ends.readAfter(junk), make_error_code(shm::ShmErrc::kBadMessage));
+  EXPECT_FALSE(ends.stream().rdma());
+  ends.destroyStream();
+  EXPECT_EQ(ends.fabric()->live(), 0u);
 }
 
 }  // namespace
