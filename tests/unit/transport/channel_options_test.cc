@@ -1,8 +1,12 @@
 // ChannelOptions' rules: the connection count a link's round trip asks for,
-// and the range checks of the settings behind it.
+// the range checks of the settings behind it and of the RDMA ring, and the
+// transport's environment switches.
 #include "transport/channel_options.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "transport/channel_env.h"
 
 namespace eccl::transport {
 namespace {
@@ -42,6 +46,44 @@ TEST(ChannelOptions, RoundTripSettingsAreRangeChecked) {
   options.max_connections_for_rtt = 16;
   options.rtt_per_connection = 0us;
   EXPECT_NE(options.validate().message().find("rtt_per_connection"), std::string::npos);
+}
+
+TEST(ChannelOptions, TheRdmaRingIsAPowerOfTwoBetween64KiBAnd1GiB) {
+  ChannelOptions options;
+  EXPECT_EQ(options.rdma_ring_bytes, uint64_t{2} << 20);
+  for (uint64_t good : {uint64_t{64} << 10, uint64_t{1} << 30}) {
+    options.rdma_ring_bytes = good;
+    EXPECT_TRUE(options.validate().isOk()) << good;
+  }
+  for (uint64_t bad : {uint64_t{32} << 10, uint64_t{3} << 20, uint64_t{2} << 30}) {
+    options.rdma_ring_bytes = bad;
+    EXPECT_NE(options.validate().message().find("rdma_ring_bytes"), std::string::npos) << bad;
+  }
+}
+
+TEST(ChannelEnvironment, TransportAndGidIndexAreReadAndBadValuesNamed) {
+  EXPECT_EQ(*parseTransportChoice("rdma", "ECCL_TRANSPORT"), TransportChoice::kRdma);
+  EXPECT_EQ(*parseTransportChoice("", "ECCL_TRANSPORT"), TransportChoice::kAuto);
+  auto bad = parseTransportChoice("infiniband", "ECCL_TRANSPORT");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("rdma"), std::string::npos) << "lists the choices";
+
+  ChannelOptions options;
+  options.security_from_environment = false;
+  ASSERT_EQ(setenv("ECCL_TRANSPORT", "rdma", 1), 0);
+  ASSERT_EQ(setenv("ECCL_RDMA_GID_INDEX", "3", 1), 0);
+  ASSERT_TRUE(applyChannelEnvironment(options).isOk());
+  EXPECT_EQ(options.transport, TransportChoice::kRdma);
+  EXPECT_EQ(options.rdma_gid_index, 3u);
+  for (const char* value : {"x", "256", "-1", "3x"}) {
+    ASSERT_EQ(setenv("ECCL_RDMA_GID_INDEX", value, 1), 0);
+    Status status = applyChannelEnvironment(options);
+    EXPECT_EQ(status.code(), Code::kInvalidArgument) << value;
+    EXPECT_NE(status.message().find("ECCL_RDMA_GID_INDEX"), std::string::npos) << value;
+  }
+  unsetenv("ECCL_TRANSPORT");
+  unsetenv("ECCL_RDMA_GID_INDEX");
 }
 
 }  // namespace
