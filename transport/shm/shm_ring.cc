@@ -120,8 +120,11 @@ bool ShmRing::writerClosed() {
 namespace eccl::transport::shm {
 namespace {
 
-constexpr uint8_t kSegmentMagic[8] = {'E', 'C', 'C', 'L', 'S', 'E', 'G', '1'};
-constexpr size_t kHeaderBytes = 64;
+// Version 2 added the doorbells: a peer of version 1 fails matches() and stays on TCP.
+constexpr uint8_t kSegmentMagic[8] = {'E', 'C', 'C', 'L', 'S', 'E', 'G', '2'};
+// Magic and ring size, then each side's doorbell on a cache line of its own.
+constexpr size_t kLineBytes = 64;
+constexpr size_t kHeaderBytes = 3 * kLineBytes;
 
 }  // namespace
 
@@ -138,6 +141,10 @@ bool SegmentLayout::matches(const uint8_t* base, uint64_t ring_bytes) {
   uint64_t stored = 0;
   std::memcpy(&stored, base + 8, sizeof(stored));
   return std::memcmp(base, kSegmentMagic, sizeof(kSegmentMagic)) == 0 && stored == ring_bytes;
+}
+
+uint32_t& SegmentLayout::doorbell(uint8_t* base, int side) {
+  return *reinterpret_cast<uint32_t*>(base + kLineBytes * (1 + static_cast<size_t>(side)));
 }
 
 ShmRing SegmentLayout::ring(uint8_t* base, uint64_t ring_bytes, int direction) {

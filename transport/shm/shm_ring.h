@@ -81,6 +81,8 @@ struct SegmentLayout {
   // Whether a mapped segment is one made with these ring sizes.
   static bool matches(const uint8_t* base, uint64_t ring_bytes);
   static ShmRing ring(uint8_t* base, uint64_t ring_bytes, int direction);
+  // The word side 0 (the client) or 1 (the server) sleeps on (doorbell.h).
+  static uint32_t& doorbell(uint8_t* base, int side);
 };
 
 }  // namespace eccl::transport::shm

@@ -260,6 +260,10 @@ void ShmStream::useRings() {
   const int sending = role_ == ShmRole::kClient ? 0 : 1;
   tx_ = SegmentLayout::ring(segment_->data(), ring_bytes_, sending);
   rx_ = SegmentLayout::ring(segment_->data(), ring_bytes_, 1 - sending);
+  // Each side sleeps on the doorbell of its own number, the direction it sends.
+  peer_doorbell_ = &SegmentLayout::doorbell(segment_->data(), 1 - sending);
+  doorbell_ = std::make_unique<DoorbellWaiter>(SegmentLayout::doorbell(segment_->data(), sending),
+                                               inner_->executor());
 }
 
 void ShmStream::explainTcp(const std::string& why) {
@@ -390,34 +394,22 @@ void ShmStream::waitWritable(WaitHandler ready) {
 // ---- doorbells ----------------------------------------------------------------
 
 void ShmStream::ringDoorbell() {
-  if (inner_error_ || closed_) return;
-  static constexpr uint8_t kDoorbell[1] = {1};
-  std::error_code ec;
-  const size_t n = inner_->writeSome(kDoorbell, {}, ec);
-  if (n == 1) {
-    doorbell_owed_ = false;
-    return;
-  }
-  if (ec && !isWouldBlock(ec)) {
-    inner_error_ = ec;
-    releaseWaiters({});
-    return;
-  }
-  // The socket is full of doorbells the other side has not read yet: one more
-  // later is as good (it wakes whoever sleeps then).
-  doorbell_owed_ = true;
-  if (doorbell_write_armed_) return;
-  doorbell_write_armed_ = true;
-  inner_->waitWritable([this, alive = std::weak_ptr<int>(alive_)](std::error_code wait_ec) {
-    if (alive.expired()) return;
-    doorbell_write_armed_ = false;
-    if (!wait_ec && doorbell_owed_) ringDoorbell();
+  if (closed_ || !peer_doorbell_) return;
+  ringBell(*peer_doorbell_);
+}
+
+void ShmStream::armDoorbellWait(uint32_t seen) {
+  armSocketWait();
+  if (mode_ != Mode::kShm || !doorbell_) return;
+  doorbell_->arm(seen, [this, alive = std::weak_ptr<int>(alive_)] {
+    if (alive.expired() || closed_) return;
+    settleWaiters(/*call_now=*/true);
   });
 }
 
-void ShmStream::armDoorbellWait() {
-  if (doorbell_wait_armed_) return;
-  doorbell_wait_armed_ = true;
+void ShmStream::armSocketWait() {
+  if (socket_wait_armed_) return;
+  socket_wait_armed_ = true;
   // The waiters this wait serves hold their connection, which holds this
   // stream: should the I/O context be destroyed with the wait pending (its
   // handler then never runs), the guard lets the waiters go, so that the
@@ -434,7 +426,7 @@ void ShmStream::armDoorbellWait() {
                         guard = std::move(guard)](std::error_code ec) {
     *fired = true;
     if (alive.expired()) return;
-    doorbell_wait_armed_ = false;
+    socket_wait_armed_ = false;
     switch (mode_) {
       case Mode::kNegotiating:
         // Bytes of the exchange: the reader's next readSome takes them in.
@@ -468,10 +460,10 @@ void ShmStream::onDoorbell(std::error_code ec) {
   settleWaiters(/*call_now=*/true);
 }
 
-// The socket is emptied before the conditions are checked, so the wait armed
-// below sleeps until a new doorbell instead of waking at once for an old
-// one. A doorbell drained here was rung after its data or room was made, so
-// the checks below see them; one rung after the drain wakes the wait.
+// The doorbell's count is taken before the conditions are checked, so the
+// wait armed below sleeps until a new ring instead of waking at once for an
+// old one. A ring counted here came after its data or room was made, so the
+// checks below see them; one rung after the count wakes the wait.
 //
 // Every waiter raises its flag again before the checks, not only when it
 // starts waiting: the other side may have taken the flag down for bytes (or
@@ -479,7 +471,8 @@ void ShmStream::onDoorbell(std::error_code ec) {
 // store and its look at the flag. That doorbell wakes nobody, and a waiter
 // whose flag stayed down would never hear of the next bytes.
 void ShmStream::settleWaiters(bool call_now) {
-  drainDoorbells();
+  const uint32_t seen = doorbell_ ? doorbell_->seen() : 0;
+  noticeSocketEnd();
   if (read_waiter_) rx_.sleepReader();
   if (write_waiter_) tx_.sleepWriter();
   const bool wake_reader = read_waiter_ && (inner_error_ || failure_ || rx_.hasData());
@@ -493,7 +486,7 @@ void ShmStream::settleWaiters(bool call_now) {
     tx_.takeWriterSleeping();
     ring_full_time_ += std::chrono::steady_clock::now() - write_wait_started_;
   }
-  if (read_waiter_ || write_waiter_) armDoorbellWait();
+  if (read_waiter_ || write_waiter_) armDoorbellWait(seen);
   for (WaitHandler* ready : {&reader, &writer}) {
     if (!*ready) continue;
     if (call_now) {
@@ -504,17 +497,16 @@ void ShmStream::settleWaiters(bool call_now) {
   }
 }
 
-void ShmStream::drainDoorbells() {
-  uint8_t scratch[256];
-  while (!inner_error_) {
-    std::error_code ec;
-    const size_t n = inner_->readSome(scratch, ec);
-    if (isWouldBlock(ec)) return;
-    if (ec) {
-      inner_error_ = ec;
-      return;
-    }
-    if (n == 0) return;
+void ShmStream::noticeSocketEnd() {
+  if (inner_error_) return;
+  uint8_t scratch[1];
+  std::error_code ec;
+  const size_t n = inner_->readSome(scratch, ec);
+  if (isWouldBlock(ec)) return;
+  if (ec) {
+    inner_error_ = ec;
+  } else if (n > 0) {
+    inner_error_ = make_error_code(ShmErrc::kBadMessage);  // the exchange is over: nothing may come
   }
 }
 
@@ -527,6 +519,7 @@ void ShmStream::releaseWaiters(std::error_code ec) {
 void ShmStream::stop() {
   closed_ = true;
   pace_.cancel();
+  if (doorbell_) doorbell_->stop();
 }
 
 // ---- the rest of ByteStream -----------------------------------------------------

@@ -3,11 +3,12 @@
 //
 // It first runs the exchange of shm_offer.h over the wrapped stream (already
 // secured: TLS and the cluster secret come before it). With shared memory
-// the wrapped stream stays open but carries only one-byte doorbells, sent
-// when the other side said it sleeps (shm_ring.h), and tells a dead peer
-// apart from an idle one: the kernel closes a killed process's socket. The
-// framing above (FrameConnection, the striped channel) is the same on either
-// path, so chunks, credits, pings and goodbyes work alike.
+// the sides wake each other with futex doorbells in the segment, rung when
+// the other side said it sleeps (shm_ring.h, doorbell.h). The wrapped
+// stream stays open but silent: it tells a dead peer apart from an idle
+// one, as the kernel closes a killed process's socket. The framing above
+// (FrameConnection, the striped channel) is the same on either path, so
+// chunks, credits, pings and goodbyes work alike.
 //
 // When shared memory is not chosen and the client announced it, the RDMA
 // exchange follows over the same stream (rdma/rdma_negotiation.h); when it
@@ -25,6 +26,7 @@
 #include "transport/byte_stream.h"
 #include "transport/pacer.h"
 #include "transport/rdma/rdma_negotiation.h"
+#include "transport/shm/doorbell.h"
 #include "transport/shm/shm_ring.h"
 #include "transport/shm/shm_segment.h"
 
@@ -92,17 +94,21 @@ class ShmStream final : public ByteStream {
   void useRings();
   void explainTcp(const std::string& why);
 
-  // Shared memory: wakes the other side. armDoorbellWait sleeps on the
-  // wrapped stream for the reader (and a writer short of room): for doorbells
-  // over shared memory, for the exchange's bytes before.
+  // Shared memory: wakes the other side.
   void ringDoorbell();
-  void armDoorbellWait();
+  // Sleeps for the reader (and a writer short of room): on the doorbell
+  // (`seen`: its count before the conditions were checked) and on the
+  // wrapped stream over shared memory, for the end of the peer; on the
+  // wrapped stream for the exchange's bytes before.
+  void armDoorbellWait(uint32_t seen = 0);
+  void armSocketWait();
   // Negotiation: writes the exchange's pending bytes once the wrapped stream takes them.
   void armFlushWait();
   void onDoorbell(std::error_code ec);
   // Wakes the waiters whose condition holds, and sleeps on doorbells for the others.
   void settleWaiters(bool call_now);
-  void drainDoorbells();
+  // Over shared memory the wrapped stream carries nothing: reading it finds its end.
+  void noticeSocketEnd();
   // Hands every stored waiter (reader, writer, a writer parked during the
   // exchange) `ec` on the executor.
   void releaseWaiters(std::error_code ec);
@@ -141,10 +147,10 @@ class ShmStream final : public ByteStream {
   std::error_code inner_error_;  // the wrapped stream ended: the peer is gone
   WaitHandler read_waiter_;
   WaitHandler write_waiter_;
-  bool doorbell_wait_armed_ = false;
+  bool socket_wait_armed_ = false;
   bool flush_wait_armed_ = false;
-  bool doorbell_owed_ = false;  // the wrapped stream had no room for one
-  bool doorbell_write_armed_ = false;
+  uint32_t* peer_doorbell_ = nullptr;
+  std::unique_ptr<DoorbellWaiter> doorbell_;  // after segment_: it sleeps on a word there
   std::chrono::steady_clock::time_point write_wait_started_{};
   Pacer pace_;
 

@@ -24,7 +24,9 @@
 
 #include "tests/support/channel_pair.h"
 #include "tests/support/dev_shm.h"
+#include "transport/shm/doorbell.h"
 #include "transport/shm/host_id.h"
+#include "transport/shm/shm_errors.h"
 #include "transport/shm/shm_offer.h"
 #include "transport/shm/shm_ring.h"
 #include "transport/shm/shm_segment.h"
@@ -237,7 +239,7 @@ TEST(ShmSegment, SegmentsOfDeadProcessesAreReaped) {
 }
 
 // A client ShmStream whose server side the test plays by hand: the raw
-// socket (negotiation, then doorbells) and the server's end of the segment.
+// socket (negotiation, then silence) and the server's end of the segment.
 // Everything runs on the test's thread, so interleavings are exact.
 class HandServedStream {
  public:
@@ -281,11 +283,9 @@ class HandServedStream {
     return ::testing::AssertionSuccess();
   }
 
-  void ringDoorbell() {
-    const uint8_t bell = 1;
-    asio::write(server_, asio::buffer(&bell, 1));
-  }
-  // Lets the client's handlers run (a doorbell on loopback arrives at once).
+  void ringDoorbell() { shm::ringBell(shm::SegmentLayout::doorbell(segment_->data(), 0)); }
+  void writeToSocket(uint8_t byte) { asio::write(server_, asio::buffer(&byte, 1)); }
+  // Lets the client's handlers run (the doorbell's thread posts to them).
   void runFor(std::chrono::milliseconds time) {
     io_.restart();
     io_.run_for(time);
@@ -363,6 +363,24 @@ TEST(ShmStream, AWriterWokenForRoomItAlreadyUsedStillHearsOfTheNextRoom) {
   for (int i = 0; i < 50 && woken == 0; ++i)
     ends.runFor(100ms);
   EXPECT_EQ(woken, 1);
+}
+
+// Over shared memory the socket only tells that the peer is gone: a byte
+// there (a peer of the old socket-doorbell protocol, or junk) fails the
+// stream with kBadMessage instead of being taken for a wake-up.
+TEST(ShmStream, ABytePastTheExchangeOnTheSocketFailsTheStream) {
+  HandServedStream ends;
+  ASSERT_TRUE(ends.negotiate());
+  int woken = 0;
+  ends.stream().waitReadable([&](std::error_code) { ++woken; });
+  ends.writeToSocket(1);
+  for (int i = 0; i < 50 && woken == 0; ++i)
+    ends.runFor(100ms);
+  ASSERT_EQ(woken, 1);
+  std::vector<uint8_t> into(16);
+  std::error_code ec;
+  EXPECT_EQ(ends.stream().readSome(into, ec), 0u);
+  EXPECT_EQ(ec, make_error_code(shm::ShmErrc::kBadMessage)) << ec.message();
 }
 
 // A rate set while the connection still negotiates (a channel paced as soon
