@@ -20,6 +20,20 @@ inline std::chrono::milliseconds deadline(std::chrono::milliseconds base) {
   return scaled(base);
 }
 
+// True in a ThreadSanitizer build, where a gibibyte through the data path costs
+// a minute: tests that only repeat a race-free copy at scale run once there.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+inline constexpr bool kThreadSanitizer = true;
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+
 // Bytes that differ per position and per seed, so misplaced or stale chunks show.
 std::vector<uint8_t> pattern(size_t size, uint64_t seed);
 // Index of the first byte where a and b differ, or nothing.

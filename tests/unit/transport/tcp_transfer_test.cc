@@ -112,6 +112,8 @@ TEST_P(TransferSizes, EveryByteArrivesBothWays) {
 }
 
 TEST_P(TransferSizes, OneGibibyte) {
+  // EveryByteArrivesBothWays covers K = 1 and 16 under TSan; 1 GiB adds only time there.
+  if (kThreadSanitizer && GetParam() != 4) GTEST_SKIP() << "1 GiB runs with K = 4 only under TSan";
   auto pair = ChannelPair::make(withConnections(GetParam(), 1 << 20));
   ASSERT_TRUE(pair);
   EXPECT_EQ(transferAndCheck(*pair->client, *pair->server, 42, size_t{1} << 30, 99, deadline(120s)),
