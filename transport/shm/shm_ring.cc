@@ -8,22 +8,33 @@ namespace eccl::transport::shm {
 namespace {
 
 template <typename T>
-T load(T& field, std::memory_order order = std::memory_order_seq_cst) {
+T load(T& field, std::memory_order order) {
   return std::atomic_ref<T>(field).load(order);
 }
 
+}  // namespace
+
 template <typename T>
-void store(T& field, T value, std::memory_order order = std::memory_order_seq_cst) {
-  std::atomic_ref<T>(field).store(value, order);
+T ShmRing::observe(T& field) {
+  const T value = std::atomic_ref<T>(field).load();
+  sync_.acquire();
+  return value;
+}
+
+template <typename T>
+void ShmRing::publish(T& field, T value) {
+  sync_.release();
+  std::atomic_ref<T>(field).store(value);
 }
 
 // Takes the flag down; true when this call did (so exactly one side wakes the sleeper).
-bool takeFlag(uint32_t& flag) {
-  if (load(flag) == 0) return false;
-  return std::atomic_ref<uint32_t>(flag).exchange(0) != 0;
+bool ShmRing::takeFlag(uint32_t& flag) {
+  if (observe(flag) == 0) return false;
+  sync_.release();
+  const bool taken = std::atomic_ref<uint32_t>(flag).exchange(0) != 0;
+  sync_.acquire();
+  return taken;
 }
-
-}  // namespace
 
 uint64_t ShmRing::held(uint64_t tail, uint64_t head) {
   const uint64_t bytes = tail - head;
@@ -37,7 +48,7 @@ uint64_t ShmRing::held(uint64_t tail, uint64_t head) {
 size_t ShmRing::write(std::span<const uint8_t> first, std::span<const uint8_t> second) {
   if (corrupt_) return 0;
   const uint64_t tail = load(control_->tail, std::memory_order_relaxed);
-  const uint64_t head = load(control_->head, std::memory_order_acquire);
+  const uint64_t head = observe(control_->head);
   const uint64_t bytes = held(tail, head);
   if (corrupt_) return 0;
   uint64_t room = capacity_ - bytes;
@@ -54,18 +65,18 @@ size_t ShmRing::write(std::span<const uint8_t> first, std::span<const uint8_t> s
       room -= n;
     }
   }
-  if (at != tail) store(control_->tail, at);  // seq_cst: ordered before takeReaderSleeping's load
+  if (at != tail) publish(control_->tail, at);  // seq_cst: ordered before takeReaderSleeping's load
   return static_cast<size_t>(at - tail);
 }
 
 bool ShmRing::hasRoom() {
   const uint64_t bytes =
-      held(load(control_->tail, std::memory_order_relaxed), load(control_->head));
+      held(load(control_->tail, std::memory_order_relaxed), observe(control_->head));
   return corrupt_ || bytes < capacity_;
 }
 
 void ShmRing::sleepWriter() {
-  store(control_->writer_sleeping, uint32_t{1});
+  publish(control_->writer_sleeping, uint32_t{1});
 }
 
 bool ShmRing::takeReaderSleeping() {
@@ -73,13 +84,13 @@ bool ShmRing::takeReaderSleeping() {
 }
 
 void ShmRing::closeWriter() {
-  store(control_->writer_closed, uint32_t{1});
+  publish(control_->writer_closed, uint32_t{1});
 }
 
 size_t ShmRing::read(std::span<uint8_t> into) {
   if (corrupt_) return 0;
   const uint64_t head = load(control_->head, std::memory_order_relaxed);
-  const uint64_t tail = load(control_->tail, std::memory_order_acquire);
+  const uint64_t tail = observe(control_->tail);
   const uint64_t bytes = held(tail, head);
   if (corrupt_) return 0;
   uint64_t want = std::min<uint64_t>(bytes, into.size());
@@ -93,18 +104,18 @@ size_t ShmRing::read(std::span<uint8_t> into) {
     at += n;
     want -= n;
   }
-  if (at != head) store(control_->head, at);  // seq_cst: ordered before takeWriterSleeping's load
+  if (at != head) publish(control_->head, at);  // seq_cst: ordered before takeWriterSleeping's load
   return to;
 }
 
 bool ShmRing::hasData() {
   const uint64_t bytes =
-      held(load(control_->tail), load(control_->head, std::memory_order_relaxed));
-  return corrupt_ || bytes > 0 || load(control_->writer_closed) != 0;
+      held(observe(control_->tail), load(control_->head, std::memory_order_relaxed));
+  return corrupt_ || bytes > 0 || observe(control_->writer_closed) != 0;
 }
 
 void ShmRing::sleepReader() {
-  store(control_->reader_sleeping, uint32_t{1});
+  publish(control_->reader_sleeping, uint32_t{1});
 }
 
 bool ShmRing::takeWriterSleeping() {
@@ -112,7 +123,7 @@ bool ShmRing::takeWriterSleeping() {
 }
 
 bool ShmRing::writerClosed() {
-  return load(control_->writer_closed) != 0;
+  return observe(control_->writer_closed) != 0;
 }
 
 }  // namespace eccl::transport::shm
@@ -147,11 +158,12 @@ uint32_t& SegmentLayout::doorbell(uint8_t* base, int side) {
   return *reinterpret_cast<uint32_t*>(base + kLineBytes * (1 + static_cast<size_t>(side)));
 }
 
-ShmRing SegmentLayout::ring(uint8_t* base, uint64_t ring_bytes, int direction) {
+ShmRing SegmentLayout::ring(uint8_t* base, uint64_t ring_bytes, int direction,
+                            std::string_view segment_name) {
   auto* controls = reinterpret_cast<RingControl*>(base + kHeaderBytes);
   uint8_t* data = base + kHeaderBytes + 2 * sizeof(RingControl) +
                   static_cast<size_t>(direction) * static_cast<size_t>(ring_bytes);
-  return ShmRing(&controls[direction], data, ring_bytes);
+  return ShmRing(&controls[direction], data, ring_bytes, MappingSync(segment_name, direction));
 }
 
 }  // namespace eccl::transport::shm

@@ -20,6 +20,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
+
+#include "transport/shm/mapping_sync.h"
 
 namespace eccl::transport::shm {
 
@@ -34,8 +37,8 @@ struct alignas(64) RingControl {
 class ShmRing {
  public:
   ShmRing() = default;
-  ShmRing(RingControl* control, uint8_t* data, uint64_t capacity)
-      : control_(control), data_(data), capacity_(capacity) {}
+  ShmRing(RingControl* control, uint8_t* data, uint64_t capacity, MappingSync sync = {})
+      : control_(control), data_(data), capacity_(capacity), sync_(sync) {}
 
   // Writer side. Copies what fits of first then second; 0 when full.
   size_t write(std::span<const uint8_t> first, std::span<const uint8_t> second);
@@ -58,10 +61,17 @@ class ShmRing {
  private:
   // Bytes the ring holds, or nullopt-like ~0 when the indices are impossible.
   uint64_t held(uint64_t tail, uint64_t head);
+  // Loads and stores of what the other side owns or reads (seq_cst), told to TSan.
+  template <typename T>
+  T observe(T& field);
+  template <typename T>
+  void publish(T& field, T value);
+  bool takeFlag(uint32_t& flag);
 
   RingControl* control_ = nullptr;
   uint8_t* data_ = nullptr;
   uint64_t capacity_ = 0;
+  MappingSync sync_;
   bool corrupt_ = false;
 };
 
@@ -80,7 +90,9 @@ struct SegmentLayout {
   static void initialise(uint8_t* base, uint64_t ring_bytes);
   // Whether a mapped segment is one made with these ring sizes.
   static bool matches(const uint8_t* base, uint64_t ring_bytes);
-  static ShmRing ring(uint8_t* base, uint64_t ring_bytes, int direction);
+  // `segment_name` is the segment's (ShmSegment::name): see mapping_sync.h.
+  static ShmRing ring(uint8_t* base, uint64_t ring_bytes, int direction,
+                      std::string_view segment_name);
   // The word side 0 (the client) or 1 (the server) sleeps on (doorbell.h).
   static uint32_t& doorbell(uint8_t* base, int side);
 };

@@ -258,8 +258,8 @@ void ShmStream::useRdmaIfChosen() {
 
 void ShmStream::useRings() {
   const int sending = role_ == ShmRole::kClient ? 0 : 1;
-  tx_ = SegmentLayout::ring(segment_->data(), ring_bytes_, sending);
-  rx_ = SegmentLayout::ring(segment_->data(), ring_bytes_, 1 - sending);
+  tx_ = SegmentLayout::ring(segment_->data(), ring_bytes_, sending, segment_->name());
+  rx_ = SegmentLayout::ring(segment_->data(), ring_bytes_, 1 - sending, segment_->name());
   // Each side sleeps on the doorbell of its own number, the direction it sends.
   peer_doorbell_ = &SegmentLayout::doorbell(segment_->data(), 1 - sending);
   doorbell_ = std::make_unique<DoorbellWaiter>(SegmentLayout::doorbell(segment_->data(), sending),

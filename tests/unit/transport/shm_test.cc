@@ -220,6 +220,42 @@ TEST(ShmSegment, BothMappingsShareBytesAndTheNameGoesAtUnlink) {
   EXPECT_FALSE(shm::ShmSegment::open("/not-ours", 1 << 20));
 }
 
+// Both ends in one process (as in the in-process cluster tests) map the
+// segment twice. What a thread wrote before putting bytes in the ring is
+// seen by whoever takes them out of the other mapping; under TSan this
+// fails unless the ring tells TSan of its ordering (mapping_sync.h).
+TEST(ShmSegment, TwoMappingsOfOneRingOrderWhatCameBeforeItsBytes) {
+  constexpr uint64_t kRingBytes = 64 << 10;
+  const size_t bytes = shm::SegmentLayout::bytes(kRingBytes);
+  auto created = shm::ShmSegment::create(bytes);
+  ASSERT_TRUE(created) << created.status().toString();
+  auto opened = shm::ShmSegment::open((*created)->name(), bytes);
+  ASSERT_TRUE(opened) << opened.status().toString();
+  ASSERT_NE((*created)->data(), (*opened)->data());
+  shm::ShmRing writer =
+      shm::SegmentLayout::ring((*created)->data(), kRingBytes, 0, (*created)->name());
+  shm::ShmRing reader =
+      shm::SegmentLayout::ring((*opened)->data(), kRingBytes, 0, (*opened)->name());
+  constexpr int kRounds = 200;
+  std::vector<int> handed_over(kRounds, 0);  // plain memory: only the ring orders it
+  std::thread producer([&] {
+    for (int round = 0; round < kRounds; ++round) {
+      handed_over[round] = round + 1;
+      const auto byte = static_cast<uint8_t>(round);
+      while (writer.write({&byte, 1}, {}) == 0)
+        std::this_thread::yield();
+    }
+  });
+  for (int round = 0; round < kRounds; ++round) {
+    uint8_t byte = 0;
+    while (reader.read({&byte, 1}) == 0)
+      std::this_thread::yield();
+    ASSERT_EQ(byte, static_cast<uint8_t>(round));
+    ASSERT_EQ(handed_over[round], round + 1);
+  }
+  producer.join();
+}
+
 TEST(ShmSegment, SegmentsOfDeadProcessesAreReaped) {
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
@@ -278,8 +314,8 @@ class HandServedStream {
     asio::read(server_, asio::buffer(confirm));
     auto confirmed = shm::decodeConfirm(confirm);
     if (!confirmed || !confirmed->mapped) return ::testing::AssertionFailure() << "no confirm";
-    to_client_ = shm::SegmentLayout::ring(segment_->data(), kRingBytes, 1);
-    from_client_ = shm::SegmentLayout::ring(segment_->data(), kRingBytes, 0);
+    to_client_ = shm::SegmentLayout::ring(segment_->data(), kRingBytes, 1, segment_->name());
+    from_client_ = shm::SegmentLayout::ring(segment_->data(), kRingBytes, 0, segment_->name());
     return ::testing::AssertionSuccess();
   }
 
