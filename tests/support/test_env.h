@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "src/common/status.h"
+#include "src/common/thread_sanitizer.h"
 #include "src/common/time_scale.h"
 
 namespace eccl::test {
@@ -22,14 +23,8 @@ inline std::chrono::milliseconds deadline(std::chrono::milliseconds base) {
 
 // True in a ThreadSanitizer build, where a gibibyte through the data path costs
 // a minute: tests that only repeat a race-free copy at scale run once there.
-#if defined(__SANITIZE_THREAD__)
+#if defined(ECCL_THREAD_SANITIZER)
 inline constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr bool kThreadSanitizer = true;
-#else
-inline constexpr bool kThreadSanitizer = false;
-#endif
 #else
 inline constexpr bool kThreadSanitizer = false;
 #endif

@@ -5,7 +5,7 @@
 
 namespace eccl::transport::shm {
 
-#if defined(ECCL_SHM_TSAN)
+#if defined(ECCL_THREAD_SANITIZER)
 namespace {
 
 // Keys are bytes of one array: two rings whose names hash alike share a key,
@@ -15,9 +15,11 @@ char keys[kKeys];
 
 }  // namespace
 
-MappingSync::MappingSync(std::string_view segment_name, int direction)
-    : key_(&keys[(std::hash<std::string_view>{}(segment_name)*2 + static_cast<size_t>(direction)) %
-                 kKeys]) {}
+MappingSync::MappingSync(std::string_view segment_name, int direction) {
+  const size_t ring =
+      std::hash<std::string_view>{}(segment_name)*2 + static_cast<size_t>(direction);
+  key_ = &keys[ring % kKeys];
+}
 #else
 MappingSync::MappingSync(std::string_view, int) {}
 #endif

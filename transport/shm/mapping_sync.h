@@ -16,15 +16,9 @@
 
 #include <string_view>
 
-#if defined(__SANITIZE_THREAD__)
-#define ECCL_SHM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define ECCL_SHM_TSAN 1
-#endif
-#endif
+#include "src/common/thread_sanitizer.h"
 
-#if defined(ECCL_SHM_TSAN)
+#if defined(ECCL_THREAD_SANITIZER)
 #include <sanitizer/tsan_interface.h>
 #endif
 
@@ -35,7 +29,7 @@ class MappingSync {
   MappingSync() = default;  // rings in ordinary memory: TSan sees their atomics itself
   MappingSync(std::string_view segment_name, int direction);
 
-#if defined(ECCL_SHM_TSAN)
+#if defined(ECCL_THREAD_SANITIZER)
   // Before a store the other side will load: what this thread did so far happens before.
   void release() const {
     if (key_ != nullptr) __tsan_release(key_);
