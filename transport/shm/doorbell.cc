@@ -31,11 +31,18 @@ void ringBell(uint32_t& bell) {
   futexWakeAll(bell);
 }
 
-DoorbellWaiter::DoorbellWaiter(uint32_t& bell, asio::any_io_executor executor)
-    : bell_(bell), executor_(std::move(executor)) {}
+DoorbellWaiter::DoorbellWaiter(uint32_t& bell, asio::any_io_executor executor, Sleeper sleeper)
+    : bell_(bell), executor_(std::move(executor)) {
+  if (sleeper == Sleeper::kHub) hub_ = BellHub::instance();
+  if (hub_ == nullptr) return;
+  // Nothing is armed yet, so the hub's thread has nothing to post before mutex_ is set.
+  group_ = &hub_->add(*this);
+  mutex_ = &BellHub::mutexOf(*group_);
+}
 
 DoorbellWaiter::~DoorbellWaiter() {
   stop();
+  if (hub_ != nullptr) hub_->remove(*group_, *this);
   if (thread_.joinable()) thread_.join();
 }
 
@@ -44,7 +51,7 @@ uint32_t DoorbellWaiter::seen() const {
 }
 
 void DoorbellWaiter::arm(uint32_t seen, std::function<void()> rung) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(*mutex_);
   if (stopping_ || armed_) return;
   if (count(bell_).load() != seen) {
     // Rung since the caller counted: the thread may sleep past that ring already.
@@ -54,32 +61,38 @@ void DoorbellWaiter::arm(uint32_t seen, std::function<void()> rung) {
   armed_ = true;
   seen_ = seen;
   rung_ = std::move(rung);
-  if (!thread_.joinable()) thread_ = std::thread([this] { sleepUntilStopped(); });
+  if (hub_ == nullptr && !thread_.joinable())
+    thread_ = std::thread([this] { sleepUntilStopped(); });
 }
 
 void DoorbellWaiter::stop() {
+  bool own_thread_sleeps = false;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(*mutex_);
     if (stopping_) return;
     stopping_ = true;
+    own_thread_sleeps = thread_.joinable();
   }
   // Only this side sleeps on its own bell: bumping it wakes nobody else.
-  ringBell(bell_);
+  // (A hub's thread needs no wake-up: it posts nothing once stopping_ is set.)
+  if (own_thread_sleeps) ringBell(bell_);
+}
+
+void DoorbellWaiter::postIfRung(uint32_t now) {
+  if (stopping_ || !armed_ || now == seen_) return;
+  armed_ = false;
+  // Posted under the lock: stop() cannot return between the check and the post.
+  asio::post(executor_, std::exchange(rung_, nullptr));
 }
 
 // The thread sleeps on the bell whether or not a wait is armed, so that
 // arming costs no system call: the other side rings only when this side's
 // flag says it sleeps, which comes with an arm, so idle rings are rare.
 void DoorbellWaiter::sleepUntilStopped() {
-  std::unique_lock lock(mutex_);
+  std::unique_lock lock(own_mutex_);
   while (!stopping_) {
     const uint32_t now = count(bell_).load();
-    if (armed_ && now != seen_) {
-      armed_ = false;
-      // Posted under the lock: stop() cannot return between the check and the post.
-      asio::post(executor_, std::exchange(rung_, nullptr));
-      continue;
-    }
+    postIfRung(now);
     lock.unlock();
     futexWait(bell_, now);  // returns at once if a ring came after `now`
     lock.lock();

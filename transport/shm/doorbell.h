@@ -7,8 +7,10 @@
 // word still holds that value, so a ring that comes after the checks is
 // never lost.
 //
-// The I/O threads never block: a DoorbellWaiter sleeps on a thread of its
-// own and posts the wake-up to the connection's executor.
+// The I/O threads never block: a DoorbellWaiter's bell is slept on by a
+// thread of the process's BellHub (one thread per 127 bells, bell_hub.h) or,
+// where the kernel lacks futex_waitv, by a thread of its own; that thread
+// posts the wake-up to the connection's executor.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -17,6 +19,8 @@
 #include <mutex>
 #include <thread>
 
+#include "transport/shm/bell_hub.h"
+
 namespace eccl::transport::shm {
 
 // Wakes the process sleeping on `bell`, if any (a shared, not private, futex).
@@ -24,8 +28,12 @@ void ringBell(uint32_t& bell);
 
 class DoorbellWaiter {
  public:
-  DoorbellWaiter(uint32_t& bell, asio::any_io_executor executor);
-  ~DoorbellWaiter();  // stop(), then joins the thread
+  // Who sleeps on the bell: a hub thread shared with other waiters (when the
+  // kernel allows), or a thread of this waiter's own.
+  enum class Sleeper { kHub, kOwnThread };
+
+  DoorbellWaiter(uint32_t& bell, asio::any_io_executor executor, Sleeper sleeper = Sleeper::kHub);
+  ~DoorbellWaiter();  // stop(), then leaves the hub or joins its own thread
   DoorbellWaiter(const DoorbellWaiter&) = delete;
   DoorbellWaiter& operator=(const DoorbellWaiter&) = delete;
 
@@ -39,16 +47,23 @@ class DoorbellWaiter {
   void stop();
 
  private:
-  void sleepUntilStopped();
+  friend struct BellHub::Group;
+
+  // Posts the armed wait's handler if the count moved; *mutex_ is held.
+  void postIfRung(uint32_t now);
+  void sleepUntilStopped();  // the own thread's loop
 
   uint32_t& bell_;
   asio::any_io_executor executor_;
-  std::mutex mutex_;
+  BellHub* hub_ = nullptr;
+  BellHub::Group* group_ = nullptr;
+  std::mutex own_mutex_;
+  std::mutex* mutex_ = &own_mutex_;  // the hub group's, while in a hub; guards what follows
   bool armed_ = false;
   bool stopping_ = false;
   uint32_t seen_ = 0;
   std::function<void()> rung_;
-  std::thread thread_;  // started at the first arm()
+  std::thread thread_;  // own sleeper only: started at the first arm()
 };
 
 }  // namespace eccl::transport::shm

@@ -2,18 +2,25 @@
 // a ring wakes an armed waiter once, also from another process; a ring that
 // came before the arm but after the count was taken is not lost; an armed
 // waiter that nobody rings stays asleep without spinning; stop() ends it.
+// Each holds for both sleepers: the process's BellHub and a thread of the
+// waiter's own. The hub serves hundreds of waiters on a few threads.
 #include "transport/shm/doorbell.h"
 
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <chrono>
+#include <deque>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "tests/support/test_env.h"
 
@@ -21,8 +28,10 @@ namespace eccl::test {
 namespace {
 
 using namespace std::chrono_literals;
+using transport::shm::BellHub;
 using transport::shm::DoorbellWaiter;
 using transport::shm::ringBell;
+using Sleeper = DoorbellWaiter::Sleeper;
 
 // Runs the executor's handlers until `done` holds or `limit` passes.
 template <typename Done>
@@ -41,19 +50,39 @@ std::chrono::nanoseconds processCpuTime() {
   return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
 }
 
+size_t threadsOfThisProcess() {
+  size_t count = 0;
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return 0;
+  while (const dirent* entry = ::readdir(tasks))
+    count += entry->d_name[0] != '.';
+  ::closedir(tasks);
+  return count;
+}
+
 struct Bell {
+  explicit Bell(Sleeper sleeper) : waiter(word, io.get_executor(), sleeper) {}
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   uint32_t word = 0;
-  DoorbellWaiter waiter{word, io.get_executor()};
+  DoorbellWaiter waiter;
   int rung = 0;
   void arm() {
     waiter.arm(waiter.seen(), [this] { ++rung; });
   }
 };
 
-TEST(DoorbellWaiter, ARingWakesAnArmedWaiterOnce) {
-  Bell bell;
+class DoorbellWaiterTest : public ::testing::TestWithParam<Sleeper> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Sleeper::kHub && BellHub::instance() == nullptr) {
+      GTEST_SKIP() << "this kernel refuses futex_waitv (Linux < 5.16?): no hub to test";
+    }
+  }
+};
+
+TEST_P(DoorbellWaiterTest, ARingWakesAnArmedWaiterOnce) {
+  Bell bell(GetParam());
   bell.arm();
   std::thread ringer([&] {
     std::this_thread::sleep_for(20ms);
@@ -69,8 +98,8 @@ TEST(DoorbellWaiter, ARingWakesAnArmedWaiterOnce) {
 
 // The sleeper counts, checks its conditions, then arms: a ring in between
 // must wake it, or bytes that came then would wait for the next ring.
-TEST(DoorbellWaiter, ARingBetweenCountAndArmIsNotLost) {
-  Bell bell;
+TEST_P(DoorbellWaiterTest, ARingBetweenCountAndArmIsNotLost) {
+  Bell bell(GetParam());
   const uint32_t seen = bell.waiter.seen();
   ringBell(bell.word);
   bell.waiter.arm(seen, [&] { ++bell.rung; });
@@ -78,8 +107,8 @@ TEST(DoorbellWaiter, ARingBetweenCountAndArmIsNotLost) {
       bell.io, [&] { return bell.rung > 0; }, deadline(5s)));
 }
 
-TEST(DoorbellWaiter, AnArmedWaiterNobodyRingsSleepsWithoutSpinning) {
-  Bell bell;
+TEST_P(DoorbellWaiterTest, AnArmedWaiterNobodyRingsSleepsWithoutSpinning) {
+  Bell bell(GetParam());
   bell.arm();
   runUntil(
       bell.io, [] { return false; }, 50ms);  // the thread has started and sleeps
@@ -94,8 +123,8 @@ TEST(DoorbellWaiter, AnArmedWaiterNobodyRingsSleepsWithoutSpinning) {
       bell.io, [&] { return bell.rung > 0; }, deadline(5s)));
 }
 
-TEST(DoorbellWaiter, ItCanBeArmedAgainAfterEachRing) {
-  Bell bell;
+TEST_P(DoorbellWaiterTest, ItCanBeArmedAgainAfterEachRing) {
+  Bell bell(GetParam());
   for (int round = 1; round <= 20; ++round) {
     bell.arm();
     ringBell(bell.word);
@@ -107,7 +136,7 @@ TEST(DoorbellWaiter, ItCanBeArmedAgainAfterEachRing) {
 
 // The other process of a connection rings through the shared mapping: the
 // futex must be a shared one (a private futex never hears the other process).
-TEST(DoorbellWaiter, AnotherProcessRingsThroughSharedMemory) {
+TEST_P(DoorbellWaiterTest, AnotherProcessRingsThroughSharedMemory) {
   void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(page, MAP_FAILED);
   auto& word = *static_cast<uint32_t*>(page);
@@ -122,7 +151,7 @@ TEST(DoorbellWaiter, AnotherProcessRingsThroughSharedMemory) {
   {
     asio::io_context io;
     auto work = asio::make_work_guard(io);
-    DoorbellWaiter waiter(word, io.get_executor());
+    DoorbellWaiter waiter(word, io.get_executor(), GetParam());
     int rung = 0;
     waiter.arm(0, [&] { ++rung; });
     EXPECT_TRUE(runUntil(
@@ -134,8 +163,8 @@ TEST(DoorbellWaiter, AnotherProcessRingsThroughSharedMemory) {
   ::munmap(page, 4096);
 }
 
-TEST(DoorbellWaiter, StopEndsASleepingWaiterAndNothingIsPosted) {
-  Bell bell;
+TEST_P(DoorbellWaiterTest, StopEndsASleepingWaiterAndNothingIsPosted) {
+  Bell bell(GetParam());
   bell.arm();
   runUntil(
       bell.io, [] { return false; }, 50ms);
@@ -145,6 +174,67 @@ TEST(DoorbellWaiter, StopEndsASleepingWaiterAndNothingIsPosted) {
   runUntil(
       bell.io, [] { return false; }, 100ms);
   EXPECT_EQ(bell.rung, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sleepers, DoorbellWaiterTest,
+                         ::testing::Values(Sleeper::kHub, Sleeper::kOwnThread),
+                         [](const auto& info) {
+                           return info.param == Sleeper::kHub ? "Hub" : "OwnThread";
+                         });
+
+// 300 waiters (a rank with 100 shared-memory channels of K = 3) sleep on at
+// most three new threads, and every one of them is woken by its own ring.
+TEST(BellHub, HundredsOfWaitersShareAFewThreads) {
+  BellHub* hub = BellHub::instance();
+  if (hub == nullptr) GTEST_SKIP() << "this kernel refuses futex_waitv: no hub";
+  std::thread([] {}).join();  // sanitizers start a helper thread with the first one
+  const size_t threads_before = threadsOfThisProcess();
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  constexpr int kWaiters = 300;
+  std::deque<uint32_t> words(kWaiters, 0);
+  std::vector<int> rung(kWaiters, 0);
+  std::deque<DoorbellWaiter> waiters;  // leave the hub before their words go
+  for (int i = 0; i < kWaiters; ++i) {
+    waiters.emplace_back(words[i], io.get_executor(), Sleeper::kHub);
+    waiters.back().arm(0, [&rung, i] { ++rung[i]; });
+  }
+  EXPECT_LE(threadsOfThisProcess(), threads_before + 3);
+  for (int i = kWaiters - 1; i >= 0; --i)
+    ringBell(words[i]);
+  EXPECT_TRUE(runUntil(
+      io, [&] { return std::count(rung.begin(), rung.end(), 1) == kWaiters; }, deadline(10s)));
+  runUntil(
+      io, [] { return false; }, 50ms);
+  EXPECT_EQ(std::count(rung.begin(), rung.end(), 1), kWaiters) << "a waiter was posted twice";
+}
+
+// Waiters that leave (and their bells' memory with them) do not disturb the
+// others of their thread, and newcomers take the free places.
+TEST(BellHub, WaitersComingAndGoingDoNotLoseTheOthersRings) {
+  if (BellHub::instance() == nullptr) GTEST_SKIP() << "this kernel refuses futex_waitv: no hub";
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  Bell stayer(Sleeper::kHub);
+  for (int round = 1; round <= 50; ++round) {
+    auto word = std::make_unique<uint32_t>(0);
+    auto passer = std::make_unique<DoorbellWaiter>(*word, io.get_executor(), Sleeper::kHub);
+    int passer_rung = 0;
+    passer->arm(0, [&] { ++passer_rung; });
+    stayer.arm();
+    if (round % 2 == 0) {
+      ringBell(*word);
+      ASSERT_TRUE(runUntil(
+          io, [&] { return passer_rung == 1; }, deadline(5s)))
+          << "round " << round;
+    }
+    passer.reset();
+    word.reset();  // the hub must not read it again
+    ringBell(stayer.word);
+    ASSERT_TRUE(runUntil(
+        stayer.io, [&] { return stayer.rung == round; }, deadline(5s)))
+        << "round " << round;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,125 @@
+#include "transport/shm/bell_hub.h"
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <thread>
+
+#include "transport/shm/doorbell.h"
+
+namespace eccl::transport::shm {
+namespace {
+
+std::atomic_ref<uint32_t> word(uint32_t& value) {
+  return std::atomic_ref<uint32_t>(value);
+}
+
+long futexWaitv(futex_waitv* waiters, unsigned count) {
+  return ::syscall(SYS_futex_waitv, waiters, count, 0, nullptr, CLOCK_MONOTONIC);
+}
+
+// An empty list is refused with EINVAL by a kernel that has the call, and
+// with ENOSYS (or a seccomp filter's EPERM) by one that has not.
+bool kernelHasFutexWaitv() {
+  return futexWaitv(nullptr, 0) == -1 && errno == EINVAL;
+}
+
+std::atomic<BellHub*> the_hub{nullptr};
+
+}  // namespace
+
+struct BellHub::Group {
+  std::mutex mutex;
+  std::vector<DoorbellWaiter*> members;  // guarded by mutex
+  uint32_t changes = 0;  // bumped under mutex whenever members change; a private futex
+
+  void changed() {
+    word(changes).fetch_add(1);
+    ::syscall(SYS_futex, &changes, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
+
+  // Each pass reads every bell once: the value both decides whether an armed
+  // waiter was rung and is what futex_waitv sleeps on, so a ring after the
+  // read makes the wait return at once.
+  [[noreturn]] void sleepOnMembers() {
+    std::vector<futex_waitv> waits;
+    std::unique_lock lock(mutex);
+    for (;;) {
+      waits.clear();
+      for (DoorbellWaiter* waiter : members) {
+        const uint32_t now = word(waiter->bell_).load();
+        waiter->postIfRung(now);
+        waits.push_back({.val = now,
+                         .uaddr = reinterpret_cast<uintptr_t>(&waiter->bell_),
+                         .flags = FUTEX_32,  // shared: the other process rings it
+                         .__reserved = 0});
+      }
+      // Taken under the lock that add and remove hold: a change after it
+      // makes the wait return, before it touches a bell that is gone.
+      waits.push_back({.val = word(changes).load(),
+                       .uaddr = reinterpret_cast<uintptr_t>(&changes),
+                       .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG,
+                       .__reserved = 0});
+      lock.unlock();
+      futexWaitv(waits.data(), static_cast<unsigned>(waits.size()));
+      lock.lock();
+    }
+  }
+};
+
+BellHub* BellHub::instance() {
+  static const bool available = [] {
+    if (!kernelHasFutexWaitv()) return false;
+    the_hub.store(new BellHub);  // never deleted: its threads sleep until the process ends
+    ::pthread_atfork(nullptr, nullptr, &BellHub::forgetInChild);
+    return true;
+  }();
+  return available ? the_hub.load() : nullptr;
+}
+
+// A forked child has none of the hub's threads, and its locks may have been
+// held by threads that are gone: it starts a hub of its own. Waiters it
+// inherited are not served there (a child that forks to ring or to exec
+// does not use them).
+void BellHub::forgetInChild() {
+  the_hub.store(new BellHub);
+}
+
+BellHub::Group& BellHub::add(DoorbellWaiter& waiter) {
+  std::lock_guard hub_lock(mutex_);
+  for (auto& group : groups_) {
+    std::lock_guard lock(group->mutex);
+    if (group->members.size() < kBellsPerThread) {
+      group->members.push_back(&waiter);
+      group->changed();
+      return *group;
+    }
+  }
+  auto& group = *groups_.emplace_back(std::make_unique<Group>());
+  group.members.push_back(&waiter);  // before the thread starts: no lock needed yet
+  std::thread([&group] { group.sleepOnMembers(); }).detach();
+  return group;
+}
+
+void BellHub::remove(Group& group, DoorbellWaiter& waiter) {
+  std::lock_guard lock(group.mutex);
+  std::erase(group.members, &waiter);
+  group.changed();
+}
+
+std::mutex& BellHub::mutexOf(Group& group) {
+  return group.mutex;
+}
+
+size_t BellHub::threadCount() {
+  std::lock_guard lock(mutex_);
+  return groups_.size();
+}
+
+}  // namespace eccl::transport::shm
