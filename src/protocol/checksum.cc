@@ -1,21 +1,38 @@
 #include "src/protocol/checksum.h"
 
-#include <xxhash.h>
-
 #include <new>
 
 #include "src/protocol/messages.h"
+#include "src/protocol/xxh3_path.h"
+#include "src/reduce/reduce.h"
 
 namespace eccl::protocol {
+namespace {
+
+// The path ECCL_ISA (or reduce::setIsa) names: AVX2 for avx2 and avx512 (an
+// AVX-512 XXH3 measured no faster here: the data comes from memory).
+const Xxh3Path& activePath() {
+#if defined(ECCL_XXH3_AVX2)
+  if (reduce::activeIsa() != reduce::Isa::kScalar) return xxh3Avx2Path();
+#endif
+  return xxh3BaselinePath();
+}
+
+}  // namespace
 
 uint64_t payloadChecksum(std::span<const uint8_t> payload) {
-  return XXH3_64bits(payload.data(), payload.size());
+  return activePath().hash(payload.data(), payload.size());
+}
+
+const char* checksumPathName() {
+  return activePath().name;
 }
 
 struct StreamingChecksum::State {
-  // Through the library's allocator: the state's layout is not part of xxHash's stable ABI.
-  XXH3_state_t* xxh = XXH3_createState();
-  ~State() { XXH3_freeState(xxh); }
+  // Every path shares the state's layout (xxhash.h's struct); allocated aligned by it.
+  void* xxh = xxh3BaselinePath().newState();
+  const Xxh3Path* path = &xxh3BaselinePath();
+  ~State() { xxh3BaselinePath().freeState(xxh); }
 };
 
 StreamingChecksum::StreamingChecksum() : state_(std::make_unique<State>()) {
@@ -25,15 +42,17 @@ StreamingChecksum::StreamingChecksum() : state_(std::make_unique<State>()) {
 StreamingChecksum::~StreamingChecksum() = default;
 
 void StreamingChecksum::reset() {
-  XXH3_64bits_reset(state_->xxh);
+  // A payload is hashed by one path from start to end; a switch takes effect here.
+  state_->path = &activePath();
+  state_->path->reset(state_->xxh);
 }
 
 void StreamingChecksum::update(std::span<const uint8_t> bytes) {
-  XXH3_64bits_update(state_->xxh, bytes.data(), bytes.size());
+  state_->path->update(state_->xxh, bytes.data(), bytes.size());
 }
 
 uint64_t StreamingChecksum::digest() const {
-  return XXH3_64bits_digest(state_->xxh);
+  return state_->path->digest(state_->xxh);
 }
 
 }  // namespace eccl::protocol

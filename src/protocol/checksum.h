@@ -8,6 +8,10 @@
 
 namespace eccl::protocol {
 
+// "baseline" or "avx2": the XXH3 build payloadChecksum() and StreamingChecksum
+// use now (ECCL_ISA=scalar picks the baseline; every build gives the same values).
+const char* checksumPathName();
+
 class StreamingChecksum {
  public:
   StreamingChecksum();
