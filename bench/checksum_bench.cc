@@ -1,4 +1,6 @@
-// XXH3-64 payload checksums (ChannelOptions::checksum): what integrity costs per byte.
+// XXH3-64 payload checksums (ChannelOptions::checksum): what integrity costs
+// per byte; and the XXH3-128 content hash of shared state on one thread.
+// ECCL_ISA=scalar measures xxhash.h's baseline build, the default its AVX2 one.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 
 #include "src/protocol/checksum.h"
 #include "src/protocol/messages.h"
+#include "src/state/content_hash.h"
 
 namespace {
 
@@ -49,5 +52,16 @@ BENCHMARK(BM_StreamingChecksum)
     ->Args({64 << 10, 64 << 10})
     ->Args({1 << 20, 1 << 20})
     ->Args({1 << 20, 64 << 10});
+
+// One piece of a shared-state entry (kHashPieceBytes), hashed on one thread.
+void BM_ContentHashOnePiece(benchmark::State& state) {
+  const auto bytes = payload(eccl::state::kHashPieceBytes);
+  const std::span<const uint8_t> one[] = {bytes};
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(eccl::state::contentHashes(one, 1));
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
+}
+BENCHMARK(BM_ContentHashOnePiece);
 
 }  // namespace

@@ -7,25 +7,20 @@
 #include "src/reduce/reduce.h"
 
 namespace eccl::protocol {
-namespace {
 
-// The path ECCL_ISA (or reduce::setIsa) names: AVX2 for avx2 and avx512 (an
-// AVX-512 XXH3 measured no faster here: the data comes from memory).
-const Xxh3Path& activePath() {
+const Xxh3Path& activeXxh3Path() {
 #if defined(ECCL_XXH3_AVX2)
   if (reduce::activeIsa() != reduce::Isa::kScalar) return xxh3Avx2Path();
 #endif
   return xxh3BaselinePath();
 }
 
-}  // namespace
-
 uint64_t payloadChecksum(std::span<const uint8_t> payload) {
-  return activePath().hash(payload.data(), payload.size());
+  return activeXxh3Path().hash(payload.data(), payload.size());
 }
 
 const char* checksumPathName() {
-  return activePath().name;
+  return activeXxh3Path().name;
 }
 
 struct StreamingChecksum::State {
@@ -43,7 +38,7 @@ StreamingChecksum::~StreamingChecksum() = default;
 
 void StreamingChecksum::reset() {
   // A payload is hashed by one path from start to end; a switch takes effect here.
-  state_->path = &activePath();
+  state_->path = &activeXxh3Path();
   state_->path->reset(state_->xxh);
 }
 

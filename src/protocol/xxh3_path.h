@@ -1,8 +1,9 @@
-// XXH3-64 compiled once per ISA path. Debian's libxxhash is built for baseline
+// XXH3 compiled once per ISA path. Debian's libxxhash is built for baseline
 // x86-64 (SSE2); the same header compiled with -mavx2 hashes 2-3x faster, and
 // every path gives the same values (the algorithm fixes them, not the vector
-// width), so peers on different CPUs agree. checksum.cc picks the path
-// reduce::activeIsa() names, so ECCL_ISA steers checksums too.
+// width), so peers on different CPUs agree. activeXxh3Path() is the path
+// reduce::activeIsa() names, so ECCL_ISA steers frame checksums and the
+// shared-state content hash too.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +20,13 @@ struct Xxh3Path {
   void (*reset)(void* state);
   void (*update)(void* state, const void* data, size_t size);
   uint64_t (*digest)(const void* state);
+  // XXH3-128 with a seed, in canonical (big-endian) form.
+  void (*hash128)(const void* data, size_t size, uint64_t seed, uint8_t canonical[16]);
 };
+
+// The path ECCL_ISA (or reduce::setIsa) names: AVX2 for avx2 and avx512 (an
+// AVX-512 build of XXH3 measured no faster: the data comes from memory).
+const Xxh3Path& activeXxh3Path();
 
 const Xxh3Path& xxh3BaselinePath();
 const Xxh3Path& xxh3Avx2Path();  // x86-64 builds only (ECCL_XXH3_AVX2)

@@ -31,6 +31,12 @@ constexpr Xxh3Path makeXxh3Path(const char* name) {
       [](const void* state) -> uint64_t {
         return XXH3_64bits_digest(static_cast<const XXH3_state_t*>(state));
       },
+      [](const void* data, size_t size, uint64_t seed, uint8_t canonical[16]) {
+        XXH128_canonical_t out;
+        XXH128_canonicalFromHash(&out, XXH3_128bits_withSeed(data, size, seed));
+        for (int i = 0; i < 16; ++i)
+          canonical[i] = out.digest[i];
+      },
   };
 }
 

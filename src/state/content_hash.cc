@@ -1,20 +1,19 @@
 #include "src/state/content_hash.h"
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <atomic>
 #include <thread>
+
+#include "src/protocol/xxh3_path.h"
 
 namespace eccl::state {
 
 namespace {
 
-Hash128 canonical(XXH128_hash_t hash) {
-  XXH128_canonical_t out;
-  XXH128_canonicalFromHash(&out, hash);
+// XXH3-128 on the ISA path ECCL_ISA names (every path gives the same bytes).
+Hash128 xxh3_128(const void* data, size_t size, uint64_t seed) {
   Hash128 result;
-  std::copy(std::begin(out.digest), std::end(out.digest), result.begin());
+  protocol::activeXxh3Path().hash128(data, size, seed, result.data());
   return result;
 }
 
@@ -24,7 +23,7 @@ size_t pieceCount(size_t bytes) {
 
 // The pieces' hashes, hashed again with the length as seed.
 Hash128 combine(const std::vector<Hash128>& pieces, size_t bytes) {
-  return canonical(XXH3_128bits_withSeed(pieces.data(), pieces.size() * sizeof(Hash128), bytes));
+  return xxh3_128(pieces.data(), pieces.size() * sizeof(Hash128), bytes);
 }
 
 }  // namespace
@@ -55,7 +54,7 @@ std::vector<Hash128> contentHashes(std::span<const std::span<const uint8_t>> buf
       const size_t begin = item.piece * kHashPieceBytes;
       bytes = bytes.subspan(begin, std::min(kHashPieceBytes, bytes.size() - begin));
     }
-    pieces[item.buffer][item.piece] = canonical(XXH3_128bits(bytes.data(), bytes.size()));
+    pieces[item.buffer][item.piece] = xxh3_128(bytes.data(), bytes.size(), 0);
   };
 
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());

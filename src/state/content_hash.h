@@ -1,5 +1,5 @@
-// The content hash of a shared-state entry: XXH3-128 (vectorised by xxHash
-// itself). Large entries are cut into fixed pieces hashed on several threads,
+// The content hash of a shared-state entry: XXH3-128 (AVX2 where the CPU has
+// it: src/protocol/xxh3_path.h). Large entries are cut into fixed pieces hashed on several threads,
 // and the piece hashes hashed again, so the hash depends on the bytes only,
 // never on the number of threads.
 #pragma once

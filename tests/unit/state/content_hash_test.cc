@@ -10,7 +10,10 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <string>
 #include <vector>
+
+#include "src/reduce/reduce.h"
 
 namespace eccl::state {
 namespace {
@@ -118,6 +121,24 @@ TEST(ContentHash, LengthCountsNotJustPieces) {
   const Hash128 shorter = contentHash(bytes);
   bytes.push_back(0);
   EXPECT_NE(contentHash(bytes), shorter);
+}
+
+// Peers on different CPUs (or with ECCL_ISA set) must agree: every ISA path
+// this CPU has gives libxxhash's values, whole and piecewise.
+TEST(ContentHash, EveryIsaPathGivesTheLibrarysValues) {
+  const reduce::Isa before = reduce::activeIsa();
+  const auto large = pattern(kLarge, 7);
+  for (reduce::Isa isa : {reduce::Isa::kScalar, reduce::Isa::kAvx2, reduce::Isa::kAvx512}) {
+    if (isa > reduce::bestSupportedIsa()) continue;
+    ASSERT_TRUE(reduce::setIsa(isa).isOk());
+    SCOPED_TRACE(reduce::isaName(isa));
+    for (size_t size = 0; size <= 260; ++size) {
+      const auto bytes = std::span(large).first(size);
+      ASSERT_EQ(contentHash(bytes), referenceWhole(bytes)) << size << " bytes";
+    }
+    EXPECT_EQ(contentHash(large), referencePieces(large));
+  }
+  ASSERT_TRUE(reduce::setIsa(before).isOk());
 }
 
 TEST(ContentHash, EmptyBufferIsXxh3OfNothing) {
