@@ -38,6 +38,8 @@ struct BellHub::Group {
   std::mutex mutex;
   std::vector<DoorbellWaiter*> members;  // guarded by mutex
   uint32_t changes = 0;  // bumped under mutex whenever members change; a private futex
+  bool retired = false;  // the last member left: the thread ends (set under both locks)
+  std::thread thread;
 
   void changed() {
     word(changes).fetch_add(1);
@@ -47,10 +49,10 @@ struct BellHub::Group {
   // Each pass reads every bell once: the value both decides whether an armed
   // waiter was rung and is what futex_waitv sleeps on, so a ring after the
   // read makes the wait return at once.
-  [[noreturn]] void sleepOnMembers() {
+  void sleepOnMembers() {
     std::vector<futex_waitv> waits;
     std::unique_lock lock(mutex);
-    for (;;) {
+    while (!retired) {
       waits.clear();
       for (DoorbellWaiter* waiter : members) {
         const uint32_t now = word(waiter->bell_).load();
@@ -76,7 +78,7 @@ struct BellHub::Group {
 BellHub* BellHub::instance() {
   static const bool available = [] {
     if (!kernelHasFutexWaitv()) return false;
-    the_hub.store(new BellHub);  // never deleted: its threads sleep until the process ends
+    the_hub.store(new BellHub);  // never deleted: waiters may outlive static destructors
     ::pthread_atfork(nullptr, nullptr, &BellHub::forgetInChild);
     return true;
   }();
@@ -103,14 +105,33 @@ BellHub::Group& BellHub::add(DoorbellWaiter& waiter) {
   }
   auto& group = *groups_.emplace_back(std::make_unique<Group>());
   group.members.push_back(&waiter);  // before the thread starts: no lock needed yet
-  std::thread([&group] { group.sleepOnMembers(); }).detach();
+  group.thread = std::thread([&group] { group.sleepOnMembers(); });
   return group;
 }
 
+// A group whose last waiter leaves ends its thread, and the caller joins it:
+// a process with no shared-memory connection left has no thread of ours, so
+// a fork() then forks a single-threaded process (ThreadSanitizer refuses new
+// threads in the child of a multi-threaded one, and a test forks after
+// another test's connections are gone).
 void BellHub::remove(Group& group, DoorbellWaiter& waiter) {
-  std::lock_guard lock(group.mutex);
-  std::erase(group.members, &waiter);
-  group.changed();
+  std::unique_ptr<Group> emptied;
+  {
+    std::lock_guard hub_lock(mutex_);
+    {
+      std::lock_guard lock(group.mutex);
+      std::erase(group.members, &waiter);
+      group.retired = group.members.empty();
+      group.changed();
+    }
+    if (group.retired) {
+      auto it = std::find_if(groups_.begin(), groups_.end(),
+                             [&](const auto& owned) { return owned.get() == &group; });
+      emptied = std::move(*it);
+      groups_.erase(it);
+    }
+  }
+  if (emptied) emptied->thread.join();
 }
 
 std::mutex& BellHub::mutexOf(Group& group) {

@@ -6,6 +6,7 @@
 // the hub's threads wait on up to 127 words each with futex_waitv(2) (Linux
 // 5.16), plus a private word of their own that is bumped whenever their set
 // of doorbells changes, so that a waiter that comes or goes is seen at once.
+// A thread starts with its first waiter and ends with its last.
 #pragma once
 
 #include <cstdint>
@@ -28,11 +29,12 @@ class BellHub {
   // From now on a thread of the hub sleeps on `waiter`'s bell and calls its
   // postIfRung() under the returned group's mutex, until remove().
   Group& add(DoorbellWaiter& waiter);
-  // Once this returns the hub does not touch `waiter` again.
+  // Once this returns the hub does not touch `waiter` again; the group is
+  // gone (its thread joined) if `waiter` was its last member.
   void remove(Group& group, DoorbellWaiter& waiter);
 
   static std::mutex& mutexOf(Group& group);
-  // Threads the hub has started, for tests.
+  // Threads the hub has now (one per group of up to 127 bells), for tests.
   size_t threadCount();
 
   // The most bells one thread sleeps on: futex_waitv takes 128 words, one is the group's own.

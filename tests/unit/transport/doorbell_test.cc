@@ -209,6 +209,28 @@ TEST(BellHub, HundredsOfWaitersShareAFewThreads) {
   EXPECT_EQ(std::count(rung.begin(), rung.end(), 1), kWaiters) << "a waiter was posted twice";
 }
 
+// The last waiter to leave ends the hub's thread: a process without
+// shared-memory connections has no thread of ours (a fork then forks a
+// single-threaded process, which ThreadSanitizer insists on).
+TEST(BellHub, TheLastWaiterToLeaveEndsItsThread) {
+  BellHub* hub = BellHub::instance();
+  if (hub == nullptr) GTEST_SKIP() << "this kernel refuses futex_waitv: no hub";
+  ASSERT_EQ(hub->threadCount(), 0u) << "a waiter of an earlier test is still in the hub";
+  std::thread([] {}).join();
+  const size_t threads_before = threadsOfThisProcess();
+  {
+    Bell bell(Sleeper::kHub);
+    EXPECT_EQ(hub->threadCount(), 1u);
+    EXPECT_EQ(threadsOfThisProcess(), threads_before + 1);
+    bell.arm();
+    ringBell(bell.word);
+    EXPECT_TRUE(runUntil(
+        bell.io, [&] { return bell.rung == 1; }, deadline(5s)));
+  }
+  EXPECT_EQ(hub->threadCount(), 0u);
+  EXPECT_EQ(threadsOfThisProcess(), threads_before);
+}
+
 // Waiters that leave (and their bells' memory with them) do not disturb the
 // others of their thread, and newcomers take the free places.
 TEST(BellHub, WaitersComingAndGoingDoNotLoseTheOthersRings) {
