@@ -87,7 +87,11 @@ std::string FrameConnection::describe() const {
 
 void FrameConnection::start(std::shared_ptr<ConnectionDelegate> delegate) {
   asio::post(stream_->executor(), [self = shared_from_this(), d = std::move(delegate)]() mutable {
-    if (self->stopped_) return;
+    if (self->stopped_) {
+      // Stopped before it started: the owner still hears that it ended.
+      d->onConnectionStopped(*self);
+      return;
+    }
     self->delegate_ = std::move(d);
     self->started_ = true;
     self->pumpRead();

@@ -101,7 +101,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   FrameConnection(std::unique_ptr<ByteStream> stream, int index);
   ~FrameConnection();
 
-  // Starts reading and writing with this delegate.
+  // Starts reading and writing with this delegate (one stopped already only
+  // tells it onConnectionStopped).
   void start(std::shared_ptr<ConnectionDelegate> delegate);
   // Hands the connection to another delegate, resumes a paused reader and kicks the writer.
   void attach(std::shared_ptr<ConnectionDelegate> delegate);

@@ -280,7 +280,13 @@ void Connector::failAll(Status reason) {
 
 InboundHandshake::InboundHandshake(std::shared_ptr<Acceptor> acceptor,
                                    std::shared_ptr<FrameConnection> connection)
-    : acceptor_(acceptor), connection_(std::move(connection)), deadline_(connection_->executor()) {}
+    : acceptor_(std::move(acceptor)),
+      connection_(std::move(connection)),
+      deadline_(connection_->executor()) {}
+
+InboundHandshake::~InboundHandshake() {
+  acceptor_->onHandshakeDestroyed();
+}
 
 void InboundHandshake::start(std::chrono::milliseconds timeout) {
   connection_->start(shared_from_this());
@@ -332,9 +338,7 @@ Status InboundHandshake::onControlFrame(FrameConnection& connection, const Frame
   if (!hello) return hello.status();
   connection.setIndex(hello->connection_index);
   connection.pauseReading();  // nothing more until the channel takes over
-  auto acceptor = acceptor_.lock();
-  if (!acceptor) return abortedError("listener closed");
-  acceptor->onHello(shared_from_this(), *hello, connection.peerCertificate());
+  acceptor_->onHello(shared_from_this(), *hello, connection.peerCertificate());
   return Status::ok();
 }
 
@@ -353,11 +357,9 @@ void InboundHandshake::onFrameWritten(FrameConnection& connection, OutgoingFrame
 }
 
 void InboundHandshake::onConnectionError(FrameConnection& connection, Status error) {
-  auto acceptor = acceptor_.lock();
-  ECCL_LOG_WARN("listener {}: dropped connection from {}: {}",
-                acceptor ? acceptor->address() : std::string("?"), connection.remoteAddress(),
-                error.toString());
-  if (acceptor) acceptor->onHandshakeEnded(this, error);
+  ECCL_LOG_WARN("listener {}: dropped connection from {}: {}", acceptor_->address(),
+                connection.remoteAddress(), error.toString());
+  acceptor_->onHandshakeEnded(this, error);
   connection.abort();
 }
 
@@ -367,9 +369,7 @@ void InboundHandshake::onConnectionStopped(FrameConnection&) {
     done_ = true;
   }
   deadline_.cancel();
-  if (auto acceptor = acceptor_.lock()) {
-    acceptor->onHandshakeEnded(this, connectionError("connection closed during the handshake"));
-  }
+  acceptor_->onHandshakeEnded(this, connectionError("connection closed during the handshake"));
 }
 
 // ---- Acceptor --------------------------------------------------------------------
@@ -445,7 +445,11 @@ void Acceptor::acceptNext() {
           const auto& options = self->context_->options;
           const auto by_host = self->pending_by_host_.find(host);
           const int from_host = by_host == self->pending_by_host_.end() ? 0 : by_host->second;
-          if (self->pending_.size() >= static_cast<size_t>(options.max_pending_handshakes)) {
+          if (self->closed_) {
+            // close() came between the two looks: it stopped the handshakes it
+            // saw, and would never stop this one.
+            socket.close(ignored);
+          } else if (self->pending_.size() >= static_cast<size_t>(options.max_pending_handshakes)) {
             ECCL_LOG_WARN("listener {}: {} handshakes pending; dropping connection from {}",
                           self->address_, self->pending_.size(), remote_text);
             socket.close(ignored);
@@ -459,6 +463,7 @@ void Acceptor::acceptNext() {
             if (stream) {
               auto connection = std::make_shared<FrameConnection>(std::move(*stream), -1);
               handshake = std::make_shared<InboundHandshake>(self, std::move(connection));
+              ++self->live_handshakes_;
               self->pending_.emplace(handshake.get(), Pending{handshake, host});
               ++self->pending_by_host_[host];
             } else {
@@ -504,7 +509,12 @@ void Acceptor::close() {
 
 bool Acceptor::quiesced() const {
   std::lock_guard lock(mu_);
-  return released_ && !accept_pending_ && pending_.empty() && groups_.empty() && handing_over_ == 0;
+  return released_ && !accept_pending_ && pending_.empty() && groups_.empty() &&
+         handing_over_ == 0 && live_handshakes_.load(std::memory_order_acquire) == 0;
+}
+
+void Acceptor::onHandshakeDestroyed() {
+  live_handshakes_.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 void Acceptor::onHello(const std::shared_ptr<InboundHandshake>& handshake,

@@ -9,6 +9,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -97,6 +98,7 @@ class InboundHandshake final : public ConnectionDelegate,
                                public std::enable_shared_from_this<InboundHandshake> {
  public:
   InboundHandshake(std::shared_ptr<Acceptor> acceptor, std::shared_ptr<FrameConnection> connection);
+  ~InboundHandshake() override;
   void start(std::chrono::milliseconds timeout);
   // Sends a refusal, then closes the connection.
   void reject(protocol::HandshakeStatus status, std::string reason);
@@ -123,7 +125,9 @@ class InboundHandshake final : public ConnectionDelegate,
   void onConnectionStopped(FrameConnection& connection) override;
 
  private:
-  const std::weak_ptr<Acceptor> acceptor_;
+  // Held, so that the listener stays tracked (and its transport waits) until
+  // every connection it accepted has let go of its handshake.
+  const std::shared_ptr<Acceptor> acceptor_;
   const std::shared_ptr<FrameConnection> connection_;
   asio::steady_timer deadline_;
   std::mutex mu_;
@@ -152,6 +156,7 @@ class Acceptor final : public Stoppable, public std::enable_shared_from_this<Acc
   void onHello(const std::shared_ptr<InboundHandshake>& handshake, const protocol::Hello& hello,
                const std::optional<tls::CertFingerprint>& certificate);
   void onHandshakeEnded(InboundHandshake* handshake, const Status& why);
+  void onHandshakeDestroyed();
 
  private:
   struct Group {
@@ -178,6 +183,11 @@ class Acceptor final : public Stoppable, public std::enable_shared_from_this<Acc
   bool released_ = false;
   bool accept_pending_ = false;
   int handing_over_ = 0;  // channels made but not yet tracked and started
+  // InboundHandshakes alive. A connection and its handshake hold each other
+  // until the connection stops on its strand: the I/O context must run until
+  // then, or the pair outlives the transport. Atomic: a handshake may be let
+  // go of while mu_ is held.
+  std::atomic<int> live_handshakes_{0};
   struct Pending {
     std::weak_ptr<InboundHandshake> handshake;
     std::string host;  // remote IP address

@@ -227,6 +227,45 @@ TEST(TcpFault, IncompleteChannelIsDroppedAfterTheHandshakeTimeout) {
   EXPECT_TRUE(half.waitClosedByPeer(deadline(3s)));
 }
 
+// A listener and its transport that go while clients are still connecting
+// and saying Hello: every connection it accepted is closed, none is left open
+// (a connection and its handshake hold each other until the connection stops
+// on its strand; the transport must not stop its I/O before that).
+TEST(TcpFault, ATransportDestroyedAmidHandshakesClosesEveryConnection) {
+  auto options = faultOptions();
+  options.handshake_timeout = 10000ms;  // only a close ends these handshakes in time
+  for (int round = 0; round < 24; ++round) {
+    auto pair = ChannelPair::listenOnly(options);
+    ASSERT_TRUE(pair);
+    const uint16_t port = pair->listener->port();
+    std::vector<std::unique_ptr<RawSocket>> clients;
+    std::thread connecting([&] {
+      for (int i = 0; i < 6; ++i) {
+        auto client = std::make_unique<RawSocket>(port);
+        if (!client->valid()) continue;  // the listener has gone already
+        protocol::Hello hello;
+        hello.endpoint = EndpointId::random();
+        hello.channel = EndpointId::random();
+        hello.connection_index = 0;
+        hello.connection_count = 2;  // waits for a second connection that never comes
+        hello.chunk_bytes = 64 << 10;
+        hello.pool_bytes = 1 << 20;
+        client->sendTcpOffer();
+        if (i % 2 == 0) client->send(protocol::encodeFrame(hello));
+        clients.push_back(std::move(client));
+      }
+    });
+    // The close lands before, among and after the accepts as the rounds go.
+    std::this_thread::sleep_for(std::chrono::microseconds(100 * round));
+    pair->listener.reset();
+    pair->server_transport.reset();
+    connecting.join();
+    for (size_t i = 0; i < clients.size(); ++i) {
+      EXPECT_TRUE(clients[i]->waitClosedByPeer(2s)) << "round " << round << ", client " << i;
+    }
+  }
+}
+
 TEST(TcpFault, ConnectingToAClosedPortFailsQuickly) {
   auto pair = ChannelPair::listenOnly(faultOptions());
   ASSERT_TRUE(pair);
