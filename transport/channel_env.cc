@@ -67,6 +67,16 @@ Status applyChannelEnvironment(ChannelOptions& options) {
     }
     options.rdma_gid_index = index;
   }
+  if (const char* threads = std::getenv("ECCL_IO_THREADS"); threads != nullptr && *threads) {
+    int count = 0;
+    const char* end = threads + std::strlen(threads);
+    auto [at, error] = std::from_chars(threads, end, count);
+    if (error != std::errc() || at != end || count < 1 || count > 64) {
+      return invalidArgument(std::string("ECCL_IO_THREADS must be a thread count 1..64, got '") +
+                             threads + "'");
+    }
+    options.io_threads = count;
+  }
   if (const char* checksum = std::getenv("ECCL_CHECKSUM"); checksum != nullptr && *checksum) {
     const std::string value = checksum;
     if (value == "on") {

@@ -117,8 +117,10 @@ struct ChannelOptions {
   std::optional<uint32_t> rdma_gid_index;
   // Faults injected into the data plane (ECCL_FAULTS); null: none.
   std::shared_ptr<const FaultSpec> faults;
-  // Threads running the endpoint's I/O. Two let the kernel's copies of
-  // different connections overlap (loopback, 16 connections: 34 -> 42 Gbit/s).
+  // Threads running the endpoint's I/O (ECCL_IO_THREADS), each polling its
+  // own share of the connections (transport/io_pool.h). Two let the kernel's
+  // copies of different connections overlap (loopback, 16 connections:
+  // 34 -> 42 Gbit/s).
   int io_threads = 2;
 
   milliseconds connect_timeout{10'000};

@@ -86,5 +86,21 @@ TEST(ChannelEnvironment, TransportAndGidIndexAreReadAndBadValuesNamed) {
   unsetenv("ECCL_RDMA_GID_INDEX");
 }
 
+TEST(ChannelEnvironment, IoThreadsAreReadAndBadValuesNamed) {
+  ChannelOptions options;
+  options.security_from_environment = false;
+  ASSERT_EQ(setenv("ECCL_IO_THREADS", "1", 1), 0);
+  ASSERT_TRUE(applyChannelEnvironment(options).isOk());
+  EXPECT_EQ(options.io_threads, 1);
+  for (const char* value : {"0", "65", "-2", "two", "2x"}) {
+    ASSERT_EQ(setenv("ECCL_IO_THREADS", value, 1), 0);
+    Status status = applyChannelEnvironment(options);
+    EXPECT_EQ(status.code(), Code::kInvalidArgument) << value;
+    EXPECT_NE(status.message().find("ECCL_IO_THREADS"), std::string::npos) << value;
+    EXPECT_EQ(options.io_threads, 1) << "a bad value changes nothing";
+  }
+  unsetenv("ECCL_IO_THREADS");
+}
+
 }  // namespace
 }  // namespace eccl::transport
