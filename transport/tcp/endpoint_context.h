@@ -1,5 +1,5 @@
 // What every connector, acceptor and channel of one TCP endpoint shares: the
-// I/O context, the options, the endpoint's id, and the registry of live
+// I/O threads, the options, the endpoint's id, and the registry of live
 // objects that the endpoint stops when it shuts down.
 #pragma once
 
@@ -13,6 +13,7 @@
 #include "src/common/status.h"
 #include "transport/auth/auth_stream.h"
 #include "transport/channel_options.h"
+#include "transport/io_pool.h"
 #include "transport/rdma/rdma_negotiation.h"
 #include "transport/rdma/verbs_queue_pair.h"
 #include "transport/secure_stream.h"
@@ -36,8 +37,8 @@ class Stoppable {
 };
 
 struct EndpointContext {
-  EndpointContext(asio::io_context& io_context, ChannelOptions channel_options, EndpointId endpoint)
-      : io(io_context), options(std::move(channel_options)), id(endpoint) {
+  EndpointContext(IoPool& io_pool, ChannelOptions channel_options, EndpointId endpoint)
+      : io(io_pool.primary()), pool(io_pool), options(std::move(channel_options)), id(endpoint) {
     if (options.faults && options.faults->any()) {
       faults = std::make_shared<FaultInjector>(*options.faults);
     }
@@ -138,7 +139,12 @@ struct EndpointContext {
     return out;
   }
 
+  // A new connection's socket goes to the next of the pool's threads; the
+  // rest (listeners, handshakes, timers) goes to `io`, the pool's first.
+  asio::io_context& connectionIo() { return pool.next(); }
+
   asio::io_context& io;
+  IoPool& pool;
   const ChannelOptions options;
   const EndpointId id;
   std::shared_ptr<FaultInjector> faults;  // null unless options.faults has a rule

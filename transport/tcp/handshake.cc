@@ -75,7 +75,8 @@ void Connector::start() {
 }
 
 void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_type& endpoints) {
-  auto socket = std::make_shared<asio::ip::tcp::socket>(asio::make_strand(context_->io));
+  auto socket =
+      std::make_shared<asio::ip::tcp::socket>(asio::make_strand(context_->connectionIo()));
   {
     std::lock_guard lock(mu_);
     if (finished_) return;
@@ -420,7 +421,7 @@ void Acceptor::acceptNext() {
     acceptor = acceptor_;
   }
   acceptor->async_accept(
-      asio::make_strand(context_->io),
+      asio::make_strand(context_->connectionIo()),
       [self = shared_from_this(), acceptor](std::error_code ec, asio::ip::tcp::socket socket) {
         {
           std::lock_guard lock(self->mu_);

@@ -29,8 +29,8 @@ Result<std::unique_ptr<TcpTransport>> TcpTransport::create(ChannelOptions option
 }
 
 TcpTransport::TcpTransport(ChannelOptions options, EndpointId id)
-    : io_(std::make_unique<IoRunner>(options.io_threads)),
-      context_(std::make_shared<EndpointContext>(io_->context(), std::move(options), id)) {}
+    : io_(std::make_unique<IoPool>(options.io_threads)),
+      context_(std::make_shared<EndpointContext>(*io_, std::move(options), id)) {}
 
 TcpTransport::~TcpTransport() {
   // A connector or acceptor may hand over a channel while it is shut down:

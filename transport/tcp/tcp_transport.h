@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "transport/channel_options.h"
-#include "transport/io_runner.h"
+#include "transport/io_pool.h"
 #include "transport/tcp/endpoint_context.h"
 #include "transport/transport.h"
 
@@ -33,7 +33,7 @@ class TcpTransport final : public Transport {
  private:
   TcpTransport(ChannelOptions options, EndpointId id);
 
-  std::unique_ptr<IoRunner> io_;
+  std::unique_ptr<IoPool> io_;
   std::shared_ptr<EndpointContext> context_;
 };
 
