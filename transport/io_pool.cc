@@ -65,4 +65,13 @@ void IoPool::stop() {
   threads_.clear();
 }
 
+void IoPool::drain() {
+  if (!threads_.empty()) return;  // still running (or stopping from a handler)
+  for (auto& context : contexts_) {
+    context->restart();
+    while (context->poll() > 0) {
+    }
+  }
+}
+
 }  // namespace eccl::transport

@@ -1,4 +1,5 @@
-// The I/O threads of one endpoint, each running its own asio::io_context.
+// I/O threads, each running its own asio::io_context: a TCP endpoint's
+// data plane, or the control client's single loop.
 //
 // One io_context run by several threads hands a completion from the thread
 // that polled epoll to another one (a futex wake and a context switch per
@@ -35,6 +36,9 @@ class IoPool {
   // Stops every context and joins the threads. From a handler, that thread
   // is detached instead and returns from run() right after.
   void stop();
+  // After stop(): runs what is still queued on the calling thread, so that
+  // handlers release what they captured before the owner is destroyed.
+  void drain();
 
  private:
   // An io_context whose services can be shut down before it is destroyed.

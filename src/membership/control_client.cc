@@ -11,7 +11,7 @@
 
 #include "src/common/log.h"
 #include "src/protocol/messages.h"
-#include "transport/io_runner.h"
+#include "transport/io_pool.h"
 #include "transport/secure_stream.h"
 #include "transport/tcp/frame_connection.h"
 
@@ -99,18 +99,18 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
   Impl(Options options, Owner& owner)
       : options_(std::move(options)),
         owner_(&owner),
-        retry_timer_(io_.context()),
-        heartbeat_timer_(io_.context()),
-        connect_timer_(io_.context()) {}
+        retry_timer_(io_.primary()),
+        heartbeat_timer_(io_.primary()),
+        connect_timer_(io_.primary()) {}
 
   void start() {
-    asio::post(io_.context(), [weak = weak_from_this()] {
+    asio::post(io_.primary(), [weak = weak_from_this()] {
       if (auto self = weak.lock()) self->connect();
     });
   }
 
   void send(MessageType type, std::vector<uint8_t> frame) {
-    asio::post(io_.context(), [weak = weak_from_this(), type, frame = std::move(frame)]() mutable {
+    asio::post(io_.primary(), [weak = weak_from_this(), type, frame = std::move(frame)]() mutable {
       auto self = weak.lock();
       if (!self || !self->link_ || !self->registered_) return;
       self->link_->queue(type, std::move(frame));
@@ -121,7 +121,7 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
   void leave(const std::string& reason, std::chrono::milliseconds wait) {
     auto written = std::make_shared<std::promise<void>>();
     auto done = written->get_future();
-    asio::post(io_.context(), [weak = weak_from_this(), reason, written] {
+    asio::post(io_.primary(), [weak = weak_from_this(), reason, written] {
       auto self = weak.lock();
       if (!self || !self->link_) {
         written->set_value();
@@ -154,7 +154,7 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
       return;
     } else {
       std::promise<void> closed;
-      asio::post(io_.context(), [this, &closed] {
+      asio::post(io_.primary(), [this, &closed] {
         close();
         closed.set_value();
       });
@@ -164,7 +164,7 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
     io_.drain();
   }
   void stopConnecting() {
-    asio::post(io_.context(), [weak = weak_from_this()] {
+    asio::post(io_.primary(), [weak = weak_from_this()] {
       if (auto self = weak.lock()) self->close();
     });
   }
@@ -187,8 +187,8 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
 
   void connect() {
     if (closed_) return;
-    auto socket = std::make_shared<asio::ip::tcp::socket>(asio::make_strand(io_.context()));
-    auto resolver = std::make_shared<asio::ip::tcp::resolver>(io_.context());
+    auto socket = std::make_shared<asio::ip::tcp::socket>(asio::make_strand(io_.primary()));
+    auto resolver = std::make_shared<asio::ip::tcp::resolver>(io_.primary());
     const uint64_t attempt = ++attempt_;
     connect_timer_.expires_after(options_.connect_timeout);
     connect_timer_.async_wait([weak = weak_from_this(), socket, attempt](std::error_code ec) {
@@ -213,7 +213,7 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
                               [weak, socket](std::error_code connect_ec, const auto&) {
                                 auto client = weak.lock();
                                 if (!client) return;
-                                asio::post(client->io_.context(), [client, socket, connect_ec] {
+                                asio::post(client->io_.primary(), [client, socket, connect_ec] {
                                   client->connected(connect_ec, std::move(*socket));
                                 });
                               });
@@ -390,7 +390,7 @@ class ControlClient::Impl : public std::enable_shared_from_this<Impl> {
     return options_.master_host + ":" + std::to_string(options_.master_port);
   }
 
-  transport::IoRunner io_{1};  // first member: destroyed last, after what runs on it
+  transport::IoPool io_{1};  // first member: destroyed last, after what runs on it
   const Options options_;
   std::mutex owner_mu_;
   Owner* owner_;

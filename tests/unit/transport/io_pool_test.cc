@@ -1,6 +1,6 @@
 // The I/O threads of one endpoint (transport/io_pool.h): one context per
-// thread, connections spread over them, and a shutdown that releases what
-// handlers of one context hold of another.
+// thread, connections spread over them, a drain after stop, and a shutdown
+// that releases what handlers of one context hold of another.
 #include "transport/io_pool.h"
 
 #include <gtest/gtest.h>
@@ -87,6 +87,17 @@ TEST(IoPool, HandlersHoldingTimersOfAnotherContextAreAllReleased) {
     EXPECT_EQ(live.load(), 2) << "the pending waits hold them";
   }
   EXPECT_EQ(live.load(), 0) << "destroying the pool destroyed every pending handler";
+}
+
+TEST(IoPool, DrainRunsWhatWasQueuedAfterStopOnTheCallingThread) {
+  IoPool pool(2);
+  pool.stop();
+  std::thread::id ran_on_first, ran_on_second;
+  asio::post(pool.next(), [&] { ran_on_first = std::this_thread::get_id(); });
+  asio::post(pool.next(), [&] { ran_on_second = std::this_thread::get_id(); });
+  pool.drain();
+  EXPECT_EQ(ran_on_first, std::this_thread::get_id());
+  EXPECT_EQ(ran_on_second, std::this_thread::get_id());
 }
 
 }  // namespace
