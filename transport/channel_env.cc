@@ -1,8 +1,10 @@
 #include "transport/channel_env.h"
 
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "src/common/log.h"
@@ -33,6 +35,22 @@ Status applySecurityEnvironment(ChannelOptions& options) {
   return Status::ok();
 }
 
+// A decimal number min..max from the variable `name`; nothing when it is
+// unset or empty. Anything else is kInvalidArgument naming the variable.
+Result<std::optional<int64_t>> envNumber(const char* name, const char* what, int64_t min,
+                                         int64_t max) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return std::optional<int64_t>();
+  int64_t value = 0;
+  const char* end = text + std::strlen(text);
+  auto [at, error] = std::from_chars(text, end, value);
+  if (error != std::errc() || at != end || value < min || value > max) {
+    return invalidArgument(std::string(name) + " must be " + what + " " + std::to_string(min) +
+                           ".." + std::to_string(max) + ", got '" + text + "'");
+  }
+  return std::optional<int64_t>(value);
+}
+
 }  // namespace
 
 Result<TlsData> parseTlsData(const std::string& value, const std::string& field) {
@@ -57,26 +75,12 @@ Status applyChannelEnvironment(ChannelOptions& options) {
     if (!choice) return choice.status();
     options.transport = *choice;
   }
-  if (const char* gid = std::getenv("ECCL_RDMA_GID_INDEX"); gid != nullptr && *gid) {
-    uint32_t index = 0;
-    const char* end = gid + std::strlen(gid);
-    auto [at, error] = std::from_chars(gid, end, index);
-    if (error != std::errc() || at != end || index > 255) {
-      return invalidArgument(
-          std::string("ECCL_RDMA_GID_INDEX must be a GID table index 0..255, got '") + gid + "'");
-    }
-    options.rdma_gid_index = index;
-  }
-  if (const char* threads = std::getenv("ECCL_IO_THREADS"); threads != nullptr && *threads) {
-    int count = 0;
-    const char* end = threads + std::strlen(threads);
-    auto [at, error] = std::from_chars(threads, end, count);
-    if (error != std::errc() || at != end || count < 1 || count > 64) {
-      return invalidArgument(std::string("ECCL_IO_THREADS must be a thread count 1..64, got '") +
-                             threads + "'");
-    }
-    options.io_threads = count;
-  }
+  auto gid = envNumber("ECCL_RDMA_GID_INDEX", "a GID table index", 0, 255);
+  if (!gid) return gid.status();
+  if (*gid) options.rdma_gid_index = static_cast<uint32_t>(**gid);
+  auto threads = envNumber("ECCL_IO_THREADS", "a thread count", 1, 64);
+  if (!threads) return threads.status();
+  if (*threads) options.io_threads = static_cast<int>(**threads);
   if (const char* checksum = std::getenv("ECCL_CHECKSUM"); checksum != nullptr && *checksum) {
     const std::string value = checksum;
     if (value == "on") {
