@@ -42,6 +42,11 @@ class ByteStream {
   // Caps the stream's send rate at bytes_per_s (0: no cap). On the executor.
   // Failure is logged, not fatal: the stream keeps working, unpaced.
   virtual void setPacingRate(uint64_t bytes_per_s) = 0;
+  // Readability waits may complete only once this many bytes have arrived
+  // (the stream may cap it; 1 = any). Set it only to bytes the peer is bound
+  // to send (the rest of a frame), or a wait could last until the peer's next
+  // frame. On the executor. A hint: streams without such a knob ignore it.
+  virtual void setReadLowWater(size_t /*bytes*/) {}
   // How long the link kept this stream's bytes waiting since it opened: the
   // time the kernel had data of it queued or in flight (TCP_INFO busy time),
   // and the time a fault injection held writes. On the executor; a closed

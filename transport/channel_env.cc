@@ -81,6 +81,9 @@ Status applyChannelEnvironment(ChannelOptions& options) {
   auto threads = envNumber("ECCL_IO_THREADS", "a thread count", 1, 64);
   if (!threads) return threads.status();
   if (*threads) options.io_threads = static_cast<int>(**threads);
+  auto low_water = envNumber("ECCL_READ_LOW_WATER", "a byte count", 1, 64 << 20);
+  if (!low_water) return low_water.status();
+  if (*low_water) options.read_low_water = static_cast<uint32_t>(**low_water);
   if (const char* checksum = std::getenv("ECCL_CHECKSUM"); checksum != nullptr && *checksum) {
     const std::string value = checksum;
     if (value == "on") {

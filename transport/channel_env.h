@@ -16,6 +16,9 @@
 //                               (tcp); shared memory or TCP (shm), RDMA or TCP (rdma),
 //                               each with a warning for a connection left on TCP
 //   ECCL_RDMA_GID_INDEX=N       the GID table entry RDMA connections use (RoCE)
+//   ECCL_IO_THREADS=N           threads polling the data connections (1..64)
+//   ECCL_READ_LOW_WATER=BYTES   how much of a part-read frame a connection lets
+//                               arrive before it wakes (1 = every arrival)
 // The TLS and secret ones only with ChannelOptions::security_from_environment,
 // ECCL_TRANSPORT only with ChannelOptions::transport_from_environment.
 #pragma once

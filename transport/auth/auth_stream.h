@@ -37,6 +37,10 @@ class AuthStream final : public ByteStream {
   void shutdownSend() override { inner_->shutdownSend(); }
   void abort() override;
   void setPacingRate(uint64_t bytes_per_s) override { inner_->setPacingRate(bytes_per_s); }
+  // Only once the exchange is done: before, the bytes awaited are the exchange's.
+  void setReadLowWater(size_t bytes) override {
+    if (phase_ == Phase::kDone) inner_->setReadLowWater(bytes);
+  }
   std::chrono::nanoseconds sendBusyTime() override { return inner_->sendBusyTime(); }
   asio::any_io_executor executor() override { return inner_->executor(); }
   const std::string& remoteAddress() const override { return inner_->remoteAddress(); }

@@ -552,6 +552,10 @@ void ShmStream::setPacingRate(uint64_t bytes_per_s) {
   pace_.setRate(bytes_per_s);  // a writer waiting for tokens re-checks at the new rate
 }
 
+void ShmStream::setReadLowWater(size_t bytes) {
+  if (mode_ == Mode::kWrapped) inner_->setReadLowWater(bytes);
+}
+
 void ShmStream::waitForTokens(WaitHandler ready) {
   pace_.sleep([this, ready = std::move(ready)] {
     ready(closed_ ? asio::error::operation_aborted : std::error_code());

@@ -59,6 +59,9 @@ class ShmStream final : public ByteStream {
   // Over shared memory a token bucket here (bursts of 10 ms, at least
   // 16 KiB); otherwise the wrapped stream's (kernel) pacing.
   void setPacingRate(uint64_t bytes_per_s) override;
+  // Passed on only once the bytes go through the wrapped stream for good
+  // (the rings wake their reader per write already).
+  void setReadLowWater(size_t bytes) override;
   // Over shared memory: how long the writer waited for room in the ring.
   std::chrono::nanoseconds sendBusyTime() override;
   asio::any_io_executor executor() override { return inner_->executor(); }

@@ -86,6 +86,7 @@ class FaultyStream final : public ByteStream {
     inner_->abort();
   }
   void setPacingRate(uint64_t bytes_per_s) override { inner_->setPacingRate(bytes_per_s); }
+  void setReadLowWater(size_t bytes) override { inner_->setReadLowWater(bytes); }
   // A held write stands for a slow link: its hold counts as busy.
   std::chrono::nanoseconds sendBusyTime() override { return inner_->sendBusyTime() + held_; }
   asio::any_io_executor executor() override { return inner_->executor(); }

@@ -62,9 +62,11 @@ std::span<const uint8_t> OutgoingFrame::head() const {
   return chunk_head;
 }
 
-FrameConnection::FrameConnection(std::unique_ptr<ByteStream> stream, int index)
+FrameConnection::FrameConnection(std::unique_ptr<ByteStream> stream, int index,
+                                 size_t read_low_water)
     : stream_(std::move(stream)),
       index_(index),
+      read_low_water_(std::max<size_t>(read_low_water, 1)),
       remote_(stream_->remoteAddress()),
       last_rx_(nowTicks()),
       last_tx_(nowTicks()) {}
@@ -267,6 +269,20 @@ std::span<uint8_t> FrameConnection::readTarget() {
   return {};
 }
 
+size_t FrameConnection::bytesToFinishReadUnit() const {
+  switch (read_state_) {
+    case ReadState::kFrameHeader:
+      return kFrameHeaderSize - head_have_;
+    case ReadState::kChunkHeader:
+      return OutgoingFrame::kChunkHeadSize - head_have_;
+    case ReadState::kControlPayload:
+      return control_buf_.size() - payload_have_;
+    case ReadState::kChunkPayload:
+      return static_cast<size_t>(frame_.length - ChunkHeader::kEncodedSize - payload_have_);
+  }
+  return 1;
+}
+
 void FrameConnection::pumpRead() {
   sampleSendBusy();
   uint64_t budget = kTurnBudget;
@@ -276,6 +292,7 @@ void FrameConnection::pumpRead() {
     size_t n = stream_->readSome(into, ec);
     if (isWouldBlock(ec)) {
       read_waiting_ = true;
+      stream_->setReadLowWater(std::min(bytesToFinishReadUnit(), read_low_water_));
       stream_->waitReadable([self = shared_from_this()](std::error_code wait_ec) {
         self->read_waiting_ = false;
         if (self->stopped_ || self->failed_) return;

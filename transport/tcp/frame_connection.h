@@ -98,7 +98,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
  public:
   using Clock = std::chrono::steady_clock;
 
-  FrameConnection(std::unique_ptr<ByteStream> stream, int index);
+  // read_low_water: the most bytes the reader lets arrive before it wakes
+  // (ChannelOptions::read_low_water); 1 wakes it for every arrival.
+  FrameConnection(std::unique_ptr<ByteStream> stream, int index, size_t read_low_water = 1);
   ~FrameConnection();
 
   // Starts reading and writing with this delegate (one stopped already only
@@ -177,6 +179,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   bool finishChunkPayload();
   bool finishControlPayload();
   std::span<uint8_t> readTarget();
+  // What the peer still owes of the frame part being read: the reader sleeps
+  // until that much, at most read_low_water_, has arrived.
+  size_t bytesToFinishReadUnit() const;
   void fail(Status error);
   void stopOnStrand(bool reset);
   // A graceful stop: FIN, then read and drop what still comes until the
@@ -189,6 +194,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
 
   std::unique_ptr<ByteStream> stream_;
   int index_;
+  const size_t read_low_water_;
   std::string remote_;
   std::shared_ptr<ConnectionDelegate> delegate_;
   bool started_ = false;

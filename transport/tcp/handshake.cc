@@ -115,7 +115,8 @@ void Connector::connectOne(int index, const asio::ip::tcp::resolver::results_typ
             auto stream = self->context_->stream(std::move(*socket), auth::Side::kClient, index);
             self->sockets_[index].reset();
             if (stream) {
-              connection = std::make_shared<FrameConnection>(std::move(*stream), index);
+              connection = std::make_shared<FrameConnection>(
+                  std::move(*stream), index, self->context_->options.read_low_water);
               self->connections_[index] = connection;
               ++self->started_;
             } else {
@@ -462,7 +463,8 @@ void Acceptor::acceptNext() {
             applySocketOptions(socket, self->context_->options, remote_text);
             auto stream = self->context_->stream(std::move(socket), auth::Side::kServer);
             if (stream) {
-              auto connection = std::make_shared<FrameConnection>(std::move(*stream), -1);
+              auto connection = std::make_shared<FrameConnection>(
+                  std::move(*stream), -1, self->context_->options.read_low_water);
               handshake = std::make_shared<InboundHandshake>(self, std::move(connection));
               ++self->live_handshakes_;
               self->pending_.emplace(handshake.get(), Pending{handshake, host});

@@ -25,6 +25,9 @@ class TcpStream final : public ByteStream {
   void abort() override;
   // SO_MAX_PACING_RATE, which TCP enforces itself (no fq qdisc needed).
   void setPacingRate(uint64_t bytes_per_s) override;
+  // SO_RCVLOWAT, capped at a quarter of the receive buffer: Linux grows the
+  // buffer for a larger mark and clamps the receive window to the mark.
+  void setReadLowWater(size_t bytes) override;
   // TCP_INFO's tcpi_busy_time (Linux 4.10+); what it last read once closed.
   std::chrono::nanoseconds sendBusyTime() override;
   asio::any_io_executor executor() override { return socket_.get_executor(); }
@@ -34,6 +37,8 @@ class TcpStream final : public ByteStream {
   asio::ip::tcp::socket socket_;
   std::string remote_;
   std::chrono::nanoseconds busy_{0};
+  int read_low_water_ = 1;         // the socket's SO_RCVLOWAT (Linux's default is 1)
+  size_t read_low_water_cap_ = 1;  // a quarter of SO_RCVBUF when last read
 };
 
 // Sets TCP_NODELAY, keep-alive, TCP_USER_TIMEOUT, TCP_NOTSENT_LOWAT and the

@@ -102,5 +102,22 @@ TEST(ChannelEnvironment, IoThreadsAreReadAndBadValuesNamed) {
   unsetenv("ECCL_IO_THREADS");
 }
 
+TEST(ChannelEnvironment, ReadLowWaterIsReadAndBadValuesNamed) {
+  ChannelOptions options;
+  options.security_from_environment = false;
+  EXPECT_EQ(options.read_low_water, 64u << 10);
+  ASSERT_EQ(setenv("ECCL_READ_LOW_WATER", "1", 1), 0);
+  ASSERT_TRUE(applyChannelEnvironment(options).isOk());
+  EXPECT_EQ(options.read_low_water, 1u);
+  for (const char* value : {"0", "67108865", "-1", "64k"}) {
+    ASSERT_EQ(setenv("ECCL_READ_LOW_WATER", value, 1), 0);
+    Status status = applyChannelEnvironment(options);
+    EXPECT_EQ(status.code(), Code::kInvalidArgument) << value;
+    EXPECT_NE(status.message().find("ECCL_READ_LOW_WATER"), std::string::npos) << value;
+    EXPECT_EQ(options.read_low_water, 1u) << "a bad value changes nothing";
+  }
+  unsetenv("ECCL_READ_LOW_WATER");
+}
+
 }  // namespace
 }  // namespace eccl::transport

@@ -4,11 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <asio/io_context.hpp>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "src/protocol/frame.h"
 #include "transport/byte_stream.h"
 
 namespace eccl::test {
@@ -98,6 +101,133 @@ TEST(FrameConnection, BytesQueuedAfterAPacingChangeGoAtTheNewRate) {
   io.poll();
   EXPECT_EQ(events.back(), "pace 0");
   EXPECT_EQ(events.size(), 5u);
+}
+
+// Hands out scripted reads, one piece per readSome, then "would block"; logs
+// the low-water marks the connection asks for before it waits.
+class ScriptedReadStream final : public transport::ByteStream {
+ public:
+  ScriptedReadStream(asio::io_context& io, std::deque<std::vector<uint8_t>> pieces,
+                     std::vector<size_t>& marks)
+      : executor_(io.get_executor()), pieces_(std::move(pieces)), marks_(marks) {}
+  size_t readSome(std::span<uint8_t> into, std::error_code& ec) override {
+    if (pieces_.empty()) {
+      ec = asio::error::would_block;
+      return 0;
+    }
+    std::vector<uint8_t>& piece = pieces_.front();
+    const size_t n = std::min(into.size(), piece.size());
+    std::copy_n(piece.begin(), n, into.begin());
+    piece.erase(piece.begin(), piece.begin() + static_cast<ptrdiff_t>(n));
+    if (piece.empty()) pieces_.pop_front();
+    ec.clear();
+    return n;
+  }
+  size_t writeSome(std::span<const uint8_t>, std::span<const uint8_t>, std::error_code&) override {
+    return 0;
+  }
+  void waitReadable(WaitHandler ready) override { pending_ = std::move(ready); }
+  void waitWritable(WaitHandler) override {}
+  void close() override {}
+  void shutdownSend() override {}
+  void abort() override {}
+  void setPacingRate(uint64_t) override {}
+  void setReadLowWater(size_t bytes) override { marks_.push_back(bytes); }
+  std::chrono::nanoseconds sendBusyTime() override { return {}; }
+  asio::any_io_executor executor() override { return executor_; }
+  const std::string& remoteAddress() const override { return address_; }
+
+  // Delivers more bytes and completes the pending wait.
+  void arrive(std::vector<uint8_t> piece) {
+    pieces_.push_back(std::move(piece));
+    if (auto ready = std::exchange(pending_, nullptr)) ready({});
+  }
+
+ private:
+  asio::any_io_executor executor_;
+  std::deque<std::vector<uint8_t>> pieces_;
+  std::vector<size_t>& marks_;
+  WaitHandler pending_;
+  std::string address_ = "127.0.0.1:1";
+};
+
+class CountingDelegate final : public ConnectionDelegate {
+ public:
+  Status onControlFrame(FrameConnection&, const protocol::FrameHeader& header,
+                        std::span<const uint8_t> payload) override {
+    frames.push_back(payload.size());
+    EXPECT_EQ(header.length, payload.size());
+    return Status::ok();
+  }
+  Result<transport::tcp::ChunkTarget> onChunkHeader(FrameConnection&, const protocol::FrameHeader&,
+                                                    const protocol::ChunkHeader&) override {
+    return transport::tcp::ChunkTarget{};
+  }
+  Status onChunkPayload(FrameConnection&, const transport::tcp::ChunkTarget&, Status) override {
+    return Status::ok();
+  }
+  std::unique_ptr<OutgoingFrame> nextFrame(FrameConnection&) override { return nullptr; }
+  void onFrameWritten(FrameConnection&, OutgoingFrame&) override {}
+  void onDetached(FrameConnection&, const transport::tcp::ChunkRef&) override {}
+  void onConnectionError(FrameConnection&, Status error) override { errors.push_back(error); }
+  void onConnectionStopped(FrameConnection&) override {}
+
+  std::vector<size_t> frames;
+  std::vector<Status> errors;
+};
+
+std::vector<uint8_t> frameHeader(protocol::MessageType type, uint32_t payload_length) {
+  protocol::FrameHeader header;
+  header.type = type;
+  header.length = payload_length;
+  std::vector<uint8_t> bytes(protocol::kFrameHeaderSize);
+  protocol::encodeFrameHeader(header, std::span<uint8_t, protocol::kFrameHeaderSize>(bytes));
+  return bytes;
+}
+
+// The reader sleeps until the rest of the frame part it is in could be read
+// at once, never for more than the peer owes nor the connection's limit (50
+// here): a whole header between frames, what is left of the payload, capped,
+// then a whole header again.
+TEST(FrameConnection, ReaderWaitsForWhatThePeerStillOwesOfTheFrame) {
+  asio::io_context io;
+  std::vector<size_t> marks;
+  std::vector<uint8_t> first = frameHeader(protocol::MessageType::kTopology, 100);
+  first.resize(first.size() + 30, 7);  // the header and 30 of the 100 payload bytes
+  auto owned = std::make_unique<ScriptedReadStream>(io, std::deque{first}, marks);
+  ScriptedReadStream* stream = owned.get();
+  auto connection =
+      std::make_shared<FrameConnection>(std::move(owned), /*index=*/0, /*read_low_water=*/50);
+  auto delegate = std::make_shared<CountingDelegate>();
+  connection->start(delegate);
+  io.poll();
+  EXPECT_EQ(marks, (std::vector<size_t>{50}));
+
+  stream->arrive(std::vector<uint8_t>(50, 7));
+  io.restart();
+  io.poll();
+  EXPECT_EQ(marks, (std::vector<size_t>{50, 20}));
+
+  std::vector<uint8_t> rest(20, 7);  // the payload's end and half the next header
+  rest.insert(rest.end(), 10, 0);
+  const std::vector<uint8_t> next = frameHeader(protocol::MessageType::kPing, 0);
+  std::copy_n(next.begin(), 10, rest.end() - 10);
+  stream->arrive(rest);
+  io.restart();
+  io.poll();
+  EXPECT_EQ(marks, (std::vector<size_t>{50, 20, protocol::kFrameHeaderSize - 10}));
+  EXPECT_EQ(delegate->frames, (std::vector<size_t>{100}));
+
+  stream->arrive(std::vector<uint8_t>(next.begin() + 10, next.end()));
+  io.restart();
+  io.poll();
+  EXPECT_EQ(marks, (std::vector<size_t>{50, 20, protocol::kFrameHeaderSize - 10,
+                                        protocol::kFrameHeaderSize}));
+  EXPECT_EQ(delegate->frames, (std::vector<size_t>{100, 0}));
+  EXPECT_TRUE(delegate->errors.empty());
+  connection->stop();
+  io.restart();
+  io.poll();
 }
 
 }  // namespace
