@@ -432,7 +432,7 @@ bool FrameConnection::finishControlPayload() {
 
 void FrameConnection::sampleSendBusy() {
   const Clock::time_point now = Clock::now();
-  if (now - busy_sampled_ < std::chrono::milliseconds(1)) return;
+  if (now - busy_sampled_ < kSendBusySamplePeriod) return;
   busy_sampled_ = now;
   send_busy_ns_.store(static_cast<uint64_t>(stream_->sendBusyTime().count()),
                       std::memory_order_relaxed);

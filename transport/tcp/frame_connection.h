@@ -159,7 +159,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   bool writerIdle() const { return idle_.load(std::memory_order_relaxed); }
   // How long the link kept this connection's bytes waiting
   // (ByteStream::sendBusyTime), as last sampled by the reader or the writer
-  // (at most every millisecond while they run): how long the link, not this
+  // (at most every kSendBusySamplePeriod while they run): how long the link, not this
   // process, set the pace.
   std::chrono::nanoseconds sendBusy() const {
     return std::chrono::nanoseconds(send_busy_ns_.load(std::memory_order_relaxed));
@@ -170,7 +170,11 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
 
   void pumpRead();
   void pumpWrite();
-  // Strand only: refreshes sendBusy() unless it was refreshed within 1 ms.
+  // The kernel's busy time is cumulative, so a sample taken late loses
+  // nothing, and the master reads it over windows of seconds; each sample is
+  // a TCP_INFO call (a syscall that takes the socket's lock).
+  static constexpr std::chrono::milliseconds kSendBusySamplePeriod{10};
+  // Strand only: refreshes sendBusy() unless it was refreshed within kSendBusySamplePeriod.
   void sampleSendBusy();
   // Consumes n freshly read bytes; false when the connection failed.
   bool advanceRead(size_t n);
