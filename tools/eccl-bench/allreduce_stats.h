@@ -184,11 +184,12 @@ auto measureAllreduce(Ops& ops, const AllreduceRun& run, const Check& check) {
     if (idle_probe) std::this_thread::sleep_for(run.after_idle);
     const bool timed = i >= run.warmup && !idle_probe;
     if (timed) inflight.begin();
-    const double cpu0 = processCpuSeconds();
+    // The in-flight sampler's own CPU is left out (inflight_sampler.h).
+    const double cpu0 = processCpuSeconds() - inflight.threadCpuSeconds();
     const auto t0 = Clock::now();
     result = ops.sumFloats(data.data(), count);
     const auto t1 = Clock::now();
-    const double cpu1 = processCpuSeconds();
+    const double cpu1 = processCpuSeconds() - inflight.threadCpuSeconds();
     if (timed) inflight.end();
     if (!result) return result;
     ok = ok && check.verify(data);

@@ -3,14 +3,18 @@
 // thread of its own while the timed ops run. On a long link a ring fills the
 // pipe only with a bandwidth-delay product in flight; Gloo's ring, for one,
 // keeps about 2 MiB. Linux only; depends on nothing of ECCL, as the
-// comparators measure themselves with it too.
+// comparators measure themselves with it too. Its thread's CPU is the
+// instrument's, not the measured library's: callers take it out
+// (threadCpuSeconds), or a rank with more sockets would look costlier.
 #pragma once
 
 #include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -51,6 +55,15 @@ class InflightSampler {
   void end() {
     std::lock_guard lock(mu_);
     active_ = false;
+  }
+
+  // CPU seconds the sampling thread has used so far (callable from any thread).
+  double threadCpuSeconds() {
+    clockid_t clock{};
+    timespec used{};
+    if (pthread_getcpuclockid(thread_.native_handle(), &clock) != 0) return 0.0;
+    if (clock_gettime(clock, &used) != 0) return 0.0;
+    return static_cast<double>(used.tv_sec) + static_cast<double>(used.tv_nsec) * 1e-9;
   }
 
   // Over every sample of every window so far; 0 without samples.
