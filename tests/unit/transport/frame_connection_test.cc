@@ -53,11 +53,9 @@ class EventStream final : public transport::ByteStream {
   std::string address_ = "127.0.0.1:1";
 };
 
-// Hands out `frames` control frames of 10 bytes; before the first, sets a
-// pacing rate, as a caller does that paces a channel whose writer is busy.
-class PacingDelegate final : public ConnectionDelegate {
+// Takes chunks into nothing and has nothing to write; tests override what they watch.
+class QuietDelegate : public ConnectionDelegate {
  public:
-  explicit PacingDelegate(int frames) : frames_(frames) {}
   Status onControlFrame(FrameConnection&, const protocol::FrameHeader&,
                         std::span<const uint8_t>) override {
     return Status::ok();
@@ -69,15 +67,23 @@ class PacingDelegate final : public ConnectionDelegate {
   Status onChunkPayload(FrameConnection&, const transport::tcp::ChunkTarget&, Status) override {
     return Status::ok();
   }
+  std::unique_ptr<OutgoingFrame> nextFrame(FrameConnection&) override { return nullptr; }
+  void onFrameWritten(FrameConnection&, OutgoingFrame&) override {}
+  void onDetached(FrameConnection&, const transport::tcp::ChunkRef&) override {}
+  void onConnectionError(FrameConnection&, Status) override {}
+  void onConnectionStopped(FrameConnection&) override {}
+};
+
+// Hands out `frames` control frames of 10 bytes; before the first, sets a
+// pacing rate, as a caller does that paces a channel whose writer is busy.
+class PacingDelegate final : public QuietDelegate {
+ public:
+  explicit PacingDelegate(int frames) : frames_(frames) {}
   std::unique_ptr<OutgoingFrame> nextFrame(FrameConnection& connection) override {
     if (handed_ == frames_) return nullptr;
     if (handed_++ == 0) connection.setPacingRate(5000);
     return OutgoingFrame::makeControl(protocol::MessageType::kPing, std::vector<uint8_t>(10, 1));
   }
-  void onFrameWritten(FrameConnection&, OutgoingFrame&) override {}
-  void onDetached(FrameConnection&, const transport::tcp::ChunkRef&) override {}
-  void onConnectionError(FrameConnection&, Status) override {}
-  void onConnectionStopped(FrameConnection&) override {}
 
  private:
   int frames_;
@@ -151,7 +157,7 @@ class ScriptedReadStream final : public transport::ByteStream {
   std::string address_ = "127.0.0.1:1";
 };
 
-class CountingDelegate final : public ConnectionDelegate {
+class CountingDelegate final : public QuietDelegate {
  public:
   Status onControlFrame(FrameConnection&, const protocol::FrameHeader& header,
                         std::span<const uint8_t> payload) override {
@@ -159,18 +165,7 @@ class CountingDelegate final : public ConnectionDelegate {
     EXPECT_EQ(header.length, payload.size());
     return Status::ok();
   }
-  Result<transport::tcp::ChunkTarget> onChunkHeader(FrameConnection&, const protocol::FrameHeader&,
-                                                    const protocol::ChunkHeader&) override {
-    return transport::tcp::ChunkTarget{};
-  }
-  Status onChunkPayload(FrameConnection&, const transport::tcp::ChunkTarget&, Status) override {
-    return Status::ok();
-  }
-  std::unique_ptr<OutgoingFrame> nextFrame(FrameConnection&) override { return nullptr; }
-  void onFrameWritten(FrameConnection&, OutgoingFrame&) override {}
-  void onDetached(FrameConnection&, const transport::tcp::ChunkRef&) override {}
   void onConnectionError(FrameConnection&, Status error) override { errors.push_back(error); }
-  void onConnectionStopped(FrameConnection&) override {}
 
   std::vector<size_t> frames;
   std::vector<Status> errors;
