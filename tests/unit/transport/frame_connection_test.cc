@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <deque>
 #include <memory>
 #include <string>
@@ -117,6 +118,10 @@ class ScriptedReadStream final : public transport::ByteStream {
                      std::vector<size_t>& marks)
       : executor_(io.get_executor()), pieces_(std::move(pieces)), marks_(marks) {}
   size_t readSome(std::span<uint8_t> into, std::error_code& ec) override {
+    if (closed_) {
+      ec = asio::error::bad_descriptor;
+      return 0;
+    }
     if (pieces_.empty()) {
       ec = asio::error::would_block;
       return 0;
@@ -134,9 +139,16 @@ class ScriptedReadStream final : public transport::ByteStream {
   }
   void waitReadable(WaitHandler ready) override { pending_ = std::move(ready); }
   void waitWritable(WaitHandler) override {}
-  void close() override {}
+  // As a socket's: a pending wait completes aborted, later reads fail. (The
+  // wait's handler owns the connection, which owns this stream.)
+  void close() override {
+    closed_ = true;
+    if (auto ready = std::exchange(pending_, nullptr)) {
+      asio::post(executor_, [ready] { ready(asio::error::operation_aborted); });
+    }
+  }
   void shutdownSend() override {}
-  void abort() override {}
+  void abort() override { close(); }
   void setPacingRate(uint64_t) override {}
   void setReadLowWater(size_t bytes) override { marks_.push_back(bytes); }
   std::chrono::nanoseconds sendBusyTime() override { return {}; }
@@ -154,6 +166,7 @@ class ScriptedReadStream final : public transport::ByteStream {
   std::deque<std::vector<uint8_t>> pieces_;
   std::vector<size_t>& marks_;
   WaitHandler pending_;
+  bool closed_ = false;
   std::string address_ = "127.0.0.1:1";
 };
 
