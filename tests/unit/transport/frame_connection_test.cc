@@ -123,7 +123,8 @@ class ScriptedReadStream final : public transport::ByteStream {
       return 0;
     }
     if (pieces_.empty()) {
-      ec = asio::error::would_block;
+      ec = peer_closed_ ? make_error_code(asio::error::eof)
+                        : make_error_code(asio::error::would_block);
       return 0;
     }
     std::vector<uint8_t>& piece = pieces_.front();
@@ -160,6 +161,11 @@ class ScriptedReadStream final : public transport::ByteStream {
     pieces_.push_back(std::move(piece));
     if (auto ready = std::exchange(pending_, nullptr)) ready({});
   }
+  // The peer's FIN: what was delivered is read, then the end of the stream.
+  void peerCloses() {
+    peer_closed_ = true;
+    if (auto ready = std::exchange(pending_, nullptr)) ready({});
+  }
 
  private:
   asio::any_io_executor executor_;
@@ -167,6 +173,7 @@ class ScriptedReadStream final : public transport::ByteStream {
   std::vector<size_t>& marks_;
   WaitHandler pending_;
   bool closed_ = false;
+  bool peer_closed_ = false;
   std::string address_ = "127.0.0.1:1";
 };
 
@@ -233,7 +240,10 @@ TEST(FrameConnection, ReaderWaitsForWhatThePeerStillOwesOfTheFrame) {
                                         protocol::kFrameHeaderSize}));
   EXPECT_EQ(delegate->frames, (std::vector<size_t>{100, 0}));
   EXPECT_TRUE(delegate->errors.empty());
-  connection->stop();
+  connection->stop();  // drains until the peer's FIN
+  io.restart();
+  io.poll();
+  stream->peerCloses();
   io.restart();
   io.poll();
 }
