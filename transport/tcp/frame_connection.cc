@@ -248,23 +248,17 @@ void FrameConnection::fail(Status error) {
 // ---- Reader ---------------------------------------------------------------
 
 std::span<uint8_t> FrameConnection::readTarget() {
+  const size_t owed = bytesToFinishReadUnit();
   switch (read_state_) {
     case ReadState::kFrameHeader:
-      return std::span(head_buf_).subspan(head_have_, kFrameHeaderSize - head_have_);
     case ReadState::kChunkHeader:
-      return std::span(head_buf_).subspan(head_have_, OutgoingFrame::kChunkHeadSize - head_have_);
+      return std::span(head_buf_).subspan(head_have_, owed);
     case ReadState::kControlPayload:
-      return std::span(control_buf_).subspan(payload_have_);
-    case ReadState::kChunkPayload: {
-      const uint64_t payload_size = frame_.length - ChunkHeader::kEncodedSize;
-      const uint64_t left = payload_size - payload_have_;
-      if (target_.destination != nullptr) {
-        return {target_.destination + payload_have_, static_cast<size_t>(left)};
-      }
+      return std::span(control_buf_).subspan(payload_have_, owed);
+    case ReadState::kChunkPayload:
+      if (target_.destination != nullptr) return {target_.destination + payload_have_, owed};
       if (!discard_buf_) discard_buf_ = std::make_unique<uint8_t[]>(kDiscardBufferSize);
-      return {discard_buf_.get(),
-              static_cast<size_t>(std::min<uint64_t>(left, kDiscardBufferSize))};
-    }
+      return {discard_buf_.get(), std::min<size_t>(owed, kDiscardBufferSize)};
   }
   return {};
 }

@@ -84,30 +84,6 @@ void TcpStream::setPacingRate(uint64_t bytes_per_s) {
   setMaxPacingRate(socket_.native_handle(), bytes_per_s, remote_);
 }
 
-void TcpStream::setReadLowWater(size_t bytes) {
-  if (!socket_.is_open()) return;
-  const int fd = socket_.native_handle();
-  // Autotuning grows the buffer: read it again only when the cap it gave binds.
-  if (bytes > read_low_water_cap_) {
-    int buffer = 0;
-    socklen_t length = sizeof(buffer);
-    if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, &length) == 0 && buffer > 0)
-      read_low_water_cap_ = std::max<size_t>(static_cast<size_t>(buffer) / 4, 1);
-  }
-  const int wanted = static_cast<int>(std::clamp<size_t>(bytes, 1, read_low_water_cap_));
-  if (wanted == read_low_water_) return;
-  // Failure is harmless: the reader only wakes more often.
-  if (::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &wanted, sizeof(wanted)) == 0)
-    read_low_water_ = wanted;
-}
-
-std::chrono::nanoseconds TcpStream::sendBusyTime() {
-  if (!socket_.is_open()) return busy_;
-  if (auto busy = kernelBusyTime(socket_.native_handle()))
-    busy_ = std::max<std::chrono::nanoseconds>(busy_, *busy);
-  return busy_;
-}
-
 namespace {
 
 bool setIntOption(int fd, int level, int name, int value, const char* label,
@@ -126,6 +102,28 @@ int getIntOption(int fd, int level, int name) {
 }
 
 }  // namespace
+
+void TcpStream::setReadLowWater(size_t bytes) {
+  if (!socket_.is_open()) return;
+  const int fd = socket_.native_handle();
+  // Autotuning grows the buffer: read it again only when the cap it gave binds.
+  if (bytes > read_low_water_cap_) {
+    if (const int buffer = getIntOption(fd, SOL_SOCKET, SO_RCVBUF); buffer > 0)
+      read_low_water_cap_ = std::max<size_t>(static_cast<size_t>(buffer) / 4, 1);
+  }
+  const int wanted = static_cast<int>(std::clamp<size_t>(bytes, 1, read_low_water_cap_));
+  if (wanted == read_low_water_) return;
+  // Failure is harmless: the reader only wakes more often.
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &wanted, sizeof(wanted)) == 0)
+    read_low_water_ = wanted;
+}
+
+std::chrono::nanoseconds TcpStream::sendBusyTime() {
+  if (!socket_.is_open()) return busy_;
+  if (auto busy = kernelBusyTime(socket_.native_handle()))
+    busy_ = std::max<std::chrono::nanoseconds>(busy_, *busy);
+  return busy_;
+}
 
 void applySocketOptions(asio::ip::tcp::socket& socket, const ChannelOptions& options,
                         const std::string& peer) {
