@@ -1,11 +1,13 @@
 // ecclAllReduce and its Async, WithRetry and Batch forms: the C shims over the
 // Communicator's all-reduce, which also turn the C quantization config into the core's.
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "eccl/eccl.h"
 #include "src/quant/quant.h"
@@ -70,7 +72,7 @@ eccl::Result<std::optional<eccl::quant::QuantConfig>> quantOf(const ecclQuantCon
 eccl::Result<ReduceArgs> allReduceArgs(ecclComm_t comm, const ecclDataType_t& dtype,
                                        const ecclRedOp_t& op, const ecclQuantConfig_t* quant,
                                        const char* fn) {
-  if (comm == nullptr) return eccl::invalidArgument(std::string(fn) + ": comm is NULL");
+  ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, fn));
   auto type = eccl::capi::dtypeOf(dtype, fn);
   if (!type) return type.status();
   const int reduction = eccl::capi::enumValue(op);
@@ -160,7 +162,9 @@ ECCL_API ecclResult_t ecclAllReduceAsync(ecclComm_t comm, const void* sendbuf, v
         comm->impl->allReduceAsync(sendbuf, recvbuf, count, args->dtype, args->op, tag,
                                    eccl::capi::timeoutOf(*comm, timeout_ms), args->quantOrNull());
     if (!submitted) return submitted.status().withContext("ecclAllReduceAsync");
-    *request = new ecclRequest{std::move(*submitted)};
+    auto handle = std::make_unique<ecclRequest>();
+    handle->impl = std::move(*submitted);
+    *request = handle.release();
     return Status::ok();
   });
 }

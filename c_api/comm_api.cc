@@ -3,6 +3,7 @@
 
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "c_api/init.h"
 #include "c_api/options.h"
@@ -14,10 +15,6 @@ using eccl::Status;
 using eccl::capi::guarded;
 
 using eccl::capi::timeoutOf;
-
-Status nullComm(const char* fn) {
-  return eccl::invalidArgument(std::string(fn) + ": comm is NULL");
-}
 
 }  // namespace
 
@@ -42,14 +39,14 @@ ECCL_API ecclResult_t ecclCommCreate(const ecclCommConfig_t* config, ecclComm_t*
 
 ECCL_API ecclResult_t ecclCommConnect(ecclComm_t comm, int64_t timeout_ms) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return nullComm("ecclCommConnect");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, "ecclCommConnect"));
     return comm->impl->connect(timeoutOf(*comm, timeout_ms)).withContext("ecclCommConnect");
   });
 }
 
 ECCL_API ecclResult_t ecclCommUpdateTopology(ecclComm_t comm, int64_t timeout_ms) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return nullComm("ecclCommUpdateTopology");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, "ecclCommUpdateTopology"));
     return comm->impl->updateTopology(timeoutOf(*comm, timeout_ms))
         .withContext("ecclCommUpdateTopology");
   });
@@ -57,7 +54,7 @@ ECCL_API ecclResult_t ecclCommUpdateTopology(ecclComm_t comm, int64_t timeout_ms
 
 ECCL_API ecclResult_t ecclCommAbort(ecclComm_t comm) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return nullComm("ecclCommAbort");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, "ecclCommAbort"));
     comm->impl->abort("ecclCommAbort was called");
     return Status::ok();
   });
@@ -65,7 +62,7 @@ ECCL_API ecclResult_t ecclCommAbort(ecclComm_t comm) {
 
 ECCL_API ecclResult_t ecclCommDestroy(ecclComm_t comm) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return Status::ok();
+    if (comm == nullptr || eccl::capi::isForkedCopy(comm)) return Status::ok();
     // Its destructor would wait for the callback to return: forever.
     if (comm->impl->onEventThread()) {
       return eccl::invalidUsage("ecclCommDestroy: called from the comm's own event callback");

@@ -5,6 +5,7 @@
 
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "c_api/struct_size.h"
 #include "eccl/eccl.h"
@@ -16,10 +17,6 @@ using eccl::capi::guarded;
 
 constexpr size_t kEventMinSize = ECCL_CAPI_FIELD_END(ecclEvent_t, revision);
 constexpr size_t kPeerIdChars = 32;  // hex digits, without the NUL
-
-Status nullComm(const char* fn) {
-  return eccl::invalidArgument(std::string(fn) + ": comm is NULL");
-}
 
 Status wrongSize(const char* attr, size_t size, const std::string& needed) {
   return eccl::invalidArgument("ecclCommGetAttr: " + std::string(attr) + " needs size " + needed +
@@ -39,7 +36,7 @@ extern "C" {
 
 ECCL_API ecclResult_t ecclCommPeersPending(ecclComm_t comm, int* pending) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return nullComm("ecclCommPeersPending");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, "ecclCommPeersPending"));
     if (pending == nullptr) return eccl::invalidArgument("ecclCommPeersPending: pending is NULL");
     *pending = comm->impl->peersPending();
     return Status::ok();
@@ -49,7 +46,7 @@ ECCL_API ecclResult_t ecclCommPeersPending(ecclComm_t comm, int* pending) {
 ECCL_API ecclResult_t ecclCommGetAttr(ecclComm_t comm, ecclCommAttr_t attr, void* value,
                                       size_t size) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return nullComm("ecclCommGetAttr");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, "ecclCommGetAttr"));
     if (value == nullptr) return eccl::invalidArgument("ecclCommGetAttr: value is NULL");
     // A C caller may pass any int: read it as the int it is (see ecclGetErrorString).
     int code;
@@ -88,7 +85,7 @@ ECCL_API ecclResult_t ecclCommGetAttr(ecclComm_t comm, ecclCommAttr_t attr, void
 
 ECCL_API ecclResult_t ecclCommPollEvent(ecclComm_t comm, ecclEvent_t* event) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return nullComm("ecclCommPollEvent");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, "ecclCommPollEvent"));
     if (event == nullptr) return eccl::invalidArgument("ecclCommPollEvent: event is NULL");
     ECCL_RETURN_IF_ERROR(eccl::capi::checkStructSize(
         event->struct_size, kEventMinSize, sizeof(ecclEvent_t), "ecclCommPollEvent: event"));

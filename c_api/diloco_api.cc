@@ -1,6 +1,7 @@
 // ecclDiloco*: the C view of diloco::OuterLoop.
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "c_api/state_entries.h"
 #include "c_api/struct_size.h"
@@ -68,7 +69,7 @@ Status create(const char* fn, Starter starter, ecclComm_t comm, const ecclDiloco
               ecclDiloco_t* diloco) {
   if (diloco == nullptr) return invalidArgument(std::string(fn) + ": diloco is NULL");
   *diloco = nullptr;
-  if (comm == nullptr) return invalidArgument(std::string(fn) + ": comm is NULL");
+  ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, fn));
   if (config == nullptr) return invalidArgument(std::string(fn) + ": config is NULL");
   if (params == nullptr && nparams > 0) {
     return invalidArgument(std::string(fn) + ": params is NULL");
@@ -112,7 +113,7 @@ void fillInfo(const eccl::diloco::StepReport& report, ecclDilocoInfo_t* info) {
 // ecclDilocoStep and ecclDilocoFlush: the loop's call, its report copied out.
 Status boundary(const char* fn, Status (eccl::diloco::OuterLoop::*call)(eccl::diloco::StepReport*),
                 ecclDiloco_t diloco, ecclDilocoInfo_t* info) {
-  if (diloco == nullptr) return invalidArgument(std::string(fn) + ": diloco is NULL");
+  ECCL_RETURN_IF_ERROR(eccl::capi::checkDiloco(diloco, fn));
   ECCL_RETURN_IF_ERROR(checkInfo(info, fn));
   eccl::diloco::StepReport report;
   Status status = (diloco->impl.get()->*call)(&report);
@@ -162,7 +163,7 @@ ECCL_API ecclResult_t ecclDilocoFlush(ecclDiloco_t diloco, ecclDilocoInfo_t* inf
 
 ECCL_API ecclResult_t ecclDilocoRounds(ecclDiloco_t diloco, uint64_t* launched, uint64_t* applied) {
   return guarded([&]() -> Status {
-    if (diloco == nullptr) return invalidArgument("ecclDilocoRounds: diloco is NULL");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkDiloco(diloco, "ecclDilocoRounds"));
     if (launched != nullptr) *launched = diloco->impl->launched();
     if (applied != nullptr) *applied = diloco->impl->applied();
     return Status::ok();
@@ -171,6 +172,7 @@ ECCL_API ecclResult_t ecclDilocoRounds(ecclDiloco_t diloco, uint64_t* launched, 
 
 ECCL_API ecclResult_t ecclDilocoDestroy(ecclDiloco_t diloco) {
   return guarded([&]() -> Status {
+    if (eccl::capi::isForkedCopy(diloco)) return Status::ok();
     delete diloco;
     return Status::ok();
   });

@@ -4,6 +4,7 @@
 
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "eccl/eccl.h"
 
@@ -12,7 +13,7 @@ extern "C" {
 ECCL_API ecclResult_t ecclCommSetEventCallback(ecclComm_t comm, ecclEventCallback_t callback,
                                                void* user_data) {
   return eccl::capi::guarded([&]() -> eccl::Status {
-    if (comm == nullptr) return eccl::invalidArgument("ecclCommSetEventCallback: comm is NULL");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, "ecclCommSetEventCallback"));
     if (callback == nullptr) {
       comm->impl->setEventCallback(nullptr);
       return eccl::Status::ok();

@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "c_api/init.h"
 #include "c_api/options.h"
@@ -11,10 +12,6 @@ namespace {
 
 using eccl::Status;
 using eccl::capi::guarded;
-
-Status nullMaster(const char* fn) {
-  return eccl::invalidArgument(std::string(fn) + ": master is NULL");
-}
 
 }  // namespace
 
@@ -39,7 +36,7 @@ ECCL_API ecclResult_t ecclMasterCreate(const ecclMasterConfig_t* config, ecclMas
 
 ECCL_API ecclResult_t ecclMasterGetPort(ecclMaster_t master, uint16_t* port) {
   return guarded([&]() -> Status {
-    if (master == nullptr) return nullMaster("ecclMasterGetPort");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkMaster(master, "ecclMasterGetPort"));
     if (port == nullptr) return eccl::invalidArgument("ecclMasterGetPort: port is NULL");
     *port = master->server->port();
     return Status::ok();
@@ -48,7 +45,7 @@ ECCL_API ecclResult_t ecclMasterGetPort(ecclMaster_t master, uint16_t* port) {
 
 ECCL_API ecclResult_t ecclMasterRun(ecclMaster_t master) {
   return guarded([&]() -> Status {
-    if (master == nullptr) return nullMaster("ecclMasterRun");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkMaster(master, "ecclMasterRun"));
     eccl::capi::ensureInit();
     {
       std::lock_guard lock(master->mu);
@@ -79,7 +76,7 @@ ECCL_API ecclResult_t ecclMasterRun(ecclMaster_t master) {
 
 ECCL_API ecclResult_t ecclMasterStop(ecclMaster_t master) {
   return guarded([&]() -> Status {
-    if (master == nullptr) return nullMaster("ecclMasterStop");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkMaster(master, "ecclMasterStop"));
     master->server->stop();
     return Status::ok();
   });
@@ -87,7 +84,7 @@ ECCL_API ecclResult_t ecclMasterStop(ecclMaster_t master) {
 
 ECCL_API ecclResult_t ecclMasterDestroy(ecclMaster_t master) {
   return guarded([&]() -> Status {
-    if (master == nullptr) return Status::ok();
+    if (master == nullptr || eccl::capi::isForkedCopy(master)) return Status::ok();
     std::unique_ptr<ecclMaster> owned(master);
     owned->server->stop();
     {

@@ -8,6 +8,7 @@
 
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "c_api/struct_size.h"
 #include "eccl/eccl.h"
@@ -169,7 +170,7 @@ ECCL_API ecclResult_t ecclMasterGetClusterStats(ecclMaster_t master, ecclCluster
                                                 ecclAnomalyFinding_t* findings,
                                                 size_t finding_capacity, size_t* finding_count) {
   return guarded([&]() -> Status {
-    if (master == nullptr) return eccl::invalidArgument(std::string(kFn) + ": master is NULL");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkMaster(master, kFn));
     if (stats == nullptr) return eccl::invalidArgument(std::string(kFn) + ": stats is NULL");
     ECCL_RETURN_IF_ERROR(eccl::capi::checkStructSize(stats->struct_size, kStatsMinSize,
                                                      sizeof(ecclClusterStats_t),

@@ -8,6 +8,7 @@
 
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "c_api/struct_size.h"
 #include "eccl/eccl.h"
@@ -108,7 +109,7 @@ extern "C" {
 ECCL_API ecclResult_t ecclCommGetOpStats(ecclComm_t comm, ecclOpStats_t* ops, size_t capacity,
                                          size_t* count) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return eccl::invalidArgument("ecclCommGetOpStats: comm is NULL");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, "ecclCommGetOpStats"));
     return writeArray("ecclCommGetOpStats", comm->impl->opStats(), ops, capacity, count,
                       kOpStatsMinSize, toOpStats);
   });
@@ -117,7 +118,7 @@ ECCL_API ecclResult_t ecclCommGetOpStats(ecclComm_t comm, ecclOpStats_t* ops, si
 ECCL_API ecclResult_t ecclCommGetLinkStats(ecclComm_t comm, ecclLinkStats_t* links, size_t capacity,
                                            size_t* count) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return eccl::invalidArgument("ecclCommGetLinkStats: comm is NULL");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, "ecclCommGetLinkStats"));
     return writeArray("ecclCommGetLinkStats", comm->impl->linkStats(), links, capacity, count,
                       kLinkStatsMinSize, toLinkStats);
   });
@@ -126,7 +127,7 @@ ECCL_API ecclResult_t ecclCommGetLinkStats(ecclComm_t comm, ecclLinkStats_t* lin
 ECCL_API ecclResult_t ecclCommDumpState(ecclComm_t comm, char* text, size_t capacity,
                                         size_t* length) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return eccl::invalidArgument("ecclCommDumpState: comm is NULL");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, "ecclCommDumpState"));
     if (text == nullptr && capacity > 0) {
       return eccl::invalidArgument("ecclCommDumpState: text is NULL, capacity > 0");
     }

@@ -5,6 +5,7 @@
 
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "eccl/eccl.h"
 
@@ -27,7 +28,7 @@ Status pointToPoint(bool sending, ecclComm_t comm, void* buf, size_t count,
                     const ecclDataType_t& dtype, const ecclPeerId_t& peer, uint64_t tag,
                     int64_t timeout_ms, ecclOpInfo_t* info) {
   const char* fn = sending ? "ecclSend" : "ecclRecv";
-  if (comm == nullptr) return eccl::invalidArgument(std::string(fn) + ": comm is NULL");
+  ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, fn));
   auto type = eccl::capi::dtypeOf(dtype, fn);
   if (!type) return type.status();
   auto bytes = byteCount(count, *type, fn);
@@ -50,7 +51,7 @@ extern "C" {
 ECCL_API ecclResult_t ecclCommLookupPeer(ecclComm_t comm, const char* group, int32_t rank,
                                          ecclPeerId_t* peer, int64_t timeout_ms) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return eccl::invalidArgument("ecclCommLookupPeer: comm is NULL");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, "ecclCommLookupPeer"));
     if (peer == nullptr) return eccl::invalidArgument("ecclCommLookupPeer: peer is NULL");
     if (rank < 0) {
       return eccl::invalidArgument("ecclCommLookupPeer: rank " + std::to_string(rank) +

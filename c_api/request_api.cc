@@ -1,6 +1,7 @@
 // ecclTest, ecclWait, ecclRequestFree: the outcome of asynchronous operations.
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "eccl/eccl.h"
 
@@ -21,7 +22,7 @@ extern "C" {
 
 ECCL_API ecclResult_t ecclTest(ecclRequest_t request, int* done, ecclOpInfo_t* info) {
   return guarded([&]() -> Status {
-    if (request == nullptr) return eccl::invalidArgument("ecclTest: request is NULL");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkRequest(request, "ecclTest"));
     if (done == nullptr) return eccl::invalidArgument("ecclTest: done is NULL");
     ECCL_RETURN_IF_ERROR(eccl::capi::checkOpInfo(info, "ecclTest"));
     *done = request->impl->done() ? 1 : 0;
@@ -32,7 +33,7 @@ ECCL_API ecclResult_t ecclTest(ecclRequest_t request, int* done, ecclOpInfo_t* i
 
 ECCL_API ecclResult_t ecclWait(ecclRequest_t request, ecclOpInfo_t* info) {
   return guarded([&]() -> Status {
-    if (request == nullptr) return eccl::invalidArgument("ecclWait: request is NULL");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkRequest(request, "ecclWait"));
     ECCL_RETURN_IF_ERROR(eccl::capi::checkOpInfo(info, "ecclWait"));
     (void)request->impl->wait();
     return outcome(*request->impl, info, "ecclWait");
@@ -41,7 +42,7 @@ ECCL_API ecclResult_t ecclWait(ecclRequest_t request, ecclOpInfo_t* info) {
 
 ECCL_API ecclResult_t ecclRequestFree(ecclRequest_t request) {
   return guarded([&]() -> Status {
-    if (request == nullptr) return Status::ok();
+    if (request == nullptr || eccl::capi::isForkedCopy(request)) return Status::ok();
     if (!request->impl->done()) {
       return eccl::invalidUsage(
           "ecclRequestFree: the request is still running (it uses the caller's buffers): "

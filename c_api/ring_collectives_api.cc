@@ -5,6 +5,7 @@
 
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "eccl/eccl.h"
 
@@ -16,7 +17,7 @@ using eccl::comm::BlockCounts;
 
 // The checks every entry point makes first; the rest is the core's.
 Status common(ecclComm_t comm, const ecclOpInfo_t* info, const char* fn) {
-  if (comm == nullptr) return eccl::invalidArgument(std::string(fn) + ": comm is NULL");
+  ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, fn));
   return eccl::capi::checkOpInfo(info, fn);
 }
 

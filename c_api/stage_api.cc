@@ -5,6 +5,7 @@
 
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "c_api/struct_size.h"
 #include "eccl/eccl.h"
@@ -48,7 +49,7 @@ extern "C" {
 
 ECCL_API ecclResult_t ecclCommReportMetric(ecclComm_t comm, uint64_t round, double value) {
   return guarded([&]() -> Status {
-    if (comm == nullptr) return eccl::invalidArgument("ecclCommReportMetric: comm is NULL");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, "ecclCommReportMetric"));
     return comm->impl->reportMetric(round, value).withContext("ecclCommReportMetric");
   });
 }
@@ -57,7 +58,7 @@ ECCL_API ecclResult_t ecclCommGetStageInfo(ecclComm_t comm, int32_t stage, ecclS
                                            int64_t timeout_ms) {
   return guarded([&]() -> Status {
     const char* fn = "ecclCommGetStageInfo";
-    if (comm == nullptr) return eccl::invalidArgument(std::string(fn) + ": comm is NULL");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, fn));
     if (info == nullptr) return eccl::invalidArgument(std::string(fn) + ": info is NULL");
     ECCL_RETURN_IF_ERROR(eccl::capi::checkStructSize(info->struct_size, sizeof(ecclStageInfo_t),
                                                      sizeof(ecclStageInfo_t),
@@ -79,7 +80,7 @@ ECCL_API ecclResult_t ecclCommAnnounceStageRecovered(ecclComm_t comm, uint64_t r
                                                      int64_t timeout_ms, ecclStageInfo_t* info) {
   return guarded([&]() -> Status {
     const char* fn = "ecclCommAnnounceStageRecovered";
-    if (comm == nullptr) return eccl::invalidArgument(std::string(fn) + ": comm is NULL");
+    ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, fn));
     if (info != nullptr) {
       ECCL_RETURN_IF_ERROR(eccl::capi::checkStructSize(info->struct_size, sizeof(ecclStageInfo_t),
                                                        sizeof(ecclStageInfo_t),

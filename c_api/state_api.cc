@@ -3,6 +3,7 @@
 
 #include "c_api/call_args.h"
 #include "c_api/errors.h"
+#include "c_api/handle_checks.h"
 #include "c_api/handles.h"
 #include "c_api/state_entries.h"
 #include "c_api/struct_size.h"
@@ -33,7 +34,7 @@ Result<eccl::state::SharedState> toSharedState(const ecclSharedState_t& in, cons
 // The checks both functions make on their state and info arguments.
 Status checkArgs(const char* fn, ecclComm_t comm, const ecclSharedState_t* state,
                  const ecclSyncInfo_t* info) {
-  if (comm == nullptr) return invalidArgument(std::string(fn) + ": comm is NULL");
+  ECCL_RETURN_IF_ERROR(eccl::capi::checkComm(comm, fn));
   if (state == nullptr) return invalidArgument(std::string(fn) + ": state is NULL");
   if (Status size =
           eccl::capi::checkStructSize(state->struct_size, kStateMinSize, sizeof(ecclSharedState_t),

@@ -65,6 +65,17 @@
  *    listed there on its comm, and must not block for long.
  *  - ecclInit need not be called: every function that creates or uses a
  *    handle calls it.
+ *  - fork(): handles belong to the process that created them. A forked child
+ *    has copies of its parent's handles but none of the threads behind them,
+ *    and their sockets and shared-memory rings are still the parent's. In the
+ *    child every call on such a handle (comm, master, request, DiLoCo loop)
+ *    fails at once with ecclInvalidUsage, and ecclCommDestroy,
+ *    ecclMasterDestroy, ecclRequestFree and ecclDilocoDestroy only forget it
+ *    (ecclSuccess): nothing is sent, closed or left on the parent's behalf.
+ *    The child may create handles of its own. While a child lives it keeps
+ *    the parent's sockets open, so a peer notices the parent's death only by
+ *    its heartbeats and op timeouts, not at once: children that outlive
+ *    their parent should exec or exit.
  *
  * Operations
  * ----------
