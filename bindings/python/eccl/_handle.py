@@ -8,7 +8,9 @@ threads get eccl.Aborted) and destroys the comm only once they have returned.
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
+import weakref
 from typing import Any, Callable, Optional, TypeVar
 
 from eccl import _library
@@ -17,6 +19,23 @@ from eccl._errors import InvalidUsage, check
 from eccl._event_callback import c_callback, running_on
 
 _V = TypeVar("_V", bound="ctypes._CData")
+
+# Every open CommHandle of this process, for _forget_calls_in_child.
+_open_handles: "weakref.WeakSet[CommHandle]" = weakref.WeakSet()
+
+
+def _forget_calls_in_child() -> None:
+    """After fork(), in the child: the calls in flight were on the parent's
+    threads (none came along), and a lock one of them held stays held. Without
+    this, close() there would wait for them forever; with it, close() goes
+    straight to ecclCommDestroy, which in a child only forgets the handle
+    (every other call on it is ecclInvalidUsage there)."""
+    for handle in list(_open_handles):
+        handle._idle = threading.Condition(threading.Lock())
+        handle._busy = 0
+
+
+os.register_at_fork(after_in_child=_forget_calls_in_child)
 
 
 class CommHandle:
@@ -33,6 +52,7 @@ class CommHandle:
         # thread while another thread replaces it, and freeing a ctypes function
         # that runs crashes. A few hundred bytes per set_event_callback call.
         self._event_callbacks: list[Any] = []
+        _open_handles.add(self)
 
     @property
     def closed(self) -> bool:
