@@ -1,5 +1,5 @@
-"""A fork()ed child and its parent's communicators: refused there, closed without
-harm to the parent (as a child that exits normally closes them)."""
+"""A fork()ed child and its parent's communicators and master: refused there,
+closed without harm to the parent (as a child that exits normally closes them)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ Ring = Callable[..., list[eccl.Communicator]]
 CHILD_DEADLINE_S = 20.0
 
 
-def _child(comms: list[eccl.Communicator]) -> int:
+def _child(master: eccl.Master, comms: list[eccl.Communicator]) -> int:
     """What the child does; its exit status (0: as expected)."""
     try:
         comms[0].all_reduce(np.ones(4, dtype=np.float32))
@@ -32,6 +32,7 @@ def _child(comms: list[eccl.Communicator]) -> int:
     started = time.monotonic()
     for comm in comms:
         comm.close()  # a barrier is in flight on comms[0]'s (parent's) thread
+    master.close()  # the parent's master serves on
     return 0 if time.monotonic() - started < 5.0 else 5
 
 
@@ -48,7 +49,8 @@ def _exit_status(pid: int) -> int:
     return -1
 
 
-def test_a_forked_child_cannot_use_nor_harm_the_parents_ring(ring_factory: Ring) -> None:
+def test_a_forked_child_cannot_use_nor_harm_the_parents_ring(master: eccl.Master,
+                                                             ring_factory: Ring) -> None:
     comms = ring_factory("forked", 2)
     arrays = [np.full(1000, c.rank + 1, dtype=np.float32) for c in comms]
     ok(on_all(comms, lambda c: c.all_reduce(arrays[c.rank])))
@@ -62,7 +64,7 @@ def test_a_forked_child_cannot_use_nor_harm_the_parents_ring(ring_factory: Ring)
     if pid == 0:
         code = 1
         try:
-            code = _child(comms)
+            code = _child(master, comms)
         finally:
             os._exit(code)
     assert _exit_status(pid) == 0
@@ -70,6 +72,7 @@ def test_a_forked_child_cannot_use_nor_harm_the_parents_ring(ring_factory: Ring)
     (joined,) = parallel([comms[1].barrier], comms)
     barrier.join(10)
     assert not barrier.is_alive() and outcome == [None] and joined is None
+    ok(on_all(comms, lambda c: c.update_topology()))  # through the master
     arrays = [np.full(1000, c.rank + 1, dtype=np.float32) for c in comms]
     ok(on_all(comms, lambda c: c.all_reduce(arrays[c.rank])))
     assert all((a == 3).all() for a in arrays)
