@@ -86,9 +86,10 @@ BellHub* BellHub::instance() {
 }
 
 // A forked child has none of the hub's threads, and its locks may have been
-// held by threads that are gone: it starts a hub of its own. Waiters it
-// inherited are not served there (a child that forks to ring or to exec
-// does not use them).
+// held by threads that are gone: it starts a hub of its own for the
+// connections it makes. Waiters it inherited are not served there: they
+// belong to the parent's communicators, which the C API refuses to use or
+// tear down in a child (c_api/handle_checks.h).
 void BellHub::forgetInChild() {
   the_hub.store(new BellHub);
 }
