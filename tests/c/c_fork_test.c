@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "c_cluster.h"
+#include "src/common/thread_sanitizer.h"
 
 #define N 3
 #define COUNT 4099 /* odd: not a multiple of the ring size */
@@ -60,7 +61,7 @@ static int useInheritedHandles(TestMaster* m, ecclComm_t* comms, ecclRequest_t i
     CHECK_OK(ecclCommDestroy(comms[r]));
   CHECK_OK(ecclMasterDestroy(m->master));
   CHECK(nowSeconds() - started < 5.0);
-#if !defined(__SANITIZE_THREAD__) /* ThreadSanitizer refuses threads in a forked child */
+#if !defined(ECCL_THREAD_SANITIZER) /* it refuses threads in a forked child */
   {
     /* Handles of its own work (through the parent's master, which serves on). */
     ecclCommConfig_t config;
