@@ -72,10 +72,12 @@
  *    fails at once with ecclInvalidUsage, and ecclCommDestroy,
  *    ecclMasterDestroy, ecclRequestFree and ecclDilocoDestroy only forget it
  *    (ecclSuccess): nothing is sent, closed or left on the parent's behalf.
- *    The child may create handles of its own. While a child lives it keeps
- *    the parent's sockets open, so a peer notices the parent's death only by
- *    its heartbeats and op timeouts, not at once: children that outlive
- *    their parent should exec or exit.
+ *    A child that is to take part itself should exec (or be spawned):
+ *    making new handles in the forked child of a threaded process is not
+ *    supported, as a lock some thread of the parent held at the fork (in
+ *    the allocator of a sanitizer build, say) stays held there. While a
+ *    child lives it keeps the parent's sockets open, so a peer notices the
+ *    parent's death only by its heartbeats and op timeouts, not at once.
  *
  * Operations
  * ----------
