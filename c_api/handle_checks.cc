@@ -12,7 +12,8 @@ Status checkHandle(const ProcessOwned* handle, std::string_view fn, std::string_
                       std::to_string(handle->creator) + ", and process " +
                       std::to_string(::getpid()) +
                       " is a fork() of it: a child cannot use its parent's handles (no thread "
-                      "serves them here, and their connections are the parent's); make new ones");
+                      "serves them here, and their connections are the parent's); a process "
+                      "that is to take part should exec");
 }
 
 }  // namespace eccl::capi
