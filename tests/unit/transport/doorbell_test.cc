@@ -60,6 +60,32 @@ size_t threadsOfThisProcess() {
   return count;
 }
 
+// /proc/self/task lists a thread for a moment after join() has returned (the
+// kernel clears the tid join waits for before it unhashes the task): a count
+// taken right after a join may include it. This one waits until two counts
+// 10 ms apart agree.
+size_t settledThreadCount() {
+  size_t last = threadsOfThisProcess();
+  for (int i = 0; i < 500; ++i) {
+    std::this_thread::sleep_for(10ms);
+    const size_t now = threadsOfThisProcess();
+    if (now == last) return now;
+    last = now;
+  }
+  return last;
+}
+
+// The count once it is `want`, or the last one after 5 s.
+size_t threadCountReaching(size_t want) {
+  const auto end = std::chrono::steady_clock::now() + 5s;
+  size_t count = threadsOfThisProcess();
+  while (count != want && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(1ms);
+    count = threadsOfThisProcess();
+  }
+  return count;
+}
+
 struct Bell {
   explicit Bell(Sleeper sleeper) : waiter(word, io.get_executor(), sleeper) {}
   asio::io_context io;
@@ -188,7 +214,7 @@ TEST(BellHub, HundredsOfWaitersShareAFewThreads) {
   BellHub* hub = BellHub::instance();
   if (hub == nullptr) GTEST_SKIP() << "this kernel refuses futex_waitv: no hub";
   std::thread([] {}).join();  // sanitizers start a helper thread with the first one
-  const size_t threads_before = threadsOfThisProcess();
+  const size_t threads_before = settledThreadCount();
   asio::io_context io;
   auto work = asio::make_work_guard(io);
   constexpr int kWaiters = 300;
@@ -217,18 +243,18 @@ TEST(BellHub, TheLastWaiterToLeaveEndsItsThread) {
   if (hub == nullptr) GTEST_SKIP() << "this kernel refuses futex_waitv: no hub";
   ASSERT_EQ(hub->threadCount(), 0u) << "a waiter of an earlier test is still in the hub";
   std::thread([] {}).join();
-  const size_t threads_before = threadsOfThisProcess();
+  const size_t threads_before = settledThreadCount();
   {
     Bell bell(Sleeper::kHub);
     EXPECT_EQ(hub->threadCount(), 1u);
-    EXPECT_EQ(threadsOfThisProcess(), threads_before + 1);
+    EXPECT_EQ(threadCountReaching(threads_before + 1), threads_before + 1);
     bell.arm();
     ringBell(bell.word);
     EXPECT_TRUE(runUntil(
         bell.io, [&] { return bell.rung == 1; }, deadline(5s)));
   }
   EXPECT_EQ(hub->threadCount(), 0u);
-  EXPECT_EQ(threadsOfThisProcess(), threads_before);
+  EXPECT_EQ(threadCountReaching(threads_before), threads_before);
 }
 
 // Waiters that leave (and their bells' memory with them) do not disturb the
