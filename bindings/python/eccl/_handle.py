@@ -31,8 +31,7 @@ def _forget_calls_in_child() -> None:
     straight to ecclCommDestroy, which in a child only forgets the handle
     (every other call on it is ecclInvalidUsage there)."""
     for handle in list(_open_handles):
-        handle._idle = threading.Condition(threading.Lock())
-        handle._busy = 0
+        handle.forget_calls_after_fork()
 
 
 os.register_at_fork(after_in_child=_forget_calls_in_child)
@@ -53,6 +52,11 @@ class CommHandle:
         # that runs crashes. A few hundred bytes per set_event_callback call.
         self._event_callbacks: list[Any] = []
         _open_handles.add(self)
+
+    def forget_calls_after_fork(self) -> None:
+        """In a fork()ed child: no call is in flight here, and the lock is new."""
+        self._idle = threading.Condition(threading.Lock())
+        self._busy = 0
 
     @property
     def closed(self) -> bool:
