@@ -116,8 +116,8 @@ TEST_P(OuterKernelsTest, EveryPathMatchesTheScalarArithmetic) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, OuterKernelsTest, ::testing::Values(DType::kF32, DType::kBF16),
-                         [](const auto& info) {
-                           return std::string(reduce::dtypeName(info.param));
+                         [](const auto& instance) {  // gtest's macro has an `info` of its own
+                           return std::string(reduce::dtypeName(instance.param));
                          });
 
 TEST(OuterKernels, Bf16RoundsToNearestEvenAndKeepsNaNs) {

@@ -204,8 +204,8 @@ TEST_P(DoorbellWaiterTest, StopEndsASleepingWaiterAndNothingIsPosted) {
 
 INSTANTIATE_TEST_SUITE_P(Sleepers, DoorbellWaiterTest,
                          ::testing::Values(Sleeper::kHub, Sleeper::kOwnThread),
-                         [](const auto& info) {
-                           return info.param == Sleeper::kHub ? "Hub" : "OwnThread";
+                         [](const auto& instance) {  // gtest's macro has an `info` of its own
+                           return instance.param == Sleeper::kHub ? "Hub" : "OwnThread";
                          });
 
 // 300 waiters (a rank with 100 shared-memory channels of K = 3) sleep on at
