@@ -65,6 +65,7 @@ std::span<const uint8_t> OutgoingFrame::head() const {
 FrameConnection::FrameConnection(std::unique_ptr<ByteStream> stream, int index,
                                  size_t read_low_water)
     : stream_(std::move(stream)),
+      executor_(stream_->executor()),
       index_(index),
       read_low_water_(std::max<size_t>(read_low_water, 1)),
       remote_(stream_->remoteAddress()),

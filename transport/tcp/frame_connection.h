@@ -129,7 +129,10 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // Any thread: as stop(), with a TCP reset instead of an orderly close.
   void abort();
 
-  asio::any_io_executor executor() const { return stream_->executor(); }
+  // Any thread: the stream's executor, read once at construction (a
+  // shared-memory stream swaps its wrapped stream on the strand when it moves
+  // onto RDMA; the executor stays the same).
+  asio::any_io_executor executor() const { return executor_; }
   int index() const { return index_; }
   void setIndex(int index) { index_ = index; }
   const std::string& remoteAddress() const { return remote_; }
@@ -197,6 +200,7 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::string describe() const;
 
   std::unique_ptr<ByteStream> stream_;
+  const asio::any_io_executor executor_;
   int index_;
   const size_t read_low_water_;
   std::string remote_;
