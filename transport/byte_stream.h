@@ -53,7 +53,9 @@ class ByteStream {
   // stream answers what it last knew.
   virtual std::chrono::nanoseconds sendBusyTime() = 0;
 
-  // Handlers of waits run here; it serialises everything done with the stream.
+  // Handlers of waits run here; it serialises everything done with the stream,
+  // this call included (a wrapper may swap what it wraps on the strand), so a
+  // caller that needs it on other threads keeps a copy (FrameConnection does).
   virtual asio::any_io_executor executor() = 0;
   // "ip:port" of the far end, fixed at creation.
   virtual const std::string& remoteAddress() const = 0;
