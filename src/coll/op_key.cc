@@ -18,9 +18,10 @@ uint64_t streamId(const OpKey& key, uint32_t index) {
          (index & (kMaxMessagesPerOp - 1));
 }
 
-uint64_t lapStreamId(const OpKey& key, uint32_t hop) {
+uint64_t lapStreamId(const OpKey& key, uint32_t hop, bool backward) {
   constexpr uint64_t kNamespaceBits = uint64_t{0xF} << 60;
-  return (streamId(key, hop) & ~kNamespaceBits) | (kCompletionLapNamespace << 60);
+  const uint32_t index = backward ? kMaxMessagesPerOp / 2 + hop : hop;
+  return (streamId(key, index) & ~kNamespaceBits) | (kCompletionLapNamespace << 60);
 }
 
 uint64_t headerStreamId(uint32_t index) {

@@ -52,8 +52,9 @@ uint64_t streamId(const OpKey& key, uint32_t index);
 uint64_t headerStreamId(uint32_t index);
 
 // Messages of an op's completion lap (completion_lap.h) travel in their own
-// namespace, with the data's layout: hop k of the lap is index k.
+// namespace, with the data's layout: forward hop k of the lap is index k,
+// backward hop k index kMaxMessagesPerOp / 2 + k. hop < kMaxMessagesPerOp / 2.
 constexpr uint64_t kCompletionLapNamespace = 0xB;
-uint64_t lapStreamId(const OpKey& key, uint32_t hop);
+uint64_t lapStreamId(const OpKey& key, uint32_t hop, bool backward);
 
 }  // namespace eccl::coll

@@ -16,6 +16,11 @@ void OpState::fail(Status why) {
   changed_.notify_all();
 }
 
+bool OpState::failed() {
+  std::lock_guard lock(mu_);
+  return failure_.has_value();
+}
+
 std::function<void(Status)> OpState::callback(uint64_t token) {
   return [self = shared_from_this(), token](Status status) {
     std::lock_guard lock(self->mu_);

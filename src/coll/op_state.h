@@ -2,7 +2,8 @@
 // threads) and its external failures (abort, peer events from the control
 // thread) meet the op's own thread here, which does all the work.
 //
-// Completion callbacks only record and notify (they must not block). They
+// Completion callbacks only record and notify (they must not block; the
+// completion lap's also send its next hop, which does not block). They
 // hold the state by shared_ptr, so one that runs after the op returned finds
 // it alive. The op does not return while a transport operation it started can
 // still touch its buffers (see ring_allreduce.cc).
@@ -39,6 +40,8 @@ class OpState : public std::enable_shared_from_this<OpState> {
 
   // Any thread: ends the op with this status unless it already failed.
   void fail(Status why);
+  // Any thread: whether the op was failed from outside.
+  bool failed();
   // A transport callback that reports `token`'s completion.
   std::function<void(Status)> callback(uint64_t token);
 
