@@ -62,10 +62,14 @@ struct ChannelOptions {
   // peer may send that much without waiting for a credit round trip.
   uint64_t pool_bytes = 32u << 20;
   // TCP_NOTSENT_LOWAT: unsent bytes a socket may hold before it stops counting
-  // as writable, so that "has room" means the socket is really draining. About
-  // one chunk: lower costs loopback throughput (more wake-ups), higher lets a
-  // slow socket sit on chunks others could take.
-  uint32_t notsent_lowat = 1u << 20;
+  // as writable, so that "has room" means the socket is really draining.
+  // Higher lets a slow socket sit on chunks others could take: at 1 Gbit/s a
+  // MiB is 8 ms of one flow's share, and K flows sharing a link unevenly then
+  // end a step unevenly (netlab lan:1gbit, N = 4, 16 MiB: 240 ms per op at
+  // 1 MiB, 224 at 256 KiB, the wire's ideal 211). Lower costs CPU (more
+  // wake-ups): 256 KiB took 2-8 % more CPU-s/GB over TCP than 1 MiB, and moved
+  // neither loopback TCP nor the 50 ms WAN lab's throughput.
+  uint32_t notsent_lowat = 256u << 10;
   // SO_RCVLOWAT while a frame is part-read: the reader sleeps until the rest
   // of it, up to this many bytes, has arrived (never for more than the frame
   // still owes, so no wait outlasts the frame). At 1 Gbit/s a segment comes
