@@ -53,7 +53,8 @@ uint64_t headerStreamId(uint32_t index);
 
 // Messages of an op's completion lap (completion_lap.h) travel in their own
 // namespace, with the data's layout: forward hop k of the lap is index k,
-// backward hop k index kMaxMessagesPerOp / 2 + k. hop < kMaxMessagesPerOp / 2.
+// backward hop k index kMaxMessagesPerOp / 2 + k (a group has at most
+// protocol::kMaxGroupMembers = 4096 members, so hop < 2048 never reaches it).
 constexpr uint64_t kCompletionLapNamespace = 0xB;
 uint64_t lapStreamId(const OpKey& key, uint32_t hop, bool backward);
 
