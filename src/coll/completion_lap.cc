@@ -1,6 +1,5 @@
 #include "src/coll/completion_lap.h"
 
-#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -10,17 +9,6 @@ namespace {
 
 constexpr uint64_t kSendBit = uint64_t{1} << 32;
 constexpr uint64_t kBackwardBit = uint64_t{1} << 33;
-
-// What the transport's callbacks share with the op's thread: a broken lap
-// returns while they may still run.
-struct LapShared {
-  explicit LapShared(size_t receives) : bytes(1 + receives, uint8_t{1}) {}
-  // bytes[0] is what every hop sends (a send only reads it); each receive
-  // lands in a byte of its own.
-  std::vector<uint8_t> bytes;
-  // Set once the lap broke here: no hop is forwarded after that.
-  std::atomic<bool> stopped{false};
-};
 
 struct Direction {
   bool backward = false;
@@ -44,16 +32,18 @@ Status runCompletionLap(const RingView& ring, const OpKey& key, OpState& state,
       {.backward = true, .hops = hops.backward, .to = &ring.prev, .from = &ring.next},
   };
   const uint32_t expected = hops.forward + hops.backward;
-  auto shared = std::make_shared<LapShared>(expected);
+  // bytes[0] is what every hop sends (a send only reads it); each receive
+  // lands in a byte of its own. The callbacks keep them alive: a broken lap
+  // returns while transfers may still run.
+  auto bytes = std::make_shared<std::vector<uint8_t>>(1 + size_t{expected}, uint8_t{1});
   auto token = [](const Direction& d, uint32_t hop, bool sent) {
     return (sent ? kSendBit : 0) | (d.backward ? kBackwardBit : 0) | hop;
   };
-  // A send keeps `shared` (the byte it reads) alive until it completes.
   auto sender = [&](const Direction& d, uint32_t hop) {
-    return [shared, channel = d.to->channel, stream = lapStreamId(key, hop, d.backward),
+    return [bytes, channel = d.to->channel, stream = lapStreamId(key, hop, d.backward),
             done = state.callback(token(d, hop, true))]() {
-      channel->send(stream, {shared->bytes.data(), 1},
-                    [shared, done](Status status) { done(std::move(status)); });
+      channel->send(stream, {bytes->data(), 1},
+                    [bytes, done](Status status) { done(std::move(status)); });
     };
   };
 
@@ -67,17 +57,16 @@ Status runCompletionLap(const RingView& ring, const OpKey& key, OpState& state,
     for (const Direction& d : directions) {
       for (uint32_t hop = 0; hop < d.hops; ++hop) {
         // Hop k arriving sends hop k+1 on from the receiving I/O thread: a
-        // hop costs no wake-up of this thread. An outside failure or a
-        // broken lap stops it (a receive can complete after both).
+        // hop costs no wake-up of this thread. A failed op (from outside, or
+        // its lap broke here) forwards nothing more.
         std::function<void()> forward;
         if (hop + 1 < d.hops) forward = sender(d, hop + 1);
-        d.from->channel->recv(
-            lapStreamId(key, hop, d.backward), {shared->bytes.data() + slot++, 1},
-            [shared, forward = std::move(forward), op = state.shared_from_this(),
-             done = state.callback(token(d, hop, false))](Status status) {
-              if (status.isOk() && forward && !shared->stopped.load() && !op->failed()) forward();
-              done(std::move(status));
-            });
+        d.from->channel->recv(lapStreamId(key, hop, d.backward), {bytes->data() + slot++, 1},
+                              [bytes, forward = std::move(forward), op = state.shared_from_this(),
+                               done = state.callback(token(d, hop, false))](Status status) {
+                                if (status.isOk() && forward && !op->failed()) forward();
+                                done(std::move(status));
+                              });
       }
     }
     for (const Direction& d : directions) {
@@ -114,7 +103,7 @@ Status runCompletionLap(const RingView& ring, const OpKey& key, OpState& state,
     }
   }
   if (broken.isOk()) return Status::ok();
-  shared->stopped.store(true);
+  state.fail(broken);  // stops the forwarding above
   const std::string reason =
       name + " failed on peer " + ring.self.shortHex() + ": " + broken.toString();
   ring.next.channel->close(reason, broken.code());

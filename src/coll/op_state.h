@@ -40,7 +40,7 @@ class OpState : public std::enable_shared_from_this<OpState> {
 
   // Any thread: ends the op with this status unless it already failed.
   void fail(Status why);
-  // Any thread: whether the op was failed from outside.
+  // Any thread: whether fail() was called.
   bool failed();
   // A transport callback that reports `token`'s completion.
   std::function<void(Status)> callback(uint64_t token);
