@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <asio/ip/address.hpp>
 #include <asio/post.hpp>
+#include <utility>
 
 #include "src/common/log.h"
 #include "src/protocol/checksum.h"
@@ -274,26 +275,37 @@ void StripedChannelCore::setPacingRate(uint64_t bytes_per_s) {
 // ---- Helpers ---------------------------------------------------------------
 
 void StripedChannelCore::queueFramesLocked(Effects& effects) {
-  for (const auto& credit : effects.credits) {
-    control_queue_.push_back(OutgoingFrame::makeControl(
-        MessageType::kCredit, protocol::encodeFrame(credit, options_.checksum)));
-  }
-  for (const auto& error : effects.stream_errors) {
-    control_queue_.push_back(OutgoingFrame::makeControl(
-        MessageType::kStreamError, protocol::encodeFrame(error, options_.checksum)));
-  }
+  auto queue = [&](const std::vector<uint8_t>& frame) {
+    control_queue_.insert(control_queue_.end(), frame.begin(), frame.end());
+  };
+  for (const auto& credit : effects.credits)
+    queue(protocol::encodeFrame(credit, options_.checksum));
+  for (const auto& error : effects.stream_errors)
+    queue(protocol::encodeFrame(error, options_.checksum));
   for (size_t i = 0; i < effects.delivered.size(); i += protocol::Delivered::kMaxMessages) {
     protocol::Delivered delivered;
     const size_t end = std::min(effects.delivered.size(), i + protocol::Delivered::kMaxMessages);
     delivered.messages.assign(effects.delivered.begin() + i, effects.delivered.begin() + end);
-    control_queue_.push_back(OutgoingFrame::makeControl(
-        MessageType::kDelivered, protocol::encodeFrame(delivered, options_.checksum)));
+    queue(protocol::encodeFrame(delivered, options_.checksum));
   }
   pending_pool_credit_ += effects.pool_credit;
   effects.credits.clear();
   effects.stream_errors.clear();
   effects.delivered.clear();
   effects.pool_credit = 0;
+}
+
+std::unique_ptr<OutgoingFrame> StripedChannelCore::takeControlFramesLocked(bool with_pool_credit) {
+  if (with_pool_credit && pending_pool_credit_ > 0) {
+    const auto credit =
+        protocol::encodeFrame(protocol::PoolCredit{pending_pool_credit_}, options_.checksum);
+    control_queue_.insert(control_queue_.end(), credit.begin(), credit.end());
+    pending_pool_credit_ = 0;
+  }
+  if (control_queue_.empty()) return nullptr;
+  // The reader takes frames one after another, however they were written.
+  // A batch's type need only not be kGoodbye, whose writes onFrameWritten counts.
+  return OutgoingFrame::makeControl(MessageType::kCredit, std::exchange(control_queue_, {}));
 }
 
 StripedChannelCore::ConnectionList StripedChannelCore::takeIdleLocked(size_t at_most, bool every) {
@@ -379,9 +391,7 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
     // Control frames queued before the close (deliveries, credits) go out
     // before the Goodbyes: the peer's last sends complete instead of failing.
     if (closing_ && !control_queue_.empty() && !goodbye_sent_[index]) {
-      auto frame = std::move(control_queue_.front());
-      control_queue_.pop_front();
-      return frame;
+      return takeControlFramesLocked(/*with_pool_credit=*/false);
     }
     if (closing_) {
       if (goodbye_sent_[index]) {  // nothing may follow a Goodbye
@@ -400,17 +410,7 @@ std::unique_ptr<OutgoingFrame> StripedChannelCore::nextFrame(FrameConnection& co
       idle_[index] = true;
       return nullptr;
     }
-    if (!control_queue_.empty()) {
-      auto frame = std::move(control_queue_.front());
-      control_queue_.pop_front();
-      return frame;
-    }
-    if (pending_pool_credit_ > 0) {
-      protocol::PoolCredit credit{pending_pool_credit_};
-      pending_pool_credit_ = 0;
-      return OutgoingFrame::makeControl(MessageType::kPoolCredit,
-                                        protocol::encodeFrame(credit, options_.checksum));
-    }
+    if (auto control = takeControlFramesLocked(/*with_pool_credit=*/true)) return control;
     if (ping_due_[index]) return takePingLocked(index);
     const auto now = FrameConnection::Clock::now();
     const auto late_after = lateAfterLocked();

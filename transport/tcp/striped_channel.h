@@ -11,7 +11,6 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -105,6 +104,9 @@ class StripedChannelCore final : public ConnectionDelegate,
 
   // Under mu_: turns effects' frames into queued control frames.
   void queueFramesLocked(Effects& effects);
+  // Under mu_: every queued control frame as one frame to write, with the
+  // pool credit owed when `with_pool_credit`; null when there is none.
+  std::unique_ptr<OutgoingFrame> takeControlFramesLocked(bool with_pool_credit);
   // Under mu_: marks idle working connections (every connection with `every`)
   // busy and returns them, to be woken after unlocking.
   ConnectionList takeIdleLocked(size_t at_most, bool every = false);
@@ -141,7 +143,10 @@ class StripedChannelCore final : public ConnectionDelegate,
   SendQueue send_;
   RecvTable recv_;
   std::vector<std::unique_ptr<OutgoingFrame>> first_frames_;  // by connection index
-  std::deque<std::unique_ptr<OutgoingFrame>> control_queue_;
+  // Encoded control frames (credits, deliveries, stream errors) in order: the
+  // next connection to write takes them all, one write for what used to be
+  // a write each (a small op queues several per message).
+  std::vector<uint8_t> control_queue_;
   uint64_t pending_pool_credit_ = 0;
   std::vector<bool> idle_;
   std::vector<bool> ping_due_;
