@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/support/channel_pair.h"
+#include "tests/support/fake_stream.h"
 #include "transport/channel_env.h"
 #include "transport/fault_spec.h"
 #include "transport/tcp/faulty_stream.h"
@@ -74,46 +75,13 @@ TEST(FaultSpec, EnvironmentSetsChecksumsAndFaults) {
   ::unsetenv("ECCL_FAULTS");
 }
 
-// A stream that takes every write whole and remembers it.
-class RecordingStream final : public transport::ByteStream {
- public:
-  explicit RecordingStream(asio::io_context& io) : executor_(io.get_executor()) {}
-  size_t readSome(std::span<uint8_t>, std::error_code& ec) override {
-    ec = asio::error::would_block;
-    return 0;
-  }
-  size_t writeSome(std::span<const uint8_t> first, std::span<const uint8_t> second,
-                   std::error_code&) override {
-    written.insert(written.end(), first.begin(), first.end());
-    written.insert(written.end(), second.begin(), second.end());
-    return first.size() + second.size();
-  }
-  void waitReadable(WaitHandler) override {}
-  void waitWritable(WaitHandler) override {}
-  void close() override {}
-  void shutdownSend() override {}
-  void abort() override { aborted = true; }
-  void setPacingRate(uint64_t) override {}
-  std::chrono::nanoseconds sendBusyTime() override { return {}; }
-  asio::any_io_executor executor() override { return executor_; }
-  const std::string& remoteAddress() const override { return address_; }
-
-  std::vector<uint8_t> written;
-  bool aborted = false;
-
- private:
-  asio::any_io_executor executor_;
-  std::string address_ = "127.0.0.1:1";
-};
-
 // Each write's outcome through one wrapped stream: 'w' written, 'x' reset,
 // 'h' held back, then the bytes that went out.
 std::string schedule(const FaultSpec& spec, std::vector<uint8_t>& out) {
   asio::io_context io;
   auto injector = std::make_shared<transport::tcp::FaultInjector>(spec);
-  auto inner = std::make_unique<RecordingStream>(io);
-  RecordingStream* recording = inner.get();
-  auto stream = injector->wrap(std::move(inner));
+  FakeStreamLog log;
+  auto stream = injector->wrap(std::make_unique<FakeStream>(io, log));
   const std::vector<uint8_t> head(8, 0xAA), payload(64, 0x55);
   std::string outcomes;
   for (int i = 0; i < 400; ++i) {
@@ -121,7 +89,7 @@ std::string schedule(const FaultSpec& spec, std::vector<uint8_t>& out) {
     const size_t n = stream->writeSome(head, payload, ec);
     outcomes += ec == asio::error::connection_reset ? 'x' : n > 0 ? 'w' : 'h';
   }
-  out = recording->written;
+  out = log.written();
   return outcomes;
 }
 

@@ -6,13 +6,13 @@
 
 #include <algorithm>
 #include <asio/io_context.hpp>
-#include <asio/post.hpp>
 #include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "src/protocol/frame.h"
+#include "tests/support/fake_stream.h"
 #include "transport/byte_stream.h"
 
 namespace eccl::test {
@@ -110,73 +110,6 @@ TEST(FrameConnection, BytesQueuedAfterAPacingChangeGoAtTheNewRate) {
   EXPECT_EQ(events.size(), 5u);
 }
 
-// Hands out scripted reads, one piece per readSome, then "would block"; logs
-// the low-water marks the connection asks for before it waits.
-class ScriptedReadStream final : public transport::ByteStream {
- public:
-  ScriptedReadStream(asio::io_context& io, std::deque<std::vector<uint8_t>> pieces,
-                     std::vector<size_t>& marks)
-      : executor_(io.get_executor()), pieces_(std::move(pieces)), marks_(marks) {}
-  size_t readSome(std::span<uint8_t> into, std::error_code& ec) override {
-    if (closed_) {
-      ec = asio::error::bad_descriptor;
-      return 0;
-    }
-    if (pieces_.empty()) {
-      ec = peer_closed_ ? make_error_code(asio::error::eof)
-                        : make_error_code(asio::error::would_block);
-      return 0;
-    }
-    std::vector<uint8_t>& piece = pieces_.front();
-    const size_t n = std::min(into.size(), piece.size());
-    std::copy_n(piece.begin(), n, into.begin());
-    piece.erase(piece.begin(), piece.begin() + static_cast<ptrdiff_t>(n));
-    if (piece.empty()) pieces_.pop_front();
-    ec.clear();
-    return n;
-  }
-  size_t writeSome(std::span<const uint8_t>, std::span<const uint8_t>, std::error_code&) override {
-    return 0;
-  }
-  void waitReadable(WaitHandler ready) override { pending_ = std::move(ready); }
-  void waitWritable(WaitHandler) override {}
-  // As a socket's: a pending wait completes aborted, later reads fail. (The
-  // wait's handler owns the connection, which owns this stream.)
-  void close() override {
-    closed_ = true;
-    if (auto ready = std::exchange(pending_, nullptr)) {
-      asio::post(executor_, [ready] { ready(asio::error::operation_aborted); });
-    }
-  }
-  void shutdownSend() override {}
-  void abort() override { close(); }
-  void setPacingRate(uint64_t) override {}
-  void setReadLowWater(size_t bytes) override { marks_.push_back(bytes); }
-  std::chrono::nanoseconds sendBusyTime() override { return {}; }
-  asio::any_io_executor executor() override { return executor_; }
-  const std::string& remoteAddress() const override { return address_; }
-
-  // Delivers more bytes and completes the pending wait.
-  void arrive(std::vector<uint8_t> piece) {
-    pieces_.push_back(std::move(piece));
-    if (auto ready = std::exchange(pending_, nullptr)) ready({});
-  }
-  // The peer's FIN: what was delivered is read, then the end of the stream.
-  void peerCloses() {
-    peer_closed_ = true;
-    if (auto ready = std::exchange(pending_, nullptr)) ready({});
-  }
-
- private:
-  asio::any_io_executor executor_;
-  std::deque<std::vector<uint8_t>> pieces_;
-  std::vector<size_t>& marks_;
-  WaitHandler pending_;
-  bool closed_ = false;
-  bool peer_closed_ = false;
-  std::string address_ = "127.0.0.1:1";
-};
-
 class CountingDelegate final : public QuietDelegate {
  public:
   Status onControlFrame(FrameConnection&, const protocol::FrameHeader& header,
@@ -206,11 +139,12 @@ std::vector<uint8_t> frameHeader(protocol::MessageType type, uint32_t payload_le
 // then a whole header again.
 TEST(FrameConnection, ReaderWaitsForWhatThePeerStillOwesOfTheFrame) {
   asio::io_context io;
-  std::vector<size_t> marks;
+  FakeStreamLog log;
+  const std::vector<size_t>& marks = log.read_low_water;
   std::vector<uint8_t> first = frameHeader(protocol::MessageType::kTopology, 100);
   first.resize(first.size() + 30, 7);  // the header and 30 of the 100 payload bytes
-  auto owned = std::make_unique<ScriptedReadStream>(io, std::deque{first}, marks);
-  ScriptedReadStream* stream = owned.get();
+  auto owned = std::make_unique<FakeStream>(io, log, std::deque{first});
+  FakeStream* stream = owned.get();
   auto connection =
       std::make_shared<FrameConnection>(std::move(owned), /*index=*/0, /*read_low_water=*/50);
   auto delegate = std::make_shared<CountingDelegate>();

@@ -1,18 +1,16 @@
 // A striped channel's control frames (credits, deliveries, pool credits) over
-// a stream that records every write, run on the test's thread: frames queued
+// a stream that logs every write, run on the test's thread: frames queued
 // together leave in one write, in the order they were queued.
 #include <gtest/gtest.h>
 
 #include <asio/io_context.hpp>
-#include <asio/post.hpp>
 #include <memory>
-#include <string>
 #include <utility>
 #include <vector>
 
 #include "src/protocol/frame.h"
 #include "src/protocol/messages.h"
-#include "transport/byte_stream.h"
+#include "tests/support/fake_stream.h"
 #include "transport/tcp/frame_connection.h"
 #include "transport/tcp/striped_channel.h"
 
@@ -21,52 +19,6 @@ namespace {
 
 using transport::tcp::FrameConnection;
 using transport::tcp::StripedChannelCore;
-
-// Takes every write whole and keeps its bytes; nothing ever arrives. Closing
-// ends a pending read wait, as a socket's close does.
-class RecordingStream final : public transport::ByteStream {
- public:
-  RecordingStream(asio::io_context& io, std::vector<std::vector<uint8_t>>& writes)
-      : executor_(io.get_executor()), writes_(writes) {}
-  size_t readSome(std::span<uint8_t>, std::error_code& ec) override {
-    ec = closed_ ? make_error_code(asio::error::bad_descriptor)
-                 : make_error_code(asio::error::would_block);
-    return 0;
-  }
-  size_t writeSome(std::span<const uint8_t> first, std::span<const uint8_t> second,
-                   std::error_code& ec) override {
-    if (closed_) {
-      ec = asio::error::bad_descriptor;
-      return 0;
-    }
-    std::vector<uint8_t> bytes(first.begin(), first.end());
-    bytes.insert(bytes.end(), second.begin(), second.end());
-    writes_.push_back(std::move(bytes));
-    ec.clear();
-    return first.size() + second.size();
-  }
-  void waitReadable(WaitHandler ready) override { pending_ = std::move(ready); }
-  void waitWritable(WaitHandler) override {}
-  void close() override {
-    closed_ = true;
-    if (auto ready = std::exchange(pending_, nullptr)) {
-      asio::post(executor_, [ready] { ready(asio::error::operation_aborted); });
-    }
-  }
-  void shutdownSend() override {}
-  void abort() override { close(); }
-  void setPacingRate(uint64_t) override {}
-  std::chrono::nanoseconds sendBusyTime() override { return {}; }
-  asio::any_io_executor executor() override { return executor_; }
-  const std::string& remoteAddress() const override { return address_; }
-
- private:
-  asio::any_io_executor executor_;
-  std::vector<std::vector<uint8_t>>& writes_;
-  WaitHandler pending_;
-  bool closed_ = false;
-  std::string address_ = "127.0.0.1:1";
-};
 
 struct ParsedFrame {
   protocol::MessageType type;
@@ -97,13 +49,15 @@ std::vector<ParsedFrame> framesOf(const std::vector<uint8_t>& write) {
 
 TEST(StripedChannelControl, CreditsQueuedTogetherLeaveInOneWriteInOrder) {
   asio::io_context io;
-  std::vector<std::vector<uint8_t>> writes;
+  FakeStreamLog log;
+  const std::vector<std::vector<uint8_t>>& writes = log.writes;
   transport::tcp::ChannelSetup setup;
   setup.peer.address = "127.0.0.1:1";
   setup.peer_chunk_bytes = setup.options.chunk_bytes;
   setup.peer_pool_bytes = setup.options.pool_bytes;
-  setup.connections.push_back(
-      std::make_shared<FrameConnection>(std::make_unique<RecordingStream>(io, writes), 0));
+  auto stream = std::make_unique<FakeStream>(io, log);
+  FakeStream* peer_end = stream.get();  // the connection owns it
+  setup.connections.push_back(std::make_shared<FrameConnection>(std::move(stream), 0));
   auto channel = std::make_shared<StripedChannelCore>(io, std::move(setup));
   channel->start();
   io.poll();  // the writer finds nothing to write and parks
@@ -133,6 +87,9 @@ TEST(StripedChannelControl, CreditsQueuedTogetherLeaveInOneWriteInOrder) {
 
   // Ending the channel fails the receives; nothing is left running.
   channel->fail(abortedError("test over"));
+  io.restart();
+  io.poll();
+  peer_end->peerCloses();  // ends the connection's drain: it lets go of the channel
   io.restart();
   io.poll();
   ASSERT_EQ(received.size(), 3u);
