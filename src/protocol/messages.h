@@ -156,20 +156,29 @@ struct Delivered {
 // XXH3-64 of a payload, as carried in the frame header.
 uint64_t payloadChecksum(std::span<const uint8_t> payload);
 
-// A whole frame (header + payload) for a control message.
+// Appends a whole frame (header + payload) for a control message to `out`.
 template <typename Message>
-std::vector<uint8_t> encodeFrame(const Message& message, bool with_checksum = false) {
-  std::vector<uint8_t> frame(kFrameHeaderSize);
-  ByteWriter writer(frame);
+void appendFrame(const Message& message, std::vector<uint8_t>& out, bool with_checksum = false) {
+  const size_t start = out.size();
+  out.resize(start + kFrameHeaderSize);
+  ByteWriter writer(out);
   message.encode(writer);
+  const std::span<uint8_t> frame = std::span(out).subspan(start);
   FrameHeader header;
   header.type = Message::kType;
   header.length = static_cast<uint32_t>(frame.size() - kFrameHeaderSize);
   if (with_checksum) {
     header.flags |= kFlagChecksum;
-    header.checksum = payloadChecksum(std::span(frame).subspan(kFrameHeaderSize));
+    header.checksum = payloadChecksum(frame.subspan(kFrameHeaderSize));
   }
   encodeFrameHeader(header, std::span<uint8_t, kFrameHeaderSize>(frame.data(), kFrameHeaderSize));
+}
+
+// A whole frame (header + payload) for a control message.
+template <typename Message>
+std::vector<uint8_t> encodeFrame(const Message& message, bool with_checksum = false) {
+  std::vector<uint8_t> frame;
+  appendFrame(message, frame, with_checksum);
   return frame;
 }
 

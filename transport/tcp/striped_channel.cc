@@ -275,18 +275,15 @@ void StripedChannelCore::setPacingRate(uint64_t bytes_per_s) {
 // ---- Helpers ---------------------------------------------------------------
 
 void StripedChannelCore::queueFramesLocked(Effects& effects) {
-  auto queue = [&](const std::vector<uint8_t>& frame) {
-    control_queue_.insert(control_queue_.end(), frame.begin(), frame.end());
-  };
   for (const auto& credit : effects.credits)
-    queue(protocol::encodeFrame(credit, options_.checksum));
+    protocol::appendFrame(credit, control_queue_, options_.checksum);
   for (const auto& error : effects.stream_errors)
-    queue(protocol::encodeFrame(error, options_.checksum));
+    protocol::appendFrame(error, control_queue_, options_.checksum);
   for (size_t i = 0; i < effects.delivered.size(); i += protocol::Delivered::kMaxMessages) {
     protocol::Delivered delivered;
     const size_t end = std::min(effects.delivered.size(), i + protocol::Delivered::kMaxMessages);
     delivered.messages.assign(effects.delivered.begin() + i, effects.delivered.begin() + end);
-    queue(protocol::encodeFrame(delivered, options_.checksum));
+    protocol::appendFrame(delivered, control_queue_, options_.checksum);
   }
   pending_pool_credit_ += effects.pool_credit;
   effects.credits.clear();
@@ -297,9 +294,8 @@ void StripedChannelCore::queueFramesLocked(Effects& effects) {
 
 std::unique_ptr<OutgoingFrame> StripedChannelCore::takeControlFramesLocked(bool with_pool_credit) {
   if (with_pool_credit && pending_pool_credit_ > 0) {
-    const auto credit =
-        protocol::encodeFrame(protocol::PoolCredit{pending_pool_credit_}, options_.checksum);
-    control_queue_.insert(control_queue_.end(), credit.begin(), credit.end());
+    protocol::appendFrame(protocol::PoolCredit{pending_pool_credit_}, control_queue_,
+                          options_.checksum);
     pending_pool_credit_ = 0;
   }
   if (control_queue_.empty()) return nullptr;

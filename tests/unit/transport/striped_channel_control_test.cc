@@ -55,9 +55,9 @@ TEST(StripedChannelControl, CreditsQueuedTogetherLeaveInOneWriteInOrder) {
   setup.peer.address = "127.0.0.1:1";
   setup.peer_chunk_bytes = setup.options.chunk_bytes;
   setup.peer_pool_bytes = setup.options.pool_bytes;
-  auto stream = std::make_unique<FakeStream>(io, log);
-  FakeStream* peer_end = stream.get();  // the connection owns it
-  setup.connections.push_back(std::make_shared<FrameConnection>(std::move(stream), 0));
+  auto owned = std::make_unique<FakeStream>(io, log);
+  FakeStream* peer_end = owned.get();  // the connection owns it
+  setup.connections.push_back(std::make_shared<FrameConnection>(std::move(owned), 0));
   auto channel = std::make_shared<StripedChannelCore>(io, std::move(setup));
   channel->start();
   io.poll();  // the writer finds nothing to write and parks
