@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "src/common/log.h"
+#include "src/common/thread_name.h"
 
 namespace eccl::transport {
 
@@ -18,6 +19,7 @@ IoPool::IoPool(int threads) {
   }
   for (auto& context : contexts_) {
     threads_.emplace_back([io = context.get()] {
+      nameThisThread("eccl-io");
       try {
         io->run();
       } catch (const std::exception& e) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "src/common/log.h"
+#include "src/common/thread_name.h"
 
 namespace eccl::anomaly {
 
@@ -91,7 +92,10 @@ Result<std::unique_ptr<DumpRegistration>> dumpOnSignal(int signal, std::function
     arm(*fresh);
     Watcher* w = fresh.get();
     // The io_context's run ends when the wait is cancelled (nothing else is queued).
-    fresh->thread = std::thread([w] { w->io.run(); });
+    fresh->thread = std::thread([w] {
+      nameThisThread("eccl-dump");
+      w->io.run();
+    });
     watcher = std::move(fresh);
   }
   const uint64_t id = next_registration++;

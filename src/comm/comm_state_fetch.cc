@@ -15,6 +15,7 @@
 
 #include "src/comm/communicator.h"
 #include "src/common/log.h"
+#include "src/common/thread_name.h"
 #include "src/protocol/messages.h"
 #include "src/state/entry_summary.h"
 
@@ -232,6 +233,7 @@ void Communicator::startFetchServers(uint64_t sync,
     fetches_serving_.fetch_add(1);
     std::lock_guard lock(fetch_servers_mu_);
     fetch_servers_.push_back({std::thread([this, order, pinned, finished] {
+                                nameThisThread("eccl-fetch-srv");
                                 serveFetch(order, *pinned);
                                 fetches_serving_.fetch_sub(1);
                                 finished->store(true);

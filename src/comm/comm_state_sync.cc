@@ -11,6 +11,7 @@
 #include "src/comm/p2p_stream.h"
 #include "src/comm/state_piece_stream.h"
 #include "src/common/log.h"
+#include "src/common/thread_name.h"
 #include "src/protocol/messages.h"
 #include "src/state/compression.h"
 #include "src/state/content_hash.h"
@@ -53,6 +54,7 @@ std::vector<Communicator::StateExchange> Communicator::exchangeWithPartners(
   size_t index = 0;
   for (const auto& partner : by_partner) {
     workers.emplace_back([&, &partner = partner, &result = results[index++]] {
+      nameThisThread("eccl-sync");
       Status status = exchangeState(partner.first, sync, partner.second, entries, deadline, result);
       if (!status.isOk()) result.reason = status.toString();
     });

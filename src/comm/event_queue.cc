@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "src/common/log.h"
+#include "src/common/thread_name.h"
 
 namespace eccl::comm {
 
@@ -64,7 +65,10 @@ void EventQueue::setCallback(Callback callback) {
       pushLocked(queued_, event);
     backlog_.clear();
   } else if (!thread_.joinable()) {
-    thread_ = std::thread([this] { deliver(); });
+    thread_ = std::thread([this] {
+      nameThisThread("eccl-events");
+      deliver();
+    });
   }
   wake_.notify_all();
   // From inside the callback, waiting for it to return would never end.

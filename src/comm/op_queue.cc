@@ -1,5 +1,7 @@
 #include "src/comm/op_queue.h"
 
+#include "src/common/thread_name.h"
+
 namespace eccl::comm {
 
 bool Request::done() const {
@@ -57,7 +59,10 @@ std::shared_ptr<Request> OpQueue::submit(Job job, JobTraits traits) {
   }
   queue_.push_back({std::move(job), std::move(traits), request});
   if (workers_.size() < max_in_flight_ && workers_.size() < queue_.size() + running_) {
-    workers_.emplace_back([this] { run(); });
+    workers_.emplace_back([this] {
+      nameThisThread("eccl-op");
+      run();
+    });
   }
   work_cv_.notify_all();
   return request;

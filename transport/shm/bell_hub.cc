@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <thread>
 
+#include "src/common/thread_name.h"
 #include "transport/shm/doorbell.h"
 
 namespace eccl::transport::shm {
@@ -106,7 +107,10 @@ BellHub::Group& BellHub::add(DoorbellWaiter& waiter) {
   }
   auto& group = *groups_.emplace_back(std::make_unique<Group>());
   group.members.push_back(&waiter);  // before the thread starts: no lock needed yet
-  group.thread = std::thread([&group] { group.sleepOnMembers(); });
+  group.thread = std::thread([&group] {
+    nameThisThread("eccl-bells");
+    group.sleepOnMembers();
+  });
   return group;
 }
 

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <utility>
 
+#include "src/common/thread_name.h"
+
 namespace eccl::transport::shm {
 namespace {
 
@@ -62,7 +64,10 @@ void DoorbellWaiter::arm(uint32_t seen, std::function<void()> rung) {
   seen_ = seen;
   rung_ = std::move(rung);
   if (hub_ == nullptr && !thread_.joinable())
-    thread_ = std::thread([this] { sleepUntilStopped(); });
+    thread_ = std::thread([this] {
+      nameThisThread("eccl-doorbell");
+      sleepUntilStopped();
+    });
 }
 
 void DoorbellWaiter::stop() {
