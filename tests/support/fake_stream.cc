@@ -29,6 +29,7 @@ void FakeStream::peerCloses() {
 }
 
 size_t FakeStream::readSome(std::span<uint8_t> into, std::error_code& ec) {
+  ++log_.reads;
   if (closed_) {
     ec = asio::error::bad_descriptor;
     return 0;

@@ -18,6 +18,7 @@ namespace eccl::test {
 struct FakeStreamLog {
   std::vector<std::vector<uint8_t>> writes;  // each write's bytes, in order
   std::vector<size_t> read_low_water;        // each setReadLowWater, in order
+  size_t reads = 0;                          // readSome calls, "would block" ones included
   bool aborted = false;
 
   std::vector<uint8_t> written() const;  // every write's bytes, joined

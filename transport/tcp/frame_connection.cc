@@ -284,7 +284,7 @@ void FrameConnection::pumpRead() {
   while (!stopped_ && !failed_ && !read_paused_) {
     std::span<uint8_t> into = readTarget();
     std::error_code ec;
-    size_t n = stream_->readSome(into, ec);
+    size_t n = readSome(into, ec);
     if (isWouldBlock(ec)) {
       read_waiting_ = true;
       stream_->setReadLowWater(std::min(bytesToFinishReadUnit(), read_low_water_));
@@ -303,10 +303,6 @@ void FrameConnection::pumpRead() {
       fail(streamError(ec));
       return;
     }
-    if (n > 0) {
-      last_rx_.store(nowTicks(), std::memory_order_relaxed);
-      bytes_received_.fetch_add(n, std::memory_order_relaxed);
-    }
     if (!advanceRead(n)) return;
     if (n >= budget) {
       read_posted_ = true;
@@ -318,6 +314,33 @@ void FrameConnection::pumpRead() {
     }
     budget -= n;
   }
+}
+
+size_t FrameConnection::readSome(std::span<uint8_t> into, std::error_code& ec) {
+  if (into.empty()) return 0;
+  if (ahead_begin_ == ahead_end_ && into.size() < kReadAhead) {
+    if (!ahead_buf_) ahead_buf_ = std::make_unique<uint8_t[]>(kReadAhead);
+    ahead_begin_ = 0;
+    ahead_end_ = stream_->readSome({ahead_buf_.get(), kReadAhead}, ec);
+    if (ec) ahead_end_ = 0;
+    if (ahead_end_ > 0) {
+      last_rx_.store(nowTicks(), std::memory_order_relaxed);
+      bytes_received_.fetch_add(ahead_end_, std::memory_order_relaxed);
+    }
+  }
+  if (ahead_begin_ < ahead_end_) {
+    const size_t n = std::min(into.size(), ahead_end_ - ahead_begin_);
+    std::memcpy(into.data(), ahead_buf_.get() + ahead_begin_, n);
+    ahead_begin_ += n;
+    return n;
+  }
+  if (ec || into.size() < kReadAhead) return 0;  // the stream had nothing (or failed)
+  const size_t n = stream_->readSome(into, ec);
+  if (n > 0) {
+    last_rx_.store(nowTicks(), std::memory_order_relaxed);
+    bytes_received_.fetch_add(n, std::memory_order_relaxed);
+  }
+  return n;
 }
 
 bool FrameConnection::advanceRead(size_t n) {

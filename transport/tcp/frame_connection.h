@@ -179,6 +179,11 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   static constexpr std::chrono::milliseconds kSendBusySamplePeriod{10};
   // Strand only: refreshes sendBusy() unless it was refreshed within kSendBusySamplePeriod.
   void sampleSendBusy();
+  // Reads into `into`: first what an earlier read fetched ahead, else from
+  // the stream; a part smaller than kReadAhead is read through the
+  // read-ahead buffer, so that the small frames that follow it (credits,
+  // deliveries, the next chunk's headers) come with it in one call.
+  size_t readSome(std::span<uint8_t> into, std::error_code& ec);
   // Consumes n freshly read bytes; false when the connection failed.
   bool advanceRead(size_t n);
   bool finishFrameHeader();
@@ -224,6 +229,10 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::vector<uint8_t> control_buf_;
   std::unique_ptr<uint8_t[]> discard_buf_;
   protocol::StreamingChecksum checksum_;
+  static constexpr size_t kReadAhead = 4096;
+  std::unique_ptr<uint8_t[]> ahead_buf_;  // kReadAhead bytes, once a small part was read
+  size_t ahead_begin_ = 0;                // ahead_buf_[begin, end): read, not yet consumed
+  size_t ahead_end_ = 0;
 
   // Writer (strand only).
   std::unique_ptr<OutgoingFrame> current_;

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "src/protocol/checksum.h"
 #include "src/protocol/frame.h"
+#include "src/protocol/messages.h"
 #include "tests/support/fake_stream.h"
 #include "transport/byte_stream.h"
 
@@ -180,6 +182,126 @@ TEST(FrameConnection, ReaderWaitsForWhatThePeerStillOwesOfTheFrame) {
   stream->peerCloses();
   io.restart();
   io.poll();
+}
+
+// Places every chunk's payload in one buffer of its own; counts control frames.
+class PlacingDelegate final : public QuietDelegate {
+ public:
+  explicit PlacingDelegate(size_t capacity) : placed(capacity) {}
+  Status onControlFrame(FrameConnection&, const protocol::FrameHeader&,
+                        std::span<const uint8_t> payload) override {
+    frames.push_back(payload.size());
+    return Status::ok();
+  }
+  Result<transport::tcp::ChunkTarget> onChunkHeader(FrameConnection&, const protocol::FrameHeader&,
+                                                    const protocol::ChunkHeader& chunk) override {
+    EXPECT_LE(chunk.total, placed.size());
+    return transport::tcp::ChunkTarget{placed.data(), chunk.stream};
+  }
+  Status onChunkPayload(FrameConnection&, const transport::tcp::ChunkTarget& target,
+                        Status payload_status) override {
+    chunks.push_back(target.token);
+    payload_statuses.push_back(payload_status);
+    return Status::ok();
+  }
+  void onConnectionError(FrameConnection&, Status error) override { errors.push_back(error); }
+
+  std::vector<uint8_t> placed;
+  std::vector<size_t> frames;
+  std::vector<uint64_t> chunks;  // their streams, in order
+  std::vector<Status> payload_statuses;
+  std::vector<Status> errors;
+};
+
+// A whole chunk frame of `payload` for `stream`, with its payload checksum.
+std::vector<uint8_t> chunkFrame(uint64_t stream, const std::vector<uint8_t>& payload) {
+  protocol::ChunkHeader chunk;
+  chunk.stream = stream;
+  chunk.total = payload.size();
+  std::vector<uint8_t> bytes(OutgoingFrame::kChunkHeadSize);
+  auto chunk_bytes = std::span<uint8_t, protocol::ChunkHeader::kEncodedSize>(
+      bytes.data() + protocol::kFrameHeaderSize, protocol::ChunkHeader::kEncodedSize);
+  chunk.encodeTo(chunk_bytes);
+  protocol::StreamingChecksum sum;
+  sum.update(chunk_bytes);
+  sum.update(payload);
+  protocol::FrameHeader header;
+  header.type = protocol::MessageType::kChunk;
+  header.flags = protocol::kFlagChecksum;
+  header.length = static_cast<uint32_t>(protocol::ChunkHeader::kEncodedSize + payload.size());
+  header.checksum = sum.digest();
+  protocol::encodeFrameHeader(header, std::span<uint8_t, protocol::kFrameHeaderSize>(
+                                          bytes.data(), protocol::kFrameHeaderSize));
+  bytes.insert(bytes.end(), payload.begin(), payload.end());
+  return bytes;
+}
+
+void append(std::vector<uint8_t>& to, const std::vector<uint8_t>& bytes) {
+  to.insert(to.end(), bytes.begin(), bytes.end());
+}
+
+void stopAndDrain(FrameConnection& connection, FakeStream& stream, asio::io_context& io) {
+  connection.stop();  // drains until the peer's FIN
+  io.restart();
+  io.poll();
+  stream.peerCloses();
+  io.restart();
+  io.poll();
+}
+
+// Small frames that arrived together (a credit, a delivery notice, a small
+// chunk: what a small op exchanges) are taken from the stream in one call,
+// not a call per header and payload.
+TEST(FrameConnection, SmallFramesThatArriveTogetherAreReadInOneCall) {
+  asio::io_context io;
+  FakeStreamLog log;
+  std::vector<uint8_t> burst = frameHeader(protocol::MessageType::kTopology, 5);
+  burst.resize(burst.size() + 5, 1);
+  append(burst, frameHeader(protocol::MessageType::kPing, 0));
+  const std::vector<uint8_t> payload = {9, 8, 7, 6, 5, 4, 3, 2};
+  append(burst, chunkFrame(/*stream=*/42, payload));
+  auto owned = std::make_unique<FakeStream>(io, log, std::deque{burst});
+  FakeStream* stream = owned.get();
+  auto connection = std::make_shared<FrameConnection>(std::move(owned), /*index=*/0);
+  auto delegate = std::make_shared<PlacingDelegate>(payload.size());
+  connection->start(delegate);
+  io.poll();
+  EXPECT_EQ(delegate->frames, (std::vector<size_t>{5, 0}));
+  ASSERT_EQ(delegate->chunks, (std::vector<uint64_t>{42}));
+  EXPECT_TRUE(delegate->payload_statuses[0].isOk()) << delegate->payload_statuses[0].toString();
+  EXPECT_EQ(delegate->placed, payload);
+  EXPECT_EQ(log.reads, 2u) << "the burst, then \"would block\"";
+  EXPECT_EQ(connection->bytesReceived(), burst.size());
+  EXPECT_TRUE(delegate->errors.empty());
+  stopAndDrain(*connection, *stream, io);
+}
+
+// A large chunk's payload still lands in place: the part that came with its
+// headers is copied from the read-ahead, the rest is read straight into the
+// target in one call (not through the small buffer), and its checksum holds.
+TEST(FrameConnection, ALargePayloadIsReadStraightIntoItsTarget) {
+  asio::io_context io;
+  FakeStreamLog log;
+  std::vector<uint8_t> payload(64 << 10);
+  for (size_t i = 0; i < payload.size(); ++i)
+    payload[i] = static_cast<uint8_t>(i * 7 + 3);
+  const std::vector<uint8_t> frame = chunkFrame(/*stream=*/5, payload);
+  const size_t first_part = OutgoingFrame::kChunkHeadSize + 1000;
+  auto owned = std::make_unique<FakeStream>(
+      io, log,
+      std::deque{std::vector<uint8_t>(frame.begin(), frame.begin() + first_part),
+                 std::vector<uint8_t>(frame.begin() + first_part, frame.end())});
+  FakeStream* stream = owned.get();
+  auto connection = std::make_shared<FrameConnection>(std::move(owned), /*index=*/0);
+  auto delegate = std::make_shared<PlacingDelegate>(payload.size());
+  connection->start(delegate);
+  io.poll();
+  ASSERT_EQ(delegate->chunks, (std::vector<uint64_t>{5}));
+  EXPECT_TRUE(delegate->payload_statuses[0].isOk()) << delegate->payload_statuses[0].toString();
+  EXPECT_EQ(delegate->placed, payload);
+  EXPECT_EQ(log.reads, 3u) << "the headers with the payload's start, its rest, \"would block\"";
+  EXPECT_TRUE(delegate->errors.empty());
+  stopAndDrain(*connection, *stream, io);
 }
 
 }  // namespace
