@@ -48,6 +48,9 @@ class FakeStream final : public transport::ByteStream {
   std::chrono::nanoseconds sendBusyTime() override { return {}; }
   asio::any_io_executor executor() override { return executor_; }
   const std::string& remoteAddress() const override { return address_; }
+  // Claims to carry its bytes through shared memory (ByteStream::sharedMemory).
+  void setSharedMemory(bool shared) { shared_memory_ = shared; }
+  bool sharedMemory() const override { return shared_memory_; }
 
  private:
   asio::any_io_executor executor_;
@@ -56,6 +59,7 @@ class FakeStream final : public transport::ByteStream {
   WaitHandler pending_;
   bool closed_ = false;
   bool peer_closed_ = false;
+  bool shared_memory_ = false;
   std::string address_ = "127.0.0.1:1";
 };
 

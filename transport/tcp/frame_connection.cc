@@ -318,7 +318,10 @@ void FrameConnection::pumpRead() {
 
 size_t FrameConnection::readSome(std::span<uint8_t> into, std::error_code& ec) {
   if (into.empty()) return 0;
-  if (ahead_begin_ == ahead_end_ && into.size() < kReadAhead) {
+  // Over shared memory or RDMA a read copies from a ring, no system call to
+  // save: reading ahead would only copy the bytes twice.
+  const bool read_ahead = !stream_->sharedMemory() && !stream_->rdma();
+  if (read_ahead && ahead_begin_ == ahead_end_ && into.size() < kReadAhead) {
     if (!ahead_buf_) ahead_buf_ = std::make_unique<uint8_t[]>(kReadAhead);
     ahead_begin_ = 0;
     ahead_end_ = stream_->readSome({ahead_buf_.get(), kReadAhead}, ec);
@@ -334,7 +337,7 @@ size_t FrameConnection::readSome(std::span<uint8_t> into, std::error_code& ec) {
     ahead_begin_ += n;
     return n;
   }
-  if (ec || into.size() < kReadAhead) return 0;  // the stream had nothing (or failed)
+  if (ec) return 0;  // the stream had nothing, or failed
   const size_t n = stream_->readSome(into, ec);
   if (n > 0) {
     last_rx_.store(nowTicks(), std::memory_order_relaxed);

@@ -180,9 +180,9 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // Strand only: refreshes sendBusy() unless it was refreshed within kSendBusySamplePeriod.
   void sampleSendBusy();
   // Reads into `into`: first what an earlier read fetched ahead, else from
-  // the stream; a part smaller than kReadAhead is read through the
+  // the stream; over TCP a part smaller than kReadAhead is read through the
   // read-ahead buffer, so that the small frames that follow it (credits,
-  // deliveries, the next chunk's headers) come with it in one call.
+  // deliveries, the next chunk's headers) come with it in one system call.
   size_t readSome(std::span<uint8_t> into, std::error_code& ec);
   // Consumes n freshly read bytes; false when the connection failed.
   bool advanceRead(size_t n);

@@ -249,10 +249,10 @@ void stopAndDrain(FrameConnection& connection, FakeStream& stream, asio::io_cont
   io.poll();
 }
 
-// Small frames that arrived together (a credit, a delivery notice, a small
-// chunk: what a small op exchanges) are taken from the stream in one call,
-// not a call per header and payload.
-TEST(FrameConnection, SmallFramesThatArriveTogetherAreReadInOneCall) {
+// Reads a burst of small frames (a control frame with a payload, one without,
+// a small chunk: what a small op exchanges) that arrived together; returns
+// how many reads it took.
+size_t readSmallBurst(bool shared_memory) {
   asio::io_context io;
   FakeStreamLog log;
   std::vector<uint8_t> burst = frameHeader(protocol::MessageType::kTopology, 5);
@@ -262,18 +262,35 @@ TEST(FrameConnection, SmallFramesThatArriveTogetherAreReadInOneCall) {
   append(burst, chunkFrame(/*stream=*/42, payload));
   auto owned = std::make_unique<FakeStream>(io, log, std::deque{burst});
   FakeStream* stream = owned.get();
+  stream->setSharedMemory(shared_memory);
   auto connection = std::make_shared<FrameConnection>(std::move(owned), /*index=*/0);
   auto delegate = std::make_shared<PlacingDelegate>(payload.size());
   connection->start(delegate);
   io.poll();
   EXPECT_EQ(delegate->frames, (std::vector<size_t>{5, 0}));
-  ASSERT_EQ(delegate->chunks, (std::vector<uint64_t>{42}));
-  EXPECT_TRUE(delegate->payload_statuses[0].isOk()) << delegate->payload_statuses[0].toString();
+  EXPECT_EQ(delegate->chunks, (std::vector<uint64_t>{42}));
+  for (const Status& status : delegate->payload_statuses)
+    EXPECT_TRUE(status.isOk()) << status.toString();
   EXPECT_EQ(delegate->placed, payload);
-  EXPECT_EQ(log.reads, 2u) << "the burst, then \"would block\"";
   EXPECT_EQ(connection->bytesReceived(), burst.size());
   EXPECT_TRUE(delegate->errors.empty());
+  const size_t reads = log.reads;
   stopAndDrain(*connection, *stream, io);
+  return reads;
+}
+
+// Over TCP they are taken from the stream in one call (each a system call),
+// not a call per header and payload.
+TEST(FrameConnection, SmallFramesThatArriveTogetherAreReadInOneCall) {
+  EXPECT_EQ(readSmallBurst(/*shared_memory=*/false), 2u) << "the burst, then \"would block\"";
+}
+
+// Over shared memory a read is a copy from the ring: each part is read
+// straight where it goes, not copied twice through the read-ahead.
+TEST(FrameConnection, SharedMemoryReadsEachPartStraightWhereItGoes) {
+  // Frame header and payload, a frame header, frame and chunk headers and
+  // payload, then "would block".
+  EXPECT_EQ(readSmallBurst(/*shared_memory=*/true), 7u);
 }
 
 // A large chunk's payload still lands in place: the part that came with its
