@@ -318,27 +318,25 @@ void FrameConnection::pumpRead() {
 
 size_t FrameConnection::readSome(std::span<uint8_t> into, std::error_code& ec) {
   if (into.empty()) return 0;
-  // Over shared memory or RDMA a read copies from a ring, no system call to
-  // save: reading ahead would only copy the bytes twice.
-  const bool read_ahead = !stream_->sharedMemory() && !stream_->rdma();
-  if (read_ahead && ahead_begin_ == ahead_end_ && into.size() < kReadAhead) {
+  if (ahead_begin_ == ahead_end_) {
+    // Over shared memory or RDMA a read copies from a ring, no system call to
+    // save: reading ahead would only copy the bytes twice.
+    const bool read_ahead =
+        into.size() < kReadAhead && !stream_->sharedMemory() && !stream_->rdma();
+    if (!read_ahead) return countReceived(stream_->readSome(into, ec), ec);
     if (!ahead_buf_) ahead_buf_ = std::make_unique<uint8_t[]>(kReadAhead);
     ahead_begin_ = 0;
-    ahead_end_ = stream_->readSome({ahead_buf_.get(), kReadAhead}, ec);
-    if (ec) ahead_end_ = 0;
-    if (ahead_end_ > 0) {
-      last_rx_.store(nowTicks(), std::memory_order_relaxed);
-      bytes_received_.fetch_add(ahead_end_, std::memory_order_relaxed);
-    }
+    ahead_end_ = countReceived(stream_->readSome({ahead_buf_.get(), kReadAhead}, ec), ec);
+    if (ahead_end_ == 0) return 0;  // ec says why: would block, the end, an error
   }
-  if (ahead_begin_ < ahead_end_) {
-    const size_t n = std::min(into.size(), ahead_end_ - ahead_begin_);
-    std::memcpy(into.data(), ahead_buf_.get() + ahead_begin_, n);
-    ahead_begin_ += n;
-    return n;
-  }
-  if (ec) return 0;  // the stream had nothing, or failed
-  const size_t n = stream_->readSome(into, ec);
+  const size_t n = std::min(into.size(), ahead_end_ - ahead_begin_);
+  std::memcpy(into.data(), ahead_buf_.get() + ahead_begin_, n);
+  ahead_begin_ += n;
+  return n;
+}
+
+size_t FrameConnection::countReceived(size_t n, const std::error_code& ec) {
+  if (ec) return 0;
   if (n > 0) {
     last_rx_.store(nowTicks(), std::memory_order_relaxed);
     bytes_received_.fetch_add(n, std::memory_order_relaxed);

@@ -184,6 +184,8 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // read-ahead buffer, so that the small frames that follow it (credits,
   // deliveries, the next chunk's headers) come with it in one system call.
   size_t readSome(std::span<uint8_t> into, std::error_code& ec);
+  // Counts n bytes read from the stream (none when the read failed); returns them.
+  size_t countReceived(size_t n, const std::error_code& ec);
   // Consumes n freshly read bytes; false when the connection failed.
   bool advanceRead(size_t n);
   bool finishFrameHeader();
