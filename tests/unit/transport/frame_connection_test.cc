@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "src/protocol/checksum.h"
 #include "src/protocol/frame.h"
 #include "src/protocol/messages.h"
 #include "tests/support/fake_stream.h"
@@ -219,20 +218,16 @@ std::vector<uint8_t> chunkFrame(uint64_t stream, const std::vector<uint8_t>& pay
   chunk.stream = stream;
   chunk.total = payload.size();
   std::vector<uint8_t> bytes(OutgoingFrame::kChunkHeadSize);
-  auto chunk_bytes = std::span<uint8_t, protocol::ChunkHeader::kEncodedSize>(
-      bytes.data() + protocol::kFrameHeaderSize, protocol::ChunkHeader::kEncodedSize);
-  chunk.encodeTo(chunk_bytes);
-  protocol::StreamingChecksum sum;
-  sum.update(chunk_bytes);
-  sum.update(payload);
+  chunk.encodeTo(std::span<uint8_t, protocol::ChunkHeader::kEncodedSize>(
+      bytes.data() + protocol::kFrameHeaderSize, protocol::ChunkHeader::kEncodedSize));
+  bytes.insert(bytes.end(), payload.begin(), payload.end());
   protocol::FrameHeader header;
   header.type = protocol::MessageType::kChunk;
   header.flags = protocol::kFlagChecksum;
-  header.length = static_cast<uint32_t>(protocol::ChunkHeader::kEncodedSize + payload.size());
-  header.checksum = sum.digest();
+  header.length = static_cast<uint32_t>(bytes.size() - protocol::kFrameHeaderSize);
+  header.checksum = protocol::payloadChecksum(std::span(bytes).subspan(protocol::kFrameHeaderSize));
   protocol::encodeFrameHeader(header, std::span<uint8_t, protocol::kFrameHeaderSize>(
                                           bytes.data(), protocol::kFrameHeaderSize));
-  bytes.insert(bytes.end(), payload.begin(), payload.end());
   return bytes;
 }
 
